@@ -1,0 +1,573 @@
+/* onnx_import.c: ONNX protobuf -> IR. See onnx_import.h.
+ *
+ * Order of work: parse the protobuf (protobuf-c, schema in schemas/), check
+ * the opset, create values for graph inputs and initializers, declare
+ * every node output, apply declared types (inputs, outputs, value_info),
+ * add nodes (inputs must name defined values), then sort and validate. */
+#include "onnx_import.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "onnx.pb-c.h"
+#include "ops/op.h"
+
+/* protobuf-c takes a size_t; ONNX files above 2 GiB must use external data,
+ * which is the limit of the protobuf wire format itself. */
+#define MAX_PROTO_BYTES ((size_t)2 << 30)
+
+int oc_read_file(const char *path, unsigned char **buf, size_t *len, size_t max_len, oc_diag *d)
+{
+    struct stat st;
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return oc_fail(d, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return oc_fail(d, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) {
+        fclose(f);
+        return oc_fail(d, "%s: the file is empty", path);
+    }
+    if ((unsigned long long)st.st_size > max_len) {
+        fclose(f);
+        return oc_fail(d, "%s: %lld bytes is more than the %zu-byte limit for this kind of file", path,
+                       (long long)st.st_size, max_len);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *b = malloc(n + 1);
+    if (!b) {
+        fclose(f);
+        return oc_fail(d, "%s: out of memory reading %zu bytes", path, n);
+    }
+    if (fread(b, 1, n, f) != n) {
+        free(b);
+        fclose(f);
+        return oc_fail(d, "%s: read error", path);
+    }
+    fclose(f);
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/* ---- tensors ---- */
+
+static const char *ext_value(const Onnx__TensorProto *tp, const char *key)
+{
+    for (size_t i = 0; i < tp->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = tp->external_data[i];
+        if (e && e->key && strcmp(e->key, key) == 0)
+            return e->value ? e->value : "";
+    }
+    return NULL;
+}
+
+static int parse_i64(const char *s, int64_t *v)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || *end || x < 0)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+/* External data lives beside the model: a relative path with no ".."
+ * component, so a model cannot make onnxc read arbitrary files. */
+static int read_external(const Onnx__TensorProto *tp, const char *dir, void *dst, size_t nbytes, oc_diag *d)
+{
+    const char *loc = ext_value(tp, "location");
+    const char *off_s = ext_value(tp, "offset"), *len_s = ext_value(tp, "length");
+    if (!loc || !*loc)
+        return oc_fail(d, "external data has no 'location'");
+    if (loc[0] == '/' || loc[0] == '\\' || strchr(loc, ':'))
+        return oc_fail(d, "external data location '%s' is an absolute path; it must be relative to the model's folder", loc);
+    for (const char *p = loc; *p;) {
+        const char *q = p;
+        while (*q && *q != '/' && *q != '\\')
+            q++;
+        if (q - p == 2 && p[0] == '.' && p[1] == '.')
+            return oc_fail(d, "external data location '%s' leaves the model's folder", loc);
+        p = *q ? q + 1 : q;
+    }
+    int64_t off = 0, len = (int64_t)nbytes;
+    if (off_s && parse_i64(off_s, &off))
+        return oc_fail(d, "external data offset '%s' is not a non-negative integer", off_s);
+    if (len_s && parse_i64(len_s, &len))
+        return oc_fail(d, "external data length '%s' is not a non-negative integer", len_s);
+    if ((size_t)len != nbytes)
+        return oc_fail(d, "external data length %lld does not match the %zu bytes the shape needs", (long long)len,
+                       nbytes);
+    if (!dir)
+        return oc_fail(d, "external data needs the model's folder");
+    size_t pl = strlen(dir) + strlen(loc) + 2;
+    char *path = malloc(pl);
+    if (!path)
+        return oc_fail(d, "out of memory");
+    snprintf(path, pl, "%s/%s", dir, loc);
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    int rc = 0;
+    if (!f) {
+        rc = oc_fail(d, "external data file '%s': %s", path, strerror(errno));
+    } else if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        rc = oc_fail(d, "external data file '%s' is not a regular file", path);
+    } else if (off > st.st_size || (int64_t)nbytes > st.st_size - off) {
+        rc = oc_fail(d, "external data file '%s' has %lld bytes; the tensor needs %zu at offset %lld", path,
+                     (long long)st.st_size, nbytes, (long long)off);
+    } else if (fseeko(f, off, SEEK_SET) || fread(dst, 1, nbytes, f) != nbytes) {
+        rc = oc_fail(d, "external data file '%s': read error", path);
+    }
+    if (f)
+        fclose(f);
+    free(path);
+    return rc;
+}
+
+/* TensorProto -> oc_tensor. dir: the model's folder, for external data. */
+static oc_tensor *tensor_from_proto(const Onnx__TensorProto *tp, const char *dir, oc_diag *d)
+{
+    int dtype = tp->has_data_type ? tp->data_type : 0;
+    size_t es = oc_dtype_size(dtype);
+    if (dtype == OC_STRING) {
+        oc_fail(d, "string tensors are not supported");
+        return NULL;
+    }
+    if (!es) {
+        oc_fail(d, "element type %d (%s) is not supported", dtype, oc_dtype_name(dtype));
+        return NULL;
+    }
+    if (tp->n_dims > OC_MAX_RANK) {
+        oc_fail(d, "rank %zu exceeds the supported %d", tp->n_dims, OC_MAX_RANK);
+        return NULL;
+    }
+    if (tp->segment) {
+        oc_fail(d, "segmented tensors are not supported");
+        return NULL;
+    }
+    int rank = (int)tp->n_dims;
+    int64_t numel;
+    if (oc_shape_numel(tp->dims, rank, &numel, d))
+        return NULL;
+    if (numel > OC_MAX_TENSOR_BYTES / (int64_t)es) {
+        oc_fail(d, "%lld elements is larger than onnxc's per-tensor limit", (long long)numel);
+        return NULL;
+    }
+    size_t nbytes = (size_t)numel * es;
+    char shape[256];
+    oc_format_dims(shape, sizeof shape, tp->dims, rank);
+    int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+
+    /* Check the payload size before allocating anything of that size. */
+    size_t have = 0;
+    const char *field = "raw_data";
+    if (external) {
+        have = nbytes;
+    } else if (tp->has_raw_data) {
+        have = tp->raw_data.len;
+        if (have != nbytes) {
+            oc_fail(d, "raw_data has %zu bytes but shape %s of %s needs %zu", have, shape, oc_dtype_name(dtype),
+                    nbytes);
+            return NULL;
+        }
+    } else {
+        size_t count;
+        switch (dtype) {
+        case OC_FLOAT: count = tp->n_float_data; field = "float_data"; break;
+        case OC_DOUBLE: count = tp->n_double_data; field = "double_data"; break;
+        case OC_INT64: count = tp->n_int64_data; field = "int64_data"; break;
+        case OC_UINT32: case OC_UINT64: count = tp->n_uint64_data; field = "uint64_data"; break;
+        default: count = tp->n_int32_data; field = "int32_data"; break;
+        }
+        if (count != (size_t)numel) {
+            oc_fail(d, "%s has %zu elements but shape %s needs %lld", field, count, shape, (long long)numel);
+            return NULL;
+        }
+    }
+    oc_tensor *t = oc_tensor_new(dtype, rank, tp->dims, d);
+    if (!t)
+        return NULL;
+    if (external) {
+        if (read_external(tp, dir, t->data, nbytes, d)) {
+            oc_tensor_free(t);
+            return NULL;
+        }
+    } else if (tp->has_raw_data) {
+        if (nbytes)
+            memcpy(t->data, tp->raw_data.data, nbytes);
+    } else {
+        for (int64_t i = 0; i < numel; i++) {
+            switch (dtype) {
+            case OC_FLOAT: ((float *)t->data)[i] = tp->float_data[i]; break;
+            case OC_DOUBLE: ((double *)t->data)[i] = tp->double_data[i]; break;
+            case OC_INT64: ((int64_t *)t->data)[i] = tp->int64_data[i]; break;
+            case OC_UINT64: ((uint64_t *)t->data)[i] = tp->uint64_data[i]; break;
+            case OC_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)tp->uint64_data[i]; break;
+            case OC_INT32: ((int32_t *)t->data)[i] = tp->int32_data[i]; break;
+            case OC_INT16: ((int16_t *)t->data)[i] = (int16_t)tp->int32_data[i]; break;
+            case OC_UINT16: case OC_FLOAT16: case OC_BFLOAT16:
+                ((uint16_t *)t->data)[i] = (uint16_t)tp->int32_data[i];
+                break;
+            case OC_INT8: ((int8_t *)t->data)[i] = (int8_t)tp->int32_data[i]; break;
+            case OC_BOOL: ((uint8_t *)t->data)[i] = tp->int32_data[i] != 0; break;
+            default: ((uint8_t *)t->data)[i] = (uint8_t)tp->int32_data[i]; break;
+            }
+        }
+    }
+    return t;
+}
+
+oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    if (name)
+        *name = NULL;
+    if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
+        return NULL;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!tp) {
+        oc_fail(d, "%s: not a valid ONNX TensorProto (malformed or truncated protobuf)", path);
+        return NULL;
+    }
+    char *dir = oc_strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash)
+        *slash = 0;
+    oc_tensor *t = tensor_from_proto(tp, slash ? dir : ".", d);
+    if (!t)
+        oc_diag_prefix(d, "%s: tensor '%s': ", path, tp->name ? tp->name : "");
+    else if (name && !(*name = oc_strdup(tp->name))) {
+        oc_tensor_free(t);
+        t = NULL;
+        oc_fail(d, "out of memory");
+    }
+    free(dir);
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return t;
+}
+
+/* ---- types ---- */
+
+static int apply_type(oc_value *v, const Onnx__TypeProto *tp, const char *what, oc_diag *d)
+{
+    if (!tp)
+        return 0;
+    if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        return oc_fail(d, "%s '%s' is not a tensor (sequence, map, optional and sparse values are not supported)",
+                       what, v->name);
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    if (!tt)
+        return 0;
+    if (tt->has_elem_type && tt->elem_type) {
+        if (tt->elem_type < 0 || tt->elem_type >= OC_DTYPE_LIMIT)
+            return oc_fail(d, "%s '%s' has unknown element type %d", what, v->name, tt->elem_type);
+        if (v->dtype && v->dtype != tt->elem_type)
+            return oc_fail(d, "%s '%s' is declared %s but holds %s", what, v->name, oc_dtype_name(tt->elem_type),
+                           oc_dtype_name(v->dtype));
+        v->dtype = tt->elem_type;
+    }
+    if (!tt->shape)
+        return 0;
+    const Onnx__TensorShapeProto *sp = tt->shape;
+    if (sp->n_dim > OC_MAX_RANK)
+        return oc_fail(d, "%s '%s' has rank %zu; at most %d is supported", what, v->name, sp->n_dim, OC_MAX_RANK);
+    int rank = (int)sp->n_dim;
+    if (v->rank >= 0 && v->rank != rank)
+        return oc_fail(d, "%s '%s' is declared with rank %d but holds rank %d", what, v->name, rank, v->rank);
+    int64_t dims[OC_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+        const Onnx__TensorShapeProto__Dimension *dm = sp->dim[i];
+        dims[i] = -1;
+        if (dm && dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (dm->dim_value < 0)
+                return oc_fail(d, "%s '%s' dimension %d is negative (%lld)", what, v->name, i, (long long)dm->dim_value);
+            dims[i] = dm->dim_value;
+        }
+        if (v->rank >= 0 && v->dims[i] >= 0 && dims[i] >= 0 && v->dims[i] != dims[i])
+            return oc_fail(d, "%s '%s' dimension %d is declared %lld but is %lld", what, v->name, i,
+                           (long long)dims[i], (long long)v->dims[i]);
+    }
+    int64_t numel;
+    int known = 1;
+    for (int i = 0; i < rank; i++)
+        known &= dims[i] >= 0;
+    if (known && oc_shape_numel(dims, rank, &numel, d)) {
+        oc_diag_prefix(d, "%s '%s': ", what, v->name);
+        return -1;
+    }
+    if (v->rank < 0) {
+        v->rank = rank;
+        for (int i = 0; i < OC_MAX_RANK; i++)
+            v->dims[i] = i < rank ? dims[i] : -1;
+    }
+    for (int i = 0; i < rank; i++) {
+        const Onnx__TensorShapeProto__Dimension *dm = sp->dim[i];
+        if (dm && dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dm->dim_param &&
+            *dm->dim_param && !v->sym[i] && !(v->sym[i] = oc_strdup(dm->dim_param)))
+            return oc_fail(d, "out of memory");
+    }
+    return 0;
+}
+
+/* ---- attributes ---- */
+
+static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, const char *dir, oc_diag *d)
+{
+    if (!ap->name || !*ap->name)
+        return oc_fail(d, "an attribute has no name");
+    if (ap->ref_attr_name)
+        return oc_fail(d, "attribute '%s' refers to a function attribute; functions are not supported", ap->name);
+    oc_attr *a = oc_node_add_attr(g, nid, ap->name, d);
+    if (!a)
+        return -1;
+    int type = ap->has_type ? (int)ap->type : 0;
+    if (!type) { /* very old files omit the type: infer it from the payload */
+        if (ap->n_floats) type = OC_ATTR_FLOATS;
+        else if (ap->n_ints) type = OC_ATTR_INTS;
+        else if (ap->n_strings) type = OC_ATTR_STRINGS;
+        else if (ap->n_tensors) type = OC_ATTR_TENSORS;
+        else if (ap->t) type = OC_ATTR_TENSOR;
+        else if (ap->g) type = OC_ATTR_GRAPH;
+        else if (ap->has_s) type = OC_ATTR_STRING;
+        else if (ap->has_f) type = OC_ATTR_FLOAT;
+        else if (ap->has_i) type = OC_ATTR_INT;
+    }
+    a->type = (oc_attr_type)type;
+    switch (type) {
+    case OC_ATTR_FLOAT: a->f = ap->f; break;
+    case OC_ATTR_INT: a->i = ap->i; break;
+    case OC_ATTR_STRING:
+        a->s = malloc(ap->s.len + 1);
+        if (!a->s)
+            return oc_fail(d, "out of memory");
+        if (ap->s.len)
+            memcpy(a->s, ap->s.data, ap->s.len);
+        a->s[ap->s.len] = 0;
+        a->s_len = ap->s.len;
+        break;
+    case OC_ATTR_FLOATS:
+        if (ap->n_floats > (1u << 24))
+            return oc_fail(d, "attribute '%s' has too many floats", ap->name);
+        a->n = (int)ap->n_floats;
+        if (!(a->floats = malloc(sizeof(float) * (ap->n_floats + 1))))
+            return oc_fail(d, "out of memory");
+        if (a->n)
+            memcpy(a->floats, ap->floats, sizeof(float) * ap->n_floats);
+        break;
+    case OC_ATTR_INTS:
+        if (ap->n_ints > (1u << 24))
+            return oc_fail(d, "attribute '%s' has too many ints", ap->name);
+        a->n = (int)ap->n_ints;
+        if (!(a->ints = malloc(sizeof(int64_t) * (ap->n_ints + 1))))
+            return oc_fail(d, "out of memory");
+        if (a->n)
+            memcpy(a->ints, ap->ints, sizeof(int64_t) * ap->n_ints);
+        break;
+    case OC_ATTR_STRINGS:
+        if (ap->n_strings > (1u << 20))
+            return oc_fail(d, "attribute '%s' has too many strings", ap->name);
+        if (!(a->strings = calloc(ap->n_strings + 1, sizeof(char *))))
+            return oc_fail(d, "out of memory");
+        for (size_t i = 0; i < ap->n_strings; i++) {
+            if (!(a->strings[i] = malloc(ap->strings[i].len + 1)))
+                return oc_fail(d, "out of memory");
+            if (ap->strings[i].len)
+                memcpy(a->strings[i], ap->strings[i].data, ap->strings[i].len);
+            a->strings[i][ap->strings[i].len] = 0;
+            a->n = (int)i + 1;
+        }
+        break;
+    case OC_ATTR_TENSOR:
+        if (!ap->t)
+            return oc_fail(d, "attribute '%s' is a tensor but holds none", ap->name);
+        if (!(a->t = tensor_from_proto(ap->t, dir, d))) {
+            oc_diag_prefix(d, "attribute '%s': ", ap->name);
+            return -1;
+        }
+        break;
+    case OC_ATTR_TENSORS:
+        if (ap->n_tensors > (1u << 20))
+            return oc_fail(d, "attribute '%s' has too many tensors", ap->name);
+        if (!(a->tensors = calloc(ap->n_tensors + 1, sizeof(oc_tensor *))))
+            return oc_fail(d, "out of memory");
+        for (size_t i = 0; i < ap->n_tensors; i++) {
+            if (!(a->tensors[i] = tensor_from_proto(ap->tensors[i], dir, d))) {
+                oc_diag_prefix(d, "attribute '%s' tensor %zu: ", ap->name, i);
+                return -1;
+            }
+            a->n = (int)i + 1;
+        }
+        break;
+    case OC_ATTR_GRAPH: case OC_ATTR_GRAPHS: case OC_ATTR_SPARSE_TENSOR: case OC_ATTR_SPARSE_TENSORS:
+    case OC_ATTR_TYPE_PROTO: case OC_ATTR_TYPE_PROTOS:
+        break; /* recorded by type only (see graph.h) */
+    default:
+        return oc_fail(d, "attribute '%s' has unknown type %d", ap->name, type);
+    }
+    return 0;
+}
+
+/* ---- the model ---- */
+
+static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, oc_diag *d)
+{
+    char lb[300];
+    /* initializers first: an input with the same name is an input with a
+     * default value (IR < 4 lists every weight as an input); onnxc treats
+     * such inputs as constants */
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        const char *name = tp->name ? tp->name : "";
+        if (!*name)
+            return oc_fail(d, "initializer %zu has no name", i);
+        oc_tensor *t = tensor_from_proto(tp, dir, d);
+        if (!t) {
+            oc_diag_prefix(d, "initializer '%s': ", name);
+            return -1;
+        }
+        if (oc_graph_add_initializer(g, name, t, d) < 0)
+            return -1;
+    }
+    if (gp->n_sparse_initializer)
+        return oc_fail(d, "sparse initializers are not supported");
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        const char *name = vi->name ? vi->name : "";
+        int id = oc_graph_find(g, name);
+        if (id >= 0 && (g->values[id].flags & OC_VALUE_INITIALIZER)) {
+            if (apply_type(&g->values[id], vi->type, "input", d))
+                return -1;
+            continue;
+        }
+        if (id >= 0)
+            return oc_fail(d, "graph input '%s' is listed twice", name);
+        if ((id = oc_graph_add_input(g, name, 0, -1, NULL, NULL, d)) < 0)
+            return -1;
+        if (apply_type(&g->values[id], vi->type, "input", d))
+            return -1;
+        if (g->values[id].rank < 0 || !g->values[id].dtype)
+            return oc_fail(d, "graph input '%s' has no tensor type with a shape", name);
+    }
+    /* declare node outputs so nodes may be listed in any order */
+    for (size_t k = 0; k < gp->n_node; k++) {
+        const Onnx__NodeProto *np = gp->node[k];
+        for (size_t j = 0; j < np->n_output; j++) {
+            const char *o = np->output[j];
+            if (!o || !*o)
+                continue;
+            if (oc_graph_find(g, o) >= 0)
+                return oc_fail(d, "node '%s' (%s) output '%s' is defined more than once", np->name ? np->name : "",
+                               np->op_type ? np->op_type : "?", o);
+            if (oc_graph_add_value(g, o, d) < 0)
+                return -1;
+        }
+    }
+    for (size_t i = 0; i < gp->n_value_info; i++) {
+        const Onnx__ValueInfoProto *vi = gp->value_info[i];
+        int id = oc_graph_find(g, vi->name ? vi->name : "");
+        if (id >= 0 && apply_type(&g->values[id], vi->type, "value_info", d))
+            return -1;
+    }
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = gp->output[i];
+        const char *name = vi->name ? vi->name : "";
+        int id = oc_graph_find(g, name);
+        if (id < 0)
+            return oc_fail(d, "graph output '%s' is not produced by any node, input or initializer", name);
+        if (apply_type(&g->values[id], vi->type, "output", d) || oc_graph_mark_output(g, id, d))
+            return -1;
+    }
+    for (size_t k = 0; k < gp->n_node; k++) {
+        const Onnx__NodeProto *np = gp->node[k];
+        const char *op_type = np->op_type ? np->op_type : "";
+        char gen[64];
+        const char *name = np->name;
+        if (!name || !*name) {
+            snprintf(gen, sizeof gen, "%s_%zu", op_type, k);
+            name = gen;
+        }
+        if (!*op_type)
+            return oc_fail(d, "node %zu ('%s') has no op_type", k, name);
+        const char *dom = np->domain ? np->domain : "";
+        if (*dom && strcmp(dom, "ai.onnx") != 0)
+            return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain", name,
+                           op_type, dom);
+        if (np->n_input > 4096 || np->n_output > 4096)
+            return oc_fail(d, "node '%s' (%s) has too many inputs or outputs", name, op_type);
+        int nid = oc_graph_add_node(g, op_type, name, (int)np->n_input, (const char *const *)np->input,
+                                    (int)np->n_output, (const char *const *)np->output, d);
+        if (nid < 0)
+            return -1;
+        for (size_t a = 0; a < np->n_attribute; a++)
+            if (import_attr(g, nid, np->attribute[a], dir, d)) {
+                oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
+                return -1;
+            }
+    }
+    if (oc_graph_toposort(g, d) || oc_graph_validate(g, d))
+        return -1;
+    return 0;
+}
+
+oc_graph *oc_onnx_load(const char *path, oc_diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
+        return NULL;
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!mp) {
+        oc_fail(d, "%s: not a valid ONNX model (malformed or truncated protobuf)", path);
+        return NULL;
+    }
+    oc_graph *g = NULL;
+    int64_t opset = -1;
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
+        if (!os->domain || !*os->domain || strcmp(os->domain, "ai.onnx") == 0)
+            opset = os->has_version ? os->version : 0;
+    }
+    if (!mp->graph) {
+        oc_fail(d, "%s: the model has no graph", path);
+    } else if (opset < 0 && mp->n_opset_import) {
+        oc_fail(d, "%s: the model imports no opset of the default ONNX domain", path);
+    } else if (opset > OC_MAX_OPSET) {
+        oc_fail(d, "%s: opset %lld is newer than the newest onnxc supports (%d)", path, (long long)opset, OC_MAX_OPSET);
+    } else if (opset == 0) {
+        oc_fail(d, "%s: opset version 0 is not valid", path);
+    } else if ((g = oc_graph_new(mp->graph->name ? mp->graph->name : "", opset < 0 ? 1 : opset, d))) {
+        char *dir = oc_strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash)
+            *slash = 0;
+        char producer[256];
+        snprintf(producer, sizeof producer, "%s%s%s", mp->producer_name ? mp->producer_name : "",
+                 mp->producer_version && *mp->producer_version ? " " : "",
+                 mp->producer_version ? mp->producer_version : "");
+        free(g->producer);
+        free(g->source);
+        g->producer = oc_strdup(producer);
+        g->source = oc_strdup(path);
+        g->ir_version = mp->has_ir_version ? mp->ir_version : 0;
+        if (!dir || !g->producer || !g->source || import_graph(g, mp->graph, slash ? dir : ".", d)) {
+            oc_fail(d, "out of memory");
+            oc_diag_prefix(d, "%s: ", path);
+            oc_graph_free(g);
+            g = NULL;
+        }
+        free(dir);
+    }
+    onnx__model_proto__free_unpacked(mp, NULL);
+    return g;
+}

@@ -1,0 +1,54 @@
+/* registry.c: collects every op family's descriptor table into one sorted
+ * index. To add an op: put its descriptor in its family file (or a new
+ * file with a new table listed here). */
+#include "op.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const oc_op oc_ops_conv[], oc_ops_pool[], oc_ops_norm[], oc_ops_gemm[],
+    oc_ops_elementwise[], oc_ops_shape[], oc_ops_reduce[];
+
+static const oc_op *const families[] = {
+    oc_ops_conv, oc_ops_pool, oc_ops_norm, oc_ops_gemm, oc_ops_elementwise, oc_ops_shape, oc_ops_reduce,
+};
+
+#define MAX_OPS 512
+static const oc_op *sorted[MAX_OPS];
+static int n_sorted = -1;
+
+static int cmp_op(const void *a, const void *b)
+{
+    return strcmp((*(const oc_op *const *)a)->name, (*(const oc_op *const *)b)->name);
+}
+
+/* Built once; the table is immutable afterwards. Called first from
+ * single-threaded start-up (oc_op_find is used during import). */
+static void build(void)
+{
+    if (n_sorted >= 0)
+        return;
+    int n = 0;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (const oc_op *op = families[f]; op->name && n < MAX_OPS; op++)
+            sorted[n++] = op;
+    qsort(sorted, (size_t)n, sizeof sorted[0], cmp_op);
+    n_sorted = n;
+}
+
+const oc_op *oc_op_find(const char *name)
+{
+    build();
+    oc_op key = {0};
+    key.name = name;
+    const oc_op *kp = &key;
+    const oc_op *const *hit = bsearch(&kp, sorted, (size_t)n_sorted, sizeof sorted[0], cmp_op);
+    return hit ? *hit : NULL;
+}
+
+const oc_op *const *oc_op_all(int *n)
+{
+    build();
+    *n = n_sorted;
+    return sorted;
+}

@@ -1,0 +1,811 @@
+/* shape_ops.c: data-movement and shape ops: Reshape, Flatten, Transpose,
+ * Squeeze, Unsqueeze, Concat, Split, Slice, Gather, Expand, Tile, Pad,
+ * Shape, Size, Constant, ConstantOfShape, Range, Identity, Cast, CastLike,
+ * Dropout. Shape rules follow each op's opset history (attributes that
+ * became inputs: Reshape 5, Slice 10, Pad 11, Squeeze/Unsqueeze/Split 13).
+ * Small known data is propagated so exporter shape chains resolve. */
+#include "op.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Output k gets input 0's data unchanged with the output's (known) shape:
+ * the view ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity). */
+static int pass_const(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in(cx, 0);
+    if (!x || !x->constant || n->out[0] < 0)
+        return 0;
+    oc_value *y = &cx->g->values[n->out[0]];
+    int64_t numel = oc_value_numel(y);
+    if (numel < 0 || numel != x->constant->numel || numel > OC_FOLD_MAX)
+        return 0;
+    oc_tensor *t = oc_tensor_new(x->constant->dtype, y->rank, y->dims, cx->d);
+    if (!t)
+        return -1;
+    memcpy(t->data, x->constant->data, oc_tensor_nbytes(t));
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int64_t prod(const int64_t *d, int a, int b)
+{
+    int64_t p = 1;
+    for (int i = a; i < b; i++) {
+        if (d[i] < 0)
+            return -1;
+        p *= d[i];
+    }
+    return p;
+}
+
+static int infer_reshape(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in(cx, 0);
+    if (!x)
+        return oc_infer_fail(cx, "input 0 is missing");
+    int64_t shape[OC_MAX_RANK + 1];
+    int ns;
+    if (cx->g->opset < 5 || n->n_in < 2) {
+        const int64_t *s;
+        ns = oc_attr_ints(n, "shape", &s);
+        if (ns < 0)
+            return oc_infer_fail(cx, "needs a 'shape' (attribute before opset 5, input after)");
+        if (ns > OC_MAX_RANK)
+            return oc_infer_fail(cx, "shape has %d entries; at most %d supported", ns, OC_MAX_RANK);
+        memcpy(shape, s, sizeof(int64_t) * (size_t)ns);
+    } else {
+        ns = oc_infer_const_ints(cx, 1, shape, OC_MAX_RANK);
+        if (ns == -3)
+            return -1;
+        if (ns == -2) { /* shape computed at run time: rank only */
+            oc_value *s = oc_infer_in(cx, 1);
+            if (s->rank == 1 && s->dims[0] >= 0 && s->dims[0] <= OC_MAX_RANK) {
+                int64_t dims[OC_MAX_RANK];
+                for (int i = 0; i < s->dims[0]; i++)
+                    dims[i] = -1;
+                return oc_infer_set_out(cx, 0, x->dtype, (int)s->dims[0], dims);
+            }
+            return oc_infer_set_out(cx, 0, x->dtype, -1, NULL);
+        }
+    }
+    int allowzero = (int)oc_attr_int(n, "allowzero", 0);
+    int64_t dims[OC_MAX_RANK];
+    int infer_at = -1;
+    int64_t known = 1;
+    for (int i = 0; i < ns; i++) {
+        int64_t s = shape[i];
+        if (s == 0 && !allowzero) {
+            if (x->rank >= 0 && i >= x->rank)
+                return oc_infer_fail(cx, "shape entry %d is 0 (copy) but the input has rank %d", i, x->rank);
+            s = x->rank >= 0 ? x->dims[i] : -1;
+        } else if (s == -1) {
+            if (infer_at >= 0)
+                return oc_infer_fail(cx, "shape has more than one -1");
+            infer_at = i;
+        } else if (s < -1) {
+            return oc_infer_fail(cx, "shape entry %d is %lld", i, (long long)s);
+        }
+        dims[i] = s;
+        if (i != infer_at) {
+            if (s < 0 || known < 0)
+                known = -1;
+            else if (s && known > INT64_MAX / s)
+                return oc_infer_fail(cx, "shape overflows");
+            else
+                known *= s;
+        }
+    }
+    int64_t total = oc_value_numel(x);
+    if (infer_at >= 0) {
+        dims[infer_at] = -1;
+        if (total >= 0 && known > 0) {
+            if (total % known)
+                return oc_infer_fail(cx, "cannot reshape %lld elements with -1 and the rest %lld",
+                                     (long long)total, (long long)known);
+            dims[infer_at] = total / known;
+        } else if (total == 0 && known == 0) {
+            return oc_infer_fail(cx, "-1 is ambiguous with a zero-size shape");
+        }
+    } else if (total >= 0 && known >= 0 && total != known) {
+        char a[256], b[256];
+        return oc_infer_fail(cx, "cannot reshape %s (%lld elements) to %s",
+                             oc_format_dims(a, sizeof a, x->dims, x->rank), (long long)total,
+                             oc_format_dims(b, sizeof b, dims, ns));
+    }
+    if (oc_infer_set_out(cx, 0, x->dtype, ns, dims))
+        return -1;
+    return pass_const(cx);
+}
+
+static int infer_flatten(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t axis = oc_attr_int(oc_infer_node(cx), "axis", 1);
+    if (axis < 0)
+        axis += x->rank;
+    if (axis < 0 || axis > x->rank)
+        return oc_infer_fail(cx, "axis %lld is outside [-%d, %d]", (long long)oc_attr_int(oc_infer_node(cx), "axis", 1),
+                             x->rank, x->rank);
+    int64_t dims[2] = {prod(x->dims, 0, (int)axis), prod(x->dims, (int)axis, x->rank)};
+    if (oc_infer_set_out(cx, 0, x->dtype, 2, dims))
+        return -1;
+    return pass_const(cx);
+}
+
+static int infer_transpose(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    const int64_t *perm;
+    int np = oc_attr_ints(oc_infer_node(cx), "perm", &perm);
+    if (np >= 0 && np != x->rank)
+        return oc_infer_fail(cx, "'perm' has %d entries for rank %d", np, x->rank);
+    int64_t dims[OC_MAX_RANK];
+    int seen = 0;
+    for (int i = 0; i < x->rank; i++) {
+        int64_t p = np >= 0 ? perm[i] : x->rank - 1 - i;
+        if (p < 0 || p >= x->rank || (seen & (1 << p)))
+            return oc_infer_fail(cx, "'perm' is not a permutation of 0..%d", x->rank - 1);
+        seen |= 1 << p;
+        dims[i] = x->dims[p];
+    }
+    return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
+}
+
+/* axes from the attribute (before opset 13) or input 1 (from 13). */
+static int axes_of(oc_infer *cx, int64_t *axes, int cap, int *present)
+{
+    oc_node *n = oc_infer_node(cx);
+    const int64_t *a;
+    int na = oc_attr_ints(n, "axes", &a);
+    *present = 1;
+    if (na >= 0) {
+        if (na > cap)
+            return oc_infer_fail(cx, "too many axes (%d)", na);
+        memcpy(axes, a, sizeof(int64_t) * (size_t)na);
+        return na;
+    }
+    int k = oc_infer_const_ints(cx, 1, axes, cap);
+    if (k == -1)
+        *present = 0;
+    if (k == -2)
+        return oc_infer_fail(cx, "axes must be known when the model is compiled");
+    return k < 0 && k != -1 ? -1 : (k == -1 ? 0 : k);
+}
+
+static int infer_squeeze(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t axes[OC_MAX_RANK];
+    int present, na = axes_of(cx, axes, OC_MAX_RANK, &present);
+    if (na < 0)
+        return -1;
+    int drop[OC_MAX_RANK] = {0};
+    if (!present || na == 0) {
+        for (int i = 0; i < x->rank; i++) {
+            if (x->dims[i] < 0)
+                return oc_infer_fail(cx, "squeezing all size-1 dims needs a known shape");
+            drop[i] = x->dims[i] == 1;
+        }
+    }
+    for (int i = 0; i < na; i++) {
+        int a;
+        if (oc_infer_axis(cx, axes[i], x->rank, &a))
+            return -1;
+        if (x->dims[a] >= 0 && x->dims[a] != 1)
+            return oc_infer_fail(cx, "cannot squeeze axis %d of size %lld", a, (long long)x->dims[a]);
+        drop[a] = 1;
+    }
+    int64_t dims[OC_MAX_RANK];
+    int r = 0;
+    for (int i = 0; i < x->rank; i++)
+        if (!drop[i])
+            dims[r++] = x->dims[i];
+    if (oc_infer_set_out(cx, 0, x->dtype, r, dims))
+        return -1;
+    return pass_const(cx);
+}
+
+static int infer_unsqueeze(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t axes[OC_MAX_RANK];
+    int present, na = axes_of(cx, axes, OC_MAX_RANK, &present);
+    if (na < 0)
+        return -1;
+    if (!present)
+        return oc_infer_fail(cx, "needs axes");
+    int r = x->rank + na;
+    if (r > OC_MAX_RANK)
+        return oc_infer_fail(cx, "output rank %d exceeds %d", r, OC_MAX_RANK);
+    int ins[OC_MAX_RANK] = {0};
+    for (int i = 0; i < na; i++) {
+        int a;
+        if (oc_infer_axis(cx, axes[i], r, &a))
+            return -1;
+        if (ins[a])
+            return oc_infer_fail(cx, "axis %d given twice", a);
+        ins[a] = 1;
+    }
+    int64_t dims[OC_MAX_RANK];
+    for (int i = 0, j = 0; i < r; i++)
+        dims[i] = ins[i] ? 1 : x->dims[j++];
+    if (oc_infer_set_out(cx, 0, x->dtype, r, dims))
+        return -1;
+    return pass_const(cx);
+}
+
+static int infer_concat(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x0 = oc_infer_in_ranked(cx, 0);
+    if (!x0)
+        return -1;
+    int axis;
+    if (!oc_node_attr(n, "axis"))
+        return oc_infer_fail(cx, "needs attribute 'axis'");
+    if (oc_infer_axis(cx, oc_attr_int(n, "axis", 0), x0->rank, &axis))
+        return -1;
+    int64_t dims[OC_MAX_RANK];
+    memcpy(dims, x0->dims, sizeof dims);
+    dims[axis] = 0;
+    int all_const = 1;
+    for (int k = 0; k < n->n_in; k++) {
+        oc_value *x = oc_infer_in_ranked(cx, k);
+        if (!x)
+            return -1;
+        if (x->rank != x0->rank)
+            return oc_infer_fail(cx, "input %d has rank %d, input 0 rank %d", k, x->rank, x0->rank);
+        for (int i = 0; i < x->rank; i++) {
+            if (i == axis)
+                dims[i] = (dims[i] < 0 || x->dims[i] < 0) ? -1 : dims[i] + x->dims[i];
+            else if (x->dims[i] >= 0 && dims[i] >= 0 && x->dims[i] != dims[i])
+                return oc_infer_fail(cx, "input %d dim %d is %lld, expected %lld", k, i, (long long)x->dims[i],
+                                     (long long)dims[i]);
+            else if (dims[i] < 0)
+                dims[i] = x->dims[i];
+        }
+        all_const &= x->constant != NULL && x->constant->dtype == x0->dtype;
+    }
+    if (oc_infer_set_out(cx, 0, x0->dtype, x0->rank, dims))
+        return -1;
+    oc_value *y = &cx->g->values[n->out[0]];
+    int64_t numel = oc_value_numel(y);
+    if (!all_const || numel < 0 || numel > OC_FOLD_MAX)
+        return 0;
+    oc_tensor *t = oc_tensor_new(y->dtype, y->rank, y->dims, cx->d);
+    if (!t)
+        return -1;
+    size_t es = oc_dtype_size(y->dtype);
+    int64_t outer = prod(y->dims, 0, axis), inner = prod(y->dims, axis + 1, y->rank);
+    char *o = t->data;
+    for (int64_t b = 0; b < outer; b++)
+        for (int k = 0; k < n->n_in; k++) {
+            oc_value *x = oc_infer_in(cx, k);
+            size_t chunk = (size_t)(x->dims[axis] * inner) * es;
+            memcpy(o, (char *)x->constant->data + (size_t)b * chunk, chunk);
+            o += chunk;
+        }
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_split(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int axis;
+    if (oc_infer_axis(cx, oc_attr_int(n, "axis", 0), x->rank, &axis))
+        return -1;
+    int64_t split[64];
+    int ns;
+    const int64_t *s;
+    ns = oc_attr_ints(n, "split", &s);
+    if (ns > 64)
+        return oc_infer_fail(cx, "too many splits");
+    if (ns >= 0)
+        memcpy(split, s, sizeof(int64_t) * (size_t)ns);
+    else if ((ns = oc_infer_const_ints(cx, 1, split, 64)) == -3)
+        return -1;
+    else if (ns == -2)
+        return oc_infer_fail(cx, "'split' must be known when the model is compiled");
+    int64_t len = x->dims[axis];
+    int64_t dims[OC_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    if (ns < 0) {
+        int nout = n->n_out;
+        if (len < 0) {
+            dims[axis] = -1;
+        }
+        for (int k = 0; k < nout; k++) {
+            if (len >= 0) {
+                /* equal parts; the last one smaller when it does not divide (opset 18) */
+                int64_t part = (len + nout - 1) / nout;
+                if (cx->g->opset < 18 && len % nout)
+                    return oc_infer_fail(cx, "dim %lld does not split into %d equal parts", (long long)len, nout);
+                dims[axis] = k < nout - 1 ? part : len - part * (nout - 1);
+            }
+            if (oc_infer_set_out(cx, k, x->dtype, x->rank, dims))
+                return -1;
+        }
+        return 0;
+    }
+    if (ns != n->n_out)
+        return oc_infer_fail(cx, "'split' has %d entries for %d outputs", ns, n->n_out);
+    int64_t sum = 0;
+    for (int k = 0; k < ns; k++) {
+        if (split[k] < 0)
+            return oc_infer_fail(cx, "split size %lld is negative", (long long)split[k]);
+        sum += split[k];
+        dims[axis] = split[k];
+        if (oc_infer_set_out(cx, k, x->dtype, x->rank, dims))
+            return -1;
+    }
+    if (len >= 0 && sum != len)
+        return oc_infer_fail(cx, "split sizes add up to %lld, dim is %lld", (long long)sum, (long long)len);
+    return 0;
+}
+
+/* Clamp a Slice start/end the way the spec says (opset 10+). */
+static int64_t clamp_index(int64_t v, int64_t dim, int64_t step, int is_end)
+{
+    if (v < 0)
+        v += dim;
+    if (step > 0)
+        return v < 0 ? 0 : (v > dim ? dim : v);
+    (void)is_end;
+    return v < -1 ? -1 : (v > dim - 1 ? dim - 1 : v);
+}
+
+static int infer_slice(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t starts[OC_MAX_RANK], ends[OC_MAX_RANK], axes[OC_MAX_RANK], steps[OC_MAX_RANK];
+    int ns, ne, na, nst;
+    if (cx->g->opset < 10) {
+        const int64_t *p;
+        ns = oc_attr_ints(n, "starts", &p);
+        if (ns < 0 || ns > OC_MAX_RANK)
+            return oc_infer_fail(cx, "needs 'starts' (at most %d)", OC_MAX_RANK);
+        memcpy(starts, p, sizeof(int64_t) * (size_t)ns);
+        ne = oc_attr_ints(n, "ends", &p);
+        if (ne < 0 || ne > OC_MAX_RANK)
+            return oc_infer_fail(cx, "needs 'ends'");
+        memcpy(ends, p, sizeof(int64_t) * (size_t)ne);
+        na = oc_attr_ints(n, "axes", &p);
+        if (na > OC_MAX_RANK)
+            return oc_infer_fail(cx, "too many axes");
+        if (na >= 0)
+            memcpy(axes, p, sizeof(int64_t) * (size_t)na);
+        nst = -1;
+    } else {
+        ns = oc_infer_const_ints(cx, 1, starts, OC_MAX_RANK);
+        ne = oc_infer_const_ints(cx, 2, ends, OC_MAX_RANK);
+        na = oc_infer_const_ints(cx, 3, axes, OC_MAX_RANK);
+        nst = oc_infer_const_ints(cx, 4, steps, OC_MAX_RANK);
+        if (ns == -3 || ne == -3 || na == -3 || nst == -3)
+            return -1;
+        if (ns == -2 || ne == -2 || na == -2 || nst == -2) { /* run-time bounds: rank only */
+            int64_t dims[OC_MAX_RANK];
+            for (int i = 0; i < x->rank; i++)
+                dims[i] = -1;
+            return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
+        }
+        if (ns < 0 || ne < 0)
+            return oc_infer_fail(cx, "needs starts and ends");
+    }
+    if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns))
+        return oc_infer_fail(cx, "starts, ends, axes and steps must have the same length");
+    int64_t dims[OC_MAX_RANK], begin[OC_MAX_RANK], step[OC_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    for (int i = 0; i < x->rank; i++) {
+        begin[i] = 0;
+        step[i] = 1;
+    }
+    int seen = 0;
+    for (int i = 0; i < ns; i++) {
+        int a;
+        if (oc_infer_axis(cx, na >= 0 ? axes[i] : i, x->rank, &a))
+            return -1;
+        if (seen & (1 << a))
+            return oc_infer_fail(cx, "axis %d repeated", a);
+        seen |= 1 << a;
+        int64_t st = nst >= 0 ? steps[i] : 1;
+        if (st == 0)
+            return oc_infer_fail(cx, "step 0 on axis %d", a);
+        int64_t d = x->dims[a];
+        if (d < 0) {
+            dims[a] = -1;
+            continue;
+        }
+        int64_t b = clamp_index(starts[i], d, st, 0), e = clamp_index(ends[i], d, st, 1);
+        int64_t len = st > 0 ? (e - b + st - 1) / st : (b - e + (-st) - 1) / (-st);
+        dims[a] = len > 0 ? len : 0;
+        begin[a] = b;
+        step[a] = st;
+    }
+    if (oc_infer_set_out(cx, 0, x->dtype, x->rank, dims))
+        return -1;
+    /* fold small known data (Shape -> Slice chains) */
+    oc_value *y = &cx->g->values[n->out[0]];
+    int64_t numel = oc_value_numel(y);
+    if (!x->constant || numel < 0 || numel > OC_FOLD_MAX)
+        return 0;
+    oc_tensor *t = oc_tensor_new(x->dtype, y->rank, y->dims, cx->d);
+    if (!t)
+        return -1;
+    size_t es = oc_dtype_size(x->dtype);
+    for (int64_t o = 0; o < numel; o++) {
+        int64_t rem = o, src = 0, stride = 1;
+        for (int dd = y->rank - 1; dd >= 0; dd--) {
+            int64_t c = rem % y->dims[dd];
+            rem /= y->dims[dd];
+            src += (begin[dd] + c * step[dd]) * stride;
+            stride *= x->dims[dd];
+        }
+        memcpy((char *)t->data + (size_t)o * es, (char *)x->constant->data + (size_t)src * es, es);
+    }
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_gather(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0), *idx = oc_infer_in_ranked(cx, 1);
+    if (!x || !idx)
+        return -1;
+    int axis;
+    if (oc_infer_axis(cx, oc_attr_int(n, "axis", 0), x->rank, &axis))
+        return -1;
+    int r = x->rank - 1 + idx->rank;
+    if (r > OC_MAX_RANK)
+        return oc_infer_fail(cx, "output rank %d exceeds %d", r, OC_MAX_RANK);
+    int64_t dims[OC_MAX_RANK];
+    int k = 0;
+    for (int i = 0; i < axis; i++)
+        dims[k++] = x->dims[i];
+    for (int i = 0; i < idx->rank; i++)
+        dims[k++] = idx->dims[i];
+    for (int i = axis + 1; i < x->rank; i++)
+        dims[k++] = x->dims[i];
+    if (oc_infer_set_out(cx, 0, x->dtype, r, dims))
+        return -1;
+    oc_value *y = &cx->g->values[n->out[0]];
+    int64_t numel = oc_value_numel(y);
+    if (!x->constant || !idx->constant || numel < 0 || numel > OC_FOLD_MAX)
+        return 0;
+    oc_tensor *t = oc_tensor_new(x->dtype, r, y->dims, cx->d);
+    if (!t)
+        return -1;
+    size_t es = oc_dtype_size(x->dtype);
+    int64_t outer = prod(x->dims, 0, axis), inner = prod(x->dims, axis + 1, x->rank), len = x->dims[axis];
+    int64_t ni = idx->constant->numel;
+    char *o = t->data;
+    for (int64_t b = 0; b < outer; b++)
+        for (int64_t j = 0; j < ni; j++) {
+            int64_t i = oc_tensor_get_i64(idx->constant, j);
+            if (i < 0)
+                i += len;
+            if (i < 0 || i >= len) {
+                oc_tensor_free(t);
+                return oc_infer_fail(cx, "index %lld is out of range for dim %lld",
+                                     (long long)oc_tensor_get_i64(idx->constant, j), (long long)len);
+            }
+            memcpy(o, (char *)x->constant->data + (size_t)((b * len + i) * inner) * es, (size_t)inner * es);
+            o += (size_t)inner * es;
+        }
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_shape(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t r = x->rank, start = oc_attr_int(n, "start", 0), end = oc_attr_int(n, "end", r);
+    if (start < 0)
+        start += r;
+    if (end < 0)
+        end += r;
+    start = start < 0 ? 0 : (start > r ? r : start);
+    end = end < 0 ? 0 : (end > r ? r : end);
+    int64_t len = end > start ? end - start : 0;
+    int known = 1;
+    for (int64_t i = start; i < end; i++)
+        known &= x->dims[i] >= 0;
+    if (!known)
+        return oc_infer_set_out(cx, 0, OC_INT64, 1, &len);
+    oc_tensor *t = oc_tensor_new(OC_INT64, 1, &len, cx->d);
+    if (!t)
+        return -1;
+    for (int64_t i = start; i < end; i++)
+        ((int64_t *)t->data)[i - start] = x->dims[i];
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_size(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t numel = oc_value_numel(x);
+    if (numel < 0)
+        return oc_infer_set_out(cx, 0, OC_INT64, 0, NULL);
+    oc_tensor *t = oc_tensor_new(OC_INT64, 0, NULL, cx->d);
+    if (!t)
+        return -1;
+    *(int64_t *)t->data = numel;
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_constant(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    if (n->n_attrs != 1)
+        return oc_infer_fail(cx, "needs exactly one value attribute, got %d attributes", n->n_attrs);
+    const oc_attr *a = &n->attrs[0];
+    oc_tensor *t = NULL;
+    int64_t len = a->n;
+    if (strcmp(a->name, "value") == 0 && a->type == OC_ATTR_TENSOR && a->t) {
+        t = oc_tensor_clone(a->t, cx->d);
+    } else if (strcmp(a->name, "value_float") == 0 && a->type == OC_ATTR_FLOAT) {
+        if ((t = oc_tensor_new(OC_FLOAT, 0, NULL, cx->d)))
+            *(float *)t->data = a->f;
+    } else if (strcmp(a->name, "value_int") == 0 && a->type == OC_ATTR_INT) {
+        if ((t = oc_tensor_new(OC_INT64, 0, NULL, cx->d)))
+            *(int64_t *)t->data = a->i;
+    } else if (strcmp(a->name, "value_floats") == 0 && a->type == OC_ATTR_FLOATS) {
+        if ((t = oc_tensor_new(OC_FLOAT, 1, &len, cx->d)))
+            memcpy(t->data, a->floats, sizeof(float) * (size_t)len);
+    } else if (strcmp(a->name, "value_ints") == 0 && a->type == OC_ATTR_INTS) {
+        if ((t = oc_tensor_new(OC_INT64, 1, &len, cx->d)))
+            memcpy(t->data, a->ints, sizeof(int64_t) * (size_t)len);
+    } else {
+        return oc_infer_fail(cx, "attribute '%s' is not a supported constant value", a->name);
+    }
+    if (!t)
+        return oc_infer_fail(cx, "bad constant value");
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_constant_of_shape(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    int64_t shape[OC_MAX_RANK];
+    int ns = oc_infer_const_ints(cx, 0, shape, OC_MAX_RANK);
+    const oc_attr *va = oc_node_attr(n, "value");
+    int dtype = va && va->t ? va->t->dtype : OC_FLOAT;
+    if (va && (!va->t || va->t->numel != 1))
+        return oc_infer_fail(cx, "'value' must be a one-element tensor");
+    if (ns == -3)
+        return -1;
+    if (ns < 0) {
+        oc_value *s = oc_infer_in(cx, 0);
+        if (s && s->rank == 1 && s->dims[0] >= 0 && s->dims[0] <= OC_MAX_RANK) {
+            int64_t dims[OC_MAX_RANK];
+            for (int i = 0; i < s->dims[0]; i++)
+                dims[i] = -1;
+            return oc_infer_set_out(cx, 0, dtype, (int)s->dims[0], dims);
+        }
+        return oc_infer_set_out(cx, 0, dtype, -1, NULL);
+    }
+    if (oc_infer_set_out(cx, 0, dtype, ns, shape))
+        return -1;
+    int64_t numel;
+    if (oc_shape_numel(shape, ns, &numel, cx->d) || numel > OC_FOLD_MAX)
+        return cx->d->failed ? -1 : 0;
+    oc_tensor *t = oc_tensor_new(dtype, ns, shape, cx->d);
+    if (!t)
+        return -1;
+    size_t es = oc_dtype_size(dtype);
+    for (int64_t i = 0; va && i < numel; i++)
+        memcpy((char *)t->data + (size_t)i * es, va->t->data, es);
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_range(oc_infer *cx)
+{
+    oc_value *s = oc_infer_in(cx, 0), *l = oc_infer_in(cx, 1), *d = oc_infer_in(cx, 2);
+    if (!s || !l || !d)
+        return oc_infer_fail(cx, "needs start, limit and delta");
+    int64_t len = -1;
+    if (s->constant && l->constant && d->constant && s->constant->numel == 1 && l->constant->numel == 1 &&
+        d->constant->numel == 1) {
+        double a = oc_tensor_get_f64(s->constant, 0), b = oc_tensor_get_f64(l->constant, 0);
+        double st = oc_tensor_get_f64(d->constant, 0);
+        if (st == 0)
+            return oc_infer_fail(cx, "delta is 0");
+        double cnt = (b - a) / st;
+        if (cnt > 1e12)
+            return oc_infer_fail(cx, "range of %.0f elements is too large", cnt);
+        len = cnt > 0 ? (int64_t)cnt + ((double)(int64_t)cnt < cnt) : 0;
+    }
+    return oc_infer_set_out(cx, 0, s->dtype, 1, &len);
+}
+
+static int infer_identity(oc_infer *cx)
+{
+    if (!oc_infer_in(cx, 0))
+        return oc_infer_fail(cx, "input 0 is missing");
+    if (oc_infer_same_as(cx, 0, 0))
+        return -1;
+    return pass_const(cx);
+}
+
+static int infer_cast(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in(cx, 0);
+    if (!x)
+        return oc_infer_fail(cx, "input 0 is missing");
+    int to;
+    if (strcmp(n->op_type, "CastLike") == 0) {
+        oc_value *like = oc_infer_in(cx, 1);
+        if (!like)
+            return oc_infer_fail(cx, "needs target_type input");
+        to = like->dtype;
+    } else {
+        if (!oc_node_attr(n, "to"))
+            return oc_infer_fail(cx, "needs attribute 'to'");
+        to = (int)oc_attr_int(n, "to", 0);
+    }
+    if (to <= 0 || to >= OC_DTYPE_LIMIT)
+        return oc_infer_fail(cx, "'to' = %d is not an ONNX element type", to);
+    if (oc_infer_set_out(cx, 0, to, x->rank, x->dims))
+        return -1;
+    /* fold small numeric constants between int and float types */
+    if (!x->constant || x->constant->numel > OC_FOLD_MAX || !oc_dtype_size(to) ||
+        !oc_dtype_size(x->constant->dtype) || (to != OC_INT64 && to != OC_FLOAT && to != OC_INT32 && to != OC_DOUBLE))
+        return 0;
+    oc_tensor *t = oc_tensor_new(to, x->constant->rank, x->constant->dims, cx->d);
+    if (!t)
+        return -1;
+    for (int64_t i = 0; i < t->numel; i++) {
+        switch (to) {
+        case OC_INT64: ((int64_t *)t->data)[i] = oc_tensor_get_i64(x->constant, i); break;
+        case OC_INT32: ((int32_t *)t->data)[i] = (int32_t)oc_tensor_get_i64(x->constant, i); break;
+        case OC_FLOAT: ((float *)t->data)[i] = (float)oc_tensor_get_f64(x->constant, i); break;
+        default: ((double *)t->data)[i] = oc_tensor_get_f64(x->constant, i); break;
+        }
+    }
+    return oc_infer_set_const(cx, 0, t);
+}
+
+static int infer_dropout(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in(cx, 0);
+    if (!x)
+        return oc_infer_fail(cx, "input 0 is missing");
+    if (oc_infer_same_as(cx, 0, 0))
+        return -1;
+    return oc_infer_set_out(cx, 1, OC_BOOL, x->rank, x->dims);
+}
+
+static int infer_pad(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t pads[2 * OC_MAX_RANK], axes[OC_MAX_RANK];
+    int np, na = -1;
+    if (cx->g->opset < 11) {
+        const int64_t *p;
+        np = oc_attr_ints(n, "pads", &p);
+        if (np < 0 || np > 2 * OC_MAX_RANK)
+            return oc_infer_fail(cx, "needs attribute 'pads'");
+        memcpy(pads, p, sizeof(int64_t) * (size_t)np);
+    } else {
+        np = oc_infer_const_ints(cx, 1, pads, 2 * OC_MAX_RANK);
+        na = oc_infer_const_ints(cx, 3, axes, OC_MAX_RANK);
+        if (np == -3 || na == -3)
+            return -1;
+        if (np == -2 || na == -2) {
+            int64_t dims[OC_MAX_RANK];
+            for (int i = 0; i < x->rank; i++)
+                dims[i] = -1;
+            return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
+        }
+        if (np < 0)
+            return oc_infer_fail(cx, "needs input 'pads'");
+    }
+    int nax = na >= 0 ? na : x->rank;
+    if (np != 2 * nax)
+        return oc_infer_fail(cx, "'pads' has %d entries; expected %d", np, 2 * nax);
+    int64_t dims[OC_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    for (int i = 0; i < nax; i++) {
+        int a = i;
+        if (na >= 0 && oc_infer_axis(cx, axes[i], x->rank, &a))
+            return -1;
+        if (dims[a] >= 0) {
+            dims[a] += pads[i] + pads[i + nax];
+            if (dims[a] < 0)
+                return oc_infer_fail(cx, "padding makes dim %d negative", a);
+        }
+    }
+    return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
+}
+
+static int infer_expand(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t shape[OC_MAX_RANK];
+    int ns = oc_infer_const_ints(cx, 1, shape, OC_MAX_RANK);
+    if (ns == -3)
+        return -1;
+    if (ns < 0)
+        return oc_infer_fail(cx, "the target shape must be known when the model is compiled");
+    oc_value tv = {0};
+    tv.rank = ns;
+    memcpy(tv.dims, shape, sizeof(int64_t) * (size_t)ns);
+    const oc_value *v[2] = {x, &tv};
+    int r;
+    int64_t dims[OC_MAX_RANK];
+    if (oc_infer_broadcast(cx, 2, v, &r, dims))
+        return -1;
+    return oc_infer_set_out(cx, 0, x->dtype, r, dims);
+}
+
+static int infer_tile(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int64_t rep[OC_MAX_RANK];
+    int nr = oc_infer_const_ints(cx, 1, rep, OC_MAX_RANK);
+    if (nr == -3)
+        return -1;
+    if (nr < 0)
+        return oc_infer_fail(cx, "'repeats' must be known when the model is compiled");
+    if (nr != x->rank)
+        return oc_infer_fail(cx, "'repeats' has %d entries for rank %d", nr, x->rank);
+    int64_t dims[OC_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) {
+        if (rep[i] < 0)
+            return oc_infer_fail(cx, "negative repeat");
+        dims[i] = x->dims[i] < 0 ? -1 : x->dims[i] * rep[i];
+    }
+    return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
+}
+
+const oc_op oc_ops_shape[] = {
+    {"Reshape", 1, 2, 1, 1, infer_reshape, NULL, 0},
+    {"Flatten", 1, 1, 1, 1, infer_flatten, NULL, 0},
+    {"Transpose", 1, 1, 1, 1, infer_transpose, NULL, 0},
+    {"Squeeze", 1, 2, 1, 1, infer_squeeze, NULL, 0},
+    {"Unsqueeze", 1, 2, 1, 1, infer_unsqueeze, NULL, 0},
+    {"Concat", 1, 1024, 1, 1, infer_concat, NULL, 0},
+    {"Split", 1, 2, 1, 64, infer_split, NULL, 0},
+    {"Slice", 1, 5, 1, 1, infer_slice, NULL, 0},
+    {"Gather", 2, 2, 1, 1, infer_gather, NULL, 0},
+    {"Shape", 1, 1, 1, 1, infer_shape, NULL, 0},
+    {"Size", 1, 1, 1, 1, infer_size, NULL, 0},
+    {"Constant", 0, 0, 1, 1, infer_constant, NULL, 0},
+    {"ConstantOfShape", 1, 1, 1, 1, infer_constant_of_shape, NULL, 0},
+    {"Range", 3, 3, 1, 1, infer_range, NULL, 0},
+    {"Identity", 1, 1, 1, 1, infer_identity, NULL, 0},
+    {"Cast", 1, 1, 1, 1, infer_cast, NULL, 0},
+    {"CastLike", 2, 2, 1, 1, infer_cast, NULL, 0},
+    {"Dropout", 1, 3, 1, 2, infer_dropout, NULL, 0, (1u << 1) | (1u << 2)},
+    {"Pad", 1, 4, 1, 1, infer_pad, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3)},
+    {"Expand", 2, 2, 1, 1, infer_expand, NULL, 0},
+    {"Tile", 2, 2, 1, 1, infer_tile, NULL, 0},
+    {0},
+};

@@ -1,0 +1,83 @@
+/* shape.c: see shape.h. */
+#include "shape.h"
+
+#include <string.h>
+
+#include "ops/op.h"
+
+static void forget_derived_shapes(oc_graph *g)
+{
+    for (int i = 0; i < g->n_values; i++) {
+        oc_value *v = &g->values[i];
+        if (v->flags & (OC_VALUE_INPUT | OC_VALUE_INITIALIZER))
+            continue;
+        v->rank = -1;
+        for (int k = 0; k < OC_MAX_RANK; k++)
+            v->dims[k] = -1;
+        oc_tensor_free(v->constant);
+        v->constant = NULL;
+    }
+}
+
+int oc_graph_bind_dims(oc_graph *g, int64_t batch, int n, const oc_dim_binding *b, oc_diag *d)
+{
+    int changed_fixed = 0;
+    if (batch >= 0) {
+        if (batch == 0 || batch > (1 << 24))
+            return oc_fail(d, "--batch %lld is outside 1..%d", (long long)batch, 1 << 24);
+        for (int i = 0; i < g->n_inputs; i++) {
+            oc_value *v = &g->values[g->inputs[i]];
+            if (v->rank < 1)
+                return oc_fail(d, "input '%s' has no batch dimension to bind", v->name);
+            if (v->dims[0] >= 0 && v->dims[0] != batch)
+                changed_fixed = 1;
+            v->dims[0] = batch;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        if (b[k].value < 0)
+            return oc_fail(d, "--dim %s=%lld: size must be >= 0", b[k].name, (long long)b[k].value);
+        int hit = 0;
+        for (int i = 0; i < g->n_values; i++) {
+            oc_value *v = &g->values[i];
+            for (int j = 0; j < v->rank; j++)
+                if (v->sym[j] && strcmp(v->sym[j], b[k].name) == 0) {
+                    v->dims[j] = b[k].value;
+                    hit = 1;
+                }
+        }
+        if (!hit)
+            return oc_fail(d, "--dim %s: no dimension of the model is named '%s'", b[k].name, b[k].name);
+    }
+    if (changed_fixed)
+        forget_derived_shapes(g);
+    return 0;
+}
+
+int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
+{
+    char lb[300];
+    for (int i = 0; i < g->n_nodes; i++) {
+        oc_node *n = &g->nodes[i];
+        if (!n->op) {
+            int first = 1;
+            for (int j = 0; j < i && first; j++)
+                first = g->nodes[j].op || strcmp(g->nodes[j].op_type, n->op_type) != 0;
+            if (first)
+                oc_warn(d, "unsupported op '%s' (first at node '%s'): its outputs keep their declared types",
+                        n->op_type, n->name);
+            continue;
+        }
+        const oc_op *op = n->op;
+        if (n->n_in < op->min_in || n->n_in > op->max_in)
+            return oc_fail(d, "%s has %d inputs; %s takes %d to %d", oc_node_label(n, lb, sizeof lb), n->n_in,
+                           op->name, op->min_in, op->max_in);
+        if (n->n_out < op->min_out || n->n_out > op->max_out)
+            return oc_fail(d, "%s has %d outputs; %s gives %d to %d", oc_node_label(n, lb, sizeof lb), n->n_out,
+                           op->name, op->min_out, op->max_out);
+        oc_infer cx = {g, i, d};
+        if (op->infer(&cx))
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* summary.h: per-node parameter and FLOP counts for `onnxc info`.
+ * Parameters are trainable initializer elements (each counted once, at
+ * its first consumer); model state such as BatchNorm running statistics
+ * is counted apart, as PyTorch counts buffers apart from parameters.
+ * FLOPs are 2 x multiply-accumulates of Conv, ConvTranspose, Gemm and
+ * MatMul, the convention of published model figures. */
+#ifndef ONNXC_SUMMARY_H
+#define ONNXC_SUMMARY_H
+
+#include "graph.h"
+
+typedef struct oc_node_stat {
+    int64_t params; /* trainable elements first used here */
+    int64_t state;  /* non-trainable state elements first used here */
+    int64_t macs;   /* -1 when a shape is unknown */
+} oc_node_stat;
+
+typedef struct oc_summary {
+    oc_node_stat *nodes; /* one per graph node */
+    int64_t params, state, macs;
+    int64_t param_bytes;
+    int macs_unknown;    /* nodes whose MACs could not be counted */
+    int n_unsupported;   /* nodes whose op onnxc lacks */
+} oc_summary;
+
+int oc_summarize(const oc_graph *g, oc_summary *s, oc_diag *d);
+void oc_summary_free(oc_summary *s);
+
+#endif

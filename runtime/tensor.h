@@ -1,0 +1,70 @@
+/* tensor.h: element types and dense tensors.
+ *
+ * oc_dtype uses the ONNX TensorProto.DataType numbers, so a value read from
+ * a file needs no translation table. A tensor is row-major (C order), dense,
+ * little-endian, and owns its data block. Shapes are at most OC_MAX_RANK
+ * dims; every product of dims that comes from outside goes through
+ * oc_shape_numel, which reports overflow instead of wrapping. */
+#ifndef ONNXC_TENSOR_H
+#define ONNXC_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define OC_MAX_RANK 8
+
+/* Limit on one tensor's bytes: guards against absurd sizes in untrusted
+ * files before anything is allocated (16 GiB). */
+#define OC_MAX_TENSOR_BYTES ((int64_t)1 << 34)
+
+typedef enum oc_dtype {
+    OC_UNDEFINED = 0,
+    OC_FLOAT = 1,
+    OC_UINT8 = 2,
+    OC_INT8 = 3,
+    OC_UINT16 = 4,
+    OC_INT16 = 5,
+    OC_INT32 = 6,
+    OC_INT64 = 7,
+    OC_STRING = 8,
+    OC_BOOL = 9,
+    OC_FLOAT16 = 10,
+    OC_DOUBLE = 11,
+    OC_UINT32 = 12,
+    OC_UINT64 = 13,
+    OC_BFLOAT16 = 16,
+    OC_DTYPE_LIMIT = 24
+} oc_dtype;
+
+/* Bytes per element; 0 for types onnxc cannot hold densely (string,
+ * complex, 4-bit and 8-bit floats, unknown numbers). */
+size_t oc_dtype_size(int dtype);
+const char *oc_dtype_name(int dtype);
+
+typedef struct oc_tensor {
+    int dtype;
+    int rank;
+    int64_t dims[OC_MAX_RANK];
+    int64_t numel;
+    void *data; /* numel * oc_dtype_size(dtype) bytes, owned */
+} oc_tensor;
+
+/* Product of dims with overflow and sign checks: 0 on success. */
+int oc_shape_numel(const int64_t *dims, int rank, int64_t *numel, oc_diag *d);
+
+/* New zero-filled tensor; NULL with a diagnostic on bad shape or no memory. */
+oc_tensor *oc_tensor_new(int dtype, int rank, const int64_t *dims, oc_diag *d);
+oc_tensor *oc_tensor_clone(const oc_tensor *t, oc_diag *d);
+void oc_tensor_free(oc_tensor *t);
+size_t oc_tensor_nbytes(const oc_tensor *t);
+
+/* Element i as double / int64, whatever the dtype (for shape arithmetic). */
+double oc_tensor_get_f64(const oc_tensor *t, int64_t i);
+int64_t oc_tensor_get_i64(const oc_tensor *t, int64_t i);
+
+/* "[2,3,224,224]" into buf (dims < 0 print as "?"). */
+char *oc_format_dims(char *buf, size_t cap, const int64_t *dims, int rank);
+
+#endif

@@ -1,0 +1,36 @@
+/* onnxc.c: the onnxc command-line program; dispatches to one file per
+ * subcommand (cmd_*.c). Exit status: 0 success, 1 failure, 2 bad usage. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"info", oc_cmd_info, "layer table, parameters and FLOPs of a model"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: onnxc COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'onnxc COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "onnxc: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
