@@ -2,8 +2,25 @@
 #include "summary.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "ops/op.h"
+
+/* The initializer behind value v, looking through Identity nodes
+ * (PyTorch's exporter shares one initializer among equal-valued weights
+ * and gives each user an Identity of it), or -1. */
+static int param_source(const oc_graph *g, int v)
+{
+    for (int hops = 0; v >= 0 && hops < 64; hops++) {
+        const oc_value *val = &g->values[v];
+        if (val->flags & OC_VALUE_INITIALIZER)
+            return v;
+        if (val->producer < 0 || strcmp(g->nodes[val->producer].op_type, "Identity") != 0)
+            return -1;
+        v = g->nodes[val->producer].in[0];
+    }
+    return -1;
+}
 
 static int is_float(int dt) { return dt == OC_FLOAT || dt == OC_DOUBLE || dt == OC_FLOAT16 || dt == OC_BFLOAT16; }
 
@@ -24,22 +41,24 @@ int oc_summarize(const oc_graph *g, oc_summary *s, oc_diag *d)
         oc_node_stat *st = &s->nodes[i];
         if (!n->op)
             s->n_unsupported++;
-        for (int k = 0; k < n->n_in; k++) {
-            int v = n->in[k];
-            if (v < 0 || seen[v] || !(g->values[v].flags & OC_VALUE_INITIALIZER))
+        int is_identity = strcmp(n->op_type, "Identity") == 0;
+        for (int k = 0; k < n->n_in && !is_identity; k++) {
+            int v = param_source(g, n->in[k]);
+            if (v < 0)
                 continue;
             const oc_value *val = &g->values[v];
             if (!is_float(val->dtype) || !val->constant)
                 continue; /* shape constants, indices */
             if (n->op && k < 32 && (n->op->config_inputs & (1u << k)))
                 continue;
-            seen[v] = 1;
             if (n->op && k < 32 && (n->op->state_inputs & (1u << k))) {
                 st->state += val->constant->numel;
             } else {
                 st->params += val->constant->numel;
-                s->param_bytes += (int64_t)oc_tensor_nbytes(val->constant);
+                if (!seen[v])
+                    s->param_bytes += (int64_t)oc_tensor_nbytes(val->constant);
             }
+            seen[v] = 1;
         }
         st->macs = n->op && n->op->macs ? n->op->macs(g, n) : 0;
         if (st->macs < 0)

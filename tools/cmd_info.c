@@ -142,7 +142,7 @@ static void print_table(const oc_graph *g, const oc_summary *s)
                n->op ? "" : "  (unsupported op)");
     }
     printf("\n%d nodes, %d values\n", g->n_nodes, g->n_values);
-    printf("parameters: %s (%.1f MB)\n", group3(s->params, a, sizeof a), (double)s->param_bytes / 1e6);
+    printf("parameters: %s (%.1f MB stored)\n", group3(s->params, a, sizeof a), (double)s->param_bytes / 1e6);
     if (s->state)
         printf("state (BatchNorm running statistics): %s values\n", group3(s->state, a, sizeof a));
     printf("FLOPs:      %s (%.2f GFLOPs = 2 x %.2f GMACs of Conv/ConvTranspose/Gemm/MatMul)%s\n",

@@ -11,6 +11,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"info", oc_cmd_info, "layer table, parameters and FLOPs of a model"},
+    {"export", oc_cmd_export, "write one of onnxc's own networks (LeNet-5, MLP, VGG, ResNet) as ONNX"},
 };
 
 static void usage(FILE *f)

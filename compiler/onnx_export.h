@@ -1,0 +1,17 @@
+/* onnx_export.h: writing the IR as an ONNX model file. The file is
+ * written to a temporary name beside the target and renamed into place,
+ * so an interrupted export never leaves a half-written model. */
+#ifndef ONNXC_ONNX_EXPORT_H
+#define ONNXC_ONNX_EXPORT_H
+
+#include "graph.h"
+
+int oc_onnx_save(const oc_graph *g, const char *path, oc_diag *d);
+
+/* Write one tensor as a serialized TensorProto (.pb), atomically. */
+int oc_onnx_save_tensor(const oc_tensor *t, const char *name, const char *path, oc_diag *d);
+
+/* Write bytes to path through a temporary file and rename. */
+int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag *d);
+
+#endif

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: builds onnxc twice, once optimized and once with
+# AddressSanitizer + UndefinedBehaviorSanitizer, and runs the CTest suite
+# on both (warnings are errors in both builds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXC_WERROR=ON
+cmake --build build -j"$jobs"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DONNXC_SANITIZE=ON -DONNXC_WERROR=ON
+cmake --build build-asan -j"$jobs"
+echo "== tests: release build =="
+ctest --test-dir build --output-on-failure -j"$jobs"
+echo "== tests: ASan + UBSan build =="
+ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"
