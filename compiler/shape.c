@@ -1,6 +1,7 @@
 /* shape.c: see shape.h. */
 #include "shape.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -54,10 +55,29 @@ int oc_graph_bind_dims(oc_graph *g, int64_t batch, int n, const oc_dim_binding *
     return 0;
 }
 
+/* Input of node i whose shape is unknown because an op onnxc lacks (or a
+ * node skipped for that reason) produced it without a declared type: id
+ * of that value, or -1. */
+static int blocked_input(const oc_graph *g, const oc_node *n, const unsigned char *skipped)
+{
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] < 0)
+            continue;
+        const oc_value *v = &g->values[n->in[k]];
+        if (v->rank < 0 && v->producer >= 0 && (!g->nodes[v->producer].op || skipped[v->producer]))
+            return n->in[k];
+    }
+    return -1;
+}
+
 int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
 {
     char lb[300];
-    for (int i = 0; i < g->n_nodes; i++) {
+    unsigned char *skipped = calloc((size_t)g->n_nodes + 1, 1);
+    if (!skipped)
+        return oc_fail(d, "out of memory");
+    int n_skipped = 0, first_skipped = -1, first_blocker = -1, rc = 0;
+    for (int i = 0; i < g->n_nodes && !rc; i++) {
         oc_node *n = &g->nodes[i];
         if (!n->op) {
             int first = 1;
@@ -69,15 +89,35 @@ int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
             continue;
         }
         const oc_op *op = n->op;
-        if (n->n_in < op->min_in || n->n_in > op->max_in)
-            return oc_fail(d, "%s has %d inputs; %s takes %d to %d", oc_node_label(n, lb, sizeof lb), n->n_in,
-                           op->name, op->min_in, op->max_in);
-        if (n->n_out < op->min_out || n->n_out > op->max_out)
-            return oc_fail(d, "%s has %d outputs; %s gives %d to %d", oc_node_label(n, lb, sizeof lb), n->n_out,
-                           op->name, op->min_out, op->max_out);
+        if (n->n_in < op->min_in || n->n_in > op->max_in) {
+            rc = oc_fail(d, "%s has %d inputs; %s takes %d to %d", oc_node_label(n, lb, sizeof lb), n->n_in,
+                         op->name, op->min_in, op->max_in);
+            break;
+        }
+        if (n->n_out < op->min_out || n->n_out > op->max_out) {
+            rc = oc_fail(d, "%s has %d outputs; %s gives %d to %d", oc_node_label(n, lb, sizeof lb), n->n_out,
+                         op->name, op->min_out, op->max_out);
+            break;
+        }
+        /* Downstream of an unsupported op without declared types there is
+         * nothing to infer from: keep declared types rather than report a
+         * missing shape that is not this node's fault. */
+        int blocker = blocked_input(g, n, skipped);
+        if (blocker >= 0) {
+            skipped[i] = 1;
+            if (n_skipped++ == 0) {
+                first_skipped = i;
+                first_blocker = blocker;
+            }
+            continue;
+        }
         oc_infer cx = {g, i, d};
         if (op->infer(&cx))
-            return -1;
+            rc = -1;
     }
-    return 0;
+    if (!rc && n_skipped)
+        oc_warn(d, "%d node(s) after unsupported ops keep their declared types (first: %s, input '%s')", n_skipped,
+                oc_node_label(&g->nodes[first_skipped], lb, sizeof lb), g->values[first_blocker].name);
+    free(skipped);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /* common.c: helpers shared by the shape rules (see op.h). */
 #include "op.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,27 @@ int64_t oc_value_numel(const oc_value *v)
         n *= v->dims[i];
     }
     return n;
+}
+
+/* IEEE half -> double (subnormals, inf and NaN included). */
+static double half_to_f64(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+double oc_const_f64(const oc_tensor *t, int64_t i)
+{
+    if (t->dtype == OC_FLOAT16)
+        return half_to_f64(((const uint16_t *)t->data)[i]);
+    if (t->dtype == OC_BFLOAT16) {
+        uint32_t u = (uint32_t)((const uint16_t *)t->data)[i] << 16;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    return oc_tensor_get_f64(t, i);
 }
 
 int oc_infer_set_out(oc_infer *cx, int k, int dtype, int rank, const int64_t *dims)
@@ -272,4 +294,25 @@ int oc_window_resolve(const oc_node *n, int nsp, const int64_t *in, const int64_
         }
     }
     return 0;
+}
+
+void *oc_lower_params(oc_lowered *out, size_t size, oc_diag *d)
+{
+    out->params = calloc(1, size ? size : 1);
+    out->params_size = size;
+    if (!out->params)
+        oc_fail(d, "out of memory");
+    return out->params;
+}
+
+void oc_value_view(const oc_value *v, oc_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    t->dtype = v->dtype;
+    t->rank = v->rank;
+    t->numel = 1;
+    for (int i = 0; i < v->rank; i++) {
+        t->dims[i] = v->dims[i];
+        t->numel *= v->dims[i];
+    }
 }

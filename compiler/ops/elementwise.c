@@ -1,10 +1,14 @@
 /* elementwise.c: unary math and activations, broadcasting binary and
  * variadic arithmetic, comparisons, logic, Where, Clip, PRelu.
- * Shape rules only; Add/Sub/Mul/Div on small known int64 data are
- * evaluated here so shape arithmetic (e.g. batch * channels) resolves. */
+ * Shape rules only; Add/Sub/Mul/Div/Max/Min/Sum/Neg/Abs on small known
+ * int64 data are evaluated here so shape arithmetic (e.g. batch *
+ * channels) resolves. */
 #include "op.h"
 
+#include <math.h>
 #include <string.h>
+
+#include "../../runtime/kernels/elementwise.h"
 
 static int infer_unary(oc_infer *cx)
 {
@@ -41,32 +45,57 @@ static int broadcast_out(oc_infer *cx, int first, int dtype)
     return oc_infer_set_out(cx, 0, dtype ? dtype : v[0]->dtype, r, dims);
 }
 
+/* Integer ops that shape arithmetic uses, with the spec's integer
+ * semantics (wrapping, truncating Div); *ok = 0 leaves the value to run
+ * time (division by zero). */
 static int64_t fold_i64(const char *op, int64_t a, int64_t b, int *ok)
 {
     *ok = 1;
-    switch (op[0]) {
-    case 'A': return (int64_t)((uint64_t)a + (uint64_t)b);
-    case 'S': return (int64_t)((uint64_t)a - (uint64_t)b);
-    case 'M': return (int64_t)((uint64_t)a * (uint64_t)b);
-    case 'D':
-        if (b == 0 || (a == INT64_MIN && b == -1)) {
-            *ok = 0;
-            return 0;
-        }
+    if (strcmp(op, "Add") == 0 || strcmp(op, "Sum") == 0)
+        return (int64_t)((uint64_t)a + (uint64_t)b);
+    if (strcmp(op, "Sub") == 0)
+        return (int64_t)((uint64_t)a - (uint64_t)b);
+    if (strcmp(op, "Mul") == 0)
+        return (int64_t)((uint64_t)a * (uint64_t)b);
+    if (strcmp(op, "Max") == 0)
+        return a > b ? a : b;
+    if (strcmp(op, "Min") == 0)
+        return a < b ? a : b;
+    if (strcmp(op, "Div") == 0 && b != 0 && !(a == INT64_MIN && b == -1))
         return a / b; /* C truncation, as ONNX integer Div */
-    }
     *ok = 0;
     return 0;
 }
 
-/* Evaluate Add/Sub/Mul/Div on small known int64 inputs. */
+/* Flat index into operand v for output element i under broadcasting. */
+static int64_t bcast_index(const oc_value *y, const oc_value *v, int64_t i)
+{
+    int64_t idx = 0, rem = i, stride = 1;
+    for (int d = y->rank - 1; d >= 0; d--) {
+        int64_t c = rem % y->dims[d];
+        rem /= y->dims[d];
+        int k = d - (y->rank - v->rank);
+        if (k >= 0) {
+            idx += (v->dims[k] == 1 ? 0 : c) * stride;
+            stride *= v->dims[k];
+        }
+    }
+    return idx;
+}
+
+/* Evaluate Add/Sub/Mul/Div/Max/Min/Sum on small known int64 inputs (left
+ * fold over the present inputs), so shape arithmetic resolves. */
 static int fold_arith(oc_infer *cx)
 {
     oc_node *n = oc_infer_node(cx);
-    oc_value *a = oc_infer_in(cx, 0), *b = oc_infer_in(cx, 1);
     oc_value *y = n->out[0] >= 0 ? &cx->g->values[n->out[0]] : NULL;
-    if (!a || !b || !y || !a->constant || !b->constant || a->dtype != OC_INT64 || b->dtype != OC_INT64)
+    if (!y || n->n_in < 1 || n->n_in > 8)
         return 0;
+    for (int k = 0; k < n->n_in; k++) {
+        oc_value *v = oc_infer_in(cx, k);
+        if (!v || !v->constant || v->constant->dtype != OC_INT64)
+            return 0;
+    }
     int64_t numel = oc_value_numel(y);
     if (numel < 0 || numel > OC_FOLD_MAX)
         return 0;
@@ -75,28 +104,42 @@ static int fold_arith(oc_infer *cx)
         return -1;
     int64_t *o = t->data;
     for (int64_t i = 0; i < numel; i++) {
-        /* index into each operand by broadcasting */
-        int64_t ia = 0, ib = 0, rem = i, sa = 1, sb = 1;
-        for (int d = y->rank - 1; d >= 0; d--) {
-            int64_t c = rem % y->dims[d];
-            rem /= y->dims[d];
-            int ka = d - (y->rank - a->rank), kb = d - (y->rank - b->rank);
-            if (ka >= 0) {
-                ia += (a->dims[ka] == 1 ? 0 : c) * sa;
-                sa *= a->dims[ka];
-            }
-            if (kb >= 0) {
-                ib += (b->dims[kb] == 1 ? 0 : c) * sb;
-                sb *= b->dims[kb];
+        const oc_value *v0 = oc_infer_in(cx, 0);
+        int64_t acc = ((const int64_t *)v0->constant->data)[bcast_index(y, v0, i)];
+        for (int k = 1; k < n->n_in; k++) {
+            const oc_value *v = oc_infer_in(cx, k);
+            int ok;
+            acc = fold_i64(n->op_type, acc, ((const int64_t *)v->constant->data)[bcast_index(y, v, i)], &ok);
+            if (!ok) {
+                oc_tensor_free(t);
+                return 0; /* leave division by zero to run time */
             }
         }
-        int ok;
-        o[i] = fold_i64(n->op_type, ((int64_t *)a->constant->data)[ia], ((int64_t *)b->constant->data)[ib], &ok);
-        if (!ok) {
-            oc_tensor_free(t);
-            return 0; /* leave division by zero to run time */
-        }
+        o[i] = acc;
     }
+    return oc_infer_set_const(cx, 0, t);
+}
+
+/* Neg and Abs on small known int64 data (shape arithmetic in exported
+ * functions such as LayerNormalization's). */
+static int infer_unary_fold(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in(cx, 0);
+    if (!x)
+        return oc_infer_fail(cx, "input 0 is missing");
+    if (oc_infer_same_as(cx, 0, 0))
+        return -1;
+    if (!x->constant || x->constant->dtype != OC_INT64 || x->constant->numel > OC_FOLD_MAX)
+        return 0;
+    oc_tensor *t = oc_tensor_clone(x->constant, cx->d);
+    if (!t)
+        return -1;
+    int64_t *p = t->data;
+    int neg = strcmp(n->op_type, "Neg") == 0;
+    for (int64_t i = 0; i < t->numel; i++)
+        if (neg || p[i] < 0)
+            p[i] = (int64_t)(0 - (uint64_t)p[i]);
     return oc_infer_set_const(cx, 0, t);
 }
 
@@ -113,6 +156,14 @@ static int infer_arith(oc_infer *cx)
 }
 
 static int infer_broadcast(oc_infer *cx) { return broadcast_out(cx, 0, 0); }
+
+/* Sum/Max/Min: broadcast, and fold known int64 data. */
+static int infer_variadic(oc_infer *cx)
+{
+    if (broadcast_out(cx, 0, 0))
+        return -1;
+    return fold_arith(cx);
+}
 static int infer_compare(oc_infer *cx) { return broadcast_out(cx, 0, OC_BOOL); }
 
 static int infer_where(oc_infer *cx)
@@ -139,75 +190,175 @@ static int infer_pow(oc_infer *cx)
     return broadcast_out(cx, 0, x->dtype);
 }
 
+
+/* ---- lowering ---- */
+
+static int const_scalar(const oc_graph *g, const oc_node *n, int k, float dflt, float *out, oc_diag *d)
+{
+    *out = dflt;
+    if (k >= n->n_in || n->in[k] < 0)
+        return 0;
+    const oc_value *v = &g->values[n->in[k]];
+    if (!v->constant || v->constant->numel != 1)
+        return oc_fail(d, "input %d '%s' must be a constant scalar", k, v->name);
+    *out = (float)oc_tensor_get_f64(v->constant, 0);
+    return 0;
+}
+
+static int lower_unary(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    if (x->dtype != OC_FLOAT)
+        return oc_fail(d, "%s supports float32 only, got %s", n->op_type, oc_dtype_name(x->dtype));
+    oc_unary_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    lw->fn = oc_unary_kernel(n->op_type);
+    const char *op = n->op_type;
+    if (!strcmp(op, "LeakyRelu"))
+        p->alpha = oc_attr_float(n, "alpha", 0.01f);
+    else if (!strcmp(op, "Elu") || !strcmp(op, "Celu") || !strcmp(op, "ThresholdedRelu"))
+        p->alpha = oc_attr_float(n, "alpha", 1.0f);
+    else if (!strcmp(op, "Selu")) {
+        p->alpha = oc_attr_float(n, "alpha", 1.67326319217681884765625f);
+        p->gamma = oc_attr_float(n, "gamma", 1.05070102214813232421875f);
+    } else if (!strcmp(op, "HardSigmoid")) {
+        p->alpha = oc_attr_float(n, "alpha", 0.2f);
+        p->beta = oc_attr_float(n, "beta", 0.5f);
+    } else if (!strcmp(op, "Swish")) {
+        p->alpha = oc_attr_float(n, "alpha", 1.0f);
+    } else if (!strcmp(op, "Gelu")) {
+        p->approximate = strcmp(oc_attr_string(n, "approximate", "none"), "tanh") == 0;
+    } else if (!strcmp(op, "Shrink")) {
+        p->alpha = oc_attr_float(n, "bias", 0.0f);
+        p->beta = oc_attr_float(n, "lambd", 0.5f);
+    } else if (!strcmp(op, "Clip")) {
+        if (g->opset < 11) {
+            p->alpha = oc_attr_float(n, "min", -INFINITY);
+            p->beta = oc_attr_float(n, "max", INFINITY);
+        } else if (const_scalar(g, n, 1, -INFINITY, &p->alpha, d) || const_scalar(g, n, 2, INFINITY, &p->beta, d)) {
+            return -1;
+        }
+    }
+    return lw->fn ? 0 : oc_fail(d, "no kernel for %s", op);
+}
+
+static const struct {
+    const char *op;
+    int code;
+} binary_ops[] = {
+    {"Add", OC_BIN_ADD}, {"Sub", OC_BIN_SUB}, {"Mul", OC_BIN_MUL}, {"Div", OC_BIN_DIV}, {"Pow", OC_BIN_POW},
+    {"Mod", OC_BIN_MOD}, {"Max", OC_BIN_MAX}, {"Min", OC_BIN_MIN}, {"Sum", OC_BIN_SUM}, {"Mean", OC_BIN_MEAN},
+    {"Equal", OC_BIN_EQUAL}, {"Less", OC_BIN_LESS}, {"LessOrEqual", OC_BIN_LESS_EQ}, {"Greater", OC_BIN_GREATER},
+    {"GreaterOrEqual", OC_BIN_GREATER_EQ}, {"And", OC_BIN_AND}, {"Or", OC_BIN_OR}, {"Xor", OC_BIN_XOR},
+    {"BitwiseAnd", OC_BIN_BIT_AND}, {"BitwiseOr", OC_BIN_BIT_OR}, {"BitwiseXor", OC_BIN_BIT_XOR},
+    {"PRelu", OC_BIN_PRELU}, {"Where", OC_BIN_WHERE}, {"BitShift", OC_BIN_SHIFT_LEFT},
+};
+
+static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    oc_bcast_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->op = -1;
+    for (size_t i = 0; i < sizeof binary_ops / sizeof binary_ops[0]; i++)
+        if (!strcmp(binary_ops[i].op, n->op_type))
+            p->op = binary_ops[i].code;
+    if (p->op < 0)
+        return oc_fail(d, "no kernel for %s", n->op_type);
+    if (p->op == OC_BIN_SHIFT_LEFT && !strcmp(oc_attr_string(n, "direction", ""), "RIGHT"))
+        p->op = OC_BIN_SHIFT_RIGHT;
+    if (n->n_in > 64)
+        return oc_fail(d, "at most 64 inputs are supported");
+    const oc_value *y = &g->values[n->out[0]];
+    p->dtype = g->values[n->in[p->op == OC_BIN_WHERE ? 1 : 0]].dtype;
+    if (!oc_dtype_size(p->dtype) || p->dtype == OC_FLOAT16 || p->dtype == OC_BFLOAT16)
+        return oc_fail(d, "element type %s is not supported", oc_dtype_name(p->dtype));
+    p->fmod = (int)oc_attr_int(n, "fmod", 0);
+    p->rank = y->rank;
+    p->n_in = n->n_in;
+    for (int i = 0; i < y->rank; i++)
+        p->dims[i] = y->dims[i];
+    for (int k = 0; k < n->n_in; k++) {
+        oc_tensor v;
+        if (n->in[k] < 0)
+            return oc_fail(d, "input %d is missing", k);
+        oc_value_view(&g->values[n->in[k]], &v);
+        oc_bcast_strides(&v, y->rank, y->dims, p->strides[k]);
+    }
+    lw->fn = oc_binary_forward;
+    return 0;
+}
+
 const oc_op oc_ops_elementwise[] = {
     /* unary math and activations */
-    {"Relu", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"LeakyRelu", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Elu", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Selu", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Celu", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Sigmoid", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"HardSigmoid", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"HardSwish", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Tanh", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Softplus", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Softsign", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Gelu", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Mish", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Swish", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"ThresholdedRelu", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Erf", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Exp", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Log", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Sqrt", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Abs", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Neg", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Reciprocal", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Floor", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Ceil", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Round", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Sign", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Sin", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Cos", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Tan", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Asin", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Acos", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Atan", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Sinh", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Cosh", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Asinh", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Acosh", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"Atanh", 1, 1, 1, 1, infer_unary, NULL, 0},
+    {"Relu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"LeakyRelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Elu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Selu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Celu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Sigmoid", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"HardSigmoid", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"HardSwish", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Tanh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Softplus", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Softsign", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Gelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Mish", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Swish", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"ThresholdedRelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Erf", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Exp", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Log", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Sqrt", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Abs", 1, 1, 1, 1, infer_unary_fold, NULL, 0, 0, lower_unary},
+    {"Neg", 1, 1, 1, 1, infer_unary_fold, NULL, 0, 0, lower_unary},
+    {"Reciprocal", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Floor", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Ceil", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Round", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Sign", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Sin", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Cos", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Tan", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Asin", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Acos", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Atan", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Sinh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Cosh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Asinh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Acosh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Atanh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Not", 1, 1, 1, 1, infer_unary, NULL, 0},
     {"BitwiseNot", 1, 1, 1, 1, infer_unary, NULL, 0},
     {"IsNaN", 1, 1, 1, 1, infer_unary_bool, NULL, 0},
     {"IsInf", 1, 1, 1, 1, infer_unary_bool, NULL, 0},
-    {"Clip", 1, 3, 1, 1, infer_unary, NULL, 0, (1u << 1) | (1u << 2)},
-    {"Shrink", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"PRelu", 2, 2, 1, 1, infer_prelu, NULL, 0},
+    {"Clip", 1, 3, 1, 1, infer_unary, NULL, 0, (1u << 1) | (1u << 2), lower_unary},
+    {"Shrink", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"PRelu", 2, 2, 1, 1, infer_prelu, NULL, 0, 0, lower_broadcast},
     /* binary / variadic with numpy broadcasting */
-    {"Add", 2, 2, 1, 1, infer_arith, NULL, 0},
-    {"Sub", 2, 2, 1, 1, infer_arith, NULL, 0},
-    {"Mul", 2, 2, 1, 1, infer_arith, NULL, 0},
-    {"Div", 2, 2, 1, 1, infer_arith, NULL, 0},
-    {"Mod", 2, 2, 1, 1, infer_broadcast, NULL, 0},
-    {"Pow", 2, 2, 1, 1, infer_pow, NULL, 0},
-    {"BitShift", 2, 2, 1, 1, infer_broadcast, NULL, 0},
-    {"BitwiseAnd", 2, 2, 1, 1, infer_broadcast, NULL, 0},
-    {"BitwiseOr", 2, 2, 1, 1, infer_broadcast, NULL, 0},
-    {"BitwiseXor", 2, 2, 1, 1, infer_broadcast, NULL, 0},
-    {"Sum", 1, 64, 1, 1, infer_broadcast, NULL, 0},
-    {"Mean", 1, 64, 1, 1, infer_broadcast, NULL, 0},
-    {"Max", 1, 64, 1, 1, infer_broadcast, NULL, 0},
-    {"Min", 1, 64, 1, 1, infer_broadcast, NULL, 0},
-    {"And", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"Or", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"Xor", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"Equal", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"Less", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"LessOrEqual", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"Greater", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"GreaterOrEqual", 2, 2, 1, 1, infer_compare, NULL, 0},
-    {"Where", 3, 3, 1, 1, infer_where, NULL, 0},
+    {"Add", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
+    {"Sub", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
+    {"Mul", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
+    {"Div", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
+    {"Mod", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
+    {"Pow", 2, 2, 1, 1, infer_pow, NULL, 0, 0, lower_broadcast},
+    {"BitShift", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
+    {"BitwiseAnd", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
+    {"BitwiseOr", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
+    {"BitwiseXor", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
+    {"Sum", 1, 64, 1, 1, infer_variadic, NULL, 0, 0, lower_broadcast},
+    {"Mean", 1, 64, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
+    {"Max", 1, 64, 1, 1, infer_variadic, NULL, 0, 0, lower_broadcast},
+    {"Min", 1, 64, 1, 1, infer_variadic, NULL, 0, 0, lower_broadcast},
+    {"And", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"Or", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"Xor", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"Equal", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"Less", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"LessOrEqual", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"Greater", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"GreaterOrEqual", 2, 2, 1, 1, infer_compare, NULL, 0, 0, lower_broadcast},
+    {"Where", 3, 3, 1, 1, infer_where, NULL, 0, 0, lower_broadcast},
     {0},
 };

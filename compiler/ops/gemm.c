@@ -1,7 +1,10 @@
-/* gemm.c: Gemm (Y = alpha * A' * B' + beta * C) and MatMul (numpy matmul
+/* gemm.c: Gemm (Y = alpha * A' * B' + beta * C), MatMul (numpy matmul
  * semantics: 1-D operands are promoted and the added dim removed again,
- * leading dims broadcast). */
+ * leading dims broadcast) and Einsum (opset 12: explicit and implicit
+ * equations with one broadcast ellipsis). */
 #include "op.h"
+
+#include <string.h>
 
 static int infer_gemm(oc_infer *cx)
 {
@@ -93,8 +96,156 @@ static int64_t macs_matmul(const oc_graph *g, const oc_node *n)
     return out < 0 || k < 0 ? -1 : out * k;
 }
 
+/* Einsum letter -> slot 0..51 ('a'..'z', 'A'..'Z'), -1 otherwise. */
+static int letter_slot(char c)
+{
+    if (c >= 'a' && c <= 'z')
+        return c - 'a';
+    if (c >= 'A' && c <= 'Z')
+        return 26 + c - 'A';
+    return -1;
+}
+
+/* Merge extent e into *d for one letter or broadcast dim: unknown (-1)
+ * yields to known, 1 broadcasts; else they must agree. */
+static int merge_extent(int64_t *d, int64_t e, int bcast)
+{
+    if (e < 0 || *d == e)
+        return 0;
+    if (*d < 0 || (bcast && *d == 1)) {
+        *d = e;
+        return 0;
+    }
+    return bcast && e == 1 ? 0 : -1;
+}
+
+static int infer_einsum(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    const char *eq = oc_attr_string(n, "equation", NULL);
+    if (!eq)
+        return oc_infer_fail(cx, "needs attribute 'equation'");
+    char e[512];
+    size_t len = 0;
+    for (const char *p = eq; *p; p++) /* spaces are allowed anywhere */
+        if (*p != ' ') {
+            if (len + 1 >= sizeof e)
+                return oc_infer_fail(cx, "equation is too long");
+            e[len++] = *p;
+        }
+    e[len] = 0;
+    char *arrow = strstr(e, "->");
+    if (arrow)
+        *arrow = 0;
+    int64_t size[52];
+    int count[52] = {0};
+    for (int i = 0; i < 52; i++)
+        size[i] = -1;
+    int ell_rank = -1; /* rank of the broadcast ellipsis dims, -1 while none seen */
+    int64_t ell[OC_MAX_RANK];
+    int dtype = 0, k = 0;
+    for (char *term = e;; k++) {
+        char *comma = strchr(term, ',');
+        if (comma)
+            *comma = 0;
+        if (k >= n->n_in)
+            return oc_infer_fail(cx, "equation '%s' names more operands than the %d inputs", eq, n->n_in);
+        oc_value *x = oc_infer_in_ranked(cx, k);
+        if (!x)
+            return -1;
+        if (!dtype)
+            dtype = x->dtype;
+        int letters = 0, has_ell = 0;
+        for (char *p = term; *p; p++) {
+            if (p[0] == '.' && p[1] == '.' && p[2] == '.' && !has_ell) {
+                has_ell = 1;
+                p += 2;
+            } else if (letter_slot(*p) >= 0) {
+                letters++;
+            } else {
+                return oc_infer_fail(cx, "equation '%s': unexpected '%c' in term %d", eq, *p, k);
+            }
+        }
+        int er = x->rank - letters;
+        if (er < 0 || (!has_ell && er != 0))
+            return oc_infer_fail(cx, "equation '%s': term %d names %d dims but input %d has rank %d", eq, k, letters,
+                                 k, x->rank);
+        int d = 0;
+        for (char *p = term; *p; p++) {
+            if (*p == '.') {
+                /* ellipsis dims broadcast with each other, aligned right */
+                p += 2;
+                int r = ell_rank > er ? ell_rank : er;
+                int64_t merged[OC_MAX_RANK];
+                for (int i = 0; i < r; i++) {
+                    int a = i - (r - (ell_rank < 0 ? 0 : ell_rank)), b = i - (r - er);
+                    merged[i] = a >= 0 ? ell[a] : 1;
+                    if (b >= 0 && merge_extent(&merged[i], x->dims[d + b], 1))
+                        return oc_infer_fail(cx, "equation '%s': ellipsis dims of input %d do not broadcast", eq, k);
+                }
+                memcpy(ell, merged, sizeof(int64_t) * (size_t)r);
+                ell_rank = r;
+                d += er;
+                continue;
+            }
+            int sl = letter_slot(*p);
+            count[sl]++;
+            if (merge_extent(&size[sl], x->dims[d], 1))
+                return oc_infer_fail(cx, "equation '%s': '%c' is %lld in input %d but %lld before", eq, *p,
+                                     (long long)x->dims[d], k, (long long)size[sl]);
+            d++;
+        }
+        if (!comma)
+            break;
+        term = comma + 1;
+    }
+    if (k + 1 != n->n_in)
+        return oc_infer_fail(cx, "equation '%s' names %d operands for %d inputs", eq, k + 1, n->n_in);
+    int64_t dims[OC_MAX_RANK];
+    int r = 0;
+    if (arrow) {
+        int seen_ell = 0, used[52] = {0};
+        for (char *p = arrow + 2; *p; p++) {
+            if (p[0] == '.' && p[1] == '.' && p[2] == '.' && !seen_ell) {
+                seen_ell = 1;
+                p += 2;
+                for (int i = 0; i < ell_rank; i++) {
+                    if (r >= OC_MAX_RANK)
+                        return oc_infer_fail(cx, "output rank exceeds %d", OC_MAX_RANK);
+                    dims[r++] = ell[i];
+                }
+                continue;
+            }
+            int sl = letter_slot(*p);
+            if (sl < 0 || !count[sl] || used[sl])
+                return oc_infer_fail(cx, "equation '%s': output letter '%c' is not an input letter or repeats", eq, *p);
+            used[sl] = 1;
+            if (r >= OC_MAX_RANK)
+                return oc_infer_fail(cx, "output rank exceeds %d", OC_MAX_RANK);
+            dims[r++] = size[sl];
+        }
+        if (!seen_ell && ell_rank > 0)
+            return oc_infer_fail(cx, "equation '%s': the output must keep the ellipsis dims", eq);
+    } else {
+        /* implicit output: ellipsis dims, then letters used once, sorted */
+        for (int i = 0; i < ell_rank; i++)
+            dims[r++] = ell[i];
+        static const char order[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        for (const char *c = order; *c; c++) {
+            int sl = letter_slot(*c);
+            if (count[sl] != 1)
+                continue;
+            if (r >= OC_MAX_RANK)
+                return oc_infer_fail(cx, "output rank exceeds %d", OC_MAX_RANK);
+            dims[r++] = size[sl];
+        }
+    }
+    return oc_infer_set_out(cx, 0, dtype, r, dims);
+}
+
 const oc_op oc_ops_gemm[] = {
     {"Gemm", 2, 3, 1, 1, infer_gemm, macs_gemm, 0},
     {"MatMul", 2, 2, 1, 1, infer_matmul, macs_matmul, 0},
+    {"Einsum", 1, 64, 1, 1, infer_einsum, NULL, 0},
     {0},
 };

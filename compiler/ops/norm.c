@@ -1,5 +1,6 @@
 /* norm.c: normalization ops: BatchNormalization, InstanceNormalization,
- * LayerNormalization, GroupNormalization, LRN, MeanVarianceNormalization.
+ * LayerNormalization, RMSNormalization, GroupNormalization, LRN,
+ * MeanVarianceNormalization, LpNormalization.
  * Shape rules; BN's running mean/var are model state, not parameters. */
 #include "op.h"
 
@@ -49,6 +50,35 @@ static int infer_layernorm(oc_infer *cx)
     return oc_infer_set_out(cx, 2, st, x->rank, dims);
 }
 
+/* LpNormalization: same shape; p is 1 or 2. */
+static int infer_lpnorm(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int axis;
+    if (oc_infer_axis(cx, oc_attr_int(n, "axis", -1), x->rank, &axis))
+        return -1;
+    int64_t p = oc_attr_int(n, "p", 2);
+    if (p != 1 && p != 2)
+        return oc_infer_fail(cx, "p must be 1 or 2, got %lld", (long long)p);
+    return oc_infer_same_as(cx, 0, 0);
+}
+
+/* RMSNormalization (opset 23): Y has X's shape; axis starts the
+ * normalized dims. */
+static int infer_rmsnorm(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    int axis;
+    if (oc_infer_axis(cx, oc_attr_int(oc_infer_node(cx), "axis", -1), x->rank, &axis))
+        return -1;
+    return oc_infer_same_as(cx, 0, 0);
+}
+
 static int infer_same(oc_infer *cx)
 {
     if (!oc_infer_in_ranked(cx, 0))
@@ -61,6 +91,8 @@ const oc_op oc_ops_norm[] = {
     {"InstanceNormalization", 3, 3, 1, 1, infer_same, NULL, 0},
     {"LayerNormalization", 2, 3, 1, 3, infer_layernorm, NULL, 0},
     {"GroupNormalization", 3, 3, 1, 1, infer_same, NULL, 0},
+    {"RMSNormalization", 2, 2, 1, 1, infer_rmsnorm, NULL, 0},
+    {"LpNormalization", 1, 1, 1, 1, infer_lpnorm, NULL, 0},
     {"LRN", 1, 1, 1, 1, infer_same, NULL, 0},
     {"MeanVarianceNormalization", 1, 1, 1, 1, infer_same, NULL, 0},
     {0},

@@ -15,6 +15,17 @@
 #define ONNXC_OPS_OP_H
 
 #include "../graph.h"
+#include "../../runtime/plan.h"
+
+/* What lowering a node gives the planner: the kernel to call, its
+ * parameter block (malloc'd, owned by the plan afterwards) and the
+ * scratch bytes it needs. */
+typedef struct oc_lowered {
+    oc_kernel_fn fn;
+    void *params;
+    size_t params_size;
+    size_t scratch;
+} oc_lowered;
 
 typedef struct oc_infer {
     oc_graph *g;
@@ -36,7 +47,16 @@ typedef struct oc_op {
     /* Inputs that configure the op (Dropout's ratio, Clip's bounds, Pad's
      * value): never parameters, whatever their type. */
     unsigned config_inputs;
+    /* Pick the kernel for node n (all shapes known) and fill its
+     * parameters; NULL while onnxc has no kernel for the op. */
+    int (*lower)(const oc_graph *g, const oc_node *n, oc_lowered *out, oc_diag *d);
 } oc_op;
+
+/* Allocates a zeroed parameter block of `size` into out (helper for lower
+ * functions); NULL with a diagnostic when out of memory. */
+void *oc_lower_params(oc_lowered *out, size_t size, oc_diag *d);
+/* Copies a value's static type into a tensor view (no data). */
+void oc_value_view(const oc_value *v, oc_tensor *t);
 
 /* Registry lookup by ONNX op_type (default domain); NULL when unknown. */
 const oc_op *oc_op_find(const char *name);
@@ -70,6 +90,10 @@ int oc_infer_broadcast(oc_infer *cx, int n, const oc_value *const *vals, int *ra
 
 /* Upper limit of elements for which shape inference computes constant data. */
 #define OC_FOLD_MAX 4096
+
+/* Element i of known data as double; unlike oc_tensor_get_f64 it also
+ * decodes float16 and bfloat16. */
+double oc_const_f64(const oc_tensor *t, int64_t i);
 
 /* Element count of a value, -1 while any dim is unknown. */
 int64_t oc_value_numel(const oc_value *v);

@@ -1,6 +1,7 @@
-/* reduce.c: Softmax, LogSoftmax, Hardmax, the Reduce* family and
- * ArgMax/ArgMin: shape rules. Reduce axes are an attribute until opset 13
- * (ReduceSum) / 18 (the others), an optional input after. */
+/* reduce.c: Softmax, LogSoftmax, Hardmax, the Reduce* family,
+ * ArgMax/ArgMin, TopK and the scans CumSum/CumProd: shape rules. Reduce
+ * axes are an attribute until opset 13 (ReduceSum) / 18 (the others), an
+ * optional input after; TopK's k is an attribute until opset 10. */
 #include "op.h"
 
 #include <string.h>
@@ -17,6 +18,32 @@ static int infer_softmax(oc_infer *cx)
             return -1;
     }
     return oc_infer_same_as(cx, 0, 0);
+}
+
+/* Axes computed at run time: with keepdims the rank stays and only size-1
+ * dims are certain; without, the rank follows from the axes count when the
+ * axes tensor has a known length (axes are distinct, per the spec). */
+static int reduce_runtime_axes(oc_infer *cx, const oc_value *x, int keep)
+{
+    oc_value *ax = oc_infer_in(cx, 1);
+    int64_t dims[OC_MAX_RANK];
+    if (keep) {
+        for (int i = 0; i < x->rank; i++)
+            dims[i] = x->dims[i] == 1 ? 1 : -1;
+        return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
+    }
+    int64_t k = ax->rank == 1 ? ax->dims[0] : -1;
+    if (k > x->rank)
+        return oc_infer_fail(cx, "%lld axes for an input of rank %d", (long long)k, x->rank);
+    if (k == 0) /* empty axes: all dims, or none with noop_with_empty_axes */
+        return oc_attr_int(oc_infer_node(cx), "noop_with_empty_axes", 0)
+                   ? oc_infer_same_as(cx, 0, 0)
+                   : oc_infer_set_out(cx, 0, x->dtype, 0, NULL);
+    if (k < 0)
+        return oc_infer_set_out(cx, 0, x->dtype, -1, NULL);
+    for (int i = 0; i < x->rank - k; i++)
+        dims[i] = -1;
+    return oc_infer_set_out(cx, 0, x->dtype, (int)(x->rank - k), dims);
 }
 
 static int infer_reduce(oc_infer *cx)
@@ -38,7 +65,7 @@ static int infer_reduce(oc_infer *cx)
         if (na == -3)
             return -1;
         if (na == -2)
-            return oc_infer_fail(cx, "axes must be known when the model is compiled");
+            return reduce_runtime_axes(cx, x, keep);
         if (na == -1)
             na = 0;
     }
@@ -87,6 +114,62 @@ static int infer_argmax(oc_infer *cx)
     return oc_infer_set_out(cx, 0, OC_INT64, r, dims);
 }
 
+/* TopK: values (X's type) and int64 indices, X's shape with the axis
+ * dim replaced by k. */
+static int infer_topk(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0);
+    if (!x)
+        return -1;
+    if (x->rank < 1)
+        return oc_infer_fail(cx, "input must have rank >= 1");
+    int ax;
+    if (oc_infer_axis(cx, oc_attr_int(n, "axis", -1), x->rank, &ax))
+        return -1;
+    int64_t k = -1;
+    if (n->n_in < 2) {
+        if (!oc_node_attr(n, "k"))
+            return oc_infer_fail(cx, "needs 'k' (an attribute before opset 10, an input after)");
+        k = oc_attr_int(n, "k", 0);
+    } else {
+        int64_t kv[1];
+        int nk = oc_infer_const_ints(cx, 1, kv, 1);
+        if (nk == -3)
+            return -1;
+        if (nk == 0 || nk == -1)
+            return oc_infer_fail(cx, "'K' must hold one value");
+        if (nk == 1)
+            k = kv[0];
+    }
+    if (k < -1 || (k >= 0 && x->dims[ax] >= 0 && k > x->dims[ax]))
+        return oc_infer_fail(cx, "k = %lld is outside [0, %lld]", (long long)k, (long long)x->dims[ax]);
+    int64_t dims[OC_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[ax] = k;
+    if (oc_infer_set_out(cx, 0, x->dtype, x->rank, dims))
+        return -1;
+    return oc_infer_set_out(cx, 1, OC_INT64, x->rank, dims);
+}
+
+/* CumSum (opset 11, 14) / CumProd: same shape; axis is a scalar input. */
+static int infer_cumulative(oc_infer *cx)
+{
+    oc_value *x = oc_infer_in_ranked(cx, 0), *a = oc_infer_in(cx, 1);
+    if (!x)
+        return -1;
+    if (!a)
+        return oc_infer_fail(cx, "needs input 'axis'");
+    if (a->constant) {
+        int ax;
+        if (a->constant->numel != 1)
+            return oc_infer_fail(cx, "'axis' must hold one value");
+        if (oc_infer_axis(cx, oc_tensor_get_i64(a->constant, 0), x->rank, &ax))
+            return -1;
+    }
+    return oc_infer_same_as(cx, 0, 0);
+}
+
 const oc_op oc_ops_reduce[] = {
     {"Softmax", 1, 1, 1, 1, infer_softmax, NULL, 0},
     {"LogSoftmax", 1, 1, 1, 1, infer_softmax, NULL, 0},
@@ -103,5 +186,8 @@ const oc_op oc_ops_reduce[] = {
     {"ReduceSumSquare", 1, 2, 1, 1, infer_reduce, NULL, 0},
     {"ArgMax", 1, 1, 1, 1, infer_argmax, NULL, 0},
     {"ArgMin", 1, 1, 1, 1, infer_argmax, NULL, 0},
+    {"TopK", 1, 2, 2, 2, infer_topk, NULL, 0, 1u << 1},
+    {"CumSum", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1},
+    {"CumProd", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1},
     {0},
 };

@@ -7,10 +7,11 @@
 #include <string.h>
 
 extern const oc_op oc_ops_conv[], oc_ops_pool[], oc_ops_norm[], oc_ops_gemm[],
-    oc_ops_elementwise[], oc_ops_shape[], oc_ops_reduce[];
+    oc_ops_elementwise[], oc_ops_shape[], oc_ops_reduce[], oc_ops_indexing[], oc_ops_resize[], oc_ops_loss[];
 
 static const oc_op *const families[] = {
-    oc_ops_conv, oc_ops_pool, oc_ops_norm, oc_ops_gemm, oc_ops_elementwise, oc_ops_shape, oc_ops_reduce,
+    oc_ops_conv,  oc_ops_pool,     oc_ops_norm,     oc_ops_gemm,   oc_ops_elementwise,
+    oc_ops_shape, oc_ops_reduce,   oc_ops_indexing, oc_ops_resize, oc_ops_loss,
 };
 
 #define MAX_OPS 512

@@ -157,7 +157,8 @@ static int infer_transpose(oc_infer *cx)
     return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
 }
 
-/* axes from the attribute (before opset 13) or input 1 (from 13). */
+/* axes from the attribute (before opset 13) or input 1 (from 13). Returns
+ * the count, -1 on error, or -2 when the axes are computed at run time. */
 static int axes_of(oc_infer *cx, int64_t *axes, int cap, int *present)
 {
     oc_node *n = oc_infer_node(cx);
@@ -174,8 +175,15 @@ static int axes_of(oc_infer *cx, int64_t *axes, int cap, int *present)
     if (k == -1)
         *present = 0;
     if (k == -2)
-        return oc_infer_fail(cx, "axes must be known when the model is compiled");
+        return -2;
     return k < 0 && k != -1 ? -1 : (k == -1 ? 0 : k);
+}
+
+/* Rank of a run-time axes list (input 1): its length, or -1 when unknown. */
+static int64_t runtime_axes_count(oc_infer *cx)
+{
+    oc_value *a = oc_infer_in(cx, 1);
+    return a && a->rank == 1 ? a->dims[0] : (a && a->rank == 0 ? 1 : -1);
 }
 
 static int infer_squeeze(oc_infer *cx)
@@ -185,13 +193,25 @@ static int infer_squeeze(oc_infer *cx)
         return -1;
     int64_t axes[OC_MAX_RANK];
     int present, na = axes_of(cx, axes, OC_MAX_RANK, &present);
+    if (na == -2) {
+        int64_t k = runtime_axes_count(cx), dims[OC_MAX_RANK];
+        if (k < 0 || k > x->rank)
+            return oc_infer_set_out(cx, 0, x->dtype, -1, NULL);
+        if (k > 0) {
+            for (int i = 0; i < x->rank - k; i++)
+                dims[i] = -1;
+            return oc_infer_set_out(cx, 0, x->dtype, (int)(x->rank - k), dims);
+        }
+        na = 0; /* empty axes: squeeze every size-1 dim, as with no axes */
+        present = 0;
+    }
     if (na < 0)
         return -1;
     int drop[OC_MAX_RANK] = {0};
     if (!present || na == 0) {
         for (int i = 0; i < x->rank; i++) {
             if (x->dims[i] < 0)
-                return oc_infer_fail(cx, "squeezing all size-1 dims needs a known shape");
+                return oc_infer_set_out(cx, 0, x->dtype, -1, NULL); /* rank depends on run-time sizes */
             drop[i] = x->dims[i] == 1;
         }
     }
@@ -220,6 +240,16 @@ static int infer_unsqueeze(oc_infer *cx)
         return -1;
     int64_t axes[OC_MAX_RANK];
     int present, na = axes_of(cx, axes, OC_MAX_RANK, &present);
+    if (na == -2) {
+        int64_t k = runtime_axes_count(cx), dims[OC_MAX_RANK];
+        if (k < 0)
+            return oc_infer_set_out(cx, 0, x->dtype, -1, NULL);
+        if (x->rank + k > OC_MAX_RANK)
+            return oc_infer_fail(cx, "output rank %lld exceeds %d", (long long)(x->rank + k), OC_MAX_RANK);
+        for (int i = 0; i < x->rank + k; i++)
+            dims[i] = -1;
+        return oc_infer_set_out(cx, 0, x->dtype, (int)(x->rank + k), dims);
+    }
     if (na < 0)
         return -1;
     if (!present)
@@ -317,11 +347,16 @@ static int infer_split(oc_infer *cx)
         memcpy(split, s, sizeof(int64_t) * (size_t)ns);
     else if ((ns = oc_infer_const_ints(cx, 1, split, 64)) == -3)
         return -1;
-    else if (ns == -2)
-        return oc_infer_fail(cx, "'split' must be known when the model is compiled");
     int64_t len = x->dims[axis];
     int64_t dims[OC_MAX_RANK];
     memcpy(dims, x->dims, sizeof dims);
+    if (ns == -2) { /* sizes computed at run time: only the split axis is unknown */
+        dims[axis] = -1;
+        for (int k = 0; k < n->n_out; k++)
+            if (oc_infer_set_out(cx, k, x->dtype, x->rank, dims))
+                return -1;
+        return 0;
+    }
     if (ns < 0) {
         int nout = n->n_out;
         if (len < 0) {
@@ -625,8 +660,8 @@ static int infer_range(oc_infer *cx)
     int64_t len = -1;
     if (s->constant && l->constant && d->constant && s->constant->numel == 1 && l->constant->numel == 1 &&
         d->constant->numel == 1) {
-        double a = oc_tensor_get_f64(s->constant, 0), b = oc_tensor_get_f64(l->constant, 0);
-        double st = oc_tensor_get_f64(d->constant, 0);
+        double a = oc_const_f64(s->constant, 0), b = oc_const_f64(l->constant, 0);
+        double st = oc_const_f64(d->constant, 0);
         if (st == 0)
             return oc_infer_fail(cx, "delta is 0");
         double cnt = (b - a) / st;
@@ -750,8 +785,22 @@ static int infer_expand(oc_infer *cx)
     int ns = oc_infer_const_ints(cx, 1, shape, OC_MAX_RANK);
     if (ns == -3)
         return -1;
-    if (ns < 0)
-        return oc_infer_fail(cx, "the target shape must be known when the model is compiled");
+    if (ns < 0) { /* shape computed at run time: rank from its length */
+        oc_value *s = oc_infer_in(cx, 1);
+        if (!s || s->rank != 1 || s->dims[0] < 0)
+            return oc_infer_set_out(cx, 0, x->dtype, -1, NULL);
+        if (s->dims[0] > OC_MAX_RANK)
+            return oc_infer_fail(cx, "target shape has %lld entries; at most %d are supported",
+                                 (long long)s->dims[0], OC_MAX_RANK);
+        int r = x->rank > (int)s->dims[0] ? x->rank : (int)s->dims[0];
+        int64_t dims[OC_MAX_RANK];
+        for (int i = 0; i < r; i++) {
+            /* an input dim other than 1 survives broadcasting unchanged */
+            int k = i - (r - x->rank);
+            dims[i] = k >= 0 && x->dims[k] > 1 ? x->dims[k] : -1;
+        }
+        return oc_infer_set_out(cx, 0, x->dtype, r, dims);
+    }
     oc_value tv = {0};
     tv.rank = ns;
     memcpy(tv.dims, shape, sizeof(int64_t) * (size_t)ns);
@@ -772,8 +821,12 @@ static int infer_tile(oc_infer *cx)
     int nr = oc_infer_const_ints(cx, 1, rep, OC_MAX_RANK);
     if (nr == -3)
         return -1;
-    if (nr < 0)
-        return oc_infer_fail(cx, "'repeats' must be known when the model is compiled");
+    if (nr < 0) { /* repeats computed at run time: rank only */
+        int64_t dims[OC_MAX_RANK];
+        for (int i = 0; i < x->rank; i++)
+            dims[i] = x->dims[i] == 0 ? 0 : -1;
+        return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
+    }
     if (nr != x->rank)
         return oc_infer_fail(cx, "'repeats' has %d entries for rank %d", nr, x->rank);
     int64_t dims[OC_MAX_RANK];

@@ -1,0 +1,58 @@
+/* loss.c: the training losses of the default domain,
+ * SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss (opset 12, 13, 22).
+ * Shape rules only.
+ *
+ * Both take scores/log-probabilities [N, C, d1..dk] and int labels
+ * [N, d1..dk], plus optional per-class weights [C]. The loss has the label
+ * shape for reduction "none" and is a scalar for "sum" and "mean";
+ * SoftmaxCrossEntropyLoss's optional second output (log_prob) has the
+ * scores' shape. */
+#include "op.h"
+
+#include <string.h>
+
+static int infer_loss(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0), *t = oc_infer_in_ranked(cx, 1), *w = oc_infer_in(cx, 2);
+    if (!x || !t)
+        return -1;
+    char a[256], b[256];
+    if (x->rank < 2)
+        return oc_infer_fail(cx, "input must have rank >= 2 (N, C, ...), got %s",
+                             oc_format_dims(a, sizeof a, x->dims, x->rank));
+    if (t->rank != x->rank - 1)
+        return oc_infer_fail(cx, "labels %s must have rank %d (the input %s without C)",
+                             oc_format_dims(a, sizeof a, t->dims, t->rank), x->rank - 1,
+                             oc_format_dims(b, sizeof b, x->dims, x->rank));
+    for (int i = 0; i < t->rank; i++) {
+        int64_t want = x->dims[i == 0 ? 0 : i + 1];
+        if (want >= 0 && t->dims[i] >= 0 && want != t->dims[i])
+            return oc_infer_fail(cx, "labels %s do not match input %s (N, C, d1, ...)",
+                                 oc_format_dims(a, sizeof a, t->dims, t->rank),
+                                 oc_format_dims(b, sizeof b, x->dims, x->rank));
+    }
+    if (t->dtype && t->dtype != OC_INT64 && t->dtype != OC_INT32)
+        return oc_infer_fail(cx, "labels must be int32 or int64, got %s", oc_dtype_name(t->dtype));
+    if (w && w->rank >= 0 &&
+        (w->rank != 1 || (w->dims[0] >= 0 && x->dims[1] >= 0 && w->dims[0] != x->dims[1])))
+        return oc_infer_fail(cx, "weights %s must be 1-D of length C = %lld",
+                             oc_format_dims(a, sizeof a, w->dims, w->rank), (long long)x->dims[1]);
+    const char *red = oc_attr_string(n, "reduction", "mean");
+    int rc;
+    if (strcmp(red, "none") == 0)
+        rc = oc_infer_set_out(cx, 0, x->dtype, t->rank, t->dims);
+    else if (strcmp(red, "sum") == 0 || strcmp(red, "mean") == 0)
+        rc = oc_infer_set_out(cx, 0, x->dtype, 0, NULL);
+    else
+        return oc_infer_fail(cx, "reduction must be none, sum or mean, got '%s'", red);
+    if (rc)
+        return -1;
+    return oc_infer_set_out(cx, 1, x->dtype, x->rank, x->dims);
+}
+
+const oc_op oc_ops_loss[] = {
+    {"SoftmaxCrossEntropyLoss", 2, 3, 1, 2, infer_loss, NULL, 0},
+    {"NegativeLogLikelihoodLoss", 2, 3, 1, 1, infer_loss, NULL, 0},
+    {0},
+};

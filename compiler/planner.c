@@ -1,0 +1,313 @@
+/* planner.c: see planner.h.
+ *
+ * Memory: intermediates are placed in definition order; a tensor's block
+ * is free again after the last step that reads it (graph outputs live to
+ * the end). Placement is first-fit over the gaps between live blocks, 64-byte
+ * aligned. Steps whose outputs are all known constants are dropped: shape
+ * inference has already computed them. */
+#include "planner.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/op.h"
+
+#define ALIGN 64
+static size_t align_up(size_t x) { return (x + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
+
+typedef struct live { size_t off, size; int last; } live;
+
+int oc_plan_arena(int n, const size_t *size, const int *def, const int *last, size_t *off, size_t *total);
+
+/* First-fit placement by liveness; blocks are live over [def, last]. */
+int oc_plan_arena(int n, const size_t *size, const int *def, const int *last, size_t *off, size_t *total)
+{
+    live *act = malloc(sizeof(live) * (size_t)(n + 1));
+    int na = 0;
+    size_t peak = 0;
+    if (!act)
+        return -1;
+    /* tensors arrive in order of definition */
+    for (int t = 0; t < n; t++) {
+        if (def[t] < 0) {
+            off[t] = 0;
+            continue;
+        }
+        int k = 0;
+        for (int i = 0; i < na; i++) /* drop blocks dead before this step */
+            if (act[i].last >= def[t])
+                act[k++] = act[i];
+        na = k;
+        /* sort live blocks by offset (few blocks: insertion sort) */
+        for (int i = 1; i < na; i++) {
+            live x = act[i];
+            int j = i - 1;
+            while (j >= 0 && act[j].off > x.off) {
+                act[j + 1] = act[j];
+                j--;
+            }
+            act[j + 1] = x;
+        }
+        size_t need = align_up(size[t] ? size[t] : 1), pos = 0;
+        for (int i = 0; i < na; i++) {
+            if (act[i].off >= pos + need)
+                break;
+            size_t end = align_up(act[i].off + act[i].size);
+            if (end > pos)
+                pos = end;
+        }
+        off[t] = pos;
+        act[na].off = pos;
+        act[na].size = need;
+        act[na].last = last[t];
+        na++;
+        if (pos + need > peak)
+            peak = pos + need;
+    }
+    free(act);
+    *total = peak;
+    return 0;
+}
+
+static int node_is_constant(const oc_graph *g, const oc_node *n)
+{
+    int any = 0;
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        if (!g->values[n->out[k]].constant)
+            return 0;
+        any = 1;
+    }
+    return any;
+}
+
+oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
+{
+    char lb[300], sh[256];
+    oc_plan *p = calloc(1, sizeof *p);
+    int nv = g->n_values;
+    int *tid = malloc(sizeof(int) * (size_t)(nv + 1));
+    if (!p || !tid) {
+        free(tid);
+        free(p);
+        oc_fail(d, "out of memory");
+        return NULL;
+    }
+    p->threads = o && o->threads > 0 ? o->threads : 1;
+    for (int i = 0; i < nv; i++)
+        tid[i] = -1;
+
+    /* which values the plan needs: inputs, outputs, and everything a kept
+     * step reads or writes */
+    unsigned char *used = calloc((size_t)nv + 1, 1);
+    unsigned char *keep = calloc((size_t)g->n_nodes + 1, 1);
+    if (!used || !keep)
+        goto oom;
+    for (int i = 0; i < g->n_inputs; i++)
+        used[g->inputs[i]] = 1;
+    for (int i = 0; i < g->n_outputs; i++)
+        used[g->outputs[i]] = 1;
+    for (int s = 0; s < g->n_nodes; s++) {
+        const oc_node *n = &g->nodes[s];
+        if (node_is_constant(g, n))
+            continue;
+        keep[s] = 1;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0)
+                used[n->in[k]] = 1;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                used[n->out[k]] = 1;
+    }
+    for (int v = 0; v < nv; v++) {
+        if (!used[v])
+            continue;
+        const oc_value *val = &g->values[v];
+        int known = val->rank >= 0 && oc_dtype_size(val->dtype);
+        for (int i = 0; known && i < val->rank; i++)
+            known = val->dims[i] >= 0;
+        if (!known) {
+            if (!oc_dtype_size(val->dtype) && val->dtype)
+                oc_fail(d, "value '%s' has element type %s, which onnxc cannot run yet", val->name,
+                        oc_dtype_name(val->dtype));
+            else
+                oc_fail(d, "value '%s' has unknown shape %s; bind symbolic dims with --batch or --dim", val->name,
+                        oc_format_dims(sh, sizeof sh, val->dims, val->rank < 0 ? 0 : val->rank));
+            goto fail;
+        }
+        tid[v] = p->n_tensors++;
+    }
+    p->tensors = calloc((size_t)p->n_tensors + 1, sizeof *p->tensors);
+    p->kind = calloc((size_t)p->n_tensors + 1, sizeof *p->kind);
+    p->offset = calloc((size_t)p->n_tensors + 1, sizeof *p->offset);
+    p->names = calloc((size_t)p->n_tensors + 1, sizeof *p->names);
+    int *def = malloc(sizeof(int) * (size_t)(p->n_tensors + 1));
+    int *last = malloc(sizeof(int) * (size_t)(p->n_tensors + 1));
+    size_t *size = calloc((size_t)p->n_tensors + 1, sizeof(size_t));
+    if (!p->tensors || !p->kind || !p->offset || !p->names || !def || !last || !size) {
+        free(def);
+        free(last);
+        free(size);
+        goto oom;
+    }
+    for (int v = 0; v < nv; v++) {
+        int t = tid[v];
+        if (t < 0)
+            continue;
+        const oc_value *val = &g->values[v];
+        oc_value_view(val, &p->tensors[t]);
+        if (!(p->names[t] = oc_strdup(val->name))) {
+            free(def);
+            free(last);
+            free(size);
+            goto oom;
+        }
+        size_t bytes = (size_t)p->tensors[t].numel * oc_dtype_size(val->dtype);
+        def[t] = -1;
+        last[t] = -1;
+        if (val->constant) {
+            p->kind[t] = OC_T_CONST;
+            p->offset[t] = p->weight_bytes;
+            p->weight_bytes += align_up(bytes);
+        } else if (val->flags & OC_VALUE_INPUT) {
+            p->kind[t] = OC_T_INPUT;
+        } else {
+            p->kind[t] = OC_T_ARENA;
+            size[t] = bytes;
+            p->tensor_bytes += bytes;
+            def[t] = g->n_nodes; /* set below from the producer */
+        }
+    }
+    /* liveness over kept steps */
+    for (int s = 0; s < g->n_nodes; s++) {
+        if (!keep[s])
+            continue;
+        const oc_node *n = &g->nodes[s];
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0 && p->kind[tid[n->out[k]]] == OC_T_ARENA)
+                def[tid[n->out[k]]] = s;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0 && last[tid[n->in[k]]] < s)
+                last[tid[n->in[k]]] = s;
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        last[tid[g->outputs[i]]] = g->n_nodes;
+    for (int t = 0; t < p->n_tensors; t++) {
+        if (p->kind[t] != OC_T_ARENA)
+            continue;
+        if (last[t] < def[t])
+            last[t] = def[t]; /* written but never read: live for its own step */
+        if (o && o->no_reuse) {
+            def[t] = 0;
+            last[t] = g->n_nodes;
+        }
+    }
+    /* oc_plan_arena expects definition order: sort ids by def */
+    {
+        int n = p->n_tensors;
+        int *order = malloc(sizeof(int) * (size_t)(n + 1));
+        int *d2 = calloc((size_t)n + 1, sizeof(int)), *l2 = calloc((size_t)n + 1, sizeof(int));
+        size_t *s2 = calloc((size_t)n + 1, sizeof(size_t)), *o2 = calloc((size_t)n + 1, sizeof(size_t));
+        int m = 0;
+        if (!order || !d2 || !l2 || !s2 || !o2) {
+            free(order); free(d2); free(l2); free(s2); free(o2);
+            free(def); free(last); free(size);
+            goto oom;
+        }
+        for (int s = -1; s <= g->n_nodes; s++) /* stable bucket by def */
+            for (int t = 0; t < n; t++)
+                if (p->kind[t] == OC_T_ARENA && def[t] == s)
+                    order[m++] = t;
+        for (int i = 0; i < m; i++) {
+            d2[i] = def[order[i]];
+            l2[i] = last[order[i]];
+            s2[i] = size[order[i]];
+        }
+        int rc = oc_plan_arena(m, s2, d2, l2, o2, &p->arena_bytes);
+        for (int i = 0; i < m && !rc; i++)
+            p->offset[order[i]] = o2[i];
+        free(order); free(d2); free(l2); free(s2); free(o2);
+        if (rc) {
+            free(def); free(last); free(size);
+            goto oom;
+        }
+    }
+    free(def);
+    free(last);
+    free(size);
+    p->arena = aligned_alloc(ALIGN, align_up(p->arena_bytes ? p->arena_bytes : 1));
+    p->weights = aligned_alloc(ALIGN, align_up(p->weight_bytes ? p->weight_bytes : 1));
+    if (!p->arena || !p->weights)
+        goto oom;
+    for (int v = 0; v < nv; v++) {
+        int t = tid[v];
+        if (t < 0)
+            continue;
+        if (p->kind[t] == OC_T_CONST) {
+            p->tensors[t].data = p->weights + p->offset[t];
+            memcpy(p->tensors[t].data, g->values[v].constant->data, oc_tensor_nbytes(&p->tensors[t]));
+        } else if (p->kind[t] == OC_T_ARENA) {
+            p->tensors[t].data = p->arena + p->offset[t];
+        }
+    }
+    /* steps */
+    p->steps = calloc((size_t)g->n_nodes + 1, sizeof *p->steps);
+    p->inputs = malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
+    p->outputs = malloc(sizeof(int) * (size_t)(g->n_outputs + 1));
+    if (!p->steps || !p->inputs || !p->outputs)
+        goto oom;
+    for (int s = 0; s < g->n_nodes; s++) {
+        if (!keep[s])
+            continue;
+        const oc_node *n = &g->nodes[s];
+        if (!n->op || !n->op->lower) {
+            oc_fail(d, "%s: onnxc has no kernel for %s yet", oc_node_label(n, lb, sizeof lb), n->op_type);
+            goto fail;
+        }
+        oc_lowered lw = {0};
+        if (n->op->lower(g, n, &lw, d)) {
+            free(lw.params);
+            if (!strstr(d->msg, "node '"))
+                oc_diag_prefix(d, "%s: ", oc_node_label(n, lb, sizeof lb));
+            goto fail;
+        }
+        oc_step *st = &p->steps[p->n_steps++];
+        st->fn = lw.fn;
+        st->params = lw.params;
+        st->params_size = lw.params_size;
+        st->scratch = align_up(lw.scratch);
+        if (st->scratch > p->scratch_bytes)
+            p->scratch_bytes = st->scratch;
+        st->n_in = n->n_in;
+        st->n_out = n->n_out;
+        st->in = malloc(sizeof(int) * (size_t)(n->n_in + 1));
+        st->out = malloc(sizeof(int) * (size_t)(n->n_out + 1));
+        st->name = oc_strdup(n->name);
+        st->op = oc_strdup(n->op_type);
+        if (!st->in || !st->out || !st->name || !st->op)
+            goto oom;
+        for (int k = 0; k < n->n_in; k++)
+            st->in[k] = n->in[k] >= 0 ? tid[n->in[k]] : -1;
+        for (int k = 0; k < n->n_out; k++)
+            st->out[k] = n->out[k] >= 0 ? tid[n->out[k]] : -1;
+    }
+    if (p->scratch_bytes && !(p->scratch = aligned_alloc(ALIGN, p->scratch_bytes)))
+        goto oom;
+    for (int i = 0; i < g->n_inputs; i++)
+        p->inputs[p->n_inputs++] = tid[g->inputs[i]];
+    for (int i = 0; i < g->n_outputs; i++)
+        p->outputs[p->n_outputs++] = tid[g->outputs[i]];
+    free(tid);
+    free(used);
+    free(keep);
+    return p;
+oom:
+    oc_fail(d, "out of memory while planning");
+fail:
+    free(tid);
+    free(used);
+    free(keep);
+    oc_plan_free(p);
+    return NULL;
+}

@@ -1,0 +1,19 @@
+/* planner.h: IR graph -> oc_plan (runtime/plan.h). Needs every shape
+ * known (bind symbolic dims first). Constants (initializers and values
+ * shape inference computed) go to one weights block; intermediates get
+ * offsets in one arena assigned by liveness, so tensors whose lifetimes
+ * do not overlap share memory. */
+#ifndef ONNXC_PLANNER_H
+#define ONNXC_PLANNER_H
+
+#include "../runtime/plan.h"
+#include "graph.h"
+
+typedef struct oc_plan_opts {
+    int threads;
+    int no_reuse; /* give every intermediate its own memory (for checks) */
+} oc_plan_opts;
+
+oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d);
+
+#endif

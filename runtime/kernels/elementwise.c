@@ -1,0 +1,302 @@
+/* elementwise.c: see elementwise.h.
+ *
+ * Unary kernels are one loop each (the expression is inlined by the
+ * macro), so the compiler can vectorize them. Binary kernels walk the
+ * output in row-major order with an odometer over broadcast strides; the
+ * innermost dim runs as a tight loop with the inputs' inner strides
+ * (0 or 1), which covers the common bias/scale broadcasts. */
+#include "elementwise.h"
+
+#include <math.h>
+#include <string.h>
+
+#define UNARY(fname, expr)                                                                                 \
+    static int fname(const oc_kargs *a)                                                                    \
+    {                                                                                                      \
+        const oc_unary_params *p = a->p;                                                                   \
+        const float *xs = a->in[0]->data;                                                                  \
+        float *ys = a->out[0]->data;                                                                       \
+        int64_t n = a->out[0]->numel;                                                                      \
+        (void)p;                                                                                           \
+        for (int64_t i = 0; i < n; i++) {                                                                  \
+            float x = xs[i];                                                                               \
+            ys[i] = (expr);                                                                                \
+        }                                                                                                  \
+        return 0;                                                                                          \
+    }
+
+static float sigmoidf(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
+static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+static float signf(float x) { return (float)((x > 0) - (x < 0)); }
+/* round half to even, as ONNX Round */
+static float round_even(float x) { return nearbyintf(x); }
+static float gelu_tanh(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
+UNARY(k_relu, x > 0 ? x : 0.0f)
+UNARY(k_leaky_relu, x >= 0 ? x : p->alpha * x)
+UNARY(k_elu, x >= 0 ? x : p->alpha * (expf(x) - 1.0f))
+UNARY(k_selu, x > 0 ? p->gamma * x : p->gamma * (p->alpha * expf(x) - p->alpha))
+UNARY(k_celu, fmaxf(0.0f, x) + fminf(0.0f, p->alpha * (expf(x / p->alpha) - 1.0f)))
+UNARY(k_sigmoid, sigmoidf(x))
+UNARY(k_hard_sigmoid, fmaxf(0.0f, fminf(1.0f, p->alpha * x + p->beta)))
+UNARY(k_hard_swish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)))
+UNARY(k_tanh, tanhf(x))
+UNARY(k_softplus, softplusf(x))
+UNARY(k_softsign, x / (1.0f + fabsf(x)))
+UNARY(k_gelu, p->approximate ? gelu_tanh(x) : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)))
+UNARY(k_mish, x * tanhf(softplusf(x)))
+UNARY(k_swish, x * sigmoidf(p->alpha * x))
+UNARY(k_thresholded_relu, x > p->alpha ? x : 0.0f)
+UNARY(k_erf, erff(x))
+UNARY(k_exp, expf(x))
+UNARY(k_log, logf(x))
+UNARY(k_sqrt, sqrtf(x))
+UNARY(k_abs, fabsf(x))
+UNARY(k_neg, -x)
+UNARY(k_reciprocal, 1.0f / x)
+UNARY(k_floor, floorf(x))
+UNARY(k_ceil, ceilf(x))
+UNARY(k_round, round_even(x))
+UNARY(k_sign, signf(x))
+UNARY(k_sin, sinf(x))
+UNARY(k_cos, cosf(x))
+UNARY(k_tan, tanf(x))
+UNARY(k_asin, asinf(x))
+UNARY(k_acos, acosf(x))
+UNARY(k_atan, atanf(x))
+UNARY(k_sinh, sinhf(x))
+UNARY(k_cosh, coshf(x))
+UNARY(k_asinh, asinhf(x))
+UNARY(k_acosh, acoshf(x))
+UNARY(k_atanh, atanhf(x))
+UNARY(k_clip, x != x ? x : fminf(fmaxf(x, p->alpha), p->beta))
+UNARY(k_shrink, x < -p->beta ? x + p->alpha : (x > p->beta ? x - p->alpha : 0.0f))
+UNARY(k_identity, x)
+
+static const struct {
+    const char *op;
+    oc_kernel_fn fn;
+} unary_table[] = {
+    {"Relu", k_relu}, {"LeakyRelu", k_leaky_relu}, {"Elu", k_elu}, {"Selu", k_selu}, {"Celu", k_celu},
+    {"Sigmoid", k_sigmoid}, {"HardSigmoid", k_hard_sigmoid}, {"HardSwish", k_hard_swish}, {"Tanh", k_tanh},
+    {"Softplus", k_softplus}, {"Softsign", k_softsign}, {"Gelu", k_gelu}, {"Mish", k_mish}, {"Swish", k_swish},
+    {"ThresholdedRelu", k_thresholded_relu}, {"Erf", k_erf}, {"Exp", k_exp}, {"Log", k_log}, {"Sqrt", k_sqrt},
+    {"Abs", k_abs}, {"Neg", k_neg}, {"Reciprocal", k_reciprocal}, {"Floor", k_floor}, {"Ceil", k_ceil},
+    {"Round", k_round}, {"Sign", k_sign}, {"Sin", k_sin}, {"Cos", k_cos}, {"Tan", k_tan}, {"Asin", k_asin},
+    {"Acos", k_acos}, {"Atan", k_atan}, {"Sinh", k_sinh}, {"Cosh", k_cosh}, {"Asinh", k_asinh}, {"Acosh", k_acosh},
+    {"Atanh", k_atanh}, {"Clip", k_clip}, {"Shrink", k_shrink}, {"Identity", k_identity},
+};
+
+oc_kernel_fn oc_unary_kernel(const char *op)
+{
+    for (size_t i = 0; i < sizeof unary_table / sizeof unary_table[0]; i++)
+        if (strcmp(unary_table[i].op, op) == 0)
+            return unary_table[i].fn;
+    return NULL;
+}
+
+void oc_bcast_strides(const oc_tensor *in, int rank, const int64_t *dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        int k = d - (rank - in->rank);
+        if (k < 0 || in->dims[k] == 1 || dims[d] == 1) {
+            strides[d] = 0;
+        } else {
+            strides[d] = s;
+        }
+        if (k >= 0)
+            s *= in->dims[k];
+    }
+}
+
+/* Python-style modulo (result has the divisor's sign) for integers. */
+static int64_t mod_floor(int64_t a, int64_t b)
+{
+    if (b == 0)
+        return 0;
+    int64_t r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+
+/* One binary op on doubles (used for all float types) ... */
+static double bin_f(int op, double x, double y, int fmod_mode)
+{
+    switch (op) {
+    case OC_BIN_ADD: case OC_BIN_SUM: case OC_BIN_MEAN: return x + y;
+    case OC_BIN_SUB: return x - y;
+    case OC_BIN_MUL: return x * y;
+    case OC_BIN_DIV: return x / y;
+    case OC_BIN_POW: return pow(x, y);
+    case OC_BIN_MOD: {
+        double r = fmod(x, y);
+        if (!fmod_mode && r != 0 && ((r < 0) != (y < 0)))
+            r += y;
+        return r;
+    }
+    case OC_BIN_MAX: return (x != x || y != y) ? NAN : (x > y ? x : y);
+    case OC_BIN_MIN: return (x != x || y != y) ? NAN : (x < y ? x : y);
+    case OC_BIN_PRELU: return x < 0 ? x * y : x;
+    default: return 0;
+    }
+}
+
+/* ... and on int64 (all integer types). */
+static int64_t bin_i(int op, int64_t x, int64_t y, int fmod_mode)
+{
+    switch (op) {
+    case OC_BIN_ADD: case OC_BIN_SUM: case OC_BIN_MEAN: return (int64_t)((uint64_t)x + (uint64_t)y);
+    case OC_BIN_SUB: return (int64_t)((uint64_t)x - (uint64_t)y);
+    case OC_BIN_MUL: return (int64_t)((uint64_t)x * (uint64_t)y);
+    case OC_BIN_DIV: return y == 0 || (x == INT64_MIN && y == -1) ? 0 : x / y;
+    case OC_BIN_POW: return (int64_t)pow((double)x, (double)y);
+    case OC_BIN_MOD: return fmod_mode ? (y ? x % y : 0) : mod_floor(x, y);
+    case OC_BIN_MAX: return x > y ? x : y;
+    case OC_BIN_MIN: return x < y ? x : y;
+    case OC_BIN_BIT_AND: return x & y;
+    case OC_BIN_BIT_OR: return x | y;
+    case OC_BIN_BIT_XOR: return x ^ y;
+    case OC_BIN_SHIFT_LEFT: return y >= 64 || y < 0 ? 0 : (int64_t)((uint64_t)x << y);
+    case OC_BIN_SHIFT_RIGHT: return y >= 64 || y < 0 ? 0 : (int64_t)((uint64_t)x >> y);
+    case OC_BIN_PRELU: return x < 0 ? x * y : x;
+    default: return 0;
+    }
+}
+
+static int is_compare(int op) { return op >= OC_BIN_EQUAL && op <= OC_BIN_XOR; }
+
+static double load_f(const void *p, int dt, int64_t i)
+{
+    switch (dt) {
+    case OC_FLOAT: return ((const float *)p)[i];
+    case OC_DOUBLE: return ((const double *)p)[i];
+    default: return 0;
+    }
+}
+
+static int64_t load_i(const void *p, int dt, int64_t i)
+{
+    switch (dt) {
+    case OC_INT64: return ((const int64_t *)p)[i];
+    case OC_INT32: return ((const int32_t *)p)[i];
+    case OC_INT16: return ((const int16_t *)p)[i];
+    case OC_INT8: return ((const int8_t *)p)[i];
+    case OC_UINT64: return (int64_t)((const uint64_t *)p)[i];
+    case OC_UINT32: return ((const uint32_t *)p)[i];
+    case OC_UINT16: return ((const uint16_t *)p)[i];
+    case OC_UINT8: case OC_BOOL: return ((const uint8_t *)p)[i];
+    default: return 0;
+    }
+}
+
+static void store_i(void *p, int dt, int64_t i, int64_t v)
+{
+    switch (dt) {
+    case OC_INT64: ((int64_t *)p)[i] = v; break;
+    case OC_INT32: ((int32_t *)p)[i] = (int32_t)v; break;
+    case OC_INT16: ((int16_t *)p)[i] = (int16_t)v; break;
+    case OC_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
+    case OC_UINT64: ((uint64_t *)p)[i] = (uint64_t)v; break;
+    case OC_UINT32: ((uint32_t *)p)[i] = (uint32_t)v; break;
+    case OC_UINT16: ((uint16_t *)p)[i] = (uint16_t)v; break;
+    case OC_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
+    case OC_BOOL: ((uint8_t *)p)[i] = v != 0; break;
+    default: break;
+    }
+}
+
+static int is_float_dt(int dt) { return dt == OC_FLOAT || dt == OC_DOUBLE; }
+
+/* General path: any dtype, any broadcast, up to 64 inputs folded left.
+ * Where (cond, x, y) is handled with cond as input 0. */
+int oc_binary_forward(const oc_kargs *a)
+{
+    const oc_bcast_params *p = a->p;
+    oc_tensor *y = a->out[0];
+    int64_t n = y->numel;
+    int rank = p->rank, fl = is_float_dt(p->dtype);
+    int64_t idx[OC_MAX_RANK] = {0};
+    int64_t off[64] = {0};
+    /* fast path: float32 binary op on same-shaped or scalar operands */
+    if (p->dtype == OC_FLOAT && p->n_in == 2 && !is_compare(p->op) && p->op != OC_BIN_WHERE &&
+        (p->op == OC_BIN_ADD || p->op == OC_BIN_SUB || p->op == OC_BIN_MUL || p->op == OC_BIN_DIV) &&
+        a->in[0]->numel == n && a->in[1]->numel == n) {
+        const float *x0 = a->in[0]->data, *x1 = a->in[1]->data;
+        float *o = y->data;
+        switch (p->op) {
+        case OC_BIN_ADD: for (int64_t i = 0; i < n; i++) o[i] = x0[i] + x1[i]; break;
+        case OC_BIN_SUB: for (int64_t i = 0; i < n; i++) o[i] = x0[i] - x1[i]; break;
+        case OC_BIN_MUL: for (int64_t i = 0; i < n; i++) o[i] = x0[i] * x1[i]; break;
+        default: for (int64_t i = 0; i < n; i++) o[i] = x0[i] / x1[i]; break;
+        }
+        return 0;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (p->op == OC_BIN_WHERE) {
+            int c = load_i(a->in[0]->data, OC_BOOL, off[0]) != 0;
+            const oc_tensor *src = a->in[c ? 1 : 2];
+            size_t es = oc_dtype_size(y->dtype);
+            memcpy((char *)y->data + (size_t)i * es, (const char *)src->data + (size_t)off[c ? 1 : 2] * es, es);
+        } else if (fl) {
+            double acc = load_f(a->in[0]->data, p->dtype, off[0]);
+            int cmp = 0;
+            for (int k = 1; k < p->n_in; k++) {
+                double v = load_f(a->in[k]->data, p->dtype, off[k]);
+                switch (p->op) {
+                case OC_BIN_EQUAL: cmp = acc == v; break;
+                case OC_BIN_LESS: cmp = acc < v; break;
+                case OC_BIN_LESS_EQ: cmp = acc <= v; break;
+                case OC_BIN_GREATER: cmp = acc > v; break;
+                case OC_BIN_GREATER_EQ: cmp = acc >= v; break;
+                default: acc = bin_f(p->op, acc, v, p->fmod);
+                }
+            }
+            if (p->op == OC_BIN_MEAN)
+                acc /= p->n_in;
+            if (is_compare(p->op))
+                ((uint8_t *)y->data)[i] = (uint8_t)cmp;
+            else if (p->dtype == OC_FLOAT)
+                ((float *)y->data)[i] = (float)acc;
+            else
+                ((double *)y->data)[i] = acc;
+        } else {
+            int64_t acc = load_i(a->in[0]->data, p->dtype, off[0]);
+            int cmp = 0;
+            for (int k = 1; k < p->n_in; k++) {
+                int64_t v = load_i(a->in[k]->data, p->dtype, off[k]);
+                switch (p->op) {
+                case OC_BIN_EQUAL: cmp = acc == v; break;
+                case OC_BIN_LESS: cmp = p->dtype == OC_UINT64 ? (uint64_t)acc < (uint64_t)v : acc < v; break;
+                case OC_BIN_LESS_EQ: cmp = p->dtype == OC_UINT64 ? (uint64_t)acc <= (uint64_t)v : acc <= v; break;
+                case OC_BIN_GREATER: cmp = p->dtype == OC_UINT64 ? (uint64_t)acc > (uint64_t)v : acc > v; break;
+                case OC_BIN_GREATER_EQ: cmp = p->dtype == OC_UINT64 ? (uint64_t)acc >= (uint64_t)v : acc >= v; break;
+                case OC_BIN_AND: cmp = acc && v; break;
+                case OC_BIN_OR: cmp = acc || v; break;
+                case OC_BIN_XOR: cmp = (acc != 0) != (v != 0); break;
+                default: acc = bin_i(p->op, acc, v, p->fmod);
+                }
+            }
+            if (p->op == OC_BIN_MEAN)
+                acc /= p->n_in;
+            if (is_compare(p->op))
+                ((uint8_t *)y->data)[i] = (uint8_t)cmp;
+            else
+                store_i(y->data, p->dtype, i, acc);
+        }
+        /* odometer step */
+        for (int d = rank - 1; d >= 0; d--) {
+            idx[d]++;
+            for (int k = 0; k < p->n_in; k++)
+                off[k] += p->strides[k][d];
+            if (idx[d] < p->dims[d])
+                break;
+            for (int k = 0; k < p->n_in; k++)
+                off[k] -= p->strides[k][d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}

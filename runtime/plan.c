@@ -1,0 +1,96 @@
+/* plan.c: running a plan (see plan.h). */
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int oc_plan_set_input(oc_plan *p, int k, const oc_tensor *t, oc_diag *d)
+{
+    if (k < 0 || k >= p->n_inputs)
+        return oc_fail(d, "input %d does not exist (the model has %d)", k, p->n_inputs);
+    oc_tensor *dst = &p->tensors[p->inputs[k]];
+    char a[256], b[256];
+    if (t->dtype != dst->dtype)
+        return oc_fail(d, "input '%s' must be %s, got %s", p->names[p->inputs[k]], oc_dtype_name(dst->dtype),
+                       oc_dtype_name(t->dtype));
+    int same = t->rank == dst->rank;
+    for (int i = 0; same && i < t->rank; i++)
+        same = t->dims[i] == dst->dims[i];
+    if (!same)
+        return oc_fail(d, "input '%s' must have shape %s, got %s", p->names[p->inputs[k]],
+                       oc_format_dims(a, sizeof a, dst->dims, dst->rank), oc_format_dims(b, sizeof b, t->dims, t->rank));
+    dst->data = t->data;
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)
+{
+    const oc_tensor *inb[64];
+    oc_tensor *outb[64];
+    for (int k = 0; k < p->n_inputs; k++)
+        if (!p->tensors[p->inputs[k]].data && p->tensors[p->inputs[k]].numel)
+            return oc_fail(d, "input '%s' was not given", p->names[p->inputs[k]]);
+    for (int s = 0; s < p->n_steps; s++) {
+        oc_step *st = &p->steps[s];
+        const oc_tensor **in = inb;
+        oc_tensor **out = outb;
+        const oc_tensor **in_heap = NULL;
+        if (st->n_in > 64) { /* Concat/Sum of many inputs */
+            in_heap = malloc(sizeof(*in_heap) * (size_t)st->n_in);
+            if (!in_heap)
+                return oc_fail(d, "out of memory");
+            in = in_heap;
+        }
+        for (int k = 0; k < st->n_in; k++)
+            in[k] = st->in[k] >= 0 ? &p->tensors[st->in[k]] : NULL;
+        for (int k = 0; k < st->n_out && k < 64; k++)
+            out[k] = st->out[k] >= 0 ? &p->tensors[st->out[k]] : NULL;
+        oc_kargs a = {st->params, st->n_in, st->n_out, in, out, p->scratch, p->threads, d};
+        double t0 = profile ? now() : 0;
+        int rc = st->fn(&a);
+        if (profile)
+            profile[s] = now() - t0;
+        free(in_heap);
+        if (rc) {
+            oc_diag_prefix(d, "node '%s' (%s): ", st->name, st->op);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int oc_plan_run(oc_plan *p, oc_diag *d) { return oc_plan_run_profiled(p, NULL, d); }
+
+void oc_plan_free(oc_plan *p)
+{
+    if (!p)
+        return;
+    for (int s = 0; s < p->n_steps; s++) {
+        free(p->steps[s].params);
+        free(p->steps[s].in);
+        free(p->steps[s].out);
+        free(p->steps[s].name);
+        free(p->steps[s].op);
+    }
+    for (int i = 0; i < p->n_tensors; i++)
+        free(p->names ? p->names[i] : NULL);
+    free(p->names);
+    free(p->steps);
+    free(p->tensors);
+    free(p->kind);
+    free(p->offset);
+    free(p->inputs);
+    free(p->outputs);
+    free(p->arena);
+    free(p->weights);
+    free(p->scratch);
+    free(p);
+}

@@ -1,0 +1,75 @@
+/* plan.h: a compiled model: a static list of kernel calls over tensors
+ * whose shapes and buffers are all fixed before the first run.
+ *
+ * The compiler (compiler/planner.c) builds a plan from an IR graph: every
+ * node becomes one step (a kernel function and its parameter block), every
+ * intermediate tensor an offset in one arena chosen by liveness, every
+ * constant a slice of one weights block. A run calls the steps in order
+ * and allocates nothing. The runtime links nothing from the compiler, and
+ * generated C can call the same kernels. */
+#ifndef ONNXC_PLAN_H
+#define ONNXC_PLAN_H
+
+#include <stddef.h>
+
+#include "diag.h"
+#include "tensor.h"
+
+/* Arguments of one kernel call. in[k] is NULL for an omitted optional
+ * input, out[k] NULL for an omitted optional output. Kernels read only
+ * these, write only out[] and scratch, and keep no state. */
+typedef struct oc_kargs {
+    const void *p;              /* the op's parameter block (kernels/<op>.h) */
+    int n_in, n_out;
+    const oc_tensor *const *in;
+    oc_tensor *const *out;
+    void *scratch;              /* step->scratch bytes, 64-byte aligned */
+    int threads;
+    oc_diag *d;                 /* for errors found at run time (bad indices) */
+} oc_kargs;
+
+typedef int (*oc_kernel_fn)(const oc_kargs *a);
+
+typedef struct oc_step {
+    oc_kernel_fn fn;
+    void *params;       /* owned */
+    size_t params_size;
+    int n_in, n_out;
+    int *in, *out;      /* tensor ids in the plan, -1 = omitted */
+    size_t scratch;     /* bytes of scratch this kernel needs */
+    char *name, *op;    /* node name and op type, for messages and profiles */
+} oc_step;
+
+enum { OC_T_ARENA = 0, OC_T_CONST = 1, OC_T_INPUT = 2 };
+
+typedef struct oc_plan {
+    int n_tensors;
+    oc_tensor *tensors;       /* views: data points into arena/weights/inputs */
+    int *kind;                /* OC_T_* per tensor */
+    size_t *offset;           /* byte offset in arena or weights block */
+    char **names;
+    int n_steps;
+    oc_step *steps;
+    int n_inputs, n_outputs;
+    int *inputs, *outputs;    /* tensor ids */
+    unsigned char *arena;     /* intermediates, reused by liveness */
+    size_t arena_bytes;
+    size_t tensor_bytes;      /* sum of all intermediates, for comparison */
+    unsigned char *weights;   /* constants */
+    size_t weight_bytes;
+    unsigned char *scratch;   /* shared by all steps (they run one at a time) */
+    size_t scratch_bytes;
+    int threads;
+} oc_plan;
+
+/* Point the input tensors at caller memory (checked: dtype and numel must
+ * match the plan) and run every step. Outputs live in the arena until the
+ * next run. */
+int oc_plan_set_input(oc_plan *p, int k, const oc_tensor *t, oc_diag *d);
+int oc_plan_run(oc_plan *p, oc_diag *d);
+void oc_plan_free(oc_plan *p);
+
+/* Per-step timing (seconds) of the last run when profile != NULL. */
+int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d);
+
+#endif
