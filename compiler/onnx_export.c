@@ -10,32 +10,7 @@
 #include <unistd.h>
 
 #include "onnx.pb-c.h"
-
-int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag *d)
-{
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return oc_fail(d, "out of memory");
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int e = errno;
-        free(tmp);
-        return oc_fail(d, "%s: cannot write: %s", path, strerror(e));
-    }
-    int bad = len && fwrite(data, 1, len, f) != len;
-    bad |= fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        free(tmp);
-        return oc_fail(d, "%s: write failed: %s", path, strerror(e));
-    }
-    free(tmp);
-    return 0;
-}
+#include "../runtime/io.h"
 
 /* Arena of everything the proto structs point to, freed at once. */
 typedef struct pool {

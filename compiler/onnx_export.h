@@ -11,7 +11,4 @@ int oc_onnx_save(const oc_graph *g, const char *path, oc_diag *d);
 /* Write one tensor as a serialized TensorProto (.pb), atomically. */
 int oc_onnx_save_tensor(const oc_tensor *t, const char *name, const char *path, oc_diag *d);
 
-/* Write bytes to path through a temporary file and rename. */
-int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag *d);
-
 #endif

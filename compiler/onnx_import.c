@@ -14,49 +14,11 @@
 
 #include "onnx.pb-c.h"
 #include "ops/op.h"
+#include "../runtime/io.h"
 
 /* protobuf-c takes a size_t; ONNX files above 2 GiB must use external data,
  * which is the limit of the protobuf wire format itself. */
 #define MAX_PROTO_BYTES ((size_t)2 << 30)
-
-int oc_read_file(const char *path, unsigned char **buf, size_t *len, size_t max_len, oc_diag *d)
-{
-    struct stat st;
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return oc_fail(d, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return oc_fail(d, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        fclose(f);
-        return oc_fail(d, "%s: the file is empty", path);
-    }
-    if ((unsigned long long)st.st_size > max_len) {
-        fclose(f);
-        return oc_fail(d, "%s: %lld bytes is more than the %zu-byte limit for this kind of file", path,
-                       (long long)st.st_size, max_len);
-    }
-    size_t n = (size_t)st.st_size;
-    unsigned char *b = malloc(n + 1);
-    if (!b) {
-        fclose(f);
-        return oc_fail(d, "%s: out of memory reading %zu bytes", path, n);
-    }
-    if (fread(b, 1, n, f) != n) {
-        free(b);
-        fclose(f);
-        return oc_fail(d, "%s: read error", path);
-    }
-    fclose(f);
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return 0;
-}
 
 /* ---- tensors ---- */
 

@@ -13,4 +13,4 @@ echo "== tests: release build =="
 ctest --test-dir build --output-on-failure -j"$jobs"
 echo "== tests: ASan + UBSan build =="
 ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE heavy

@@ -117,13 +117,18 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
         snprintf(why, cap, "the data set has %d inputs, the model takes %d", n_in, g->n_inputs);
         goto out;
     }
-    /* bind the model's input dims to the data's (symbolic dims, mostly) */
+    /* bind the model's input dims to the data's (symbolic dims, mostly);
+     * small integer inputs (axes, shapes, indices counts) are compiled in
+     * as constants, as a static-shape deployment would fix them */
     for (int k = 0; k < n_in; k++) {
         oc_value *v = &g->values[g->inputs[k]];
-        if (v->rank != inputs[k]->rank)
+        if (v->rank != inputs[k]->rank || (v->dtype && v->dtype != inputs[k]->dtype))
             continue; /* reported by oc_plan_set_input */
         for (int i = 0; i < v->rank; i++)
             v->dims[i] = inputs[k]->dims[i];
+        if ((v->dtype == OC_INT64 || v->dtype == OC_INT32) && inputs[k]->numel <= 64 && !v->constant &&
+            !(v->constant = oc_tensor_clone(inputs[k], &d)))
+            goto done;
     }
     if (oc_graph_infer_shapes(g, &d))
         goto done;
@@ -305,6 +310,12 @@ int oc_cmd_check(int argc, char **argv)
         char mp[4096];
         snprintf(mp, sizeof mp, "%s/model.onnx", dirs[i]);
         if (is_file(mp)) {
+            if (nc == cap) {
+                char **nc2 = realloc(cases, sizeof(char *) * (size_t)(cap *= 2));
+                if (!nc2)
+                    break;
+                cases = nc2;
+            }
             cases[nc++] = strdup(dirs[i]);
         } else if (is_dir(dirs[i])) {
             DIR *dd = opendir(dirs[i]);

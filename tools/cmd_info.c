@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../compiler/planner.h"
 #include "../compiler/summary.h"
 #include "cli.h"
 
@@ -156,7 +157,7 @@ int oc_cmd_info(int argc, char **argv)
 {
     cli_model_args ma = {0};
     ma.batch = -1;
-    int json = 0;
+    int json = 0, plan = 0;
     for (int i = 1; i < argc; i++) {
         int r = cli_model_arg("info", &ma, argc, argv, &i);
         if (r < 0)
@@ -165,9 +166,13 @@ int oc_cmd_info(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (strcmp(argv[i], "--plan") == 0) {
+            plan = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: onnxc info MODEL.onnx | --model NAME [--batch N] [--dim NAME=N] [--json]\n"
-                   "Prints each node's op, output shape, parameters and FLOPs, and the totals.\n");
+            printf("usage: onnxc info MODEL.onnx | --model NAME [--batch N] [--dim NAME=N] [--json] [--plan]\n"
+                   "Prints each node's op, output shape, parameters and FLOPs, and the totals.\n"
+                   "--plan also compiles the model and reports its memory plan: the arena that holds\n"
+                   "all intermediate tensors (reused by liveness) next to their plain sum.\n");
             return 0;
         } else {
             fprintf(stderr, "onnxc info: unknown argument '%s' (see onnxc info --help)\n", argv[i]);
@@ -204,6 +209,21 @@ int oc_cmd_info(int argc, char **argv)
     else
         print_table(g, &s);
     oc_summary_free(&s);
+    if (plan) {
+        oc_plan_opts po = {1, 0};
+        oc_plan *p = oc_plan_build(g, &po, &d);
+        if (!p) {
+            fprintf(stderr, "onnxc info: error: %s: %s\n", *g->source ? g->source : g->name, d.msg);
+            oc_graph_free(g);
+            return 1;
+        }
+        printf("plan: %d steps; arena %.2f MB for intermediates (their sum %.2f MB, %.1fx reuse); "
+               "weights %.2f MB; scratch %.2f MB\n",
+               p->n_steps, (double)p->arena_bytes / 1e6, (double)p->tensor_bytes / 1e6,
+               p->arena_bytes ? (double)p->tensor_bytes / (double)p->arena_bytes : 1.0, (double)p->weight_bytes / 1e6,
+               (double)p->scratch_bytes / 1e6);
+        oc_plan_free(p);
+    }
     oc_graph_free(g);
     return 0;
 }

@@ -3,7 +3,10 @@
  * for Conv and [C, M/group, k...] for ConvTranspose. */
 #include "op.h"
 
+#include <limits.h>
 #include <string.h>
+
+#include "../../runtime/kernels/conv.h"
 
 static int kernel_of(oc_infer *cx, const oc_value *w, int nsp, int64_t *k)
 {
@@ -112,18 +115,21 @@ static int infer_conv_transpose(oc_infer *cx)
     for (int i = 0; i < nsp; i++) {
         int64_t s = ns >= 0 ? strides[i] : 1, dl = nd >= 0 ? dil[i] : 1;
         int64_t op = nop >= 0 ? opad[i] : 0;
-        if (s < 1 || dl < 1 || op < 0)
-            return oc_infer_fail(cx, "stride/dilation must be >= 1 and output_padding >= 0");
+        if (s < 1 || dl < 1 || op < 0 || s > (1 << 30) || dl > (1 << 30) || op > (1 << 30) || k[i] > (1 << 30))
+            return oc_infer_fail(cx, "stride/dilation must be in [1, 2^30] and output_padding in [0, 2^30]");
         int64_t in = x->dims[2 + i];
         if (nos >= 0) {
             dims[2 + i] = oshape[nos == nsp ? i : 2 + i];
         } else if (in < 0) {
             dims[2 + i] = -1;
         } else if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
-            dims[2 + i] = in * s;
+            dims[2 + i] = in > INT64_MAX / s ? -2 : in * s;
         } else {
             int64_t pb = (np >= 0 && strcmp(auto_pad, "VALID") != 0) ? pads[i] : 0;
             int64_t pe = (np >= 0 && strcmp(auto_pad, "VALID") != 0) ? pads[i + nsp] : 0;
+            if (pb < 0 || pe < 0 || pb > (1LL << 40) || pe > (1LL << 40) || in > (INT64_MAX / 8) / s)
+                return oc_infer_fail(cx, "spatial dim %d: pads %lld/%lld or extent %lld out of range", i,
+                                     (long long)pb, (long long)pe, (long long)in);
             dims[2 + i] = s * (in - 1) + op + (k[i] - 1) * dl + 1 - pb - pe;
         }
         if (dims[2 + i] < -1 || (in >= 0 && dims[2 + i] < 0))
@@ -143,8 +149,122 @@ static int64_t macs_conv_transpose(const oc_graph *g, const oc_node *n)
     return in * wk;
 }
 
+/* ---- lowering ---- */
+
+/* Floor division by 2 (Python's t // 2), for the ConvTranspose pad split. */
+static int64_t floor_half(int64_t t) { return t >= 0 ? t / 2 : -((-t + 1) / 2); }
+
+/* Geometry both ops share: dtypes, batch, channels, group, extents. */
+static int conv_lower_common(const oc_graph *g, const oc_node *n, oc_conv_params *p, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
+    const oc_value *b = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
+    if (x->dtype != OC_FLOAT || w->dtype != OC_FLOAT || (b && b->dtype != OC_FLOAT))
+        return oc_fail(d, "%s supports float32 only, got X %s, W %s", n->op_type, oc_dtype_name(x->dtype),
+                       oc_dtype_name(w->dtype));
+    p->nsp = x->rank - 2;
+    if (p->nsp < 1 || p->nsp > OC_CONV_MAX_SPATIAL || y->rank != x->rank)
+        return oc_fail(d, "%s: %d spatial dims; 1 to %d are supported", n->op_type, p->nsp, OC_CONV_MAX_SPATIAL);
+    p->batch = x->dims[0];
+    p->cin = x->dims[1];
+    p->cout = y->dims[1];
+    p->group = oc_attr_int(n, "group", 1);
+    if (p->group < 1 || p->cin % p->group || p->cout % p->group)
+        return oc_fail(d, "%lld input and %lld output channels do not divide into %lld groups",
+                       (long long)p->cin, (long long)p->cout, (long long)p->group);
+    for (int i = 0; i < p->nsp; i++) {
+        p->in[i] = x->dims[2 + i];
+        p->out[i] = y->dims[2 + i];
+        p->k[i] = w->dims[2 + i];
+    }
+    return 0;
+}
+
+/* BLAS takes int sizes: every matrix extent must fit. */
+static int blas_fits(const int64_t *v, int nv, oc_diag *d)
+{
+    for (int i = 0; i < nv; i++)
+        if (v[i] < 0 || v[i] > INT_MAX)
+            return oc_fail(d, "a GEMM extent of %lld exceeds the BLAS int range", (long long)v[i]);
+    return 0;
+}
+
+static int64_t prod_n(const int64_t *v, int n)
+{
+    int64_t r = 1;
+    for (int i = 0; i < n; i++)
+        r *= v[i];
+    return r;
+}
+
+static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    oc_conv_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || conv_lower_common(g, n, p, d))
+        return -1;
+    oc_window win;
+    if (oc_window_resolve(n, p->nsp, p->in, p->k, 0, &win, d))
+        return -1;
+    int pointwise = 1;
+    for (int i = 0; i < p->nsp; i++) {
+        if (win.out[i] != p->out[i])
+            return oc_fail(d, "Conv: window gives spatial extent %lld but the output has %lld",
+                           (long long)win.out[i], (long long)p->out[i]);
+        p->s[i] = win.s[i];
+        p->dil[i] = win.dil[i];
+        p->pb[i] = win.pb[i];
+        pointwise &= p->k[i] == 1 && p->s[i] == 1 && win.pb[i] == 0 && win.pe[i] == 0;
+    }
+    p->pointwise = pointwise;
+    int64_t ext[3] = {p->cout / p->group, prod_n(p->out, p->nsp), p->cin / p->group * prod_n(p->k, p->nsp)};
+    if (blas_fits(ext, 3, d))
+        return -1;
+    lw->fn = oc_conv_forward;
+    lw->scratch = oc_conv_scratch(p);
+    return 0;
+}
+
+/* Start pads per ONNX ConvTranspose: with output_shape or SAME_* auto_pad,
+ *   total = s * (in - 1) + output_padding + (k - 1) * dil + 1 - out
+ * is split as start = total // 2 for SAME_UPPER, total - total // 2
+ * otherwise; else the 'pads' attribute (0 for VALID). */
+static int lower_conv_transpose(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    oc_conv_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || conv_lower_common(g, n, p, d))
+        return -1;
+    const int64_t *strides, *dil, *pads, *opad, *oshape;
+    int nsp = p->nsp;
+    int ns = oc_attr_ints(n, "strides", &strides), nd = oc_attr_ints(n, "dilations", &dil);
+    int np = oc_attr_ints(n, "pads", &pads), nop = oc_attr_ints(n, "output_padding", &opad);
+    int nos = oc_attr_ints(n, "output_shape", &oshape);
+    const char *auto_pad = oc_attr_string(n, "auto_pad", "NOTSET");
+    int same = !strcmp(auto_pad, "SAME_UPPER") || !strcmp(auto_pad, "SAME_LOWER");
+    if ((ns >= 0 && ns != nsp) || (nd >= 0 && nd != nsp) || (np >= 0 && np != 2 * nsp) || (nop >= 0 && nop != nsp))
+        return oc_fail(d, "ConvTranspose: strides/dilations/pads/output_padding do not match %d spatial dims", nsp);
+    for (int i = 0; i < nsp; i++) {
+        p->s[i] = ns >= 0 ? strides[i] : 1;
+        p->dil[i] = nd >= 0 ? dil[i] : 1;
+        int64_t op = nop >= 0 ? opad[i] : 0;
+        if (p->s[i] < 1 || p->dil[i] < 1 || p->k[i] < 1)
+            return oc_fail(d, "ConvTranspose: stride, dilation and kernel must be >= 1");
+        if (nos >= 0 || same) {
+            int64_t total = p->s[i] * (p->in[i] - 1) + op + (p->k[i] - 1) * p->dil[i] + 1 - p->out[i];
+            p->pb[i] = !strcmp(auto_pad, "SAME_UPPER") ? floor_half(total) : total - floor_half(total);
+        } else {
+            p->pb[i] = np >= 0 && strcmp(auto_pad, "VALID") != 0 ? pads[i] : 0;
+        }
+    }
+    int64_t ext[3] = {p->cout / p->group * prod_n(p->k, nsp), prod_n(p->in, nsp), p->cin / p->group};
+    if (blas_fits(ext, 3, d))
+        return -1;
+    lw->fn = oc_conv_transpose_forward;
+    lw->scratch = oc_conv_transpose_scratch(p);
+    return 0;
+}
+
 const oc_op oc_ops_conv[] = {
-    {"Conv", 2, 3, 1, 1, infer_conv, macs_conv, 0},
-    {"ConvTranspose", 2, 3, 1, 1, infer_conv_transpose, macs_conv_transpose, 0},
+    {"Conv", 2, 3, 1, 1, infer_conv, macs_conv, 0, 0, lower_conv},
+    {"ConvTranspose", 2, 3, 1, 1, infer_conv_transpose, macs_conv_transpose, 0, 0, lower_conv_transpose},
     {0},
 };

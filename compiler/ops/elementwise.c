@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/elementwise.h"
+#include "../../runtime/kernels/unary_int.h"
 
 static int infer_unary(oc_infer *cx)
 {
@@ -205,9 +206,30 @@ static int const_scalar(const oc_graph *g, const oc_node *n, int k, float dflt, 
     return 0;
 }
 
+/* Not, BitwiseNot, IsNaN, IsInf, and Abs/Neg/Sign/Relu on types other
+ * than float32 (runtime/kernels/unary_int.c). */
+static int lower_unary_int(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    int op = oc_unary_int_op_code(n->op_type);
+    if (op < 0 || !oc_unary_int_supports(op, x->dtype))
+        return oc_fail(d, "%s does not support element type %s", n->op_type, oc_dtype_name(x->dtype));
+    oc_unary_int_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->op = op;
+    p->dtype = x->dtype;
+    p->detect_positive = oc_attr_int(n, "detect_positive", 1) != 0;
+    p->detect_negative = oc_attr_int(n, "detect_negative", 1) != 0;
+    lw->fn = oc_unary_int_forward;
+    return 0;
+}
+
 static int lower_unary(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     const oc_value *x = &g->values[n->in[0]];
+    if (x->dtype != OC_FLOAT && oc_unary_int_op_code(n->op_type) >= 0)
+        return lower_unary_int(g, n, lw, d);
     if (x->dtype != OC_FLOAT)
         return oc_fail(d, "%s supports float32 only, got %s", n->op_type, oc_dtype_name(x->dtype));
     oc_unary_params *p = oc_lower_params(lw, sizeof *p, d);
@@ -329,10 +351,10 @@ const oc_op oc_ops_elementwise[] = {
     {"Asinh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Acosh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Atanh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Not", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"BitwiseNot", 1, 1, 1, 1, infer_unary, NULL, 0},
-    {"IsNaN", 1, 1, 1, 1, infer_unary_bool, NULL, 0},
-    {"IsInf", 1, 1, 1, 1, infer_unary_bool, NULL, 0},
+    {"Not", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary_int},
+    {"BitwiseNot", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary_int},
+    {"IsNaN", 1, 1, 1, 1, infer_unary_bool, NULL, 0, 0, lower_unary_int},
+    {"IsInf", 1, 1, 1, 1, infer_unary_bool, NULL, 0, 0, lower_unary_int},
     {"Clip", 1, 3, 1, 1, infer_unary, NULL, 0, (1u << 1) | (1u << 2), lower_unary},
     {"Shrink", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"PRelu", 2, 2, 1, 1, infer_prelu, NULL, 0, 0, lower_broadcast},

@@ -4,7 +4,10 @@
  * equations with one broadcast ellipsis). */
 #include "op.h"
 
+#include <limits.h>
 #include <string.h>
+
+#include "../../runtime/kernels/gemm.h"
 
 static int infer_gemm(oc_infer *cx)
 {
@@ -243,9 +246,109 @@ static int infer_einsum(oc_infer *cx)
     return oc_infer_set_out(cx, 0, dtype, r, dims);
 }
 
+/* ---- lowering ---- */
+
+/* BLAS takes int sizes: every matrix extent must fit. */
+static int blas_fits(const int64_t *v, int nv, oc_diag *d)
+{
+    for (int i = 0; i < nv; i++)
+        if (v[i] < 0 || v[i] > INT_MAX)
+            return oc_fail(d, "a GEMM extent of %lld exceeds the BLAS int range", (long long)v[i]);
+    return 0;
+}
+
+static int lower_gemm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
+    const oc_value *c = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
+    if (a->dtype != OC_FLOAT || b->dtype != OC_FLOAT || (c && c->dtype != OC_FLOAT))
+        return oc_fail(d, "Gemm supports float32 only, got %s", oc_dtype_name(a->dtype));
+    oc_gemm_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->trans_a = oc_attr_int(n, "transA", 0) != 0;
+    p->trans_b = oc_attr_int(n, "transB", 0) != 0;
+    p->alpha = oc_attr_float(n, "alpha", 1.0f);
+    p->beta = oc_attr_float(n, "beta", 1.0f);
+    p->m = a->dims[p->trans_a ? 1 : 0];
+    p->k = a->dims[p->trans_a ? 0 : 1];
+    p->n = b->dims[p->trans_b ? 0 : 1];
+    int64_t ext[3] = {p->m, p->n, p->k};
+    if (blas_fits(ext, 3, d))
+        return -1;
+    if (c) {
+        /* C right-aligned against [M, N]; a dim of extent 1 broadcasts */
+        if (c->rank > 2)
+            return oc_fail(d, "Gemm: C must have rank <= 2, got %d", c->rank);
+        p->has_c = 1;
+        p->c_stride[1] = c->rank >= 1 && c->dims[c->rank - 1] != 1 ? 1 : 0;
+        p->c_stride[0] = c->rank == 2 && c->dims[0] != 1 ? c->dims[1] : 0;
+    }
+    lw->fn = oc_gemm_forward;
+    return 0;
+}
+
+/* Promotes 1-D operands, broadcasts the batch dims and records each
+ * operand's element stride per output batch dim (0 where it broadcasts). */
+static int lower_matmul(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
+    if (a->dtype != b->dtype ||
+        (a->dtype != OC_FLOAT && a->dtype != OC_DOUBLE && a->dtype != OC_INT32 && a->dtype != OC_INT64))
+        return oc_fail(d, "MatMul supports float32, float64, int32 and int64 operands of one type, got %s and %s",
+                       oc_dtype_name(a->dtype), oc_dtype_name(b->dtype));
+    oc_matmul_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    int64_t ad[OC_MAX_RANK + 1], bd[OC_MAX_RANK + 1];
+    int ar = a->rank, br = b->rank;
+    memcpy(ad, a->dims, sizeof(int64_t) * (size_t)ar);
+    memcpy(bd, b->dims, sizeof(int64_t) * (size_t)br);
+    if (ar == 1) { /* [K] -> [1, K] */
+        ad[1] = ad[0];
+        ad[0] = 1;
+        ar = 2;
+    }
+    if (br == 1) { /* [K] -> [K, 1] */
+        bd[1] = 1;
+        br = 2;
+    }
+    p->dtype = a->dtype;
+    p->m = ad[ar - 2];
+    p->k = ad[ar - 1];
+    p->n = bd[br - 1];
+    if (bd[br - 2] != p->k)
+        return oc_fail(d, "MatMul: inner dimensions differ (%lld vs %lld)", (long long)p->k, (long long)bd[br - 2]);
+    int ab = ar - 2, bb = br - 2, r = ab > bb ? ab : bb;
+    p->batch_rank = r;
+    int64_t sa = p->m * p->k, sb = p->k * p->n;
+    int fold = 1, b_shared = 1;
+    int64_t nb = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        int ia = i - (r - ab), ib = i - (r - bb);
+        int64_t ea = ia >= 0 ? ad[ia] : 1, eb = ib >= 0 ? bd[ib] : 1;
+        if (ea != eb && ea != 1 && eb != 1)
+            return oc_fail(d, "MatMul: batch dims %lld and %lld do not broadcast", (long long)ea, (long long)eb);
+        p->batch[i] = ea > eb ? ea : eb;
+        p->a_stride[i] = ea == 1 ? 0 : sa;
+        p->b_stride[i] = eb == 1 ? 0 : sb;
+        sa *= ea;
+        sb *= eb;
+        nb *= p->batch[i];
+        b_shared &= p->b_stride[i] == 0;
+        fold &= p->a_stride[i] != 0 || p->batch[i] == 1;
+    }
+    p->fold = fold && b_shared && r > 0;
+    int64_t ext[3] = {p->fold ? p->m * nb : p->m, p->n, p->k};
+    if (blas_fits(ext, 3, d))
+        return -1;
+    lw->fn = oc_matmul_forward;
+    return 0;
+}
+
 const oc_op oc_ops_gemm[] = {
-    {"Gemm", 2, 3, 1, 1, infer_gemm, macs_gemm, 0},
-    {"MatMul", 2, 2, 1, 1, infer_matmul, macs_matmul, 0},
+    {"Gemm", 2, 3, 1, 1, infer_gemm, macs_gemm, 0, 0, lower_gemm},
+    {"MatMul", 2, 2, 1, 1, infer_matmul, macs_matmul, 0, 0, lower_matmul},
     {"Einsum", 1, 64, 1, 1, infer_einsum, NULL, 0},
     {0},
 };

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "../../runtime/kernels/indexing.h"
+
 static int is_index_type(int dtype) { return dtype == OC_INT64 || dtype == OC_INT32 || dtype == OC_UNDEFINED; }
 
 /* GatherElements (opset 11+): output has the shape of indices, the type of
@@ -225,16 +227,210 @@ static int infer_eye_like(oc_infer *cx)
     return oc_infer_set_out(cx, 0, (int)dt, 2, x->dims);
 }
 
+/* ---- lowering (kernels in runtime/kernels/indexing.c) ---- */
+
+static int lower_es(const oc_value *v, oc_diag *d, int *es)
+{
+    size_t s = oc_dtype_size(v->dtype);
+    if (v->dtype == OC_STRING || !(s == 1 || s == 2 || s == 4 || s == 8))
+        return oc_fail(d, "element type %s of '%s' is not supported", oc_dtype_name(v->dtype), v->name);
+    *es = (int)s;
+    return 0;
+}
+
+/* Common parameter block: data element size and type, axis (attribute
+ * `axis` with default dflt, normalized against rank). */
+static oc_index_params *index_params(const oc_graph *g, const oc_node *n, const oc_value *data, int rank,
+                                     int64_t dflt, oc_lowered *lw, oc_diag *d)
+{
+    oc_index_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(data, d, &p->es))
+        return NULL;
+    (void)g;
+    p->dtype = data->dtype;
+    int64_t a = oc_attr_int(n, "axis", dflt);
+    if (rank > 0 && (a < -rank || a >= rank)) {
+        oc_fail(d, "axis %lld is outside [-%d, %d)", (long long)a, rank, rank);
+        return NULL;
+    }
+    p->axis = (int)(a < 0 ? a + rank : a);
+    return p;
+}
+
+static int check_indices(const oc_graph *g, const oc_node *n, int k, oc_diag *d)
+{
+    int t = g->values[n->in[k]].dtype;
+    if (t != OC_INT32 && t != OC_INT64)
+        return oc_fail(d, "indices must be int32 or int64, got %s", oc_dtype_name(t));
+    return 0;
+}
+
+static int lower_gather_elements(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    if (check_indices(g, n, 1, d) || !index_params(g, n, x, x->rank, 0, lw, d))
+        return -1;
+    lw->fn = oc_gather_elements_forward;
+    return 0;
+}
+
+static int lower_gather_nd(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_index_params *p;
+    if (check_indices(g, n, 1, d) || !(p = index_params(g, n, x, 0, 0, lw, d)))
+        return -1;
+    p->batch_dims = (int)oc_attr_int(n, "batch_dims", 0);
+    lw->fn = oc_gather_nd_forward;
+    return 0;
+}
+
+static int reduction_of(const oc_node *n, int *red, oc_diag *d)
+{
+    const char *r = oc_attr_string(n, "reduction", "none");
+    static const char *const names[] = {"none", "add", "mul", "max", "min"};
+    static const int codes[] = {OC_SCATTER_NONE, OC_SCATTER_ADD, OC_SCATTER_MUL, OC_SCATTER_MAX, OC_SCATTER_MIN};
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(r, names[i])) {
+            *red = codes[i];
+            return 0;
+        }
+    return oc_fail(d, "unknown reduction '%s'", r);
+}
+
+static int lower_scatter_elements(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_index_params *p;
+    if (check_indices(g, n, 1, d) || !(p = index_params(g, n, x, x->rank, 0, lw, d)))
+        return -1;
+    if (reduction_of(n, &p->reduction, d))
+        return -1;
+    lw->fn = oc_scatter_elements_forward;
+    return 0;
+}
+
+static int lower_scatter_nd(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_index_params *p;
+    if (check_indices(g, n, 1, d) || !(p = index_params(g, n, x, 0, 0, lw, d)))
+        return -1;
+    if (reduction_of(n, &p->reduction, d))
+        return -1;
+    lw->fn = oc_scatter_nd_forward;
+    return 0;
+}
+
+/* OneHot: axis counts in the output's rank; the element type is the
+ * values' (any dense type), indices may be of any numeric type. */
+static int lower_one_hot(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *y = &g->values[n->out[0]];
+    if (!oc_dtype_size(g->values[n->in[0]].dtype))
+        return oc_fail(d, "indices of type %s are not supported", oc_dtype_name(g->values[n->in[0]].dtype));
+    if (!index_params(g, n, y, y->rank, -1, lw, d))
+        return -1;
+    lw->fn = oc_one_hot_forward;
+    return 0;
+}
+
+static int lower_trilu(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_index_params *p;
+    if (!(p = index_params(g, n, x, 0, 0, lw, d)))
+        return -1;
+    p->upper = (int)oc_attr_int(n, "upper", 1);
+    lw->fn = oc_trilu_forward;
+    return 0;
+}
+
+/* NonZero and Compress produce as many elements as the data selects; the
+ * plan needs that count (known constant input, or a declared output
+ * shape) and the kernels check it. */
+static int lower_nonzero(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (!oc_dtype_size(g->values[n->in[0]].dtype))
+        return oc_fail(d, "element type %s is not supported", oc_dtype_name(g->values[n->in[0]].dtype));
+    lw->fn = oc_nonzero_forward;
+    return 0;
+}
+
+static int lower_compress(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_index_params *p;
+    if (!oc_dtype_size(g->values[n->in[1]].dtype))
+        return oc_fail(d, "condition of type %s is not supported", oc_dtype_name(g->values[n->in[1]].dtype));
+    if (!(p = index_params(g, n, x, x->rank, 0, lw, d)))
+        return -1;
+    p->has_axis = oc_node_attr(n, "axis") != NULL;
+    lw->fn = oc_compress_forward;
+    return 0;
+}
+
+static int lower_eye_like(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *y = &g->values[n->out[0]];
+    int es;
+    if (lower_es(y, d, &es))
+        return -1;
+    oc_eye_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->k = oc_attr_int(n, "k", 0);
+    lw->fn = oc_eye_like_forward;
+    return 0;
+}
+
+/* TopK and CumSum have their rows (and shape rules) in reduce.c; these
+ * lower functions are exported for them. TopK: k is fixed by the plan
+ * (output extent along axis) and checked against input 1 at run time. */
+int oc_lower_topk(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
+int oc_lower_topk(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_index_params *p;
+    if (!(p = index_params(g, n, x, x->rank, -1, lw, d)))
+        return -1;
+    if (x->dtype == OC_BOOL)
+        return oc_fail(d, "TopK over bool is not supported");
+    p->largest = (int)oc_attr_int(n, "largest", 1);
+    p->sorted = (int)oc_attr_int(n, "sorted", 1);
+    lw->scratch = oc_topk_scratch(x->rank ? x->dims[p->axis] : 1);
+    lw->fn = oc_topk_forward;
+    return 0;
+}
+
+/* CumSum: the axis is input 1, read at run time (constant or not). */
+int oc_lower_cumsum(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
+int oc_lower_cumsum(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_index_params *p;
+    if (!(p = index_params(g, n, x, 0, 0, lw, d)))
+        return -1;
+    if (x->dtype == OC_BOOL)
+        return oc_fail(d, "CumSum over bool is not supported");
+    if (n->n_in < 2 || n->in[1] < 0)
+        return oc_fail(d, "needs the axis input");
+    p->exclusive = (int)oc_attr_int(n, "exclusive", 0);
+    p->reverse = (int)oc_attr_int(n, "reverse", 0);
+    lw->fn = oc_cumsum_forward;
+    return 0;
+}
+
 const oc_op oc_ops_indexing[] = {
-    {"GatherElements", 2, 2, 1, 1, infer_gather_elements, NULL, 0},
-    {"GatherND", 2, 2, 1, 1, infer_gather_nd, NULL, 0},
-    {"Scatter", 3, 3, 1, 1, infer_scatter_elements, NULL, 0},
-    {"ScatterElements", 3, 3, 1, 1, infer_scatter_elements, NULL, 0},
-    {"ScatterND", 3, 3, 1, 1, infer_scatter_nd, NULL, 0},
-    {"OneHot", 3, 3, 1, 1, infer_one_hot, NULL, 0, (1u << 1) | (1u << 2)},
-    {"Compress", 2, 2, 1, 1, infer_compress, NULL, 0, 1u << 1},
-    {"NonZero", 1, 1, 1, 1, infer_nonzero, NULL, 0},
-    {"Trilu", 1, 2, 1, 1, infer_trilu, NULL, 0, 1u << 1},
-    {"EyeLike", 1, 1, 1, 1, infer_eye_like, NULL, 0},
+    {"GatherElements", 2, 2, 1, 1, infer_gather_elements, NULL, 0, 0, lower_gather_elements},
+    {"GatherND", 2, 2, 1, 1, infer_gather_nd, NULL, 0, 0, lower_gather_nd},
+    {"Scatter", 3, 3, 1, 1, infer_scatter_elements, NULL, 0, 0, lower_scatter_elements},
+    {"ScatterElements", 3, 3, 1, 1, infer_scatter_elements, NULL, 0, 0, lower_scatter_elements},
+    {"ScatterND", 3, 3, 1, 1, infer_scatter_nd, NULL, 0, 0, lower_scatter_nd},
+    {"OneHot", 3, 3, 1, 1, infer_one_hot, NULL, 0, (1u << 1) | (1u << 2), lower_one_hot},
+    {"Compress", 2, 2, 1, 1, infer_compress, NULL, 0, 1u << 1, lower_compress},
+    {"NonZero", 1, 1, 1, 1, infer_nonzero, NULL, 0, 0, lower_nonzero},
+    {"Trilu", 1, 2, 1, 1, infer_trilu, NULL, 0, 1u << 1, lower_trilu},
+    {"EyeLike", 1, 1, 1, 1, infer_eye_like, NULL, 0, 0, lower_eye_like},
     {0},
 };

@@ -1,15 +1,17 @@
 /* loss.c: the training losses of the default domain,
  * SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss (opset 12, 13, 22).
- * Shape rules only.
+ * Shape rules and lowering.
  *
  * Both take scores/log-probabilities [N, C, d1..dk] and int labels
  * [N, d1..dk], plus optional per-class weights [C]. The loss has the label
  * shape for reduction "none" and is a scalar for "sum" and "mean";
  * SoftmaxCrossEntropyLoss's optional second output (log_prob) has the
- * scores' shape. */
+ * scores' shape. The kernel is runtime/kernels/loss.c. */
 #include "op.h"
 
 #include <string.h>
+
+#include "../../runtime/kernels/loss.h"
 
 static int infer_loss(oc_infer *cx)
 {
@@ -51,8 +53,35 @@ static int infer_loss(oc_infer *cx)
     return oc_infer_set_out(cx, 1, x->dtype, x->rank, x->dims);
 }
 
+/* Views the scores as [N, C, D] (D = d1 * ... * dk) for the kernel. */
+static int lower_loss(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]], *t = &g->values[n->in[1]];
+    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
+        return oc_fail(d, "scores must be float32 or float64, got %s", oc_dtype_name(x->dtype));
+    if (n->n_in > 2 && n->in[2] >= 0 && g->values[n->in[2]].dtype != x->dtype)
+        return oc_fail(d, "weights must have the scores' type %s", oc_dtype_name(x->dtype));
+    oc_loss_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    const char *red = oc_attr_string(n, "reduction", "mean");
+    p->reduction = !strcmp(red, "none") ? OC_LOSS_NONE : !strcmp(red, "sum") ? OC_LOSS_SUM : OC_LOSS_MEAN;
+    p->softmax = strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0;
+    p->has_ignore = oc_node_attr(n, "ignore_index") != NULL;
+    p->ignore_index = oc_attr_int(n, "ignore_index", 0);
+    p->dtype = x->dtype;
+    p->label_dtype = t->dtype;
+    p->n = x->dims[0];
+    p->c = x->dims[1];
+    p->d = 1;
+    for (int i = 2; i < x->rank; i++)
+        p->d *= x->dims[i];
+    lw->fn = oc_loss_forward;
+    return 0;
+}
+
 const oc_op oc_ops_loss[] = {
-    {"SoftmaxCrossEntropyLoss", 2, 3, 1, 2, infer_loss, NULL, 0},
-    {"NegativeLogLikelihoodLoss", 2, 3, 1, 1, infer_loss, NULL, 0},
+    {"SoftmaxCrossEntropyLoss", 2, 3, 1, 2, infer_loss, NULL, 0, 0, lower_loss},
+    {"NegativeLogLikelihoodLoss", 2, 3, 1, 1, infer_loss, NULL, 0, 0, lower_loss},
     {0},
 };

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "../../runtime/kernels/reduce.h"
+
 static int infer_softmax(oc_infer *cx)
 {
     oc_value *x = oc_infer_in(cx, 0);
@@ -170,22 +172,144 @@ static int infer_cumulative(oc_infer *cx)
     return oc_infer_same_as(cx, 0, 0);
 }
 
+/* ---- lowering ---- */
+
+/* [outer, n, inner] view of x around axis `ax`; `flatten` merges all dims
+ * from ax on into n (opset < 13 softmax semantics). */
+static void axis_view(const oc_value *x, int ax, int flatten, int64_t *outer, int64_t *n, int64_t *inner)
+{
+    *outer = *n = *inner = 1;
+    for (int i = 0; i < x->rank; i++) {
+        if (i < ax)
+            *outer *= x->dims[i];
+        else if (i == ax || flatten)
+            *n *= x->dims[i];
+        else
+            *inner *= x->dims[i];
+    }
+}
+
+static int lower_softmax(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
+        return oc_fail(d, "%s: element type %s is not supported", n->op_type, oc_dtype_name(x->dtype));
+    int legacy = g->opset < 13;
+    int64_t axis = oc_attr_int(n, "axis", legacy ? 1 : -1);
+    int rank = x->rank;
+    if (axis < -rank || axis >= (rank ? rank : 1))
+        return oc_fail(d, "axis %lld is outside [-%d, %d)", (long long)axis, rank, rank);
+    oc_softmax_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->kind = !strcmp(n->op_type, "Softmax") ? OC_SOFTMAX : !strcmp(n->op_type, "LogSoftmax") ? OC_LOG_SOFTMAX : OC_HARDMAX;
+    p->dtype = x->dtype;
+    axis_view(x, (int)(axis < 0 ? axis + rank : axis), legacy, &p->outer, &p->n, &p->inner);
+    lw->fn = oc_softmax_forward;
+    return 0;
+}
+
+static const struct {
+    const char *op;
+    int code;
+} reduce_ops[] = {
+    {"ReduceSum", OC_RED_SUM}, {"ReduceMean", OC_RED_MEAN}, {"ReduceMax", OC_RED_MAX}, {"ReduceMin", OC_RED_MIN},
+    {"ReduceProd", OC_RED_PROD}, {"ReduceL1", OC_RED_L1}, {"ReduceL2", OC_RED_L2},
+    {"ReduceLogSum", OC_RED_LOG_SUM}, {"ReduceLogSumExp", OC_RED_LOG_SUM_EXP},
+    {"ReduceSumSquare", OC_RED_SUM_SQUARE},
+};
+
+/* Axes from the attribute (older opsets) or a constant input; a
+ * non-constant axes input is read by the kernel at run time. */
+static int lower_reduce(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    const oc_value *y = &g->values[n->out[0]];
+    int dt = x->dtype;
+    if (!oc_dtype_size(dt) || dt == OC_FLOAT16 || dt == OC_BFLOAT16 || dt == OC_STRING)
+        return oc_fail(d, "%s: element type %s is not supported", n->op_type, oc_dtype_name(dt));
+    oc_reduce_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->op = -1;
+    for (size_t i = 0; i < sizeof reduce_ops / sizeof reduce_ops[0]; i++)
+        if (!strcmp(reduce_ops[i].op, n->op_type))
+            p->op = reduce_ops[i].code;
+    if (p->op < 0)
+        return oc_fail(d, "no kernel for %s", n->op_type);
+    p->dtype = dt;
+    p->rank = x->rank;
+    for (int i = 0; i < x->rank; i++)
+        p->dims[i] = x->dims[i];
+    p->noop_with_empty_axes = (int)oc_attr_int(n, "noop_with_empty_axes", 0);
+    const int64_t *attr;
+    int na = oc_attr_ints(n, "axes", &attr);
+    const oc_tensor *axt = NULL;
+    if (na < 0 && n->n_in > 1 && n->in[1] >= 0) {
+        axt = g->values[n->in[1]].constant;
+        if (!axt) {
+            p->axes_known = 0; /* read at run time; Y's declared shape fixes the size */
+            goto done;
+        }
+        na = (int)axt->numel;
+    }
+    p->axes_known = 1;
+    if (na <= 0) {
+        if (p->noop_with_empty_axes) {
+            p->axes_known = 0; /* the kernel's empty-axes path copies X */
+            goto done;
+        }
+        p->mask = x->rank ? (1u << x->rank) - 1 : 0;
+    }
+    for (int i = 0; i < na; i++) {
+        int64_t v = axt ? oc_tensor_get_i64(axt, i) : attr[i];
+        if (v < -x->rank || v >= x->rank)
+            return oc_fail(d, "axis %lld is outside [-%d, %d)", (long long)v, x->rank, x->rank);
+        p->mask |= 1u << (v < 0 ? v + x->rank : v);
+    }
+done:
+    lw->fn = oc_reduce_forward;
+    lw->scratch = (size_t)oc_value_numel(y) * 2 * sizeof(double);
+    return 0;
+}
+
+static int lower_argmax(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    int dt = x->dtype;
+    if (dt != OC_FLOAT && dt != OC_DOUBLE && dt != OC_INT64 && dt != OC_INT32 && dt != OC_UINT8 &&
+        dt != OC_INT8 && dt != OC_BOOL)
+        return oc_fail(d, "%s: element type %s is not supported", n->op_type, oc_dtype_name(dt));
+    int64_t axis = oc_attr_int(n, "axis", 0);
+    if (axis < -x->rank || axis >= x->rank)
+        return oc_fail(d, "axis %lld is outside [-%d, %d)", (long long)axis, x->rank, x->rank);
+    oc_arg_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->is_min = !strcmp(n->op_type, "ArgMin");
+    p->select_last = (int)oc_attr_int(n, "select_last_index", 0);
+    p->dtype = dt;
+    axis_view(x, (int)(axis < 0 ? axis + x->rank : axis), 0, &p->outer, &p->n, &p->inner);
+    lw->fn = oc_arg_forward;
+    return 0;
+}
+
 const oc_op oc_ops_reduce[] = {
-    {"Softmax", 1, 1, 1, 1, infer_softmax, NULL, 0},
-    {"LogSoftmax", 1, 1, 1, 1, infer_softmax, NULL, 0},
-    {"Hardmax", 1, 1, 1, 1, infer_softmax, NULL, 0},
-    {"ReduceSum", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceMean", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceMax", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceMin", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceProd", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceL1", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceL2", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceLogSum", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceLogSumExp", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ReduceSumSquare", 1, 2, 1, 1, infer_reduce, NULL, 0},
-    {"ArgMax", 1, 1, 1, 1, infer_argmax, NULL, 0},
-    {"ArgMin", 1, 1, 1, 1, infer_argmax, NULL, 0},
+    {"Softmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax},
+    {"LogSoftmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax},
+    {"Hardmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax},
+    {"ReduceSum", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceMean", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceMax", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceMin", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceProd", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceL1", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceL2", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceLogSum", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceLogSumExp", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceSumSquare", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ArgMax", 1, 1, 1, 1, infer_argmax, NULL, 0, 0, lower_argmax},
+    {"ArgMin", 1, 1, 1, 1, infer_argmax, NULL, 0, 0, lower_argmax},
     {"TopK", 1, 2, 2, 2, infer_topk, NULL, 0, 1u << 1},
     {"CumSum", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1},
     {"CumProd", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1},

@@ -1,6 +1,7 @@
 /* resize.c: ops that change spatial extents by a factor: Resize (opset 10,
  * 11, 13, 18, 19), Upsample (opset 7, 9) and the block rearrangements
- * DepthToSpace and SpaceToDepth. Shape rules only.
+ * DepthToSpace and SpaceToDepth. Shape rules and lowering; the kernels are
+ * runtime/kernels/resize.c.
  *
  * Resize's output extent per dim is floor(in * scale) from `scales`, or
  * `sizes` directly; opset 18 adds `axes` (which dims scales/sizes name) and
@@ -12,6 +13,8 @@
 
 #include <math.h>
 #include <string.h>
+
+#include "../../runtime/kernels/resize.h"
 
 /* Largest extent a scale may produce; beyond it the float -> int
  * conversion would overflow (the element-count check catches the rest). */
@@ -242,10 +245,174 @@ static int infer_depth_space(oc_infer *cx)
     return oc_infer_set_out(cx, 0, x->dtype, 4, dims);
 }
 
+/* ---- lowering ---- */
+
+/* Index of name in list (NULL-terminated), -1 when absent. */
+static int pick(const char *name, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(name, list[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Taps per output coordinate in each dim: 1 / 2 / 4 for nearest / linear
+ * / cubic; antialias widens linear and cubic by 1 / scale when
+ * downsampling. The run-time scale s of a dim satisfies s * in >= out - 0.5
+ * (floor of scales, or sizes rounded half up), and the kernel takes
+ * 2 * ceil(support / min(s, 1)) taps, which bounds the table. */
+static int resize_caps(const oc_resize_params *p, const oc_value *x, const oc_value *y, int64_t *cap, oc_diag *d)
+{
+    double sup = p->mode == OC_RESIZE_CUBIC ? 2.0 : 1.0;
+    for (int r = 0; r < x->rank; r++) {
+        cap[r] = p->mode == OC_RESIZE_NEAREST ? 1 : (int64_t)(2 * sup);
+        if (p->antialias && p->mode != OC_RESIZE_NEAREST && y->dims[r] > 0) {
+            double smin = ((double)y->dims[r] - 0.5) / (double)x->dims[r] * (1 - 1e-6);
+            double c = 2 * ceil(sup / (smin < 1 ? smin : 1)) + 2;
+            if (!(c < 1e9))
+                return oc_fail(d, "antialias over dim %d (%lld -> %lld) needs too many taps", r,
+                               (long long)x->dims[r], (long long)y->dims[r]);
+            if ((int64_t)c > cap[r])
+                cap[r] = (int64_t)c;
+        }
+    }
+    size_t bytes = oc_resize_scratch(x->rank, y->dims, cap);
+    if (bytes > (size_t)OC_MAX_TENSOR_BYTES)
+        return oc_fail(d, "interpolation tables would take %zu bytes", bytes);
+    return 0;
+}
+
+/* Shared by Resize and Upsample once the op-specific fields are set. */
+static int finish_resize(const oc_graph *g, const oc_node *n, oc_resize_params *p, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    p->dtype = x->dtype;
+    p->rank = x->rank;
+    if (x->rank < 1 || !oc_dtype_size(x->dtype))
+        return oc_fail(d, "cannot resize a %d-D %s tensor", x->rank, oc_dtype_name(x->dtype));
+    int fl = x->dtype == OC_FLOAT || x->dtype == OC_DOUBLE;
+    if (!fl && (p->mode != OC_RESIZE_NEAREST || p->coord == OC_COORD_TF_CROP_AND_RESIZE))
+        return oc_fail(d, "linear, cubic and tf_crop_and_resize support float32 and float64 only, got %s",
+                       oc_dtype_name(x->dtype));
+    if (resize_caps(p, x, y, p->cap, d))
+        return -1;
+    p->scratch = oc_resize_scratch(x->rank, y->dims, p->cap);
+    lw->scratch = p->scratch;
+    lw->fn = oc_resize_forward;
+    return 0;
+}
+
+static int lower_resize(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    static const char *const modes[] = {"nearest", "linear", "cubic", NULL};
+    static const char *const coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
+                                         "align_corners", "asymmetric", "tf_crop_and_resize", NULL};
+    static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil", NULL};
+    static const char *const policies[] = {"stretch", "not_larger", "not_smaller", NULL};
+    const oc_value *x = &g->values[n->in[0]];
+    int opset = (int)g->opset;
+    oc_resize_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    const char *mode = oc_attr_string(n, "mode", "nearest");
+    if ((p->mode = pick(mode, modes)) < 0 || (opset < 11 && p->mode == OC_RESIZE_CUBIC))
+        return oc_fail(d, "unknown mode '%s'", mode);
+    p->in_roi = p->in_scales = p->in_sizes = -1;
+    if (opset < 11) { /* X, scales; asymmetric coordinates (as Upsample) */
+        p->in_scales = 1;
+        p->coord = OC_COORD_ASYMMETRIC;
+        p->nearest = OC_NEAREST_SIMPLE;
+    } else {
+        p->in_roi = 1;
+        p->in_scales = 2;
+        p->in_sizes = 3;
+        const char *c = oc_attr_string(n, "coordinate_transformation_mode", "half_pixel");
+        const char *nm = oc_attr_string(n, "nearest_mode", "round_prefer_floor");
+        if ((p->coord = pick(c, coords)) < 0 || (opset < 19 && p->coord == OC_COORD_HALF_PIXEL_SYMMETRIC))
+            return oc_fail(d, "unknown coordinate_transformation_mode '%s'", c);
+        if ((p->nearest = pick(nm, nearests)) < 0)
+            return oc_fail(d, "unknown nearest_mode '%s'", nm);
+        p->cubic_a = oc_attr_float(n, "cubic_coeff_a", -0.75f);
+        p->exclude_outside = oc_attr_int(n, "exclude_outside", 0) != 0;
+        p->extrapolation = oc_attr_float(n, "extrapolation_value", 0.0f);
+    }
+    p->n_axes = x->rank;
+    for (int i = 0; i < x->rank; i++)
+        p->axes[i] = i;
+    if (opset >= 18) {
+        const char *pol = oc_attr_string(n, "keep_aspect_ratio_policy", "stretch");
+        if ((p->policy = pick(pol, policies)) < 0)
+            return oc_fail(d, "unknown keep_aspect_ratio_policy '%s'", pol);
+        p->antialias = oc_attr_int(n, "antialias", 0) != 0 && p->mode != OC_RESIZE_NEAREST;
+        const int64_t *ax;
+        int nax = oc_attr_ints(n, "axes", &ax);
+        if (nax > x->rank)
+            return oc_fail(d, "'axes' has %d entries for rank %d", nax, x->rank);
+        if (nax >= 0) {
+            p->n_axes = nax;
+            for (int i = 0; i < nax; i++) {
+                int64_t a = ax[i] < 0 ? ax[i] + x->rank : ax[i];
+                if (a < 0 || a >= x->rank)
+                    return oc_fail(d, "axis %lld is out of range for rank %d", (long long)ax[i], x->rank);
+                p->axes[i] = (int)a;
+            }
+        }
+    }
+    return finish_resize(g, n, p, lw, d);
+}
+
+/* Upsample (7, 9): nearest or (bi)linear with asymmetric coordinates. */
+static int lower_upsample(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_resize_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    const char *mode = oc_attr_string(n, "mode", "nearest");
+    if (strcmp(mode, "nearest") == 0)
+        p->mode = OC_RESIZE_NEAREST;
+    else if (strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0)
+        p->mode = OC_RESIZE_LINEAR;
+    else
+        return oc_fail(d, "unknown mode '%s'", mode);
+    p->coord = OC_COORD_ASYMMETRIC;
+    p->nearest = OC_NEAREST_SIMPLE;
+    p->in_roi = p->in_sizes = -1;
+    p->in_scales = 1;
+    p->n_axes = x->rank;
+    for (int i = 0; i < x->rank; i++)
+        p->axes[i] = i;
+    const oc_attr *a = oc_node_attr(n, "scales");
+    if (a) {
+        if (a->type != OC_ATTR_FLOATS || a->n != x->rank)
+            return oc_fail(d, "'scales' must list %d floats", x->rank);
+        p->n_attr_scales = a->n;
+        memcpy(p->attr_scales, a->floats, sizeof(float) * (size_t)a->n);
+    }
+    return finish_resize(g, n, p, lw, d);
+}
+
+static int lower_depth_space(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_depth_space_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    if (!(p->esize = oc_dtype_size(x->dtype)))
+        return oc_fail(d, "element type %s is not supported", oc_dtype_name(x->dtype));
+    p->block = oc_attr_int(n, "blocksize", 1);
+    if (strcmp(n->op_type, "SpaceToDepth") == 0)
+        p->kind = OC_S2D;
+    else
+        p->kind = strcmp(oc_attr_string(n, "mode", "DCR"), "CRD") == 0 ? OC_D2S_CRD : OC_D2S_DCR;
+    lw->fn = oc_depth_space_forward;
+    return 0;
+}
+
 const oc_op oc_ops_resize[] = {
-    {"Resize", 1, 4, 1, 1, infer_resize, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3)},
-    {"Upsample", 1, 2, 1, 1, infer_upsample, NULL, 0, 1u << 1},
-    {"DepthToSpace", 1, 1, 1, 1, infer_depth_space, NULL, 0},
-    {"SpaceToDepth", 1, 1, 1, 1, infer_depth_space, NULL, 0},
+    {"Resize", 1, 4, 1, 1, infer_resize, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3), lower_resize},
+    {"Upsample", 1, 2, 1, 1, infer_upsample, NULL, 0, 1u << 1, lower_upsample},
+    {"DepthToSpace", 1, 1, 1, 1, infer_depth_space, NULL, 0, 0, lower_depth_space},
+    {"SpaceToDepth", 1, 1, 1, 1, infer_depth_space, NULL, 0, 0, lower_depth_space},
     {0},
 };

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/kernels/shape_ops.h"
+
 /* Output k gets input 0's data unchanged with the output's (known) shape:
  * the view ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity). */
 static int pass_const(oc_infer *cx)
@@ -296,9 +298,11 @@ static int infer_concat(oc_infer *cx)
         if (x->rank != x0->rank)
             return oc_infer_fail(cx, "input %d has rank %d, input 0 rank %d", k, x->rank, x0->rank);
         for (int i = 0; i < x->rank; i++) {
-            if (i == axis)
+            if (i == axis) {
+                if (dims[i] >= 0 && x->dims[i] >= 0 && dims[i] > INT64_MAX - x->dims[i])
+                    return oc_infer_fail(cx, "the concatenated dim %d overflows", i);
                 dims[i] = (dims[i] < 0 || x->dims[i] < 0) ? -1 : dims[i] + x->dims[i];
-            else if (x->dims[i] >= 0 && dims[i] >= 0 && x->dims[i] != dims[i])
+            } else if (x->dims[i] >= 0 && dims[i] >= 0 && x->dims[i] != dims[i])
                 return oc_infer_fail(cx, "input %d dim %d is %lld, expected %lld", k, i, (long long)x->dims[i],
                                      (long long)dims[i]);
             else if (dims[i] < 0)
@@ -669,7 +673,22 @@ static int infer_range(oc_infer *cx)
             return oc_infer_fail(cx, "range of %.0f elements is too large", cnt);
         len = cnt > 0 ? (int64_t)cnt + ((double)(int64_t)cnt < cnt) : 0;
     }
-    return oc_infer_set_out(cx, 0, s->dtype, 1, &len);
+    if (oc_infer_set_out(cx, 0, s->dtype, 1, &len))
+        return -1;
+    /* small integer ranges (axes lists in expanded functions) are folded */
+    if (len < 0 || len > OC_FOLD_MAX || (s->dtype != OC_INT64 && s->dtype != OC_INT32))
+        return 0;
+    oc_tensor *t = oc_tensor_new(s->dtype, 1, &len, cx->d);
+    if (!t)
+        return -1;
+    int64_t a = oc_tensor_get_i64(s->constant, 0), st = oc_tensor_get_i64(d->constant, 0);
+    for (int64_t i = 0; i < len; i++) {
+        if (s->dtype == OC_INT64)
+            ((int64_t *)t->data)[i] = a + i * st;
+        else
+            ((int32_t *)t->data)[i] = (int32_t)(a + i * st);
+    }
+    return oc_infer_set_const(cx, 0, t);
 }
 
 static int infer_identity(oc_infer *cx)
@@ -767,6 +786,10 @@ static int infer_pad(oc_infer *cx)
         int a = i;
         if (na >= 0 && oc_infer_axis(cx, axes[i], x->rank, &a))
             return -1;
+        if (pads[i] < -(1LL << 40) || pads[i] > (1LL << 40) || pads[i + nax] < -(1LL << 40) ||
+            pads[i + nax] > (1LL << 40))
+            return oc_infer_fail(cx, "pads %lld/%lld on dim %d are out of range", (long long)pads[i],
+                                 (long long)pads[i + nax], a);
         if (dims[a] >= 0) {
             dims[a] += pads[i] + pads[i + nax];
             if (dims[a] < 0)
@@ -833,32 +856,339 @@ static int infer_tile(oc_infer *cx)
     for (int i = 0; i < x->rank; i++) {
         if (rep[i] < 0)
             return oc_infer_fail(cx, "negative repeat");
+        if (x->dims[i] > 0 && rep[i] > INT64_MAX / x->dims[i])
+            return oc_infer_fail(cx, "repeating dim %d (%lld) %lld times overflows", i, (long long)x->dims[i],
+                                 (long long)rep[i]);
         dims[i] = x->dims[i] < 0 ? -1 : x->dims[i] * rep[i];
     }
     return oc_infer_set_out(cx, 0, x->dtype, x->rank, dims);
 }
 
+/* ---- lowering (kernels in runtime/kernels/shape_ops.c) ----
+ * Output shapes are fixed by the plan; inputs that decide a shape (shape,
+ * starts, pads, repeats, ...) are read by the kernels at run time and
+ * checked against it, so constant and computed inputs take one path. */
+
+/* Element size of value k's type: 1, 2, 4 or 8, else an error. */
+static int lower_es(const oc_value *v, oc_diag *d, int *es)
+{
+    size_t s = oc_dtype_size(v->dtype);
+    if (v->dtype == OC_STRING || !(s == 1 || s == 2 || s == 4 || s == 8))
+        return oc_fail(d, "element type %s of '%s' is not supported", oc_dtype_name(v->dtype), v->name);
+    *es = (int)s;
+    return 0;
+}
+
+static int lower_axis(const oc_node *n, const char *name, int64_t dflt, int rank, int *axis, oc_diag *d)
+{
+    int64_t a = oc_attr_int(n, name, dflt);
+    if (a < -rank || a >= (rank ? rank : 1))
+        return oc_fail(d, "%s %lld is outside [-%d, %d)", name, (long long)a, rank, rank);
+    *axis = (int)(a < 0 ? a + rank : a);
+    return 0;
+}
+
+/* Reshape, Flatten, Squeeze, Unsqueeze, Identity: the bytes do not move. */
+static int lower_copy(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    int es;
+    if (lower_es(&g->values[n->in[0]], d, &es))
+        return -1;
+    oc_copy_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->check_reshape = !strcmp(n->op_type, "Reshape") && g->opset >= 5 && n->n_in > 1 && n->in[1] >= 0;
+    p->allowzero = (int)oc_attr_int(n, "allowzero", 0);
+    lw->fn = oc_copy_forward;
+    return 0;
+}
+
+/* Transpose: output dim i walks input dim perm[i]. */
+static int lower_transpose(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_view_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(x, d, &p->es))
+        return -1;
+    const int64_t *perm;
+    int np = oc_attr_ints(n, "perm", &perm);
+    if (np >= 0 && np != x->rank)
+        return oc_fail(d, "'perm' has %d entries for rank %d", np, x->rank);
+    int64_t xs[OC_MAX_RANK], s = 1;
+    for (int i = x->rank - 1; i >= 0; i--) {
+        xs[i] = s;
+        s *= x->dims[i];
+    }
+    p->rank = x->rank;
+    for (int i = 0; i < x->rank; i++) {
+        int64_t k = np >= 0 ? perm[i] : x->rank - 1 - i;
+        if (k < 0 || k >= x->rank)
+            return oc_fail(d, "'perm' is not a permutation of 0..%d", x->rank - 1);
+        p->dims[i] = x->dims[k];
+        p->strides[i] = xs[k];
+    }
+    oc_view_simplify(p);
+    lw->fn = oc_view_forward;
+    return 0;
+}
+
+static int lower_expand(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    int es;
+    if (lower_es(&g->values[n->in[0]], d, &es))
+        return -1;
+    lw->fn = oc_expand_forward;
+    return 0;
+}
+
+static int lower_slice(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    oc_slice_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(&g->values[n->in[0]], d, &p->es))
+        return -1;
+    if (g->opset >= 10) {
+        if (n->n_in < 3 || n->in[1] < 0 || n->in[2] < 0)
+            return oc_fail(d, "needs starts and ends inputs");
+        p->from_inputs = 1;
+    } else {
+        const int64_t *s, *e, *ax;
+        int ns = oc_attr_ints(n, "starts", &s), ne = oc_attr_ints(n, "ends", &e), na = oc_attr_ints(n, "axes", &ax);
+        if (ns < 0 || ns != ne || ns > OC_MAX_RANK || (na >= 0 && na != ns))
+            return oc_fail(d, "starts, ends and axes must have the same length (at most %d)", OC_MAX_RANK);
+        p->n = ns;
+        p->has_axes = na >= 0;
+        for (int i = 0; i < ns; i++) {
+            p->starts[i] = s[i];
+            p->ends[i] = e[i];
+            p->axes[i] = na >= 0 ? ax[i] : i;
+        }
+    }
+    lw->fn = oc_slice_forward;
+    return 0;
+}
+
+static int lower_concat(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *y = &g->values[n->out[0]];
+    oc_axis_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(y, d, &p->es) || lower_axis(n, "axis", 0, y->rank, &p->axis, d))
+        return -1;
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] < 0 || g->values[n->in[k]].dtype != y->dtype)
+            return oc_fail(d, "input %d is missing or not %s", k, oc_dtype_name(y->dtype));
+    lw->fn = oc_concat_forward;
+    return 0;
+}
+
+static int lower_split(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_axis_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(x, d, &p->es) || lower_axis(n, "axis", 0, x->rank, &p->axis, d))
+        return -1;
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] < 0)
+            return oc_fail(d, "output %d is omitted; Split needs every output", k);
+    lw->fn = oc_split_forward;
+    return 0;
+}
+
+static int is_index_dtype(int t) { return t == OC_INT32 || t == OC_INT64; }
+
+static int lower_gather(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]], *idx = &g->values[n->in[1]];
+    if (!is_index_dtype(idx->dtype))
+        return oc_fail(d, "indices must be int32 or int64, got %s", oc_dtype_name(idx->dtype));
+    oc_axis_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(x, d, &p->es) || lower_axis(n, "axis", 0, x->rank, &p->axis, d))
+        return -1;
+    lw->fn = oc_gather_forward;
+    return 0;
+}
+
+static int lower_tile(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    int es;
+    if (lower_es(&g->values[n->in[0]], d, &es))
+        return -1;
+    lw->fn = oc_tile_forward;
+    return 0;
+}
+
+static int lower_pad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_pad_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(x, d, &p->es))
+        return -1;
+    p->dtype = x->dtype;
+    const char *mode = oc_attr_string(n, "mode", "constant");
+    if (!strcmp(mode, "constant"))
+        p->mode = OC_PAD_CONSTANT;
+    else if (!strcmp(mode, "reflect"))
+        p->mode = OC_PAD_REFLECT;
+    else if (!strcmp(mode, "edge"))
+        p->mode = OC_PAD_EDGE;
+    else if (!strcmp(mode, "wrap"))
+        p->mode = OC_PAD_WRAP;
+    else
+        return oc_fail(d, "unknown pad mode '%s'", mode);
+    if (g->opset >= 11) {
+        if (n->n_in < 2 || n->in[1] < 0)
+            return oc_fail(d, "needs input 'pads'");
+        p->from_inputs = 1;
+    } else {
+        const int64_t *pads;
+        int np = oc_attr_ints(n, "pads", &pads);
+        if (np < 0 || np > 2 * OC_MAX_RANK)
+            return oc_fail(d, "needs attribute 'pads' (at most %d entries)", 2 * OC_MAX_RANK);
+        p->npads = np;
+        memcpy(p->pads, pads, sizeof(int64_t) * (size_t)np);
+        p->value = oc_attr_float(n, "value", 0.0f);
+    }
+    oc_tensor y;
+    oc_value_view(&g->values[n->out[0]], &y);
+    lw->scratch = oc_pad_scratch(&y);
+    lw->fn = oc_pad_forward;
+    return 0;
+}
+
+/* Cast / CastLike between the dense numeric types (float16 and bfloat16
+ * included); strings and the 8-bit/4-bit float and int types are not. */
+static int lower_cast(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    int es;
+    if (lower_es(x, d, &es) || lower_es(y, d, &es)) {
+        oc_diag_prefix(d, "Cast from %s to %s: ", oc_dtype_name(x->dtype), oc_dtype_name(y->dtype));
+        return -1;
+    }
+    oc_cast_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->from = x->dtype;
+    p->to = y->dtype;
+    lw->fn = oc_cast_forward;
+    return 0;
+}
+
+/* Dropout runs in inference mode: a copy (and an all-true mask). Before
+ * opset 12 the ratio is an attribute; before opset 7 is_test = 0 asks for
+ * training. */
+static int lower_dropout(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    int es;
+    if (lower_es(&g->values[n->in[0]], d, &es))
+        return -1;
+    oc_dropout_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->ratio = g->opset < 12 ? oc_attr_float(n, "ratio", 0.5f) : -1.0f;
+    p->training = g->opset < 7 && !oc_attr_int(n, "is_test", 0);
+    if (p->training && p->ratio != 0)
+        return oc_fail(d, "training-mode Dropout (is_test = 0) is not supported; onnxc runs inference");
+    if (n->n_out > 1 && n->out[1] >= 0 && g->values[n->out[1]].dtype != OC_BOOL)
+        return oc_fail(d, "the mask output must be bool");
+    lw->fn = oc_dropout_forward;
+    return 0;
+}
+
+static int lower_constant_of_shape(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *y = &g->values[n->out[0]];
+    const oc_attr *va = oc_node_attr(n, "value");
+    oc_fill_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(y, d, &p->es))
+        return -1;
+    if (va && va->t) {
+        if (va->t->dtype != y->dtype || va->t->numel != 1)
+            return oc_fail(d, "'value' must be one %s element", oc_dtype_name(y->dtype));
+        memcpy(p->value, va->t->data, (size_t)p->es);
+    } /* default: float 0, all-zero bytes */
+    lw->fn = oc_constant_of_shape_forward;
+    return 0;
+}
+
+static int lower_range(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *y = &g->values[n->out[0]];
+    int es;
+    if (lower_es(y, d, &es) || y->dtype == OC_BOOL)
+        return oc_fail(d, "Range over %s is not supported", oc_dtype_name(y->dtype));
+    for (int k = 0; k < 3; k++)
+        if (oc_value_numel(&g->values[n->in[k]]) != 1)
+            return oc_fail(d, "input %d must be a scalar", k);
+    lw->fn = oc_range_forward;
+    return 0;
+}
+
+static int lower_shape(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]];
+    oc_shape_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    int64_t r = x->rank, s = oc_attr_int(n, "start", 0), e = oc_attr_int(n, "end", r);
+    s = s < 0 ? s + r : s;
+    e = e < 0 ? e + r : e;
+    p->start = s < 0 ? 0 : (s > r ? r : s);
+    p->end = e < p->start ? p->start : (e > r ? r : e);
+    lw->fn = oc_shape_forward;
+    return 0;
+}
+
+static int lower_size(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    (void)g;
+    (void)n;
+    (void)d;
+    lw->fn = oc_size_forward;
+    return 0;
+}
+
+/* Constant is normally folded by shape inference; when it reaches the
+ * plan, its bytes travel in the parameter block. */
+static int lower_constant(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *y = &g->values[n->out[0]];
+    int es;
+    if (lower_es(y, d, &es))
+        return -1;
+    if (!y->constant)
+        return oc_fail(d, "the constant's value is not known");
+    size_t nb = oc_tensor_nbytes(y->constant);
+    oc_const_params *p = oc_lower_params(lw, sizeof *p + nb, d);
+    if (!p)
+        return -1;
+    p->nbytes = nb;
+    if (nb)
+        memcpy(p->data, y->constant->data, nb);
+    lw->fn = oc_constant_forward;
+    return 0;
+}
+
 const oc_op oc_ops_shape[] = {
-    {"Reshape", 1, 2, 1, 1, infer_reshape, NULL, 0},
-    {"Flatten", 1, 1, 1, 1, infer_flatten, NULL, 0},
-    {"Transpose", 1, 1, 1, 1, infer_transpose, NULL, 0},
-    {"Squeeze", 1, 2, 1, 1, infer_squeeze, NULL, 0},
-    {"Unsqueeze", 1, 2, 1, 1, infer_unsqueeze, NULL, 0},
-    {"Concat", 1, 1024, 1, 1, infer_concat, NULL, 0},
-    {"Split", 1, 2, 1, 64, infer_split, NULL, 0},
-    {"Slice", 1, 5, 1, 1, infer_slice, NULL, 0},
-    {"Gather", 2, 2, 1, 1, infer_gather, NULL, 0},
-    {"Shape", 1, 1, 1, 1, infer_shape, NULL, 0},
-    {"Size", 1, 1, 1, 1, infer_size, NULL, 0},
-    {"Constant", 0, 0, 1, 1, infer_constant, NULL, 0},
-    {"ConstantOfShape", 1, 1, 1, 1, infer_constant_of_shape, NULL, 0},
-    {"Range", 3, 3, 1, 1, infer_range, NULL, 0},
-    {"Identity", 1, 1, 1, 1, infer_identity, NULL, 0},
-    {"Cast", 1, 1, 1, 1, infer_cast, NULL, 0},
-    {"CastLike", 2, 2, 1, 1, infer_cast, NULL, 0},
-    {"Dropout", 1, 3, 1, 2, infer_dropout, NULL, 0, (1u << 1) | (1u << 2)},
-    {"Pad", 1, 4, 1, 1, infer_pad, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3)},
-    {"Expand", 2, 2, 1, 1, infer_expand, NULL, 0},
-    {"Tile", 2, 2, 1, 1, infer_tile, NULL, 0},
+    {"Reshape", 1, 2, 1, 1, infer_reshape, NULL, 0, 0, lower_copy},
+    {"Flatten", 1, 1, 1, 1, infer_flatten, NULL, 0, 0, lower_copy},
+    {"Transpose", 1, 1, 1, 1, infer_transpose, NULL, 0, 0, lower_transpose},
+    {"Squeeze", 1, 2, 1, 1, infer_squeeze, NULL, 0, 0, lower_copy},
+    {"Unsqueeze", 1, 2, 1, 1, infer_unsqueeze, NULL, 0, 0, lower_copy},
+    {"Concat", 1, 1024, 1, 1, infer_concat, NULL, 0, 0, lower_concat},
+    {"Split", 1, 2, 1, 64, infer_split, NULL, 0, 0, lower_split},
+    {"Slice", 1, 5, 1, 1, infer_slice, NULL, 0, 0, lower_slice},
+    {"Gather", 2, 2, 1, 1, infer_gather, NULL, 0, 0, lower_gather},
+    {"Shape", 1, 1, 1, 1, infer_shape, NULL, 0, 0, lower_shape},
+    {"Size", 1, 1, 1, 1, infer_size, NULL, 0, 0, lower_size},
+    {"Constant", 0, 0, 1, 1, infer_constant, NULL, 0, 0, lower_constant},
+    {"ConstantOfShape", 1, 1, 1, 1, infer_constant_of_shape, NULL, 0, 0, lower_constant_of_shape},
+    {"Range", 3, 3, 1, 1, infer_range, NULL, 0, 0, lower_range},
+    {"Identity", 1, 1, 1, 1, infer_identity, NULL, 0, 0, lower_copy},
+    {"Cast", 1, 1, 1, 1, infer_cast, NULL, 0, 0, lower_cast},
+    {"CastLike", 2, 2, 1, 1, infer_cast, NULL, 0, 0, lower_cast},
+    {"Dropout", 1, 3, 1, 2, infer_dropout, NULL, 0, (1u << 1) | (1u << 2), lower_dropout},
+    {"Pad", 1, 4, 1, 1, infer_pad, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3), lower_pad},
+    {"Expand", 2, 2, 1, 1, infer_expand, NULL, 0, 0, lower_expand},
+    {"Tile", 2, 2, 1, 1, infer_tile, NULL, 0, 0, lower_tile},
     {0},
 };

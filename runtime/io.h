@@ -1,0 +1,36 @@
+/* io.h: files in and out of the runtime: whole-file reads with a size
+ * limit, atomic writes (temporary name + rename, so an interrupted run
+ * never leaves a half file), numpy .npy tensors, and images (PNG, JPEG,
+ * BMP, ... through stb_image) turned into normalized NCHW float tensors.
+ * Everything read is untrusted and checked before allocation. */
+#ifndef ONNXC_IO_H
+#define ONNXC_IO_H
+
+#include <stddef.h>
+
+#include "diag.h"
+#include "tensor.h"
+
+/* Whole file, NUL-terminated; fails on empty files, non-regular files and
+ * files above max_len bytes. */
+int oc_read_file(const char *path, unsigned char **buf, size_t *len, size_t max_len, oc_diag *d);
+int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag *d);
+
+oc_tensor *oc_npy_read(const char *path, oc_diag *d);
+int oc_npy_write(const char *path, const oc_tensor *t, oc_diag *d);
+
+typedef struct oc_image_opts {
+    int64_t height, width; /* output size */
+    int center_crop;       /* resize the short side to size*256/224, then crop (torchvision style) */
+    float mean[3], std[3]; /* per channel, applied to values in [0, 1] */
+    int channels;          /* 1 (grayscale) or 3 (RGB) */
+} oc_image_opts;
+
+/* ImageNet defaults: 224x224, crop, mean (0.485, 0.456, 0.406), std
+ * (0.229, 0.224, 0.225), RGB. */
+void oc_image_opts_default(oc_image_opts *o);
+
+/* Decode and preprocess one image into a [1, C, H, W] float32 tensor. */
+oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d);
+
+#endif

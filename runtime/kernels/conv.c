@@ -1,0 +1,261 @@
+/* conv.c: see conv.h.
+ *
+ * Layout (row-major): X [N, C, in...], Y [N, M, out...]. A "col" matrix
+ * has one row per (channel, kernel position kk) and one column per
+ * position of the column grid; the image position it maps to is
+ *   img = col_pos * s - pb + kk * dil      (per spatial dim)
+ * For Conv the column grid is Y's spatial grid and the image is X
+ * (im2col gathers, zero outside the image); for ConvTranspose the column
+ * grid is X's grid and the image is Y (col2im scatter-adds, dropping
+ * positions outside). Both run through col_pass, which walks the outer
+ * dims with an odometer and the last dim as a strided run whose in-range
+ * part is computed once. */
+#include "conv.h"
+
+#include <cblas.h>
+#include <string.h>
+
+static int64_t prod(const int64_t *v, int n)
+{
+    int64_t r = 1;
+    for (int i = 0; i < n; i++)
+        r *= v[i];
+    return r;
+}
+
+/* Column positions [lo, hi) of a run whose image index c*s + base lies in
+ * [0, ext), clamped to [0, n). */
+static void run_range(int64_t base, int64_t s, int64_t ext, int64_t n, int64_t *lo, int64_t *hi)
+{
+    int64_t l = base >= 0 ? 0 : (-base + s - 1) / s;
+    int64_t h = ext - base > 0 ? (ext - base + s - 1) / s : 0;
+    *lo = l < n ? l : n;
+    *hi = h < n ? h : n;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* Moves data between `channels` image planes (extent img[]) and the col
+ * matrix [channels * K, prod(cgrid)]: to_img = 0 gathers (im2col, zero
+ * fill), to_img = 1 accumulates col into the image (col2im). */
+static void col_pass(const oc_conv_params *p, int64_t channels, const int64_t *cgrid, const int64_t *img,
+                     float *image, float *col, int to_img)
+{
+    int nsp = p->nsp, last = nsp - 1;
+    int64_t K = prod(p->k, nsp), Limg = prod(img, nsp), Lcol = prod(cgrid, nsp);
+    int64_t run = cgrid[last], outer = run ? Lcol / run : 0;
+    int64_t s = p->s[last], ext = img[last];
+    for (int64_t c = 0; c < channels; c++) {
+        float *plane = image + c * Limg;
+        for (int64_t kk = 0; kk < K; kk++) {
+            int64_t kpos[OC_CONV_MAX_SPATIAL], r = kk;
+            for (int d = last; d >= 0; d--) {
+                kpos[d] = r % p->k[d];
+                r /= p->k[d];
+            }
+            float *row = col + (c * K + kk) * Lcol;
+            int64_t base = kpos[last] * p->dil[last] - p->pb[last], lo, hi;
+            run_range(base, s, ext, run, &lo, &hi);
+            int64_t pos[OC_CONV_MAX_SPATIAL] = {0};
+            for (int64_t q = 0; q < outer; q++) {
+                int64_t off = 0;
+                int valid = 1;
+                for (int d = 0; d < last; d++) {
+                    int64_t ix = pos[d] * p->s[d] - p->pb[d] + kpos[d] * p->dil[d];
+                    valid &= ix >= 0 && ix < img[d];
+                    off = off * img[d] + ix;
+                }
+                off *= ext;
+                float *cr = row + q * run;
+                if (!to_img) {
+                    if (!valid) {
+                        memset(cr, 0, sizeof(float) * (size_t)run);
+                    } else {
+                        int64_t at = off + base; /* image index of column 0 (may be < 0) */
+                        memset(cr, 0, sizeof(float) * (size_t)lo);
+                        if (s == 1)
+                            memcpy(cr + lo, plane + at + lo, sizeof(float) * (size_t)(hi - lo));
+                        else
+                            for (int64_t o = lo; o < hi; o++)
+                                cr[o] = plane[at + o * s];
+                        memset(cr + hi, 0, sizeof(float) * (size_t)(run - hi));
+                    }
+                } else if (valid) {
+                    int64_t at = off + base;
+                    for (int64_t o = lo; o < hi; o++)
+                        plane[at + o * s] += cr[o];
+                }
+                for (int d = last - 1; d >= 0; d--) {
+                    if (++pos[d] < cgrid[d])
+                        break;
+                    pos[d] = 0;
+                }
+            }
+        }
+    }
+}
+
+size_t oc_conv_scratch(const oc_conv_params *p)
+{
+    if (p->pointwise)
+        return 0;
+    int64_t cg = p->cin / p->group;
+    return sizeof(float) * (size_t)(cg * prod(p->k, p->nsp) * prod(p->out, p->nsp));
+}
+
+size_t oc_conv_transpose_scratch(const oc_conv_params *p)
+{
+    int64_t mg = p->cout / p->group;
+    return sizeof(float) * (size_t)(mg * prod(p->k, p->nsp) * prod(p->in, p->nsp));
+}
+
+/* Y rows [rows, L] := bias (or 0). */
+static void fill_bias(float *y, int64_t rows, int64_t L, const float *bias)
+{
+    for (int64_t m = 0; m < rows; m++) {
+        float v = bias ? bias[m] : 0.0f;
+        for (int64_t i = 0; i < L; i++)
+            y[m * L + i] = v;
+    }
+}
+
+/* Per image n and group g:  Y_g [Mg, Lout] = W_g [Mg, Cg*K] . col [Cg*K, Lout] (+ bias). */
+int oc_conv_forward(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    const float *x = a->in[0]->data, *w = a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    float *y = a->out[0]->data;
+    int nsp = p->nsp;
+    int64_t G = p->group, cg = p->cin / G, mg = p->cout / G;
+    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp), CK = cg * K;
+    float *col = a->scratch;
+    for (int64_t n = 0; n < p->batch; n++) {
+        for (int64_t g = 0; g < G; g++) {
+            const float *xg = x + (n * p->cin + g * cg) * Lin;
+            float *yg = y + (n * p->cout + g * mg) * Lout;
+            fill_bias(yg, mg, Lout, bias ? bias + g * mg : NULL);
+            if (!mg || !Lout || !CK)
+                continue;
+            const float *src = xg;
+            if (!p->pointwise) {
+                col_pass(p, cg, p->out, p->in, (float *)xg, col, 0);
+                src = col;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)Lout, (int)CK, 1.0f,
+                        w + g * mg * CK, (int)CK, src, (int)Lout, 1.0f, yg, (int)Lout);
+        }
+    }
+    return 0;
+}
+
+/* Direct loops over every output element, window and input channel. */
+int oc_conv_ref(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    const float *x = a->in[0]->data, *w = a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    float *y = a->out[0]->data;
+    int nsp = p->nsp;
+    int64_t cg = p->cin / p->group, mg = p->cout / p->group;
+    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp);
+    for (int64_t n = 0; n < p->batch; n++)
+        for (int64_t m = 0; m < p->cout; m++) {
+            int64_t g = m / mg;
+            for (int64_t o = 0; o < Lout; o++) {
+                int64_t opos[OC_CONV_MAX_SPATIAL], r = o;
+                for (int d = nsp - 1; d >= 0; d--) {
+                    opos[d] = r % p->out[d];
+                    r /= p->out[d];
+                }
+                double acc = bias ? bias[m] : 0.0;
+                for (int64_t c = 0; c < cg; c++)
+                    for (int64_t kk = 0; kk < K; kk++) {
+                        int64_t off = 0, rk = kk, stride = 1;
+                        int valid = 1;
+                        for (int d = nsp - 1; d >= 0; d--) {
+                            int64_t kd = rk % p->k[d];
+                            rk /= p->k[d];
+                            int64_t ix = opos[d] * p->s[d] - p->pb[d] + kd * p->dil[d];
+                            valid &= ix >= 0 && ix < p->in[d];
+                            off += ix * stride;
+                            stride *= p->in[d];
+                        }
+                        if (valid)
+                            acc += (double)w[(m * cg + c) * K + kk] * x[(n * p->cin + g * cg + c) * Lin + off];
+                    }
+                y[(n * p->cout + m) * Lout + o] = (float)acc;
+            }
+        }
+    return 0;
+}
+
+/* Per image n and group g:  col [Mg*K, Lin] = W_g^T . X_g  with W_g [Cg, Mg*K],
+ * then col2im adds col into Y_g (prefilled with the bias). */
+int oc_conv_transpose_forward(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    const float *x = a->in[0]->data, *w = a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    float *y = a->out[0]->data;
+    int nsp = p->nsp;
+    int64_t G = p->group, cg = p->cin / G, mg = p->cout / G;
+    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp), MK = mg * K;
+    float *col = a->scratch;
+    for (int64_t n = 0; n < p->batch; n++) {
+        fill_bias(y + n * p->cout * Lout, p->cout, Lout, bias);
+        for (int64_t g = 0; g < G; g++) {
+            if (!MK || !Lin || !cg || !Lout)
+                continue;
+            const float *xg = x + (n * p->cin + g * cg) * Lin;
+            float *yg = y + (n * p->cout + g * mg) * Lout;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)MK, (int)Lin, (int)cg, 1.0f, w + g * cg * MK,
+                        (int)MK, xg, (int)Lin, 0.0f, col, (int)Lin);
+            col_pass(p, mg, p->in, p->out, yg, col, 1);
+        }
+    }
+    return 0;
+}
+
+/* Direct scatter: every input element times every weight of its group. */
+int oc_conv_transpose_ref(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    const float *x = a->in[0]->data, *w = a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    float *y = a->out[0]->data;
+    int nsp = p->nsp;
+    int64_t cg = p->cin / p->group, mg = p->cout / p->group;
+    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp);
+    for (int64_t n = 0; n < p->batch; n++)
+        fill_bias(y + n * p->cout * Lout, p->cout, Lout, bias);
+    for (int64_t n = 0; n < p->batch; n++)
+        for (int64_t c = 0; c < p->cin; c++) {
+            int64_t g = c / cg;
+            for (int64_t i = 0; i < Lin; i++) {
+                int64_t ipos[OC_CONV_MAX_SPATIAL], r = i;
+                for (int d = nsp - 1; d >= 0; d--) {
+                    ipos[d] = r % p->in[d];
+                    r /= p->in[d];
+                }
+                float xv = x[(n * p->cin + c) * Lin + i];
+                for (int64_t kk = 0; kk < K; kk++) {
+                    int64_t off = 0, rk = kk, stride = 1;
+                    int valid = 1;
+                    for (int d = nsp - 1; d >= 0; d--) {
+                        int64_t kd = rk % p->k[d];
+                        rk /= p->k[d];
+                        int64_t o = ipos[d] * p->s[d] - p->pb[d] + kd * p->dil[d];
+                        valid &= o >= 0 && o < p->out[d];
+                        off += o * stride;
+                        stride *= p->out[d];
+                    }
+                    if (!valid)
+                        continue;
+                    for (int64_t mm = 0; mm < mg; mm++)
+                        y[(n * p->cout + g * mg + mm) * Lout + off] += xv * w[(c * mg + mm) * K + kk];
+                }
+            }
+        }
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* conv.h: kernels of Conv and ConvTranspose (float32, NC[D]HW, any number
+ * of spatial dims up to OC_MAX_RANK - 2).
+ *
+ * Conv: Y[n, m, o] = B[m] + sum_{c in group(m), kk} W[m, c, kk] * X[n, c, o*s - pb + kk*dil]
+ *   weights [M, C/group, k...]. Fast path: im2col into scratch, then one
+ *   sgemm per group and image; 1x1 stride-1 unpadded convs skip im2col.
+ * ConvTranspose: the adjoint of Conv's im2col:
+ *   Y[n, m, i*s - pb + kk*dil] += X[n, c, i] * W[c, m, kk]   (weights [C, M/group, k...])
+ *   Fast path: col = W_g^T . X_g (sgemm), then col2im scatter-adds col into Y.
+ * Each has a plain direct-loop reference (oc_conv_ref, oc_conv_transpose_ref)
+ * that tests compare the fast path against. The compiler side (attributes,
+ * shape rules, pads, lowering) is compiler/ops/conv.c. */
+#ifndef ONNXC_KERNELS_CONV_H
+#define ONNXC_KERNELS_CONV_H
+
+#include "../plan.h"
+
+#define OC_CONV_MAX_SPATIAL (OC_MAX_RANK - 2)
+
+/* Resolved geometry, shared by Conv and ConvTranspose. For ConvTranspose
+ * `in` is X's spatial extent and `out` Y's; pb may be negative there (an
+ * output_shape larger than the natural one pads the start or end). */
+typedef struct oc_conv_params {
+    int nsp;                            /* spatial dims */
+    int64_t batch;                      /* N */
+    int64_t cin, cout;                  /* channels of X and of Y (all groups) */
+    int64_t group;
+    int64_t in[OC_CONV_MAX_SPATIAL];    /* X spatial extents */
+    int64_t out[OC_CONV_MAX_SPATIAL];   /* Y spatial extents */
+    int64_t k[OC_CONV_MAX_SPATIAL];     /* kernel extents */
+    int64_t s[OC_CONV_MAX_SPATIAL];     /* strides */
+    int64_t dil[OC_CONV_MAX_SPATIAL];   /* dilations */
+    int64_t pb[OC_CONV_MAX_SPATIAL];    /* pads at the start of each dim */
+    int pointwise;                      /* Conv: 1x1 kernel, stride 1, no pads: X is its own col */
+} oc_conv_params;
+
+/* Scratch bytes the fast kernels need: the im2col / col2im buffer of one
+ * group of one image. */
+size_t oc_conv_scratch(const oc_conv_params *p);
+size_t oc_conv_transpose_scratch(const oc_conv_params *p);
+
+/* in: X, W, optional B; out: Y. */
+int oc_conv_forward(const oc_kargs *a);
+int oc_conv_ref(const oc_kargs *a);
+int oc_conv_transpose_forward(const oc_kargs *a);
+int oc_conv_transpose_ref(const oc_kargs *a);
+
+#endif

@@ -1,0 +1,144 @@
+/* gemm.c: see gemm.h.
+ *
+ * The fast paths are single BLAS calls per matrix product (row-major, so
+ * the leading dimensions are the row lengths of the stored operands); the
+ * references are triple loops accumulating in double (int64 for integer
+ * types, which wrap like the ONNX reference). */
+#include "gemm.h"
+
+#include <cblas.h>
+
+/* Y := beta * C broadcast (strides cs) — the BLAS call then adds alpha * A'B'. */
+static void gemm_fill(const oc_gemm_params *p, const oc_tensor *c, float *y)
+{
+    const float *cv = c ? c->data : NULL;
+    for (int64_t i = 0; i < p->m; i++)
+        for (int64_t j = 0; j < p->n; j++)
+            y[i * p->n + j] = cv ? p->beta * cv[i * p->c_stride[0] + j * p->c_stride[1]] : 0.0f;
+}
+
+int oc_gemm_forward(const oc_kargs *a)
+{
+    const oc_gemm_params *p = a->p;
+    const oc_tensor *c = p->has_c && a->n_in > 2 ? a->in[2] : NULL;
+    float *y = a->out[0]->data;
+    gemm_fill(p, c, y);
+    if (!p->m || !p->n || !p->k)
+        return 0;
+    int lda = (int)(p->trans_a ? p->m : p->k), ldb = (int)(p->trans_b ? p->k : p->n);
+    cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans,
+                (int)p->m, (int)p->n, (int)p->k, p->alpha, a->in[0]->data, lda, a->in[1]->data, ldb, 1.0f, y,
+                (int)p->n);
+    return 0;
+}
+
+int oc_gemm_ref(const oc_kargs *a)
+{
+    const oc_gemm_params *p = a->p;
+    const oc_tensor *c = p->has_c && a->n_in > 2 ? a->in[2] : NULL;
+    const float *A = a->in[0]->data, *B = a->in[1]->data;
+    float *y = a->out[0]->data;
+    gemm_fill(p, c, y);
+    for (int64_t i = 0; i < p->m; i++)
+        for (int64_t j = 0; j < p->n; j++) {
+            double acc = 0;
+            for (int64_t l = 0; l < p->k; l++) {
+                float av = p->trans_a ? A[l * p->m + i] : A[i * p->k + l];
+                float bv = p->trans_b ? B[j * p->k + l] : B[l * p->n + j];
+                acc += (double)av * bv;
+            }
+            y[i * p->n + j] += (float)(p->alpha * acc);
+        }
+    return 0;
+}
+
+/* Element offsets of A and B for output batch index q (row-major over p->batch). */
+static void batch_offsets(const oc_matmul_params *p, int64_t q, int64_t *oa, int64_t *ob)
+{
+    *oa = *ob = 0;
+    for (int d = p->batch_rank - 1; d >= 0; d--) {
+        int64_t i = q % p->batch[d];
+        q /= p->batch[d];
+        *oa += i * p->a_stride[d];
+        *ob += i * p->b_stride[d];
+    }
+}
+
+static int64_t batch_count(const oc_matmul_params *p)
+{
+    int64_t nb = 1;
+    for (int d = 0; d < p->batch_rank; d++)
+        nb *= p->batch[d];
+    return nb;
+}
+
+#define MATMUL_LOOP(T, ACC)                                                                                \
+    do {                                                                                                   \
+        const T *A = a->in[0]->data, *B = a->in[1]->data;                                                  \
+        T *Y = a->out[0]->data;                                                                            \
+        for (int64_t q = 0; q < nb; q++) {                                                                 \
+            int64_t oa, ob;                                                                                \
+            batch_offsets(p, q, &oa, &ob);                                                                 \
+            for (int64_t i = 0; i < p->m; i++)                                                             \
+                for (int64_t j = 0; j < p->n; j++) {                                                       \
+                    ACC acc = 0;                                                                           \
+                    for (int64_t l = 0; l < p->k; l++)                                                     \
+                        acc += (ACC)A[oa + i * p->k + l] * (ACC)B[ob + l * p->n + j];                      \
+                    Y[(q * p->m + i) * p->n + j] = (T)acc;                                                 \
+                }                                                                                          \
+        }                                                                                                  \
+    } while (0)
+
+int oc_matmul_ref(const oc_kargs *a)
+{
+    const oc_matmul_params *p = a->p;
+    int64_t nb = batch_count(p);
+    switch (p->dtype) {
+    case OC_FLOAT: MATMUL_LOOP(float, double); break;
+    case OC_DOUBLE: MATMUL_LOOP(double, double); break;
+    /* unsigned accumulation: wraps on overflow instead of being undefined */
+    case OC_INT32: MATMUL_LOOP(int32_t, uint64_t); break;
+    case OC_INT64: MATMUL_LOOP(int64_t, uint64_t); break;
+    default: return oc_fail(a->d, "MatMul: unsupported element type %s", oc_dtype_name(p->dtype));
+    }
+    return 0;
+}
+
+int oc_matmul_forward(const oc_kargs *a)
+{
+    const oc_matmul_params *p = a->p;
+    if (p->dtype != OC_FLOAT && p->dtype != OC_DOUBLE)
+        return oc_matmul_ref(a);
+    int64_t nb = batch_count(p), m = p->m;
+    if (p->fold) {
+        m *= nb;
+        nb = 1;
+    }
+    int64_t ysz = nb * m * p->n;
+    if (!m || !p->n || !nb)
+        return 0;
+    if (!p->k) { /* empty sum */
+        if (p->dtype == OC_FLOAT)
+            for (int64_t i = 0; i < ysz; i++)
+                ((float *)a->out[0]->data)[i] = 0.0f;
+        else
+            for (int64_t i = 0; i < ysz; i++)
+                ((double *)a->out[0]->data)[i] = 0.0;
+        return 0;
+    }
+    for (int64_t q = 0; q < nb; q++) {
+        int64_t oa, ob, oy = q * m * p->n;
+        batch_offsets(p, q, &oa, &ob);
+        if (p->fold)
+            oa = ob = 0;
+        if (p->dtype == OC_FLOAT)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)p->n, (int)p->k, 1.0f,
+                        (const float *)a->in[0]->data + oa, (int)p->k, (const float *)a->in[1]->data + ob,
+                        (int)p->n, 0.0f, (float *)a->out[0]->data + oy, (int)p->n);
+        else
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)p->n, (int)p->k, 1.0,
+                        (const double *)a->in[0]->data + oa, (int)p->k, (const double *)a->in[1]->data + ob,
+                        (int)p->n, 0.0, (double *)a->out[0]->data + oy, (int)p->n);
+    }
+    return 0;
+}

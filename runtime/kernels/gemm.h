@@ -1,0 +1,42 @@
+/* gemm.h: kernels of Gemm and MatMul.
+ *
+ * Gemm:   Y [M, N] = alpha * A' . B' + beta * C, A' = transA ? A^T : A,
+ *         B' likewise, C broadcast to [M, N] (0-D, 1-D or 2-D); float32.
+ * MatMul: numpy matmul over row-major operands: 1-D operands are promoted
+ *         ([K] -> [1, K] for A, [K, 1] for B) by the compiler, leading
+ *         (batch) dims broadcast; Y [batch..., M, N] is contiguous.
+ *         float32 and float64 through BLAS, int32/int64 through plain loops.
+ * Each has a plain triple-loop reference (oc_gemm_ref, oc_matmul_ref). The
+ * compiler side (attributes, shape rules, lowering) is compiler/ops/gemm.c. */
+#ifndef ONNXC_KERNELS_GEMM_H
+#define ONNXC_KERNELS_GEMM_H
+
+#include "../plan.h"
+
+typedef struct oc_gemm_params {
+    int64_t m, n, k;
+    int trans_a, trans_b;
+    float alpha, beta;
+    int has_c;
+    int64_t c_stride[2]; /* C's element strides over [M, N]; 0 where C broadcasts */
+} oc_gemm_params;
+
+/* in: A, B, optional C; out: Y. */
+int oc_gemm_forward(const oc_kargs *a);
+int oc_gemm_ref(const oc_kargs *a);
+
+typedef struct oc_matmul_params {
+    int dtype;                      /* OC_FLOAT, OC_DOUBLE, OC_INT32 or OC_INT64 */
+    int64_t m, n, k;
+    int batch_rank;                 /* output batch dims (rank of Y without M, N) */
+    int64_t batch[OC_MAX_RANK];
+    int64_t a_stride[OC_MAX_RANK];  /* A's element stride per batch dim; 0 = broadcast */
+    int64_t b_stride[OC_MAX_RANK];
+    int fold;                       /* B shared by every batch and A contiguous: one GEMM of batch*M rows */
+} oc_matmul_params;
+
+/* in: A, B; out: Y. */
+int oc_matmul_forward(const oc_kargs *a);
+int oc_matmul_ref(const oc_kargs *a);
+
+#endif

@@ -1,0 +1,252 @@
+/* norm.c: see norm.h.
+ *
+ * All statistics are two-pass in double: mean = sum x / n, then
+ * var = sum (x - mean)^2 / n (population variance, as the ONNX
+ * reference computes it). The per-element transform then runs in float
+ * with the statistics folded into one multiply-add where possible. */
+#include "norm.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Mean and population variance of `len` floats at stride 1. */
+static void moments(const float *x, int64_t len, double *mean, double *var)
+{
+    double s = 0, q = 0;
+    for (int64_t i = 0; i < len; i++)
+        s += x[i];
+    double m = len ? s / (double)len : 0;
+    for (int64_t i = 0; i < len; i++) {
+        double dv = x[i] - m;
+        q += dv * dv;
+    }
+    *mean = m;
+    *var = len ? q / (double)len : 0;
+}
+
+/* ---- BatchNormalization ---- */
+
+int oc_batchnorm_forward(const oc_kargs *a)
+{
+    const oc_batchnorm_params *p = a->p;
+    const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
+    const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
+    float *y = a->out[0]->data;
+    int64_t C = p->c, S = p->spatial, N = p->n;
+    for (int64_t c = 0; c < C; c++) {
+        double mean = rmean[c], var = rvar[c];
+        if (p->training) {
+            double s = 0, q = 0, cnt = (double)(N * S);
+            for (int64_t n = 0; n < N; n++) {
+                const float *xs = x + (n * C + c) * S;
+                for (int64_t i = 0; i < S; i++)
+                    s += xs[i];
+            }
+            mean = cnt > 0 ? s / cnt : 0;
+            for (int64_t n = 0; n < N; n++) {
+                const float *xs = x + (n * C + c) * S;
+                for (int64_t i = 0; i < S; i++) {
+                    double dv = xs[i] - mean;
+                    q += dv * dv;
+                }
+            }
+            var = cnt > 0 ? q / cnt : 0;
+            double mo = p->momentum;
+            if (a->n_out > 1 && a->out[1])
+                ((float *)a->out[1]->data)[c] = (float)(rmean[c] * mo + mean * (1 - mo));
+            if (a->n_out > 2 && a->out[2])
+                ((float *)a->out[2]->data)[c] = (float)(rvar[c] * mo + var * (1 - mo));
+            if (a->n_out > 3 && a->out[3])
+                ((float *)a->out[3]->data)[c] = (float)mean;
+            if (a->n_out > 4 && a->out[4])
+                ((float *)a->out[4]->data)[c] = (float)var;
+        }
+        /* y = x * k + b0 with k = scale / sqrt(var + eps), b0 = B - mean * k */
+        double k = scale[c] / sqrt(var + p->epsilon);
+        float kf = (float)k, bf = (float)(bias[c] - mean * k);
+        for (int64_t n = 0; n < N; n++) {
+            const float *xs = x + (n * C + c) * S;
+            float *ys = y + (n * C + c) * S;
+            for (int64_t i = 0; i < S; i++)
+                ys[i] = xs[i] * kf + bf;
+        }
+    }
+    return 0;
+}
+
+/* ---- InstanceNormalization / GroupNormalization ---- */
+
+int oc_groupnorm_forward(const oc_kargs *a)
+{
+    const oc_groupnorm_params *p = a->p;
+    const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
+    float *y = a->out[0]->data;
+    int64_t cpg = p->c / p->groups, len = cpg * p->spatial;
+    for (int64_t n = 0; n < p->n; n++)
+        for (int64_t g = 0; g < p->groups; g++) {
+            const float *xs = x + (n * p->c + g * cpg) * p->spatial; /* a group is contiguous */
+            float *ys = y + (n * p->c + g * cpg) * p->spatial;
+            double mean, var;
+            moments(xs, len, &mean, &var);
+            double inv = 1.0 / sqrt(var + p->epsilon);
+            for (int64_t cc = 0; cc < cpg; cc++) {
+                int64_t ch = g * cpg + cc, si = p->per_group ? g : ch;
+                double k = scale[si] * inv;
+                float kf = (float)k, bf = (float)(bias[si] - mean * k);
+                const float *xr = xs + cc * p->spatial;
+                float *yr = ys + cc * p->spatial;
+                for (int64_t i = 0; i < p->spatial; i++)
+                    yr[i] = xr[i] * kf + bf;
+            }
+        }
+    return 0;
+}
+
+/* ---- LayerNormalization / RMSNormalization ---- */
+
+int oc_layernorm_forward(const oc_kargs *a)
+{
+    const oc_layernorm_params *p = a->p;
+    const float *x = a->in[0]->data, *scale = a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    float *y = a->out[0]->data;
+    float *mean_out = a->n_out > 1 && a->out[1] ? a->out[1]->data : NULL;
+    float *inv_out = a->n_out > 2 && a->out[2] ? a->out[2]->data : NULL;
+    int64_t in = p->inner;
+    for (int64_t o = 0; o < p->outer; o++) {
+        const float *xs = x + o * in;
+        float *ys = y + o * in;
+        double mean = 0, var;
+        if (p->rms) {
+            double q = 0;
+            for (int64_t i = 0; i < in; i++)
+                q += (double)xs[i] * xs[i];
+            var = in ? q / (double)in : 0; /* mean square, centred at 0 */
+        } else {
+            moments(xs, in, &mean, &var);
+        }
+        double inv = 1.0 / sqrt(var + p->epsilon);
+        if (mean_out)
+            mean_out[o] = (float)mean;
+        if (inv_out)
+            inv_out[o] = (float)inv;
+        if (p->full_scale && (!bias || p->full_bias)) {
+            for (int64_t i = 0; i < in; i++) {
+                float v = (float)((xs[i] - mean) * inv) * scale[i];
+                ys[i] = bias ? v + bias[i] : v;
+            }
+            continue;
+        }
+        /* broadcast scale / bias: odometer over the normalized dims */
+        int64_t idx[OC_MAX_RANK] = {0}, so = 0, bo = 0;
+        for (int64_t i = 0; i < in; i++) {
+            float v = (float)((xs[i] - mean) * inv) * scale[so];
+            ys[i] = bias ? v + bias[bo] : v;
+            for (int d = p->nrank - 1; d >= 0; d--) {
+                idx[d]++;
+                so += p->sstride[d];
+                bo += p->bstride[d];
+                if (idx[d] < p->ndims[d])
+                    break;
+                so -= p->sstride[d] * idx[d];
+                bo -= p->bstride[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- LpNormalization ---- */
+
+int oc_lpnorm_forward(const oc_kargs *a)
+{
+    const oc_lpnorm_params *p = a->p;
+    const float *x = a->in[0]->data;
+    float *y = a->out[0]->data;
+    int64_t n = p->n, in = p->inner;
+    for (int64_t o = 0; o < p->outer; o++)
+        for (int64_t j = 0; j < in; j++) {
+            const float *xs = x + o * n * in + j;
+            float *ys = y + o * n * in + j;
+            double s = 0;
+            for (int64_t i = 0; i < n; i++)
+                s += p->p == 1 ? fabs((double)xs[i * in]) : (double)xs[i * in] * xs[i * in];
+            double norm = p->p == 1 ? s : sqrt(s);
+            for (int64_t i = 0; i < n; i++) /* an all-zero vector stays zero (ONNX reference) */
+                ys[i * in] = norm > 0 ? (float)(xs[i * in] / norm) : 0.0f;
+        }
+    return 0;
+}
+
+/* ---- LRN ---- */
+
+int oc_lrn_forward(const oc_kargs *a)
+{
+    const oc_lrn_params *p = a->p;
+    const float *x = a->in[0]->data;
+    float *y = a->out[0]->data;
+    int64_t C = p->c, S = p->spatial;
+    int64_t lo_off = (p->size - 1) / 2, hi_off = p->size - 1 - lo_off; /* floor / ceil of (size-1)/2 */
+    double k = (double)p->alpha / (double)p->size;
+    for (int64_t n = 0; n < p->n; n++)
+        for (int64_t c = 0; c < C; c++) {
+            int64_t c0 = c - lo_off < 0 ? 0 : c - lo_off, c1 = c + hi_off >= C ? C - 1 : c + hi_off;
+            const float *xc = x + (n * C + c) * S;
+            float *yc = y + (n * C + c) * S;
+            for (int64_t i = 0; i < S; i++) {
+                double sq = 0;
+                for (int64_t cc = c0; cc <= c1; cc++) {
+                    double v = x[(n * C + cc) * S + i];
+                    sq += v * v;
+                }
+                yc[i] = (float)(xc[i] / pow(p->bias + k * sq, p->beta));
+            }
+        }
+    return 0;
+}
+
+/* ---- MeanVarianceNormalization ---- */
+
+/* Calls the body for every element of X in memory order with g = the
+ * index of its group (the row-major index over the kept dims). */
+#define FOR_EACH_GROUPED(p, body)                                                                           \
+    do {                                                                                                    \
+        int64_t gstr_[OC_MAX_RANK], idx_[OC_MAX_RANK] = {0}, g = 0, s_ = 1, n_ = 1;                         \
+        for (int d_ = (p)->rank - 1; d_ >= 0; d_--) {                                                       \
+            int red_ = ((p)->mask >> d_) & 1;                                                               \
+            gstr_[d_] = red_ ? 0 : s_;                                                                      \
+            if (!red_)                                                                                      \
+                s_ *= (p)->dims[d_];                                                                        \
+            n_ *= (p)->dims[d_];                                                                            \
+        }                                                                                                   \
+        for (int64_t i = 0; i < n_; i++) {                                                                  \
+            body;                                                                                           \
+            for (int d_ = (p)->rank - 1; d_ >= 0; d_--) {                                                   \
+                idx_[d_]++;                                                                                 \
+                g += gstr_[d_];                                                                             \
+                if (idx_[d_] < (p)->dims[d_])                                                               \
+                    break;                                                                                  \
+                g -= gstr_[d_] * idx_[d_];                                                                  \
+                idx_[d_] = 0;                                                                               \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+
+int oc_mvn_forward(const oc_kargs *a)
+{
+    const oc_mvn_params *p = a->p;
+    const float *x = a->in[0]->data;
+    float *y = a->out[0]->data;
+    double *mean = a->scratch, *sd = mean + p->groups;
+    int64_t cnt = p->groups ? a->in[0]->numel / p->groups : 0;
+    memset(mean, 0, sizeof(double) * (size_t)p->groups * 2);
+    FOR_EACH_GROUPED(p, mean[g] += x[i]);
+    for (int64_t g = 0; g < p->groups; g++)
+        mean[g] = cnt ? mean[g] / (double)cnt : 0;
+    FOR_EACH_GROUPED(p, sd[g] += (x[i] - mean[g]) * (x[i] - mean[g]));
+    for (int64_t g = 0; g < p->groups; g++)
+        sd[g] = sqrt(cnt ? sd[g] / (double)cnt : 0) + 1e-9;
+    FOR_EACH_GROUPED(p, y[i] = (float)((x[i] - mean[g]) / sd[g]));
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* pool.h: kernels of the pooling ops: MaxPool (with the optional int64
+ * Indices output), AveragePool, LpPool over 1 to 3 spatial dims, and the
+ * global pools. Layout is NC followed by the spatial dims, row-major. The
+ * compiler side (attributes, shape rule, lowering) is compiler/ops/pool.c,
+ * which resolves pads and auto_pad once, so the kernels see plain numbers. */
+#ifndef ONNXC_KERNELS_POOL_H
+#define ONNXC_KERNELS_POOL_H
+
+#include "../plan.h"
+
+enum oc_pool_kind { OC_POOL_MAX, OC_POOL_AVG, OC_POOL_LP };
+
+/* Windowed pools. Spatial dims are right-aligned into 3 slots: a 1-D pool
+ * of length L runs as in = {1, 1, L}, with kernel, stride and dilation 1
+ * and no pads in the leading slots, so one loop nest serves all ranks. */
+typedef struct oc_pool_params {
+    int kind;              /* oc_pool_kind */
+    int dtype;             /* element type of X and Y */
+    int count_include_pad; /* AveragePool: divide by the window size inside the padded input */
+    int storage_order;     /* MaxPool Indices: 0 row-major, 1 column-major spatial index */
+    int p;                 /* LpPool exponent */
+    int64_t planes;        /* N * C */
+    int64_t in[3], out[3]; /* spatial extents */
+    int64_t k[3], s[3], dil[3];
+    int64_t pb[3], pe[3];  /* pads at the start and end of each spatial dim */
+} oc_pool_params;
+
+/* Y = pool(X); out[1] (MaxPool only, may be NULL) gets flat indices into
+ * X: (n*C + c) * prod(in) + spatial index in the chosen storage order. */
+int oc_pool_forward(const oc_kargs *a);
+
+/* Global pools reduce each (n, c) plane of `plane` elements to one value. */
+typedef struct oc_global_pool_params {
+    int kind;       /* oc_pool_kind */
+    int dtype;
+    int p;          /* GlobalLpPool exponent */
+    int64_t planes; /* N * C */
+    int64_t plane;  /* product of the spatial dims */
+} oc_global_pool_params;
+
+int oc_global_pool_forward(const oc_kargs *a);
+
+#endif

@@ -1,0 +1,160 @@
+/* shape_ops.h: kernels of the data-movement ops: Reshape, Flatten,
+ * Squeeze, Unsqueeze, Identity (byte copies), Transpose, Expand and Slice
+ * (strided view copies), Concat, Split, Gather, Tile, Pad, Cast, CastLike,
+ * Dropout (inference), ConstantOfShape, Range, Shape, Size and Constant. The compiler side (shape rules, lowering) is
+ * compiler/ops/shape_ops.c.
+ *
+ * Output shapes are fixed by the plan. Inputs that ONNX passes as tensors
+ * but that decide a shape (Reshape's shape, Slice's starts, Pad's pads,
+ * Tile's repeats, ...) are read at run time and checked against the
+ * planned output shape, so a model whose data disagrees with its declared
+ * shapes fails with a message instead of writing out of bounds.
+ *
+ * Element helpers for all dense dtypes (float16/bfloat16 included) are
+ * shared with kernels/indexing.c. */
+#ifndef ONNXC_KERNELS_SHAPE_OPS_H
+#define ONNXC_KERNELS_SHAPE_OPS_H
+
+#include "../plan.h"
+
+/* ---- element helpers ---- */
+
+/* IEEE binary16 <-> float, round to nearest even (subnormals, inf, NaN). */
+float oc_half_to_float(uint16_t h);
+uint16_t oc_float_to_half(double v);
+/* bfloat16: the top 16 bits of a float32, rounded to nearest even. */
+float oc_bf16_to_float(uint16_t h);
+uint16_t oc_float_to_bf16(float v);
+
+/* Element i of any dense numeric dtype as double, and the reverse (float
+ * to integer truncates toward zero, NaN -> 0, saturating at the int64
+ * range; narrower integers then wrap as C conversions do). */
+double oc_elem_get_f64(int dtype, const void *base, int64_t i);
+void oc_elem_set_f64(int dtype, void *base, int64_t i, double v);
+
+/* Index element i of an int32/int64 tensor (other types are converted). */
+int64_t oc_index_get(const oc_tensor *t, int64_t i);
+
+/* ---- byte copy: Reshape, Flatten, Squeeze, Unsqueeze, Identity ---- */
+
+/* Optional run-time check of Reshape's shape input against the output. */
+typedef struct oc_copy_params {
+    int check_reshape; /* 1: input 1 is Reshape's shape */
+    int allowzero;
+} oc_copy_params;
+
+int oc_copy_forward(const oc_kargs *a);
+
+/* ---- strided view copy: Transpose, Expand, Slice ---- */
+
+/* out[c] = in[offset + sum_d c_d * strides[d]] over the output coordinates
+ * c (row-major); strides are in elements and may be 0 (broadcast) or
+ * negative (reversed slices). */
+typedef struct oc_view_params {
+    int es;   /* element size in bytes: 1, 2, 4 or 8 */
+    int rank;
+    int64_t dims[OC_MAX_RANK];
+    int64_t strides[OC_MAX_RANK];
+    int64_t offset;
+} oc_view_params;
+
+/* Drops size-1 dims and merges dims that are contiguous in the input, so
+ * the copy loops run over as few, as long rows as possible. */
+void oc_view_simplify(oc_view_params *p);
+int oc_view_forward(const oc_kargs *a);
+
+/* Expand checks its shape input at run time, then copies like a view. */
+int oc_expand_forward(const oc_kargs *a);
+
+/* Slice: starts/ends/axes/steps from attributes (opset < 10, stored here)
+ * or from inputs 1-4 at run time; clamped as the spec says. */
+typedef struct oc_slice_params {
+    int es;
+    int from_inputs;
+    int n; /* entries of starts/ends/axes (attribute form) */
+    int has_axes;
+    int64_t starts[OC_MAX_RANK], ends[OC_MAX_RANK], axes[OC_MAX_RANK];
+} oc_slice_params;
+
+int oc_slice_forward(const oc_kargs *a);
+
+/* ---- Concat, Split, Gather, Tile ---- */
+
+typedef struct oc_axis_params {
+    int es;
+    int axis;
+} oc_axis_params;
+
+int oc_concat_forward(const oc_kargs *a);
+/* Split: output sizes along axis come from the plan; a split input, when
+ * given, must agree with them. */
+int oc_split_forward(const oc_kargs *a);
+/* Gather: indices int32/int64, negative ones count from the end; an index
+ * outside [-n, n) is a run-time error. */
+int oc_gather_forward(const oc_kargs *a);
+int oc_tile_forward(const oc_kargs *a);
+
+/* ---- Pad ---- */
+
+enum { OC_PAD_CONSTANT, OC_PAD_REFLECT, OC_PAD_EDGE, OC_PAD_WRAP };
+
+typedef struct oc_pad_params {
+    int es, dtype, mode;
+    int from_inputs; /* 1: pads/value/axes are inputs 1-3 (opset 11+) */
+    int npads;       /* attribute form (opset < 11) */
+    int64_t pads[2 * OC_MAX_RANK];
+    double value;    /* attribute form */
+} oc_pad_params;
+
+/* Needs scratch of oc_pad_scratch(output) bytes: one source-index map per
+ * output dim. */
+size_t oc_pad_scratch(const oc_tensor *out);
+int oc_pad_forward(const oc_kargs *a);
+
+/* ---- Cast, CastLike ---- */
+
+typedef struct oc_cast_params {
+    int from, to; /* dtypes */
+} oc_cast_params;
+
+int oc_cast_forward(const oc_kargs *a);
+
+/* ---- Dropout (inference) ---- */
+
+typedef struct oc_dropout_params {
+    float ratio;       /* attribute form; -1 when from input 1 or default */
+    int training;      /* attribute form (is_test = 0 in old opsets) */
+} oc_dropout_params;
+
+/* Y = X, mask all true. A true training_mode input with a non-zero ratio
+ * is a run-time error: onnxc runs Dropout in inference mode only. */
+int oc_dropout_forward(const oc_kargs *a);
+
+/* ---- generators ---- */
+
+typedef struct oc_fill_params {
+    int es;
+    unsigned char value[8]; /* one element of the output dtype */
+} oc_fill_params;
+
+/* ConstantOfShape: checks the shape input, fills the output. */
+int oc_constant_of_shape_forward(const oc_kargs *a);
+/* Range: start + i * delta, checked against the planned length. */
+int oc_range_forward(const oc_kargs *a);
+
+typedef struct oc_shape_params {
+    int64_t start, end; /* resolved, 0 <= start <= end <= rank */
+} oc_shape_params;
+
+int oc_shape_forward(const oc_kargs *a);
+int oc_size_forward(const oc_kargs *a);
+
+/* Constant: the bytes follow the header in the same parameter block. */
+typedef struct oc_const_params {
+    size_t nbytes;
+    unsigned char data[];
+} oc_const_params;
+
+int oc_constant_forward(const oc_kargs *a);
+
+#endif

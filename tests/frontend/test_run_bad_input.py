@@ -1,0 +1,118 @@
+"""`onnxc run` on bad inputs: wrong shape, dtype or count, a missing
+input, an unknown input name, a file that is not an image, a truncated
+.npy, an unsupported op: exit 1 with one clear line naming what is wrong
+and no output file left behind. A NaN input propagates (exit 0). Real
+images (PNG written by numpy+zlib here) go through decode + resize."""
+import os
+import struct
+import sys
+import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+from common import require, run_onnxc, workdir
+
+onnx = require("onnx")
+np = require("numpy")
+from onnx import TensorProto, helper  # noqa: E402
+
+d = workdir("run_bad_input")
+
+
+def save_model(name, nodes, inputs, outputs):
+    m = helper.make_model(helper.make_graph(nodes, "g", inputs, outputs), opset_imports=[helper.make_opsetid("", 13)])
+    path = os.path.join(d, name)
+    onnx.save(m, path)
+    return path
+
+
+vi = helper.make_tensor_value_info
+sig = save_model("sigmoid.onnx", [helper.make_node("Sigmoid", ["x"], ["y"], name="sig")],
+                 [vi("x", TensorProto.FLOAT, [3, 4])], [vi("y", TensorProto.FLOAT, [3, 4])])
+add = save_model("add.onnx", [helper.make_node("Add", ["a", "b"], ["c"], name="add")],
+                 [vi("a", TensorProto.FLOAT, [2]), vi("b", TensorProto.FLOAT, [2])], [vi("c", TensorProto.FLOAT, [2])])
+unsup = save_model("unsup.onnx", [helper.make_node("NoSuchOp", ["x"], ["y"], name="mystery")],
+                   [vi("x", TensorProto.FLOAT, [3, 4])], [vi("y", TensorProto.FLOAT, [3, 4])])
+img_model = save_model("img.onnx", [helper.make_node("GlobalAveragePool", ["x"], ["y"], name="gap")],
+                       [vi("x", TensorProto.FLOAT, [1, 3, 8, 8])], [vi("y", TensorProto.FLOAT, [1, 3, 1, 1])])
+
+
+def npy(name, arr):
+    p = os.path.join(d, name)
+    np.save(p, arr)
+    return p
+
+
+def png(name, rgb):
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\0" + rgb[y].tobytes() for y in range(h))
+    chunk = lambda t, data: struct.pack(">I", len(data)) + t + data + struct.pack(">I", zlib.crc32(t + data))
+    body = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    p = os.path.join(d, name)
+    with open(p, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + body)
+    return p
+
+
+good = npy("good.npy", np.ones((3, 4), np.float32))
+with open(good, "rb") as f:
+    raw = f.read()
+trunc = os.path.join(d, "trunc.npy")
+with open(trunc, "wb") as f:
+    f.write(raw[:-7])
+notimg = os.path.join(d, "fake.png")
+with open(notimg, "wb") as f:
+    f.write(b"this is not a png at all" * 10)
+
+cases = [
+    ("wrong shape", [sig, "-i", npy("shape.npy", np.ones((2, 3), np.float32))], ["'x'", "[3,4]", "[2,3]"]),
+    ("wrong dtype", [sig, "-i", npy("dtype.npy", np.ones((3, 4), np.int64))], ["'x'", "float32", "int64"]),
+    ("too many inputs", [sig, "-i", good, "-i", good], ["2 inputs", "takes 1"]),
+    ("missing input", [add, "-i", "a=" + npy("a.npy", np.ones(2, np.float32))], ["'b'", "not given"]),
+    ("unknown name", [sig, "-i", "nope=" + good], ["no input named 'nope'"]),
+    ("not an image", [img_model, "-i", notimg], ["fake.png", "not a readable image"]),
+    ("truncated npy", [sig, "-i", trunc], ["trunc.npy"]),
+    ("unsupported op", [unsup, "-i", good], ["mystery", "NoSuchOp"]),
+    ("bad flag value", [sig, "-i", good, "--threads", "lots"], ["--threads"]),
+]
+ok = True
+for label, args, words in cases:
+    outdir = os.path.join(d, "out_" + label.replace(" ", "_"))
+    rc, out, err = run_onnxc(["run"] + args + ["-o", outdir])
+    lines = [l for l in err.splitlines() if l.strip()]
+    left = os.listdir(outdir) if os.path.isdir(outdir) else []
+    good_case = rc in (1, 2) and len(lines) == 1 and all(w in lines[0] for w in words) and not left
+    print(f"{'ok  ' if good_case else 'FAIL'} {label:16s} exit {rc}: {lines[0] if lines else '(no message)'}"
+          + (f"  files left: {left}" if left else ""))
+    ok &= good_case
+
+# NaN propagates through the model and the run succeeds
+nan_in = np.ones((3, 4), np.float32)
+nan_in[1, 2] = np.nan
+outdir = os.path.join(d, "out_nan")
+rc, out, err = run_onnxc(["run", sig, "-i", npy("nan.npy", nan_in), "-o", outdir])
+y = np.load(os.path.join(outdir, "y.npy")) if rc == 0 else None
+good_case = rc == 0 and np.isnan(y[1, 2]) and np.isfinite(y).sum() == 11
+print(f"{'ok  ' if good_case else 'FAIL'} NaN propagates   exit {rc} {err.strip()}")
+ok &= bool(good_case)
+
+# an image: a vertical gradient PNG, 16x12, resized straight (no crop) to
+# 8x8, ImageNet-normalized; the global average per channel is checked
+# against numpy's mean of the same normalized image resized by averaging
+rgb = np.zeros((12, 16, 3), np.uint8)
+rgb[..., 0] = 200
+rgb[..., 1] = np.linspace(0, 255, 12, dtype=np.uint8)[:, None]
+rgb[..., 2] = 50
+outdir = os.path.join(d, "out_img")
+rc, out, err = run_onnxc(["run", img_model, "-i", png("grad.png", rgb), "--no-crop", "-o", outdir])
+if rc == 0:
+    y = np.load(os.path.join(outdir, "y.npy")).reshape(3)
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    want = ((rgb.reshape(-1, 3).mean(0) / 255.0) - mean) / std
+    diff = float(np.abs(y - want).max())
+    good_case = diff < 0.02  # resampling filters differ slightly from a plain mean
+    print(f"{'ok  ' if good_case else 'FAIL'} image input     channel means {np.round(y, 3)} vs {np.round(want, 3)} (diff {diff:.3g})")
+else:
+    good_case = False
+    print(f"FAIL image input     exit {rc}: {err.strip()}")
+ok &= bool(good_case)
+sys.exit(0 if ok else 1)

@@ -1,0 +1,149 @@
+/* test_conv.c: compares the fast Conv and ConvTranspose kernels (im2col /
+ * col2im + sgemm, the 1x1 shortcut) with the direct-loop references on odd
+ * shapes: groups, depthwise, dilation, stride, asymmetric and negative
+ * (ConvTranspose output_shape) pads, 1-D, 2-D and 3-D, with and without
+ * bias. Prints each case and its worst difference. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/kernels/conv.h"
+#include "../unit/check.h"
+
+typedef struct conv_case {
+    const char *name;
+    int transpose, nsp, bias;
+    int64_t n, c, m, group;
+    int64_t in[3], k[3], s[3], dil[3], pb[3], pe[3];
+    int64_t opad[3]; /* ConvTranspose output_padding */
+} conv_case;
+
+static const conv_case cases[] = {
+    {"conv2d groups=2 dil=2 stride=2 asym pads", 0, 2, 1, 2, 4, 6, 2,
+     {9, 7}, {3, 2}, {2, 2}, {2, 1}, {1, 0}, {2, 1}, {0}},
+    {"conv1d stride=3 pads 2/1", 0, 1, 1, 3, 3, 5, 1, {11}, {4}, {3}, {1}, {2}, {1}, {0}},
+    {"conv3d groups=2 mixed stride/dil", 0, 3, 1, 1, 4, 6, 2,
+     {5, 6, 7}, {2, 3, 2}, {1, 2, 2}, {2, 1, 1}, {1, 0, 2}, {0, 1, 1}, {0}},
+    {"conv2d 1x1 pointwise", 0, 2, 1, 2, 5, 7, 1, {6, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0}},
+    {"conv2d 1x1 stride 2 (im2col)", 0, 2, 0, 1, 3, 4, 1, {7, 6}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, {0}},
+    {"conv2d depthwise 3x3 pad 1", 0, 2, 1, 2, 4, 4, 4, {8, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0}},
+    {"conv2d no bias, kernel wider than input", 0, 2, 0, 1, 2, 3, 1, {3, 2}, {3, 4}, {1, 1}, {1, 1}, {1, 2}, {0, 1}, {0}},
+    {"convT2d groups=2 stride 2 dil 2 pads", 1, 2, 1, 2, 4, 6, 2,
+     {4, 5}, {3, 2}, {2, 3}, {2, 1}, {1, 0}, {0, 2}, {1, 0}},
+    {"convT1d stride 3 output_padding 2", 1, 1, 1, 1, 3, 2, 1, {5}, {4}, {3}, {1}, {0}, {1}, {2}},
+    {"convT3d groups=3 asym pads", 1, 3, 0, 1, 3, 6, 3,
+     {3, 4, 2}, {2, 3, 2}, {1, 2, 2}, {1, 1, 2}, {0, 1, 1}, {1, 0, 0}, {0, 1, 0}},
+    {"convT2d negative start pad (output_shape)", 1, 2, 1, 1, 2, 3, 1,
+     {3, 3}, {3, 3}, {3, 2}, {1, 1}, {-1, 0}, {0, -1}, {0, 0}},
+};
+
+static float frand(unsigned *st)
+{
+    *st = *st * 1664525u + 1013904223u;
+    return (float)((*st >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static void tensor_init(oc_tensor *t, int rank, const int64_t *dims, float *data)
+{
+    memset(t, 0, sizeof *t);
+    t->dtype = OC_FLOAT;
+    t->rank = rank;
+    t->numel = 1;
+    for (int i = 0; i < rank; i++) {
+        t->dims[i] = dims[i];
+        t->numel *= dims[i];
+    }
+    t->data = data;
+}
+
+static float *rand_buf(int64_t n, unsigned *st)
+{
+    float *b = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++)
+        b[i] = frand(st);
+    return b;
+}
+
+static void run_case(const conv_case *cc)
+{
+    oc_conv_params p = {0};
+    p.nsp = cc->nsp;
+    p.batch = cc->n;
+    p.cin = cc->c;
+    p.cout = cc->m;
+    p.group = cc->group;
+    int pointwise = 1;
+    for (int i = 0; i < cc->nsp; i++) {
+        p.in[i] = cc->in[i];
+        p.k[i] = cc->k[i];
+        p.s[i] = cc->s[i];
+        p.dil[i] = cc->dil[i];
+        p.pb[i] = cc->pb[i];
+        int64_t ext = (cc->k[i] - 1) * cc->dil[i] + 1;
+        /* Conv: floor((in + pads - ext) / s) + 1; ConvTranspose: its inverse plus output_padding */
+        p.out[i] = cc->transpose ? cc->s[i] * (cc->in[i] - 1) + cc->opad[i] + ext - cc->pb[i] - cc->pe[i]
+                                 : (cc->in[i] + cc->pb[i] + cc->pe[i] - ext) / cc->s[i] + 1;
+        pointwise &= cc->k[i] == 1 && cc->s[i] == 1 && cc->pb[i] == 0 && cc->pe[i] == 0;
+    }
+    p.pointwise = !cc->transpose && pointwise;
+
+    int rank = cc->nsp + 2;
+    int64_t xd[OC_MAX_RANK] = {cc->n, cc->c}, yd[OC_MAX_RANK] = {cc->n, cc->m}, wd[OC_MAX_RANK], bd[1] = {cc->m};
+    wd[0] = cc->transpose ? cc->c : cc->m;
+    wd[1] = cc->transpose ? cc->m / cc->group : cc->c / cc->group;
+    for (int i = 0; i < cc->nsp; i++) {
+        xd[2 + i] = cc->in[i];
+        yd[2 + i] = p.out[i];
+        wd[2 + i] = cc->k[i];
+    }
+    unsigned st = 12345u;
+    oc_tensor x, w, b, y_fast, y_ref;
+    tensor_init(&x, rank, xd, NULL);
+    tensor_init(&w, rank, wd, NULL);
+    tensor_init(&b, 1, bd, NULL);
+    tensor_init(&y_fast, rank, yd, NULL);
+    tensor_init(&y_ref, rank, yd, NULL);
+    x.data = rand_buf(x.numel, &st);
+    w.data = rand_buf(w.numel, &st);
+    b.data = rand_buf(b.numel, &st);
+    y_fast.data = rand_buf(y_fast.numel, &st); /* garbage: kernels must overwrite */
+    y_ref.data = rand_buf(y_ref.numel, &st);
+    size_t scratch_bytes = cc->transpose ? oc_conv_transpose_scratch(&p) : oc_conv_scratch(&p);
+    void *scratch = malloc(scratch_bytes ? scratch_bytes : 1);
+
+    const oc_tensor *in[3] = {&x, &w, cc->bias ? &b : NULL};
+    oc_tensor *out_fast[1] = {&y_fast}, *out_ref[1] = {&y_ref};
+    oc_kargs af = {&p, 3, 1, in, out_fast, scratch, 1, NULL};
+    oc_kargs ar = {&p, 3, 1, in, out_ref, NULL, 1, NULL};
+    int rf = cc->transpose ? oc_conv_transpose_forward(&af) : oc_conv_forward(&af);
+    int rr = cc->transpose ? oc_conv_transpose_ref(&ar) : oc_conv_ref(&ar);
+    CHECK(rf == 0 && rr == 0, "%s: kernels returned %d / %d", cc->name, rf, rr);
+    double worst = 0;
+    int64_t bad = 0;
+    const float *yf = y_fast.data, *yr = y_ref.data;
+    for (int64_t i = 0; i < y_ref.numel; i++) {
+        double diff = fabs((double)yf[i] - yr[i]);
+        if (diff > worst)
+            worst = diff;
+        bad += !(diff <= 1e-5 + 1e-4 * fabs(yr[i]));
+    }
+    char dims[128];
+    printf("%-45s Y %s%s: max abs diff %.3g over %lld values\n", cc->name,
+           oc_format_dims(dims, sizeof dims, yd, rank), p.pointwise ? " (1x1 path)" : "", worst,
+           (long long)y_ref.numel);
+    CHECK(bad == 0, "%s: %lld of %lld values differ (worst %g)", cc->name, (long long)bad,
+          (long long)y_ref.numel, worst);
+    free(x.data);
+    free(w.data);
+    free(b.data);
+    free(y_fast.data);
+    free(y_ref.data);
+    free(scratch);
+}
+
+int main(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+    return check_finish("test_conv");
+}
