@@ -1,6 +1,7 @@
 /* tensor.c: see tensor.h. */
 #include "tensor.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,22 @@ void oc_tensor_free(oc_tensor *t)
 
 size_t oc_tensor_nbytes(const oc_tensor *t) { return (size_t)t->numel * oc_dtype_size(t->dtype); }
 
+/* IEEE 754 binary16 -> double, including subnormals, inf and NaN. */
+static double half_to_f64(uint16_t h)
+{
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m | 0x400, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+static double bf16_to_f64(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 double oc_tensor_get_f64(const oc_tensor *t, int64_t i)
 {
     const void *p = t->data;
@@ -115,6 +132,8 @@ double oc_tensor_get_f64(const oc_tensor *t, int64_t i)
     case OC_INT8: return ((const int8_t *)p)[i];
     case OC_UINT8: case OC_BOOL: return ((const uint8_t *)p)[i];
     case OC_UINT64: return (double)((const uint64_t *)p)[i];
+    case OC_FLOAT16: return half_to_f64(((const uint16_t *)p)[i]);
+    case OC_BFLOAT16: return bf16_to_f64(((const uint16_t *)p)[i]);
     default: return 0;
     }
 }
@@ -124,7 +143,7 @@ int64_t oc_tensor_get_i64(const oc_tensor *t, int64_t i)
     switch (t->dtype) {
     case OC_INT64: return ((const int64_t *)t->data)[i];
     case OC_UINT64: return (int64_t)((const uint64_t *)t->data)[i];
-    case OC_FLOAT: case OC_DOUBLE: {
+    case OC_FLOAT: case OC_DOUBLE: case OC_FLOAT16: case OC_BFLOAT16: {
         double v = oc_tensor_get_f64(t, i);
         if (v != v || v >= 9.2e18 || v <= -9.2e18)
             return v < 0 ? INT64_MIN : INT64_MAX;

@@ -57,7 +57,12 @@ static int compare(const oc_tensor *got, const oc_tensor *want, const check_opts
                  oc_format_dims(b, sizeof b, want->dims, want->rank));
         return 0;
     }
-    int fl = got->dtype == OC_FLOAT || got->dtype == OC_DOUBLE;
+    int fl = got->dtype == OC_FLOAT || got->dtype == OC_DOUBLE || got->dtype == OC_FLOAT16 ||
+             got->dtype == OC_BFLOAT16;
+    if (!oc_dtype_size(got->dtype)) {
+        snprintf(why, cap, "cannot compare element type %s", oc_dtype_name(got->dtype));
+        return 0;
+    }
     int ok = 1;
     for (int64_t i = 0; i < got->numel; i++) {
         if (fl) {
@@ -119,14 +124,17 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
     }
     /* bind the model's input dims to the data's (symbolic dims, mostly);
      * small integer inputs (axes, shapes, indices counts) are compiled in
-     * as constants, as a static-shape deployment would fix them */
+     * and scalars (Range bounds) are compiled in as constants, as a
+     * static-shape deployment would fix them */
     for (int k = 0; k < n_in; k++) {
         oc_value *v = &g->values[g->inputs[k]];
         if (v->rank != inputs[k]->rank || (v->dtype && v->dtype != inputs[k]->dtype))
             continue; /* reported by oc_plan_set_input */
         for (int i = 0; i < v->rank; i++)
             v->dims[i] = inputs[k]->dims[i];
-        if ((v->dtype == OC_INT64 || v->dtype == OC_INT32) && inputs[k]->numel <= 64 && !v->constant &&
+        int shape_like = ((v->dtype == OC_INT64 || v->dtype == OC_INT32) && inputs[k]->numel <= 64) ||
+                         (inputs[k]->rank == 0 && oc_dtype_size(v->dtype));
+        if (shape_like && !v->constant &&
             !(v->constant = oc_tensor_clone(inputs[k], &d)))
             goto done;
     }

@@ -194,20 +194,6 @@ static int infer_pow(oc_infer *cx)
 
 /* ---- lowering ---- */
 
-static int const_scalar(const oc_graph *g, const oc_node *n, int k, float dflt, float *out, oc_diag *d)
-{
-    *out = dflt;
-    if (k >= n->n_in || n->in[k] < 0)
-        return 0;
-    const oc_value *v = &g->values[n->in[k]];
-    if (!v->constant || v->constant->numel != 1)
-        return oc_fail(d, "input %d '%s' must be a constant scalar", k, v->name);
-    *out = (float)oc_tensor_get_f64(v->constant, 0);
-    return 0;
-}
-
-/* Not, BitwiseNot, IsNaN, IsInf, and Abs/Neg/Sign/Relu on types other
- * than float32 (runtime/kernels/unary_int.c). */
 static int lower_unary_int(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     const oc_value *x = &g->values[n->in[0]];
@@ -228,10 +214,12 @@ static int lower_unary_int(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
 static int lower_unary(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     const oc_value *x = &g->values[n->in[0]];
-    if (x->dtype != OC_FLOAT && oc_unary_int_op_code(n->op_type) >= 0)
+    int is_clip = !strcmp(n->op_type, "Clip");
+    if (x->dtype != OC_FLOAT && !is_clip && oc_unary_int_op_code(n->op_type) >= 0)
         return lower_unary_int(g, n, lw, d);
-    if (x->dtype != OC_FLOAT)
-        return oc_fail(d, "%s supports float32 only, got %s", n->op_type, oc_dtype_name(x->dtype));
+    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE && !(is_clip && oc_dtype_size(x->dtype) &&
+                                                           x->dtype != OC_FLOAT16 && x->dtype != OC_BFLOAT16))
+        return oc_fail(d, "%s supports float32 and float64 only, got %s", n->op_type, oc_dtype_name(x->dtype));
     oc_unary_params *p = oc_lower_params(lw, sizeof *p, d);
     if (!p)
         return -1;
@@ -255,12 +243,10 @@ static int lower_unary(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_d
         p->alpha = oc_attr_float(n, "bias", 0.0f);
         p->beta = oc_attr_float(n, "lambd", 0.5f);
     } else if (!strcmp(op, "Clip")) {
-        if (g->opset < 11) {
-            p->alpha = oc_attr_float(n, "min", -INFINITY);
-            p->beta = oc_attr_float(n, "max", INFINITY);
-        } else if (const_scalar(g, n, 1, -INFINITY, &p->alpha, d) || const_scalar(g, n, 2, INFINITY, &p->beta, d)) {
-            return -1;
-        }
+        /* opset < 11: bounds are attributes; later: inputs read at run time */
+        p->alpha = oc_attr_float(n, "min", -INFINITY);
+        p->beta = oc_attr_float(n, "max", INFINITY);
+        lw->fn = oc_clip_forward;
     }
     return lw->fn ? 0 : oc_fail(d, "no kernel for %s", op);
 }
@@ -294,6 +280,8 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         return oc_fail(d, "at most 64 inputs are supported");
     const oc_value *y = &g->values[n->out[0]];
     p->dtype = g->values[n->in[p->op == OC_BIN_WHERE ? 1 : 0]].dtype;
+    for (int k = 0; k < n->n_in; k++)
+        p->in_dtype[k] = n->in[k] >= 0 ? g->values[n->in[k]].dtype : 0;
     if (!oc_dtype_size(p->dtype) || p->dtype == OC_FLOAT16 || p->dtype == OC_BFLOAT16)
         return oc_fail(d, "element type %s is not supported", oc_dtype_name(p->dtype));
     p->fmod = (int)oc_attr_int(n, "fmod", 0);
@@ -306,6 +294,22 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         if (n->in[k] < 0)
             return oc_fail(d, "input %d is missing", k);
         oc_value_view(&g->values[n->in[k]], &v);
+        if (p->op == OC_BIN_PRELU && k == 1 && g->opset < 7 && v.rank == 1 && y->rank >= 2 &&
+            v.dims[0] == y->dims[1] && v.dims[0] != 1) {
+            /* PRelu before opset 7: a 1-D slope runs along the channel axis */
+            v.rank = y->rank - 1;
+            for (int i = 1; i < v.rank; i++)
+                v.dims[i] = 1;
+        }
+        /* every dim must match the output's or be 1 (right-aligned) */
+        if (v.rank > y->rank)
+            return oc_fail(d, "input %d has rank %d, above the output's %d", k, v.rank, y->rank);
+        for (int i = 0; i < v.rank; i++) {
+            int64_t od = y->dims[y->rank - v.rank + i];
+            if (v.dims[i] != od && v.dims[i] != 1)
+                return oc_fail(d, "input %d of shape rank %d does not broadcast to the output (dim %d: %lld vs %lld)",
+                               k, v.rank, i, (long long)v.dims[i], (long long)od);
+        }
         oc_bcast_strides(&v, y->rank, y->dims, p->strides[k]);
     }
     lw->fn = oc_binary_forward;

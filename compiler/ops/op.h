@@ -27,6 +27,8 @@ typedef struct oc_lowered {
     size_t scratch;
 } oc_lowered;
 
+typedef struct oc_grad_ctx oc_grad_ctx;
+
 typedef struct oc_infer {
     oc_graph *g;
     int nid;
@@ -50,7 +52,27 @@ typedef struct oc_op {
     /* Pick the kernel for node n (all shapes known) and fill its
      * parameters; NULL while onnxc has no kernel for the op. */
     int (*lower)(const oc_graph *g, const oc_node *n, oc_lowered *out, oc_diag *d);
+    /* Gradient rule (compiler/autodiff.c): given dy[k], the gradient value
+     * of output k (-1 when none flows), append nodes computing the
+     * gradient of every input k with need[k] set and store its value id
+     * in dx[k] (-1 for "zero"). NULL: the op is not differentiable yet. */
+    int (*grad)(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx);
 } oc_op;
+
+/* ---- helpers for gradient rules (compiler/autodiff.c) ---- */
+struct oc_grad_ctx {
+    oc_graph *g;
+    oc_diag *d;
+    int counter;      /* for fresh value names */
+    int bn_train;     /* BatchNormalization uses batch statistics */
+};
+/* Adds node `op` (domain "ai.onnxc" for onnxc's own gradient ops when
+ * internal is set) reading value ids in[] (-1 = omitted) with n_out fresh
+ * outputs whose ids go to outs[]. Returns the node id or -1. */
+int oc_grad_add(oc_grad_ctx *cx, const char *op, int internal, int n_in, const int *in, int n_out, int *outs);
+/* dy summed down to the shape of value `like` (undoes broadcasting); dy
+ * itself when the shapes already match. -1 on error. */
+int oc_grad_unbroadcast(oc_grad_ctx *cx, int dy, int like);
 
 /* Allocates a zeroed parameter block of `size` into out (helper for lower
  * functions); NULL with a diagnostic when out of memory. */

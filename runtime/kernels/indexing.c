@@ -441,9 +441,9 @@ int oc_one_hot_forward(const oc_kargs *a)
     int ax = p->axis;
     int64_t depth = y->dims[ax];
     size_t es = (size_t)p->es;
-    if (dt->numel != 1 || (int64_t)oc_elem_get_f64(dt->dtype, dt->data, 0) != depth)
-        return oc_fail(a->d, "depth %g at run time, the plan has %lld",
-                       dt->numel ? oc_elem_get_f64(dt->dtype, dt->data, 0) : -1.0, (long long)depth);
+    double dv = dt->numel == 1 ? oc_elem_get_f64(dt->dtype, dt->data, 0) : -1.0;
+    if (!(dv >= 1 && dv < 9.0e18) || (int64_t)dv != depth) /* depth is truncated to an integer */
+        return oc_fail(a->d, "depth %g at run time, the plan has %lld", dv, (long long)depth);
     if (vals->numel != 2)
         return oc_fail(a->d, "'values' must hold [off_value, on_value], got %lld values", (long long)vals->numel);
     const char *off = vals->data, *on = off + es;
@@ -515,8 +515,7 @@ int oc_nonzero_forward(const oc_kargs *a)
     int64_t cnt = 0;
     for (int64_t i = 0; i < x->numel; i++)
         cnt += nonzero_at(x, i);
-    int rank = x->rank ? x->rank : 1; /* a scalar counts as one element of a 1-D list */
-    if (y->rank != 2 || y->dims[0] != rank || y->dims[1] != cnt)
+    if (y->rank != 2 || y->dims[0] != x->rank || y->dims[1] != cnt)
         return oc_fail(a->d, "NonZero finds %lld non-zero elements; the plan has %lld", (long long)cnt,
                        (long long)(y->rank == 2 ? y->dims[1] : -1));
     int64_t *o = y->data, c[OC_MAX_RANK] = {0}, at = 0;
@@ -524,8 +523,6 @@ int oc_nonzero_forward(const oc_kargs *a)
         if (nonzero_at(x, i)) {
             for (int d = 0; d < x->rank; d++)
                 o[d * cnt + at] = c[d];
-            if (x->rank == 0)
-                o[at] = 0;
             at++;
         }
         for (int d = x->rank - 1; d >= 0; d--) {

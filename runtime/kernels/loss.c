@@ -76,3 +76,65 @@ int oc_loss_forward(const oc_kargs *a)
         store(y->data, p->dtype, 0, total / wsum);
     return 0;
 }
+
+/* d loss / d scores for both losses. With g = dLoss for the (n, d) entry
+ * times its class weight, divided by the sum of weights of counted entries
+ * for reduction "mean":
+ *   SoftmaxCrossEntropyLoss: dx[n,c,d] = g * (softmax(x)[n,c,d] - [c == label])
+ *   NegativeLogLikelihoodLoss: dx[n,label,d] = -g, 0 elsewhere.
+ * Ignored entries (ignore_index) get 0. Inputs: dLoss, scores, labels,
+ * optional weights; output: dScores shaped like the scores. */
+int oc_loss_backward(const oc_kargs *a)
+{
+    const oc_loss_params *p = a->p;
+    const oc_tensor *dl = a->in[0], *x = a->in[1], *lab = a->in[2], *w = a->n_in > 3 ? a->in[3] : NULL;
+    oc_tensor *dx = a->out[0];
+    int64_t n = p->n, c = p->c, dd = p->d;
+    double denom = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < dd; j++) {
+            int64_t l = p->label_dtype == OC_INT64 ? ((const int64_t *)lab->data)[i * dd + j]
+                                                  : ((const int32_t *)lab->data)[i * dd + j];
+            if (p->has_ignore && l == p->ignore_index)
+                continue;
+            if (l < 0 || l >= c)
+                return oc_fail(a->d, "label %lld at [%lld] is outside [0, %lld)", (long long)l, (long long)(i * dd + j),
+                               (long long)c);
+            denom += w ? load(w->data, p->dtype, l) : 1.0;
+        }
+    if (p->reduction != OC_LOSS_MEAN || denom == 0)
+        denom = 1; /* sum and none scale by 1; an all-ignored mean has zero gradient anyway */
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < dd; j++) {
+            int64_t l = p->label_dtype == OC_INT64 ? ((const int64_t *)lab->data)[i * dd + j]
+                                                  : ((const int32_t *)lab->data)[i * dd + j];
+            int ignored = p->has_ignore && l == p->ignore_index;
+            double g = 0;
+            if (!ignored) {
+                double up = p->reduction == OC_LOSS_NONE ? load(dl->data, p->dtype, i * dd + j) : load(dl->data, p->dtype, 0);
+                g = up * (w ? load(w->data, p->dtype, l) : 1.0) / denom;
+            }
+            double mx = -INFINITY, sum = 0;
+            if (p->softmax) {
+                for (int64_t k = 0; k < c; k++) {
+                    double v = load(x->data, p->dtype, (i * c + k) * dd + j);
+                    if (v > mx)
+                        mx = v;
+                }
+                for (int64_t k = 0; k < c; k++)
+                    sum += exp(load(x->data, p->dtype, (i * c + k) * dd + j) - mx);
+            }
+            for (int64_t k = 0; k < c; k++) {
+                int64_t idx = (i * c + k) * dd + j;
+                double v;
+                if (ignored)
+                    v = 0;
+                else if (p->softmax)
+                    v = g * (exp(load(x->data, p->dtype, idx) - mx) / sum - (k == l));
+                else
+                    v = k == l ? -g : 0;
+                store(dx->data, p->dtype, idx, v);
+            }
+        }
+    return 0;
+}

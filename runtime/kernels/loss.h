@@ -24,5 +24,7 @@ typedef struct oc_loss_params {
 /* out[0] loss ([n, d1..dk] for none, else a scalar); out[1], when present
  * (SoftmaxCrossEntropyLoss), the log-probabilities [n, c, d1..dk]. */
 int oc_loss_forward(const oc_kargs *a);
+/* in: dLoss, scores, labels[, weights]; out: dScores (see loss.c). */
+int oc_loss_backward(const oc_kargs *a);
 
 #endif
