@@ -316,9 +316,91 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
     return 0;
 }
 
+/* ---- gradient rules and onnxc's own gradient ops ---- */
+
+static int infer_like_input1(oc_infer *cx)
+{
+    if (!oc_infer_in(cx, 1))
+        return oc_infer_fail(cx, "input 1 is missing");
+    return oc_infer_same_as(cx, 0, 1);
+}
+
+static int lower_relu_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (g->values[n->in[0]].dtype != OC_FLOAT)
+        return oc_fail(d, "ReluGrad supports float32 only");
+    lw->fn = oc_relu_backward;
+    return oc_lower_params(lw, 1, d) ? 0 : -1;
+}
+
+static int lower_sum_to_shape(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *dy = &g->values[n->in[0]];
+    oc_bcast_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    if (dy->dtype != OC_FLOAT)
+        return oc_fail(d, "SumToShape supports float32 only");
+    oc_tensor t;
+    oc_value_view(&g->values[n->out[0]], &t);
+    p->rank = dy->rank;
+    p->n_in = 1;
+    for (int i = 0; i < dy->rank; i++)
+        p->dims[i] = dy->dims[i];
+    oc_bcast_strides(&t, dy->rank, dy->dims, p->strides[0]);
+    lw->fn = oc_sum_to_shape;
+    return 0;
+}
+
+/* Relu: dX = dY * (Y > 0) */
+static int grad_relu(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    (void)need;
+    int in[2] = {dy[0], cx->g->nodes[nid].out[0]};
+    return oc_grad_add(cx, "ReluGrad", 1, 2, in, 1, &dx[0]) < 0 ? -1 : 0;
+}
+
+/* Add: dA = unbroadcast(dY), dB = unbroadcast(dY); Sub negates dB. */
+static int grad_add_sub(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int a = n->in[0], b = n->in[1], sub = n->op_type[0] == 'S';
+    if (need[0] && (dx[0] = oc_grad_unbroadcast(cx, dy[0], a)) < 0)
+        return -1;
+    if (need[1]) {
+        int g = dy[0];
+        if (sub && oc_grad_add(cx, "Neg", 0, 1, &g, 1, &g) < 0)
+            return -1;
+        if ((dx[1] = oc_grad_unbroadcast(cx, g, b)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Mul: dA = unbroadcast(dY * B), dB = unbroadcast(dY * A) */
+static int grad_mul(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int a = n->in[0], b = n->in[1];
+    for (int k = 0; k < 2; k++) {
+        if (!need[k])
+            continue;
+        int in[2] = {dy[0], k == 0 ? b : a}, prod;
+        if (oc_grad_add(cx, "Mul", 0, 2, in, 1, &prod) < 0 || (dx[k] = oc_grad_unbroadcast(cx, prod, k == 0 ? a : b)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+const oc_op oc_ops_elementwise_grad[] = {
+    {"ReluGrad", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_relu_grad},
+    {"SumToShape", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_sum_to_shape},
+    {0},
+};
+
 const oc_op oc_ops_elementwise[] = {
     /* unary math and activations */
-    {"Relu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Relu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_relu},
     {"LeakyRelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Elu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Selu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
@@ -363,9 +445,9 @@ const oc_op oc_ops_elementwise[] = {
     {"Shrink", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"PRelu", 2, 2, 1, 1, infer_prelu, NULL, 0, 0, lower_broadcast},
     /* binary / variadic with numpy broadcasting */
-    {"Add", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
-    {"Sub", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
-    {"Mul", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
+    {"Add", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast, grad_add_sub},
+    {"Sub", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast, grad_add_sub},
+    {"Mul", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast, grad_mul},
     {"Div", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
     {"Mod", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
     {"Pow", 2, 2, 1, 1, infer_pow, NULL, 0, 0, lower_broadcast},

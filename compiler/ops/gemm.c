@@ -200,8 +200,52 @@ static int lower_matmul(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_
     return 0;
 }
 
+/* ---- gradient rule ----
+ * Y = alpha * op(A) * op(B) + beta * C, op = transpose when trans* is set:
+ *   transA=0, transB=0: dA = dY B'      dB = A' dY
+ *   transA=0, transB=1: dA = dY B       dB = dY' A
+ *   transA=1, transB=0: dA = B dY'      dB = A dY
+ *   transA=1, transB=1: dA = B' dY'     dB = dY' A'
+ * each scaled by alpha; dC = beta * unbroadcast(dY). */
+static int gemm_node(oc_grad_ctx *cx, int x, int y, int ta, int tb, float alpha, int *out)
+{
+    int in[2] = {x, y};
+    int nid = oc_grad_add(cx, "Gemm", 0, 2, in, 1, out);
+    if (nid < 0 || oc_node_set_int(cx->g, nid, "transA", ta, cx->d) || oc_node_set_int(cx->g, nid, "transB", tb, cx->d))
+        return -1;
+    if (alpha != 1.0f && oc_node_set_float(cx->g, nid, "alpha", alpha, cx->d))
+        return -1;
+    return 0;
+}
+
+static int grad_gemm(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int a = n->in[0], b = n->in[1], c = n->n_in > 2 ? n->in[2] : -1;
+    int ta = oc_attr_int(n, "transA", 0) != 0, tb = oc_attr_int(n, "transB", 0) != 0;
+    float alpha = oc_attr_float(n, "alpha", 1.0f), beta = oc_attr_float(n, "beta", 1.0f);
+    int g = dy[0];
+    if (need[0]) {
+        int rc = !ta ? gemm_node(cx, g, b, 0, !tb, alpha, &dx[0]) : gemm_node(cx, b, g, tb, 1, alpha, &dx[0]);
+        if (rc)
+            return -1;
+    }
+    if (need[1]) {
+        int rc = !tb ? gemm_node(cx, a, g, !ta, 0, alpha, &dx[1]) : gemm_node(cx, g, a, 1, ta, alpha, &dx[1]);
+        if (rc)
+            return -1;
+    }
+    if (c >= 0 && need[2]) {
+        if (beta != 1.0f)
+            return oc_fail(cx->d, "the gradient of C with beta != 1 is not supported yet");
+        if ((dx[2] = oc_grad_unbroadcast(cx, g, c)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 const oc_op oc_ops_gemm[] = {
-    {"Gemm", 2, 3, 1, 1, infer_gemm, macs_gemm, 0, 0, lower_gemm},
+    {"Gemm", 2, 3, 1, 1, infer_gemm, macs_gemm, 0, 0, lower_gemm, grad_gemm},
     {"MatMul", 2, 2, 1, 1, infer_matmul, macs_matmul, 0, 0, lower_matmul},
     {0},
 };

@@ -80,8 +80,67 @@ static int lower_loss(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     return 0;
 }
 
+/* ---- gradient rule: scores only (labels and weights are data) ---- */
+static int grad_loss(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    if (!need[0])
+        return 0;
+    if (dy[0] < 0)
+        return 0; /* only the log_prob output is used: not differentiated yet */
+    int in[4] = {dy[0], n->in[0], n->in[1], n->n_in > 2 ? n->in[2] : -1};
+    int g = oc_grad_add(cx, "LossGrad", 1, n->n_in > 2 && n->in[2] >= 0 ? 4 : 3, in, 1, &dx[0]);
+    if (g < 0)
+        return -1;
+    n = &cx->g->nodes[nid];
+    const char *red = oc_attr_string(n, "reduction", "mean");
+    if (oc_node_set_string(cx->g, g, "reduction", red, cx->d) ||
+        oc_node_set_int(cx->g, g, "softmax", strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0, cx->d))
+        return -1;
+    if (oc_node_attr(n, "ignore_index") &&
+        oc_node_set_int(cx->g, g, "ignore_index", oc_attr_int(n, "ignore_index", 0), cx->d))
+        return -1;
+    return 0;
+}
+
+static int infer_loss_grad(oc_infer *cx)
+{
+    if (!oc_infer_in(cx, 1))
+        return oc_infer_fail(cx, "needs the scores");
+    return oc_infer_same_as(cx, 0, 1);
+}
+
+static int lower_loss_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[1]], *t = &g->values[n->in[2]];
+    oc_loss_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
+        return oc_fail(d, "scores must be float32 or float64");
+    const char *red = oc_attr_string(n, "reduction", "mean");
+    p->reduction = !strcmp(red, "none") ? OC_LOSS_NONE : !strcmp(red, "sum") ? OC_LOSS_SUM : OC_LOSS_MEAN;
+    p->softmax = (int)oc_attr_int(n, "softmax", 1);
+    p->has_ignore = oc_node_attr(n, "ignore_index") != NULL;
+    p->ignore_index = oc_attr_int(n, "ignore_index", 0);
+    p->dtype = x->dtype;
+    p->label_dtype = t->dtype;
+    p->n = x->dims[0];
+    p->c = x->dims[1];
+    p->d = 1;
+    for (int i = 2; i < x->rank; i++)
+        p->d *= x->dims[i];
+    lw->fn = oc_loss_backward;
+    return 0;
+}
+
+const oc_op oc_ops_loss_grad[] = {
+    {"LossGrad", 3, 4, 1, 1, infer_loss_grad, NULL, 0, 0, lower_loss_grad},
+    {0},
+};
+
 const oc_op oc_ops_loss[] = {
-    {"SoftmaxCrossEntropyLoss", 2, 3, 1, 2, infer_loss, NULL, 0, 0, lower_loss},
-    {"NegativeLogLikelihoodLoss", 2, 3, 1, 1, infer_loss, NULL, 0, 0, lower_loss},
+    {"SoftmaxCrossEntropyLoss", 2, 3, 1, 2, infer_loss, NULL, 0, 0, lower_loss, grad_loss},
+    {"NegativeLogLikelihoodLoss", 2, 3, 1, 1, infer_loss, NULL, 0, 0, lower_loss, grad_loss},
     {0},
 };

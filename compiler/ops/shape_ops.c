@@ -6,6 +6,7 @@
  * Small known data is propagated so exporter shape chains resolve. */
 #include "op.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1168,12 +1169,48 @@ static int lower_constant(const oc_graph *g, const oc_node *n, oc_lowered *lw, o
     return 0;
 }
 
+/* ---- gradient rules ---- */
+
+/* Identity, and Dropout in inference mode: dX = dY */
+static int grad_identity(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    (void)cx;
+    (void)nid;
+    if (need[0])
+        dx[0] = dy[0];
+    return 0;
+}
+
+/* Reshape-like ops (Reshape, Flatten, Squeeze, Unsqueeze): dX = reshape(dY,
+ * shape of X), with X's shape as a constant. */
+static int grad_reshape(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    int x = cx->g->nodes[nid].in[0];
+    const oc_value *xv = &cx->g->values[x];
+    int64_t r = xv->rank;
+    oc_tensor *shape = oc_tensor_new(OC_INT64, 1, &r, cx->d);
+    if (!shape)
+        return -1;
+    for (int i = 0; i < xv->rank; i++)
+        ((int64_t *)shape->data)[i] = xv->dims[i];
+    char name[96];
+    snprintf(name, sizeof name, "grad/shape_%d", cx->counter++);
+    int sid = oc_graph_add_initializer(cx->g, name, shape, cx->d);
+    if (sid < 0)
+        return -1;
+    cx->g->values[sid].flags &= ~OC_VALUE_INITIALIZER; /* a constant, not a weight */
+    int in[2] = {dy[0], sid};
+    return oc_grad_add(cx, "Reshape", 0, 2, in, 1, &dx[0]) < 0 ? -1 : 0;
+}
+
 const oc_op oc_ops_shape[] = {
-    {"Reshape", 1, 2, 1, 1, infer_reshape, NULL, 0, 0, lower_copy},
-    {"Flatten", 1, 1, 1, 1, infer_flatten, NULL, 0, 0, lower_copy},
+    {"Reshape", 1, 2, 1, 1, infer_reshape, NULL, 0, 0, lower_copy, grad_reshape},
+    {"Flatten", 1, 1, 1, 1, infer_flatten, NULL, 0, 0, lower_copy, grad_reshape},
     {"Transpose", 1, 1, 1, 1, infer_transpose, NULL, 0, 0, lower_transpose},
-    {"Squeeze", 1, 2, 1, 1, infer_squeeze, NULL, 0, 0, lower_copy},
-    {"Unsqueeze", 1, 2, 1, 1, infer_unsqueeze, NULL, 0, 0, lower_copy},
+    {"Squeeze", 1, 2, 1, 1, infer_squeeze, NULL, 0, 0, lower_copy, grad_reshape},
+    {"Unsqueeze", 1, 2, 1, 1, infer_unsqueeze, NULL, 0, 0, lower_copy, grad_reshape},
     {"Concat", 1, 1024, 1, 1, infer_concat, NULL, 0, 0, lower_concat},
     {"Split", 1, 2, 1, 64, infer_split, NULL, 0, 0, lower_split},
     {"Slice", 1, 5, 1, 1, infer_slice, NULL, 0, 0, lower_slice},
@@ -1183,10 +1220,10 @@ const oc_op oc_ops_shape[] = {
     {"Constant", 0, 0, 1, 1, infer_constant, NULL, 0, 0, lower_constant},
     {"ConstantOfShape", 1, 1, 1, 1, infer_constant_of_shape, NULL, 0, 0, lower_constant_of_shape},
     {"Range", 3, 3, 1, 1, infer_range, NULL, 0, 0, lower_range},
-    {"Identity", 1, 1, 1, 1, infer_identity, NULL, 0, 0, lower_copy},
+    {"Identity", 1, 1, 1, 1, infer_identity, NULL, 0, 0, lower_copy, grad_identity},
     {"Cast", 1, 1, 1, 1, infer_cast, NULL, 0, 0, lower_cast},
     {"CastLike", 2, 2, 1, 1, infer_cast, NULL, 0, 0, lower_cast},
-    {"Dropout", 1, 3, 1, 2, infer_dropout, NULL, 0, (1u << 1) | (1u << 2), lower_dropout},
+    {"Dropout", 1, 3, 1, 2, infer_dropout, NULL, 0, (1u << 1) | (1u << 2), lower_dropout, grad_identity},
     {"Pad", 1, 4, 1, 1, infer_pad, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3), lower_pad},
     {"Expand", 2, 2, 1, 1, infer_expand, NULL, 0, 0, lower_expand},
     {"Tile", 2, 2, 1, 1, infer_tile, NULL, 0, 0, lower_tile},

@@ -363,3 +363,38 @@ int oc_clip_forward(const oc_kargs *a)
     }
     return 0;
 }
+
+/* ---- backward ---- */
+
+/* ReluGrad: dX = dY * (Y > 0), from the forward output Y. */
+int oc_relu_backward(const oc_kargs *a)
+{
+    const float *dy = a->in[0]->data, *y = a->in[1]->data;
+    float *dx = a->out[0]->data;
+    for (int64_t i = 0; i < a->out[0]->numel; i++)
+        dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+    return 0;
+}
+
+/* SumToShape: dX[j] = sum of dY over the elements that broadcasting maps
+ * to j; p->strides[0] are the target's strides over dY's dims. */
+int oc_sum_to_shape(const oc_kargs *a)
+{
+    const oc_bcast_params *p = a->p;
+    const float *dy = a->in[0]->data;
+    float *dx = a->out[0]->data;
+    int64_t n = a->in[0]->numel, idx[OC_MAX_RANK] = {0}, off = 0;
+    memset(dx, 0, sizeof(float) * (size_t)a->out[0]->numel);
+    for (int64_t i = 0; i < n; i++) {
+        dx[off] += dy[i];
+        for (int d = p->rank - 1; d >= 0; d--) {
+            idx[d]++;
+            off += p->strides[0][d];
+            if (idx[d] < p->dims[d])
+                break;
+            off -= p->strides[0][d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}

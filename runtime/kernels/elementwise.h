@@ -44,4 +44,9 @@ void oc_bcast_strides(const oc_tensor *in, int rank, const int64_t *dims, int64_
 int oc_binary_forward(const oc_kargs *a);
 int oc_clip_forward(const oc_kargs *a);
 
+/* Backward: ReluGrad(dY, Y) -> dX; SumToShape(dY, like) -> dX summed over
+ * the dims that broadcasting expanded (strides[0]: the target over dY). */
+int oc_relu_backward(const oc_kargs *a);
+int oc_sum_to_shape(const oc_kargs *a);
+
 #endif

@@ -1,0 +1,193 @@
+/* cmd_grad.c: `onnxc grad MODEL.onnx -i [NAME=]FILE ... --labels FILE [--loss cross_entropy|nll]
+ *             [--bn eval|train] -o DIR`
+ * One forward and backward pass: appends the loss to the model's first
+ * output, differentiates the graph (compiler/autodiff.c), runs it, and
+ * writes DIR/loss.pb and DIR/grad_<initializer name>.pb (ONNX TensorProto)
+ * for every float parameter, so gradients can be checked against any
+ * framework. BatchNormalization runs in eval mode unless --bn train. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../compiler/autodiff.h"
+#include "../compiler/onnx_export.h"
+#include "../compiler/onnx_import.h"
+#include "../compiler/planner.h"
+#include "../compiler/shape.h"
+#include "../runtime/io.h"
+#include "../runtime/threads.h"
+#include "cli.h"
+
+static oc_tensor *load_any(const char *file, oc_diag *d)
+{
+    size_t n = strlen(file);
+    if (n > 4 && !strcmp(file + n - 4, ".npy"))
+        return oc_npy_read(file, d);
+    return oc_onnx_load_tensor(file, NULL, d);
+}
+
+int oc_cmd_grad(int argc, char **argv)
+{
+    const char *model = NULL, *labels = NULL, *loss = "cross_entropy", *bn = "eval", *out_dir = NULL, *v;
+    const char *in_spec[64];
+    int n_spec = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: onnxc grad MODEL.onnx -i [NAME=]FILE ... --labels FILE [--loss cross_entropy|nll]\n"
+                   "                  [--bn eval|train] -o DIR\n"
+                   "Writes DIR/loss.pb and DIR/grad_<initializer>.pb for every float parameter.\n");
+            return 0;
+        } else if (!strcmp(a, "-i")) {
+            if (!(v = cli_value("grad", argc, argv, &i)))
+                return 2;
+            if (n_spec == 64) {
+                fprintf(stderr, "onnxc grad: at most 64 inputs\n");
+                return 2;
+            }
+            in_spec[n_spec++] = v;
+        } else if (!strcmp(a, "--labels") || !strcmp(a, "--loss") || !strcmp(a, "--bn") || !strcmp(a, "-o")) {
+            if (!(v = cli_value("grad", argc, argv, &i)))
+                return 2;
+            if (!strcmp(a, "--labels"))
+                labels = v;
+            else if (!strcmp(a, "--loss"))
+                loss = v;
+            else if (!strcmp(a, "--bn"))
+                bn = v;
+            else
+                out_dir = v;
+        } else if (a[0] != '-' && !model) {
+            model = a;
+        } else {
+            fprintf(stderr, "onnxc grad: unknown argument '%s' (see onnxc grad --help)\n", a);
+            return 2;
+        }
+    }
+    if (!model || !labels || !out_dir) {
+        fprintf(stderr, "onnxc grad: needs MODEL.onnx, --labels FILE and -o DIR\n");
+        return 2;
+    }
+    if (strcmp(loss, "cross_entropy") && strcmp(loss, "nll")) {
+        fprintf(stderr, "onnxc grad: --loss must be cross_entropy or nll, got '%s'\n", loss);
+        return 2;
+    }
+    if (strcmp(bn, "eval") && strcmp(bn, "train")) {
+        fprintf(stderr, "onnxc grad: --bn must be eval or train, got '%s'\n", bn);
+        return 2;
+    }
+    oc_set_threads(0);
+    oc_diag d;
+    oc_diag_init(&d);
+    oc_graph *g = oc_onnx_load(model, &d);
+    oc_tensor *inputs[65] = {0};
+    oc_plan *p = NULL;
+    int *params = NULL, *grads = NULL, n_params = 0, rc = 1, n_in = 0;
+    if (!g)
+        goto fail;
+    if (n_spec != g->n_inputs) {
+        oc_fail(&d, "%d inputs given; the model takes %d", n_spec, g->n_inputs);
+        goto fail;
+    }
+    for (int s = 0; s < n_spec; s++) {
+        const char *eq = strchr(in_spec[s], '=');
+        const char *file = eq ? eq + 1 : in_spec[s];
+        int k = s;
+        if (eq) {
+            for (k = 0; k < g->n_inputs && strncmp(g->values[g->inputs[k]].name, in_spec[s], (size_t)(eq - in_spec[s]));
+                 k++)
+                ;
+            if (k == g->n_inputs) {
+                oc_fail(&d, "the model has no input named '%.*s'", (int)(eq - in_spec[s]), in_spec[s]);
+                goto fail;
+            }
+        }
+        if (inputs[k] || !(inputs[k] = load_any(file, &d)))
+            goto fail;
+        oc_value *val = &g->values[g->inputs[k]];
+        if (val->rank == inputs[k]->rank)
+            for (int i = 0; i < val->rank; i++)
+                if (val->dims[i] < 0)
+                    val->dims[i] = inputs[k]->dims[i];
+    }
+    n_in = g->n_inputs;
+    if (!(inputs[n_in] = load_any(labels, &d)))
+        goto fail;
+    if (inputs[n_in]->dtype != OC_INT64 && inputs[n_in]->dtype != OC_INT32) {
+        oc_fail(&d, "%s: labels must be int64 or int32 class indices, got %s", labels, oc_dtype_name(inputs[n_in]->dtype));
+        goto fail;
+    }
+    if (oc_graph_infer_shapes(g, &d))
+        goto fail;
+    if (g->n_outputs < 1) {
+        oc_fail(&d, "the model has no output to take the loss of");
+        goto fail;
+    }
+    /* loss = SoftmaxCrossEntropyLoss(first output, labels) (NLL: the output
+     * is taken as log-probabilities) */
+    int logits = g->outputs[0];
+    if (oc_graph_add_input(g, "onnxc_labels", inputs[n_in]->dtype, inputs[n_in]->rank, inputs[n_in]->dims, NULL, &d) < 0)
+        goto fail;
+    const char *lin[2] = {g->values[logits].name, "onnxc_labels"}, *lout[1] = {"onnxc_loss"};
+    if (oc_graph_add_node(g, strcmp(loss, "nll") ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss", "onnxc_loss",
+                          2, lin, 1, lout, &d) < 0 ||
+        oc_graph_infer_shapes(g, &d))
+        goto fail;
+    int loss_id = oc_graph_find(g, "onnxc_loss");
+    if (oc_graph_mark_output(g, loss_id, &d))
+        goto fail;
+    if (!(params = oc_trainable_params(g, &n_params, &d)) || !(grads = malloc(sizeof(int) * (size_t)(n_params + 1))))
+        goto fail;
+    oc_autodiff_opts ao = {!strcmp(bn, "train")};
+    if (oc_autodiff(g, loss_id, n_params, params, &ao, grads, &d))
+        goto fail;
+    oc_plan_opts po = {oc_get_threads(), 0};
+    if (!(p = oc_plan_build(g, &po, &d)))
+        goto fail;
+    for (int k = 0; k <= n_in; k++)
+        if (oc_plan_set_input(p, k, inputs[k], &d))
+            goto fail;
+    if (oc_plan_run(p, &d))
+        goto fail;
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        oc_fail(&d, "%s: cannot create output folder: %s", out_dir, strerror(errno));
+        goto fail;
+    }
+    /* outputs of the plan in graph order: find by name */
+    for (int k = 0; k < p->n_outputs; k++) {
+        const char *name = p->names[p->outputs[k]];
+        const char *fname = NULL;
+        if (!strcmp(name, "onnxc_loss"))
+            fname = "loss";
+        else if (!strncmp(name, "grad_", 5))
+            fname = name;
+        if (!fname)
+            continue;
+        char safe[512], path[4096];
+        snprintf(safe, sizeof safe, "%s", fname);
+        for (char *c = safe; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+                *c = '_';
+        snprintf(path, sizeof path, "%s/%s.pb", out_dir, safe);
+        if (oc_onnx_save_tensor(&p->tensors[p->outputs[k]], name, path, &d))
+            goto fail;
+        if (!strcmp(fname, "loss"))
+            printf("loss %.6g\n", (double)*(float *)p->tensors[p->outputs[k]].data);
+    }
+    printf("wrote loss.pb and %d gradients to %s\n", n_params, out_dir);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "onnxc grad: error: %s: %s\n", model, d.msg);
+done:
+    for (int k = 0; k < 65; k++)
+        oc_tensor_free(inputs[k]);
+    free(params);
+    free(grads);
+    oc_plan_free(p);
+    oc_graph_free(g);
+    return rc;
+}
