@@ -151,6 +151,27 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         free(size);
         goto oom;
     }
+    unsigned char *train_kind = calloc((size_t)nv + 1, 1);
+    if (!train_kind) {
+        free(def);
+        free(last);
+        free(size);
+        goto oom;
+    }
+    for (int k = 0; o && k < o->n_train; k++) {
+        int pv = o->train_params[k], gv = o->train_grads[k];
+        if (pv < 0 || pv >= nv || gv < 0 || gv >= nv || tid[pv] < 0 || tid[gv] < 0 || g->values[pv].dtype != OC_FLOAT ||
+            g->values[gv].dtype != OC_FLOAT || oc_value_numel(&g->values[pv]) != oc_value_numel(&g->values[gv])) {
+            free(train_kind);
+            free(def);
+            free(last);
+            free(size);
+            oc_fail(d, "training parameter %d and its gradient do not match (float32, same size, both used)", k);
+            goto fail;
+        }
+        train_kind[pv] = OC_T_PARAM;
+        train_kind[gv] = OC_T_GRAD;
+    }
     for (int v = 0; v < nv; v++) {
         int t = tid[v];
         if (t < 0)
@@ -166,7 +187,9 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         size_t bytes = (size_t)p->tensors[t].numel * oc_dtype_size(val->dtype);
         def[t] = -1;
         last[t] = -1;
-        if (val->constant) {
+        if (train_kind[v]) {
+            p->kind[t] = train_kind[v];
+        } else if (val->constant) {
             p->kind[t] = OC_T_CONST;
             p->offset[t] = p->weight_bytes;
             p->weight_bytes += align_up(bytes);
@@ -236,6 +259,33 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     free(def);
     free(last);
     free(size);
+    free(train_kind);
+    /* the training blocks: parameter k and its gradient at the same offset */
+    if (o && o->n_train > 0) {
+        p->n_train = o->n_train;
+        p->train_offset = calloc((size_t)o->n_train, sizeof(size_t));
+        p->train_numel = calloc((size_t)o->n_train, sizeof(int64_t));
+        if (!p->train_offset || !p->train_numel)
+            goto oom;
+        for (int k = 0; k < o->n_train; k++) {
+            p->train_offset[k] = p->train_floats;
+            p->train_numel[k] = p->tensors[tid[o->train_params[k]]].numel;
+            p->train_floats += align_up((size_t)p->train_numel[k] * sizeof(float)) / sizeof(float);
+        }
+        size_t bytes = align_up(p->train_floats * sizeof(float) + 1);
+        p->params = aligned_alloc(ALIGN, bytes);
+        p->grads = aligned_alloc(ALIGN, bytes);
+        if (!p->params || !p->grads)
+            goto oom;
+        memset(p->params, 0, bytes);
+        memset(p->grads, 0, bytes);
+        for (int k = 0; k < o->n_train; k++) {
+            oc_tensor *pt = &p->tensors[tid[o->train_params[k]]], *gt = &p->tensors[tid[o->train_grads[k]]];
+            pt->data = p->params + p->train_offset[k];
+            gt->data = p->grads + p->train_offset[k];
+            memcpy(pt->data, g->values[o->train_params[k]].constant->data, sizeof(float) * (size_t)p->train_numel[k]);
+        }
+    }
     p->arena = aligned_alloc(ALIGN, align_up(p->arena_bytes ? p->arena_bytes : 1));
     p->weights = aligned_alloc(ALIGN, align_up(p->weight_bytes ? p->weight_bytes : 1));
     if (!p->arena || !p->weights)

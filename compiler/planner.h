@@ -12,6 +12,10 @@
 typedef struct oc_plan_opts {
     int threads;
     int no_reuse; /* give every intermediate its own memory (for checks) */
+    /* Training: parameter value ids and their gradient value ids; they get
+     * the plan's contiguous params/grads blocks (see runtime/plan.h). */
+    int n_train;
+    const int *train_params, *train_grads;
 } oc_plan_opts;
 
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d);

@@ -92,5 +92,9 @@ void oc_plan_free(oc_plan *p)
     free(p->arena);
     free(p->weights);
     free(p->scratch);
+    free(p->train_offset);
+    free(p->train_numel);
+    free(p->params);
+    free(p->grads);
     free(p);
 }

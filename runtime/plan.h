@@ -40,7 +40,7 @@ typedef struct oc_step {
     char *name, *op;    /* node name and op type, for messages and profiles */
 } oc_step;
 
-enum { OC_T_ARENA = 0, OC_T_CONST = 1, OC_T_INPUT = 2 };
+enum { OC_T_ARENA = 0, OC_T_CONST = 1, OC_T_INPUT = 2, OC_T_PARAM = 3, OC_T_GRAD = 4 };
 
 typedef struct oc_plan {
     int n_tensors;
@@ -60,6 +60,16 @@ typedef struct oc_plan {
     unsigned char *scratch;   /* shared by all steps (they run one at a time) */
     size_t scratch_bytes;
     int threads;
+    /* Training: the trainable parameters and their gradients, each in one
+     * contiguous float block with the same layout (parameter k at
+     * train_offset[k], train_numel[k] floats, 64-byte aligned), so one
+     * optimizer step or one allreduce covers all of them. */
+    int n_train;
+    size_t *train_offset;
+    int64_t *train_numel;
+    size_t train_floats;
+    float *params;
+    float *grads;
 } oc_plan;
 
 /* Point the input tensors at caller memory (checked: dtype and numel must

@@ -398,3 +398,93 @@ int oc_sum_to_shape(const oc_kargs *a)
     }
     return 0;
 }
+
+/* ActivationGrad(dY, X, Y) -> dX = dY * f'(x), one loop per activation;
+ * the derivative is written in terms of whichever of x = X, y = Y is
+ * cheaper (sigmoid' = y (1 - y), tanh' = 1 - y^2). */
+#define UNARY_BACKWARD(fname, expr)                                                                        \
+    static int fname(const oc_kargs *a)                                                                    \
+    {                                                                                                      \
+        const oc_unary_params *p = a->p;                                                                   \
+        const float *gs = a->in[0]->data, *xs = a->in[1]->data, *ys = a->in[2]->data;                      \
+        float *dx = a->out[0]->data;                                                                       \
+        (void)p;                                                                                           \
+        (void)xs;                                                                                          \
+        (void)ys;                                                                                          \
+        for (int64_t i = 0; i < a->out[0]->numel; i++) {                                                   \
+            float x = xs[i], y = ys[i], dy = gs[i];                                                        \
+            (void)x;                                                                                       \
+            (void)y;                                                                                       \
+            dx[i] = (expr);                                                                                \
+        }                                                                                                  \
+        return 0;                                                                                          \
+    }
+
+/* d/dx of 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2 / pi):
+ * 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2), t = tanh(u). */
+static float gelu_tanh_grad(float x)
+{
+    const float c = 0.7978845608028654f;
+    float t = tanhf(c * (x + 0.044715f * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * c * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+/* d/dx of 0.5 x (1 + erf(x / sqrt 2)) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi). */
+static float gelu_erf_grad(float x)
+{
+    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.3989422804014327f * expf(-0.5f * x * x);
+}
+
+/* d/dx of x sigmoid(a x) = s + a x s (1 - s), s = sigmoid(a x). */
+static float swish_grad(float x, float alpha)
+{
+    float s = sigmoidf(alpha * x);
+    return s + alpha * x * s * (1.0f - s);
+}
+
+UNARY_BACKWARD(kb_leaky_relu, x >= 0 ? dy : p->alpha * dy)
+UNARY_BACKWARD(kb_elu, x >= 0 ? dy : dy * p->alpha * expf(x))
+UNARY_BACKWARD(kb_gelu, dy * (p->approximate ? gelu_tanh_grad(x) : gelu_erf_grad(x)))
+UNARY_BACKWARD(kb_sigmoid, dy * y * (1.0f - y))
+UNARY_BACKWARD(kb_tanh, dy * (1.0f - y * y))
+UNARY_BACKWARD(kb_softplus, dy * sigmoidf(x))                    /* d log(1 + e^x) = sigmoid(x) */
+UNARY_BACKWARD(kb_swish, dy * swish_grad(x, p->alpha))
+UNARY_BACKWARD(kb_erf, dy * 1.1283791670955126f * expf(-x * x)) /* 2 / sqrt(pi) e^(-x^2) */
+UNARY_BACKWARD(kb_sqrt, dy * 0.5f / y)
+UNARY_BACKWARD(kb_exp, dy * y)
+UNARY_BACKWARD(kb_log, dy / x)
+
+static const struct {
+    const char *op;
+    oc_kernel_fn fn;
+} unary_backward_table[] = {
+    {"LeakyRelu", kb_leaky_relu}, {"Elu", kb_elu}, {"Gelu", kb_gelu}, {"Sigmoid", kb_sigmoid},
+    {"Tanh", kb_tanh}, {"Softplus", kb_softplus}, {"Swish", kb_swish}, {"Erf", kb_erf},
+    {"Sqrt", kb_sqrt}, {"Exp", kb_exp}, {"Log", kb_log},
+};
+
+oc_kernel_fn oc_unary_backward_kernel(const char *op)
+{
+    for (size_t i = 0; i < sizeof unary_backward_table / sizeof unary_backward_table[0]; i++)
+        if (strcmp(unary_backward_table[i].op, op) == 0)
+            return unary_backward_table[i].fn;
+    return NULL;
+}
+
+/* ClipGrad(dY, X, Y, min, max): dX = dY where min <= x <= max, else 0
+ * (the bounds pass the gradient, as PyTorch's clamp does). Bounds come
+ * from inputs 3 and 4 when present, else p->alpha / p->beta (opset < 11
+ * attributes, +-inf when absent). */
+int oc_clip_backward(const oc_kargs *a)
+{
+    const oc_unary_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data;
+    float *dx = a->out[0]->data;
+    const oc_tensor *tlo = a->n_in > 3 ? a->in[3] : NULL, *thi = a->n_in > 4 ? a->in[4] : NULL;
+    if ((tlo && tlo->numel != 1) || (thi && thi->numel != 1))
+        return oc_fail(a->d, "Clip bounds must be scalars");
+    float lo = tlo ? *(const float *)tlo->data : p->alpha, hi = thi ? *(const float *)thi->data : p->beta;
+    for (int64_t i = 0; i < a->out[0]->numel; i++)
+        dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0.0f;
+    return 0;
+}

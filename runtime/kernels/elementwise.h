@@ -49,4 +49,12 @@ int oc_clip_forward(const oc_kargs *a);
 int oc_relu_backward(const oc_kargs *a);
 int oc_sum_to_shape(const oc_kargs *a);
 
+/* ActivationGrad(dY, X, Y) -> dX = dY * f'(x) for the activation named by
+ * op (LeakyRelu, Elu, Gelu, Sigmoid, Tanh, Softplus, Swish, Erf, Sqrt,
+ * Exp, Log), float32, with the forward's oc_unary_params; NULL when op has
+ * no backward kernel. ClipGrad(dY, X, Y, min?, max?) passes dY where
+ * min <= x <= max. */
+oc_kernel_fn oc_unary_backward_kernel(const char *op);
+int oc_clip_backward(const oc_kargs *a);
+
 #endif
