@@ -559,3 +559,39 @@ int oc_graph_validate(const oc_graph *g, oc_diag *d)
     }
     return 0;
 }
+
+int oc_graph_remove_nodes(oc_graph *g, const unsigned char *dead, oc_diag *d)
+{
+    int *newid = malloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+    if (!newid)
+        return oc_fail(d, "out of memory");
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (dead[i]) {
+            oc_node *n = &g->nodes[i];
+            for (int o = 0; o < n->n_out; o++)
+                if (n->out[o] >= 0 && g->values[n->out[o]].producer == i)
+                    g->values[n->out[o]].producer = -1;
+            free(n->name);
+            free(n->op_type);
+            free(n->domain);
+            free(n->in);
+            free(n->out);
+            for (int a = 0; a < n->n_attrs; a++)
+                attr_clear(&n->attrs[a]);
+            free(n->attrs);
+            newid[i] = -1;
+            continue;
+        }
+        newid[i] = k;
+        if (k != i)
+            g->nodes[k] = g->nodes[i];
+        k++;
+    }
+    g->n_nodes = k;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].producer >= 0)
+            g->values[v].producer = newid[g->values[v].producer];
+    free(newid);
+    return 0;
+}

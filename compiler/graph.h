@@ -162,6 +162,10 @@ int oc_graph_toposort(oc_graph *g, oc_diag *d);
  * outputs reachable. Used after import and after each pass. */
 int oc_graph_validate(const oc_graph *g, oc_diag *d);
 
+/* Deletes the nodes with dead[i] set (their outputs lose their producer);
+ * node ids change, value producers are updated. */
+int oc_graph_remove_nodes(oc_graph *g, const unsigned char *dead, oc_diag *d);
+
 /* "node 'conv1' (Conv)" into buf, for messages. */
 const char *oc_node_label(const oc_node *n, char *buf, size_t cap);
 

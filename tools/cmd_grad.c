@@ -15,6 +15,7 @@
 #include "../compiler/autodiff.h"
 #include "../compiler/onnx_export.h"
 #include "../compiler/onnx_import.h"
+#include "../compiler/passes/passes.h"
 #include "../compiler/planner.h"
 #include "../compiler/shape.h"
 #include "../runtime/io.h"
@@ -120,7 +121,7 @@ int oc_cmd_grad(int argc, char **argv)
         oc_fail(&d, "%s: labels must be int64 or int32 class indices, got %s", labels, oc_dtype_name(inputs[n_in]->dtype));
         goto fail;
     }
-    if (oc_graph_infer_shapes(g, &d))
+    if (oc_pass_untie_params(g, NULL, &d) || oc_graph_infer_shapes(g, &d))
         goto fail;
     if (g->n_outputs < 1) {
         oc_fail(&d, "the model has no output to take the loss of");

@@ -13,6 +13,7 @@ static const struct {
     {"info", oc_cmd_info, "layer table, parameters and FLOPs of a model"},
     {"run", oc_cmd_run, "run a model on inputs (.pb, .npy or images) and write its outputs"},
     {"check", oc_cmd_check, "run test cases in the ONNX backend-test layout and compare outputs"},
+    {"train", oc_cmd_train, "train one of onnxc's own networks from scratch on a data set"},
     {"grad", oc_cmd_grad, "loss and the gradient of every parameter for one batch (autodiff)"},
     {"export", oc_cmd_export, "write one of onnxc's own networks (LeNet-5, MLP, VGG, ResNet) as ONNX"},
 };

@@ -263,8 +263,209 @@ static int lower_conv_transpose(const oc_graph *g, const oc_node *n, oc_lowered 
     return 0;
 }
 
+/* ---- gradient rule and onnxc's own gradient ops ----
+ * For Y = Conv(X, W, B) (see runtime/kernels/conv.h for the math):
+ *   dX = ConvTranspose(dY, W): the adjoint of Conv's gather, with the same
+ *        strides, dilations, group and start pads; W [M, C/group, k...] is
+ *        already ConvTranspose's [C_in, C_out/group, k...] layout. The end
+ *        pad is chosen so the output has exactly X's extents:
+ *          pe' = s*(out - 1) + (k - 1)*dil + 1 - pb - in,
+ *        and when pe' < 0 (trailing input rows no window reads, which get
+ *        zero gradient) it becomes output_padding -pe' (< stride);
+ *   dW = ConvGradWeight(dY, X, W)   (W gives the shape only);
+ *   dB = ConvGradBias(dY). */
+
+/* Copies the int, ints, float and string attributes of node `from` onto
+ * node `to` (a gradient op reads the forward's window attributes). */
+static int copy_attrs(oc_grad_ctx *cx, int from, int to)
+{
+    for (int i = 0; i < cx->g->nodes[from].n_attrs; i++) {
+        const oc_attr *at = &cx->g->nodes[from].attrs[i];
+        int rc = 0;
+        if (at->type == OC_ATTR_INT)
+            rc = oc_node_set_int(cx->g, to, at->name, at->i, cx->d);
+        else if (at->type == OC_ATTR_INTS)
+            rc = oc_node_set_ints(cx->g, to, at->name, at->n, at->ints, cx->d);
+        else if (at->type == OC_ATTR_FLOAT)
+            rc = oc_node_set_float(cx->g, to, at->name, at->f, cx->d);
+        else if (at->type == OC_ATTR_STRING)
+            rc = oc_node_set_string(cx->g, to, at->name, at->s, cx->d);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int grad_conv_input(oc_grad_ctx *cx, int nid, int dy, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    const oc_value *x = &cx->g->values[n->in[0]], *w = &cx->g->values[n->in[1]], *y = &cx->g->values[n->out[0]];
+    int nsp = x->rank - 2;
+    if (nsp < 1 || w->rank != x->rank || y->rank != x->rank)
+        return oc_fail(cx->d, "Conv gradient: X, W and Y must have the same rank >= 3");
+    int64_t k[OC_MAX_SPATIAL], pads[2 * OC_MAX_SPATIAL], opad[OC_MAX_SPATIAL], s[OC_MAX_SPATIAL],
+        dil[OC_MAX_SPATIAL];
+    for (int i = 0; i < nsp; i++) {
+        k[i] = w->dims[2 + i];
+        if (k[i] < 1 || x->dims[2 + i] < 0 || y->dims[2 + i] < 0)
+            return oc_fail(cx->d, "Conv gradient: spatial shapes must be known");
+    }
+    oc_window win;
+    if (oc_window_resolve(n, nsp, x->dims + 2, k, 0, &win, cx->d))
+        return -1;
+    int any_opad = 0;
+    for (int i = 0; i < nsp; i++) {
+        int64_t pe = win.s[i] * (y->dims[2 + i] - 1) + (k[i] - 1) * win.dil[i] + 1 - win.pb[i] - x->dims[2 + i];
+        pads[i] = win.pb[i];
+        pads[nsp + i] = pe > 0 ? pe : 0;
+        opad[i] = pe < 0 ? -pe : 0;
+        any_opad |= opad[i] != 0;
+        s[i] = win.s[i];
+        dil[i] = win.dil[i];
+    }
+    int group = (int)oc_attr_int(n, "group", 1);
+    int in[2] = {dy, n->in[1]};
+    int gid = oc_grad_add(cx, "ConvTranspose", 0, 2, in, 1, dx);
+    if (gid < 0 || oc_node_set_ints(cx->g, gid, "strides", nsp, s, cx->d) ||
+        oc_node_set_ints(cx->g, gid, "dilations", nsp, dil, cx->d) ||
+        oc_node_set_ints(cx->g, gid, "pads", 2 * nsp, pads, cx->d) ||
+        oc_node_set_int(cx->g, gid, "group", group, cx->d) ||
+        (any_opad && oc_node_set_ints(cx->g, gid, "output_padding", nsp, opad, cx->d)))
+        return -1;
+    return 0;
+}
+
+static int grad_conv(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (dy[0] < 0)
+        return 0;
+    if (need[0] && grad_conv_input(cx, nid, dy[0], &dx[0]))
+        return -1;
+    if (need[1]) {
+        const oc_node *n = &cx->g->nodes[nid];
+        int in[3] = {dy[0], n->in[0], n->in[1]};
+        int gid = oc_grad_add(cx, "ConvGradWeight", 1, 3, in, 1, &dx[1]);
+        if (gid < 0 || copy_attrs(cx, nid, gid))
+            return -1;
+    }
+    if (cx->g->nodes[nid].n_in > 2 && need[2]) {
+        int in[1] = {dy[0]};
+        if (oc_grad_add(cx, "ConvGradBias", 1, 1, in, 1, &dx[2]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ConvGradWeight(dY, X, W) -> dW: W's type. */
+static int infer_conv_grad_weight(oc_infer *cx)
+{
+    oc_value *dy = oc_infer_in_ranked(cx, 0), *x = oc_infer_in_ranked(cx, 1), *w = oc_infer_in_ranked(cx, 2);
+    if (!dy || !x || !w)
+        return -1;
+    if (x->rank < 3 || dy->rank != x->rank || w->rank != x->rank)
+        return oc_infer_fail(cx, "dY, X and W must have the same rank >= 3");
+    return oc_infer_same_as(cx, 0, 2);
+}
+
+/* As many multiply-adds as the forward: one per (dY element, weight of its group). */
+static int64_t macs_conv_grad_weight(const oc_graph *g, const oc_node *n)
+{
+    const oc_value *dy = &g->values[n->in[0]], *w = &g->values[n->in[2]];
+    int64_t out = oc_value_numel(dy), wk = 1;
+    if (out < 0 || w->rank < 2)
+        return -1;
+    for (int i = 1; i < w->rank; i++)
+        wk *= w->dims[i];
+    return out * wk;
+}
+
+/* ConvGradBias(dY) -> dB [M]. */
+static int infer_conv_grad_bias(oc_infer *cx)
+{
+    oc_value *dy = oc_infer_in_ranked(cx, 0);
+    if (!dy)
+        return -1;
+    if (dy->rank < 3)
+        return oc_infer_fail(cx, "dY must have rank >= 3");
+    return oc_infer_set_out(cx, 0, dy->dtype, 1, &dy->dims[1]);
+}
+
+/* The forward Conv's geometry rebuilt from the gradient node: X = input 1,
+ * dY = input 0 (Y's shape), kernel from W = input 2 (ConvGradWeight) or
+ * absent (ConvGradBias needs only N, M and the output extents). */
+static int lower_conv_grad_weight(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *dy = &g->values[n->in[0]], *x = &g->values[n->in[1]], *w = &g->values[n->in[2]];
+    oc_conv_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    if (dy->dtype != OC_FLOAT || x->dtype != OC_FLOAT)
+        return oc_fail(d, "ConvGradWeight supports float32 only");
+    p->nsp = x->rank - 2;
+    if (p->nsp < 1 || p->nsp > OC_CONV_MAX_SPATIAL || dy->rank != x->rank || w->rank != x->rank)
+        return oc_fail(d, "ConvGradWeight: %d spatial dims; 1 to %d are supported", p->nsp, OC_CONV_MAX_SPATIAL);
+    p->batch = x->dims[0];
+    p->cin = x->dims[1];
+    p->cout = dy->dims[1];
+    p->group = oc_attr_int(n, "group", 1);
+    if (p->group < 1 || p->cin % p->group || p->cout % p->group || w->dims[0] != p->cout ||
+        w->dims[1] * p->group != p->cin || dy->dims[0] != p->batch)
+        return oc_fail(d, "ConvGradWeight: dY, X and W shapes do not agree with group %lld", (long long)p->group);
+    for (int i = 0; i < p->nsp; i++) {
+        p->in[i] = x->dims[2 + i];
+        p->out[i] = dy->dims[2 + i];
+        p->k[i] = w->dims[2 + i];
+    }
+    oc_window win;
+    if (oc_window_resolve(n, p->nsp, p->in, p->k, 0, &win, d))
+        return -1;
+    int pointwise = 1;
+    for (int i = 0; i < p->nsp; i++) {
+        if (win.out[i] != p->out[i])
+            return oc_fail(d, "ConvGradWeight: window gives extent %lld but dY has %lld", (long long)win.out[i],
+                           (long long)p->out[i]);
+        p->s[i] = win.s[i];
+        p->dil[i] = win.dil[i];
+        p->pb[i] = win.pb[i];
+        pointwise &= p->k[i] == 1 && p->s[i] == 1 && win.pb[i] == 0 && win.pe[i] == 0;
+    }
+    p->pointwise = pointwise;
+    int64_t ext[3] = {p->cout / p->group, prod_n(p->out, p->nsp), p->cin / p->group * prod_n(p->k, p->nsp)};
+    if (blas_fits(ext, 3, d))
+        return -1;
+    lw->fn = oc_conv_grad_weight;
+    lw->scratch = oc_conv_scratch(p);
+    return 0;
+}
+
+static int lower_conv_grad_bias(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *dy = &g->values[n->in[0]];
+    oc_conv_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    if (dy->dtype != OC_FLOAT)
+        return oc_fail(d, "ConvGradBias supports float32 only");
+    p->nsp = dy->rank - 2;
+    if (p->nsp < 1 || p->nsp > OC_CONV_MAX_SPATIAL)
+        return oc_fail(d, "ConvGradBias: %d spatial dims; 1 to %d are supported", p->nsp, OC_CONV_MAX_SPATIAL);
+    p->batch = dy->dims[0];
+    p->cout = dy->dims[1];
+    p->group = 1;
+    for (int i = 0; i < p->nsp; i++)
+        p->out[i] = dy->dims[2 + i];
+    lw->fn = oc_conv_grad_bias;
+    return 0;
+}
+
+const oc_op oc_ops_conv_grad[] = {
+    {"ConvGradWeight", 3, 3, 1, 1, infer_conv_grad_weight, macs_conv_grad_weight, 0, 0, lower_conv_grad_weight},
+    {"ConvGradBias", 1, 1, 1, 1, infer_conv_grad_bias, NULL, 0, 0, lower_conv_grad_bias},
+    {0},
+};
+
 const oc_op oc_ops_conv[] = {
-    {"Conv", 2, 3, 1, 1, infer_conv, macs_conv, 0, 0, lower_conv},
+    {"Conv", 2, 3, 1, 1, infer_conv, macs_conv, 0, 0, lower_conv, grad_conv},
     {"ConvTranspose", 2, 3, 1, 1, infer_conv_transpose, macs_conv_transpose, 0, 0, lower_conv_transpose},
     {0},
 };

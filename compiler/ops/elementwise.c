@@ -2,10 +2,13 @@
  * variadic arithmetic, comparisons, logic, Where, Clip, PRelu.
  * Shape rules only; Add/Sub/Mul/Div/Max/Min/Sum/Neg/Abs on small known
  * int64 data are evaluated here so shape arithmetic (e.g. batch *
- * channels) resolves. */
+ * channels) resolves. Gradient rules: Relu, Add, Sub, Mul, Div, Pow, Neg
+ * and the activations (via onnxc's ActivationGrad op, kernels beside the
+ * forward ones in runtime/kernels/elementwise.c). */
 #include "op.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../runtime/kernels/elementwise.h"
@@ -392,35 +395,178 @@ static int grad_mul(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char
     return 0;
 }
 
+/* Copies the scalar and string attributes of node `from` onto node `to`
+ * (a gradient node reads the forward's alpha, approximate, min, ...). */
+static int copy_attrs(oc_grad_ctx *cx, int from, int to)
+{
+    for (int i = 0; i < cx->g->nodes[from].n_attrs; i++) {
+        const oc_attr *at = &cx->g->nodes[from].attrs[i];
+        int rc = 0;
+        if (at->type == OC_ATTR_FLOAT)
+            rc = oc_node_set_float(cx->g, to, at->name, at->f, cx->d);
+        else if (at->type == OC_ATTR_INT)
+            rc = oc_node_set_int(cx->g, to, at->name, at->i, cx->d);
+        else if (at->type == OC_ATTR_STRING)
+            rc = oc_node_set_string(cx->g, to, at->name, at->s, cx->d);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* A float32 scalar constant (not a parameter) for gradient arithmetic. */
+static int grad_const(oc_grad_ctx *cx, float v)
+{
+    char name[64];
+    oc_tensor *t = oc_tensor_new(OC_FLOAT, 0, NULL, cx->d);
+    if (!t)
+        return -1;
+    *(float *)t->data = v;
+    snprintf(name, sizeof name, "grad/const_%d", cx->counter++);
+    int id = oc_graph_add_initializer(cx->g, name, t, cx->d);
+    if (id >= 0)
+        cx->g->values[id].flags &= ~OC_VALUE_INITIALIZER; /* a constant, not a weight */
+    return id;
+}
+
+/* Activations: dX = ActivationGrad(dY, X, Y), the derivative picked by the
+ * forward op's name (attribute "op") with the forward's attributes; Clip
+ * also passes its bound inputs. */
+static int grad_activation(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    int clip = !strcmp(n->op_type, "Clip");
+    int in[5] = {dy[0], n->in[0], n->out[0], clip && n->n_in > 1 ? n->in[1] : -1, clip && n->n_in > 2 ? n->in[2] : -1};
+    char op[64];
+    snprintf(op, sizeof op, "%s", n->op_type);
+    int gid = oc_grad_add(cx, "ActivationGrad", 1, clip ? 5 : 3, in, 1, &dx[0]);
+    if (gid < 0 || oc_node_set_string(cx->g, gid, "op", op, cx->d) || copy_attrs(cx, nid, gid))
+        return -1;
+    return 0;
+}
+
+/* Neg: dX = -dY */
+static int grad_neg(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    (void)nid;
+    if (!need[0])
+        return 0;
+    int g = dy[0];
+    return oc_grad_add(cx, "Neg", 0, 1, &g, 1, &dx[0]) < 0 ? -1 : 0;
+}
+
+/* Div, Y = A / B: dA = unbroadcast(dY / B), dB = unbroadcast(-(dY / B) * Y)
+ * (= -dY A / B^2, without squaring B). */
+static int grad_div(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int a = n->in[0], b = n->in[1], y = n->out[0], t, u;
+    if (cx->g->values[y].dtype != OC_FLOAT && cx->g->values[y].dtype != OC_DOUBLE)
+        return oc_fail(cx->d, "only floating-point Div is differentiable");
+    int in[2] = {dy[0], b};
+    if (oc_grad_add(cx, "Div", 0, 2, in, 1, &t) < 0)
+        return -1;
+    if (need[0] && (dx[0] = oc_grad_unbroadcast(cx, t, a)) < 0)
+        return -1;
+    if (need[1]) {
+        int in2[2] = {t, y};
+        if (oc_grad_add(cx, "Mul", 0, 2, in2, 1, &u) < 0 || oc_grad_add(cx, "Neg", 0, 1, &u, 1, &u) < 0 ||
+            (dx[1] = oc_grad_unbroadcast(cx, u, b)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Pow, Y = A ^ B: dA = unbroadcast(dY * B * A ^ (B - 1)),
+ * dB = unbroadcast(dY * Y * log A). */
+static int grad_pow(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int a = n->in[0], b = n->in[1], y = n->out[0];
+    if (cx->g->values[a].dtype != OC_FLOAT || cx->g->values[b].dtype != OC_FLOAT)
+        return oc_fail(cx->d, "only float32 Pow is differentiable");
+    if (need[0]) {
+        int one = grad_const(cx, 1.0f), bm1, pw, t, u;
+        int i1[2] = {b, one}, i2[2] = {a, -1}, i3[2] = {dy[0], b}, i4[2] = {-1, -1};
+        if (one < 0 || oc_grad_add(cx, "Sub", 0, 2, i1, 1, &bm1) < 0)
+            return -1;
+        i2[1] = bm1;
+        if (oc_grad_add(cx, "Pow", 0, 2, i2, 1, &pw) < 0 || oc_grad_add(cx, "Mul", 0, 2, i3, 1, &t) < 0)
+            return -1;
+        i4[0] = t;
+        i4[1] = pw;
+        if (oc_grad_add(cx, "Mul", 0, 2, i4, 1, &u) < 0 || (dx[0] = oc_grad_unbroadcast(cx, u, a)) < 0)
+            return -1;
+    }
+    if (need[1]) {
+        int lg, t, u, i1[2] = {dy[0], y}, i2[2] = {-1, -1};
+        if (oc_grad_add(cx, "Log", 0, 1, &a, 1, &lg) < 0 || oc_grad_add(cx, "Mul", 0, 2, i1, 1, &t) < 0)
+            return -1;
+        i2[0] = t;
+        i2[1] = lg;
+        if (oc_grad_add(cx, "Mul", 0, 2, i2, 1, &u) < 0 || (dx[1] = oc_grad_unbroadcast(cx, u, b)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int lower_activation_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const char *op = oc_attr_string(n, "op", "");
+    for (int k = 0; k < 3; k++)
+        if (n->in[k] < 0 || g->values[n->in[k]].dtype != OC_FLOAT)
+            return oc_fail(d, "ActivationGrad (%s) supports float32 only", op);
+    oc_unary_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    /* the forward's attributes with the forward's defaults (lower_unary) */
+    p->alpha = oc_attr_float(n, "alpha", !strcmp(op, "LeakyRelu") ? 0.01f : 1.0f);
+    p->approximate = strcmp(oc_attr_string(n, "approximate", "none"), "tanh") == 0;
+    if (!strcmp(op, "Clip")) {
+        p->alpha = oc_attr_float(n, "min", -INFINITY);
+        p->beta = oc_attr_float(n, "max", INFINITY);
+        for (int k = 3; k < n->n_in; k++)
+            if (n->in[k] >= 0 && g->values[n->in[k]].dtype != OC_FLOAT)
+                return oc_fail(d, "ActivationGrad (Clip) supports float32 bounds only");
+        lw->fn = oc_clip_backward;
+        return 0;
+    }
+    lw->fn = oc_unary_backward_kernel(op);
+    return lw->fn ? 0 : oc_fail(d, "no backward kernel for %s", op);
+}
+
 const oc_op oc_ops_elementwise_grad[] = {
     {"ReluGrad", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_relu_grad},
     {"SumToShape", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_sum_to_shape},
+    {"ActivationGrad", 3, 5, 1, 1, infer_like_input1, NULL, 0, 0, lower_activation_grad},
     {0},
 };
 
 const oc_op oc_ops_elementwise[] = {
     /* unary math and activations */
     {"Relu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_relu},
-    {"LeakyRelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Elu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"LeakyRelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
+    {"Elu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
     {"Selu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Celu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Sigmoid", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Sigmoid", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
     {"HardSigmoid", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"HardSwish", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Tanh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Softplus", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Tanh", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
+    {"Softplus", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
     {"Softsign", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Gelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Gelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
     {"Mish", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Swish", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Swish", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
     {"ThresholdedRelu", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Erf", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Exp", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Log", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
-    {"Sqrt", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
+    {"Erf", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
+    {"Exp", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
+    {"Log", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
+    {"Sqrt", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary, grad_activation},
     {"Abs", 1, 1, 1, 1, infer_unary_fold, NULL, 0, 0, lower_unary},
-    {"Neg", 1, 1, 1, 1, infer_unary_fold, NULL, 0, 0, lower_unary},
+    {"Neg", 1, 1, 1, 1, infer_unary_fold, NULL, 0, 0, lower_unary, grad_neg},
     {"Reciprocal", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Floor", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"Ceil", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
@@ -441,16 +587,16 @@ const oc_op oc_ops_elementwise[] = {
     {"BitwiseNot", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary_int},
     {"IsNaN", 1, 1, 1, 1, infer_unary_bool, NULL, 0, 0, lower_unary_int},
     {"IsInf", 1, 1, 1, 1, infer_unary_bool, NULL, 0, 0, lower_unary_int},
-    {"Clip", 1, 3, 1, 1, infer_unary, NULL, 0, (1u << 1) | (1u << 2), lower_unary},
+    {"Clip", 1, 3, 1, 1, infer_unary, NULL, 0, (1u << 1) | (1u << 2), lower_unary, grad_activation},
     {"Shrink", 1, 1, 1, 1, infer_unary, NULL, 0, 0, lower_unary},
     {"PRelu", 2, 2, 1, 1, infer_prelu, NULL, 0, 0, lower_broadcast},
     /* binary / variadic with numpy broadcasting */
     {"Add", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast, grad_add_sub},
     {"Sub", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast, grad_add_sub},
     {"Mul", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast, grad_mul},
-    {"Div", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast},
+    {"Div", 2, 2, 1, 1, infer_arith, NULL, 0, 0, lower_broadcast, grad_div},
     {"Mod", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
-    {"Pow", 2, 2, 1, 1, infer_pow, NULL, 0, 0, lower_broadcast},
+    {"Pow", 2, 2, 1, 1, infer_pow, NULL, 0, 0, lower_broadcast, grad_pow},
     {"BitShift", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
     {"BitwiseAnd", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},
     {"BitwiseOr", 2, 2, 1, 1, infer_broadcast, NULL, 0, 0, lower_broadcast},

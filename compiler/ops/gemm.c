@@ -1,7 +1,8 @@
 /* gemm.c: Gemm (Y = alpha * A' * B' + beta * C), MatMul (numpy matmul
  * semantics: 1-D operands are promoted and the added dim removed again,
  * leading dims broadcast) and Einsum (opset 12: explicit and implicit
- * equations with one broadcast ellipsis). */
+ * equations with one broadcast ellipsis). Gradient rules: Gemm (two Gemm
+ * nodes) and MatMul (onnxc's MatMulGrad op). */
 #include "op.h"
 
 #include <limits.h>
@@ -144,16 +145,8 @@ static int lower_gemm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
 
 /* Promotes 1-D operands, broadcasts the batch dims and records each
  * operand's element stride per output batch dim (0 where it broadcasts). */
-static int lower_matmul(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+static int matmul_geometry(const oc_value *a, const oc_value *b, oc_matmul_params *p, oc_diag *d)
 {
-    const oc_value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
-    if (a->dtype != b->dtype ||
-        (a->dtype != OC_FLOAT && a->dtype != OC_DOUBLE && a->dtype != OC_INT32 && a->dtype != OC_INT64))
-        return oc_fail(d, "MatMul supports float32, float64, int32 and int64 operands of one type, got %s and %s",
-                       oc_dtype_name(a->dtype), oc_dtype_name(b->dtype));
-    oc_matmul_params *p = oc_lower_params(lw, sizeof *p, d);
-    if (!p)
-        return -1;
     int64_t ad[OC_MAX_RANK + 1], bd[OC_MAX_RANK + 1];
     int ar = a->rank, br = b->rank;
     memcpy(ad, a->dims, sizeof(int64_t) * (size_t)ar);
@@ -194,7 +187,18 @@ static int lower_matmul(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_
     }
     p->fold = fold && b_shared && r > 0;
     int64_t ext[3] = {p->fold ? p->m * nb : p->m, p->n, p->k};
-    if (blas_fits(ext, 3, d))
+    return blas_fits(ext, 3, d);
+}
+
+static int lower_matmul(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
+    if (a->dtype != b->dtype ||
+        (a->dtype != OC_FLOAT && a->dtype != OC_DOUBLE && a->dtype != OC_INT32 && a->dtype != OC_INT64))
+        return oc_fail(d, "MatMul supports float32, float64, int32 and int64 operands of one type, got %s and %s",
+                       oc_dtype_name(a->dtype), oc_dtype_name(b->dtype));
+    oc_matmul_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || matmul_geometry(a, b, p, d))
         return -1;
     lw->fn = oc_matmul_forward;
     return 0;
@@ -244,8 +248,52 @@ static int grad_gemm(oc_grad_ctx *cx, int nid, const int *dy, const unsigned cha
     return 0;
 }
 
+/* MatMul, Y = A B with numpy semantics: dA = MatMulGrad(dY, A, B; wrt 0)
+ * = dY B^T and dB = MatMulGrad(dY, A, B; wrt 1) = A^T dY per batch, summed
+ * over the batch dims an operand broadcast along; 1-D operands are
+ * promoted as in the forward, so the results have A's and B's shapes. */
+static int grad_matmul(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int in[3] = {dy[0], n->in[0], n->in[1]};
+    for (int k = 0; k < 2; k++) {
+        if (!need[k])
+            continue;
+        int gid = oc_grad_add(cx, "MatMulGrad", 1, 3, in, 1, &dx[k]);
+        if (gid < 0 || oc_node_set_int(cx->g, gid, "wrt", k, cx->d))
+            return -1;
+    }
+    return 0;
+}
+
+static int infer_matmul_grad(oc_infer *cx)
+{
+    int k = oc_attr_int(oc_infer_node(cx), "wrt", 0) ? 2 : 1;
+    if (!oc_infer_in(cx, 0) || !oc_infer_in(cx, 1) || !oc_infer_in(cx, 2))
+        return oc_infer_fail(cx, "needs dY, A and B");
+    return oc_infer_same_as(cx, 0, k);
+}
+
+static int lower_matmul_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *dy = &g->values[n->in[0]], *a = &g->values[n->in[1]], *b = &g->values[n->in[2]];
+    if (dy->dtype != OC_FLOAT || a->dtype != OC_FLOAT || b->dtype != OC_FLOAT)
+        return oc_fail(d, "MatMulGrad supports float32 only");
+    oc_matmul_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || matmul_geometry(a, b, p, d))
+        return -1;
+    p->fold = 0;
+    lw->fn = oc_attr_int(n, "wrt", 0) ? oc_matmul_backward_b : oc_matmul_backward_a;
+    return 0;
+}
+
+const oc_op oc_ops_gemm_grad[] = {
+    {"MatMulGrad", 3, 3, 1, 1, infer_matmul_grad, NULL, 0, 0, lower_matmul_grad},
+    {0},
+};
+
 const oc_op oc_ops_gemm[] = {
     {"Gemm", 2, 3, 1, 1, infer_gemm, macs_gemm, 0, 0, lower_gemm, grad_gemm},
-    {"MatMul", 2, 2, 1, 1, infer_matmul, macs_matmul, 0, 0, lower_matmul},
+    {"MatMul", 2, 2, 1, 1, infer_matmul, macs_matmul, 0, 0, lower_matmul, grad_matmul},
     {0},
 };

@@ -1,9 +1,13 @@
 /* norm.c: normalization ops: BatchNormalization, InstanceNormalization,
  * LayerNormalization, RMSNormalization, GroupNormalization, LRN,
  * MeanVarianceNormalization, LpNormalization.
- * Shape rules; BN's running mean/var are model state, not parameters. */
+ * Shape rules; BN's running mean/var are model state, not parameters.
+ * Gradient rules for BatchNormalization (inference and training mode) and
+ * LayerNormalization through onnxc's BatchNormGrad / LayerNormGrad ops. */
 #include "op.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../runtime/kernels/norm.h"
@@ -143,7 +147,9 @@ static int lower_batchnorm(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
     int extra = 0;
     for (int k = 1; k < n->n_out; k++)
         extra |= n->out[k] >= 0;
-    p->training = g->opset >= 14 ? (int)oc_attr_int(n, "training_mode", 0) : extra;
+    /* autodiff (--bn train) sets training_mode at any opset */
+    const oc_attr *tm = oc_node_attr(n, "training_mode");
+    p->training = tm ? tm->i != 0 : g->opset >= 14 ? 0 : extra;
     p->n = x->dims[0];
     p->c = x->dims[1];
     p->spatial = spatial_of(x);
@@ -202,18 +208,15 @@ static int param_strides(const oc_graph *g, const oc_node *n, int k, const oc_la
     return 0;
 }
 
-static int lower_layernorm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+/* Layer/RMS normalization geometry with X, scale, bias at inputs base,
+ * base + 1, base + 2 (base 1 for LayerNormGrad, whose input 0 is dY). */
+static int layernorm_geometry(const oc_graph *g, const oc_node *n, int base, oc_layernorm_params *p, oc_diag *d)
 {
-    const oc_value *x = &g->values[n->in[0]];
-    if (need_float(g, n, d))
-        return -1;
+    const oc_value *x = &g->values[n->in[base]];
     int64_t axis = oc_attr_int(n, "axis", -1);
     if (axis < -x->rank || axis >= x->rank)
         return oc_fail(d, "axis %lld is outside [-%d, %d)", (long long)axis, x->rank, x->rank);
     int ax = (int)(axis < 0 ? axis + x->rank : axis);
-    oc_layernorm_params *p = oc_lower_params(lw, sizeof *p, d);
-    if (!p)
-        return -1;
     p->epsilon = oc_attr_float(n, "epsilon", 1e-5f);
     p->rms = !strcmp(n->op_type, "RMSNormalization");
     p->outer = p->inner = 1;
@@ -224,9 +227,20 @@ static int lower_layernorm(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         else
             p->inner *= p->ndims[i - ax] = x->dims[i];
     }
-    if (param_strides(g, n, 1, p, p->sstride, &p->full_scale, d))
+    if (param_strides(g, n, base + 1, p, p->sstride, &p->full_scale, d))
         return -1;
-    if (n->n_in > 2 && n->in[2] >= 0 && param_strides(g, n, 2, p, p->bstride, &p->full_bias, d))
+    if (n->n_in > base + 2 && n->in[base + 2] >= 0 &&
+        param_strides(g, n, base + 2, p, p->bstride, &p->full_bias, d))
+        return -1;
+    return 0;
+}
+
+static int lower_layernorm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (need_float(g, n, d))
+        return -1;
+    oc_layernorm_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || layernorm_geometry(g, n, 0, p, d))
         return -1;
     lw->fn = oc_layernorm_forward;
     return 0;
@@ -307,10 +321,184 @@ static int lower_mvn(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_dia
     return 0;
 }
 
+/* ---- gradient rules and their ops ---- */
+
+/* BatchNormalization in training mode when the node says so (opset 14+
+ * training_mode, or older nodes with the running-statistics outputs) or
+ * autodiff runs with bn_train. */
+static int bn_training(const oc_graph *g, const oc_node *n)
+{
+    const oc_attr *tm = oc_node_attr(n, "training_mode");
+    if (tm)
+        return tm->i != 0;
+    if (g->opset >= 14)
+        return 0;
+    for (int k = 1; k < n->n_out; k++)
+        if (n->out[k] >= 0)
+            return 1;
+    return 0;
+}
+
+/* Switches node nid to training mode: training_mode = 1 and outputs 1, 2
+ * (the running mean and variance updated with momentum, ONNX semantics)
+ * added when the model omitted them, as graph outputs
+ * "updated_<running statistic>" so a training loop can carry them over. */
+static int bn_make_training(oc_grad_ctx *cx, int nid)
+{
+    oc_graph *g = cx->g;
+    oc_node *n = &g->nodes[nid];
+    int found = 0;
+    for (int k = 0; k < n->n_attrs; k++)
+        if (!strcmp(n->attrs[k].name, "training_mode")) { /* an exported training_mode = 0 */
+            n->attrs[k].type = OC_ATTR_INT;
+            n->attrs[k].i = 1;
+            found = 1;
+        }
+    if (!found && oc_node_set_int(g, nid, "training_mode", 1, cx->d))
+        return -1;
+    n = &g->nodes[nid];
+    if (n->n_out < 3) {
+        int *no = realloc(n->out, sizeof(int) * 4);
+        if (!no)
+            return oc_fail(cx->d, "out of memory");
+        for (int k = n->n_out; k < 3; k++)
+            no[k] = -1;
+        n->out = no;
+        n->n_out = 3;
+    }
+    for (int k = 1; k <= 2; k++) {
+        n = &g->nodes[nid];
+        if (n->out[k] >= 0)
+            continue;
+        char name[300];
+        snprintf(name, sizeof name, "updated_%s", g->values[n->in[k + 2]].name);
+        int id = oc_graph_add_value(g, name, cx->d);
+        if (id < 0)
+            return -1;
+        g->nodes[nid].out[k] = id;
+        g->values[id].producer = nid;
+        if (oc_graph_mark_output(g, id, cx->d))
+            return -1;
+    }
+    return 0;
+}
+
+/* BatchNormalization: dX, dScale, dB = BatchNormGrad(dY, X, scale, mean,
+ * var), batch statistics in training mode (math in
+ * runtime/kernels/norm.c). The running mean / var are state: no gradient. */
+static int grad_batchnorm(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (dy[0] < 0)
+        return 0;
+    if (cx->bn_train && bn_make_training(cx, nid))
+        return -1;
+    const oc_node *n = &cx->g->nodes[nid];
+    int train = bn_training(cx->g, n);
+    float eps = oc_attr_float(n, "epsilon", 1e-5f);
+    int in[5] = {dy[0], n->in[0], n->in[1], n->in[3], n->in[4]}, out[3];
+    int gid = oc_grad_add(cx, "BatchNormGrad", 1, 5, in, 3, out);
+    if (gid < 0 || oc_node_set_float(cx->g, gid, "epsilon", eps, cx->d) ||
+        oc_node_set_int(cx->g, gid, "training_mode", train, cx->d))
+        return -1;
+    for (int k = 0; k < 3; k++)
+        if (need[k])
+            dx[k] = out[k];
+    return 0;
+}
+
+static int infer_bn_grad(oc_infer *cx)
+{
+    for (int k = 0; k < 3; k++)
+        if (!oc_infer_in(cx, k))
+            return oc_infer_fail(cx, "input %d is missing", k);
+    if (oc_infer_same_as(cx, 0, 1) || oc_infer_same_as(cx, 1, 2))
+        return -1;
+    return oc_infer_same_as(cx, 2, 2);
+}
+
+static int lower_batchnorm_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[1]];
+    if (need_float(g, n, d))
+        return -1;
+    if (x->rank < 2)
+        return oc_fail(d, "expected X of rank >= 2 (N, C, ...), got rank %d", x->rank);
+    for (int k = 2; k <= 4; k++)
+        if (need_len(g, n, k, x->dims[1], d))
+            return -1;
+    oc_batchnorm_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->epsilon = oc_attr_float(n, "epsilon", 1e-5f);
+    p->training = (int)oc_attr_int(n, "training_mode", 0);
+    p->n = x->dims[0];
+    p->c = x->dims[1];
+    p->spatial = spatial_of(x);
+    lw->fn = oc_batchnorm_backward;
+    return 0;
+}
+
+/* LayerNormalization: dX, dScale[, dBias] = LayerNormGrad(dY, X, scale[,
+ * bias]); mean and inverse std are recomputed from X (math in
+ * runtime/kernels/norm.c). Only Y's gradient flows (not Mean/InvStdDev's). */
+static int grad_layernorm(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    if (dy[0] < 0)
+        return 0;
+    for (int k = 1; k < n->n_out; k++)
+        if (dy[k] >= 0)
+            return oc_fail(cx->d, "gradients through the Mean / InvStdDev outputs are not supported");
+    int has_bias = n->n_in > 2 && n->in[2] >= 0;
+    int in[4] = {dy[0], n->in[0], n->in[1], has_bias ? n->in[2] : -1}, out[3];
+    int gid = oc_grad_add(cx, "LayerNormGrad", 1, has_bias ? 4 : 3, in, has_bias ? 3 : 2, out);
+    if (gid < 0)
+        return -1;
+    n = &cx->g->nodes[nid];
+    int64_t axis = oc_attr_int(n, "axis", -1);
+    float eps = oc_attr_float(n, "epsilon", 1e-5f);
+    if (oc_node_set_int(cx->g, gid, "axis", axis, cx->d) || oc_node_set_float(cx->g, gid, "epsilon", eps, cx->d))
+        return -1;
+    for (int k = 0; k < (has_bias ? 3 : 2); k++)
+        if (need[k])
+            dx[k] = out[k];
+    return 0;
+}
+
+static int infer_ln_grad(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    for (int k = 0; k < 3; k++)
+        if (!oc_infer_in(cx, k))
+            return oc_infer_fail(cx, "input %d is missing", k);
+    if (oc_infer_same_as(cx, 0, 1) || oc_infer_same_as(cx, 1, 2))
+        return -1;
+    return n->n_in > 3 && n->in[3] >= 0 ? oc_infer_same_as(cx, 2, 3) : 0;
+}
+
+static int lower_layernorm_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (need_float(g, n, d))
+        return -1;
+    oc_layernorm_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || layernorm_geometry(g, n, 1, p, d))
+        return -1;
+    p->rms = 0;
+    lw->fn = oc_layernorm_backward;
+    lw->scratch = (size_t)p->inner * 2 * sizeof(double);
+    return 0;
+}
+
+const oc_op oc_ops_norm_grad[] = {
+    {"BatchNormGrad", 5, 5, 3, 3, infer_bn_grad, NULL, 0, 0, lower_batchnorm_grad},
+    {"LayerNormGrad", 3, 4, 2, 3, infer_ln_grad, NULL, 0, 0, lower_layernorm_grad},
+    {0},
+};
+
 const oc_op oc_ops_norm[] = {
-    {"BatchNormalization", 5, 5, 1, 5, infer_batchnorm, NULL, (1u << 3) | (1u << 4), 0, lower_batchnorm},
+    {"BatchNormalization", 5, 5, 1, 5, infer_batchnorm, NULL, (1u << 3) | (1u << 4), 0, lower_batchnorm, grad_batchnorm},
     {"InstanceNormalization", 3, 3, 1, 1, infer_same, NULL, 0, 0, lower_groupnorm},
-    {"LayerNormalization", 2, 3, 1, 3, infer_layernorm, NULL, 0, 0, lower_layernorm},
+    {"LayerNormalization", 2, 3, 1, 3, infer_layernorm, NULL, 0, 0, lower_layernorm, grad_layernorm},
     {"GroupNormalization", 3, 3, 1, 1, infer_same, NULL, 0, 0, lower_groupnorm},
     {"RMSNormalization", 2, 2, 1, 1, infer_rmsnorm, NULL, 0, 0, lower_layernorm},
     {"LpNormalization", 1, 1, 1, 1, infer_lpnorm, NULL, 0, 0, lower_lpnorm},

@@ -1,7 +1,9 @@
 /* reduce.c: Softmax, LogSoftmax, Hardmax, the Reduce* family,
  * ArgMax/ArgMin, TopK and the scans CumSum/CumProd: shape rules. Reduce
  * axes are an attribute until opset 13 (ReduceSum) / 18 (the others), an
- * optional input after; TopK's k is an attribute until opset 10. */
+ * optional input after; TopK's k is an attribute until opset 10.
+ * Gradient rules: Softmax, LogSoftmax (SoftmaxGrad), ReduceSum and
+ * ReduceMean (ReduceGrad). */
 #include "op.h"
 
 /* TopK and CumSum kernels are chosen in indexing.c beside the other index ops. */
@@ -298,12 +300,130 @@ static int lower_argmax(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_
     return 0;
 }
 
+/* ---- gradient rules and their ops ---- */
+
+/* Softmax / LogSoftmax: dX = SoftmaxGrad(dY, Y) (the math is in
+ * runtime/kernels/reduce.c); the grad node keeps the forward's axis. */
+static int grad_softmax(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    int in[2] = {dy[0], n->out[0]}, log = !strcmp(n->op_type, "LogSoftmax");
+    const oc_attr *ax = oc_node_attr(n, "axis");
+    int has_axis = ax != NULL;
+    int64_t axis = has_axis ? ax->i : 0;
+    int gid = oc_grad_add(cx, "SoftmaxGrad", 1, 2, in, 1, &dx[0]);
+    if (gid < 0 || oc_node_set_int(cx->g, gid, "log", log, cx->d) ||
+        (has_axis && oc_node_set_int(cx->g, gid, "axis", axis, cx->d)))
+        return -1;
+    return 0;
+}
+
+static int lower_softmax_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *y = &g->values[n->in[1]];
+    if (y->dtype != OC_FLOAT || g->values[n->in[0]].dtype != OC_FLOAT)
+        return oc_fail(d, "SoftmaxGrad supports float32 only");
+    int legacy = g->opset < 13; /* same axis default and 2-D coercion as the forward */
+    int64_t axis = oc_attr_int(n, "axis", legacy ? 1 : -1);
+    int rank = y->rank;
+    if (axis < -rank || axis >= (rank ? rank : 1))
+        return oc_fail(d, "axis %lld is outside [-%d, %d)", (long long)axis, rank, rank);
+    oc_softmax_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->kind = oc_attr_int(n, "log", 0) ? OC_LOG_SOFTMAX : OC_SOFTMAX;
+    p->dtype = OC_FLOAT;
+    axis_view(y, (int)(axis < 0 ? axis + rank : axis), legacy, &p->outer, &p->n, &p->inner);
+    lw->fn = oc_softmax_backward;
+    return 0;
+}
+
+/* ReduceSum / ReduceMean: dX = ReduceGrad(dY, X), dY broadcast back over
+ * the reduced dims (scaled by 1 / count for the mean). The axes are
+ * resolved here into a bit mask, so they must be known at compile time. */
+static int grad_reduce(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    const oc_value *x = &cx->g->values[n->in[0]];
+    const int64_t *attr;
+    int na = oc_attr_ints(n, "axes", &attr);
+    const oc_tensor *axt = NULL;
+    if (na < 0 && n->n_in > 1 && n->in[1] >= 0) {
+        if (!(axt = cx->g->values[n->in[1]].constant))
+            return oc_fail(cx->d, "the axes must be known at compile time to differentiate %s", n->op_type);
+        na = (int)axt->numel;
+    }
+    unsigned mask = 0;
+    if (na <= 0)
+        mask = oc_attr_int(n, "noop_with_empty_axes", 0) ? 0u : (x->rank ? (1u << x->rank) - 1 : 0u);
+    for (int i = 0; i < na; i++) {
+        int64_t v = axt ? oc_tensor_get_i64(axt, i) : attr[i];
+        if (v < -x->rank || v >= x->rank)
+            return oc_fail(cx->d, "axis %lld is outside [-%d, %d)", (long long)v, x->rank, x->rank);
+        mask |= 1u << (v < 0 ? v + x->rank : v);
+    }
+    int mean = !strcmp(n->op_type, "ReduceMean");
+    int in[2] = {dy[0], n->in[0]};
+    int gid = oc_grad_add(cx, "ReduceGrad", 1, 2, in, 1, &dx[0]);
+    if (gid < 0 || oc_node_set_int(cx->g, gid, "mask", (int64_t)mask, cx->d) ||
+        oc_node_set_int(cx->g, gid, "mean", mean, cx->d))
+        return -1;
+    return 0;
+}
+
+static int lower_reduce_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *dy = &g->values[n->in[0]], *x = &g->values[n->in[1]];
+    if (dy->dtype != OC_FLOAT || x->dtype != OC_FLOAT)
+        return oc_fail(d, "ReduceGrad supports float32 only");
+    oc_reduce_grad_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    unsigned mask = (unsigned)oc_attr_int(n, "mask", 0);
+    int64_t s = 1, count = 1;
+    p->rank = x->rank;
+    for (int i = x->rank - 1; i >= 0; i--) {
+        p->dims[i] = x->dims[i];
+        if ((mask >> i) & 1) {
+            p->strides[i] = 0;
+            count *= x->dims[i];
+        } else {
+            p->strides[i] = x->dims[i] == 1 ? 0 : s;
+            s *= x->dims[i];
+        }
+    }
+    if (s != oc_value_numel(dy))
+        return oc_fail(d, "ReduceGrad: dY has %lld elements, the reduction of X gives %lld",
+                       (long long)oc_value_numel(dy), (long long)s);
+    p->scale = oc_attr_int(n, "mean", 0) && count > 0 ? (float)(1.0 / (double)count) : 1.0f;
+    lw->fn = oc_reduce_backward;
+    return 0;
+}
+
+static int infer_like_input(oc_infer *cx, int k)
+{
+    if (!oc_infer_in(cx, k))
+        return oc_infer_fail(cx, "input %d is missing", k);
+    return oc_infer_same_as(cx, 0, k);
+}
+static int infer_like_input1(oc_infer *cx) { return infer_like_input(cx, 1); }
+
+const oc_op oc_ops_reduce_grad[] = {
+    {"SoftmaxGrad", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_softmax_grad},
+    {"ReduceGrad", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_reduce_grad},
+    {0},
+};
+
 const oc_op oc_ops_reduce[] = {
-    {"Softmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax},
-    {"LogSoftmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax},
+    {"Softmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax, grad_softmax},
+    {"LogSoftmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax, grad_softmax},
     {"Hardmax", 1, 1, 1, 1, infer_softmax, NULL, 0, 0, lower_softmax},
-    {"ReduceSum", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
-    {"ReduceMean", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
+    {"ReduceSum", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce, grad_reduce},
+    {"ReduceMean", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce, grad_reduce},
     {"ReduceMax", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
     {"ReduceMin", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},
     {"ReduceProd", 1, 2, 1, 1, infer_reduce, NULL, 0, 0, lower_reduce},

@@ -3,7 +3,11 @@
  * Shape, Size, Constant, ConstantOfShape, Range, Identity, Cast, CastLike,
  * Dropout. Shape rules follow each op's opset history (attributes that
  * became inputs: Reshape 5, Slice 10, Pad 11, Squeeze/Unsqueeze/Split 13).
- * Small known data is propagated so exporter shape chains resolve. */
+ * Small known data is propagated so exporter shape chains resolve.
+ * Gradient rules: view ops reshape or permute dY, Concat/Split slice and
+ * concatenate it, Expand sums it back; Slice, Pad, Gather, Tile and
+ * training-mode Dropout use onnxc's own gradient ops (SliceGrad, PadGrad,
+ * GatherGrad, TileGrad, DropoutGrad; table oc_ops_shape_grad at the end). */
 #include "op.h"
 
 #include <stdio.h>
@@ -1074,9 +1078,10 @@ static int lower_cast(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     return 0;
 }
 
-/* Dropout runs in inference mode: a copy (and an all-true mask). Before
- * opset 12 the ratio is an attribute; before opset 7 is_test = 0 asks for
- * training. */
+/* Dropout: a copy (and an all-true mask) in inference mode; in training
+ * mode (training_mode input true, or is_test = 0 before opset 7) a mask
+ * drawn from the node's seed (OC_DROPOUT_SEED when absent). Before opset
+ * 12 the ratio is an attribute. */
 static int lower_dropout(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     int es;
@@ -1087,8 +1092,7 @@ static int lower_dropout(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc
         return -1;
     p->ratio = g->opset < 12 ? oc_attr_float(n, "ratio", 0.5f) : -1.0f;
     p->training = g->opset < 7 && !oc_attr_int(n, "is_test", 0);
-    if (p->training && p->ratio != 0)
-        return oc_fail(d, "training-mode Dropout (is_test = 0) is not supported; onnxc runs inference");
+    p->seed = oc_node_attr(n, "seed") ? (uint64_t)oc_attr_int(n, "seed", 0) : OC_DROPOUT_SEED;
     if (n->n_out > 1 && n->out[1] >= 0 && g->values[n->out[1]].dtype != OC_BOOL)
         return oc_fail(d, "the mask output must be bool");
     lw->fn = oc_dropout_forward;
@@ -1171,7 +1175,7 @@ static int lower_constant(const oc_graph *g, const oc_node *n, oc_lowered *lw, o
 
 /* ---- gradient rules ---- */
 
-/* Identity, and Dropout in inference mode: dX = dY */
+/* Identity: dX = dY */
 static int grad_identity(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
 {
     (void)cx;
@@ -1205,16 +1209,460 @@ static int grad_reshape(oc_grad_ctx *cx, int nid, const int *dy, const unsigned 
     return oc_grad_add(cx, "Reshape", 0, 2, in, 1, &dx[0]) < 0 ? -1 : 0;
 }
 
+/* Value id of a constant t (taken) for gradient nodes: data, not a
+ * trainable initializer. */
+static int grad_constant(oc_grad_ctx *cx, const char *stem, oc_tensor *t)
+{
+    char name[96];
+    snprintf(name, sizeof name, "grad/%s_%d", stem, cx->counter++);
+    int id = oc_graph_add_initializer(cx->g, name, t, cx->d);
+    if (id >= 0)
+        cx->g->values[id].flags &= ~OC_VALUE_INITIALIZER;
+    return id;
+}
+
+static int grad_ints(oc_grad_ctx *cx, int n, const int64_t *v)
+{
+    int64_t len = n;
+    oc_tensor *t = oc_tensor_new(OC_INT64, 1, &len, cx->d);
+    if (!t)
+        return -1;
+    if (n)
+        memcpy(t->data, v, sizeof(int64_t) * (size_t)n);
+    return grad_constant(cx, "ints", t);
+}
+
+/* Zeros shaped like value `like`, in the gradient's dtype. */
+static int grad_zeros(oc_grad_ctx *cx, int like, int dtype)
+{
+    const oc_value *v = &cx->g->values[like];
+    oc_tensor *t = oc_tensor_new(dtype, v->rank, v->dims, cx->d);
+    return t ? grad_constant(cx, "zeros", t) : -1;
+}
+
+/* Static shapes are needed wherever a rule reads a dim. */
+static int grad_static(oc_grad_ctx *cx, int v)
+{
+    if (oc_value_numel(&cx->g->values[v]) < 0)
+        return oc_fail(cx->d, "'%s' needs a static shape to be differentiated", cx->g->values[v].name);
+    return 0;
+}
+
+/* dY[begin:end] along axis: a Slice node in the graph opset's form. */
+static int grad_slice_axis(oc_grad_ctx *cx, int dy, int64_t axis, int64_t begin, int64_t end, int *out)
+{
+    if (cx->g->opset >= 10) {
+        int in[4] = {dy, grad_ints(cx, 1, &begin), grad_ints(cx, 1, &end), grad_ints(cx, 1, &axis)};
+        if (in[1] < 0 || in[2] < 0 || in[3] < 0)
+            return -1;
+        return oc_grad_add(cx, "Slice", 0, 4, in, 1, out) < 0 ? -1 : 0;
+    }
+    int gid = oc_grad_add(cx, "Slice", 0, 1, &dy, 1, out);
+    if (gid < 0 || oc_node_set_ints(cx->g, gid, "starts", 1, &begin, cx->d) ||
+        oc_node_set_ints(cx->g, gid, "ends", 1, &end, cx->d) || oc_node_set_ints(cx->g, gid, "axes", 1, &axis, cx->d))
+        return -1;
+    return 0;
+}
+
+/* Concat along axis: dX_k = dY[offset_k : offset_k + len_k] along axis. */
+static int grad_concat(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int rank = cx->g->values[n->out[0]].rank;
+    int64_t axis = oc_attr_int(n, "axis", 0), at = 0;
+    if (axis < 0)
+        axis += rank;
+    for (int k = 0; k < n->n_in; k++) {
+        n = &cx->g->nodes[nid]; /* the node array grows */
+        if (grad_static(cx, n->in[k]))
+            return -1;
+        int64_t len = cx->g->values[n->in[k]].dims[axis];
+        if (need[k] && grad_slice_axis(cx, dy[0], axis, at, at + len, &dx[k]))
+            return -1;
+        at += len;
+    }
+    return 0;
+}
+
+/* Split along axis: dX = Concat(dY_0, ..., dY_{n-1}) with zeros for the
+ * outputs no gradient reaches; chained in groups (a gradient node takes
+ * at most 16 inputs). */
+static int grad_split(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    int n_out = n->n_out, dtype = cx->g->values[n->in[0]].dtype;
+    int64_t axis = oc_attr_int(n, "axis", 0);
+    int parts[64];
+    for (int k = 0; k < n_out; k++) {
+        n = &cx->g->nodes[nid];
+        if (dy[k] >= 0) {
+            parts[k] = dy[k];
+            continue;
+        }
+        int o = n->out[k];
+        if (o < 0 || grad_static(cx, o))
+            return oc_fail(cx->d, "output %d of Split needs a static shape to be differentiated", k);
+        if ((parts[k] = grad_zeros(cx, o, dtype)) < 0)
+            return -1;
+    }
+    if (n_out == 1) {
+        dx[0] = parts[0];
+        return 0;
+    }
+    int acc = -1;
+    for (int at = 0; at < n_out;) {
+        int in[16], m = 0;
+        if (acc >= 0)
+            in[m++] = acc;
+        while (at < n_out && m < 16)
+            in[m++] = parts[at++];
+        int gid = oc_grad_add(cx, "Concat", 0, m, in, 1, &acc);
+        if (gid < 0 || oc_node_set_int(cx->g, gid, "axis", axis, cx->d))
+            return -1;
+    }
+    dx[0] = acc;
+    return 0;
+}
+
+/* Copies integer-list attribute `name` (when present) from node src to
+ * gradient node dst. */
+static int grad_copy_ints(oc_grad_ctx *cx, int src, int dst, const char *name)
+{
+    const int64_t *v;
+    int k = oc_attr_ints(&cx->g->nodes[src], name, &v);
+    if (k < 0)
+        return 0;
+    int64_t buf[2 * OC_MAX_RANK];
+    if (k > 2 * OC_MAX_RANK)
+        return oc_fail(cx->d, "attribute '%s' has %d entries", name, k);
+    memcpy(buf, v, sizeof(int64_t) * (size_t)k); /* the attribute array may move */
+    return oc_node_set_ints(cx->g, dst, name, k, buf, cx->d);
+}
+
+/* Slice: dX = zeros with dY written back where the slice read
+ * (SliceGrad, same bounds as the forward). */
+static int grad_slice(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    int in[6] = {dy[0], n->in[0], -1, -1, -1, -1}, nin = 2;
+    if (cx->g->opset >= 10)
+        for (int k = 1; k < n->n_in && k < 5; k++)
+            in[nin++] = n->in[k];
+    int gid = oc_grad_add(cx, "SliceGrad", 1, nin, in, 1, &dx[0]);
+    if (gid < 0)
+        return -1;
+    if (cx->g->opset < 10 && (grad_copy_ints(cx, nid, gid, "starts") || grad_copy_ints(cx, nid, gid, "ends") ||
+                              grad_copy_ints(cx, nid, gid, "axes")))
+        return -1;
+    return 0;
+}
+
+/* Transpose by perm: dX = Transpose(dY) by the inverse permutation. */
+static int grad_transpose(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    int rank = cx->g->values[n->in[0]].rank;
+    const int64_t *perm;
+    int np = oc_attr_ints(n, "perm", &perm);
+    int64_t inv[OC_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+        int64_t p = np >= 0 ? perm[i] : rank - 1 - i;
+        if (p < 0 || p >= rank)
+            return oc_fail(cx->d, "'perm' is not a permutation");
+        inv[p] = i;
+    }
+    int gid = oc_grad_add(cx, "Transpose", 0, 1, &dy[0], 1, &dx[0]);
+    return gid < 0 || oc_node_set_ints(cx->g, gid, "perm", rank, inv, cx->d) ? -1 : 0;
+}
+
+/* Pad: dX[s] = sum of dY over the positions whose source is s (PadGrad;
+ * for constant mode exactly the interior, cropped or zero-extended where
+ * the pads are negative). The constant value is not differentiated. */
+static int grad_pad(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    int in[5] = {dy[0], n->in[0], -1, -1, -1}, nin = 2;
+    if (cx->g->opset >= 11) {
+        in[2] = n->in[1];
+        in[4] = n->n_in > 3 ? n->in[3] : -1;
+        nin = in[4] >= 0 ? 5 : 3;
+    }
+    char mode[16];
+    snprintf(mode, sizeof mode, "%s", oc_attr_string(n, "mode", "constant"));
+    int gid = oc_grad_add(cx, "PadGrad", 1, nin, in, 1, &dx[0]);
+    if (gid < 0 || oc_node_set_string(cx->g, gid, "mode", mode, cx->d))
+        return -1;
+    return cx->g->opset < 11 ? grad_copy_ints(cx, nid, gid, "pads") : 0;
+}
+
+/* Gather along axis: dData = scatter-add of dY at the indices
+ * (GatherGrad); the indices get no gradient. */
+static int grad_gather(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    const oc_node *n = &cx->g->nodes[nid];
+    int64_t axis = oc_attr_int(n, "axis", 0);
+    int in[3] = {dy[0], n->in[0], n->in[1]};
+    int gid = oc_grad_add(cx, "GatherGrad", 1, 3, in, 1, &dx[0]);
+    return gid < 0 || oc_node_set_int(cx->g, gid, "axis", axis, cx->d) ? -1 : 0;
+}
+
+/* Expand: dX = dY summed over the broadcast dims. */
+static int grad_expand(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (need[0] && (dx[0] = oc_grad_unbroadcast(cx, dy[0], cx->g->nodes[nid].in[0])) < 0)
+        return -1;
+    return 0;
+}
+
+/* Tile: dX = the sum of dY's tiles (TileGrad). */
+static int grad_tile(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0])
+        return 0;
+    int in[2] = {dy[0], cx->g->nodes[nid].in[0]};
+    return oc_grad_add(cx, "TileGrad", 1, 2, in, 1, &dx[0]) < 0 ? -1 : 0;
+}
+
+/* The mask output of Dropout node nid, added when the model omitted it. */
+static int dropout_mask(oc_grad_ctx *cx, int nid)
+{
+    oc_graph *g = cx->g;
+    oc_node *n = &g->nodes[nid];
+    if (n->n_out > 1 && n->out[1] >= 0)
+        return n->out[1];
+    char name[300];
+    snprintf(name, sizeof name, "%s/mask_%d", g->values[n->out[0]].name, cx->counter++);
+    int v = oc_graph_add_value(g, name, cx->d);
+    if (v < 0)
+        return -1;
+    n = &g->nodes[nid];
+    if (n->n_out < 2) {
+        int *out = realloc(n->out, sizeof(int) * 3); /* graph arrays keep one spare slot */
+        if (!out)
+            return oc_fail(cx->d, "out of memory");
+        out[1] = -1;
+        out[2] = 0;
+        n->out = out;
+        n->n_out = 2;
+    }
+    n->out[1] = v;
+    g->values[v].producer = nid;
+    const oc_value *x = &g->values[n->in[0]];
+    oc_value_set_type(&g->values[v], OC_BOOL, x->rank, x->dims);
+    return v;
+}
+
+/* Gives Dropout node nid a constant true training_mode input (opset 12+). */
+static int dropout_set_training(oc_grad_ctx *cx, int nid)
+{
+    oc_tensor *t = oc_tensor_new(OC_BOOL, 0, NULL, cx->d);
+    if (!t)
+        return -1;
+    *(unsigned char *)t->data = 1;
+    int id = grad_constant(cx, "training_mode", t);
+    if (id < 0)
+        return -1;
+    oc_node *n = &cx->g->nodes[nid];
+    int *in = realloc(n->in, sizeof(int) * 4);
+    if (!in)
+        return oc_fail(cx->d, "out of memory");
+    for (int k = n->n_in; k < 4; k++)
+        in[k] = k == 3 ? 0 : -1;
+    in[2] = id;
+    n->in = in;
+    n->n_in = 3;
+    return 0;
+}
+
+/* Dropout. Inference: dX = dY. Training (training_mode input, is_test = 0
+ * before opset 7, or an autodiff context in training mode when the model
+ * leaves training_mode out): dX = dY * mask / (1 - ratio) (DropoutGrad,
+ * which also checks training_mode at run time). */
+static int grad_dropout(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    if (!need[0] || dy[0] < 0)
+        return 0;
+    oc_graph *g = cx->g;
+    const oc_node *n = &g->nodes[nid];
+    int tm = n->n_in > 2 ? n->in[2] : -1;
+    int training = g->opset < 7 ? !oc_attr_int(n, "is_test", 0) : tm >= 0;
+    const oc_tensor *tc = tm >= 0 ? g->values[tm].constant : NULL;
+    if (tc && tc->numel == 1 && oc_tensor_get_f64(tc, 0) == 0)
+        training = 0; /* constant false */
+    if (tm < 0 && g->opset >= 12 && cx->bn_train) {
+        if (dropout_set_training(cx, nid))
+            return -1;
+        training = 1;
+    }
+    if (!training) {
+        dx[0] = dy[0];
+        return 0;
+    }
+    int mask = dropout_mask(cx, nid);
+    if (mask < 0)
+        return -1;
+    n = &g->nodes[nid];
+    int in[4] = {dy[0], mask, n->n_in > 1 ? n->in[1] : -1, n->n_in > 2 ? n->in[2] : -1};
+    int gid = oc_grad_add(cx, "DropoutGrad", 1, in[3] >= 0 ? 4 : (in[2] >= 0 ? 3 : 2), in, 1, &dx[0]);
+    if (gid < 0)
+        return -1;
+    n = &g->nodes[nid];
+    if (g->opset < 12 && oc_node_set_float(g, gid, "ratio", oc_attr_float(n, "ratio", 0.5f), cx->d))
+        return -1;
+    n = &g->nodes[nid];
+    if (g->opset < 7 && oc_node_set_int(g, gid, "is_test", oc_attr_int(n, "is_test", 0), cx->d))
+        return -1;
+    return 0;
+}
+
+/* ---- gradient ops (domain ai.onnxc): shape rules and lowering ---- */
+
+/* dX (output 0) has the forward input's shape (input 1), dY's dtype. */
+static int infer_grad_like_x(oc_infer *cx)
+{
+    oc_value *dy = oc_infer_in(cx, 0), *x = oc_infer_in_ranked(cx, 1);
+    if (!dy || !x)
+        return dy ? -1 : oc_infer_fail(cx, "needs dY");
+    return oc_infer_set_out(cx, 0, dy->dtype, x->rank, x->dims);
+}
+
+static int infer_grad_like_dy(oc_infer *cx)
+{
+    if (!oc_infer_in(cx, 0))
+        return oc_infer_fail(cx, "needs dY");
+    return oc_infer_same_as(cx, 0, 0);
+}
+
+static int lower_float_grad(const oc_graph *g, const oc_node *n, oc_diag *d)
+{
+    int t = g->values[n->in[0]].dtype;
+    if (t != OC_FLOAT && t != OC_DOUBLE)
+        return oc_fail(d, "%s supports float32 and float64 gradients, got %s", n->op_type, oc_dtype_name(t));
+    return 0;
+}
+
+static int lower_slice_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    oc_slice_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_es(&g->values[n->in[0]], d, &p->es))
+        return -1;
+    if (g->opset >= 10) {
+        if (n->n_in < 4 || n->in[2] < 0 || n->in[3] < 0)
+            return oc_fail(d, "needs starts and ends inputs");
+        p->from_inputs = 1;
+    } else {
+        const int64_t *s, *e, *ax;
+        int ns = oc_attr_ints(n, "starts", &s), ne = oc_attr_ints(n, "ends", &e), na = oc_attr_ints(n, "axes", &ax);
+        if (ns < 0 || ns != ne || ns > OC_MAX_RANK || (na >= 0 && na != ns))
+            return oc_fail(d, "starts, ends and axes must have the same length (at most %d)", OC_MAX_RANK);
+        p->n = ns;
+        p->has_axes = na >= 0;
+        for (int i = 0; i < ns; i++) {
+            p->starts[i] = s[i];
+            p->ends[i] = e[i];
+            p->axes[i] = na >= 0 ? ax[i] : i;
+        }
+    }
+    lw->fn = oc_slice_backward;
+    return 0;
+}
+
+static int lower_pad_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *dy = &g->values[n->in[0]];
+    oc_pad_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_float_grad(g, n, d) || lower_es(dy, d, &p->es))
+        return -1;
+    p->dtype = dy->dtype;
+    const char *mode = oc_attr_string(n, "mode", "constant");
+    p->mode = !strcmp(mode, "reflect") ? OC_PAD_REFLECT
+              : !strcmp(mode, "edge")  ? OC_PAD_EDGE
+              : !strcmp(mode, "wrap")  ? OC_PAD_WRAP
+                                       : OC_PAD_CONSTANT;
+    if (p->mode == OC_PAD_CONSTANT && strcmp(mode, "constant"))
+        return oc_fail(d, "unknown pad mode '%s'", mode);
+    if (g->opset >= 11) {
+        if (n->n_in < 3 || n->in[2] < 0)
+            return oc_fail(d, "needs input 'pads'");
+        p->from_inputs = 1;
+    } else {
+        const int64_t *pads;
+        int np = oc_attr_ints(n, "pads", &pads);
+        if (np < 0 || np > 2 * OC_MAX_RANK)
+            return oc_fail(d, "needs attribute 'pads' (at most %d entries)", 2 * OC_MAX_RANK);
+        p->npads = np;
+        memcpy(p->pads, pads, sizeof(int64_t) * (size_t)np);
+    }
+    oc_tensor t;
+    oc_value_view(dy, &t);
+    lw->scratch = oc_pad_scratch(&t);
+    lw->fn = oc_pad_backward;
+    return 0;
+}
+
+static int lower_gather_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[1]], *idx = &g->values[n->in[2]];
+    if (!is_index_dtype(idx->dtype))
+        return oc_fail(d, "indices must be int32 or int64, got %s", oc_dtype_name(idx->dtype));
+    oc_axis_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_float_grad(g, n, d) || lower_es(&g->values[n->in[0]], d, &p->es) ||
+        lower_axis(n, "axis", 0, x->rank, &p->axis, d))
+        return -1;
+    lw->fn = oc_gather_backward;
+    return 0;
+}
+
+static int lower_tile_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (lower_float_grad(g, n, d))
+        return -1;
+    lw->fn = oc_tile_backward;
+    return 0;
+}
+
+static int lower_dropout_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    oc_dropout_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || lower_float_grad(g, n, d))
+        return -1;
+    if (g->values[n->in[1]].dtype != OC_BOOL)
+        return oc_fail(d, "the mask must be bool");
+    p->ratio = g->opset < 12 ? oc_attr_float(n, "ratio", 0.5f) : -1.0f;
+    p->training = g->opset < 7 && !oc_attr_int(n, "is_test", 0);
+    lw->fn = oc_dropout_backward;
+    return 0;
+}
+
+const oc_op oc_ops_shape_grad[] = {
+    {"SliceGrad", 2, 6, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_slice_grad},
+    {"PadGrad", 2, 5, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_pad_grad},
+    {"GatherGrad", 3, 3, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_gather_grad},
+    {"TileGrad", 2, 2, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_tile_grad},
+    {"DropoutGrad", 2, 4, 1, 1, infer_grad_like_dy, NULL, 0, 0, lower_dropout_grad},
+    {0},
+};
+
 const oc_op oc_ops_shape[] = {
     {"Reshape", 1, 2, 1, 1, infer_reshape, NULL, 0, 0, lower_copy, grad_reshape},
     {"Flatten", 1, 1, 1, 1, infer_flatten, NULL, 0, 0, lower_copy, grad_reshape},
-    {"Transpose", 1, 1, 1, 1, infer_transpose, NULL, 0, 0, lower_transpose},
+    {"Transpose", 1, 1, 1, 1, infer_transpose, NULL, 0, 0, lower_transpose, grad_transpose},
     {"Squeeze", 1, 2, 1, 1, infer_squeeze, NULL, 0, 0, lower_copy, grad_reshape},
     {"Unsqueeze", 1, 2, 1, 1, infer_unsqueeze, NULL, 0, 0, lower_copy, grad_reshape},
-    {"Concat", 1, 1024, 1, 1, infer_concat, NULL, 0, 0, lower_concat},
-    {"Split", 1, 2, 1, 64, infer_split, NULL, 0, 0, lower_split},
-    {"Slice", 1, 5, 1, 1, infer_slice, NULL, 0, 0, lower_slice},
-    {"Gather", 2, 2, 1, 1, infer_gather, NULL, 0, 0, lower_gather},
+    {"Concat", 1, 1024, 1, 1, infer_concat, NULL, 0, 0, lower_concat, grad_concat},
+    {"Split", 1, 2, 1, 64, infer_split, NULL, 0, 0, lower_split, grad_split},
+    {"Slice", 1, 5, 1, 1, infer_slice, NULL, 0, 0, lower_slice, grad_slice},
+    {"Gather", 2, 2, 1, 1, infer_gather, NULL, 0, 0, lower_gather, grad_gather},
     {"Shape", 1, 1, 1, 1, infer_shape, NULL, 0, 0, lower_shape},
     {"Size", 1, 1, 1, 1, infer_size, NULL, 0, 0, lower_size},
     {"Constant", 0, 0, 1, 1, infer_constant, NULL, 0, 0, lower_constant},
@@ -1223,9 +1671,9 @@ const oc_op oc_ops_shape[] = {
     {"Identity", 1, 1, 1, 1, infer_identity, NULL, 0, 0, lower_copy, grad_identity},
     {"Cast", 1, 1, 1, 1, infer_cast, NULL, 0, 0, lower_cast},
     {"CastLike", 2, 2, 1, 1, infer_cast, NULL, 0, 0, lower_cast},
-    {"Dropout", 1, 3, 1, 2, infer_dropout, NULL, 0, (1u << 1) | (1u << 2), lower_dropout, grad_identity},
-    {"Pad", 1, 4, 1, 1, infer_pad, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3), lower_pad},
-    {"Expand", 2, 2, 1, 1, infer_expand, NULL, 0, 0, lower_expand},
-    {"Tile", 2, 2, 1, 1, infer_tile, NULL, 0, 0, lower_tile},
+    {"Dropout", 1, 3, 1, 2, infer_dropout, NULL, 0, (1u << 1) | (1u << 2), lower_dropout, grad_dropout},
+    {"Pad", 1, 4, 1, 1, infer_pad, NULL, 0, (1u << 1) | (1u << 2) | (1u << 3), lower_pad, grad_pad},
+    {"Expand", 2, 2, 1, 1, infer_expand, NULL, 0, 0, lower_expand, grad_expand},
+    {"Tile", 2, 2, 1, 1, infer_tile, NULL, 0, 0, lower_tile, grad_tile},
     {0},
 };

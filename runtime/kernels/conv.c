@@ -259,3 +259,95 @@ int oc_conv_transpose_ref(const oc_kargs *a)
         }
     return 0;
 }
+
+/* ---- backward ---- */
+
+/* dW_g [Mg, Cg*K] += dY_{n,g} [Mg, Lout] . col^T, col = im2col(X_{n,g}) [Cg*K, Lout]
+ * (X_{n,g} itself for pointwise convs), summed over the images n. */
+int oc_conv_grad_weight(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data;
+    float *dw = a->out[0]->data;
+    int nsp = p->nsp;
+    int64_t G = p->group, cg = p->cin / G, mg = p->cout / G;
+    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp), CK = cg * K;
+    float *col = a->scratch;
+    memset(dw, 0, sizeof(float) * (size_t)(p->cout * CK));
+    if (!mg || !Lout || !CK)
+        return 0;
+    for (int64_t n = 0; n < p->batch; n++) {
+        for (int64_t g = 0; g < G; g++) {
+            const float *xg = x + (n * p->cin + g * cg) * Lin;
+            const float *dyg = dy + (n * p->cout + g * mg) * Lout;
+            const float *src = xg;
+            if (!p->pointwise) {
+                col_pass(p, cg, p->out, p->in, (float *)xg, col, 0);
+                src = col;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mg, (int)CK, (int)Lout, 1.0f, dyg, (int)Lout,
+                        src, (int)Lout, 1.0f, dw + g * mg * CK, (int)CK);
+        }
+    }
+    return 0;
+}
+
+/* Direct loops: every weight tap against every output position (double
+ * accumulators), the reference the fast path is tested against. */
+int oc_conv_grad_weight_ref(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data;
+    float *dw = a->out[0]->data;
+    int nsp = p->nsp;
+    int64_t cg = p->cin / p->group, mg = p->cout / p->group;
+    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp);
+    for (int64_t m = 0; m < p->cout; m++) {
+        int64_t g = m / mg;
+        for (int64_t c = 0; c < cg; c++)
+            for (int64_t kk = 0; kk < K; kk++) {
+                int64_t kpos[OC_CONV_MAX_SPATIAL], r = kk;
+                for (int d = nsp - 1; d >= 0; d--) {
+                    kpos[d] = r % p->k[d];
+                    r /= p->k[d];
+                }
+                double acc = 0;
+                for (int64_t n = 0; n < p->batch; n++)
+                    for (int64_t o = 0; o < Lout; o++) {
+                        int64_t off = 0, ro = o, stride = 1;
+                        int valid = 1;
+                        for (int d = nsp - 1; d >= 0; d--) {
+                            int64_t od = ro % p->out[d];
+                            ro /= p->out[d];
+                            int64_t ix = od * p->s[d] - p->pb[d] + kpos[d] * p->dil[d];
+                            valid &= ix >= 0 && ix < p->in[d];
+                            off += ix * stride;
+                            stride *= p->in[d];
+                        }
+                        if (valid)
+                            acc += (double)dy[(n * p->cout + m) * Lout + o] * x[(n * p->cin + g * cg + c) * Lin + off];
+                    }
+                dw[(m * cg + c) * K + kk] = (float)acc;
+            }
+    }
+    return 0;
+}
+
+/* dB[m] = sum over images and output positions of dY[n, m, .] (double sums). */
+int oc_conv_grad_bias(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    const float *dy = a->in[0]->data;
+    float *db = a->out[0]->data;
+    int64_t Lout = prod(p->out, p->nsp);
+    for (int64_t m = 0; m < p->cout; m++) {
+        double acc = 0;
+        for (int64_t n = 0; n < p->batch; n++) {
+            const float *row = dy + (n * p->cout + m) * Lout;
+            for (int64_t o = 0; o < Lout; o++)
+                acc += row[o];
+        }
+        db[m] = (float)acc;
+    }
+    return 0;
+}

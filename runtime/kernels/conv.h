@@ -45,4 +45,22 @@ int oc_conv_ref(const oc_kargs *a);
 int oc_conv_transpose_forward(const oc_kargs *a);
 int oc_conv_transpose_ref(const oc_kargs *a);
 
+/* ---- backward (training; compiler/ops/conv.c grad_conv) ----
+ * For Y = Conv(X, W, B) with upstream gradient dY:
+ *   dX = ConvTranspose(dY, W) with the forward's strides/dilations/pads
+ *        (an ordinary ConvTranspose node, no kernel here);
+ *   dW[m, c, kk] = sum_{n, o} dY[n, m, o] * X[n, g*Cg + c, o*s - pb + kk*dil]
+ *        i.e. per group dW_g [Mg, Cg*K] = sum_n dY_{n,g} [Mg, Lout] . col(X_{n,g})^T
+ *        with col the forward's im2col matrix [Cg*K, Lout];
+ *   dB[m] = sum_{n, o} dY[n, m, o].
+ * Both take the forward Conv's oc_conv_params (cin/in from X, cout/out
+ * from dY). */
+
+/* in: dY [N, M, out...], X [N, C, in...] (, W: shape only); out: dW
+ * [M, C/group, k...]. Scratch: oc_conv_scratch (one im2col buffer). */
+int oc_conv_grad_weight(const oc_kargs *a);
+int oc_conv_grad_weight_ref(const oc_kargs *a);
+/* in: dY [N, M, out...]; out: dB [M]. */
+int oc_conv_grad_bias(const oc_kargs *a);
+
 #endif

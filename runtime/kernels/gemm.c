@@ -142,3 +142,73 @@ int oc_matmul_forward(const oc_kargs *a)
     }
     return 0;
 }
+
+/* ---- MatMul backward (float32) ----
+ * Per output batch q with A_q, B_q, dY_q the [M, K], [K, N], [M, N] blocks:
+ *   dA_q += dY_q B_q^T,   dB_q += A_q^T dY_q
+ * An operand broadcast along a batch dim (stride 0) receives the sum over
+ * that dim. The output is zeroed first; BLAS accumulates (beta = 1). */
+int oc_matmul_backward_a(const oc_kargs *a)
+{
+    const oc_matmul_params *p = a->p;
+    const float *dy = a->in[0]->data, *B = a->in[2]->data;
+    float *da = a->out[0]->data;
+    int64_t nb = batch_count(p);
+    for (int64_t i = 0; i < a->out[0]->numel; i++)
+        da[i] = 0.0f;
+    if (!p->m || !p->n || !p->k)
+        return 0;
+    for (int64_t q = 0; q < nb; q++) {
+        int64_t oa, ob;
+        batch_offsets(p, q, &oa, &ob);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->m, (int)p->k, (int)p->n, 1.0f,
+                    dy + q * p->m * p->n, (int)p->n, B + ob, (int)p->n, 1.0f, da + oa, (int)p->k);
+    }
+    return 0;
+}
+
+int oc_matmul_backward_b(const oc_kargs *a)
+{
+    const oc_matmul_params *p = a->p;
+    const float *dy = a->in[0]->data, *A = a->in[1]->data;
+    float *db = a->out[0]->data;
+    int64_t nb = batch_count(p);
+    for (int64_t i = 0; i < a->out[0]->numel; i++)
+        db[i] = 0.0f;
+    if (!p->m || !p->n || !p->k)
+        return 0;
+    for (int64_t q = 0; q < nb; q++) {
+        int64_t oa, ob;
+        batch_offsets(p, q, &oa, &ob);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p->k, (int)p->n, (int)p->m, 1.0f, A + oa,
+                    (int)p->k, dy + q * p->m * p->n, (int)p->n, 1.0f, db + ob, (int)p->n);
+    }
+    return 0;
+}
+
+/* Reference for both: the same sums as plain loops in double
+ * (in: dY, A, B; wrt = which gradient). */
+int oc_matmul_backward_ref(const oc_kargs *a, int wrt)
+{
+    const oc_matmul_params *p = a->p;
+    const float *dy = a->in[0]->data, *A = a->in[1]->data, *B = a->in[2]->data;
+    float *out = a->out[0]->data;
+    int64_t nb = batch_count(p);
+    for (int64_t i = 0; i < a->out[0]->numel; i++)
+        out[i] = 0.0f;
+    for (int64_t q = 0; q < nb; q++) {
+        int64_t oa, ob;
+        const float *g = dy + q * p->m * p->n;
+        batch_offsets(p, q, &oa, &ob);
+        int64_t r = wrt ? p->k : p->m, c = wrt ? p->n : p->k, inner = wrt ? p->m : p->n;
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t j = 0; j < c; j++) {
+                double acc = 0;
+                for (int64_t l = 0; l < inner; l++)
+                    acc += wrt ? (double)A[oa + l * p->k + i] * g[l * p->n + j]   /* A^T dY */
+                               : (double)g[i * p->n + l] * B[ob + j * p->n + l]; /* dY B^T */
+                out[(wrt ? ob : oa) + i * c + j] += (float)acc;
+            }
+    }
+    return 0;
+}

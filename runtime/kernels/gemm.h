@@ -39,4 +39,11 @@ typedef struct oc_matmul_params {
 int oc_matmul_forward(const oc_kargs *a);
 int oc_matmul_ref(const oc_kargs *a);
 
+/* MatMul backward, float32, with the forward's oc_matmul_params (fold = 0):
+ * in: dY, A, B; out: dA = dY B^T (backward_a) or dB = A^T dY (backward_b),
+ * summed over the batch dims the operand broadcast along. */
+int oc_matmul_backward_a(const oc_kargs *a);
+int oc_matmul_backward_b(const oc_kargs *a);
+int oc_matmul_backward_ref(const oc_kargs *a, int wrt);
+
 #endif

@@ -250,3 +250,125 @@ int oc_mvn_forward(const oc_kargs *a)
     FOR_EACH_GROUPED(p, y[i] = (float)((x[i] - mean[g]) / sd[g]));
     return 0;
 }
+
+/* ---- backward ---- */
+
+/* BatchNormGrad(dY, X, scale, mean, var) -> dX, dScale, dB; X, dY
+ * [N, C, spatial...], the rest [C]. Per channel, over its M = N * spatial
+ * elements, with xhat = (x - mu) * inv, inv = 1 / sqrt(sigma2 + eps):
+ *   dScale = sum dy * xhat,  dB = sum dy
+ *   inference (mu, sigma2 = the running mean, var inputs, constants):
+ *     dX = dy * scale * inv
+ *   training (mu, sigma2 = the batch mean and population variance,
+ *   recomputed from X, which depend on every x of the channel):
+ *     dX = scale * inv * (dy - dB / M - xhat * dScale / M)
+ * Sums run in double. */
+int oc_batchnorm_backward(const oc_kargs *a)
+{
+    const oc_batchnorm_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data, *scale = a->in[2]->data;
+    const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
+    float *dx = a->out[0] ? a->out[0]->data : NULL;
+    float *dscale = a->n_out > 1 && a->out[1] ? a->out[1]->data : NULL;
+    float *dbias = a->n_out > 2 && a->out[2] ? a->out[2]->data : NULL;
+    int64_t C = p->c, S = p->spatial, N = p->n;
+    double M = (double)(N * S);
+    for (int64_t c = 0; c < C; c++) {
+        double mean = rmean[c], var = rvar[c];
+        if (p->training) {
+            double s = 0, q = 0;
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t i = 0; i < S; i++)
+                    s += x[(n * C + c) * S + i];
+            mean = M > 0 ? s / M : 0;
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t i = 0; i < S; i++) {
+                    double dv = x[(n * C + c) * S + i] - mean;
+                    q += dv * dv;
+                }
+            var = M > 0 ? q / M : 0;
+        }
+        double inv = 1.0 / sqrt(var + p->epsilon), sdy = 0, sdyx = 0;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t i = 0; i < S; i++) {
+                int64_t j = (n * C + c) * S + i;
+                sdy += dy[j];
+                sdyx += dy[j] * (x[j] - mean) * inv;
+            }
+        if (dscale)
+            dscale[c] = (float)sdyx;
+        if (dbias)
+            dbias[c] = (float)sdy;
+        if (!dx)
+            continue;
+        double k = scale[c] * inv;
+        double ma = p->training && M > 0 ? sdy / M : 0, mb = p->training && M > 0 ? sdyx / M : 0;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t i = 0; i < S; i++) {
+                int64_t j = (n * C + c) * S + i;
+                dx[j] = (float)(k * (dy[j] - ma - (x[j] - mean) * inv * mb));
+            }
+    }
+    return 0;
+}
+
+/* Element offset of a broadcast parameter for flat index i over the
+ * normalized dims (row-major), given its strides there. */
+static int64_t norm_param_offset(const oc_layernorm_params *p, const int64_t *str, int64_t i)
+{
+    int64_t off = 0;
+    for (int d = p->nrank - 1; d >= 0; d--) {
+        off += (i % p->ndims[d]) * str[d];
+        i /= p->ndims[d];
+    }
+    return off;
+}
+
+/* LayerNormGrad(dY, X, scale[, bias]) -> dX, dScale[, dBias] over the
+ * [outer, inner] view of LayerNormalization. Per row of D = inner elements,
+ * mean and inv = 1 / sqrt(var + eps) recomputed from X, xhat = (x - mean) inv,
+ * g = dy * scale:
+ *   dX = inv * (g - mean(g) - xhat * mean(g * xhat))
+ *   dScale += dy * xhat, dBias += dy   (summed over the rows, and over the
+ *   normalized dims where scale / bias broadcast)
+ * Scratch: doubles accumulating dScale and dBias (inner each). */
+int oc_layernorm_backward(const oc_kargs *a)
+{
+    const oc_layernorm_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data, *scale = a->in[2]->data;
+    float *dx = a->out[0] ? a->out[0]->data : NULL;
+    float *dscale = a->n_out > 1 && a->out[1] ? a->out[1]->data : NULL;
+    float *dbias = a->n_out > 2 && a->out[2] ? a->out[2]->data : NULL;
+    int64_t D = p->inner;
+    int64_t ns = dscale ? a->out[1]->numel : 0, nb = dbias ? a->out[2]->numel : 0;
+    double *acc_s = a->scratch, *acc_b = acc_s + D;
+    memset(acc_s, 0, sizeof(double) * (size_t)D * 2);
+    for (int64_t o = 0; o < p->outer; o++) {
+        const float *xs = x + o * D, *gs = dy + o * D;
+        double mean, var;
+        moments(xs, D, &mean, &var);
+        double inv = 1.0 / sqrt(var + p->epsilon), sg = 0, sgx = 0;
+        for (int64_t i = 0; i < D; i++) {
+            int64_t so = p->full_scale ? i : norm_param_offset(p, p->sstride, i);
+            double xh = (xs[i] - mean) * inv, g = (double)gs[i] * scale[so];
+            sg += g;
+            sgx += g * xh;
+            acc_s[so] += gs[i] * xh;
+            if (dbias)
+                acc_b[p->full_bias ? i : norm_param_offset(p, p->bstride, i)] += gs[i];
+        }
+        if (!dx)
+            continue;
+        double mg = D ? sg / (double)D : 0, mgx = D ? sgx / (double)D : 0;
+        for (int64_t i = 0; i < D; i++) {
+            int64_t so = p->full_scale ? i : norm_param_offset(p, p->sstride, i);
+            double xh = (xs[i] - mean) * inv;
+            dx[o * D + i] = (float)(inv * ((double)gs[i] * scale[so] - mg - xh * mgx));
+        }
+    }
+    for (int64_t i = 0; i < ns; i++)
+        dscale[i] = (float)acc_s[i];
+    for (int64_t i = 0; i < nb; i++)
+        dbias[i] = (float)acc_b[i];
+    return 0;
+}

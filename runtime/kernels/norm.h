@@ -88,4 +88,13 @@ typedef struct oc_mvn_params {
 
 int oc_mvn_forward(const oc_kargs *a);
 
+/* Backward (float32; the math is stated in norm.c):
+ * BatchNormGrad(dY, X, scale, mean, var) -> dX, dScale, dB with the
+ * forward's oc_batchnorm_params (training: batch statistics recomputed
+ * from X; inference: the running mean / var inputs).
+ * LayerNormGrad(dY, X, scale[, bias]) -> dX, dScale[, dBias] with the
+ * forward's oc_layernorm_params (rms = 0); scratch 2 * inner doubles. */
+int oc_batchnorm_backward(const oc_kargs *a);
+int oc_layernorm_backward(const oc_kargs *a);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Valid taps [lo, hi) of one spatial dim for window start st, and the
  * number of taps inside the padded extent (for count_include_pad). */
@@ -207,4 +208,94 @@ int oc_global_pool_forward(const oc_kargs *a)
     case OC_DOUBLE: global_pool_f64(p, a->in[0]->data, a->out[0]->data); return 0;
     default: return oc_fail(a->d, "global pool: element type %s is not supported", oc_dtype_name(p->dtype));
     }
+}
+
+/* ---- backward (see pool.h for the math) ----
+ * The loop nest is the forward's: output positions of one plane, each
+ * window's valid taps from clip_taps; the gradient is scattered into the
+ * zeroed dX plane, so overlapping windows (stride < kernel) accumulate. */
+int oc_pool_backward(const oc_kargs *a)
+{
+    const oc_pool_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data;
+    float *dx = a->out[0]->data;
+    if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
+        return oc_fail(a->d, "pool backward: only float32 MaxPool and AveragePool are supported");
+    int64_t isz = p->in[0] * p->in[1] * p->in[2], osz = p->out[0] * p->out[1] * p->out[2];
+    memset(dx, 0, sizeof(float) * (size_t)(p->planes * isz));
+    for (int64_t c = 0; c < p->planes; c++) {
+        const float *xp = x + c * isz;
+        float *dxp = dx + c * isz;
+        int64_t oi = c * osz;
+        for (int64_t o0 = 0; o0 < p->out[0]; o0++) {
+            int64_t s0 = o0 * p->s[0] - p->pb[0];
+            taps t0 = clip_taps(s0, p->k[0], p->dil[0], p->in[0], p->pe[0]);
+            for (int64_t o1 = 0; o1 < p->out[1]; o1++) {
+                int64_t s1 = o1 * p->s[1] - p->pb[1];
+                taps t1 = clip_taps(s1, p->k[1], p->dil[1], p->in[1], p->pe[1]);
+                for (int64_t o2 = 0; o2 < p->out[2]; o2++, oi++) {
+                    int64_t s2 = o2 * p->s[2] - p->pb[2];
+                    taps t2 = clip_taps(s2, p->k[2], p->dil[2], p->in[2], p->pe[2]);
+                    float g = dy[oi];
+                    if (p->kind == OC_POOL_MAX) {
+                        float best = 0;
+                        int64_t at = -1;
+                        for (int64_t j0 = t0.lo; j0 < t0.hi; j0++)
+                            for (int64_t j1 = t1.lo; j1 < t1.hi; j1++) {
+                                int64_t row = ((s0 + j0 * p->dil[0]) * p->in[1] + s1 + j1 * p->dil[1]) * p->in[2];
+                                for (int64_t j2 = t2.lo; j2 < t2.hi; j2++) {
+                                    int64_t i = row + s2 + j2 * p->dil[2];
+                                    if (at < 0 || xp[i] > best) {
+                                        best = xp[i];
+                                        at = i;
+                                    }
+                                }
+                            }
+                        if (at >= 0)
+                            dxp[at] += g;
+                        continue;
+                    }
+                    int64_t cnt = p->count_include_pad ? t0.padded * t1.padded * t2.padded
+                                                       : (t0.hi - t0.lo) * (t1.hi - t1.lo) * (t2.hi - t2.lo);
+                    if (cnt <= 0)
+                        continue;
+                    float share = (float)((double)g / (double)cnt);
+                    for (int64_t j0 = t0.lo; j0 < t0.hi; j0++)
+                        for (int64_t j1 = t1.lo; j1 < t1.hi; j1++) {
+                            float *row = dxp + ((s0 + j0 * p->dil[0]) * p->in[1] + s1 + j1 * p->dil[1]) * p->in[2];
+                            for (int64_t j2 = t2.lo; j2 < t2.hi; j2++)
+                                row[s2 + j2 * p->dil[2]] += share;
+                        }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int oc_global_pool_backward(const oc_kargs *a)
+{
+    const oc_global_pool_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data;
+    float *dx = a->out[0]->data;
+    if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
+        return oc_fail(a->d, "global pool backward: only float32 GlobalMaxPool and GlobalAveragePool are supported");
+    for (int64_t c = 0; c < p->planes; c++) {
+        const float *xp = x + c * p->plane;
+        float *dxp = dx + c * p->plane;
+        if (p->kind == OC_POOL_AVG) {
+            float share = (float)((double)dy[c] / (double)p->plane);
+            for (int64_t i = 0; i < p->plane; i++)
+                dxp[i] = share;
+            continue;
+        }
+        int64_t at = 0;
+        for (int64_t i = 1; i < p->plane; i++)
+            if (xp[i] > xp[at])
+                at = i;
+        memset(dxp, 0, sizeof(float) * (size_t)p->plane);
+        if (p->plane)
+            dxp[at] = dy[c];
+    }
+    return 0;
 }

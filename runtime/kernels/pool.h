@@ -40,4 +40,19 @@ typedef struct oc_global_pool_params {
 
 int oc_global_pool_forward(const oc_kargs *a);
 
+/* ---- backward (training; compiler/ops/pool.c), float32 ----
+ * Windowed pools, in: dY [N, C, out...], X [N, C, in...]; out: dX (X's shape),
+ * with the forward's oc_pool_params:
+ *   MaxPool:     dX[argmax(window o)] += dY[o], the argmax recomputed from X
+ *                with the forward's rule (first maximal tap in row-major tap
+ *                order wins, as PyTorch), so ties send the whole gradient to
+ *                one tap;
+ *   AveragePool: dX[t] += dY[o] / cnt(o) for every valid tap t of window o,
+ *                cnt(o) the forward's divisor (count_include_pad aware).
+ * Global pools, in: dY [N, C, 1...], X; out: dX with oc_global_pool_params:
+ *   GlobalAveragePool: dX[n, c, i] = dY[n, c] / plane;
+ *   GlobalMaxPool:     dX[n, c, i] = dY[n, c] at the plane's first maximum, else 0. */
+int oc_pool_backward(const oc_kargs *a);
+int oc_global_pool_backward(const oc_kargs *a);
+
 #endif

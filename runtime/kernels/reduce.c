@@ -393,3 +393,58 @@ int oc_arg_forward(const oc_kargs *a)
     default: return oc_fail(a->d, "arg reduce: element type %s is not supported", oc_dtype_name(p->dtype));
     }
 }
+
+/* ---- backward ---- */
+
+/* SoftmaxGrad(dY, Y) -> dX over the same [outer, n, inner] view, float32:
+ *   Softmax:    dX_i = y_i (dy_i - sum_j dy_j y_j)
+ *   LogSoftmax: dX_i = dy_i - exp(y_i) sum_j dy_j   (exp(y) is the softmax)
+ * The sums run in double. */
+int oc_softmax_backward(const oc_kargs *a)
+{
+    const oc_softmax_params *p = a->p;
+    const float *dy = a->in[0]->data, *y = a->in[1]->data;
+    float *dx = a->out[0]->data;
+    int64_t n = p->n, in = p->inner;
+    for (int64_t o = 0; o < p->outer; o++)
+        for (int64_t j = 0; j < in; j++) {
+            int64_t base = o * n * in + j;
+            double s = 0;
+            if (p->kind == OC_SOFTMAX) {
+                for (int64_t i = 0; i < n; i++)
+                    s += (double)dy[base + i * in] * y[base + i * in];
+                for (int64_t i = 0; i < n; i++)
+                    dx[base + i * in] = (float)(y[base + i * in] * (dy[base + i * in] - s));
+            } else {
+                for (int64_t i = 0; i < n; i++)
+                    s += dy[base + i * in];
+                for (int64_t i = 0; i < n; i++)
+                    dx[base + i * in] = (float)(dy[base + i * in] - exp((double)y[base + i * in]) * s);
+            }
+        }
+    return 0;
+}
+
+/* ReduceGrad(dY, X) -> dX[i] = scale * dY[j(i)], X's shape, float32: the
+ * reduced dims broadcast dY back (p->strides are dY's element strides over
+ * X's dims, 0 on reduced dims; keepdims does not change dY's layout).
+ * scale = 1 for ReduceSum, 1 / (elements per output) for ReduceMean. */
+int oc_reduce_backward(const oc_kargs *a)
+{
+    const oc_reduce_grad_params *p = a->p;
+    const float *dy = a->in[0]->data;
+    float *dx = a->out[0]->data;
+    int64_t idx[OC_MAX_RANK] = {0}, off = 0;
+    for (int64_t i = 0; i < a->out[0]->numel; i++) {
+        dx[i] = p->scale * dy[off];
+        for (int d = p->rank - 1; d >= 0; d--) {
+            idx[d]++;
+            off += p->strides[d];
+            if (idx[d] < p->dims[d])
+                break;
+            off -= p->strides[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}

@@ -54,4 +54,19 @@ typedef struct oc_arg_params {
 
 int oc_arg_forward(const oc_kargs *a);
 
+/* Backward. SoftmaxGrad(dY, Y) -> dX with the forward's oc_softmax_params
+ * (float32; Softmax and LogSoftmax). ReduceGrad(dY, X) -> dX broadcasts dY
+ * over the reduced dims of X times scale (ReduceSum: 1, ReduceMean:
+ * 1 / count). */
+int oc_softmax_backward(const oc_kargs *a);
+
+typedef struct oc_reduce_grad_params {
+    int rank;                    /* X's rank */
+    int64_t dims[OC_MAX_RANK];   /* X's dims */
+    int64_t strides[OC_MAX_RANK]; /* dY's strides over X's dims, 0 where reduced */
+    float scale;
+} oc_reduce_grad_params;
+
+int oc_reduce_backward(const oc_kargs *a);
+
 #endif

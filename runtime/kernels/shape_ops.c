@@ -381,11 +381,12 @@ static int64_t clamp_index(int64_t v, int64_t dim, int64_t step)
     return v < -1 ? -1 : (v > dim - 1 ? dim - 1 : v);
 }
 
-int oc_slice_forward(const oc_kargs *a)
+/* The view of x that Slice reads, for output y: starts/ends/axes/steps
+ * from the attributes or from the tensors b[0..3] (NULL when omitted),
+ * checked against y's planned shape. Shared by Slice and SliceGrad. */
+static int slice_view(const oc_slice_params *p, const oc_tensor *x, const oc_tensor *y,
+                      const oc_tensor *const *b, oc_view_params *v, oc_diag *dg)
 {
-    const oc_slice_params *p = a->p;
-    const oc_tensor *x = a->in[0];
-    oc_tensor *y = a->out[0];
     int64_t begin[OC_MAX_RANK], step[OC_MAX_RANK], len[OC_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
         begin[d] = 0;
@@ -395,27 +396,27 @@ int oc_slice_forward(const oc_kargs *a)
     int n = p->n;
     const oc_tensor *ts = NULL, *te = NULL, *ta = NULL, *tp = NULL;
     if (p->from_inputs) {
-        ts = a->in[1];
-        te = a->in[2];
-        ta = a->n_in > 3 ? a->in[3] : NULL;
-        tp = a->n_in > 4 ? a->in[4] : NULL;
+        ts = b[0];
+        te = b[1];
+        ta = b[2];
+        tp = b[3];
         n = (int)ts->numel;
         if (te->numel != n || (ta && ta->numel != n) || (tp && tp->numel != n))
-            return oc_fail(a->d, "starts, ends, axes and steps must have the same length");
+            return oc_fail(dg, "starts, ends, axes and steps must have the same length");
     }
     unsigned seen = 0;
     for (int i = 0; i < n; i++) {
         int64_t ax = ta ? oc_index_get(ta, i) : (p->from_inputs || !p->has_axes ? i : p->axes[i]);
         if (ax < -x->rank || ax >= x->rank)
-            return oc_fail(a->d, "axis %lld is outside [-%d, %d)", (long long)ax, x->rank, x->rank);
+            return oc_fail(dg, "axis %lld is outside [-%d, %d)", (long long)ax, x->rank, x->rank);
         if (ax < 0)
             ax += x->rank;
         if (seen & (1u << ax))
-            return oc_fail(a->d, "axis %lld is repeated", (long long)ax);
+            return oc_fail(dg, "axis %lld is repeated", (long long)ax);
         seen |= 1u << ax;
         int64_t st = tp ? oc_index_get(tp, i) : 1;
         if (st == 0)
-            return oc_fail(a->d, "step 0 on axis %lld", (long long)ax);
+            return oc_fail(dg, "step 0 on axis %lld", (long long)ax);
         int64_t dim = x->dims[ax];
         int64_t s = clamp_index(ts ? oc_index_get(ts, i) : p->starts[i], dim, st);
         int64_t e = clamp_index(te ? oc_index_get(te, i) : p->ends[i], dim, st);
@@ -428,23 +429,36 @@ int oc_slice_forward(const oc_kargs *a)
     }
     if (!same_shape(y, x->rank, len)) {
         char b1[256], b2[256];
-        return oc_fail(a->d, "the slice gives %s but the plan has %s",
+        return oc_fail(dg, "the slice gives %s but the plan has %s",
                        oc_format_dims(b1, sizeof b1, len, x->rank), fmt_dims(b2, sizeof b2, y));
     }
-    if (y->numel == 0)
-        return 0;
-    oc_view_params v;
-    v.es = p->es;
-    v.rank = x->rank;
-    v.offset = 0;
+    v->es = p->es;
+    v->rank = x->rank;
+    v->offset = 0;
     int64_t s = 1;
     for (int d = x->rank - 1; d >= 0; d--) {
-        v.dims[d] = len[d];
-        v.strides[d] = step[d] * s;
-        v.offset += begin[d] * s;
+        v->dims[d] = len[d];
+        v->strides[d] = step[d] * s;
+        v->offset += begin[d] * s;
         s *= x->dims[d];
     }
-    oc_view_simplify(&v);
+    oc_view_simplify(v);
+    return 0;
+}
+
+int oc_slice_forward(const oc_kargs *a)
+{
+    const oc_slice_params *p = a->p;
+    const oc_tensor *x = a->in[0];
+    oc_tensor *y = a->out[0];
+    const oc_tensor *b[4] = {NULL, NULL, NULL, NULL};
+    for (int k = 0; p->from_inputs && k < 4; k++)
+        b[k] = a->n_in > k + 1 ? a->in[k + 1] : NULL;
+    oc_view_params v;
+    if (slice_view(p, x, y, b, &v, a->d))
+        return -1;
+    if (y->numel == 0)
+        return 0;
     view_copy(&v, x->data, y->data);
     return 0;
 }
@@ -616,25 +630,26 @@ static int64_t pad_src(int mode, int64_t o, int64_t pb, int64_t n)
     }
 }
 
-int oc_pad_forward(const oc_kargs *a)
+/* Pads per dim (pb at the start, pe at the end) and the constant, from
+ * the attributes or the tensors pads / val / axes (NULL when omitted),
+ * checked against y's planned shape. Shared by Pad and PadGrad. */
+static int pad_resolve(const oc_pad_params *p, const oc_tensor *x, const oc_tensor *y, const oc_tensor *pads,
+                       const oc_tensor *val, const oc_tensor *axes, int64_t *pb, int64_t *pe,
+                       unsigned char *value, oc_diag *dg)
 {
-    const oc_pad_params *p = a->p;
-    const oc_tensor *x = a->in[0];
-    oc_tensor *y = a->out[0];
     int r = x->rank;
-    int64_t pb[OC_MAX_RANK] = {0}, pe[OC_MAX_RANK] = {0};
-    unsigned char value[8] = {0};
     size_t es = (size_t)p->es;
+    for (int d = 0; d < r; d++)
+        pb[d] = pe[d] = 0;
     if (p->from_inputs) {
-        const oc_tensor *pads = a->in[1], *val = a->n_in > 2 ? a->in[2] : NULL, *axes = a->n_in > 3 ? a->in[3] : NULL;
         int64_t nax = axes ? axes->numel : r;
         if (pads->numel != 2 * nax)
-            return oc_fail(a->d, "'pads' has %lld entries; expected %lld", (long long)pads->numel,
+            return oc_fail(dg, "'pads' has %lld entries; expected %lld", (long long)pads->numel,
                            (long long)(2 * nax));
         for (int64_t i = 0; i < nax; i++) {
             int64_t ax = axes ? oc_index_get(axes, i) : i;
             if (ax < -r || ax >= r)
-                return oc_fail(a->d, "axis %lld is outside [-%d, %d)", (long long)ax, r, r);
+                return oc_fail(dg, "axis %lld is outside [-%d, %d)", (long long)ax, r, r);
             if (ax < 0)
                 ax += r;
             pb[ax] = oc_index_get(pads, i);
@@ -642,13 +657,13 @@ int oc_pad_forward(const oc_kargs *a)
         }
         if (val && val->numel > 0) {
             if (val->dtype != x->dtype)
-                return oc_fail(a->d, "constant_value is %s but the data is %s", oc_dtype_name(val->dtype),
+                return oc_fail(dg, "constant_value is %s but the data is %s", oc_dtype_name(val->dtype),
                                oc_dtype_name(x->dtype));
             memcpy(value, val->data, es);
         }
     } else {
         if (p->npads != 2 * r)
-            return oc_fail(a->d, "'pads' has %d entries; expected %d", p->npads, 2 * r);
+            return oc_fail(dg, "'pads' has %d entries; expected %d", p->npads, 2 * r);
         for (int d = 0; d < r; d++) {
             pb[d] = p->pads[d];
             pe[d] = p->pads[d + r];
@@ -658,15 +673,35 @@ int oc_pad_forward(const oc_kargs *a)
     for (int d = 0; d < r; d++) {
         const int64_t lim = (int64_t)1 << 40; /* far beyond any tensor, small enough not to overflow */
         if (pb[d] < -lim || pb[d] > lim || pe[d] < -lim || pe[d] > lim)
-            return oc_fail(a->d, "pads %lld/%lld on dim %d are out of range", (long long)pb[d], (long long)pe[d], d);
+            return oc_fail(dg, "pads %lld/%lld on dim %d are out of range", (long long)pb[d], (long long)pe[d], d);
         if (x->dims[d] + pb[d] + pe[d] != y->dims[d]) {
             char b1[256], b2[256];
-            return oc_fail(a->d, "padding %s gives a different shape from the planned %s",
+            return oc_fail(dg, "padding %s gives a different shape from the planned %s",
                            fmt_dims(b1, sizeof b1, x), fmt_dims(b2, sizeof b2, y));
         }
         if (x->dims[d] == 0 && y->dims[d] > 0 && p->mode != OC_PAD_CONSTANT)
-            return oc_fail(a->d, "cannot pad an empty dim %d in this mode", d);
+            return oc_fail(dg, "cannot pad an empty dim %d in this mode", d);
     }
+    return 0;
+}
+
+int oc_pad_forward(const oc_kargs *a)
+{
+    const oc_pad_params *p = a->p;
+    const oc_tensor *x = a->in[0];
+    oc_tensor *y = a->out[0];
+    int r = x->rank;
+    int64_t pb[OC_MAX_RANK] = {0}, pe[OC_MAX_RANK] = {0};
+    unsigned char value[8] = {0};
+    size_t es = (size_t)p->es;
+    const oc_tensor *pads = NULL, *val = NULL, *axes = NULL;
+    if (p->from_inputs) {
+        pads = a->in[1];
+        val = a->n_in > 2 ? a->in[2] : NULL;
+        axes = a->n_in > 3 ? a->in[3] : NULL;
+    }
+    if (pad_resolve(p, x, y, pads, val, axes, pb, pe, value, a->d))
+        return -1;
     if (y->numel == 0)
         return 0;
     if (r == 0) {
@@ -820,22 +855,56 @@ int oc_cast_forward(const oc_kargs *a)
 
 /* ---------------------------------------------------------------- Dropout */
 
+/* splitmix64 (Steele, Lea, Flood 2014): a bijective 64-bit mixer; applied
+ * to seed + (i + 1) * golden it is a counter-based generator, so element i
+ * needs no state and the mask does not depend on the loop order. */
+static uint64_t splitmix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Dropout's ratio: input 1, else the attribute (opset < 12), else 0.5. */
+static double dropout_ratio(const oc_dropout_params *p, const oc_tensor *r)
+{
+    return r && r->numel > 0 ? oc_elem_get_f64(r->dtype, r->data, 0) : (p->ratio >= 0 ? p->ratio : 0.5);
+}
+
+static int dropout_training(const oc_dropout_params *p, const oc_tensor *tm)
+{
+    return p->training || (tm && tm->numel > 0 && oc_elem_get_f64(tm->dtype, tm->data, 0) != 0);
+}
+
 int oc_dropout_forward(const oc_kargs *a)
 {
     const oc_dropout_params *p = a->p;
     const oc_tensor *x = a->in[0];
     const oc_tensor *r = a->n_in > 1 ? a->in[1] : NULL, *tm = a->n_in > 2 ? a->in[2] : NULL;
-    int training = p->training || (tm && tm->numel > 0 && oc_elem_get_f64(tm->dtype, tm->data, 0) != 0);
-    if (training) {
-        double ratio = r && r->numel > 0 ? oc_elem_get_f64(r->dtype, r->data, 0) : (p->ratio >= 0 ? p->ratio : 0.5);
-        if (ratio != 0)
-            return oc_fail(a->d, "training-mode Dropout (ratio %g) is not supported; onnxc runs inference", ratio);
-    }
     oc_tensor *y = a->out[0];
-    if (oc_tensor_nbytes(y) && y->data != x->data)
-        memcpy(y->data, x->data, oc_tensor_nbytes(y));
-    if (a->n_out > 1 && a->out[1] && a->out[1]->numel)
-        memset(a->out[1]->data, 1, (size_t)a->out[1]->numel); /* bool true */
+    unsigned char *mask = a->n_out > 1 && a->out[1] ? a->out[1]->data : NULL;
+    double ratio = dropout_ratio(p, r);
+    if (!dropout_training(p, tm) || ratio == 0) {
+        if (oc_tensor_nbytes(y) && y->data != x->data)
+            memcpy(y->data, x->data, oc_tensor_nbytes(y));
+        if (mask && a->out[1]->numel)
+            memset(mask, 1, (size_t)a->out[1]->numel); /* bool true */
+        return 0;
+    }
+    if (!(ratio >= 0 && ratio <= 1))
+        return oc_fail(a->d, "Dropout ratio %g is outside [0, 1]", ratio);
+    double scale = ratio < 1 ? 1.0 / (1.0 - ratio) : 0.0;
+    for (int64_t i = 0; i < y->numel; i++) {
+        /* u in [0, 1) from the top 53 bits */
+        double u = (double)(splitmix64(p->seed + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1p-53;
+        int keep = u >= ratio;
+        if (mask)
+            mask[i] = (unsigned char)keep;
+        if (x->dtype == OC_FLOAT)
+            ((float *)y->data)[i] = keep ? (float)(((const float *)x->data)[i] * scale) : 0.0f;
+        else
+            oc_elem_set_f64(x->dtype, y->data, i, keep ? oc_elem_get_f64(x->dtype, x->data, i) * scale : 0.0);
+    }
     return 0;
 }
 
@@ -921,5 +990,213 @@ int oc_constant_forward(const oc_kargs *a)
         return oc_fail(a->d, "constant has %zu bytes, the output %zu", p->nbytes, oc_tensor_nbytes(a->out[0]));
     if (p->nbytes)
         memcpy(a->out[0]->data, p->data, p->nbytes);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- backward
+ * Gradient kernels of Slice, Pad, Gather, Tile and Dropout (the math of
+ * each is in shape_ops.h). Gradients are float32 or float64, row-major,
+ * with dX shaped like the forward's input. */
+
+/* dst[i] += src[j] for a float32 or float64 gradient */
+static inline void grad_acc(int dtype, void *dst, int64_t i, const void *src, int64_t j)
+{
+    if (dtype == OC_FLOAT)
+        ((float *)dst)[i] += ((const float *)src)[j];
+    else
+        ((double *)dst)[i] += ((const double *)src)[j];
+}
+
+static int grad_dtype_ok(const oc_kargs *a)
+{
+    int t = a->out[0]->dtype;
+    if ((t != OC_FLOAT && t != OC_DOUBLE) || a->in[0]->dtype != t)
+        return oc_fail(a->d, "gradients must be float32 or float64, got %s", oc_dtype_name(a->in[0]->dtype));
+    return 0;
+}
+
+int oc_slice_backward(const oc_kargs *a)
+{
+    const oc_slice_params *p = a->p;
+    const oc_tensor *dy = a->in[0];
+    oc_tensor *dx = a->out[0];
+    const oc_tensor *b[4] = {NULL, NULL, NULL, NULL};
+    for (int k = 0; p->from_inputs && k < 4; k++)
+        b[k] = a->n_in > k + 2 ? a->in[k + 2] : NULL;
+    oc_view_params v;
+    if (slice_view(p, dx, dy, b, &v, a->d))
+        return -1;
+    size_t es = (size_t)p->es;
+    if (oc_tensor_nbytes(dx))
+        memset(dx->data, 0, oc_tensor_nbytes(dx));
+    /* walk dY in row-major order; v maps each position to its source in X */
+    int64_t c[OC_MAX_RANK] = {0}, off = v.offset;
+    const char *src = dy->data;
+    char *dst = dx->data;
+    for (int64_t i = 0; i < dy->numel; i++) {
+        memcpy(dst + (size_t)off * es, src + (size_t)i * es, es);
+        for (int d = v.rank - 1; d >= 0; d--) {
+            off += v.strides[d];
+            if (++c[d] < v.dims[d])
+                break;
+            off -= v.strides[d] * v.dims[d];
+            c[d] = 0;
+        }
+    }
+    return 0;
+}
+
+int oc_pad_backward(const oc_kargs *a)
+{
+    const oc_pad_params *p = a->p;
+    const oc_tensor *dy = a->in[0];
+    oc_tensor *dx = a->out[0];
+    int r = dx->rank, dt = dx->dtype;
+    int64_t pb[OC_MAX_RANK], pe[OC_MAX_RANK];
+    unsigned char value[8] = {0};
+    if (grad_dtype_ok(a))
+        return -1;
+    const oc_tensor *pads = p->from_inputs ? a->in[2] : NULL, *axes = p->from_inputs && a->n_in > 4 ? a->in[4] : NULL;
+    if (pad_resolve(p, dx, dy, pads, NULL, axes, pb, pe, value, a->d))
+        return -1;
+    if (oc_tensor_nbytes(dx))
+        memset(dx->data, 0, oc_tensor_nbytes(dx));
+    if (dy->numel == 0)
+        return 0;
+    if (r == 0) {
+        grad_acc(dt, dx->data, 0, dy->data, 0);
+        return 0;
+    }
+    /* the forward's per-dim maps from output position to source (or -1) */
+    int64_t *map[OC_MAX_RANK], *m = a->scratch;
+    for (int d = 0; d < r; d++) {
+        map[d] = m;
+        for (int64_t o = 0; o < dy->dims[d]; o++)
+            m[o] = pad_src(p->mode, o, pb[d], dx->dims[d]);
+        m += dy->dims[d];
+    }
+    int64_t xs[OC_MAX_RANK];
+    xs[r - 1] = 1;
+    for (int d = r - 2; d >= 0; d--)
+        xs[d] = xs[d + 1] * dx->dims[d + 1];
+    int64_t n_out = dy->dims[r - 1], rows = dy->numel / n_out, c[OC_MAX_RANK] = {0};
+    const int64_t *ml = map[r - 1];
+    for (int64_t b = 0; b < rows; b++) {
+        int64_t off = 0, outside = 0;
+        for (int d = 0; d < r - 1; d++) {
+            int64_t s = map[d][c[d]];
+            outside |= s < 0;
+            off += s * xs[d];
+        }
+        for (int64_t k = 0; !outside && k < n_out; k++)
+            if (ml[k] >= 0)
+                grad_acc(dt, dx->data, off + ml[k], dy->data, b * n_out + k);
+        for (int d = r - 2; d >= 0; d--) {
+            if (++c[d] < dy->dims[d])
+                break;
+            c[d] = 0;
+        }
+    }
+    return 0;
+}
+
+int oc_gather_backward(const oc_kargs *a)
+{
+    const oc_axis_params *p = a->p;
+    const oc_tensor *dy = a->in[0], *idx = a->in[2];
+    oc_tensor *dx = a->out[0];
+    int dt = dx->dtype;
+    if (grad_dtype_ok(a))
+        return -1;
+    int64_t outer = prod(dx->dims, 0, p->axis), inner = prod(dx->dims, p->axis + 1, dx->rank);
+    int64_t len = dx->dims[p->axis], ni = idx->numel;
+    if (dy->numel != outer * ni * inner)
+        return oc_fail(a->d, "dY has %lld elements; expected %lld", (long long)dy->numel, (long long)(outer * ni * inner));
+    for (int64_t j = 0; j < ni; j++) {
+        int64_t i = oc_index_get(idx, j);
+        if (i < -len || i >= len)
+            return oc_fail(a->d, "index %lld is out of range for axis %d of length %lld", (long long)i, p->axis,
+                           (long long)len);
+    }
+    if (oc_tensor_nbytes(dx))
+        memset(dx->data, 0, oc_tensor_nbytes(dx));
+    for (int64_t b = 0; b < outer; b++)
+        for (int64_t j = 0; j < ni; j++) {
+            int64_t i = oc_index_get(idx, j);
+            if (i < 0)
+                i += len;
+            int64_t to = (b * len + i) * inner, from = (b * ni + j) * inner;
+            for (int64_t k = 0; k < inner; k++)
+                grad_acc(dt, dx->data, to + k, dy->data, from + k);
+        }
+    return 0;
+}
+
+int oc_tile_backward(const oc_kargs *a)
+{
+    const oc_tensor *dy = a->in[0];
+    oc_tensor *dx = a->out[0];
+    int r = dx->rank, dt = dx->dtype;
+    if (grad_dtype_ok(a))
+        return -1;
+    if (dy->rank != r)
+        return oc_fail(a->d, "dY has rank %d; expected %d", dy->rank, r);
+    for (int d = 0; d < r; d++)
+        if (dx->dims[d] == 0 ? dy->dims[d] != 0 : dy->dims[d] % dx->dims[d] != 0)
+            return oc_fail(a->d, "dY dim %d (%lld) is not a multiple of %lld", d, (long long)dy->dims[d],
+                           (long long)dx->dims[d]);
+    if (oc_tensor_nbytes(dx))
+        memset(dx->data, 0, oc_tensor_nbytes(dx));
+    if (dy->numel == 0)
+        return 0;
+    if (r == 0) {
+        grad_acc(dt, dx->data, 0, dy->data, 0);
+        return 0;
+    }
+    int64_t n_in = dx->dims[r - 1], n_out = dy->dims[r - 1], rows = dy->numel / n_out;
+    int64_t c[OC_MAX_RANK] = {0}, xs[OC_MAX_RANK];
+    xs[r - 1] = 1;
+    for (int d = r - 2; d >= 0; d--)
+        xs[d] = xs[d + 1] * dx->dims[d + 1];
+    for (int64_t b = 0; b < rows; b++) {
+        int64_t off = 0;
+        for (int d = 0; d < r - 1; d++)
+            off += (c[d] % dx->dims[d]) * xs[d];
+        for (int64_t k = 0; k < n_out; k++)
+            grad_acc(dt, dx->data, off + k % n_in, dy->data, b * n_out + k);
+        for (int d = r - 2; d >= 0; d--) {
+            if (++c[d] < dy->dims[d])
+                break;
+            c[d] = 0;
+        }
+    }
+    return 0;
+}
+
+int oc_dropout_backward(const oc_kargs *a)
+{
+    const oc_dropout_params *p = a->p;
+    const oc_tensor *dy = a->in[0], *mask = a->in[1];
+    const oc_tensor *r = a->n_in > 2 ? a->in[2] : NULL, *tm = a->n_in > 3 ? a->in[3] : NULL;
+    oc_tensor *dx = a->out[0];
+    if (grad_dtype_ok(a))
+        return -1;
+    double ratio = dropout_ratio(p, r);
+    if (!dropout_training(p, tm) || ratio == 0) {
+        if (oc_tensor_nbytes(dx) && dx->data != dy->data)
+            memcpy(dx->data, dy->data, oc_tensor_nbytes(dx));
+        return 0;
+    }
+    if (!mask || mask->numel != dx->numel)
+        return oc_fail(a->d, "the mask has %lld elements; expected %lld", mask ? (long long)mask->numel : 0LL,
+                       (long long)dx->numel);
+    double scale = ratio < 1 ? 1.0 / (1.0 - ratio) : 0.0;
+    const unsigned char *m = mask->data;
+    for (int64_t i = 0; i < dx->numel; i++) {
+        if (dx->dtype == OC_FLOAT)
+            ((float *)dx->data)[i] = m[i] ? (float)(((const float *)dy->data)[i] * scale) : 0.0f;
+        else
+            ((double *)dx->data)[i] = m[i] ? ((const double *)dy->data)[i] * scale : 0.0;
+    }
     return 0;
 }

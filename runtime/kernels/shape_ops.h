@@ -1,8 +1,9 @@
 /* shape_ops.h: kernels of the data-movement ops: Reshape, Flatten,
  * Squeeze, Unsqueeze, Identity (byte copies), Transpose, Expand and Slice
  * (strided view copies), Concat, Split, Gather, Tile, Pad, Cast, CastLike,
- * Dropout (inference), ConstantOfShape, Range, Shape, Size and Constant. The compiler side (shape rules, lowering) is
- * compiler/ops/shape_ops.c.
+ * Dropout, ConstantOfShape, Range, Shape, Size and Constant, and the
+ * backward kernels of Slice, Pad, Gather, Tile and Dropout. The compiler
+ * side (shape rules, lowering, gradient rules) is compiler/ops/shape_ops.c.
  *
  * Output shapes are fixed by the plan. Inputs that ONNX passes as tensors
  * but that decide a shape (Reshape's shape, Slice's starts, Pad's pads,
@@ -119,16 +120,46 @@ typedef struct oc_cast_params {
 
 int oc_cast_forward(const oc_kargs *a);
 
-/* ---- Dropout (inference) ---- */
+/* ---- Dropout ---- */
 
 typedef struct oc_dropout_params {
     float ratio;       /* attribute form; -1 when from input 1 or default */
     int training;      /* attribute form (is_test = 0 in old opsets) */
+    uint64_t seed;     /* the node's seed attribute, else OC_DROPOUT_SEED */
 } oc_dropout_params;
 
-/* Y = X, mask all true. A true training_mode input with a non-zero ratio
- * is a run-time error: onnxc runs Dropout in inference mode only. */
+/* Seed of a Dropout node without a seed attribute: fixed, so that runs
+ * repeat bitwise. */
+#define OC_DROPOUT_SEED 0x6f6e6e78634452ULL
+
+/* Inference (training_mode absent or false, or ratio 0): Y = X, mask all
+ * true. Training: mask[i] = u_i >= ratio with u_i uniform in [0, 1) drawn
+ * from a counter-based generator keyed by (seed, i), so the same seed gives
+ * bitwise the same mask; Y = X * mask / (1 - ratio) (zeros for ratio 1). */
 int oc_dropout_forward(const oc_kargs *a);
+
+/* ---- backward kernels (gradient ops of compiler/ops/shape_ops.c) ----
+ * float32 and float64 gradients; the forward's input X is passed only for
+ * its shape (the planned output dX has it). */
+
+/* SliceGrad(dY, X, starts, ends, axes, steps): dX = 0 except at the
+ * positions the slice read, where dX = dY (each read once, so a scatter
+ * without accumulation). Same parameters as Slice, bounds at inputs 2-5. */
+int oc_slice_backward(const oc_kargs *a);
+/* PadGrad(dY, X, pads, value, axes): dX[s] = sum of dY[o] over the output
+ * positions o whose source (constant: o - pad, or none; reflect / edge /
+ * wrap: the mirrored / clamped / periodic index) is s. Same parameters and
+ * scratch (oc_pad_scratch of dY) as Pad, bounds at inputs 2-4. */
+int oc_pad_backward(const oc_kargs *a);
+/* GatherGrad(dY, X, indices): dX = 0, then dX[.., idx[j], ..] += dY[.., j, ..]
+ * (scatter-add: a repeated index collects every contribution). */
+int oc_gather_backward(const oc_kargs *a);
+/* TileGrad(dY, X): dX[c] = sum of dY[c'] over the output coordinates c'
+ * with c'_d mod X_d = c_d, i.e. the tiles summed. */
+int oc_tile_backward(const oc_kargs *a);
+/* DropoutGrad(dY, mask, ratio, training_mode): in training
+ * dX = dY * mask / (1 - ratio) (0 for ratio 1), else dX = dY. */
+int oc_dropout_backward(const oc_kargs *a);
 
 /* ---- generators ---- */
 
