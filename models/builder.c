@@ -1,34 +1,18 @@
 /* builder.c: see builder.h. */
 #include "builder.h"
 
+#include "../runtime/init.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t next_u64(ob *b)
-{
-    uint64_t x = b->rng; /* xorshift64* */
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    b->rng = x;
-    return x * 2685821657736338717ull;
-}
-
-static float uniform01(ob *b) { return (float)((next_u64(b) >> 40) + 0.5) / 16777216.0f; }
-
-static float normal(ob *b)
-{
-    float u = uniform01(b), v = uniform01(b);
-    return sqrtf(-2.0f * logf(u)) * cosf(6.28318530718f * v);
-}
-
 int ob_begin(ob *b, const char *name, uint64_t seed, oc_diag *d)
 {
     memset(b, 0, sizeof *b);
     b->d = d;
-    b->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    b->rng = seed;
     b->g = oc_graph_new(name, 17, d);
     b->failed = b->g == NULL;
     if (b->g) {
@@ -63,6 +47,11 @@ static const char *node(ob *b, const char *op, int n_in, const char *const *in, 
     return b->g->values[b->g->nodes[id].out[0]].name;
 }
 
+/* A parameter tensor: init 0 = constant `scale`, 1 = Kaiming normal (ReLU
+ * gain, fan_in; the standard deviation is sqrt(2 / fan_in)), 2 = uniform in
+ * +-scale (torch.nn.Linear's default). Each tensor draws from its own
+ * stream of the model seed (runtime/init.c), so weights do not depend on
+ * the order layers are built in beyond their position. */
 static const char *param(ob *b, const char *prefix, const char *suffix, int rank, const int64_t *dims,
                          int init, float scale)
 {
@@ -75,9 +64,24 @@ static const char *param(ob *b, const char *prefix, const char *suffix, int rank
         b->failed = 1;
         return "";
     }
-    float *p = t->data;
-    for (int64_t i = 0; i < t->numel; i++)
-        p[i] = init == 0 ? scale : init == 1 ? scale * normal(b) : scale * (2 * uniform01(b) - 1);
+    oc_init c;
+    oc_rng r;
+    oc_rng_seed_stream(&r, b->rng, (uint64_t)b->counter++);
+    if (init == 1) {
+        oc_init_default(&c, OC_INIT_KAIMING_NORMAL);
+    } else if (init == 2) {
+        oc_init_default(&c, OC_INIT_UNIFORM);
+        c.a = -scale;
+        c.b = scale;
+    } else {
+        oc_init_default(&c, OC_INIT_CONSTANT);
+        c.a = scale;
+    }
+    if (oc_init_fill(t->data, dims, rank, &c, &r, b->d)) {
+        oc_tensor_free(t);
+        b->failed = 1;
+        return "";
+    }
     int id = oc_graph_add_initializer(b->g, name, t, b->d);
     if (id < 0) {
         b->failed = 1;
@@ -108,8 +112,7 @@ const char *ob_conv(ob *b, const char *x, const char *prefix, int64_t cin, int64
                     int64_t stride, int64_t pad, int bias)
 {
     int64_t wd[4] = {cout, cin, k, k};
-    float std = sqrtf(2.0f / (float)(cin * k * k));
-    const char *in[3] = {x, param(b, prefix, "weight", 4, wd, 1, std), NULL};
+    const char *in[3] = {x, param(b, prefix, "weight", 4, wd, 1, 0.0f), NULL};
     if (bias)
         in[2] = param(b, prefix, "bias", 1, &cout, 0, 0.0f);
     int nid = 0;

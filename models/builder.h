@@ -16,7 +16,7 @@ typedef struct ob {
     oc_diag *d;
     int failed;
     int counter;   /* for unique node/value names */
-    uint64_t rng;  /* xorshift state for weight init */
+    uint64_t rng;  /* model seed for weight init (runtime/init.c streams) */
 } ob;
 
 int ob_begin(ob *b, const char *name, uint64_t seed, oc_diag *d);
