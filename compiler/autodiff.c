@@ -151,6 +151,15 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
             if (n->out[k] >= 0)
                 dep[n->out[k]] = 1;
     }
+    /* Parameters change between steps: mark them, and forget what shape
+     * inference folded from their current values. */
+    for (int i = 0; i < n_params; i++)
+        g->values[params[i]].flags |= OC_VALUE_VARIABLE;
+    for (int v = 0; v < nv; v++)
+        if (dep[v] && g->values[v].producer >= 0 && g->values[v].constant) {
+            oc_tensor_free(g->values[v].constant);
+            g->values[v].constant = NULL;
+        }
     useful[loss] = 1;
     for (int i = nn - 1; i >= 0; i--) {
         const oc_node *n = &g->nodes[i];

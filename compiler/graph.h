@@ -25,6 +25,8 @@ enum {
     OC_VALUE_INPUT = 1u << 0,       /* a graph input fed at run time */
     OC_VALUE_OUTPUT = 1u << 1,      /* a graph output */
     OC_VALUE_INITIALIZER = 1u << 2, /* constant data from the model (a weight) */
+    OC_VALUE_VARIABLE = 1u << 3,    /* trainable: its data changes between runs, so
+                                     * nothing may be folded from it */
 };
 
 typedef struct oc_value {

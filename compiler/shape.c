@@ -70,12 +70,99 @@ static int blocked_input(const oc_graph *g, const oc_node *n, const unsigned cha
     return -1;
 }
 
+/* Constant folding while inferring: a node whose inputs are all known data
+ * and whose (small) outputs have known types is run once with its own
+ * kernel, and its outputs become known data. Shape arithmetic of any kind
+ * (Range, Cast, Sqrt of a dimension, Where on shapes...) then resolves
+ * statically, with the same kernels the runtime uses. Random ops are never
+ * folded. A fold that fails is simply left to run time. */
+static const char *const never_fold[] = {"Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike",
+                                         "RandomUniformLike", "Bernoulli", "Multinomial"};
+
+static void try_fold(oc_graph *g, int nid)
+{
+    oc_node *n = &g->nodes[nid];
+    if (!n->op || !n->op->lower || n->n_in == 0 || n->n_in > 64 || n->n_out > 16)
+        return;
+    for (size_t k = 0; k < sizeof never_fold / sizeof never_fold[0]; k++)
+        if (!strcmp(n->op_type, never_fold[k]))
+            return;
+    int all_known = 1, any_out = 0;
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && !g->values[n->in[k]].constant)
+            return;
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        const oc_value *v = &g->values[n->out[k]];
+        int64_t numel = oc_value_numel(v);
+        if (v->constant)
+            all_known = all_known && 1;
+        else
+            any_out = 1;
+        if (numel < 0 || numel > OC_FOLD_MAX || !oc_dtype_size(v->dtype))
+            return;
+    }
+    if (!any_out)
+        return;
+    oc_diag tmp;
+    oc_diag_init(&tmp);
+    oc_lowered lw = {0};
+    oc_tensor *outs[16] = {0};
+    const oc_tensor *ins[64];
+    oc_tensor *outp[16];
+    void *scratch = NULL;
+    if (n->op->lower(g, n, &lw, &tmp) || !lw.fn)
+        goto done;
+    if (lw.scratch && !(scratch = malloc(lw.scratch)))
+        goto done;
+    for (int k = 0; k < n->n_in; k++)
+        ins[k] = n->in[k] >= 0 ? g->values[n->in[k]].constant : NULL;
+    for (int k = 0; k < n->n_out; k++) {
+        outp[k] = NULL;
+        if (n->out[k] < 0)
+            continue;
+        const oc_value *v = &g->values[n->out[k]];
+        if (!(outs[k] = oc_tensor_new(v->dtype, v->rank, v->dims, &tmp)))
+            goto done;
+        outp[k] = outs[k];
+    }
+    oc_kargs a = {lw.params, n->n_in, n->n_out, ins, outp, scratch, 1, &tmp};
+    if (lw.fn(&a))
+        goto done;
+    for (int k = 0; k < n->n_out; k++)
+        if (outs[k] && !g->values[n->out[k]].constant) {
+            g->values[n->out[k]].constant = outs[k];
+            outs[k] = NULL;
+        }
+done:
+    for (int k = 0; k < 16; k++)
+        oc_tensor_free(outs[k]);
+    free(lw.params);
+    free(scratch);
+}
+
 int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
 {
     char lb[300];
-    unsigned char *skipped = calloc((size_t)g->n_nodes + 1, 1);
-    if (!skipped)
+    /* trainable values change between runs: shape rules and folding must
+     * not see their data (restored below) */
+    oc_tensor **hidden = calloc((size_t)g->n_values + 1, sizeof(oc_tensor *));
+    if (!hidden)
         return oc_fail(d, "out of memory");
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].flags & OC_VALUE_VARIABLE) {
+            hidden[v] = g->values[v].constant;
+            g->values[v].constant = NULL;
+        }
+    unsigned char *skipped = calloc((size_t)g->n_nodes + 1, 1);
+    if (!skipped) {
+        for (int v = 0; v < g->n_values; v++)
+            if (hidden[v])
+                g->values[v].constant = hidden[v];
+        free(hidden);
+        return oc_fail(d, "out of memory");
+    }
     int n_skipped = 0, first_skipped = -1, first_blocker = -1, rc = 0;
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         oc_node *n = &g->nodes[i];
@@ -114,10 +201,16 @@ int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
         oc_infer cx = {g, i, d};
         if (op->infer(&cx))
             rc = -1;
+        else
+            try_fold(g, i);
     }
     if (!rc && n_skipped)
         oc_warn(d, "%d node(s) after unsupported ops keep their declared types (first: %s, input '%s')", n_skipped,
                 oc_node_label(&g->nodes[first_skipped], lb, sizeof lb), g->values[first_blocker].name);
     free(skipped);
+    for (int v = 0; v < g->n_values; v++)
+        if (hidden[v])
+            g->values[v].constant = hidden[v];
+    free(hidden);
     return rc;
 }
