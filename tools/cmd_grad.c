@@ -1,5 +1,9 @@
-/* cmd_grad.c: `onnxc grad MODEL.onnx -i [NAME=]FILE ... --labels FILE [--loss cross_entropy|nll]
+/* cmd_grad.c: `onnxc grad MODEL.onnx -i [NAME=]FILE ... --labels FILE [--loss NAME]
+ *             [--label-smoothing X] [--class-weights FILE.npy] [--huber-delta X]
  *             [--bn eval|train] -o DIR`
+ * Losses: cross_entropy, nll (int class labels), mse, l1, huber, smooth_l1,
+ * bce, bce_with_logits (float targets of the output's shape); see the
+ * loss ops in compiler/ops/loss.c.
  * One forward and backward pass: appends the loss to the model's first
  * output, differentiates the graph (compiler/autodiff.c), runs it, and
  * writes DIR/loss.pb and DIR/grad_<initializer name>.pb (ONNX TensorProto)
@@ -33,13 +37,18 @@ static oc_tensor *load_any(const char *file, oc_diag *d)
 int oc_cmd_grad(int argc, char **argv)
 {
     const char *model = NULL, *labels = NULL, *loss = "cross_entropy", *bn = "eval", *out_dir = NULL, *v;
+    const char *class_weights = NULL, *smoothing_s = NULL, *delta_s = NULL;
     const char *in_spec[64];
     int n_spec = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: onnxc grad MODEL.onnx -i [NAME=]FILE ... --labels FILE [--loss cross_entropy|nll]\n"
+            printf("usage: onnxc grad MODEL.onnx -i [NAME=]FILE ... --labels FILE [--loss NAME]\n"
+                   "                  [--label-smoothing X] [--class-weights FILE.npy] [--huber-delta X]\n"
                    "                  [--bn eval|train] -o DIR\n"
+                   "Losses: cross_entropy (default), nll: int class labels; mse, l1, huber, smooth_l1\n"
+                   "(--huber-delta is Huber's delta / SmoothL1's beta, default 1), bce (probabilities),\n"
+                   "bce_with_logits: float targets of the output's shape.\n"
                    "Writes DIR/loss.pb and DIR/grad_<initializer>.pb for every float parameter.\n");
             return 0;
         } else if (!strcmp(a, "-i")) {
@@ -50,10 +59,17 @@ int oc_cmd_grad(int argc, char **argv)
                 return 2;
             }
             in_spec[n_spec++] = v;
-        } else if (!strcmp(a, "--labels") || !strcmp(a, "--loss") || !strcmp(a, "--bn") || !strcmp(a, "-o")) {
+        } else if (!strcmp(a, "--labels") || !strcmp(a, "--loss") || !strcmp(a, "--bn") || !strcmp(a, "-o") ||
+                   !strcmp(a, "--label-smoothing") || !strcmp(a, "--class-weights") || !strcmp(a, "--huber-delta")) {
             if (!(v = cli_value("grad", argc, argv, &i)))
                 return 2;
-            if (!strcmp(a, "--labels"))
+            if (!strcmp(a, "--label-smoothing"))
+                smoothing_s = v;
+            else if (!strcmp(a, "--class-weights"))
+                class_weights = v;
+            else if (!strcmp(a, "--huber-delta"))
+                delta_s = v;
+            else if (!strcmp(a, "--labels"))
                 labels = v;
             else if (!strcmp(a, "--loss"))
                 loss = v;
@@ -72,8 +88,34 @@ int oc_cmd_grad(int argc, char **argv)
         fprintf(stderr, "onnxc grad: needs MODEL.onnx, --labels FILE and -o DIR\n");
         return 2;
     }
-    if (strcmp(loss, "cross_entropy") && strcmp(loss, "nll")) {
-        fprintf(stderr, "onnxc grad: --loss must be cross_entropy or nll, got '%s'\n", loss);
+    /* --loss NAME -> loss op (compiler/ops/loss.c); the first two take int class labels */
+    static const char *const loss_names[] = {"cross_entropy", "nll", "mse", "l1", "huber", "smooth_l1", "bce",
+                                             "bce_with_logits"};
+    static const char *const loss_ops[] = {"SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss", "MSELoss", "L1Loss",
+                                           "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss"};
+    int loss_k = 0;
+    while (loss_k < 8 && strcmp(loss, loss_names[loss_k]))
+        loss_k++;
+    if (loss_k == 8) {
+        fprintf(stderr, "onnxc grad: --loss must be cross_entropy, nll, mse, l1, huber, smooth_l1, bce or "
+                        "bce_with_logits, got '%s'\n", loss);
+        return 2;
+    }
+    int class_loss = loss_k < 2;
+    double smoothing = 0, delta = 1;
+    char *end = NULL;
+    if (smoothing_s && (smoothing = strtod(smoothing_s, &end), *end || !(smoothing >= 0 && smoothing <= 1) ||
+                        loss_k != 0)) {
+        fprintf(stderr, "onnxc grad: --label-smoothing takes a number in [0, 1] with --loss cross_entropy\n");
+        return 2;
+    }
+    if (delta_s && (delta = strtod(delta_s, &end), *end || !(delta >= 0) || (loss_k != 4 && loss_k != 5) ||
+                    (loss_k == 4 && delta == 0))) {
+        fprintf(stderr, "onnxc grad: --huber-delta takes a number > 0 (huber) or >= 0 (smooth_l1)\n");
+        return 2;
+    }
+    if (class_weights && !class_loss) {
+        fprintf(stderr, "onnxc grad: --class-weights needs --loss cross_entropy or nll\n");
         return 2;
     }
     if (strcmp(bn, "eval") && strcmp(bn, "train")) {
@@ -84,7 +126,7 @@ int oc_cmd_grad(int argc, char **argv)
     oc_diag d;
     oc_diag_init(&d);
     oc_graph *g = oc_onnx_load(model, &d);
-    oc_tensor *inputs[65] = {0};
+    oc_tensor *inputs[66] = {0}; /* model inputs, labels, class weights */
     oc_plan *p = NULL;
     int *params = NULL, *grads = NULL, n_params = 0, rc = 1, n_in = 0;
     if (!g)
@@ -117,10 +159,16 @@ int oc_cmd_grad(int argc, char **argv)
     n_in = g->n_inputs;
     if (!(inputs[n_in] = load_any(labels, &d)))
         goto fail;
-    if (inputs[n_in]->dtype != OC_INT64 && inputs[n_in]->dtype != OC_INT32) {
+    if (class_loss && inputs[n_in]->dtype != OC_INT64 && inputs[n_in]->dtype != OC_INT32) {
         oc_fail(&d, "%s: labels must be int64 or int32 class indices, got %s", labels, oc_dtype_name(inputs[n_in]->dtype));
         goto fail;
     }
+    if (!class_loss && inputs[n_in]->dtype != OC_FLOAT) {
+        oc_fail(&d, "%s: --loss %s needs float32 targets, got %s", labels, loss, oc_dtype_name(inputs[n_in]->dtype));
+        goto fail;
+    }
+    if (class_weights && !(inputs[n_in + 1] = load_any(class_weights, &d)))
+        goto fail;
     if (oc_pass_untie_params(g, NULL, &d) || oc_graph_infer_shapes(g, &d))
         goto fail;
     if (g->n_outputs < 1) {
@@ -128,14 +176,30 @@ int oc_cmd_grad(int argc, char **argv)
         goto fail;
     }
     /* loss = SoftmaxCrossEntropyLoss(first output, labels) (NLL: the output
-     * is taken as log-probabilities) */
+     * is taken as log-probabilities); label smoothing needs onnxc's own
+     * CrossEntropyLoss; the other losses are onnxc's too (domain ai.onnxc).
+     * Class weights are a graph input, so they never count as parameters. */
     int logits = g->outputs[0];
     if (oc_graph_add_input(g, "onnxc_labels", inputs[n_in]->dtype, inputs[n_in]->rank, inputs[n_in]->dims, NULL, &d) < 0)
         goto fail;
-    const char *lin[2] = {g->values[logits].name, "onnxc_labels"}, *lout[1] = {"onnxc_loss"};
-    if (oc_graph_add_node(g, strcmp(loss, "nll") ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss", "onnxc_loss",
-                          2, lin, 1, lout, &d) < 0 ||
-        oc_graph_infer_shapes(g, &d))
+    if (class_weights && oc_graph_add_input(g, "onnxc_class_weights", inputs[n_in + 1]->dtype, inputs[n_in + 1]->rank,
+                                            inputs[n_in + 1]->dims, NULL, &d) < 0)
+        goto fail;
+    const char *lin[3] = {g->values[logits].name, "onnxc_labels", "onnxc_class_weights"}, *lout[1] = {"onnxc_loss"};
+    const char *loss_op = loss_k == 0 && smoothing > 0 ? "CrossEntropyLoss" : loss_ops[loss_k];
+    int loss_node = oc_graph_add_node(g, loss_op, "onnxc_loss", class_weights ? 3 : 2, lin, 1, lout, &d);
+    if (loss_node < 0)
+        goto fail;
+    if (loss_k >= 2 || strcmp(loss_op, "CrossEntropyLoss") == 0) {
+        free(g->nodes[loss_node].domain);
+        if (!(g->nodes[loss_node].domain = oc_strdup("ai.onnxc"))) {
+            oc_fail(&d, "out of memory");
+            goto fail;
+        }
+    }
+    if ((smoothing > 0 && oc_node_set_float(g, loss_node, "label_smoothing", (float)smoothing, &d)) ||
+        (loss_k == 4 && oc_node_set_float(g, loss_node, "delta", (float)delta, &d)) ||
+        (loss_k == 5 && oc_node_set_float(g, loss_node, "beta", (float)delta, &d)) || oc_graph_infer_shapes(g, &d))
         goto fail;
     int loss_id = oc_graph_find(g, "onnxc_loss");
     if (oc_graph_mark_output(g, loss_id, &d))
@@ -148,7 +212,7 @@ int oc_cmd_grad(int argc, char **argv)
     oc_plan_opts po = {oc_get_threads(), 0};
     if (!(p = oc_plan_build(g, &po, &d)))
         goto fail;
-    for (int k = 0; k <= n_in; k++)
+    for (int k = 0; k <= n_in + (class_weights != NULL); k++)
         if (oc_plan_set_input(p, k, inputs[k], &d))
             goto fail;
     if (oc_plan_run(p, &d))
@@ -184,7 +248,7 @@ int oc_cmd_grad(int argc, char **argv)
 fail:
     fprintf(stderr, "onnxc grad: error: %s: %s\n", model, d.msg);
 done:
-    for (int k = 0; k < 65; k++)
+    for (int k = 0; k < 66; k++)
         oc_tensor_free(inputs[k]);
     free(params);
     free(grads);

@@ -1,6 +1,8 @@
 /* loss.c: the training losses of the default domain,
- * SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss (opset 12, 13, 22).
- * Shape rules and lowering.
+ * SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss (opset 12, 13, 22),
+ * and onnxc's own (domain ai.onnxc): CrossEntropyLoss (label smoothing,
+ * class weights) and the elementwise MSE/L1/Huber/SmoothL1/BCE/
+ * BCEWithLogits losses. Shape rules, lowering and gradient rules.
  *
  * Both take scores/log-probabilities [N, C, d1..dk] and int labels
  * [N, d1..dk], plus optional per-class weights [C]. The loss has the label
@@ -9,6 +11,7 @@
  * scores' shape. The kernel is runtime/kernels/loss.c. */
 #include "op.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../../runtime/kernels/loss.h"
@@ -134,13 +137,215 @@ static int lower_loss_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
     return 0;
 }
 
+/* ---- onnxc's own losses (domain ai.onnxc), built by `onnxc grad --loss` ----
+ * CrossEntropyLoss(scores [N, C, d..], labels [N, d..][, weights [C]]),
+ * attributes label_smoothing (float, default 0), reduction (default
+ * "mean"), optional ignore_index: torch.nn.functional.cross_entropy. Same
+ * shape rule as SoftmaxCrossEntropyLoss (single output).
+ * MSELoss, L1Loss, HuberLoss (delta), SmoothL1Loss (beta), BCELoss,
+ * BCEWithLogitsLoss (prediction, float target of the same shape),
+ * attribute reduction: torch.nn.functional's losses of the same names. */
+
+static int read_reduction(const oc_node *n, int *out, oc_diag *d)
+{
+    const char *red = oc_attr_string(n, "reduction", "mean");
+    if (!strcmp(red, "none"))
+        *out = OC_LOSS_NONE;
+    else if (!strcmp(red, "sum"))
+        *out = OC_LOSS_SUM;
+    else if (!strcmp(red, "mean"))
+        *out = OC_LOSS_MEAN;
+    else
+        return oc_fail(d, "reduction must be none, sum or mean, got '%s'", red);
+    return 0;
+}
+
+static int fill_xent(const oc_graph *g, const oc_node *n, int xin, int win, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[xin]], *t = &g->values[n->in[xin + 1]];
+    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
+        return oc_fail(d, "scores must be float32 or float64, got %s", oc_dtype_name(x->dtype));
+    if (n->n_in > win && n->in[win] >= 0 && g->values[n->in[win]].dtype != x->dtype)
+        return oc_fail(d, "weights must have the scores' type %s", oc_dtype_name(x->dtype));
+    oc_xent_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || read_reduction(n, &p->reduction, d))
+        return -1;
+    p->smoothing = oc_attr_float(n, "label_smoothing", 0.0f);
+    if (!(p->smoothing >= 0 && p->smoothing <= 1))
+        return oc_fail(d, "label_smoothing must be in [0, 1], got %g", p->smoothing);
+    p->has_ignore = oc_node_attr(n, "ignore_index") != NULL;
+    p->ignore_index = oc_attr_int(n, "ignore_index", 0);
+    p->dtype = x->dtype;
+    p->label_dtype = t->dtype;
+    p->n = x->dims[0];
+    p->c = x->dims[1];
+    p->d = 1;
+    for (int i = 2; i < x->rank; i++)
+        p->d *= x->dims[i];
+    return 0;
+}
+
+static int lower_xent(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (fill_xent(g, n, 0, 2, lw, d))
+        return -1;
+    lw->fn = oc_xent_forward;
+    return 0;
+}
+
+static int lower_xent_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (fill_xent(g, n, 1, 3, lw, d))
+        return -1;
+    lw->fn = oc_xent_backward;
+    return 0;
+}
+
+/* copies reduction and the loss's parameter attributes to gradient node gn */
+static int copy_loss_attrs(oc_grad_ctx *cx, int nid, int gn)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    const char *red = oc_attr_string(n, "reduction", "mean");
+    const char *fattr[3] = {"label_smoothing", "delta", "beta"};
+    if (oc_node_set_string(cx->g, gn, "reduction", red, cx->d))
+        return -1;
+    for (int k = 0; k < 3; k++) {
+        n = &cx->g->nodes[nid];
+        if (oc_node_attr(n, fattr[k]) &&
+            oc_node_set_float(cx->g, gn, fattr[k], oc_attr_float(n, fattr[k], 0.0f), cx->d))
+            return -1;
+    }
+    n = &cx->g->nodes[nid];
+    if (oc_node_attr(n, "ignore_index") &&
+        oc_node_set_int(cx->g, gn, "ignore_index", oc_attr_int(n, "ignore_index", 0), cx->d))
+        return -1;
+    return 0;
+}
+
+/* scores only: labels and class weights are data */
+static int grad_xent(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    if (!need[0] || dy[0] < 0)
+        return 0;
+    int has_w = n->n_in > 2 && n->in[2] >= 0;
+    int in[4] = {dy[0], n->in[0], n->in[1], has_w ? n->in[2] : -1};
+    int gn = oc_grad_add(cx, "CrossEntropyLossGrad", 1, has_w ? 4 : 3, in, 1, &dx[0]);
+    return gn < 0 ? -1 : copy_loss_attrs(cx, nid, gn);
+}
+
+static int pw_kind(const char *op)
+{
+    static const char *const names[] = {"MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss"};
+    for (int k = 0; k < 6; k++)
+        if (!strcmp(op, names[k]))
+            return k; /* the order of enum oc_pw_loss_kind */
+    return -1;
+}
+
+static int infer_pw_loss(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_value *x = oc_infer_in_ranked(cx, 0), *t = oc_infer_in_ranked(cx, 1);
+    if (!x || !t)
+        return -1;
+    char a[256], b[256];
+    int same = x->rank == t->rank;
+    for (int i = 0; same && i < x->rank; i++)
+        same = x->dims[i] < 0 || t->dims[i] < 0 || x->dims[i] == t->dims[i];
+    if (!same)
+        return oc_infer_fail(cx, "target %s must have the prediction's shape %s",
+                             oc_format_dims(a, sizeof a, t->dims, t->rank), oc_format_dims(b, sizeof b, x->dims, x->rank));
+    if (t->dtype && x->dtype && t->dtype != x->dtype)
+        return oc_infer_fail(cx, "target type %s differs from the prediction's %s", oc_dtype_name(t->dtype),
+                             oc_dtype_name(x->dtype));
+    const char *red = oc_attr_string(n, "reduction", "mean");
+    if (!strcmp(red, "none"))
+        return oc_infer_set_out(cx, 0, x->dtype, x->rank, x->dims);
+    if (!strcmp(red, "sum") || !strcmp(red, "mean"))
+        return oc_infer_set_out(cx, 0, x->dtype, 0, NULL);
+    return oc_infer_fail(cx, "reduction must be none, sum or mean, got '%s'", red);
+}
+
+/* loss_op: the forward op's name (node attribute "loss" on the gradient node) */
+static int fill_pw(const oc_graph *g, const oc_node *n, const char *loss_op, int xin, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[xin]];
+    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
+        return oc_fail(d, "prediction must be float32 or float64, got %s", oc_dtype_name(x->dtype));
+    oc_pw_loss_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p || read_reduction(n, &p->reduction, d))
+        return -1;
+    if ((p->kind = pw_kind(loss_op)) < 0)
+        return oc_fail(d, "unknown loss '%s'", loss_op);
+    p->delta = oc_attr_float(n, p->kind == OC_PWL_SMOOTH_L1 ? "beta" : "delta", 1.0f);
+    if (p->kind == OC_PWL_HUBER && !(p->delta > 0))
+        return oc_fail(d, "HuberLoss delta must be > 0, got %g", p->delta);
+    if (p->kind == OC_PWL_SMOOTH_L1 && !(p->delta >= 0))
+        return oc_fail(d, "SmoothL1Loss beta must be >= 0, got %g", p->delta);
+    p->dtype = x->dtype;
+    p->count = 1;
+    for (int i = 0; i < x->rank; i++)
+        p->count *= x->dims[i];
+    return 0;
+}
+
+static int lower_pw_loss(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (fill_pw(g, n, n->op_type, 0, lw, d))
+        return -1;
+    lw->fn = oc_pw_loss_forward;
+    return 0;
+}
+
+static int lower_pw_loss_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (fill_pw(g, n, oc_attr_string(n, "loss", ""), 1, lw, d))
+        return -1;
+    lw->fn = oc_pw_loss_backward;
+    return 0;
+}
+
+/* prediction only: the target is data */
+static int grad_pw_loss(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    if (!need[0] || dy[0] < 0)
+        return 0;
+    int in[3] = {dy[0], n->in[0], n->in[1]};
+    int gn = oc_grad_add(cx, "PointwiseLossGrad", 1, 3, in, 1, &dx[0]);
+    if (gn < 0)
+        return -1;
+    char op[32];
+    snprintf(op, sizeof op, "%s", cx->g->nodes[nid].op_type);
+    if (oc_node_set_string(cx->g, gn, "loss", op, cx->d))
+        return -1;
+    return copy_loss_attrs(cx, nid, gn);
+}
+
+static int infer_pw_loss_grad(oc_infer *cx)
+{
+    if (!oc_infer_in(cx, 1))
+        return oc_infer_fail(cx, "needs the prediction");
+    return oc_infer_same_as(cx, 0, 1);
+}
+
 const oc_op oc_ops_loss_grad[] = {
     {"LossGrad", 3, 4, 1, 1, infer_loss_grad, NULL, 0, 0, lower_loss_grad},
+    {"CrossEntropyLossGrad", 3, 4, 1, 1, infer_loss_grad, NULL, 0, 0, lower_xent_grad},
+    {"PointwiseLossGrad", 3, 3, 1, 1, infer_pw_loss_grad, NULL, 0, 0, lower_pw_loss_grad},
     {0},
 };
 
 const oc_op oc_ops_loss[] = {
     {"SoftmaxCrossEntropyLoss", 2, 3, 1, 2, infer_loss, NULL, 0, 0, lower_loss, grad_loss},
     {"NegativeLogLikelihoodLoss", 2, 3, 1, 1, infer_loss, NULL, 0, 0, lower_loss, grad_loss},
+    {"CrossEntropyLoss", 2, 3, 1, 1, infer_loss, NULL, 0, 0, lower_xent, grad_xent},
+    {"MSELoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
+    {"L1Loss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
+    {"HuberLoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
+    {"SmoothL1Loss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
+    {"BCELoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
+    {"BCEWithLogitsLoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
     {0},
 };
