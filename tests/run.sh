@@ -12,7 +12,7 @@ cmake --build build-asan -j"$jobs"
 echo "== tests: release build =="
 ctest --test-dir build --output-on-failure -j"$jobs"
 echo "== conformance summaries (release build) =="
-grep -h -E "^(node|pytorch-converted|pytorch-operator|simple): [0-9]+ passed|max abs diff vs PyTorch|worst max rel err|best val acc|images/s, PyTorch|bitwise" build/Testing/Temporary/LastTest.log || true
+grep -h -E "^(node|pytorch-converted|pytorch-operator|simple): [0-9]+ passed|max abs diff vs PyTorch|worst max rel err|best val acc|images/s, PyTorch|bitwise|match ONNX Runtime" build/Testing/Temporary/LastTest.log || true
 echo "== tests: ASan + UBSan build =="
 ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE heavy

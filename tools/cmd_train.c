@@ -112,7 +112,7 @@ static int write_svg(const char *path, const history *h, oc_diag *d)
 static void params_to_graph(const oc_plan *p, oc_graph *g)
 {
     for (int t = 0; t < p->n_tensors; t++) {
-        if (p->kind[t] != OC_T_PARAM)
+        if (p->kind[t] != OC_T_PARAM && p->kind[t] != OC_T_CONST)
             continue;
         int v = oc_graph_find(g, p->names[t]);
         if (v >= 0 && g->values[v].constant && g->values[v].constant->numel == p->tensors[t].numel)
@@ -120,11 +120,12 @@ static void params_to_graph(const oc_plan *p, oc_graph *g)
     }
 }
 
-/* Same for an evaluation plan built from the model alone (params are consts there). */
+/* Same for an evaluation plan built from the model alone (params are consts
+ * there); BatchNorm running statistics (consts in both) come along. */
 static void params_to_plan(const oc_plan *train, oc_plan *eval)
 {
     for (int t = 0; t < train->n_tensors; t++) {
-        if (train->kind[t] != OC_T_PARAM)
+        if (train->kind[t] != OC_T_PARAM && train->kind[t] != OC_T_CONST)
             continue;
         for (int u = 0; u < eval->n_tensors; u++)
             if (eval->kind[u] == OC_T_CONST && !strcmp(eval->names[u], train->names[t]) &&
@@ -390,7 +391,7 @@ int oc_cmd_train(int argc, char **argv)
     }
     if (!(grads = malloc(sizeof(int) * (size_t)n_params)))
         goto fail;
-    oc_autodiff_opts ao = {0};
+    oc_autodiff_opts ao = {1}; /* BatchNormalization trains on batch statistics */
     if (oc_autodiff(g, loss_id, n_params, params, &ao, grads, &d))
         goto fail;
     oc_plan_opts po = {oc_get_threads(), 0, n_params, params, grads};
@@ -437,6 +438,21 @@ int oc_cmd_train(int argc, char **argv)
     }
     double best = -1, t_start = now_s(), t_train = 0;
     int tty = isatty(2); /* the progress line is for terminals; logs get per-epoch lines */
+    /* BatchNorm in training mode outputs updated running statistics as
+     * "updated_<name>"; after each step they replace <name> */
+    int n_carry = 0;
+    struct { oc_tensor *from, *to; } carry[512];
+    for (int k = 0; k < p->n_outputs && n_carry < 512; k++) {
+        const char *nm = p->names[p->outputs[k]];
+        if (strncmp(nm, "updated_", 8))
+            continue;
+        for (int t = 0; t < p->n_tensors; t++)
+            if (p->kind[t] == OC_T_CONST && !strcmp(p->names[t], nm + 8) &&
+                p->tensors[t].numel == p->tensors[p->outputs[k]].numel) {
+                carry[n_carry].from = &p->tensors[p->outputs[k]];
+                carry[n_carry++].to = &p->tensors[t];
+            }
+    }
     const float *loss_ptr = NULL;
     for (int k = 0; k < p->n_outputs; k++)
         if (!strcmp(p->names[p->outputs[k]], "onnxc_loss"))
@@ -468,6 +484,8 @@ int oc_cmd_train(int argc, char **argv)
                 correct += arg == y[b];
             }
             oc_optim_step(&opt, p->params, p->grads, oc_lr_at(&sched, step));
+            for (int k = 0; k < n_carry; k++)
+                memcpy(carry[k].to->data, carry[k].from->data, oc_tensor_nbytes(carry[k].from));
             run_loss += l;
             double el = now_s() - t0;
             if (tty && ((s + 1) % 20 == 0 || s + 1 == steps_per_epoch)) {

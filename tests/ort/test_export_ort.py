@@ -3,7 +3,10 @@ same outputs as under onnxc.
 
 For each model: `onnxc export --batch 2`, a seeded random input .npy, then
 `onnxc run` and tests/ort/run_ort.js (onnxruntime-node, CPU provider) on the same
-file; every output must match within MAX_ABS_DIFF.
+file; every output must match within MAX_ABS_DIFF times the output's scale
+(max |ORT output|, at least 1): the deep nets' logits reach the thousands
+with random weights and eval-mode BatchNorm, where float32 itself only
+resolves ~1e-4 absolute.
 
 Reference side only: Node and onnxruntime-node are needed by this test, never by
 onnxc. onnxruntime-node is installed (npm install --ignore-scripts) into this
@@ -21,7 +24,7 @@ from common import SKIP, info_json, require, run_onnxc, workdir  # noqa: E402
 np = require("numpy")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODELS = ["mlp", "lenet5", "resnet18", "vgg11_bn"]
+MODELS = ["mlp", "lenet5", "resnet18", "resnet34", "resnet50", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"]
 BATCH = 2
 SEED = 1234
 MAX_ABS_DIFF = 1e-4
@@ -130,8 +133,8 @@ def check_model(name, node, modules, wd):
         scale = float(np.max(np.abs(b))) if b.size else 0.0
         print(f"  {name}: {f[:-4]} {a.dtype}{list(a.shape)} max|ref|={scale:.4g} max abs diff={d:.3e}")
         worst = max(worst, d)
-        if d > MAX_ABS_DIFF:
-            problems.append(f"{f}: max abs diff {d:.3e} > {MAX_ABS_DIFF:g}")
+        if d > MAX_ABS_DIFF * max(1.0, scale):
+            problems.append(f"{f}: max abs diff {d:.3e} > {MAX_ABS_DIFF:g} x {max(1.0, scale):.4g}")
     print(f"{name}: max abs diff {worst:.3e} (onnxc {t_oc:.1f} s, ORT {t_ort:.1f} s)"
           f" -> {'ok' if not problems else 'FAIL'}")
     sys.stdout.flush()
@@ -146,7 +149,7 @@ def main():
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures))
         sys.exit(1)
-    print(f"all {len(models)} models match ONNX Runtime within {MAX_ABS_DIFF:g}")
+    print(f"all {len(models)} models match ONNX Runtime within {MAX_ABS_DIFF:g} x output scale")
 
 
 if __name__ == "__main__":
