@@ -56,20 +56,18 @@ static int infer_loss(oc_infer *cx)
     return oc_infer_set_out(cx, 1, x->dtype, x->rank, x->dims);
 }
 
-/* Views the scores as [N, C, D] (D = d1 * ... * dk) for the kernel. */
-static int lower_loss(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+/* The kernels' view of a class-index loss: scores [N, C, D] (D = d1 *
+ * ... * dk), reduction, ignore_index; shared by the losses and their
+ * gradient op. */
+static oc_loss_params *loss_params(const oc_node *n, const oc_value *x, const oc_value *t, int softmax, oc_lowered *lw,
+                                   oc_diag *d)
 {
-    const oc_value *x = &g->values[n->in[0]], *t = &g->values[n->in[1]];
-    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
-        return oc_fail(d, "scores must be float32 or float64, got %s", oc_dtype_name(x->dtype));
-    if (n->n_in > 2 && n->in[2] >= 0 && g->values[n->in[2]].dtype != x->dtype)
-        return oc_fail(d, "weights must have the scores' type %s", oc_dtype_name(x->dtype));
     oc_loss_params *p = oc_lower_params(lw, sizeof *p, d);
     if (!p)
-        return -1;
+        return NULL;
     const char *red = oc_attr_string(n, "reduction", "mean");
     p->reduction = !strcmp(red, "none") ? OC_LOSS_NONE : !strcmp(red, "sum") ? OC_LOSS_SUM : OC_LOSS_MEAN;
-    p->softmax = strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0;
+    p->softmax = softmax;
     p->has_ignore = oc_node_attr(n, "ignore_index") != NULL;
     p->ignore_index = oc_attr_int(n, "ignore_index", 0);
     p->dtype = x->dtype;
@@ -79,6 +77,20 @@ static int lower_loss(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     p->d = 1;
     for (int i = 2; i < x->rank; i++)
         p->d *= x->dims[i];
+    return p;
+}
+
+/* Views the scores as [N, C, D] (D = d1 * ... * dk) for the kernel. */
+static int lower_loss(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    const oc_value *x = &g->values[n->in[0]], *t = &g->values[n->in[1]];
+    if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
+        return oc_fail(d, "scores must be float32 or float64, got %s", oc_dtype_name(x->dtype));
+    if (n->n_in > 2 && n->in[2] >= 0 && g->values[n->in[2]].dtype != x->dtype)
+        return oc_fail(d, "weights must have the scores' type %s", oc_dtype_name(x->dtype));
+    oc_loss_params *p = loss_params(n, x, t, strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0, lw, d);
+    if (!p)
+        return -1;
     lw->fn = oc_loss_forward;
     return 0;
 }
@@ -116,23 +128,10 @@ static int infer_loss_grad(oc_infer *cx)
 static int lower_loss_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     const oc_value *x = &g->values[n->in[1]], *t = &g->values[n->in[2]];
-    oc_loss_params *p = oc_lower_params(lw, sizeof *p, d);
-    if (!p)
-        return -1;
     if (x->dtype != OC_FLOAT && x->dtype != OC_DOUBLE)
         return oc_fail(d, "scores must be float32 or float64");
-    const char *red = oc_attr_string(n, "reduction", "mean");
-    p->reduction = !strcmp(red, "none") ? OC_LOSS_NONE : !strcmp(red, "sum") ? OC_LOSS_SUM : OC_LOSS_MEAN;
-    p->softmax = (int)oc_attr_int(n, "softmax", 1);
-    p->has_ignore = oc_node_attr(n, "ignore_index") != NULL;
-    p->ignore_index = oc_attr_int(n, "ignore_index", 0);
-    p->dtype = x->dtype;
-    p->label_dtype = t->dtype;
-    p->n = x->dims[0];
-    p->c = x->dims[1];
-    p->d = 1;
-    for (int i = 2; i < x->rank; i++)
-        p->d *= x->dims[i];
+    if (!loss_params(n, x, t, (int)oc_attr_int(n, "softmax", 1), lw, d))
+        return -1;
     lw->fn = oc_loss_backward;
     return 0;
 }
