@@ -206,6 +206,10 @@ int oc_cmd_grad(int argc, char **argv)
         goto fail;
     if (!(params = oc_trainable_params(g, &n_params, &d)) || !(grads = malloc(sizeof(int) * (size_t)(n_params + 1))))
         goto fail;
+    if (n_params == 0) {
+        oc_fail(&d, "the model has no trainable parameters (float initializers) to differentiate");
+        goto fail;
+    }
     oc_autodiff_opts ao = {!strcmp(bn, "train")};
     if (oc_autodiff(g, loss_id, n_params, params, &ao, grads, &d))
         goto fail;

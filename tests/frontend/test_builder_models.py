@@ -63,7 +63,7 @@ for name, (model, shape) in refs.items():
 onnx = require("onnx")
 from common import workdir  # noqa: E402
 
-for name in ("mlp", "lenet5", "resnet18", "vgg11_bn"):
+for name in ("mlp", "lenet5", "resnet18", "resnet34", "resnet50", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"):
     path = os.path.join(workdir("export"), f"{name}.onnx")
     rc, out, err = run_onnxc(["export", "--model", name, "-o", path])
     if rc:

@@ -13,7 +13,7 @@ from common import require, run_onnxc, workdir
 
 onnx = require("onnx")
 np = require("numpy")
-from onnx import TensorProto, helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 d = workdir("run_bad_input")
 
@@ -115,4 +115,23 @@ else:
     good_case = False
     print(f"FAIL image input     exit {rc}: {err.strip()}")
 ok &= bool(good_case)
+
+# `onnxc grad` on bad training input: a model without parameters, labels
+# outside the classes; exit 1, one line, nothing written
+lin = save_model("linear.onnx", [helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)],
+                 [vi("x", TensorProto.FLOAT, [3, 4])], [vi("y", TensorProto.FLOAT, [3, 5])])
+m = onnx.load(lin)
+m.graph.initializer.append(numpy_helper.from_array(np.ones((5, 4), np.float32), "w"))
+onnx.save(m, lin)
+xs = npy("gx.npy", np.ones((3, 4), np.float32))
+for label, model, labels, words in [
+        ("no parameters", sig, npy("gy.npy", np.zeros(3, np.int64)), ["no trainable parameters"]),
+        ("label range", lin, npy("gy_bad.npy", np.array([0, 4, 7], np.int64)), ["label 7", "[0, 5)"])]:
+    outdir = os.path.join(d, "grad_" + label.replace(" ", "_"))
+    rc, out, err = run_onnxc(["grad", model, "-i", xs, "--labels", labels, "-o", outdir])
+    lines = [l for l in err.splitlines() if l.strip()]
+    left = os.listdir(outdir) if os.path.isdir(outdir) else []
+    good_case = rc == 1 and len(lines) == 1 and all(w in lines[0] for w in words) and not left
+    print(f"{'ok  ' if good_case else 'FAIL'} grad {label:11s} exit {rc}: {lines[0] if lines else '(no message)'}")
+    ok &= good_case
 sys.exit(0 if ok else 1)

@@ -73,13 +73,22 @@ same = rc2 == 0 and open(os.path.join(d, "mlp_a.onnx"), "rb").read() == open(os.
 print(f"determinism: two runs with seed 1 and 1 thread give {'bitwise the same' if same else 'DIFFERENT'} models")
 ok &= same
 
-# divergence: NaN/Inf loss stops with the step and the first non-finite tensor
+# divergence: NaN/Inf loss stops with the step and the first non-finite
+# tensor, and a checkpoint from an earlier good run in the same folder stays
 ck = os.path.join(d, "ckpt")
+rc0, _, err0, _, _, _ = train(["--model", "mlp", "--data", digits, "--epochs", "1", "--checkpoint", ck])
+last = os.path.join(ck, "last.onnx")
+before = open(last, "rb").read() if rc0 == 0 and os.path.exists(last) else None
 rc, out, err, _, _, _ = train(["--model", "mlp", "--data", digits, "--epochs", "3", "--lr", "1e30", "--checkpoint", ck])
 msg = err.strip().splitlines()[-1] if err.strip() else ""
-good = rc == 1 and "step" in msg and ("non-finite" in msg or "loss is" in msg)
-print(f"divergence: exit {rc}: {msg[:200]} {'ok' if good else 'FAIL'}")
+kept = before is not None and os.path.exists(last) and open(last, "rb").read() == before
+good = rc == 1 and "step" in msg and ("non-finite" in msg or "loss is" in msg) and kept
+print(f"divergence: exit {rc}: {msg[:200]}; earlier checkpoint {'kept' if kept else 'LOST'} {'ok' if good else 'FAIL'}")
 ok &= good
+leftovers = [f for f in os.listdir(ck) if ".tmp" in f]
+ok &= not leftovers
+if leftovers:
+    print(f"half-written files left in {ck}: {leftovers}")
 # bad data path
 rc, out, err, _, _, _ = train(["--model", "mlp", "--data", d])
 good = rc == 1 and "no IDX" in err
