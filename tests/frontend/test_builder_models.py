@@ -83,4 +83,12 @@ for name in ("mlp", "lenet5", "resnet18", "resnet34", "resnet50", "vgg11", "vgg1
     print(f"export {name}: onnx.checker {'accepts' if checked else 'REJECTS'}; re-read totals "
           f"{'match' if same else 'DIFFER'}")
     ok &= checked and same
+
+# the memory plan: one arena reused by liveness, smaller than the plain sum
+import re  # noqa: E402
+rc, out, err = run_onnxc(["info", "--model", "resnet18", "--batch", "1", "--plan"])
+m = re.search(r"arena ([0-9.]+) MB for intermediates \(their sum ([0-9.]+) MB", out)
+good = rc == 0 and m is not None and 0 < float(m.group(1)) < float(m.group(2))
+print(f"plan resnet18: {m.group(0) if m else err.strip()} {'ok' if good else 'FAIL'}")
+ok &= good
 sys.exit(0 if ok else 1)
