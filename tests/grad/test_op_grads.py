@@ -131,6 +131,19 @@ def dropout_ref(seed, ratio):
 T = torch
 I64 = np.int64
 CASES = [
+    # the first gradient rules (elementwise.c, gemm.c, shape_ops.c)
+    case("relu", "Relu", [P("x", rnd(3, 5))], lambda x: T.relu(x)),
+    case("add_broadcast", "Add", [P("a", rnd(3, 4)), P("b", rnd(1, 4))], lambda a, b: a + b),
+    case("sub_broadcast", "Sub", [P("a", rnd(2, 3, 4)), P("b", rnd(4))], lambda a, b: a - b),
+    case("mul_broadcast", "Mul", [P("a", rnd(3, 4)), P("b", rnd(3, 1))], lambda a, b: a * b),
+    case("gemm_transB", "Gemm", [P("a", rnd(3, 4)), P("b", rnd(5, 4)), P("c", rnd(5))],
+         lambda a, b, c: a @ b.T + c, {"transB": 1}),
+    case("gemm_transA_alpha", "Gemm", [P("a", rnd(4, 3)), P("b", rnd(4, 5))],
+         lambda a, b: 0.5 * (a.T @ b), {"transA": 1, "alpha": 0.5}),
+    case("gemm_both_trans", "Gemm", [P("a", rnd(4, 3)), P("b", rnd(5, 4))],
+         lambda a, b: a.T @ b.T, {"transA": 1, "transB": 1}),
+    case("flatten", "Flatten", [P("x", rnd(2, 3, 2))], lambda x: x.reshape(2, 6), {"axis": 1}),
+    case("reshape", "Reshape", [P("x", rnd(2, 6)), C("s", np.array([3, 4], I64))], lambda x, s: x.reshape(3, 4)),
     case("concat_axis1", "Concat", [P("a", rnd(2, 3)), P("b", rnd(2, 2)), P("c", rnd(2, 4))],
          lambda a, b, c: T.cat([a, b, c], 1), {"axis": 1}),
     case("concat_axis0_3d", "Concat", [P("a", rnd(1, 3, 2)), P("b", rnd(2, 3, 2))],
