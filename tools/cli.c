@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../compiler/onnx_import.h"
+#include "../runtime/io.h"
 #include "../models/models.h"
 
 int cli_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -116,4 +117,15 @@ void cli_json_string(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+oc_tensor *cli_load_tensor(const char *file, oc_diag *d)
+{
+    size_t n = strlen(file);
+    if (n > 4 && !strcmp(file + n - 4, ".npy"))
+        return oc_npy_read(file, d);
+    if (n > 3 && !strcmp(file + n - 3, ".pb"))
+        return oc_onnx_load_tensor(file, NULL, d);
+    oc_fail(d, "%s: unknown tensor format (use .pb or .npy; onnxc run also reads images)", file);
+    return NULL;
 }

@@ -42,4 +42,8 @@ oc_graph *cli_load_model(const char *cmd, const cli_model_args *a);
 
 void cli_json_string(FILE *f, const char *s);
 
+/* A tensor file by extension: .npy, or .pb (ONNX TensorProto); anything
+ * else is an error naming the file. */
+oc_tensor *cli_load_tensor(const char *file, oc_diag *d);
+
 #endif

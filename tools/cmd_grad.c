@@ -26,14 +26,6 @@
 #include "../runtime/threads.h"
 #include "cli.h"
 
-static oc_tensor *load_any(const char *file, oc_diag *d)
-{
-    size_t n = strlen(file);
-    if (n > 4 && !strcmp(file + n - 4, ".npy"))
-        return oc_npy_read(file, d);
-    return oc_onnx_load_tensor(file, NULL, d);
-}
-
 int oc_cmd_grad(int argc, char **argv)
 {
     const char *model = NULL, *labels = NULL, *loss = "cross_entropy", *bn = "eval", *out_dir = NULL, *v;
@@ -148,7 +140,7 @@ int oc_cmd_grad(int argc, char **argv)
                 goto fail;
             }
         }
-        if (inputs[k] || !(inputs[k] = load_any(file, &d)))
+        if (inputs[k] || !(inputs[k] = cli_load_tensor(file, &d)))
             goto fail;
         oc_value *val = &g->values[g->inputs[k]];
         if (val->rank == inputs[k]->rank)
@@ -157,7 +149,7 @@ int oc_cmd_grad(int argc, char **argv)
                     val->dims[i] = inputs[k]->dims[i];
     }
     n_in = g->n_inputs;
-    if (!(inputs[n_in] = load_any(labels, &d)))
+    if (!(inputs[n_in] = cli_load_tensor(labels, &d)))
         goto fail;
     if (class_loss && inputs[n_in]->dtype != OC_INT64 && inputs[n_in]->dtype != OC_INT32) {
         oc_fail(&d, "%s: labels must be int64 or int32 class indices, got %s", labels, oc_dtype_name(inputs[n_in]->dtype));
@@ -167,7 +159,7 @@ int oc_cmd_grad(int argc, char **argv)
         oc_fail(&d, "%s: --loss %s needs float32 targets, got %s", labels, loss, oc_dtype_name(inputs[n_in]->dtype));
         goto fail;
     }
-    if (class_weights && !(inputs[n_in + 1] = load_any(class_weights, &d)))
+    if (class_weights && !(inputs[n_in + 1] = cli_load_tensor(class_weights, &d)))
         goto fail;
     if (oc_pass_untie_params(g, NULL, &d) || oc_graph_infer_shapes(g, &d))
         goto fail;

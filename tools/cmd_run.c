@@ -198,12 +198,8 @@ int oc_cmd_run(int argc, char **argv)
             io.height = v->dims[2];
             io.width = v->dims[3];
             inputs[k] = oc_image_load(file, &io, &d);
-        } else if (has_ext(file, ".npy")) {
-            inputs[k] = oc_npy_read(file, &d);
-        } else if (has_ext(file, ".pb")) {
-            inputs[k] = oc_onnx_load_tensor(file, NULL, &d);
         } else {
-            oc_fail(&d, "%s: unknown input format (use .pb, .npy or an image)", file);
+            inputs[k] = cli_load_tensor(file, &d);
         }
         if (!inputs[k])
             goto fail;

@@ -48,6 +48,22 @@ static int infer_global_pool(oc_infer *cx)
 /* Lowering: the window geometry comes from oc_window_resolve, as in the
  * shape rule, so kernel and output shape agree on pads; spatial dims are
  * right-aligned into the kernel's 3 slots. */
+/* The kernels see 1 to 3 spatial dims as 3 slots, the leading ones of
+ * extent 1; this copies a resolved window into those slots. */
+static void window_slots(oc_pool_params *p, const oc_window *w, int nsp)
+{
+    for (int i = 0; i < 3; i++) {
+        int j = i - (3 - nsp); /* spatial dim in slot i, < 0 for a padding slot */
+        p->in[i] = j < 0 ? 1 : w->in[j];
+        p->out[i] = j < 0 ? 1 : w->out[j];
+        p->k[i] = j < 0 ? 1 : w->k[j];
+        p->s[i] = j < 0 ? 1 : w->s[j];
+        p->dil[i] = j < 0 ? 1 : w->dil[j];
+        p->pb[i] = j < 0 ? 0 : w->pb[j];
+        p->pe[i] = j < 0 ? 0 : w->pe[j];
+    }
+}
+
 static int lower_pool(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     const oc_value *x = &g->values[n->in[0]];
@@ -75,16 +91,7 @@ static int lower_pool(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     p->storage_order = (int)oc_attr_int(n, "storage_order", 0);
     p->p = (int)oc_attr_int(n, "p", 2);
     p->planes = x->dims[0] * x->dims[1];
-    for (int i = 0; i < 3; i++) {
-        int j = i - (3 - nsp); /* spatial dim in slot i, < 0 for a padding slot */
-        p->in[i] = j < 0 ? 1 : w.in[j];
-        p->out[i] = j < 0 ? 1 : w.out[j];
-        p->k[i] = j < 0 ? 1 : w.k[j];
-        p->s[i] = j < 0 ? 1 : w.s[j];
-        p->dil[i] = j < 0 ? 1 : w.dil[j];
-        p->pb[i] = j < 0 ? 0 : w.pb[j];
-        p->pe[i] = j < 0 ? 0 : w.pe[j];
-    }
+    window_slots(p, &w, nsp);
     lw->fn = oc_pool_forward;
     return 0;
 }
@@ -193,16 +200,7 @@ static int lower_pool_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
     p->dtype = x->dtype;
     p->count_include_pad = (int)oc_attr_int(n, "count_include_pad", 0);
     p->planes = x->dims[0] * x->dims[1];
-    for (int i = 0; i < 3; i++) {
-        int j = i - (3 - nsp); /* spatial dim in slot i, < 0 for a padding slot */
-        p->in[i] = j < 0 ? 1 : w.in[j];
-        p->out[i] = j < 0 ? 1 : w.out[j];
-        p->k[i] = j < 0 ? 1 : w.k[j];
-        p->s[i] = j < 0 ? 1 : w.s[j];
-        p->dil[i] = j < 0 ? 1 : w.dil[j];
-        p->pb[i] = j < 0 ? 0 : w.pb[j];
-        p->pe[i] = j < 0 ? 0 : w.pe[j];
-    }
+    window_slots(p, &w, nsp);
     lw->fn = oc_pool_backward;
     return 0;
 }

@@ -946,28 +946,42 @@ static int lower_expand(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_
     return 0;
 }
 
-static int lower_slice(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+/* Slice parameters for the forward op and its gradient op, whose bound
+ * inputs sit `shift` places later (SliceGrad takes dY before X): bounds
+ * are read at run time from inputs (opset 10+) or from attributes. */
+static oc_slice_params *slice_params(const oc_graph *g, const oc_node *n, int shift, oc_lowered *lw, oc_diag *d)
 {
     oc_slice_params *p = oc_lower_params(lw, sizeof *p, d);
     if (!p || lower_es(&g->values[n->in[0]], d, &p->es))
-        return -1;
+        return NULL;
     if (g->opset >= 10) {
-        if (n->n_in < 3 || n->in[1] < 0 || n->in[2] < 0)
-            return oc_fail(d, "needs starts and ends inputs");
-        p->from_inputs = 1;
-    } else {
-        const int64_t *s, *e, *ax;
-        int ns = oc_attr_ints(n, "starts", &s), ne = oc_attr_ints(n, "ends", &e), na = oc_attr_ints(n, "axes", &ax);
-        if (ns < 0 || ns != ne || ns > OC_MAX_RANK || (na >= 0 && na != ns))
-            return oc_fail(d, "starts, ends and axes must have the same length (at most %d)", OC_MAX_RANK);
-        p->n = ns;
-        p->has_axes = na >= 0;
-        for (int i = 0; i < ns; i++) {
-            p->starts[i] = s[i];
-            p->ends[i] = e[i];
-            p->axes[i] = na >= 0 ? ax[i] : i;
+        if (n->n_in < 3 + shift || n->in[1 + shift] < 0 || n->in[2 + shift] < 0) {
+            oc_fail(d, "needs starts and ends inputs");
+            return NULL;
         }
+        p->from_inputs = 1;
+        return p;
     }
+    const int64_t *st, *e, *ax;
+    int ns = oc_attr_ints(n, "starts", &st), ne = oc_attr_ints(n, "ends", &e), na = oc_attr_ints(n, "axes", &ax);
+    if (ns < 0 || ns != ne || ns > OC_MAX_RANK || (na >= 0 && na != ns)) {
+        oc_fail(d, "starts, ends and axes must have the same length (at most %d)", OC_MAX_RANK);
+        return NULL;
+    }
+    p->n = ns;
+    p->has_axes = na >= 0;
+    for (int i = 0; i < ns; i++) {
+        p->starts[i] = st[i];
+        p->ends[i] = e[i];
+        p->axes[i] = na >= 0 ? ax[i] : i;
+    }
+    return p;
+}
+
+static int lower_slice(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (!slice_params(g, n, 0, lw, d))
+        return -1;
     lw->fn = oc_slice_forward;
     return 0;
 }
@@ -1553,26 +1567,8 @@ static int lower_float_grad(const oc_graph *g, const oc_node *n, oc_diag *d)
 
 static int lower_slice_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
-    oc_slice_params *p = oc_lower_params(lw, sizeof *p, d);
-    if (!p || lower_es(&g->values[n->in[0]], d, &p->es))
+    if (!slice_params(g, n, 1, lw, d))
         return -1;
-    if (g->opset >= 10) {
-        if (n->n_in < 4 || n->in[2] < 0 || n->in[3] < 0)
-            return oc_fail(d, "needs starts and ends inputs");
-        p->from_inputs = 1;
-    } else {
-        const int64_t *s, *e, *ax;
-        int ns = oc_attr_ints(n, "starts", &s), ne = oc_attr_ints(n, "ends", &e), na = oc_attr_ints(n, "axes", &ax);
-        if (ns < 0 || ns != ne || ns > OC_MAX_RANK || (na >= 0 && na != ns))
-            return oc_fail(d, "starts, ends and axes must have the same length (at most %d)", OC_MAX_RANK);
-        p->n = ns;
-        p->has_axes = na >= 0;
-        for (int i = 0; i < ns; i++) {
-            p->starts[i] = s[i];
-            p->ends[i] = e[i];
-            p->axes[i] = na >= 0 ? ax[i] : i;
-        }
-    }
     lw->fn = oc_slice_backward;
     return 0;
 }
