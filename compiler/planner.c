@@ -7,10 +7,12 @@
  * inference has already computed them. */
 #include "planner.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops/op.h"
+#include "../runtime/kernels/table.h"
 
 #define ALIGN 64
 static size_t align_up(size_t x) { return (x + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
@@ -80,6 +82,45 @@ static int node_is_constant(const oc_graph *g, const oc_node *n)
         any = 1;
     }
     return any;
+}
+
+/* Kernels that prepare data from constant inputs (packed weights) get a
+ * slice of one prep block, filled once here. */
+static int prepare_steps(oc_plan *p, oc_diag *d)
+{
+    const oc_tensor *inb[64];
+    oc_tensor *outb[64];
+    for (int s = 0; s < p->n_steps; s++) {
+        oc_step *st = &p->steps[s];
+        const oc_kernel_info *k = oc_kernel_get(st->kernel);
+        if (!k->prep || !k->prep_bytes || st->n_in > 64 || st->n_out > 64)
+            continue;
+        int ok = 1;
+        for (int i = 0; i < st->n_in && i < 32; i++)
+            if ((k->prep_inputs >> i & 1u) && (st->in[i] < 0 || p->kind[st->in[i]] != OC_T_CONST))
+                ok = 0;
+        if (!ok)
+            continue;
+        for (int i = 0; i < st->n_in; i++)
+            inb[i] = st->in[i] >= 0 ? &p->tensors[st->in[i]] : NULL;
+        for (int i = 0; i < st->n_out; i++)
+            outb[i] = st->out[i] >= 0 ? &p->tensors[st->out[i]] : NULL;
+        oc_kargs a = {.p = st->params, .n_in = st->n_in, .n_out = st->n_out, .in = inb, .out = outb,
+                      .threads = p->threads, .d = d};
+        size_t bytes = align_up(k->prep_bytes(&a));
+        if (!bytes)
+            continue;
+        if (p->prep_bytes > SIZE_MAX - bytes)
+            return oc_fail(d, "node '%s': prepared data too large", st->name);
+        st->prep_offset = p->prep_bytes;
+        st->prep_bytes = bytes;
+        p->prep_bytes += bytes;
+    }
+    if (!p->prep_bytes)
+        return 0;
+    if (!(p->prep = aligned_alloc(ALIGN, p->prep_bytes)))
+        return oc_fail(d, "out of memory preparing kernels (%zu bytes)", p->prep_bytes);
+    return oc_plan_prepare(p, d);
 }
 
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
@@ -302,6 +343,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         }
     }
     /* steps */
+    size_t shared_max = 0, per_thread_max = 0;
     p->steps = calloc((size_t)g->n_nodes + 1, sizeof *p->steps);
     p->inputs = malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
     p->outputs = malloc(sizeof(int) * (size_t)(g->n_outputs + 1));
@@ -322,13 +364,30 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
                 oc_diag_prefix(d, "%s: ", oc_node_label(n, lb, sizeof lb));
             goto fail;
         }
+        int kid = oc_kernel_id_of(lw.fn);
+        if (kid < 0) {
+            free(lw.params);
+            oc_fail(d, "%s: internal error: its kernel is not in the kernel table (runtime/kernels/table.c)",
+                    oc_node_label(n, lb, sizeof lb));
+            goto fail;
+        }
+        const oc_kernel_info *ki = oc_kernel_get(kid);
+        if (o && o->kernel_ref && ki->ref) {
+            kid = oc_kernel_id_of(ki->ref);
+            ki = oc_kernel_get(kid);
+        }
         oc_step *st = &p->steps[p->n_steps++];
-        st->fn = lw.fn;
+        st->fn = ki->fn;
+        st->kernel = kid;
         st->params = lw.params;
         st->params_size = lw.params_size;
         st->scratch = align_up(lw.scratch);
-        if (st->scratch > p->scratch_bytes)
-            p->scratch_bytes = st->scratch;
+        st->tscratch = align_up(lw.tscratch);
+        st->flops = lw.flops;
+        if (st->scratch > shared_max)
+            shared_max = st->scratch;
+        if (st->tscratch > per_thread_max)
+            per_thread_max = st->tscratch;
         st->n_in = n->n_in;
         st->n_out = n->n_out;
         st->in = malloc(sizeof(int) * (size_t)(n->n_in + 1));
@@ -342,8 +401,13 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         for (int k = 0; k < n->n_out; k++)
             st->out[k] = n->out[k] >= 0 ? tid[n->out[k]] : -1;
     }
+    /* scratch: the largest shared part, then one slice per thread */
+    p->tscratch_stride = per_thread_max;
+    p->scratch_bytes = shared_max + per_thread_max * (size_t)p->threads;
     if (p->scratch_bytes && !(p->scratch = aligned_alloc(ALIGN, p->scratch_bytes)))
         goto oom;
+    if (prepare_steps(p, d))
+        goto fail;
     for (int i = 0; i < g->n_inputs; i++)
         p->inputs[p->n_inputs++] = tid[g->inputs[i]];
     for (int i = 0; i < g->n_outputs; i++)

@@ -12,6 +12,7 @@
 typedef struct oc_plan_opts {
     int threads;
     int no_reuse; /* give every intermediate its own memory (for checks) */
+    int kernel_ref; /* run each kernel's naive reference twin where it has one (--kernel ref) */
     /* Training: parameter value ids and their gradient value ids; they get
      * the plan's contiguous params/grads blocks (see runtime/plan.h). */
     int n_train;

@@ -114,7 +114,10 @@ static void try_fold(oc_graph *g, int nid)
     void *scratch = NULL;
     if (n->op->lower(g, n, &lw, &tmp) || !lw.fn)
         goto done;
-    if (lw.scratch && !(scratch = malloc(lw.scratch)))
+    /* kernels are promised 64-byte-aligned scratch: shared part, then one
+     * per-thread slice (folding runs on one thread) */
+    size_t sh = (lw.scratch + 63) & ~(size_t)63, per = (lw.tscratch + 63) & ~(size_t)63;
+    if (sh + per && !(scratch = aligned_alloc(64, sh + per)))
         goto done;
     for (int k = 0; k < n->n_in; k++)
         ins[k] = n->in[k] >= 0 ? g->values[n->in[k]].constant : NULL;
@@ -127,7 +130,9 @@ static void try_fold(oc_graph *g, int nid)
             goto done;
         outp[k] = outs[k];
     }
-    oc_kargs a = {lw.params, n->n_in, n->n_out, ins, outp, scratch, 1, &tmp};
+    oc_kargs a = {.p = lw.params, .n_in = n->n_in, .n_out = n->n_out, .in = ins, .out = outp, .scratch = scratch,
+                  .threads = 1, .d = &tmp, .tscratch = scratch ? (unsigned char *)scratch + sh : NULL,
+                  .tscratch_stride = per};
     if (lw.fn(&a))
         goto done;
     for (int k = 0; k < n->n_out; k++)

@@ -1,6 +1,8 @@
 /* plan.c: running a plan (see plan.h). */
 #include "plan.h"
 
+#include "kernels/table.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,34 +33,79 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+#define INLINE_ARGS 64
+
+/* The arguments of step s: tensor pointers into in/out (inline arrays of
+ * INLINE_ARGS, or heap ones the caller frees for steps with more). */
+static int step_args(oc_plan *p, const oc_step *st, oc_kargs *a, const oc_tensor **inb, oc_tensor **outb,
+                     void **heap, oc_diag *d)
+{
+    const oc_tensor **in = inb;
+    oc_tensor **out = outb;
+    *heap = NULL;
+    if (st->n_in > INLINE_ARGS || st->n_out > INLINE_ARGS) { /* Concat/Sum of many inputs, Split */
+        size_t ni = (size_t)st->n_in + 1, no = (size_t)st->n_out + 1;
+        void **blk = malloc(sizeof(void *) * (ni + no));
+        if (!blk)
+            return oc_fail(d, "out of memory");
+        in = (const oc_tensor **)blk;
+        out = (oc_tensor **)(blk + ni);
+        *heap = blk;
+    }
+    for (int k = 0; k < st->n_in; k++)
+        in[k] = st->in[k] >= 0 ? &p->tensors[st->in[k]] : NULL;
+    for (int k = 0; k < st->n_out; k++)
+        out[k] = st->out[k] >= 0 ? &p->tensors[st->out[k]] : NULL;
+    *a = (oc_kargs){.p = st->params, .n_in = st->n_in, .n_out = st->n_out, .in = in, .out = out,
+                    .scratch = p->scratch, .threads = p->threads, .d = d,
+                    .tscratch = p->scratch ? p->scratch + (p->scratch_bytes - p->tscratch_stride * (size_t)p->threads) : NULL,
+                    .tscratch_stride = p->tscratch_stride,
+                    .prep = st->prep_bytes ? p->prep + st->prep_offset : NULL};
+    return 0;
+}
+
 int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)
 {
-    const oc_tensor *inb[64];
-    oc_tensor *outb[64];
+    const oc_tensor *inb[INLINE_ARGS];
+    oc_tensor *outb[INLINE_ARGS];
     for (int k = 0; k < p->n_inputs; k++)
         if (!p->tensors[p->inputs[k]].data && p->tensors[p->inputs[k]].numel)
             return oc_fail(d, "input '%s' was not given", p->names[p->inputs[k]]);
     for (int s = 0; s < p->n_steps; s++) {
         oc_step *st = &p->steps[s];
-        const oc_tensor **in = inb;
-        oc_tensor **out = outb;
-        const oc_tensor **in_heap = NULL;
-        if (st->n_in > 64) { /* Concat/Sum of many inputs */
-            in_heap = malloc(sizeof(*in_heap) * (size_t)st->n_in);
-            if (!in_heap)
-                return oc_fail(d, "out of memory");
-            in = in_heap;
-        }
-        for (int k = 0; k < st->n_in; k++)
-            in[k] = st->in[k] >= 0 ? &p->tensors[st->in[k]] : NULL;
-        for (int k = 0; k < st->n_out && k < 64; k++)
-            out[k] = st->out[k] >= 0 ? &p->tensors[st->out[k]] : NULL;
-        oc_kargs a = {st->params, st->n_in, st->n_out, in, out, p->scratch, p->threads, d};
+        oc_kargs a;
+        void *heap;
+        if (step_args(p, st, &a, inb, outb, &heap, d))
+            return -1;
         double t0 = profile ? now() : 0;
         int rc = st->fn(&a);
         if (profile)
             profile[s] = now() - t0;
-        free(in_heap);
+        free(heap);
+        if (rc) {
+            oc_diag_prefix(d, "node '%s' (%s): ", st->name, st->op);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int oc_plan_prepare(oc_plan *p, oc_diag *d)
+{
+    const oc_tensor *inb[INLINE_ARGS];
+    oc_tensor *outb[INLINE_ARGS];
+    for (int s = 0; s < p->n_steps; s++) {
+        oc_step *st = &p->steps[s];
+        const oc_kernel_info *k = oc_kernel_get(st->kernel);
+        if (!st->prep_bytes || !k || !k->prep)
+            continue;
+        oc_kargs a;
+        void *heap;
+        if (step_args(p, st, &a, inb, outb, &heap, d))
+            return -1;
+        a.prep = NULL;
+        int rc = k->prep(&a, p->prep + st->prep_offset);
+        free(heap);
         if (rc) {
             oc_diag_prefix(d, "node '%s' (%s): ", st->name, st->op);
             return -1;
@@ -92,6 +139,7 @@ void oc_plan_free(oc_plan *p)
     free(p->arena);
     free(p->weights);
     free(p->scratch);
+    free(p->prep);
     free(p->train_offset);
     free(p->train_numel);
     free(p->params);

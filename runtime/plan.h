@@ -23,20 +23,30 @@ typedef struct oc_kargs {
     int n_in, n_out;
     const oc_tensor *const *in;
     oc_tensor *const *out;
-    void *scratch;              /* step->scratch bytes, 64-byte aligned */
+    void *scratch;              /* step->scratch bytes shared by the step's threads, 64-byte aligned */
     int threads;
     oc_diag *d;                 /* for errors found at run time (bad indices) */
+    /* Per-thread scratch: thread t of a parallel region (runtime/threads.h)
+     * owns tscratch + t * tscratch_stride, step->tscratch bytes of it. */
+    unsigned char *tscratch;
+    size_t tscratch_stride;
+    const void *prep;           /* data the kernel prepared from constant inputs, or NULL */
 } oc_kargs;
 
 typedef int (*oc_kernel_fn)(const oc_kargs *a);
 
 typedef struct oc_step {
     oc_kernel_fn fn;
+    int kernel;         /* id in the kernel table (kernels/table.h) */
     void *params;       /* owned */
     size_t params_size;
     int n_in, n_out;
     int *in, *out;      /* tensor ids in the plan, -1 = omitted */
-    size_t scratch;     /* bytes of scratch this kernel needs */
+    size_t scratch;     /* bytes of shared scratch this kernel needs */
+    size_t tscratch;    /* bytes of scratch per thread */
+    size_t prep_offset; /* its prepared data in the plan's prep block */
+    size_t prep_bytes;  /* 0: none */
+    int64_t flops;      /* 2 x multiply-accumulates of one run (0 when not counted) */
     char *name, *op;    /* node name and op type, for messages and profiles */
 } oc_step;
 
@@ -57,8 +67,11 @@ typedef struct oc_plan {
     size_t tensor_bytes;      /* sum of all intermediates, for comparison */
     unsigned char *weights;   /* constants */
     size_t weight_bytes;
-    unsigned char *scratch;   /* shared by all steps (they run one at a time) */
-    size_t scratch_bytes;
+    unsigned char *scratch;   /* shared by all steps (they run one at a time): */
+    size_t scratch_bytes;     /*   the shared part, then `threads` per-thread slices */
+    size_t tscratch_stride;   /* bytes of one per-thread slice */
+    unsigned char *prep;      /* data kernels prepared from constants (packed weights) */
+    size_t prep_bytes;
     int threads;
     /* Training: the trainable parameters and their gradients, each in one
      * contiguous float block with the same layout (parameter k at
@@ -81,5 +94,9 @@ void oc_plan_free(oc_plan *p);
 
 /* Per-step timing (seconds) of the last run when profile != NULL. */
 int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d);
+
+/* Re-runs every kernel's preparation from constant inputs (after the
+ * caller changed constants in place). */
+int oc_plan_prepare(oc_plan *p, oc_diag *d);
 
 #endif

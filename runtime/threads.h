@@ -1,12 +1,39 @@
-/* threads.h: the process-wide threading policy. One number of threads
- * for everything: OpenBLAS uses it for its GEMMs, and onnxc's own kernels
- * receive it in oc_kargs.threads; onnxc never calls BLAS from inside its
- * own parallel regions, so the two never oversubscribe the cores. */
+/* threads.h: the process-wide threading policy.
+ *
+ * One number of threads for everything, set once by oc_set_threads
+ * (`--threads N`). onnxc's kernels split their work with oc_parallel_for
+ * over a small pool of worker threads (created on first use, spinning
+ * briefly between parallel regions, then sleeping). BLAS is kept at one
+ * thread: every GEMM onnxc issues runs inside its own parallel regions,
+ * so the two never oversubscribe the cores.
+ *
+ * Work is split statically: with T threads, part t of [0, n) is
+ * [n*t/T, n*(t+1)/T), so a given thread count always computes the same
+ * partition (runs are bitwise repeatable). A parallel_for called from
+ * inside a region, or while another thread owns the pool, runs serially
+ * on the caller with the caller's thread index. */
 #ifndef ONNXC_THREADS_H
 #define ONNXC_THREADS_H
+
+#include <stdint.h>
 
 /* n <= 0: all online cores. Returns the number in force. */
 int oc_set_threads(int n);
 int oc_get_threads(void);
+
+/* fn(ctx, begin, end, tid) over a partition of [0, n) into at most
+ * min(max_threads, oc_get_threads()) parts of at least `grain` items each
+ * (grain <= 0: 1; max_threads <= 0: no cap beyond the pool); tid in
+ * [0, parts) indexes per-thread scratch (kernels pass oc_kargs.threads,
+ * the number of slices the plan allocated). Returns when all parts are
+ * done. */
+typedef void (*oc_task_fn)(void *ctx, int64_t begin, int64_t end, int tid);
+void oc_parallel_for(int64_t n, int64_t grain, int max_threads, oc_task_fn fn, void *ctx);
+
+/* Parts oc_parallel_for would use. */
+int oc_parallel_parts(int64_t n, int64_t grain, int max_threads);
+
+/* Stops the workers (tests, leak checks); the pool restarts on next use. */
+void oc_threads_shutdown(void);
 
 #endif

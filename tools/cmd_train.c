@@ -394,8 +394,8 @@ int oc_cmd_train(int argc, char **argv)
     oc_autodiff_opts ao = {1}; /* BatchNormalization trains on batch statistics */
     if (oc_autodiff(g, loss_id, n_params, params, &ao, grads, &d))
         goto fail;
-    oc_plan_opts po = {oc_get_threads(), 0, n_params, params, grads};
-    oc_plan_opts pe_o = {oc_get_threads(), 0, 0, NULL, NULL};
+    oc_plan_opts po = {.threads = oc_get_threads(), .n_train = n_params, .train_params = params, .train_grads = grads};
+    oc_plan_opts pe_o = {.threads = oc_get_threads()};
     if (!(p = oc_plan_build(g, &po, &d)) || !(pe = oc_plan_build(ge, &pe_o, &d)))
         goto fail;
     if (oc_optim_init(&opt, &oc, p->train_floats, &d))

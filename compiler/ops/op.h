@@ -21,10 +21,12 @@
  * parameter block (malloc'd, owned by the plan afterwards) and the
  * scratch bytes it needs. */
 typedef struct oc_lowered {
-    oc_kernel_fn fn;
+    oc_kernel_fn fn;      /* must be listed in runtime/kernels/table.c */
     void *params;
     size_t params_size;
-    size_t scratch;
+    size_t scratch;       /* shared by the step's threads */
+    size_t tscratch;      /* per thread (oc_kargs.tscratch) */
+    int64_t flops;        /* 2 x MACs of one run, for profiles (0: not counted) */
 } oc_lowered;
 
 typedef struct oc_grad_ctx oc_grad_ctx;

@@ -119,6 +119,16 @@ static void fill_bias(float *y, int64_t rows, int64_t L, const float *bias)
     }
 }
 
+/* The fused activation / residual over all of Y [N*M, Lout] (bias is already in). */
+static void conv_epilogue(const oc_conv_params *p, const oc_kargs *a, float *y)
+{
+    if (!oc_epilogue_active(&p->ep))
+        return;
+    int64_t L = prod(p->out, p->nsp);
+    const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
+    oc_epilogue_apply(&p->ep, y, L, p->batch * p->cout, L, 0, 0, NULL, res, L);
+}
+
 /* Per image n and group g:  Y_g [Mg, Lout] = W_g [Mg, Cg*K] . col [Cg*K, Lout] (+ bias). */
 int oc_conv_forward(const oc_kargs *a)
 {
@@ -146,6 +156,7 @@ int oc_conv_forward(const oc_kargs *a)
                         w + g * mg * CK, (int)CK, src, (int)Lout, 1.0f, yg, (int)Lout);
         }
     }
+    conv_epilogue(p, a, y);
     return 0;
 }
 
@@ -187,6 +198,7 @@ int oc_conv_ref(const oc_kargs *a)
                 y[(n * p->cout + m) * Lout + o] = (float)acc;
             }
         }
+    conv_epilogue(p, a, y);
     return 0;
 }
 

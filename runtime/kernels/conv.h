@@ -14,6 +14,7 @@
 #define ONNXC_KERNELS_CONV_H
 
 #include "../plan.h"
+#include "epilogue.h"
 
 #define OC_CONV_MAX_SPATIAL (OC_MAX_RANK - 2)
 
@@ -32,6 +33,7 @@ typedef struct oc_conv_params {
     int64_t dil[OC_CONV_MAX_SPATIAL];   /* dilations */
     int64_t pb[OC_CONV_MAX_SPATIAL];    /* pads at the start of each dim */
     int pointwise;                      /* Conv: 1x1 kernel, stride 1, no pads: X is its own col */
+    oc_epilogue ep;                     /* Conv: fused activation / residual (input 3) after the bias */
 } oc_conv_params;
 
 /* Scratch bytes the fast kernels need: the im2col / col2im buffer of one
@@ -39,7 +41,8 @@ typedef struct oc_conv_params {
 size_t oc_conv_scratch(const oc_conv_params *p);
 size_t oc_conv_transpose_scratch(const oc_conv_params *p);
 
-/* in: X, W, optional B; out: Y. */
+/* in: X, W, optional B, optional residual R shaped like Y (ep.has_residual);
+ * out: Y = act(conv(X, W) + B + R). */
 int oc_conv_forward(const oc_kargs *a);
 int oc_conv_ref(const oc_kargs *a);
 int oc_conv_transpose_forward(const oc_kargs *a);

@@ -6,6 +6,7 @@
  * innermost dim runs as a tight loop with the inputs' inner strides
  * (0 or 1), which covers the common bias/scale broadcasts. */
 #include "elementwise.h"
+#include "table.h"
 
 #include <math.h>
 #include <string.h>
@@ -488,3 +489,58 @@ int oc_clip_backward(const oc_kargs *a)
         dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0.0f;
     return 0;
 }
+
+/* The unary kernels in the kernel table (runtime/kernels/table.h). */
+const oc_kernel_info oc_kernels_elementwise_unary[] = {
+    {"oc_unary_relu", k_relu, "oc_unary_params"},
+    {"oc_unary_leaky_relu", k_leaky_relu, "oc_unary_params"},
+    {"oc_unary_elu", k_elu, "oc_unary_params"},
+    {"oc_unary_selu", k_selu, "oc_unary_params"},
+    {"oc_unary_celu", k_celu, "oc_unary_params"},
+    {"oc_unary_sigmoid", k_sigmoid, "oc_unary_params"},
+    {"oc_unary_hard_sigmoid", k_hard_sigmoid, "oc_unary_params"},
+    {"oc_unary_hard_swish", k_hard_swish, "oc_unary_params"},
+    {"oc_unary_tanh", k_tanh, "oc_unary_params"},
+    {"oc_unary_softplus", k_softplus, "oc_unary_params"},
+    {"oc_unary_softsign", k_softsign, "oc_unary_params"},
+    {"oc_unary_gelu", k_gelu, "oc_unary_params"},
+    {"oc_unary_mish", k_mish, "oc_unary_params"},
+    {"oc_unary_swish", k_swish, "oc_unary_params"},
+    {"oc_unary_thresholded_relu", k_thresholded_relu, "oc_unary_params"},
+    {"oc_unary_erf", k_erf, "oc_unary_params"},
+    {"oc_unary_exp", k_exp, "oc_unary_params"},
+    {"oc_unary_log", k_log, "oc_unary_params"},
+    {"oc_unary_sqrt", k_sqrt, "oc_unary_params"},
+    {"oc_unary_abs", k_abs, "oc_unary_params"},
+    {"oc_unary_neg", k_neg, "oc_unary_params"},
+    {"oc_unary_reciprocal", k_reciprocal, "oc_unary_params"},
+    {"oc_unary_floor", k_floor, "oc_unary_params"},
+    {"oc_unary_ceil", k_ceil, "oc_unary_params"},
+    {"oc_unary_round", k_round, "oc_unary_params"},
+    {"oc_unary_sign", k_sign, "oc_unary_params"},
+    {"oc_unary_sin", k_sin, "oc_unary_params"},
+    {"oc_unary_cos", k_cos, "oc_unary_params"},
+    {"oc_unary_tan", k_tan, "oc_unary_params"},
+    {"oc_unary_asin", k_asin, "oc_unary_params"},
+    {"oc_unary_acos", k_acos, "oc_unary_params"},
+    {"oc_unary_atan", k_atan, "oc_unary_params"},
+    {"oc_unary_sinh", k_sinh, "oc_unary_params"},
+    {"oc_unary_cosh", k_cosh, "oc_unary_params"},
+    {"oc_unary_asinh", k_asinh, "oc_unary_params"},
+    {"oc_unary_acosh", k_acosh, "oc_unary_params"},
+    {"oc_unary_atanh", k_atanh, "oc_unary_params"},
+    {"oc_unary_shrink", k_shrink, "oc_unary_params"},
+    {"oc_unary_identity", k_identity, "oc_unary_params"},
+    {"oc_unary_leaky_relu_backward", kb_leaky_relu, "oc_unary_params"},
+    {"oc_unary_elu_backward", kb_elu, "oc_unary_params"},
+    {"oc_unary_gelu_backward", kb_gelu, "oc_unary_params"},
+    {"oc_unary_sigmoid_backward", kb_sigmoid, "oc_unary_params"},
+    {"oc_unary_tanh_backward", kb_tanh, "oc_unary_params"},
+    {"oc_unary_softplus_backward", kb_softplus, "oc_unary_params"},
+    {"oc_unary_swish_backward", kb_swish, "oc_unary_params"},
+    {"oc_unary_erf_backward", kb_erf, "oc_unary_params"},
+    {"oc_unary_sqrt_backward", kb_sqrt, "oc_unary_params"},
+    {"oc_unary_exp_backward", kb_exp, "oc_unary_params"},
+    {"oc_unary_log_backward", kb_log, "oc_unary_params"},
+    {0},
+};

@@ -17,18 +17,29 @@ static void gemm_fill(const oc_gemm_params *p, const oc_tensor *c, float *y)
             y[i * p->n + j] = cv ? p->beta * cv[i * p->c_stride[0] + j * p->c_stride[1]] : 0.0f;
 }
 
+static void gemm_epilogue(const oc_gemm_params *p, const oc_kargs *a, float *y)
+{
+    if (!oc_epilogue_active(&p->ep))
+        return;
+    const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
+    oc_epilogue_apply(&p->ep, y, p->n, p->m, p->n, 0, 0, NULL, res, p->n);
+}
+
 int oc_gemm_forward(const oc_kargs *a)
 {
     const oc_gemm_params *p = a->p;
     const oc_tensor *c = p->has_c && a->n_in > 2 ? a->in[2] : NULL;
     float *y = a->out[0]->data;
     gemm_fill(p, c, y);
-    if (!p->m || !p->n || !p->k)
+    if (!p->m || !p->n || !p->k) {
+        gemm_epilogue(p, a, y);
         return 0;
+    }
     int lda = (int)(p->trans_a ? p->m : p->k), ldb = (int)(p->trans_b ? p->k : p->n);
     cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans,
                 (int)p->m, (int)p->n, (int)p->k, p->alpha, a->in[0]->data, lda, a->in[1]->data, ldb, 1.0f, y,
                 (int)p->n);
+    gemm_epilogue(p, a, y);
     return 0;
 }
 
@@ -49,6 +60,7 @@ int oc_gemm_ref(const oc_kargs *a)
             }
             y[i * p->n + j] += (float)(p->alpha * acc);
         }
+    gemm_epilogue(p, a, y);
     return 0;
 }
 

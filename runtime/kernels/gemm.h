@@ -12,6 +12,7 @@
 #define ONNXC_KERNELS_GEMM_H
 
 #include "../plan.h"
+#include "epilogue.h"
 
 typedef struct oc_gemm_params {
     int64_t m, n, k;
@@ -19,9 +20,10 @@ typedef struct oc_gemm_params {
     float alpha, beta;
     int has_c;
     int64_t c_stride[2]; /* C's element strides over [M, N]; 0 where C broadcasts */
+    oc_epilogue ep;      /* fused activation / residual (input 3), applied after C */
 } oc_gemm_params;
 
-/* in: A, B, optional C; out: Y. */
+/* in: A, B, optional C, optional residual R [M, N] (when ep.has_residual); out: Y. */
 int oc_gemm_forward(const oc_kargs *a);
 int oc_gemm_ref(const oc_kargs *a);
 

@@ -1,0 +1,146 @@
+/* table.c: see table.h. One list of every kernel, grouped by family
+ * (the file that defines it), plus the unary kernels' own list from
+ * elementwise.c. Ids are positions in the concatenation, fixed for a
+ * build. */
+#include "table.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "conv.h"
+#include "einsum.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "indexing.h"
+#include "loss.h"
+#include "norm.h"
+#include "pool.h"
+#include "reduce.h"
+#include "resize.h"
+#include "shape_ops.h"
+#include "unary_int.h"
+
+static const oc_kernel_info core[] = {
+    {.name = "oc_conv_forward", .fn = oc_conv_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "im2col+gemm"},
+    {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
+    {.name = "oc_conv_transpose_ref", .fn = oc_conv_transpose_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_conv_grad_weight", .fn = oc_conv_grad_weight, .params_type = "oc_conv_params", .ref = oc_conv_grad_weight_ref, .variant = "im2col+gemm"},
+    {.name = "oc_conv_grad_weight_ref", .fn = oc_conv_grad_weight_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_conv_grad_bias", .fn = oc_conv_grad_bias, .params_type = "oc_conv_params", .ref = NULL},
+    {.name = "oc_einsum_forward", .fn = oc_einsum_forward, .params_type = "oc_einsum_params", .ref = NULL},
+    {.name = "oc_binary_forward", .fn = oc_binary_forward, .params_type = "oc_bcast_params", .ref = NULL},
+    {.name = "oc_clip_forward", .fn = oc_clip_forward, .params_type = "oc_unary_params", .ref = NULL},
+    {.name = "oc_relu_backward", .fn = oc_relu_backward, .params_type = "", .ref = NULL},
+    {.name = "oc_sum_to_shape", .fn = oc_sum_to_shape, .params_type = "oc_bcast_params", .ref = NULL},
+    {.name = "oc_clip_backward", .fn = oc_clip_backward, .params_type = "oc_unary_params", .ref = NULL},
+    {.name = "oc_gemm_forward", .fn = oc_gemm_forward, .params_type = "oc_gemm_params", .ref = oc_gemm_ref, .variant = "blas"},
+    {.name = "oc_gemm_ref", .fn = oc_gemm_ref, .params_type = "oc_gemm_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_matmul_forward", .fn = oc_matmul_forward, .params_type = "oc_matmul_params", .ref = oc_matmul_ref, .variant = "blas"},
+    {.name = "oc_matmul_ref", .fn = oc_matmul_ref, .params_type = "oc_matmul_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_matmul_backward_a", .fn = oc_matmul_backward_a, .params_type = "oc_matmul_params", .ref = NULL},
+    {.name = "oc_matmul_backward_b", .fn = oc_matmul_backward_b, .params_type = "oc_matmul_params", .ref = NULL},
+    {.name = "oc_gather_elements_forward", .fn = oc_gather_elements_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_gather_nd_forward", .fn = oc_gather_nd_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_scatter_elements_forward", .fn = oc_scatter_elements_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_scatter_nd_forward", .fn = oc_scatter_nd_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_topk_forward", .fn = oc_topk_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_cumsum_forward", .fn = oc_cumsum_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_one_hot_forward", .fn = oc_one_hot_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_trilu_forward", .fn = oc_trilu_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_nonzero_forward", .fn = oc_nonzero_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_compress_forward", .fn = oc_compress_forward, .params_type = "oc_index_params", .ref = NULL},
+    {.name = "oc_eye_like_forward", .fn = oc_eye_like_forward, .params_type = "oc_eye_params", .ref = NULL},
+    {.name = "oc_loss_forward", .fn = oc_loss_forward, .params_type = "oc_loss_params", .ref = NULL},
+    {.name = "oc_loss_backward", .fn = oc_loss_backward, .params_type = "oc_loss_params", .ref = NULL},
+    {.name = "oc_xent_forward", .fn = oc_xent_forward, .params_type = "oc_xent_params", .ref = NULL},
+    {.name = "oc_xent_backward", .fn = oc_xent_backward, .params_type = "oc_xent_params", .ref = NULL},
+    {.name = "oc_pw_loss_forward", .fn = oc_pw_loss_forward, .params_type = "oc_pw_loss_params", .ref = NULL},
+    {.name = "oc_pw_loss_backward", .fn = oc_pw_loss_backward, .params_type = "oc_pw_loss_params", .ref = NULL},
+    {.name = "oc_batchnorm_forward", .fn = oc_batchnorm_forward, .params_type = "oc_batchnorm_params", .ref = NULL},
+    {.name = "oc_groupnorm_forward", .fn = oc_groupnorm_forward, .params_type = "oc_groupnorm_params", .ref = NULL},
+    {.name = "oc_layernorm_forward", .fn = oc_layernorm_forward, .params_type = "oc_layernorm_params", .ref = NULL},
+    {.name = "oc_lpnorm_forward", .fn = oc_lpnorm_forward, .params_type = "oc_lpnorm_params", .ref = NULL},
+    {.name = "oc_lrn_forward", .fn = oc_lrn_forward, .params_type = "oc_lrn_params", .ref = NULL},
+    {.name = "oc_mvn_forward", .fn = oc_mvn_forward, .params_type = "oc_mvn_params", .ref = NULL},
+    {.name = "oc_batchnorm_backward", .fn = oc_batchnorm_backward, .params_type = "oc_batchnorm_params", .ref = NULL},
+    {.name = "oc_layernorm_backward", .fn = oc_layernorm_backward, .params_type = "oc_layernorm_params", .ref = NULL},
+    {.name = "oc_pool_forward", .fn = oc_pool_forward, .params_type = "oc_pool_params", .ref = NULL},
+    {.name = "oc_global_pool_forward", .fn = oc_global_pool_forward, .params_type = "oc_global_pool_params", .ref = NULL},
+    {.name = "oc_pool_backward", .fn = oc_pool_backward, .params_type = "oc_pool_params", .ref = NULL},
+    {.name = "oc_global_pool_backward", .fn = oc_global_pool_backward, .params_type = "oc_global_pool_params", .ref = NULL},
+    {.name = "oc_softmax_forward", .fn = oc_softmax_forward, .params_type = "oc_softmax_params", .ref = NULL},
+    {.name = "oc_reduce_forward", .fn = oc_reduce_forward, .params_type = "oc_reduce_params", .ref = NULL},
+    {.name = "oc_arg_forward", .fn = oc_arg_forward, .params_type = "oc_arg_params", .ref = NULL},
+    {.name = "oc_softmax_backward", .fn = oc_softmax_backward, .params_type = "oc_softmax_params", .ref = NULL},
+    {.name = "oc_reduce_backward", .fn = oc_reduce_backward, .params_type = "oc_reduce_grad_params", .ref = NULL},
+    {.name = "oc_resize_forward", .fn = oc_resize_forward, .params_type = "oc_resize_params", .ref = NULL},
+    {.name = "oc_depth_space_forward", .fn = oc_depth_space_forward, .params_type = "oc_depth_space_params", .ref = NULL},
+    {.name = "oc_copy_forward", .fn = oc_copy_forward, .params_type = "oc_copy_params", .ref = NULL},
+    {.name = "oc_view_forward", .fn = oc_view_forward, .params_type = "oc_view_params", .ref = NULL},
+    {.name = "oc_expand_forward", .fn = oc_expand_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_slice_forward", .fn = oc_slice_forward, .params_type = "oc_slice_params", .ref = NULL},
+    {.name = "oc_concat_forward", .fn = oc_concat_forward, .params_type = "oc_axis_params", .ref = NULL},
+    {.name = "oc_split_forward", .fn = oc_split_forward, .params_type = "oc_axis_params", .ref = NULL},
+    {.name = "oc_gather_forward", .fn = oc_gather_forward, .params_type = "oc_axis_params", .ref = NULL},
+    {.name = "oc_tile_forward", .fn = oc_tile_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_pad_forward", .fn = oc_pad_forward, .params_type = "oc_pad_params", .ref = NULL},
+    {.name = "oc_cast_forward", .fn = oc_cast_forward, .params_type = "oc_cast_params", .ref = NULL},
+    {.name = "oc_dropout_forward", .fn = oc_dropout_forward, .params_type = "oc_dropout_params", .ref = NULL},
+    {.name = "oc_constant_of_shape_forward", .fn = oc_constant_of_shape_forward, .params_type = "oc_fill_params", .ref = NULL},
+    {.name = "oc_range_forward", .fn = oc_range_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_shape_forward", .fn = oc_shape_forward, .params_type = "oc_shape_params", .ref = NULL},
+    {.name = "oc_size_forward", .fn = oc_size_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_constant_forward", .fn = oc_constant_forward, .params_type = "oc_const_params", .ref = NULL},
+    {.name = "oc_slice_backward", .fn = oc_slice_backward, .params_type = "oc_slice_params", .ref = NULL},
+    {.name = "oc_pad_backward", .fn = oc_pad_backward, .params_type = "oc_pad_params", .ref = NULL},
+    {.name = "oc_gather_backward", .fn = oc_gather_backward, .params_type = "oc_axis_params", .ref = NULL},
+    {.name = "oc_tile_backward", .fn = oc_tile_backward, .params_type = "", .ref = NULL},
+    {.name = "oc_dropout_backward", .fn = oc_dropout_backward, .params_type = "oc_dropout_params", .ref = NULL},
+    {.name = "oc_unary_int_forward", .fn = oc_unary_int_forward, .params_type = "oc_unary_int_params", .ref = NULL},
+    {0},
+};
+
+static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary};
+
+#define MAX_KERNELS 256
+static const oc_kernel_info *all[MAX_KERNELS];
+static int n_all;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void build(void)
+{
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (const oc_kernel_info *k = lists[l]; k->name && n_all < MAX_KERNELS; k++)
+            all[n_all++] = k;
+}
+
+int oc_kernel_count(void)
+{
+    pthread_once(&once, build);
+    return n_all;
+}
+
+const oc_kernel_info *oc_kernel_get(int id)
+{
+    pthread_once(&once, build);
+    return id >= 0 && id < n_all ? all[id] : NULL;
+}
+
+int oc_kernel_id_of(oc_kernel_fn fn)
+{
+    pthread_once(&once, build);
+    for (int i = 0; i < n_all; i++)
+        if (all[i]->fn == fn)
+            return i;
+    return -1;
+}
+
+int oc_kernel_find(const char *name)
+{
+    pthread_once(&once, build);
+    for (int i = 0; i < n_all; i++)
+        if (!strcmp(all[i]->name, name))
+            return i;
+    return -1;
+}
