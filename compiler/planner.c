@@ -384,6 +384,10 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         st->scratch = align_up(lw.scratch);
         st->tscratch = align_up(lw.tscratch);
         st->flops = lw.flops;
+        if (!st->flops && n->op->macs) {
+            int64_t macs = n->op->macs(g, n);
+            st->flops = macs > 0 && macs < INT64_MAX / 2 ? 2 * macs : 0;
+        }
         if (st->scratch > shared_max)
             shared_max = st->scratch;
         if (st->tscratch > per_thread_max)

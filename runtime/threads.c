@@ -35,6 +35,7 @@ static struct pool {
     atomic_uint gen;
     atomic_int remaining;
     int stop;
+    unsigned start_gen;
     /* the current job */
     oc_task_fn fn;
     void *ctx;
@@ -62,7 +63,7 @@ static void run_part(int t)
 static void *worker(void *arg)
 {
     int t = (int)(intptr_t)arg;
-    unsigned seen = atomic_load_explicit(&pool.gen, memory_order_acquire);
+    unsigned seen = pool.start_gen; /* gen when the pool started: the first job bumps it */
     for (;;) {
         unsigned g;
         int spins = 0;
@@ -111,6 +112,7 @@ static void stop_workers(void)
 static void start_workers(void)
 {
     int t = 1;
+    pool.start_gen = atomic_load_explicit(&pool.gen, memory_order_acquire);
     for (; t < pool.threads; t++)
         if (pthread_create(&pool.th[t], NULL, worker, (void *)(intptr_t)t))
             break;

@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
     {"info", oc_cmd_info, "layer table, parameters and FLOPs of a model"},
     {"run", oc_cmd_run, "run a model on inputs (.pb, .npy or images) and write its outputs"},
+    {"bench", oc_cmd_bench, "time a compiled model: latency, throughput, memory, per-layer profile"},
     {"check", oc_cmd_check, "run test cases in the ONNX backend-test layout and compare outputs"},
     {"train", oc_cmd_train, "train one of onnxc's own networks from scratch on a data set"},
     {"grad", oc_cmd_grad, "loss and the gradient of every parameter for one batch (autodiff)"},

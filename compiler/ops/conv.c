@@ -220,7 +220,8 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     if (blas_fits(ext, 3, d))
         return -1;
     lw->fn = oc_conv_forward;
-    lw->scratch = oc_conv_scratch(p);
+    lw->tscratch = oc_conv_thread_scratch(p);
+    lw->scratch = oc_conv_scratch(p) <= OC_CONV_SHARED_COL_MAX ? oc_conv_scratch(p) : 0;
     return 0;
 }
 

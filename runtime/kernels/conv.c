@@ -12,7 +12,10 @@
  * part is computed once. */
 #include "conv.h"
 
+#include "../threads.h"
+
 #include <cblas.h>
+#include <stdint.h>
 #include <string.h>
 
 static int64_t prod(const int64_t *v, int n)
@@ -35,17 +38,20 @@ static void run_range(int64_t base, int64_t s, int64_t ext, int64_t n, int64_t *
         *hi = *lo;
 }
 
-/* Moves data between `channels` image planes (extent img[]) and the col
- * matrix [channels * K, prod(cgrid)]: to_img = 0 gathers (im2col, zero
- * fill), to_img = 1 accumulates col into the image (col2im). */
-static void col_pass(const oc_conv_params *p, int64_t channels, const int64_t *cgrid, const int64_t *img,
-                     float *image, float *col, int to_img)
+/* Moves data between image planes c0..c1 (extent img[]) and rows
+ * (c - c0) * K + kk of the col matrix, restricted to the column-grid
+ * positions whose outer index (all dims but the last) lies in [q0, q1):
+ * col is [(c1 - c0) * K, (q1 - q0) * cgrid[last]]. to_img = 0 gathers
+ * (im2col, zero fill), to_img = 1 accumulates col into the image
+ * (col2im). */
+static void col_pass_rows(const oc_conv_params *p, int64_t c0, int64_t c1, const int64_t *cgrid, const int64_t *img,
+                          float *image, float *col, int to_img, int64_t q0, int64_t q1)
 {
     int nsp = p->nsp, last = nsp - 1;
-    int64_t K = prod(p->k, nsp), Limg = prod(img, nsp), Lcol = prod(cgrid, nsp);
-    int64_t run = cgrid[last], outer = run ? Lcol / run : 0;
+    int64_t K = prod(p->k, nsp), Limg = prod(img, nsp);
+    int64_t run = cgrid[last], Lcol = (q1 - q0) * run;
     int64_t s = p->s[last], ext = img[last];
-    for (int64_t c = 0; c < channels; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         float *plane = image + c * Limg;
         for (int64_t kk = 0; kk < K; kk++) {
             int64_t kpos[OC_CONV_MAX_SPATIAL], r = kk;
@@ -53,11 +59,15 @@ static void col_pass(const oc_conv_params *p, int64_t channels, const int64_t *c
                 kpos[d] = r % p->k[d];
                 r /= p->k[d];
             }
-            float *row = col + (c * K + kk) * Lcol;
+            float *row = col + ((c - c0) * K + kk) * Lcol;
             int64_t base = kpos[last] * p->dil[last] - p->pb[last], lo, hi;
             run_range(base, s, ext, run, &lo, &hi);
             int64_t pos[OC_CONV_MAX_SPATIAL] = {0};
-            for (int64_t q = 0; q < outer; q++) {
+            for (int64_t d = last - 1, r = q0; d >= 0; d--) {
+                pos[d] = r % cgrid[d];
+                r /= cgrid[d];
+            }
+            for (int64_t q = 0; q < q1 - q0; q++) {
                 int64_t off = 0;
                 int valid = 1;
                 for (int d = 0; d < last; d++) {
@@ -95,6 +105,15 @@ static void col_pass(const oc_conv_params *p, int64_t channels, const int64_t *c
     }
 }
 
+/* Moves data between `channels` image planes (extent img[]) and the col
+ * matrix [channels * K, prod(cgrid)]: to_img = 0 gathers (im2col, zero
+ * fill), to_img = 1 accumulates col into the image (col2im). */
+static void col_pass(const oc_conv_params *p, int64_t channels, const int64_t *cgrid, const int64_t *img,
+                     float *image, float *col, int to_img)
+{
+    int64_t run = cgrid[p->nsp - 1];
+    col_pass_rows(p, 0, channels, cgrid, img, image, col, to_img, 0, run ? prod(cgrid, p->nsp) / run : 0);
+}
 size_t oc_conv_scratch(const oc_conv_params *p)
 {
     if (p->pointwise)
@@ -119,6 +138,137 @@ static void fill_bias(float *y, int64_t rows, int64_t L, const float *bias)
     }
 }
 
+/* ---- Conv forward: im2col + GEMM, threaded ----
+ * Per image n and group g:  Y_g [Mg, Lout] = W_g [Mg, Cg*K] . col [Cg*K, Lout],
+ * then the epilogue (bias, residual, activation) on each finished block.
+ * Work is split one of two ways, whichever gives every thread enough:
+ *  - column blocks: tasks (n, g, block of output rows); each thread
+ *    gathers its block's col [Cg*K, cols] into its own scratch (sized to
+ *    stay in L2) and multiplies the whole W_g into it. Pointwise convs
+ *    read X directly, no gather. Early layers (large Lout) go this way.
+ *  - row blocks of W (late layers at batch 1, small Lout and big Mg):
+ *    per (n, g) the threads gather col together into shared scratch, then
+ *    each multiplies its rows of W_g. */
+#define CONV_COL_BYTES (256u * 1024u) /* target size of one thread's col block */
+#define CONV_MIN_COLS 96              /* narrower blocks waste the GEMM's register tile */
+
+typedef struct conv_fwd {
+    const oc_conv_params *p;
+    const float *x, *w, *bias, *res;
+    float *y, *col;
+    const oc_kargs *a;
+    int64_t G, cg, mg, K, Lin, Lout, CK, run, outer, qchunk, nq;
+    int64_t n, g; /* row-block mode: the current image and group */
+} conv_fwd;
+
+/* Rows [m0, m1) of Y_g block (cols columns at yb, row stride Lout) from B
+ * [CK, cols] (row stride ldb), then the epilogue on them. */
+static void conv_gemm_block(const conv_fwd *c, int64_t g, int64_t m0, int64_t m1, const float *B, int64_t ldb,
+                            int64_t cols, float *yb, const float *rb)
+{
+    const oc_conv_params *p = c->p;
+    if (m1 <= m0 || cols <= 0)
+        return;
+    if (c->CK)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(m1 - m0), (int)cols, (int)c->CK, 1.0f,
+                    c->w + (g * c->mg + m0) * c->CK, (int)c->CK, B, (int)ldb, 0.0f, yb + m0 * c->Lout, (int)c->Lout);
+    else /* no input channels: the sum is empty */
+        for (int64_t m = m0; m < m1; m++)
+            memset(yb + m * c->Lout, 0, sizeof(float) * (size_t)cols);
+    oc_epilogue_apply(&p->ep, yb + m0 * c->Lout, c->Lout, m1 - m0, cols, m0, 0, c->bias ? c->bias + g * c->mg : NULL,
+                      rb ? rb + m0 * c->Lout : NULL, c->Lout);
+}
+
+static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const conv_fwd *c = ctx;
+    float *col = (float *)(c->a->tscratch + (size_t)tid * c->a->tscratch_stride);
+    for (int64_t t = b; t < e; t++) {
+        int64_t n = t / (c->G * c->nq), g = t / c->nq % c->G, q0 = t % c->nq * c->qchunk;
+        int64_t q1 = q0 + c->qchunk < c->outer ? q0 + c->qchunk : c->outer, cols = (q1 - q0) * c->run;
+        int64_t yoff = (n * c->p->cout + g * c->mg) * c->Lout + q0 * c->run;
+        const float *xg = c->x + (n * c->p->cin + g * c->cg) * c->Lin;
+        const float *B = xg + q0 * c->run;
+        int64_t ldb = c->Lin;
+        if (!c->p->pointwise) {
+            col_pass_rows(c->p, 0, c->cg, c->p->out, c->p->in, (float *)xg, col, 0, q0, q1);
+            B = col;
+            ldb = cols;
+        }
+        conv_gemm_block(c, g, 0, c->mg, B, ldb, cols, c->y + yoff, c->res ? c->res + yoff : NULL);
+    }
+}
+
+static void conv_im2col_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const conv_fwd *c = ctx;
+    (void)tid;
+    const float *xg = c->x + (c->n * c->p->cin + c->g * c->cg) * c->Lin;
+    col_pass_rows(c->p, b, e, c->p->out, c->p->in, (float *)xg, c->col + b * c->K * c->Lout, 0, 0, c->outer);
+}
+
+static void conv_rows_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const conv_fwd *c = ctx;
+    (void)tid;
+    int64_t yoff = (c->n * c->p->cout + c->g * c->mg) * c->Lout;
+    const float *B = c->p->pointwise ? c->x + (c->n * c->p->cin + c->g * c->cg) * c->Lin : c->col;
+    conv_gemm_block(c, c->g, b, e, B, c->Lout, c->Lout, c->y + yoff, c->res ? c->res + yoff : NULL);
+}
+
+/* Output rows (outer positions) per column block. */
+static int64_t conv_qchunk(const oc_conv_params *p)
+{
+    int64_t run = p->out[p->nsp - 1], outer = run ? prod(p->out, p->nsp) / run : 0;
+    int64_t ck = p->cin / p->group * prod(p->k, p->nsp);
+    int64_t cols = ck > 0 ? (int64_t)(CONV_COL_BYTES / sizeof(float)) / ck : run * outer;
+    if (cols < CONV_MIN_COLS)
+        cols = CONV_MIN_COLS;
+    int64_t q = run > 0 ? (cols + run - 1) / run : 1;
+    return q < 1 ? 1 : q > outer ? (outer > 0 ? outer : 1) : q;
+}
+
+size_t oc_conv_thread_scratch(const oc_conv_params *p)
+{
+    if (p->pointwise)
+        return 0;
+    int64_t ck = p->cin / p->group * prod(p->k, p->nsp);
+    return sizeof(float) * (size_t)(ck * conv_qchunk(p) * p->out[p->nsp - 1]);
+}
+
+int oc_conv_forward(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    conv_fwd c = {.p = p, .a = a, .x = a->in[0]->data, .w = a->in[1]->data, .y = a->out[0]->data, .col = a->scratch};
+    c.bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    c.res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
+    c.G = p->group, c.cg = p->cin / c.G, c.mg = p->cout / c.G;
+    c.K = prod(p->k, p->nsp), c.Lin = prod(p->in, p->nsp), c.Lout = prod(p->out, p->nsp), c.CK = c.cg * c.K;
+    c.run = p->out[p->nsp - 1];
+    c.outer = c.run ? c.Lout / c.run : 0;
+    if (!c.Lout || !c.mg)
+        return 0;
+    c.qchunk = conv_qchunk(p);
+    c.nq = (c.outer + c.qchunk - 1) / c.qchunk;
+    int64_t tasks = p->batch * c.G * c.nq;
+    int threads = a->threads > 0 ? a->threads : 1;
+    /* row blocks need the whole col of one image in shared scratch */
+    int rows_mode = threads > 1 && tasks < 2 * threads && (p->pointwise || a->scratch) && c.mg >= 32 * threads;
+    if (!rows_mode) {
+        if (!p->pointwise && !a->tscratch)
+            return oc_fail(a->d, "Conv: no scratch memory for im2col");
+        oc_parallel_for(tasks, 1, threads, conv_cols_task, &c);
+        return 0;
+    }
+    for (c.n = 0; c.n < p->batch; c.n++)
+        for (c.g = 0; c.g < c.G; c.g++) {
+            if (!p->pointwise)
+                oc_parallel_for(c.cg, 1, threads, conv_im2col_task, &c);
+            oc_parallel_for(c.mg, 16, threads, conv_rows_task, &c);
+        }
+    return 0;
+}
+
 /* The fused activation / residual over all of Y [N*M, Lout] (bias is already in). */
 static void conv_epilogue(const oc_conv_params *p, const oc_kargs *a, float *y)
 {
@@ -127,37 +277,6 @@ static void conv_epilogue(const oc_conv_params *p, const oc_kargs *a, float *y)
     int64_t L = prod(p->out, p->nsp);
     const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
     oc_epilogue_apply(&p->ep, y, L, p->batch * p->cout, L, 0, 0, NULL, res, L);
-}
-
-/* Per image n and group g:  Y_g [Mg, Lout] = W_g [Mg, Cg*K] . col [Cg*K, Lout] (+ bias). */
-int oc_conv_forward(const oc_kargs *a)
-{
-    const oc_conv_params *p = a->p;
-    const float *x = a->in[0]->data, *w = a->in[1]->data;
-    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
-    float *y = a->out[0]->data;
-    int nsp = p->nsp;
-    int64_t G = p->group, cg = p->cin / G, mg = p->cout / G;
-    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp), CK = cg * K;
-    float *col = a->scratch;
-    for (int64_t n = 0; n < p->batch; n++) {
-        for (int64_t g = 0; g < G; g++) {
-            const float *xg = x + (n * p->cin + g * cg) * Lin;
-            float *yg = y + (n * p->cout + g * mg) * Lout;
-            fill_bias(yg, mg, Lout, bias ? bias + g * mg : NULL);
-            if (!mg || !Lout || !CK)
-                continue;
-            const float *src = xg;
-            if (!p->pointwise) {
-                col_pass(p, cg, p->out, p->in, (float *)xg, col, 0);
-                src = col;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)Lout, (int)CK, 1.0f,
-                        w + g * mg * CK, (int)CK, src, (int)Lout, 1.0f, yg, (int)Lout);
-        }
-    }
-    conv_epilogue(p, a, y);
-    return 0;
 }
 
 /* Direct loops over every output element, window and input channel. */

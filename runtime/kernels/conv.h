@@ -39,6 +39,11 @@ typedef struct oc_conv_params {
 /* Scratch bytes the fast kernels need: the im2col / col2im buffer of one
  * group of one image. */
 size_t oc_conv_scratch(const oc_conv_params *p);
+/* Conv forward: per-thread scratch (one block of col); the shared scratch
+ * (oc_conv_scratch, one image's col) is optional and enables splitting
+ * W's rows over threads when an image has few output positions. */
+size_t oc_conv_thread_scratch(const oc_conv_params *p);
+#define OC_CONV_SHARED_COL_MAX ((size_t)16 << 20)
 size_t oc_conv_transpose_scratch(const oc_conv_params *p);
 
 /* in: X, W, optional B, optional residual R shaped like Y (ep.has_residual);

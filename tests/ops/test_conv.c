@@ -2,12 +2,14 @@
  * col2im + sgemm, the 1x1 shortcut) with the direct-loop references on odd
  * shapes: groups, depthwise, dilation, stride, asymmetric and negative
  * (ConvTranspose output_shape) pads, 1-D, 2-D and 3-D, with and without
- * bias. Prints each case and its worst difference. */
+ * bias; Conv with 1 and 2 threads and with a fused epilogue (residual +
+ * activation). Prints each case and its worst difference. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../runtime/kernels/conv.h"
+#include "../../runtime/threads.h"
 #include "../unit/check.h"
 
 typedef struct conv_case {
@@ -28,6 +30,9 @@ static const conv_case cases[] = {
     {"conv2d 1x1 stride 2 (im2col)", 0, 2, 0, 1, 3, 4, 1, {7, 6}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, {0}},
     {"conv2d depthwise 3x3 pad 1", 0, 2, 1, 2, 4, 4, 4, {8, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0}},
     {"conv2d no bias, kernel wider than input", 0, 2, 0, 1, 2, 3, 1, {3, 2}, {3, 4}, {1, 1}, {1, 1}, {1, 2}, {0, 1}, {0}},
+    {"conv2d 3x3 M=80 on 5x5 (W rows split)", 0, 2, 1, 1, 8, 80, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0}},
+    {"conv2d 1x1 M=96 on 3x3 (W rows split)", 0, 2, 1, 1, 7, 96, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0}},
+    {"conv2d 3x3 s1 p1 C=64 on 40x33 (column blocks)", 0, 2, 1, 3, 64, 19, 1, {40, 33}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0}},
     {"convT2d groups=2 stride 2 dil 2 pads", 1, 2, 1, 2, 4, 6, 2,
      {4, 5}, {3, 2}, {2, 3}, {2, 1}, {1, 0}, {0, 2}, {1, 0}},
     {"convT1d stride 3 output_padding 2", 1, 1, 1, 1, 3, 2, 1, {5}, {4}, {3}, {1}, {0}, {1}, {2}},
@@ -108,37 +113,57 @@ static void run_case(const conv_case *cc)
     b.data = rand_buf(b.numel, &st);
     y_fast.data = rand_buf(y_fast.numel, &st); /* garbage: kernels must overwrite */
     y_ref.data = rand_buf(y_ref.numel, &st);
-    size_t scratch_bytes = cc->transpose ? oc_conv_transpose_scratch(&p) : oc_conv_scratch(&p);
-    void *scratch = malloc(scratch_bytes ? scratch_bytes : 1);
-
-    const oc_tensor *in[3] = {&x, &w, cc->bias ? &b : NULL};
-    oc_tensor *out_fast[1] = {&y_fast}, *out_ref[1] = {&y_ref};
-    oc_kargs af = {&p, 3, 1, in, out_fast, scratch, 1, NULL};
-    oc_kargs ar = {&p, 3, 1, in, out_ref, NULL, 1, NULL};
-    int rf = cc->transpose ? oc_conv_transpose_forward(&af) : oc_conv_forward(&af);
-    int rr = cc->transpose ? oc_conv_transpose_ref(&ar) : oc_conv_ref(&ar);
-    CHECK(rf == 0 && rr == 0, "%s: kernels returned %d / %d", cc->name, rf, rr);
-    double worst = 0;
-    int64_t bad = 0;
-    const float *yf = y_fast.data, *yr = y_ref.data;
-    for (int64_t i = 0; i < y_ref.numel; i++) {
-        double diff = fabs((double)yf[i] - yr[i]);
-        if (diff > worst)
-            worst = diff;
-        bad += !(diff <= 1e-5 + 1e-4 * fabs(yr[i]));
+    /* Conv runs with 1 and 2 threads, plain and with a fused epilogue
+     * (residual + LeakyRelu); the reference applies the same epilogue. */
+    oc_tensor r;
+    tensor_init(&r, rank, yd, NULL);
+    r.data = rand_buf(r.numel, &st);
+    for (int variant = 0; variant < (cc->transpose ? 1 : 4); variant++) {
+        int threads = variant & 1 ? 2 : 1, fused = variant >= 2;
+        oc_set_threads(threads);
+        memset(&p.ep, 0, sizeof p.ep);
+        if (fused) {
+            p.ep.act = OC_ACT_LEAKY_RELU;
+            p.ep.alpha = 0.1f;
+            p.ep.has_residual = 1;
+        }
+        size_t shared = cc->transpose ? oc_conv_transpose_scratch(&p) : oc_conv_scratch(&p);
+        size_t per = cc->transpose ? 0 : (oc_conv_thread_scratch(&p) + 63) & ~(size_t)63;
+        unsigned char *scratch = malloc(shared + 1), *tscratch = malloc(per * 2 + 1);
+        const oc_tensor *in[4] = {&x, &w, cc->bias ? &b : NULL, fused ? &r : NULL};
+        oc_tensor *out_fast[1] = {&y_fast}, *out_ref[1] = {&y_ref};
+        oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = out_fast, .scratch = scratch,
+                       .threads = threads, .tscratch = tscratch, .tscratch_stride = per};
+        oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = out_ref, .threads = 1};
+        for (int64_t i = 0; i < y_fast.numel; i++)
+            ((float *)y_fast.data)[i] = NAN; /* garbage: kernels must overwrite */
+        int rf = cc->transpose ? oc_conv_transpose_forward(&af) : oc_conv_forward(&af);
+        int rr = cc->transpose ? oc_conv_transpose_ref(&ar) : oc_conv_ref(&ar);
+        CHECK(rf == 0 && rr == 0, "%s: kernels returned %d / %d", cc->name, rf, rr);
+        double worst = 0;
+        int64_t bad = 0;
+        const float *yf = y_fast.data, *yr = y_ref.data;
+        for (int64_t i = 0; i < y_ref.numel; i++) {
+            double diff = fabs((double)yf[i] - yr[i]);
+            if (diff > worst || diff != diff)
+                worst = diff;
+            bad += !(diff <= 1e-5 + 1e-4 * fabs(yr[i]));
+        }
+        char dims[128];
+        printf("%-45s Y %s%s, %d thread%s%s: max abs diff %.3g over %lld values\n", cc->name,
+               oc_format_dims(dims, sizeof dims, yd, rank), p.pointwise ? " (1x1 path)" : "", threads,
+               threads > 1 ? "s" : "", fused ? ", residual+LeakyRelu" : "", worst, (long long)y_ref.numel);
+        CHECK(bad == 0, "%s: %lld of %lld values differ (worst %g)", cc->name, (long long)bad,
+              (long long)y_ref.numel, worst);
+        free(scratch);
+        free(tscratch);
     }
-    char dims[128];
-    printf("%-45s Y %s%s: max abs diff %.3g over %lld values\n", cc->name,
-           oc_format_dims(dims, sizeof dims, yd, rank), p.pointwise ? " (1x1 path)" : "", worst,
-           (long long)y_ref.numel);
-    CHECK(bad == 0, "%s: %lld of %lld values differ (worst %g)", cc->name, (long long)bad,
-          (long long)y_ref.numel, worst);
+    free(r.data);
     free(x.data);
     free(w.data);
     free(b.data);
     free(y_fast.data);
     free(y_ref.data);
-    free(scratch);
 }
 
 int main(void)
