@@ -123,6 +123,51 @@ static int prepare_steps(oc_plan *p, oc_diag *d)
     return oc_plan_prepare(p, d);
 }
 
+/* Constants that only prepared kernels read (weights that now live packed
+ * in the prep block) leave the weights block: the rest move down over
+ * them and the freed tail goes back to the system, so the packed copy
+ * does not double the model's memory. Their tensors keep shape but lose
+ * data (NULL); oc_plan_prepare skips steps whose inputs are gone. */
+static int drop_prepared_constants(oc_plan *p, oc_diag *d)
+{
+    if (!p->prep_bytes)
+        return 0;
+    unsigned char *needed = calloc((size_t)p->n_tensors + 1, 1);
+    if (!needed)
+        return oc_fail(d, "out of memory while planning");
+    for (int i = 0; i < p->n_outputs; i++)
+        needed[p->outputs[i]] = 1;
+    for (int s = 0; s < p->n_steps; s++) {
+        const oc_step *st = &p->steps[s];
+        const oc_kernel_info *k = oc_kernel_get(st->kernel);
+        for (int i = 0; i < st->n_in; i++) {
+            int covered = st->prep_bytes && i < 32 && (k->prep_inputs >> i & 1u);
+            if (st->in[i] >= 0 && !covered)
+                needed[st->in[i]] = 1;
+        }
+    }
+    /* consts in offset order (they were laid out in tensor order) */
+    size_t pos = 0;
+    for (int t = 0; t < p->n_tensors; t++) {
+        if (p->kind[t] != OC_T_CONST)
+            continue;
+        size_t bytes = align_up(oc_tensor_nbytes(&p->tensors[t]));
+        if (!needed[t]) {
+            p->tensors[t].data = NULL;
+            continue;
+        }
+        if (p->offset[t] != pos)
+            memmove(p->weights + pos, p->weights + p->offset[t], oc_tensor_nbytes(&p->tensors[t]));
+        p->offset[t] = pos;
+        p->tensors[t].data = p->weights + pos;
+        pos += bytes;
+    }
+    free(needed);
+    p->weight_bytes = pos;
+    p->weights_map = oc_unmap_tail(p->weights, p->weights_map, pos);
+    return 0;
+}
+
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
 {
     char lb[300], sh[256];
@@ -328,7 +373,8 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         }
     }
     p->arena = aligned_alloc(ALIGN, align_up(p->arena_bytes ? p->arena_bytes : 1));
-    p->weights = aligned_alloc(ALIGN, align_up(p->weight_bytes ? p->weight_bytes : 1));
+    p->weights_map = align_up(p->weight_bytes ? p->weight_bytes : 1);
+    p->weights = oc_map_block(p->weights_map);
     if (!p->arena || !p->weights)
         goto oom;
     for (int v = 0; v < nv; v++) {
@@ -410,7 +456,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     p->scratch_bytes = shared_max + per_thread_max * (size_t)p->threads;
     if (p->scratch_bytes && !(p->scratch = aligned_alloc(ALIGN, p->scratch_bytes)))
         goto oom;
-    if (prepare_steps(p, d))
+    if (prepare_steps(p, d) || (!(o && o->mutable_constants) && drop_prepared_constants(p, d)))
         goto fail;
     for (int i = 0; i < g->n_inputs; i++)
         p->inputs[p->n_inputs++] = tid[g->inputs[i]];

@@ -13,6 +13,10 @@ typedef struct oc_plan_opts {
     int threads;
     int no_reuse; /* give every intermediate its own memory (for checks) */
     int kernel_ref; /* run each kernel's naive reference twin where it has one (--kernel ref) */
+    /* Constants may be rewritten between runs (followed by oc_plan_prepare):
+     * keep every constant in the weights block even when a kernel only
+     * reads its prepared (packed) form. */
+    int mutable_constants;
     /* Training: parameter value ids and their gradient value ids; they get
      * the plan's contiguous params/grads blocks (see runtime/plan.h). */
     int n_train;

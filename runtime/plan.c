@@ -1,9 +1,12 @@
 /* plan.c: running a plan (see plan.h). */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "plan.h"
 
 #include "kernels/table.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -104,6 +107,13 @@ int oc_plan_prepare(oc_plan *p, oc_diag *d)
         if (step_args(p, st, &a, inb, outb, &heap, d))
             return -1;
         a.prep = NULL;
+        int gone = 0;
+        for (int i = 0; i < st->n_in; i++)
+            gone |= st->in[i] >= 0 && !p->tensors[st->in[i]].data && p->tensors[st->in[i]].numel;
+        if (gone) { /* its constants live only in prepared form now */
+            free(heap);
+            continue;
+        }
         int rc = k->prep(&a, p->prep + st->prep_offset);
         free(heap);
         if (rc) {
@@ -137,7 +147,7 @@ void oc_plan_free(oc_plan *p)
     free(p->inputs);
     free(p->outputs);
     free(p->arena);
-    free(p->weights);
+    oc_unmap_block(p->weights, p->weights_map);
     free(p->scratch);
     free(p->prep);
     free(p->train_offset);
@@ -145,4 +155,36 @@ void oc_plan_free(oc_plan *p)
     free(p->params);
     free(p->grads);
     free(p);
+}
+
+static size_t page_size(void)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    return ps > 0 ? (size_t)ps : 4096;
+}
+
+static size_t round_pages(size_t n)
+{
+    size_t ps = page_size();
+    return (n + ps - 1) / ps * ps;
+}
+
+unsigned char *oc_map_block(size_t bytes)
+{
+    void *m = mmap(NULL, round_pages(bytes ? bytes : 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+size_t oc_unmap_tail(unsigned char *block, size_t mapped, size_t keep)
+{
+    size_t have = round_pages(mapped ? mapped : 1), want = round_pages(keep ? keep : 1);
+    if (block && want < have && munmap(block + want, have - want) == 0)
+        return want;
+    return mapped;
+}
+
+void oc_unmap_block(unsigned char *block, size_t mapped)
+{
+    if (block)
+        munmap(block, round_pages(mapped ? mapped : 1));
 }

@@ -65,8 +65,9 @@ typedef struct oc_plan {
     unsigned char *arena;     /* intermediates, reused by liveness */
     size_t arena_bytes;
     size_t tensor_bytes;      /* sum of all intermediates, for comparison */
-    unsigned char *weights;   /* constants */
+    unsigned char *weights;   /* constants (oc_map_block memory) */
     size_t weight_bytes;
+    size_t weights_map;       /* bytes mapped at weights */
     unsigned char *scratch;   /* shared by all steps (they run one at a time): */
     size_t scratch_bytes;     /*   the shared part, then `threads` per-thread slices */
     size_t tscratch_stride;   /* bytes of one per-thread slice */
@@ -91,6 +92,13 @@ typedef struct oc_plan {
 int oc_plan_set_input(oc_plan *p, int k, const oc_tensor *t, oc_diag *d);
 int oc_plan_run(oc_plan *p, oc_diag *d);
 void oc_plan_free(oc_plan *p);
+
+/* Page-backed blocks for large, long-lived buffers (the weights): the
+ * tail of one can be returned to the system. NULL when out of memory. */
+unsigned char *oc_map_block(size_t bytes);
+/* Gives back the whole pages past `keep` bytes; returns the bytes still mapped. */
+size_t oc_unmap_tail(unsigned char *block, size_t mapped, size_t keep);
+void oc_unmap_block(unsigned char *block, size_t mapped);
 
 /* Per-step timing (seconds) of the last run when profile != NULL. */
 int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d);

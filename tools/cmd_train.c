@@ -112,8 +112,8 @@ static int write_svg(const char *path, const history *h, oc_diag *d)
 static void params_to_graph(const oc_plan *p, oc_graph *g)
 {
     for (int t = 0; t < p->n_tensors; t++) {
-        if (p->kind[t] != OC_T_PARAM && p->kind[t] != OC_T_CONST)
-            continue;
+        if ((p->kind[t] != OC_T_PARAM && p->kind[t] != OC_T_CONST) || !p->tensors[t].data)
+            continue; /* (a constant only kept in packed form is unchanged) */
         int v = oc_graph_find(g, p->names[t]);
         if (v >= 0 && g->values[v].constant && g->values[v].constant->numel == p->tensors[t].numel)
             memcpy(g->values[v].constant->data, p->tensors[t].data, oc_tensor_nbytes(&p->tensors[t]));
@@ -125,7 +125,7 @@ static void params_to_graph(const oc_plan *p, oc_graph *g)
 static void params_to_plan(const oc_plan *train, oc_plan *eval)
 {
     for (int t = 0; t < train->n_tensors; t++) {
-        if (train->kind[t] != OC_T_PARAM && train->kind[t] != OC_T_CONST)
+        if ((train->kind[t] != OC_T_PARAM && train->kind[t] != OC_T_CONST) || !train->tensors[t].data)
             continue;
         for (int u = 0; u < eval->n_tensors; u++)
             if (eval->kind[u] == OC_T_CONST && !strcmp(eval->names[u], train->names[t]) &&
@@ -395,7 +395,7 @@ int oc_cmd_train(int argc, char **argv)
     if (oc_autodiff(g, loss_id, n_params, params, &ao, grads, &d))
         goto fail;
     oc_plan_opts po = {.threads = oc_get_threads(), .n_train = n_params, .train_params = params, .train_grads = grads};
-    oc_plan_opts pe_o = {.threads = oc_get_threads()};
+    oc_plan_opts pe_o = {.threads = oc_get_threads(), .mutable_constants = 1};
     if (!(p = oc_plan_build(g, &po, &d)) || !(pe = oc_plan_build(ge, &pe_o, &d)))
         goto fail;
     if (oc_optim_init(&opt, &oc, p->train_floats, &d))
@@ -500,6 +500,8 @@ int oc_cmd_train(int argc, char **argv)
         if (tty)
             fprintf(stderr, "\n");
         params_to_plan(p, pe);
+        if (oc_plan_prepare(pe, &d)) /* packed weights follow the new values */
+            goto fail;
         double vl = 0, vacc = 0;
         if (evaluate(pe, &va, a.batch, x, y, &vl, &vacc, &d))
             goto fail;
