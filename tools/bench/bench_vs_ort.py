@@ -25,9 +25,11 @@ import argparse
 import json
 import os
 import platform
+import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -269,17 +271,79 @@ def onnxc_once(args, model, batch, threads, runs, warmup, compare=False):
     return obj
 
 
-def ort_once(args, ort, model, batch, threads, runs, warmup):
-    node, modules, _ = ort
-    cmd = [node, os.path.join(HERE, "ort_bench.js"), model, "--batch", str(batch),
-           "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup)]
-    obj = run_json(cmd, args.timeout, "ort_bench.js", env=dict(os.environ, ORT_NODE_MODULES=modules))
-    num(obj, "median_ms", where="ort_bench.js")
-    return obj
+class OrtServer:
+    """One `ort_bench.js --serve` process: the model is loaded once and measured
+    once per request, so the alternating rounds do not pay ORT's load twice."""
+
+    def __init__(self, ort, model, batch, threads, runs, warmup, timeout):
+        node, modules, _ = ort
+        cmd = [node, os.path.join(HERE, "ort_bench.js"), model, "--batch", str(batch),
+               "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup), "--serve"]
+        self.timeout = timeout
+        self.err = tempfile.TemporaryFile()  # a file, not a pipe: chatty stderr cannot block ORT
+        self.buf = b""
+        try:
+            self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
+                                      env=dict(os.environ, ORT_NODE_MODULES=modules))
+        except OSError as e:
+            self.err.close()
+            raise BenchError(f"cannot run {node}: {e.strerror}")
+
+    def _failure(self):
+        try:
+            rc = self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = self.p.wait()
+        self.err.seek(0)
+        text = self.err.read().decode("utf-8", "replace")
+        return BenchError(f"{first_error_line(text, 'ort_bench.js')} (exit {rc})")
+
+    def measure(self):
+        try:
+            self.p.stdin.write(b"run\n")
+            self.p.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._failure()
+        fd = self.p.stdout.fileno()
+        deadline = time.monotonic() + self.timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.p.kill()
+                self.p.wait()
+                raise BenchError(f"timed out after {self.timeout} s")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise self._failure()
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            raise BenchError(f"no JSON object from ort_bench.js: {line[:80]!r}")
+        num(obj, "median_ms", where="ort_bench.js")
+        return obj
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.p.stdout.close()
+        self.err.close()
 
 
 def measure(args, ort, name, path, batch, threads):
-    """Alternates onnxc and ORT for --rounds rounds; returns one result row."""
+    """Alternates onnxc and ORT for --rounds rounds (ORT loads the model once and
+    stays loaded in between); returns one result row."""
     runs = args.runs or default_runs(batch)
     warmup = args.warmup if args.warmup is not None else default_warmup(batch)
     row = {"model": name, "batch": batch, "threads": threads, "runs": runs, "warmup": warmup,
@@ -288,31 +352,43 @@ def measure(args, ort, name, path, batch, threads):
     if not os.path.exists(path):
         row["onnxc_error"] = row["ort_error"] = f"{os.path.basename(path)} missing (export failed?)"
         return row
-    for r in range(args.rounds):
-        if row["onnxc_error"] is None:
-            try:
-                obj = onnxc_once(args, path, batch, threads, runs, warmup)
-                v = pick_variant(obj)
-                num(v, "median_ms", where="onnxc bench")
-                row["onnxc_rounds"].append(obj)
-                best = row["onnxc"]
-                if best is None or v["median_ms"] < best["median_ms"]:
-                    row["onnxc"] = {"median_ms": v["median_ms"], "min_ms": v.get("min_ms"),
-                                    "variant": v.get("name"),
-                                    "arena_bytes": v.get("arena_bytes"), "weight_bytes": v.get("weight_bytes"),
-                                    "peak_rss_bytes": obj.get("peak_rss_bytes"), "isa": obj.get("isa"),
-                                    "load_ms": obj.get("load_ms")}
-            except BenchError as e:
-                row["onnxc_error"] = str(e).replace(path, os.path.basename(path))
-        if ort is not None and row["ort_error"] is None:
-            try:
-                obj = ort_once(args, ort, path, batch, threads, runs, warmup)
-                row["ort_rounds"].append(obj)
-                if row["ort"] is None or obj["median_ms"] < row["ort"]["median_ms"]:
-                    row["ort"] = obj
-            except BenchError as e:
-                row["ort_error"] = str(e).replace(path, os.path.basename(path))
+    server = None
+    try:
+        for r in range(args.rounds):
+            measure_round(args, row, path, batch, threads, runs, warmup)
+            if ort is not None and row["ort_error"] is None:
+                try:
+                    if server is None:
+                        server = OrtServer(ort, path, batch, threads, runs, warmup, args.timeout)
+                    obj = server.measure()
+                    row["ort_rounds"].append(obj)
+                    if row["ort"] is None or obj["median_ms"] < row["ort"]["median_ms"]:
+                        row["ort"] = obj
+                except BenchError as e:
+                    row["ort_error"] = str(e).replace(path, os.path.basename(path))
+    finally:
+        if server is not None:
+            server.close()
     return row
+
+
+def measure_round(args, row, path, batch, threads, runs, warmup):
+    """One onnxc measurement into row; the best median so far is kept."""
+    if row["onnxc_error"] is not None:
+        return
+    try:
+        obj = onnxc_once(args, path, batch, threads, runs, warmup)
+        v = pick_variant(obj)
+        num(v, "median_ms", where="onnxc bench")
+    except BenchError as e:
+        row["onnxc_error"] = str(e).replace(path, os.path.basename(path))
+        return
+    row["onnxc_rounds"].append(obj)
+    if row["onnxc"] is None or v["median_ms"] < row["onnxc"]["median_ms"]:
+        row["onnxc"] = {"median_ms": v["median_ms"], "min_ms": v.get("min_ms"), "variant": v.get("name"),
+                        "arena_bytes": v.get("arena_bytes"), "weight_bytes": v.get("weight_bytes"),
+                        "peak_rss_bytes": obj.get("peak_rss_bytes"), "isa": obj.get("isa"),
+                        "load_ms": obj.get("load_ms")}
 
 
 def measure_fused(args, name, path, batch, threads):

@@ -4,7 +4,7 @@
 // peer that tools/bench/bench_vs_ort.py compares `onnxc bench` with.
 //
 // usage: node ort_bench.js MODEL.onnx [--batch B] [--threads T] [--runs N]
-//                          [--warmup W] [--seed S] [--shape D1,D2,...]
+//                          [--warmup W] [--seed S] [--shape D1,D2,...] [--serve]
 //
 // Session: graphOptimizationLevel 'all', intraOpNumThreads T, interOpNumThreads 1,
 // sequential execution. Every float32 input gets seeded standard-normal data of
@@ -16,6 +16,12 @@
 // peak_rss_bytes is the process's high-water mark (VmHWM from /proc/self/status,
 // else the largest process.memoryUsage().rss seen); it includes Node itself,
 // whose share is about rss_before_load_bytes.
+//
+// --serve keeps the session loaded for several measurements: after loading it
+// reads lines from stdin, and for each line 'run' does the W + N runs and
+// prints one such JSON line (load_ms is the one load); it ends at end of input.
+// bench_vs_ort.py uses it so that onnxc can run between two ORT rounds without
+// ORT loading the model twice (loading VGG takes ORT 10-20 s on 2 cores).
 //
 // Module resolution as in tests/ort/run_ort.js: onnxruntime-node from
 // ORT_NODE_MODULES (a node_modules directory), then the normal way.
@@ -45,7 +51,7 @@ function positiveInt(flag, text, min) {
 }
 
 function parseArgs(argv) {
-  const o = { model: null, batch: 1, threads: 1, runs: 10, warmup: 2, seed: 1234, shape: null };
+  const o = { model: null, batch: 1, threads: 1, runs: 10, warmup: 2, seed: 1234, shape: null, serve: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -59,7 +65,8 @@ function parseArgs(argv) {
     else if (a === '--seed') o.seed = positiveInt(a, next(), 0);
     else if (a === '--shape') {
       o.shape = next().split(',').map((s) => positiveInt('--shape', s.trim(), 0));
-    } else if (a === '-h' || a === '--help') usage();
+    } else if (a === '--serve') o.serve = true;
+    else if (a === '-h' || a === '--help') usage();
     else if (a.startsWith('-')) usage(`unknown option '${a}'`);
     else if (o.model === null) o.model = a;
     else usage(`unexpected argument '${a}'`);
@@ -176,25 +183,36 @@ async function main() {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     return ms(a, b);
   };
-  for (let i = 0; i < opts.warmup; i++) await runOnce();
-  const times = [];
-  for (let i = 0; i < opts.runs; i++) times.push(await runOnce());
-
-  const result = {
-    median_ms: median(times),
-    min_ms: Math.min(...times),
-    load_ms: loadMs,
-    peak_rss_bytes: Math.max(peakRss, vmHwmBytes()),
-    rss_before_load_bytes: rssBefore,
-    ort_version: (ort.env && ort.env.versions && ort.env.versions.node) || 'unknown',
-    batch: opts.batch,
-    threads: opts.threads,
-    runs: opts.runs,
-    warmup: opts.warmup,
-    inputs,
+  const measure = async () => {
+    for (let i = 0; i < opts.warmup; i++) await runOnce();
+    const times = [];
+    for (let i = 0; i < opts.runs; i++) times.push(await runOnce());
+    return {
+      median_ms: median(times),
+      min_ms: Math.min(...times),
+      load_ms: loadMs,
+      peak_rss_bytes: Math.max(peakRss, vmHwmBytes()),
+      rss_before_load_bytes: rssBefore,
+      ort_version: (ort.env && ort.env.versions && ort.env.versions.node) || 'unknown',
+      batch: opts.batch,
+      threads: opts.threads,
+      runs: opts.runs,
+      warmup: opts.warmup,
+      inputs,
+    };
   };
+  if (opts.serve) {
+    const rl = require('readline').createInterface({ input: process.stdin, terminal: false });
+    for await (const line of rl) {
+      const cmd = line.trim();
+      if (cmd === '') continue;
+      if (cmd !== 'run') throw new Error(`--serve: unknown request '${cmd}' (only 'run')`);
+      process.stdout.write(`${JSON.stringify(await measure())}\n`);
+    }
+  } else {
+    process.stdout.write(`${JSON.stringify(await measure())}\n`);
+  }
   if (typeof session.release === 'function') await session.release();
-  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 main().catch((e) => {
