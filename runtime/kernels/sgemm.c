@@ -1,0 +1,385 @@
+/* sgemm.c: the sgemm driver (see sgemm.h): blocking loops, A packing,
+ * the thread split, and the portable generic microkernel. The ISA
+ * microkernels are in sgemm_avx512.c / sgemm_avx2.c behind the
+ * oc_sgemm_ukr table (sgemm_ukr.h); this file is plain C.
+ *
+ * Loop nest for rows [m0, m1) and columns [n0, n1) of C (one thread):
+ *
+ *   for mc in M by MB                       A block (oc_sgemm only)
+ *     for pc in K by KC                     one K slice
+ *       pack A[mc.., pc..] (MB x KC)        unless A was packed at plan time
+ *       for nc in N by NB
+ *         pack B[pc.., nc..] (KC x NB)      L2 resident
+ *         for ir in mc.. by MR              A panel: L1 resident
+ *           for jr in nc.. by NR            B panel streamed from L2
+ *             C tile (+)= A panel * B panel; after the last slice: epilogue
+ *
+ * The first K slice writes C = acc (+ beta * C when beta != 0), the later
+ * ones add. Every C element is the same sequence of FMAs over k whatever
+ * the tile position, so splitting the work over threads does not change
+ * a single bit of the result. */
+#include "sgemm.h"
+
+#include <string.h>
+
+#include "../threads.h"
+#include "sgemm_ukr.h"
+
+/* ---- generic microkernel: portable C, any CPU ---- */
+
+enum { G_MR = 4, G_NR = 16, G_KC = 256, G_NB = 256, G_MB = 256 };
+enum { MR_MAX = 8 }; /* largest MR of any ISA (pack sizes do not depend on the ISA) */
+
+static void g_tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
+                   int load_c)
+{
+    float acc[G_MR][G_NR] = {{0}};
+    for (int64_t k = 0; k < kc; k++, a += G_MR, b += G_NR)
+        for (int i = 0; i < G_MR; i++)
+            for (int j = 0; j < G_NR; j++)
+                acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            c[i * ldc + j] = load_c ? acc[i][j] + beta * c[i * ldc + j] : acc[i][j];
+}
+
+static void g_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
+{
+    for (int64_t n = 0; n < nc; n += G_NR) {
+        int64_t cols = nc - n < G_NR ? nc - n : G_NR;
+        float *d = dst + n * kc;
+        for (int64_t k = 0; k < kc; k++, d += G_NR)
+            for (int64_t j = 0; j < G_NR; j++)
+                d[j] = j >= cols ? 0.0f : trans_b ? b[(n + j) * ldb + k] : b[k * ldb + n + j];
+    }
+}
+
+static void g_epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n)
+{
+    const float *res = e->res ? e->res + m * e->ldr + n : NULL;
+    oc_epilogue_apply(e->ep, c, ldc, rows, cols, m, n, e->shift, res, e->ldr);
+}
+
+static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, g_pack_b, g_epi};
+
+static const oc_sgemm_ukr *ukr_for(oc_isa isa)
+{
+#ifdef OC_SGEMM_X86
+    if (isa == OC_ISA_AVX512)
+        return &oc_sgemm_ukr_avx512;
+    if (isa == OC_ISA_AVX2)
+        return &oc_sgemm_ukr_avx2;
+#endif
+    (void)isa;
+    return &ukr_generic;
+}
+
+int oc_sgemm_mr(void) { return ukr_for(oc_cpu_isa())->mr; }
+int oc_sgemm_nr(void) { return ukr_for(oc_cpu_isa())->nr; }
+const char *oc_sgemm_isa(void) { return oc_isa_name(ukr_for(oc_cpu_isa())->isa); }
+
+static size_t ukr_scratch(const oc_sgemm_ukr *u) { return ((size_t)u->kc * u->nb + (size_t)u->mb * u->kc) * 4; }
+
+size_t oc_sgemm_scratch_bytes(void)
+{
+    size_t s = ukr_scratch(&ukr_generic);
+#ifdef OC_SGEMM_X86
+    if (ukr_scratch(&oc_sgemm_ukr_avx512) > s)
+        s = ukr_scratch(&oc_sgemm_ukr_avx512);
+    if (ukr_scratch(&oc_sgemm_ukr_avx2) > s)
+        s = ukr_scratch(&oc_sgemm_ukr_avx2);
+#endif
+    return s + 64; /* room to align the start to a cache line */
+}
+
+static float *align64(void *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ---- A packing ---- */
+
+/* Rows [r0, r1) and columns [pc, pc + kc) of alpha * op(A) into MR-row
+ * panels (layout in sgemm_ukr.h), panel p at dst + p * stride. */
+static void pack_a_panels(int mr, int64_t r0, int64_t r1, int64_t pc, int64_t kc, const float *A, int64_t lda,
+                          int trans_a, float alpha, float *dst, int64_t stride)
+{
+    for (int64_t r = r0; r < r1; r += mr, dst += stride) {
+        int64_t rows = min64(mr, r1 - r);
+        if (trans_a) { /* A stored K x M: rows of a panel are contiguous */
+            for (int64_t k = 0; k < kc; k++) {
+                const float *s = A + (pc + k) * lda + r;
+                float *d = dst + k * mr;
+                for (int64_t i = 0; i < rows; i++)
+                    d[i] = alpha * s[i];
+                for (int64_t i = rows; i < mr; i++)
+                    d[i] = 0.0f;
+            }
+        } else {
+            for (int64_t i = 0; i < rows; i++) {
+                const float *s = A + (r + i) * lda + pc;
+                for (int64_t k = 0; k < kc; k++)
+                    dst[k * mr + i] = alpha * s[k];
+            }
+            for (int64_t i = rows; i < mr; i++)
+                for (int64_t k = 0; k < kc; k++)
+                    dst[k * mr + i] = 0.0f;
+        }
+    }
+}
+
+/* A plan-time pack: this header, then ceil(M / mr) panels of K x mr. */
+typedef struct pack_hdr {
+    uint32_t magic;
+    int32_t isa, mr, reserved;
+    int64_t m, k;
+    unsigned char pad[32];
+} pack_hdr;
+_Static_assert(sizeof(pack_hdr) == 64, "the pack header keeps the panels cache-line aligned");
+#define PACK_MAGIC 0x4b504753u /* "SGPK" */
+
+size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K)
+{
+    if (M <= 0 || K <= 0)
+        return sizeof(pack_hdr);
+    return sizeof(pack_hdr) + (size_t)(M + MR_MAX - 1) * (size_t)K * sizeof(float);
+}
+
+void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
+{
+    const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
+    pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
+    memcpy(dst, &h, sizeof h);
+    if (M > 0 && K > 0)
+        pack_a_panels(u->mr, 0, M, 0, K, A, lda, trans_a, 1.0f, (float *)((unsigned char *)dst + sizeof h),
+                      K * u->mr);
+}
+
+/* The pack's kernel table, or NULL when Ap is not a pack of M x K. */
+static const oc_sgemm_ukr *pack_ukr(const void *Ap, int64_t M, int64_t K)
+{
+    pack_hdr h;
+    memcpy(&h, Ap, sizeof h);
+    if (h.magic != PACK_MAGIC || h.m != M || h.k != K || h.isa > (int32_t)oc_cpu_isa_detected() ||
+        h.isa < OC_ISA_GENERIC)
+        return NULL;
+    const oc_sgemm_ukr *u = ukr_for((oc_isa)h.isa);
+    return u->mr == h.mr ? u : NULL;
+}
+
+int oc_sgemm_packed_mr(const void *Ap)
+{
+    pack_hdr h;
+    memcpy(&h, Ap, sizeof h);
+    return h.magic == PACK_MAGIC ? h.mr : 0;
+}
+
+/* ---- the blocked product ---- */
+
+typedef struct gemm_args {
+    const oc_sgemm_ukr *u;
+    int64_t M, N, K;
+    const float *ap; /* plan-time panels (after the header), or NULL: pack from A */
+    const float *A;
+    int64_t lda;
+    int trans_a;
+    float alpha;
+    const float *B;
+    int64_t ldb;
+    int trans_b;
+    float beta;
+    float *C;
+    int64_t ldc;
+    const oc_sgemm_epi *epi; /* NULL when it does nothing */
+} gemm_args;
+
+static const oc_sgemm_epi *epi_needed(const oc_sgemm_epi *e)
+{
+    if (!e)
+        return NULL;
+    if (e->shift || (e->ep && (e->ep->act != OC_ACT_NONE || (e->ep->has_residual && e->res))))
+        return e;
+    return NULL;
+}
+
+/* C = beta * C and the epilogue on a block: the K == 0 / alpha == 0 case. */
+static void scale_only(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
+{
+    for (int64_t m = m0; m < m1; m++) {
+        float *c = g->C + m * g->ldc;
+        for (int64_t n = n0; n < n1; n++)
+            c[n] = g->beta == 0.0f ? 0.0f : g->beta * c[n];
+    }
+    if (g->epi)
+        oc_epilogue_apply(g->epi->ep, g->C + m0 * g->ldc + n0, g->ldc, m1 - m0, n1 - n0, m0, n0, g->epi->shift,
+                          g->epi->res ? g->epi->res + m0 * g->epi->ldr + n0 : NULL, g->epi->ldr);
+}
+
+static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, void *scratch)
+{
+    if (m0 >= m1 || n0 >= n1)
+        return;
+    if (g->K == 0 || (!g->ap && g->alpha == 0.0f)) {
+        scale_only(g, m0, m1, n0, n1);
+        return;
+    }
+    const oc_sgemm_ukr *u = g->u;
+    const int mr = u->mr, nr = u->nr;
+    const int64_t K = g->K;
+    float *bp = align64(scratch);
+    float *ablk = bp + (size_t)u->kc * u->nb;
+    for (int64_t mc = m0; mc < m1; mc += u->mb) {
+        int64_t mh = min64(mc + u->mb, m1);
+        for (int64_t pc = 0; pc < K; pc += u->kc) {
+            int64_t kc = min64(u->kc, K - pc);
+            const float *abase;
+            int64_t astride;
+            if (g->ap) {
+                abase = g->ap + (mc / mr) * K * mr + pc * mr;
+                astride = K * mr;
+            } else {
+                pack_a_panels(mr, mc, mh, pc, kc, g->A, g->lda, g->trans_a, g->alpha, ablk, kc * mr);
+                abase = ablk;
+                astride = kc * mr;
+            }
+            int first = pc == 0, last = pc + kc >= K;
+            float beta = first ? g->beta : 1.0f;
+            int load_c = !first || g->beta != 0.0f;
+            for (int64_t nc = n0; nc < n1; nc += u->nb) {
+                int64_t nw = min64(u->nb, n1 - nc);
+                u->pack_b(kc, nw, g->trans_b ? g->B + nc * g->ldb + pc : g->B + pc * g->ldb + nc, g->ldb,
+                          g->trans_b, bp);
+                for (int64_t ir = mc; ir < mh; ir += mr) {
+                    int rows = (int)min64(mr, mh - ir);
+                    const float *a = abase + (ir - mc) / mr * astride;
+                    for (int64_t jr = 0; jr < nw; jr += nr) {
+                        int cols = (int)min64(nr, nw - jr);
+                        float *c = g->C + ir * g->ldc + nc + jr;
+                        u->tile(kc, a, bp + jr * kc, c, g->ldc, rows, cols, beta, load_c);
+                        if (last && g->epi)
+                            u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- entry points ---- */
+
+static int packed_args(gemm_args *g, int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1,
+                       const float *B, int64_t ldb, int trans_b, float beta, float *C, int64_t ldc,
+                       const oc_sgemm_epi *epi)
+{
+    if (!Ap || M < 0 || N < 0 || K < 0 || m0 < 0 || m0 > m1 || m1 > M)
+        return -1;
+    const oc_sgemm_ukr *u = pack_ukr(Ap, M, K);
+    if (!u || m0 % u->mr)
+        return -1;
+    *g = (gemm_args){u,    M, N, K, (const float *)((const unsigned char *)Ap + sizeof(pack_hdr)), NULL, 0, 0,
+                     1.0f, B, ldb, trans_b, beta, C, ldc, epi_needed(epi)};
+    return 0;
+}
+
+int oc_sgemm_packed(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1, const float *B,
+                    int64_t ldb, int trans_b, float beta, float *C, int64_t ldc, const oc_sgemm_epi *epi,
+                    void *scratch)
+{
+    gemm_args g;
+    if (packed_args(&g, M, N, K, Ap, m0, m1, B, ldb, trans_b, beta, C, ldc, epi))
+        return -1;
+    run(&g, m0, m1, 0, N, scratch);
+    return 0;
+}
+
+static gemm_args general_args(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                              int64_t ldc, const oc_sgemm_epi *epi)
+{
+    return (gemm_args){ukr_for(oc_cpu_isa()), M, N, K, NULL, A, lda, trans_a, alpha, B, ldb, trans_b, beta, C, ldc,
+                       epi_needed(epi)};
+}
+
+void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const oc_sgemm_epi *epi,
+              void *scratch)
+{
+    gemm_args g = general_args(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
+    run(&g, 0, M, 0, N, scratch);
+}
+
+/* ---- the thread split ---- */
+
+/* Below this many multiply-adds a product runs on one thread: waking the
+ * pool costs a few microseconds. */
+#define SERIAL_MACS (1 << 18)
+/* Cost of packing one element, in units of one MR-row x one-vector FMA
+ * step of the microkernel (a rough ratio; it only tips near-ties). */
+#define PACK_COST 1.0
+
+typedef struct split_job {
+    const gemm_args *g;
+    int by_n;
+    int64_t m0, m1, unit; /* unit: rows (MR) or columns (vector width) per work item */
+    unsigned char *tscratch;
+    size_t stride;
+} split_job;
+
+static void split_part(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const split_job *j = ctx;
+    void *s = j->tscratch + (size_t)tid * j->stride;
+    if (j->by_n)
+        run(j->g, j->m0, j->m1, b * j->unit, min64(e * j->unit, j->g->N), s);
+    else
+        run(j->g, j->m0 + b * j->unit, min64(j->m0 + e * j->unit, j->m1), 0, j->g->N, s);
+}
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Splits rows [m0, m1) x all columns over the pool, over M panels or over
+ * N vectors: whichever gives the cheaper largest part, counting padded
+ * tiles and the packing each part repeats (B when split over M, A when
+ * split over N and A is not pre-packed). Ties go to M: each part keeps
+ * full-width tiles. */
+static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads, unsigned char *ts, size_t stride)
+{
+    const oc_sgemm_ukr *u = g->u;
+    int64_t rows = m1 - m0, N = g->N, K = g->K;
+    if (rows <= 0 || N <= 0)
+        return;
+    if (threads <= 1 || (double)rows * N * K < SERIAL_MACS) {
+        run(g, m0, m1, 0, N, ts);
+        return;
+    }
+    int64_t mu = cdiv(rows, u->mr), nu = cdiv(N, u->vw);
+    int pm = oc_parallel_parts(mu, 1, threads), pn = oc_parallel_parts(nu, 1, threads);
+    double apack = g->ap ? 0.0 : PACK_COST;
+    double cm = (double)cdiv(mu, pm) * nu * K + PACK_COST * K * N + apack * cdiv(mu, pm) * u->mr * K;
+    double cn = (double)mu * cdiv(nu, pn) * K + PACK_COST * K * cdiv(nu, pn) * u->vw + apack * rows * K;
+    split_job j = {g, cn < cm, m0, m1, u->mr, ts, stride};
+    if (j.by_n)
+        j.unit = u->vw;
+    if ((j.by_n ? pn : pm) <= 1) {
+        run(g, m0, m1, 0, N, ts);
+        return;
+    }
+    oc_parallel_for(j.by_n ? nu : mu, 1, threads, split_part, &j);
+}
+
+void oc_sgemm_threaded(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                       const oc_sgemm_epi *epi, int threads, unsigned char *tscratch, size_t tscratch_stride)
+{
+    gemm_args g = general_args(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
+    run_threaded(&g, 0, M, threads, tscratch, tscratch_stride);
+}
+
+int oc_sgemm_packed_threaded(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1,
+                             const float *B, int64_t ldb, int trans_b, float beta, float *C, int64_t ldc,
+                             const oc_sgemm_epi *epi, int threads, unsigned char *tscratch, size_t tscratch_stride)
+{
+    gemm_args g;
+    if (packed_args(&g, M, N, K, Ap, m0, m1, B, ldb, trans_b, beta, C, ldc, epi))
+        return -1;
+    run_threaded(&g, m0, m1, threads, tscratch, tscratch_stride);
+    return 0;
+}

@@ -1,0 +1,104 @@
+/* sgemm.h: onnxc's own single-precision matrix product, the engine under
+ * the Conv, Gemm and MatMul kernels.
+ *
+ *   C[m, n] = act( alpha * sum_k op(A)[m, k] * op(B)[k, n] + beta * C[m, n]
+ *                  + shift[m or n] + R[m, n] )
+ *
+ * All matrices are row-major with explicit leading dimensions (lda, ldb,
+ * ldc, ldr >= the stored row length). op(X) is X or X^T (trans_*): with
+ * trans_a, A is stored K x M; with trans_b, B is stored N x K.
+ *
+ * Structure (Goto / BLIS, "Anatomy of High-Performance Matrix
+ * Multiplication", Goto & van de Geijn 2008; Van Zee & van de Geijn 2015):
+ * K is cut into KC-deep slices, N into NB-wide blocks, M into MB-tall
+ * blocks. Each B block (KC x NB) is packed into NR-wide column panels that
+ * stay in L2; each A panel (MR rows x KC) is packed k-major and stays in L1
+ * while the microkernel sweeps the B panels, keeping an MR x NR tile of C
+ * in vector registers. The epilogue (bias/shift, residual, activation) is
+ * applied to each tile right after its last K slice, while it is in L1.
+ *
+ * The ISA (runtime/cpu.h) picks the microkernel and the blocking:
+ *   avx512: MR x NR = 8 x 48  (24 zmm accumulators)
+ *   avx2:   MR x NR = 6 x 16  (12 ymm accumulators)
+ *   generic: plain C, 4 x 16
+ * (oc_sgemm_mr / oc_sgemm_nr report the values in force.)
+ *
+ * Scratch: every entry point takes caller memory of oc_sgemm_scratch_bytes()
+ * bytes (per thread for the threaded entries); the functions never allocate
+ * and never print. No alignment is required of any pointer (64-byte
+ * alignment of scratch and packed A is best). beta == 0 never reads C, so C
+ * may hold garbage (NaN) on entry. All functions are thread-safe. */
+#ifndef ONNXC_KERNELS_SGEMM_H
+#define ONNXC_KERNELS_SGEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "epilogue.h"
+
+/* What to apply to each finished C tile, in this order:
+ *   shift: per-row bias shift[m] (per column shift[n] when ep && ep->per_col);
+ *          NULL: none. Indexed by the full matrix's row / column.
+ *   res:   residual R[m, n] = res[m * ldr + n] (same indexing as C), added
+ *          only when ep && ep->has_residual (as oc_epilogue_apply does).
+ *   ep->act with ep->alpha / ep->beta (runtime/kernels/epilogue.h).
+ * Results are bitwise those of oc_epilogue_apply on the finished C. A NULL
+ * oc_sgemm_epi pointer means none of it. */
+typedef struct oc_sgemm_epi {
+    const oc_epilogue *ep; /* may be NULL: shift per row, no residual, no activation */
+    const float *shift;
+    const float *res;
+    int64_t ldr;
+} oc_sgemm_epi;
+
+/* Register tile of the ISA in force, and its name ("avx512", "avx2", "generic"). */
+int oc_sgemm_mr(void);
+int oc_sgemm_nr(void);
+const char *oc_sgemm_isa(void);
+
+/* Bytes of scratch one call (one thread) needs, for every entry point and
+ * every ISA; a constant (about 1.3 MB), independent of M, N, K. */
+size_t oc_sgemm_scratch_bytes(void);
+
+/* Packing a constant left operand (Conv / Gemm weights) once, at plan
+ * time: op(A) is M x K (trans_a: A stored K x M). The pack records the ISA
+ * in force and its MR; later calls use that ISA's kernel whatever the ISA
+ * in force is then (the CPU still supports it). Layout (internal): a
+ * 64-byte header, then ceil(M / MR) panels of K x MR floats, k-major, rows
+ * past M zero. */
+size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K);
+void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst);
+/* MR of a pack (row split granularity for oc_sgemm_packed); 0 if Ap is not a pack. */
+int oc_sgemm_packed_mr(const void *Ap);
+
+/* Rows [m0, m1) of C = A * op(B) + beta * C, epilogue on those rows, with
+ * A an M x K pack from oc_sgemm_pack_a. C, the residual and the shift are
+ * indexed as for the whole M x N matrix (C points at row 0). m0 must be a
+ * multiple of oc_sgemm_packed_mr(Ap) (m1 need not be). Single-threaded;
+ * scratch: oc_sgemm_scratch_bytes(). Returns 0, or -1 (nothing done) when
+ * Ap is not an M x K pack or the row range is invalid. */
+int oc_sgemm_packed(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1, const float *B,
+                    int64_t ldb, int trans_b, float beta, float *C, int64_t ldc, const oc_sgemm_epi *epi,
+                    void *scratch);
+
+/* The general product, single-threaded; packs A itself (alpha folded into
+ * the packed A). alpha == 0 or K == 0 reads neither A nor B. */
+void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const oc_sgemm_epi *epi,
+              void *scratch);
+
+/* Threaded variants: the product is split into up to `threads` parts
+ * (oc_parallel_for, runtime/threads.h; threads is its max_threads) over M
+ * or over N, whichever wastes less (tall-skinny shapes split M, short-wide
+ * ones N). Part t uses tscratch + t * tscratch_stride, tscratch_stride >=
+ * oc_sgemm_scratch_bytes(), `threads` slices. Results do not depend on the
+ * number of threads (each C element is summed in the same order). */
+void oc_sgemm_threaded(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                       const oc_sgemm_epi *epi, int threads, unsigned char *tscratch, size_t tscratch_stride);
+int oc_sgemm_packed_threaded(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1,
+                             const float *B, int64_t ldb, int trans_b, float beta, float *C, int64_t ldc,
+                             const oc_sgemm_epi *epi, int threads, unsigned char *tscratch,
+                             size_t tscratch_stride);
+
+#endif

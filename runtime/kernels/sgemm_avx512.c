@@ -1,0 +1,141 @@
+/* sgemm_avx512.c: the AVX-512 microkernel, B packing and tile epilogue of
+ * sgemm (driver in sgemm.c, layouts in sgemm_ukr.h). Compiled with
+ * -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma (CMakeLists.txt); only
+ * called when oc_cpu_isa() reports AVX-512.
+ *
+ * Register tile: MR x NR = 8 rows x 48 columns = 8 x 3 zmm accumulators
+ * (24 of the 32 registers), 3 registers for the B row, 1 for the A
+ * broadcast. Per k step: 3 vector loads of B, 8 broadcasts of A, 24 FMAs;
+ * with two 512-bit FMA pipes and 4-cycle latency that is 12 cycles with 3x
+ * more independent accumulators than the pipes need. MR = 8 divides the
+ * channel counts of CNNs (64..512), so M rarely leaves a partial tile; the
+ * last panel of N uses 1, 2 or 3 vectors with a lane mask instead of a
+ * padded 48-wide tile, so N = 49 costs 4 vectors, not 6.
+ *
+ * Blocking (Zen 4/5: 32-48 KB L1D, 1 MB L2): KC = 384 (an A panel is
+ * 8 x 384 x 4 = 12 KB in L1), NB = 336 (a B block is 384 x 336 x 4 =
+ * 504 KB in L2), MB = 576 rows of A packed per block by oc_sgemm. */
+#include "sgemm_ukr.h"
+
+#if defined(OC_SGEMM_X86)
+#include <immintrin.h>
+#include <string.h>
+
+#include "epilogue.h"
+
+enum { MR = 8, NR = 48, VW = 16, KC = 384, NB = 336, MB = 576 };
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* The MR x (NV*16) tile; NV is a constant after inlining, so the
+ * accumulator array lives in registers. */
+INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
+                    int cols, float beta, int load_c)
+{
+    __m512 acc[MR][3];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            acc[i][v] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++)
+                acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+        a += MR;
+        b += NV * 16;
+    }
+    __mmask16 last = (__mmask16)((1u << (cols - 16 * (NV - 1))) - 1u);
+    __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        if (i >= rows)
+            break;
+        float *cr = c + i * ldc;
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
+            __mmask16 mk = v == NV - 1 ? last : (__mmask16)0xffff;
+            __m512 x = acc[i][v];
+            if (load_c)
+                x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk, cr + 16 * v), x);
+            _mm512_mask_storeu_ps(cr + 16 * v, mk, x);
+        }
+    }
+}
+
+static void tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
+                 int load_c)
+{
+    if (cols > 32)
+        tile_nv(3, kc, a, b, c, ldc, rows, cols, beta, load_c);
+    else if (cols > 16)
+        tile_nv(2, kc, a, b, c, ldc, rows, cols, beta, load_c);
+    else
+        tile_nv(1, kc, a, b, c, ldc, rows, cols, beta, load_c);
+}
+
+static __mmask16 lane_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
+
+static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
+{
+    for (int64_t n = 0; n < nc; n += NR) {
+        int64_t cols = nc - n < NR ? nc - n : NR;
+        int64_t w = (cols + VW - 1) / VW * VW;
+        float *d = dst + n * kc;
+        if (!trans_b) {
+            const float *s = b + n;
+            for (int64_t k = 0; k < kc; k++, s += ldb, d += w)
+                for (int64_t j = 0; j < w; j += 16)
+                    _mm512_storeu_ps(d + j, _mm512_maskz_loadu_ps(lane_mask(cols - j), s + j));
+        } else {
+            /* B stored N x K: column n + j of op(B) is row n + j of B. */
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t j = cols; j < w; j++)
+                    d[k * w + j] = 0.0f;
+            for (int64_t j = 0; j < cols; j++) {
+                const float *s = b + (n + j) * ldb;
+                for (int64_t k = 0; k < kc; k++)
+                    d[k * w + j] = s[k];
+            }
+        }
+    }
+}
+
+static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n)
+{
+    const oc_epilogue *ep = e->ep;
+    int act = ep ? ep->act : OC_ACT_NONE;
+    int per_col = ep && ep->per_col;
+    const float *res = ep && ep->has_residual ? e->res : NULL;
+    for (int i = 0; i < rows; i++) {
+        float *cr = c + i * ldc;
+        const float *rr = res ? res + (m + i) * e->ldr + n : NULL;
+        __m512 srow = e->shift && !per_col ? _mm512_set1_ps(e->shift[m + i]) : _mm512_setzero_ps();
+        for (int j = 0; j < cols; j += 16) {
+            __mmask16 mk = lane_mask(cols - j);
+            __m512 x = _mm512_maskz_loadu_ps(mk, cr + j);
+            if (e->shift)
+                x = _mm512_add_ps(x, per_col ? _mm512_maskz_loadu_ps(mk, e->shift + n + j) : srow);
+            if (rr)
+                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, rr + j));
+            if (act == OC_ACT_RELU) /* max(x, 0) returns 0 for NaN, as x > 0 ? x : 0 does */
+                x = _mm512_max_ps(x, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(cr + j, mk, x);
+        }
+        if (act != OC_ACT_NONE && act != OC_ACT_RELU)
+            oc_act_apply(act, ep->alpha, ep->beta, cr, cols);
+    }
+}
+
+const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {OC_ISA_AVX512, MR, NR, VW, KC, NB, MB, tile, pack_b, epi};
+
+#endif

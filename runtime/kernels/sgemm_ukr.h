@@ -1,0 +1,45 @@
+/* sgemm_ukr.h: the interface between the sgemm driver (sgemm.c, plain C)
+ * and one ISA's microkernel file (sgemm_avx512.c, sgemm_avx2.c, compiled
+ * with their own -m flags; the generic one is in sgemm.c). Internal to
+ * runtime/kernels.
+ *
+ * Packed layouts the driver and the kernels agree on:
+ *   A panel: MR rows x kc, k-major: a[k * MR + i] = op(A)[m + i, pc + k],
+ *            rows past the matrix zero. Consecutive panels are `a_stride`
+ *            floats apart (kc * MR in scratch, K * MR in a plan-time pack).
+ *   B panel: kc x w, k-major: b[k * w + j] = op(B)[pc + k, n + j], with
+ *            w = NR for a full panel and the column count rounded up to
+ *            the vector width VW for the last one (padding zero). Panel j
+ *            of a packed block starts at j * NR * kc floats. */
+#ifndef ONNXC_KERNELS_SGEMM_UKR_H
+#define ONNXC_KERNELS_SGEMM_UKR_H
+
+#include <stdint.h>
+
+#include "../cpu.h"
+#include "sgemm.h"
+
+typedef struct oc_sgemm_ukr {
+    oc_isa isa;
+    int mr, nr, vw;  /* register tile; vector width (B panel widths are multiples) */
+    int kc, nb, mb;  /* K slice depth; B block width (multiple of nr); A block height (multiple of mr) */
+    /* c[0..rows) x [0..cols) (row stride ldc) = A panel * B panel (+ beta * c
+     * when load_c; beta == 0 with load_c == 0 never reads c). rows <= mr,
+     * cols <= nr; the B panel's width is cols rounded up to vw. */
+    void (*tile)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols,
+                 float beta, int load_c);
+    /* Packs op(B)[pc.., n..] (kc x nc, the pointer at element [pc, n]) into
+     * panels as above. trans_b: B stored N x K, element [k, n] at b[n*ldb + k]. */
+    void (*pack_b)(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst);
+    /* The epilogue on a finished tile (rows <= mr, cols <= nr) whose top-left
+     * element is C[m, n]; bitwise equal to oc_epilogue_apply. */
+    void (*epi)(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n);
+} oc_sgemm_ukr;
+
+#if defined(__x86_64__) || defined(__i386__)
+#define OC_SGEMM_X86 1
+extern const oc_sgemm_ukr oc_sgemm_ukr_avx512;
+extern const oc_sgemm_ukr oc_sgemm_ukr_avx2;
+#endif
+
+#endif

@@ -1,0 +1,267 @@
+/* test_sgemm.c: onnxc's sgemm (runtime/kernels/sgemm.h) against a
+ * double-precision triple loop, for every ISA this CPU supports (forced
+ * with oc_cpu_set_isa), on odd shapes: M, N, K from {1, 3, 7, 17, 33, 65,
+ * 129, 300} mixes and K = 4608, transposed operands, leading dimensions
+ * larger than the rows (the gaps hold NaN, so reading them shows), beta 0
+ * over a NaN-filled C, beta 1 and 0.5, alpha, row sub-ranges of a packed
+ * A, the threaded entries, and every epilogue (shift per row and per
+ * column, residual, each activation). The expected value is the double sum
+ * rounded to float, then oc_epilogue_apply; the bound is
+ * (8 + 2 sqrt(K)) * FLT_EPSILON * (|alpha| sum |a b| + |beta c| + |shift| + |r|).
+ * Elements of C outside the computed block must keep their sentinel.
+ *
+ * `test_sgemm --env-cap NAME` only checks that ONNXC_ISA=NAME capped the
+ * ISA (CTest runs it with that variable set). */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/cpu.h"
+#include "../../runtime/kernels/sgemm.h"
+#include "../../runtime/threads.h"
+#include "../unit/check.h"
+
+static unsigned rng = 12345u;
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+typedef struct shape {
+    int64_t m, n, k;
+} shape;
+
+static const shape shapes[] = {
+    {1, 1, 1},      {3, 7, 17},    {7, 3, 33},    {17, 65, 7},   {33, 17, 129}, {65, 129, 3},  {129, 33, 65},
+    {300, 7, 17},   {7, 300, 129}, {17, 33, 300}, {300, 65, 33}, {65, 300, 65}, {33, 49, 4608}, {8, 48, 384},
+    {16, 96, 769},  {9, 49, 385},  {129, 129, 129}, {1, 300, 65}, {300, 1, 65}, {64, 200, 147}, {6, 16, 256},
+    {13, 1000, 5},  {12, 33, 1},   {24, 97, 1025},
+};
+
+enum { E_GENERAL, E_PACKED, E_PACKED_SUB, E_THREADED, E_PACKED_THREADED, E_COUNT };
+static const char *const entry_names[E_COUNT] = {"general", "packed", "packed rows", "threaded", "packed threaded"};
+
+typedef struct epi_kind {
+    const char *name;
+    int act;
+    float alpha, beta;
+    int shift, per_col, residual;
+} epi_kind;
+
+static const epi_kind epis[] = {
+    {"none", OC_ACT_NONE, 0, 0, 0, 0, 0},
+    {"shift/row", OC_ACT_NONE, 0, 0, 1, 0, 0},
+    {"shift/col+Relu", OC_ACT_RELU, 0, 0, 1, 1, 0},
+    {"residual", OC_ACT_NONE, 0, 0, 0, 0, 1},
+    {"shift+residual+Relu", OC_ACT_RELU, 0, 0, 1, 0, 1},
+    {"Clip(-0.5,0.5)", OC_ACT_CLIP, -0.5f, 0.5f, 1, 0, 0},
+    {"Sigmoid", OC_ACT_SIGMOID, 0, 0, 1, 1, 1},
+    {"LeakyRelu", OC_ACT_LEAKY_RELU, 0.1f, 0, 0, 0, 1},
+    {"Tanh", OC_ACT_TANH, 0, 0, 1, 0, 0},
+    {"Gelu", OC_ACT_GELU, 0, 0, 0, 0, 0},
+    {"HardSwish", OC_ACT_HARD_SWISH, 0, 0, 1, 1, 0},
+    {"HardSigmoid", OC_ACT_HARD_SIGMOID, 0.2f, 0.5f, 0, 0, 1},
+    {"Relu", OC_ACT_RELU, 0, 0, 0, 0, 0},
+};
+enum { N_EPIS = sizeof epis / sizeof epis[0] };
+
+static const float SENTINEL = 1234.5f;
+
+/* One case: A and B hold op(A) (M x K) and op(B) (K x N) in logical form;
+ * they are stored transposed or with wider rows as the case says. */
+static void run_case(const shape *s, int entry, int variant, unsigned char *scratch, size_t sstride)
+{
+    int64_t M = s->m, N = s->n, K = s->k;
+    int ta = variant & 1, tb = (variant >> 1) & 1, pad = (variant >> 2) & 1;
+    const epi_kind *ek = &epis[variant % N_EPIS];
+    float betas[3] = {0.0f, 1.0f, 0.5f};
+    float beta = betas[variant % 3];
+    int packed = entry == E_PACKED || entry == E_PACKED_SUB || entry == E_PACKED_THREADED;
+    float alpha = packed || variant % 4 ? 1.0f : -0.75f;
+
+    int64_t lda = (ta ? M : K) + (pad ? 5 : 0), ldb = (tb ? K : N) + (pad ? 3 : 0), ldc = N + (pad ? 7 : 0);
+    int64_t arows = ta ? K : M, brows = tb ? N : K;
+    float *A = malloc(sizeof(float) * (size_t)(arows * lda));
+    float *B = malloc(sizeof(float) * (size_t)(brows * ldb));
+    float *C = malloc(sizeof(float) * (size_t)(M * ldc));
+    float *C0 = malloc(sizeof(float) * (size_t)(M * N));
+    float *R = malloc(sizeof(float) * (size_t)(M * ldc));
+    float *shift = malloc(sizeof(float) * (size_t)(M > N ? M : N));
+    double *ref = malloc(sizeof(double) * (size_t)(M * N));
+    float *expect = malloc(sizeof(float) * (size_t)(M * N));
+    double *bound = malloc(sizeof(double) * (size_t)(M * N));
+    for (int64_t i = 0; i < arows * lda; i++)
+        A[i] = (i % lda) >= (ta ? M : K) ? NAN : frand();
+    for (int64_t i = 0; i < brows * ldb; i++)
+        B[i] = (i % ldb) >= (tb ? K : N) ? NAN : frand();
+    for (int64_t i = 0; i < M * ldc; i++)
+        R[i] = frand();
+    for (int64_t i = 0; i < (M > N ? M : N); i++)
+        shift[i] = frand();
+    for (int64_t i = 0; i < M * N; i++)
+        C0[i] = frand();
+
+    /* the row range computed */
+    int64_t m0 = 0, m1 = M;
+    void *Ap = NULL;
+    if (packed) {
+        Ap = malloc(oc_sgemm_pack_a_bytes(M, K));
+        oc_sgemm_pack_a(M, K, A, lda, ta, Ap);
+        int mr = oc_sgemm_packed_mr(Ap);
+        CHECK(mr == oc_sgemm_mr(), "pack mr %d vs %d", mr, oc_sgemm_mr());
+        if (entry == E_PACKED_SUB) {
+            m0 = M > mr ? mr : 0;
+            m1 = M - M / 4;
+            if (m1 <= m0)
+                m1 = M;
+        }
+    }
+
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < ldc; n++)
+            C[m * ldc + n] = n >= N || m < m0 || m >= m1 ? SENTINEL : beta == 0.0f ? NAN : C0[m * N + n];
+
+    /* reference: double sum, rounded once, then the epilogue in float */
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            double acc = 0, mag = 0;
+            for (int64_t k = 0; k < K; k++) {
+                double a = ta ? A[k * lda + m] : A[m * lda + k];
+                double b = tb ? B[n * ldb + k] : B[k * ldb + n];
+                acc += a * b;
+                mag += fabs(a * b);
+            }
+            double c0 = beta != 0.0f ? (double)beta * C0[m * N + n] : 0.0;
+            ref[m * N + n] = alpha * acc + c0;
+            bound[m * N + n] = fabs(alpha) * mag + fabs(c0);
+            expect[m * N + n] = (float)ref[m * N + n];
+        }
+    oc_epilogue ep = {ek->act, ek->alpha, ek->beta, ek->per_col, ek->residual};
+    oc_sgemm_epi epi = {&ep, ek->shift ? shift : NULL, ek->residual ? R : NULL, ldc};
+    oc_epilogue_apply(&ep, expect, N, M, N, 0, 0, epi.shift, epi.res, ldc);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++)
+            bound[m * N + n] += (epi.shift ? fabs(shift[ek->per_col ? n : m]) : 0) + (epi.res ? fabs(R[m * ldc + n]) : 0);
+
+    int rc = 0;
+    switch (entry) {
+    case E_GENERAL:
+        oc_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &epi, scratch);
+        break;
+    case E_THREADED:
+        oc_sgemm_threaded(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &epi, 2, scratch, sstride);
+        break;
+    case E_PACKED:
+    case E_PACKED_SUB:
+        rc = oc_sgemm_packed(M, N, K, Ap, m0, m1, B, ldb, tb, beta, C, ldc, &epi, scratch);
+        break;
+    default:
+        rc = oc_sgemm_packed_threaded(M, N, K, Ap, m0, m1, B, ldb, tb, beta, C, ldc, &epi, 2, scratch, sstride);
+        break;
+    }
+    CHECK(rc == 0, "packed entry returned %d", rc);
+
+    double worst = 0, worst_rel = 0;
+    int64_t bad = 0, touched = 0;
+    double tol = (8.0 + 2.0 * sqrt((double)K)) * FLT_EPSILON;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < ldc; n++) {
+            float got = C[m * ldc + n];
+            if (n >= N || m < m0 || m >= m1) {
+                touched += got != SENTINEL;
+                continue;
+            }
+            double want = expect[m * N + n], err = fabs((double)got - want);
+            double lim = tol * bound[m * N + n] + 1e-30;
+            if (!(err <= lim))
+                bad++;
+            if (err > worst || err != err)
+                worst = err;
+            if (err / lim > worst_rel || err != err)
+                worst_rel = err / lim;
+        }
+    printf("  %-15s %4lld x %4lld x %4lld ta=%d tb=%d pad=%d alpha=%5.2f beta=%.1f rows [%lld,%lld) %-20s "
+           "worst %.2e (%.3f of bound)\n",
+           entry_names[entry], (long long)M, (long long)N, (long long)K, ta, tb, pad, alpha, beta, (long long)m0,
+           (long long)m1, ek->name, worst, worst_rel);
+    CHECK(bad == 0, "%lld elements beyond the bound", (long long)bad);
+    CHECK(touched == 0, "%lld elements outside the block written", (long long)touched);
+    free(A), free(B), free(C), free(C0), free(R), free(shift), free(ref), free(expect), free(bound), free(Ap);
+}
+
+/* K == 0 and alpha == 0: C = beta * C, then the epilogue; A and B unread. */
+static void check_degenerate(unsigned char *scratch)
+{
+    float C[6] = {1, 2, 3, 4, 5, 6}, shift[2] = {10, 20};
+    oc_epilogue ep = {OC_ACT_RELU, 0, 0, 0, 0};
+    oc_sgemm_epi epi = {&ep, shift, NULL, 0};
+    oc_sgemm(0, 0, 2, 3, 0, 1.0f, NULL, 1, NULL, 3, 0.5f, C, 3, &epi, scratch);
+    CHECK(C[0] == 10.5f && C[5] == 23.0f, "K = 0: C[0] = %g, C[5] = %g", C[0], C[5]);
+    float A[2] = {NAN, NAN}, B[3] = {NAN, NAN, NAN};
+    oc_sgemm(0, 0, 2, 3, 1, 0.0f, A, 1, B, 3, 0.0f, C, 3, &epi, scratch);
+    CHECK(C[0] == 10.0f && C[4] == 20.0f, "alpha = 0: C[0] = %g, C[4] = %g", C[0], C[4]);
+    oc_sgemm(0, 0, 0, 3, 4, 1.0f, A, 1, B, 3, 0.0f, C, 3, NULL, scratch); /* M = 0: nothing */
+    float junk[4] = {0};
+    CHECK(oc_sgemm_packed(2, 3, 1, junk, 0, 2, B, 3, 0, 0.0f, C, 3, NULL, scratch) == -1, "not a pack");
+    printf("  degenerate shapes (K = 0, alpha = 0, M = 0, bad pack): checked\n");
+}
+
+/* Threads must not change a bit of the result; a pack made under one ISA
+ * keeps its kernel when the ISA in force changes. */
+static void check_determinism(unsigned char *scratch, size_t sstride)
+{
+    int64_t M = 100, N = 301, K = 777;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = frand();
+    for (int64_t i = 0; i < K * N; i++)
+        B[i] = frand();
+    oc_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C1, N, NULL, scratch);
+    oc_sgemm_threaded(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C2, N, NULL, 2, scratch, sstride);
+    CHECK(!memcmp(C1, C2, sizeof(float) * M * N), "threaded result differs from single-threaded");
+    void *Ap = malloc(oc_sgemm_pack_a_bytes(M, K));
+    oc_sgemm_pack_a(M, K, A, K, 0, Ap);
+    oc_isa was = oc_cpu_isa();
+    oc_cpu_set_isa(OC_ISA_GENERIC);
+    int rc = oc_sgemm_packed(M, N, K, Ap, 0, M, B, N, 0, 0.0f, C2, N, NULL, scratch);
+    oc_cpu_set_isa(was);
+    CHECK(rc == 0 && !memcmp(C1, C2, sizeof(float) * M * N), "pack used after an ISA change differs");
+    printf("  threads 1 vs 2 and a pack used under another ISA: bitwise equal\n");
+    free(A), free(B), free(C1), free(C2), free(Ap);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--env-cap")) {
+        oc_isa want = !strcmp(argv[2], "generic") ? OC_ISA_GENERIC : !strcmp(argv[2], "avx2") ? OC_ISA_AVX2
+                                                                                               : OC_ISA_AVX512;
+        oc_isa got = oc_cpu_isa(), det = oc_cpu_isa_detected();
+        printf("ONNXC_ISA=%s: detected %s, in force %s\n", argv[2], oc_isa_name(det), oc_isa_name(got));
+        CHECK(got == (want < det ? want : det), "cap not applied");
+        CHECK(oc_cpu_set_isa(OC_ISA_AVX512) == det, "set_isa must clamp to the detected ISA");
+        return check_finish("sgemm env cap");
+    }
+    oc_set_threads(2);
+    size_t sstride = oc_sgemm_scratch_bytes();
+    unsigned char *scratch = malloc(2 * sstride);
+    oc_isa det = oc_cpu_isa_detected();
+    printf("detected ISA: %s\n", oc_isa_name(det));
+    for (int isa = OC_ISA_GENERIC; isa <= (int)det; isa++) {
+        CHECK(oc_cpu_set_isa((oc_isa)isa) == (oc_isa)isa, "cannot force %s", oc_isa_name((oc_isa)isa));
+        printf("ISA %s: MR x NR = %d x %d\n", oc_sgemm_isa(), oc_sgemm_mr(), oc_sgemm_nr());
+        CHECK(!strcmp(oc_sgemm_isa(), oc_isa_name((oc_isa)isa)), "sgemm runs %s", oc_sgemm_isa());
+        int variant = isa * 7;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int e = 0; e < E_COUNT; e++)
+                run_case(&shapes[s], e, variant++, scratch, sstride);
+        check_degenerate(scratch);
+        check_determinism(scratch, sstride);
+    }
+    oc_cpu_set_isa(det);
+    free(scratch);
+    oc_threads_shutdown();
+    return check_finish("sgemm");
+}
