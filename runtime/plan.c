@@ -108,8 +108,9 @@ int oc_plan_prepare(oc_plan *p, oc_diag *d)
             return -1;
         a.prep = NULL;
         int gone = 0;
-        for (int i = 0; i < st->n_in; i++)
-            gone |= st->in[i] >= 0 && !p->tensors[st->in[i]].data && p->tensors[st->in[i]].numel;
+        for (int i = 0; i < st->n_in && i < 32; i++)
+            gone |= (k->prep_inputs >> i & 1u) && st->in[i] >= 0 && !p->tensors[st->in[i]].data &&
+                    p->tensors[st->in[i]].numel;
         if (gone) { /* its constants live only in prepared form now */
             free(heap);
             continue;

@@ -13,6 +13,7 @@
 #include "conv.h"
 
 #include "../threads.h"
+#include "sgemm.h"
 
 #include <cblas.h>
 #include <stdint.h>
@@ -156,33 +157,43 @@ typedef struct conv_fwd {
     const oc_conv_params *p;
     const float *x, *w, *bias, *res;
     float *y, *col;
+    const unsigned char *packed; /* W packed per group (plan-time prep), or NULL */
+    size_t pack_stride;          /* bytes between groups' packs */
+    size_t col_bytes;            /* per-thread col block; SGEMM scratch follows */
+    int64_t mr;                  /* row granularity of the packed path */
     const oc_kargs *a;
     int64_t G, cg, mg, K, Lin, Lout, CK, run, outer, qchunk, nq;
     int64_t n, g; /* row-block mode: the current image and group */
 } conv_fwd;
 
-/* Rows [m0, m1) of Y_g block (cols columns at yb, row stride Lout) from B
- * [CK, cols] (row stride ldb), then the epilogue on them. */
+/* Rows [m0, m1) of Y_g's block (cols columns at yb, row stride Lout) from
+ * B [CK, cols] (row stride ldb), then the epilogue on them, with onnxc's
+ * SGEMM: W_g packed at plan time when it is a constant (a->prep), else
+ * packed per call. gs is this thread's SGEMM scratch. */
 static void conv_gemm_block(const conv_fwd *c, int64_t g, int64_t m0, int64_t m1, const float *B, int64_t ldb,
-                            int64_t cols, float *yb, const float *rb)
+                            int64_t cols, float *yb, const float *rb, void *gs)
 {
     const oc_conv_params *p = c->p;
     if (m1 <= m0 || cols <= 0)
         return;
-    if (c->CK)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(m1 - m0), (int)cols, (int)c->CK, 1.0f,
-                    c->w + (g * c->mg + m0) * c->CK, (int)c->CK, B, (int)ldb, 0.0f, yb + m0 * c->Lout, (int)c->Lout);
-    else /* no input channels: the sum is empty */
-        for (int64_t m = m0; m < m1; m++)
-            memset(yb + m * c->Lout, 0, sizeof(float) * (size_t)cols);
-    oc_epilogue_apply(&p->ep, yb + m0 * c->Lout, c->Lout, m1 - m0, cols, m0, 0, c->bias ? c->bias + g * c->mg : NULL,
-                      rb ? rb + m0 * c->Lout : NULL, c->Lout);
+    const float *shift = c->bias ? c->bias + g * c->mg : NULL;
+    if (c->packed) {
+        oc_sgemm_epi epi = {&p->ep, shift, rb, c->Lout};
+        oc_sgemm_packed(c->mg, cols, c->CK, c->packed + g * c->pack_stride, m0, m1, B, ldb, 0, 0.0f, yb, c->Lout, &epi,
+                        gs);
+    } else {
+        oc_sgemm_epi epi = {&p->ep, shift ? shift + m0 : NULL, rb ? rb + m0 * c->Lout : NULL, c->Lout};
+        oc_sgemm(0, 0, m1 - m0, cols, c->CK, 1.0f, c->w + (g * c->mg + m0) * c->CK, c->CK, B, ldb, 0.0f,
+                 yb + m0 * c->Lout, c->Lout, &epi, gs);
+    }
 }
 
 static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const conv_fwd *c = ctx;
-    float *col = (float *)(c->a->tscratch + (size_t)tid * c->a->tscratch_stride);
+    unsigned char *ts = c->a->tscratch + (size_t)tid * c->a->tscratch_stride;
+    float *col = (float *)ts;
+    void *gs = ts + c->col_bytes;
     for (int64_t t = b; t < e; t++) {
         int64_t n = t / (c->G * c->nq), g = t / c->nq % c->G, q0 = t % c->nq * c->qchunk;
         int64_t q1 = q0 + c->qchunk < c->outer ? q0 + c->qchunk : c->outer, cols = (q1 - q0) * c->run;
@@ -195,7 +206,7 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
             B = col;
             ldb = cols;
         }
-        conv_gemm_block(c, g, 0, c->mg, B, ldb, cols, c->y + yoff, c->res ? c->res + yoff : NULL);
+        conv_gemm_block(c, g, 0, c->mg, B, ldb, cols, c->y + yoff, c->res ? c->res + yoff : NULL, gs);
     }
 }
 
@@ -207,13 +218,15 @@ static void conv_im2col_task(void *ctx, int64_t b, int64_t e, int tid)
     col_pass_rows(c->p, b, e, c->p->out, c->p->in, (float *)xg, c->col + b * c->K * c->Lout, 0, 0, c->outer);
 }
 
+/* Row blocks of W_g: items are MR-row panels, so packed calls start on a panel. */
 static void conv_rows_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const conv_fwd *c = ctx;
-    (void)tid;
+    void *gs = c->a->tscratch + (size_t)tid * c->a->tscratch_stride + c->col_bytes;
     int64_t yoff = (c->n * c->p->cout + c->g * c->mg) * c->Lout;
     const float *B = c->p->pointwise ? c->x + (c->n * c->p->cin + c->g * c->cg) * c->Lin : c->col;
-    conv_gemm_block(c, c->g, b, e, B, c->Lout, c->Lout, c->y + yoff, c->res ? c->res + yoff : NULL);
+    int64_t m0 = b * c->mr, m1 = e * c->mr < c->mg ? e * c->mr : c->mg;
+    conv_gemm_block(c, c->g, m0, m1, B, c->Lout, c->Lout, c->y + yoff, c->res ? c->res + yoff : NULL, gs);
 }
 
 /* Output rows (outer positions) per column block. */
@@ -228,12 +241,40 @@ static int64_t conv_qchunk(const oc_conv_params *p)
     return q < 1 ? 1 : q > outer ? (outer > 0 ? outer : 1) : q;
 }
 
-size_t oc_conv_thread_scratch(const oc_conv_params *p)
+static size_t col_block_bytes(const oc_conv_params *p)
 {
     if (p->pointwise)
         return 0;
     int64_t ck = p->cin / p->group * prod(p->k, p->nsp);
-    return sizeof(float) * (size_t)(ck * conv_qchunk(p) * p->out[p->nsp - 1]);
+    size_t b = sizeof(float) * (size_t)(ck * conv_qchunk(p) * p->out[p->nsp - 1]);
+    return (b + 63) & ~(size_t)63;
+}
+
+size_t oc_conv_thread_scratch(const oc_conv_params *p) { return col_block_bytes(p) + oc_sgemm_scratch_bytes(); }
+
+/* Plan-time preparation: W_g [Mg, Cg*K] of every group packed for the SGEMM. */
+static size_t pack_stride(const oc_conv_params *p)
+{
+    int64_t mg = p->cout / p->group, ck = p->cin / p->group * prod(p->k, p->nsp);
+    return (oc_sgemm_pack_a_bytes(mg, ck) + 63) & ~(size_t)63;
+}
+
+size_t oc_conv_prep_bytes(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    if (!p->group || !p->cout || !p->cin)
+        return 0;
+    return pack_stride(p) * (size_t)p->group;
+}
+
+int oc_conv_prep(const oc_kargs *a, void *dst)
+{
+    const oc_conv_params *p = a->p;
+    int64_t mg = p->cout / p->group, ck = p->cin / p->group * prod(p->k, p->nsp);
+    size_t stride = pack_stride(p);
+    for (int64_t g = 0; g < p->group; g++)
+        oc_sgemm_pack_a(mg, ck, (const float *)a->in[1]->data + g * mg * ck, ck, 0, (unsigned char *)dst + g * stride);
+    return 0;
 }
 
 int oc_conv_forward(const oc_kargs *a)
@@ -248,15 +289,21 @@ int oc_conv_forward(const oc_kargs *a)
     c.outer = c.run ? c.Lout / c.run : 0;
     if (!c.Lout || !c.mg)
         return 0;
+    c.packed = a->prep;
+    c.pack_stride = pack_stride(p);
+    c.col_bytes = col_block_bytes(p);
+    c.mr = c.packed ? oc_sgemm_packed_mr(c.packed) : 1;
+    if (c.mr < 1)
+        return oc_fail(a->d, "Conv: the prepared weights are not an SGEMM pack");
     c.qchunk = conv_qchunk(p);
     c.nq = (c.outer + c.qchunk - 1) / c.qchunk;
     int64_t tasks = p->batch * c.G * c.nq;
     int threads = a->threads > 0 ? a->threads : 1;
     /* row blocks need the whole col of one image in shared scratch */
     int rows_mode = threads > 1 && tasks < 2 * threads && (p->pointwise || a->scratch) && c.mg >= 32 * threads;
+    if (!a->tscratch || a->tscratch_stride < c.col_bytes + oc_sgemm_scratch_bytes())
+        return oc_fail(a->d, "Conv: per-thread scratch missing or too small");
     if (!rows_mode) {
-        if (!p->pointwise && !a->tscratch)
-            return oc_fail(a->d, "Conv: no scratch memory for im2col");
         oc_parallel_for(tasks, 1, threads, conv_cols_task, &c);
         return 0;
     }
@@ -264,7 +311,7 @@ int oc_conv_forward(const oc_kargs *a)
         for (c.g = 0; c.g < c.G; c.g++) {
             if (!p->pointwise)
                 oc_parallel_for(c.cg, 1, threads, conv_im2col_task, &c);
-            oc_parallel_for(c.mg, 16, threads, conv_rows_task, &c);
+            oc_parallel_for((c.mg + c.mr - 1) / c.mr, (32 + c.mr - 1) / c.mr, threads, conv_rows_task, &c);
         }
     return 0;
 }

@@ -43,6 +43,10 @@ size_t oc_conv_scratch(const oc_conv_params *p);
  * (oc_conv_scratch, one image's col) is optional and enables splitting
  * W's rows over threads when an image has few output positions. */
 size_t oc_conv_thread_scratch(const oc_conv_params *p);
+/* Conv forward's one-time preparation from a constant W (kernel table
+ * prep): W of each group packed for onnxc's SGEMM. */
+size_t oc_conv_prep_bytes(const oc_kargs *a);
+int oc_conv_prep(const oc_kargs *a, void *dst);
 #define OC_CONV_SHARED_COL_MAX ((size_t)16 << 20)
 size_t oc_conv_transpose_scratch(const oc_conv_params *p);
 

@@ -21,7 +21,8 @@
 #include "unary_int.h"
 
 static const oc_kernel_info core[] = {
-    {.name = "oc_conv_forward", .fn = oc_conv_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "im2col+gemm"},
+    {.name = "oc_conv_forward", .fn = oc_conv_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "im2col+gemm",
+     .prep_bytes = oc_conv_prep_bytes, .prep = oc_conv_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
     {.name = "oc_conv_transpose_ref", .fn = oc_conv_transpose_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},

@@ -118,8 +118,8 @@ static void run_case(const conv_case *cc)
     oc_tensor r;
     tensor_init(&r, rank, yd, NULL);
     r.data = rand_buf(r.numel, &st);
-    for (int variant = 0; variant < (cc->transpose ? 1 : 4); variant++) {
-        int threads = variant & 1 ? 2 : 1, fused = variant >= 2;
+    for (int variant = 0; variant < (cc->transpose ? 1 : 8); variant++) {
+        int threads = variant & 1 ? 2 : 1, fused = (variant & 2) != 0, packed = (variant & 4) != 0;
         oc_set_threads(threads);
         memset(&p.ep, 0, sizeof p.ep);
         if (fused) {
@@ -135,6 +135,13 @@ static void run_case(const conv_case *cc)
         oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = out_fast, .scratch = scratch,
                        .threads = threads, .tscratch = tscratch, .tscratch_stride = per};
         oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = out_ref, .threads = 1};
+        void *prep = NULL;
+        if (packed) { /* W packed at "plan time", as the planner does for a constant W */
+            size_t pb = oc_conv_prep_bytes(&af);
+            prep = aligned_alloc(64, (pb + 64) & ~(size_t)63);
+            CHECK(prep && oc_conv_prep(&af, prep) == 0, "%s: prep failed", cc->name);
+            af.prep = prep;
+        }
         for (int64_t i = 0; i < y_fast.numel; i++)
             ((float *)y_fast.data)[i] = NAN; /* garbage: kernels must overwrite */
         int rf = cc->transpose ? oc_conv_transpose_forward(&af) : oc_conv_forward(&af);
@@ -150,13 +157,15 @@ static void run_case(const conv_case *cc)
             bad += !(diff <= 1e-5 + 1e-4 * fabs(yr[i]));
         }
         char dims[128];
-        printf("%-45s Y %s%s, %d thread%s%s: max abs diff %.3g over %lld values\n", cc->name,
+        printf("%-45s Y %s%s, %d thread%s%s%s: max abs diff %.3g over %lld values\n", cc->name,
                oc_format_dims(dims, sizeof dims, yd, rank), p.pointwise ? " (1x1 path)" : "", threads,
-               threads > 1 ? "s" : "", fused ? ", residual+LeakyRelu" : "", worst, (long long)y_ref.numel);
+               threads > 1 ? "s" : "", fused ? ", residual+LeakyRelu" : "", packed ? ", packed W" : "", worst,
+               (long long)y_ref.numel);
         CHECK(bad == 0, "%s: %lld of %lld values differ (worst %g)", cc->name, (long long)bad,
               (long long)y_ref.numel, worst);
         free(scratch);
         free(tscratch);
+        free(prep);
     }
     free(r.data);
     free(x.data);
