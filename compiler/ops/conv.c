@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/conv.h"
+#include "../../runtime/kernels/sgemm.h"
 
 static int kernel_of(oc_infer *cx, const oc_value *w, int nsp, int64_t *k)
 {
@@ -261,6 +262,7 @@ static int lower_conv_transpose(const oc_graph *g, const oc_node *n, oc_lowered 
         return -1;
     lw->fn = oc_conv_transpose_forward;
     lw->scratch = oc_conv_transpose_scratch(p);
+    lw->tscratch = oc_sgemm_scratch_bytes();
     return 0;
 }
 
@@ -436,6 +438,7 @@ static int lower_conv_grad_weight(const oc_graph *g, const oc_node *n, oc_lowere
         return -1;
     lw->fn = oc_conv_grad_weight;
     lw->scratch = oc_conv_scratch(p);
+    lw->tscratch = oc_sgemm_scratch_bytes();
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/gemm.h"
+#include "../../runtime/kernels/sgemm.h"
 
 static int infer_gemm(oc_infer *cx)
 {
@@ -140,6 +141,7 @@ static int lower_gemm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
         p->c_stride[0] = c->rank == 2 && c->dims[0] != 1 ? c->dims[1] : 0;
     }
     lw->fn = oc_gemm_forward;
+    lw->tscratch = oc_sgemm_scratch_bytes();
     return 0;
 }
 
@@ -201,6 +203,7 @@ static int lower_matmul(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_
     if (!p || matmul_geometry(a, b, p, d))
         return -1;
     lw->fn = oc_matmul_forward;
+    lw->tscratch = oc_sgemm_scratch_bytes();
     return 0;
 }
 
@@ -284,6 +287,7 @@ static int lower_matmul_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw
         return -1;
     p->fold = 0;
     lw->fn = oc_attr_int(n, "wrt", 0) ? oc_matmul_backward_b : oc_matmul_backward_a;
+    lw->tscratch = oc_sgemm_scratch_bytes();
     return 0;
 }
 

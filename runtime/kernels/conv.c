@@ -13,6 +13,7 @@
 #include "conv.h"
 
 #include "../threads.h"
+#include "gemm.h"
 #include "sgemm.h"
 
 #include <cblas.h>
@@ -106,15 +107,34 @@ static void col_pass_rows(const oc_conv_params *p, int64_t c0, int64_t c1, const
     }
 }
 
-/* Moves data between `channels` image planes (extent img[]) and the col
- * matrix [channels * K, prod(cgrid)]: to_img = 0 gathers (im2col, zero
- * fill), to_img = 1 accumulates col into the image (col2im). */
-static void col_pass(const oc_conv_params *p, int64_t channels, const int64_t *cgrid, const int64_t *img,
-                     float *image, float *col, int to_img)
+/* col_pass over all channels, split over the step's threads by channel
+ * (each channel owns its col rows and its image plane, so gather and
+ * scatter-add are both race-free). */
+typedef struct col_job {
+    const oc_conv_params *p;
+    const int64_t *cgrid, *img;
+    float *image, *col;
+    int to_img;
+    int64_t rows_per_channel; /* K * prod(cgrid) */
+} col_job;
+
+static void col_task(void *ctx, int64_t b, int64_t e, int tid)
 {
-    int64_t run = cgrid[p->nsp - 1];
-    col_pass_rows(p, 0, channels, cgrid, img, image, col, to_img, 0, run ? prod(cgrid, p->nsp) / run : 0);
+    const col_job *j = ctx;
+    (void)tid;
+    int64_t run = j->cgrid[j->p->nsp - 1];
+    col_pass_rows(j->p, b, e, j->cgrid, j->img, j->image, j->col + b * j->rows_per_channel, j->to_img, 0,
+                  run ? prod(j->cgrid, j->p->nsp) / run : 0);
 }
+
+static void col_pass_par(const oc_kargs *a, int64_t channels, const int64_t *cgrid, const int64_t *img, float *image,
+                         float *col, int to_img)
+{
+    const oc_conv_params *p = a->p;
+    col_job j = {p, cgrid, img, image, col, to_img, prod(p->k, p->nsp) * prod(cgrid, p->nsp)};
+    oc_parallel_for(channels, 1, a->threads > 0 ? a->threads : 1, col_task, &j);
+}
+
 size_t oc_conv_scratch(const oc_conv_params *p)
 {
     if (p->pointwise)
@@ -387,9 +407,8 @@ int oc_conv_transpose_forward(const oc_kargs *a)
                 continue;
             const float *xg = x + (n * p->cin + g * cg) * Lin;
             float *yg = y + (n * p->cout + g * mg) * Lout;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)MK, (int)Lin, (int)cg, 1.0f, w + g * cg * MK,
-                        (int)MK, xg, (int)Lin, 0.0f, col, (int)Lin);
-            col_pass(p, mg, p->in, p->out, yg, col, 1);
+            oc_gemm_call(a, 1, 0, MK, Lin, cg, 1.0f, w + g * cg * MK, MK, xg, Lin, 0.0f, col, Lin, NULL, NULL);
+            col_pass_par(a, mg, p->in, p->out, yg, col, 1);
         }
     }
     return 0;
@@ -460,11 +479,10 @@ int oc_conv_grad_weight(const oc_kargs *a)
             const float *dyg = dy + (n * p->cout + g * mg) * Lout;
             const float *src = xg;
             if (!p->pointwise) {
-                col_pass(p, cg, p->out, p->in, (float *)xg, col, 0);
+                col_pass_par(a, cg, p->out, p->in, (float *)xg, col, 0);
                 src = col;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mg, (int)CK, (int)Lout, 1.0f, dyg, (int)Lout,
-                        src, (int)Lout, 1.0f, dw + g * mg * CK, (int)CK);
+            oc_gemm_call(a, 0, 1, mg, CK, Lout, 1.0f, dyg, Lout, src, Lout, 1.0f, dw + g * mg * CK, CK, NULL, NULL);
         }
     }
     return 0;

@@ -8,6 +8,8 @@
 
 #include <cblas.h>
 
+#include "sgemm.h"
+
 /* Y := beta * C broadcast (strides cs) — the BLAS call then adds alpha * A'B'. */
 static void gemm_fill(const oc_gemm_params *p, const oc_tensor *c, float *y)
 {
@@ -25,6 +27,22 @@ static void gemm_epilogue(const oc_gemm_params *p, const oc_kargs *a, float *y)
     oc_epilogue_apply(&p->ep, y, p->n, p->m, p->n, 0, 0, NULL, res, p->n);
 }
 
+void oc_gemm_call(const oc_kargs *a, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                       const oc_epilogue *ep, const float *res)
+{
+    oc_sgemm_epi epi = {ep, NULL, res, ldc};
+    if (a->tscratch && a->tscratch_stride >= oc_sgemm_scratch_bytes()) {
+        oc_sgemm_threaded(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep ? &epi : NULL,
+                          a->threads > 0 ? a->threads : 1, a->tscratch, a->tscratch_stride);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+                alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+    if (ep && oc_epilogue_active(ep))
+        oc_epilogue_apply(ep, C, ldc, M, N, 0, 0, NULL, res, ldc);
+}
+
 int oc_gemm_forward(const oc_kargs *a)
 {
     const oc_gemm_params *p = a->p;
@@ -35,11 +53,10 @@ int oc_gemm_forward(const oc_kargs *a)
         gemm_epilogue(p, a, y);
         return 0;
     }
-    int lda = (int)(p->trans_a ? p->m : p->k), ldb = (int)(p->trans_b ? p->k : p->n);
-    cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans,
-                (int)p->m, (int)p->n, (int)p->k, p->alpha, a->in[0]->data, lda, a->in[1]->data, ldb, 1.0f, y,
-                (int)p->n);
-    gemm_epilogue(p, a, y);
+    int64_t lda = p->trans_a ? p->m : p->k, ldb = p->trans_b ? p->k : p->n;
+    const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
+    oc_gemm_call(a, p->trans_a, p->trans_b, p->m, p->n, p->k, p->alpha, a->in[0]->data, lda, a->in[1]->data, ldb, 1.0f,
+               y, p->n, &p->ep, res);
     return 0;
 }
 
@@ -144,9 +161,8 @@ int oc_matmul_forward(const oc_kargs *a)
         if (p->fold)
             oa = ob = 0;
         if (p->dtype == OC_FLOAT)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)p->n, (int)p->k, 1.0f,
-                        (const float *)a->in[0]->data + oa, (int)p->k, (const float *)a->in[1]->data + ob,
-                        (int)p->n, 0.0f, (float *)a->out[0]->data + oy, (int)p->n);
+            oc_gemm_call(a, 0, 0, m, p->n, p->k, 1.0f, (const float *)a->in[0]->data + oa, p->k,
+                       (const float *)a->in[1]->data + ob, p->n, 0.0f, (float *)a->out[0]->data + oy, p->n, NULL, NULL);
         else
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)p->n, (int)p->k, 1.0,
                         (const double *)a->in[0]->data + oa, (int)p->k, (const double *)a->in[1]->data + ob,
@@ -173,8 +189,8 @@ int oc_matmul_backward_a(const oc_kargs *a)
     for (int64_t q = 0; q < nb; q++) {
         int64_t oa, ob;
         batch_offsets(p, q, &oa, &ob);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->m, (int)p->k, (int)p->n, 1.0f,
-                    dy + q * p->m * p->n, (int)p->n, B + ob, (int)p->n, 1.0f, da + oa, (int)p->k);
+        oc_gemm_call(a, 0, 1, p->m, p->k, p->n, 1.0f, dy + q * p->m * p->n, p->n, B + ob, p->n, 1.0f, da + oa, p->k,
+                   NULL, NULL);
     }
     return 0;
 }
@@ -192,8 +208,8 @@ int oc_matmul_backward_b(const oc_kargs *a)
     for (int64_t q = 0; q < nb; q++) {
         int64_t oa, ob;
         batch_offsets(p, q, &oa, &ob);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p->k, (int)p->n, (int)p->m, 1.0f, A + oa,
-                    (int)p->k, dy + q * p->m * p->n, (int)p->n, 1.0f, db + ob, (int)p->n);
+        oc_gemm_call(a, 1, 0, p->k, p->n, p->m, 1.0f, A + oa, p->k, dy + q * p->m * p->n, p->n, 1.0f, db + ob, p->n,
+                   NULL, NULL);
     }
     return 0;
 }

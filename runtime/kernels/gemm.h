@@ -23,6 +23,16 @@ typedef struct oc_gemm_params {
     oc_epilogue ep;      /* fused activation / residual (input 3), applied after C */
 } oc_gemm_params;
 
+/* C = alpha op(A) op(B) + beta C (float32, row-major), then the epilogue
+ * ep (may be NULL; residual res with row stride ldc), on onnxc's SGEMM
+ * split over the step's threads (a->threads, a->tscratch: each slice at
+ * least oc_sgemm_scratch_bytes()). A kernel called without per-thread
+ * scratch (outside a plan) gets BLAS and a separate epilogue pass. Shared
+ * by the Gemm, MatMul and Conv kernels. */
+void oc_gemm_call(const oc_kargs *a, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const oc_epilogue *ep,
+                  const float *res);
+
 /* in: A, B, optional C, optional residual R [M, N] (when ep.has_residual); out: Y. */
 int oc_gemm_forward(const oc_kargs *a);
 int oc_gemm_ref(const oc_kargs *a);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/conv.h"
+#include "../../runtime/kernels/sgemm.h"
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
 
@@ -118,7 +119,7 @@ static void run_case(const conv_case *cc)
     oc_tensor r;
     tensor_init(&r, rank, yd, NULL);
     r.data = rand_buf(r.numel, &st);
-    for (int variant = 0; variant < (cc->transpose ? 1 : 8); variant++) {
+    for (int variant = 0; variant < (cc->transpose ? 2 : 8); variant++) {
         int threads = variant & 1 ? 2 : 1, fused = (variant & 2) != 0, packed = (variant & 4) != 0;
         oc_set_threads(threads);
         memset(&p.ep, 0, sizeof p.ep);
@@ -128,7 +129,7 @@ static void run_case(const conv_case *cc)
             p.ep.has_residual = 1;
         }
         size_t shared = cc->transpose ? oc_conv_transpose_scratch(&p) : oc_conv_scratch(&p);
-        size_t per = cc->transpose ? 0 : (oc_conv_thread_scratch(&p) + 63) & ~(size_t)63;
+        size_t per = ((cc->transpose ? oc_sgemm_scratch_bytes() : oc_conv_thread_scratch(&p)) + 63) & ~(size_t)63;
         unsigned char *scratch = malloc(shared + 1), *tscratch = malloc(per * 2 + 1);
         const oc_tensor *in[4] = {&x, &w, cc->bias ? &b : NULL, fused ? &r : NULL};
         oc_tensor *out_fast[1] = {&y_fast}, *out_ref[1] = {&y_ref};
