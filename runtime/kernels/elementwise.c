@@ -7,64 +7,106 @@
  * (0 or 1), which covers the common bias/scale broadcasts. */
 #include "elementwise.h"
 #include "table.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Each op gets a float32 loop and a float64 one; the float64 loop
- * evaluates the same (single-precision) expression per element, which is
- * within the suite's tolerance but not a full double implementation. */
+#include "../threads.h"
+
+/* Unary kernels. Each op's expression becomes a float32 loop over one
+ * contiguous run (compiled in AVX-512, AVX2 and baseline clones, and
+ * vectorized: the transcendental functions come from vmath.h), run by
+ * the thread pool over blocks of UNARY_BLOCK elements, and a float64 loop
+ * that evaluates the same single-precision expression per element (within
+ * the suite's tolerance, not a full double implementation). The
+ * parameters are copied into locals (alpha, beta, gamma, approximate) so
+ * the loops do not reload them after every store. */
+#define UNARY_BLOCK 4096
+#define UNARY_GRAIN 4 /* blocks per thread at least: 64 KB of input */
+
+typedef void (*unary_run_fn)(const oc_unary_params *p, const float *x, float *y, int64_t n);
+
+typedef struct unary_job {
+    unary_run_fn run;
+    const oc_unary_params *p;
+    const float *x;
+    float *y;
+    int64_t n;
+} unary_job;
+
+static void unary_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const unary_job *j = ctx;
+    (void)tid;
+    int64_t lo = b * UNARY_BLOCK, hi = e * UNARY_BLOCK < j->n ? e * UNARY_BLOCK : j->n;
+    j->run(j->p, j->x + lo, j->y + lo, hi - lo);
+}
+
+/* Runs a float32 unary loop over all of in[0] -> out[0], threaded. */
+static int unary_threaded(const oc_kargs *a, unary_run_fn run)
+{
+    unary_job j = {run, a->p, a->in[0]->data, a->out[0]->data, a->out[0]->numel};
+    oc_parallel_for((j.n + UNARY_BLOCK - 1) / UNARY_BLOCK, UNARY_GRAIN, a->threads, unary_task, &j);
+    return 0;
+}
+
+#define UNARY_LOCALS(p)                                                                                    \
+    const float alpha = (p)->alpha, beta = (p)->beta, gamma = (p)->gamma;                                  \
+    const int approximate = (p)->approximate;                                                              \
+    (void)alpha, (void)beta, (void)gamma, (void)approximate
+
 #define UNARY(fname, expr)                                                                                 \
+    OC_VEC_CLONES static void fname##_run(const oc_unary_params *p, const float *xs, float *ys, int64_t n) \
+    {                                                                                                      \
+        UNARY_LOCALS(p);                                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                                  \
+            float x = xs[i];                                                                               \
+            ys[i] = (expr);                                                                                \
+        }                                                                                                  \
+    }                                                                                                      \
     static int fname(const oc_kargs *a)                                                                    \
     {                                                                                                      \
-        const oc_unary_params *p = a->p;                                                                   \
-        int64_t n = a->out[0]->numel;                                                                      \
-        (void)p;                                                                                           \
         if (a->in[0]->dtype == OC_DOUBLE) {                                                                \
+            UNARY_LOCALS((const oc_unary_params *)a->p);                                                   \
             const double *xd = a->in[0]->data;                                                             \
             double *yd = a->out[0]->data;                                                                  \
-            for (int64_t i = 0; i < n; i++) {                                                              \
+            for (int64_t i = 0; i < a->out[0]->numel; i++) {                                               \
                 float x = (float)xd[i];                                                                    \
                 yd[i] = (double)(expr);                                                                    \
             }                                                                                              \
             return 0;                                                                                      \
         }                                                                                                  \
-        const float *xs = a->in[0]->data;                                                                  \
-        float *ys = a->out[0]->data;                                                                       \
-        for (int64_t i = 0; i < n; i++) {                                                                  \
-            float x = xs[i];                                                                               \
-            ys[i] = (expr);                                                                                \
-        }                                                                                                  \
-        return 0;                                                                                          \
+        return unary_threaded(a, fname##_run);                                                             \
     }
 
-static float sigmoidf(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
-static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 static float signf(float x) { return (float)((x > 0) - (x < 0)); }
 /* round half to even, as ONNX Round */
 static float round_even(float x) { return nearbyintf(x); }
-static float gelu_tanh(float x)
+/* min(max(v, 0), 1) with fmaxf(0, fminf(1, v))'s NaN rule (NaN -> 1), as selects */
+static inline float clamp01(float v)
 {
-    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    v = v < 1.0f ? v : 1.0f;
+    return v > 0.0f ? v : 0.0f;
 }
 
 UNARY(k_relu, x > 0 ? x : 0.0f)
-UNARY(k_leaky_relu, x >= 0 ? x : p->alpha * x)
-UNARY(k_elu, x >= 0 ? x : p->alpha * (expf(x) - 1.0f))
-UNARY(k_selu, x > 0 ? p->gamma * x : p->gamma * (p->alpha * expf(x) - p->alpha))
-UNARY(k_celu, fmaxf(0.0f, x) + fminf(0.0f, p->alpha * (expf(x / p->alpha) - 1.0f)))
-UNARY(k_sigmoid, sigmoidf(x))
-UNARY(k_hard_sigmoid, fmaxf(0.0f, fminf(1.0f, p->alpha * x + p->beta)))
-UNARY(k_hard_swish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)))
-UNARY(k_tanh, tanhf(x))
-UNARY(k_softplus, softplusf(x))
+UNARY(k_leaky_relu, x >= 0 ? x : alpha * x)
+UNARY(k_elu, x >= 0 ? x : alpha * (oc_vexpf(x) - 1.0f))
+UNARY(k_selu, x > 0 ? gamma * x : gamma * (alpha * oc_vexpf(x) - alpha))
+UNARY(k_celu, fmaxf(0.0f, x) + fminf(0.0f, alpha * (expf(x / alpha) - 1.0f)))
+UNARY(k_sigmoid, oc_vsigmoidf(x))
+UNARY(k_hard_sigmoid, clamp01(alpha * x + beta))
+UNARY(k_hard_swish, x * clamp01(x / 6.0f + 0.5f))
+UNARY(k_tanh, oc_vtanhf(x))
+UNARY(k_softplus, oc_vsoftplusf(x))
 UNARY(k_softsign, x / (1.0f + fabsf(x)))
-UNARY(k_gelu, p->approximate ? gelu_tanh(x) : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)))
-UNARY(k_mish, x * tanhf(softplusf(x)))
-UNARY(k_swish, x * sigmoidf(p->alpha * x))
-UNARY(k_thresholded_relu, x > p->alpha ? x : 0.0f)
+UNARY(k_gelu, approximate ? oc_vgelu_tanhf(x) : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)))
+UNARY(k_mish, x * oc_vtanhf(oc_vsoftplusf(x)))
+UNARY(k_swish, oc_vswishf(x, alpha))
+UNARY(k_thresholded_relu, x > alpha ? x : 0.0f)
 UNARY(k_erf, erff(x))
-UNARY(k_exp, expf(x))
+UNARY(k_exp, oc_vexpf(x))
 UNARY(k_log, logf(x))
 UNARY(k_sqrt, sqrtf(x))
 UNARY(k_abs, fabsf(x))
@@ -85,7 +127,7 @@ UNARY(k_cosh, coshf(x))
 UNARY(k_asinh, asinhf(x))
 UNARY(k_acosh, acoshf(x))
 UNARY(k_atanh, atanhf(x))
-UNARY(k_shrink, x < -p->beta ? x + p->alpha : (x > p->beta ? x - p->alpha : 0.0f))
+UNARY(k_shrink, x < -beta ? x + alpha : (x > beta ? x - alpha : 0.0f))
 UNARY(k_identity, x)
 
 static const struct {
@@ -329,6 +371,19 @@ int oc_binary_forward(const oc_kargs *a)
     return 0;
 }
 
+/* float32 Clip between alpha and beta; NaN passes through (numpy's order:
+ * max with the lower bound first, then min with the upper one). The same
+ * selects as the fused epilogue (OC_ACT_CLIP). */
+OC_VEC_CLONES static void clip_run(const oc_unary_params *p, const float *xs, float *ys, int64_t n)
+{
+    const float lo = p->alpha, hi = p->beta;
+    for (int64_t i = 0; i < n; i++) {
+        float v = xs[i];
+        v = v < lo ? lo : v;
+        ys[i] = v > hi ? hi : v;
+    }
+}
+
 /* Clip with bounds from inputs 1 and 2 (opset 11+, read at run time; an
  * omitted bound is open) or from the parameters (older opsets), any
  * numeric type. NaN passes through. */
@@ -341,7 +396,15 @@ int oc_clip_forward(const oc_kargs *a)
     int has_lo = a->n_in > 1 && a->in[1], has_hi = a->n_in > 2 && a->in[2];
     if ((has_lo && a->in[1]->numel != 1) || (has_hi && a->in[2]->numel != 1))
         return oc_fail(a->d, "Clip bounds must be scalars");
-    if (dt == OC_FLOAT || dt == OC_DOUBLE) {
+    if (dt == OC_FLOAT) {
+        oc_unary_params b = *p; /* bounds resolved into alpha / beta for clip_run */
+        b.alpha = has_lo ? *(const float *)a->in[1]->data : (a->n_in > 1 ? -INFINITY : p->alpha);
+        b.beta = has_hi ? *(const float *)a->in[2]->data : (a->n_in > 1 ? INFINITY : p->beta);
+        unary_job j = {clip_run, &b, x->data, y->data, y->numel};
+        oc_parallel_for((j.n + UNARY_BLOCK - 1) / UNARY_BLOCK, UNARY_GRAIN, a->threads, unary_task, &j);
+        return 0;
+    }
+    if (dt == OC_DOUBLE) {
         double lo = has_lo ? load_f(a->in[1]->data, dt, 0) : (a->n_in > 1 ? -INFINITY : p->alpha);
         double hi = has_hi ? load_f(a->in[2]->data, dt, 0) : (a->n_in > 1 ? INFINITY : p->beta);
         for (int64_t i = 0; i < y->numel; i++) {
@@ -402,55 +465,74 @@ int oc_sum_to_shape(const oc_kargs *a)
 
 /* ActivationGrad(dY, X, Y) -> dX = dY * f'(x), one loop per activation;
  * the derivative is written in terms of whichever of x = X, y = Y is
- * cheaper (sigmoid' = y (1 - y), tanh' = 1 - y^2). */
+ * cheaper (sigmoid' = y (1 - y), tanh' = 1 - y^2). Threaded over blocks
+ * like the forward kernels. */
+typedef struct unary_bwd_job {
+    void (*run)(const oc_unary_params *p, const float *g, const float *x, const float *y, float *dx, int64_t n);
+    const oc_unary_params *p;
+    const float *g, *x, *y;
+    float *dx;
+    int64_t n;
+} unary_bwd_job;
+
+static void unary_bwd_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const unary_bwd_job *j = ctx;
+    (void)tid;
+    int64_t lo = b * UNARY_BLOCK, hi = e * UNARY_BLOCK < j->n ? e * UNARY_BLOCK : j->n;
+    j->run(j->p, j->g + lo, j->x + lo, j->y + lo, j->dx + lo, hi - lo);
+}
+
 #define UNARY_BACKWARD(fname, expr)                                                                        \
-    static int fname(const oc_kargs *a)                                                                    \
+    OC_VEC_CLONES static void fname##_run(const oc_unary_params *p, const float *gs, const float *xs,       \
+                                          const float *ys, float *dx, int64_t n)                           \
     {                                                                                                      \
-        const oc_unary_params *p = a->p;                                                                   \
-        const float *gs = a->in[0]->data, *xs = a->in[1]->data, *ys = a->in[2]->data;                      \
-        float *dx = a->out[0]->data;                                                                       \
-        (void)p;                                                                                           \
-        (void)xs;                                                                                          \
-        (void)ys;                                                                                          \
-        for (int64_t i = 0; i < a->out[0]->numel; i++) {                                                   \
+        UNARY_LOCALS(p);                                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                                  \
             float x = xs[i], y = ys[i], dy = gs[i];                                                        \
             (void)x;                                                                                       \
             (void)y;                                                                                       \
             dx[i] = (expr);                                                                                \
         }                                                                                                  \
+    }                                                                                                      \
+    static int fname(const oc_kargs *a)                                                                    \
+    {                                                                                                      \
+        unary_bwd_job j = {fname##_run, a->p, a->in[0]->data, a->in[1]->data, a->in[2]->data,              \
+                           a->out[0]->data, a->out[0]->numel};                                             \
+        oc_parallel_for((j.n + UNARY_BLOCK - 1) / UNARY_BLOCK, UNARY_GRAIN, a->threads, unary_bwd_task, &j); \
         return 0;                                                                                          \
     }
 
 /* d/dx of 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2 / pi):
  * 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2), t = tanh(u). */
-static float gelu_tanh_grad(float x)
+static inline float gelu_tanh_grad(float x)
 {
     const float c = 0.7978845608028654f;
-    float t = tanhf(c * (x + 0.044715f * x * x * x));
+    float t = oc_vtanhf(c * (x + 0.044715f * x * x * x));
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * c * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
 /* d/dx of 0.5 x (1 + erf(x / sqrt 2)) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi). */
 static float gelu_erf_grad(float x)
 {
-    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.3989422804014327f * expf(-0.5f * x * x);
+    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.3989422804014327f * oc_vexpf(-0.5f * x * x);
 }
 
 /* d/dx of x sigmoid(a x) = s + a x s (1 - s), s = sigmoid(a x). */
-static float swish_grad(float x, float alpha)
+static inline float swish_grad(float x, float alpha)
 {
-    float s = sigmoidf(alpha * x);
+    float s = oc_vsigmoidf(alpha * x);
     return s + alpha * x * s * (1.0f - s);
 }
 
-UNARY_BACKWARD(kb_leaky_relu, x >= 0 ? dy : p->alpha * dy)
-UNARY_BACKWARD(kb_elu, x >= 0 ? dy : dy * p->alpha * expf(x))
-UNARY_BACKWARD(kb_gelu, dy * (p->approximate ? gelu_tanh_grad(x) : gelu_erf_grad(x)))
+UNARY_BACKWARD(kb_leaky_relu, x >= 0 ? dy : alpha * dy)
+UNARY_BACKWARD(kb_elu, x >= 0 ? dy : dy * alpha * oc_vexpf(x))
+UNARY_BACKWARD(kb_gelu, dy * (approximate ? gelu_tanh_grad(x) : gelu_erf_grad(x)))
 UNARY_BACKWARD(kb_sigmoid, dy * y * (1.0f - y))
 UNARY_BACKWARD(kb_tanh, dy * (1.0f - y * y))
-UNARY_BACKWARD(kb_softplus, dy * sigmoidf(x))                    /* d log(1 + e^x) = sigmoid(x) */
-UNARY_BACKWARD(kb_swish, dy * swish_grad(x, p->alpha))
-UNARY_BACKWARD(kb_erf, dy * 1.1283791670955126f * expf(-x * x)) /* 2 / sqrt(pi) e^(-x^2) */
+UNARY_BACKWARD(kb_softplus, dy * oc_vsigmoidf(x))                /* d log(1 + e^x) = sigmoid(x) */
+UNARY_BACKWARD(kb_swish, dy * swish_grad(x, alpha))
+UNARY_BACKWARD(kb_erf, dy * 1.1283791670955126f * oc_vexpf(-x * x)) /* 2 / sqrt(pi) e^(-x^2) */
 UNARY_BACKWARD(kb_sqrt, dy * 0.5f / y)
 UNARY_BACKWARD(kb_exp, dy * y)
 UNARY_BACKWARD(kb_log, dy / x)
