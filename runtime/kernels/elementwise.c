@@ -275,42 +275,151 @@ static void store_i(void *p, int dt, int64_t i, int64_t v)
 
 static int is_float_dt(int dt) { return dt == OC_FLOAT || dt == OC_DOUBLE; }
 
-/* General path: any dtype, any broadcast, up to 64 inputs folded left.
- * Where (cond, x, y) is handled with cond as input 0. */
-int oc_binary_forward(const oc_kargs *a)
+/* ---- broadcasting binary / variadic kernel ----
+ * Each input's strides over the output dims come from its tensor at run
+ * time (0 where it broadcasts). The dims are then coalesced: size-1 dims
+ * dropped, neighbours merged where every input's strides allow, so a
+ * same-shape op becomes one row, a per-channel scale on NCHW the view
+ * [N, C, HW] with the scale's inner stride 0, a bias over the last dim
+ * [rows, C]. The output is processed row by row (the innermost coalesced
+ * dim), rows split over the thread pool. float32 arithmetic (Add, Sub,
+ * Mul, Div, Max, Min, Sum, Mean, PRelu) runs each row as one vectorized
+ * loop specialised for inner strides (1, 1), (1, 0) and (0, 1), folding
+ * inputs 2.. into the output row; every other dtype / op walks the row
+ * element by element through the double / int64 paths below. */
+typedef struct bview {
+    int nd;
+    int64_t dims[OC_MAX_RANK];
+    int64_t str[64][OC_MAX_RANK];
+} bview;
+
+/* Strides of input k over the output dims (PRelu before opset 7: a 1-D
+ * slope runs along dim 1). */
+static void input_strides(const oc_bcast_params *p, const oc_tensor *in, int k, int64_t *str)
 {
-    const oc_bcast_params *p = a->p;
-    oc_tensor *y = a->out[0];
-    int64_t n = y->numel;
-    int rank = p->rank, fl = is_float_dt(p->dtype);
-    int64_t idx[OC_MAX_RANK] = {0};
-    int64_t off[64] = {0};
-    /* fast path: float32 binary op on same-shaped or scalar operands */
-    if (p->dtype == OC_FLOAT && p->n_in == 2 && p->in_dtype[1] == OC_FLOAT && !is_compare(p->op) &&
-        p->op != OC_BIN_WHERE &&
-        (p->op == OC_BIN_ADD || p->op == OC_BIN_SUB || p->op == OC_BIN_MUL || p->op == OC_BIN_DIV) &&
-        a->in[0]->numel == n && a->in[1]->numel == n) {
-        const float *x0 = a->in[0]->data, *x1 = a->in[1]->data;
-        float *o = y->data;
-        switch (p->op) {
-        case OC_BIN_ADD: for (int64_t i = 0; i < n; i++) o[i] = x0[i] + x1[i]; break;
-        case OC_BIN_SUB: for (int64_t i = 0; i < n; i++) o[i] = x0[i] - x1[i]; break;
-        case OC_BIN_MUL: for (int64_t i = 0; i < n; i++) o[i] = x0[i] * x1[i]; break;
-        default: for (int64_t i = 0; i < n; i++) o[i] = x0[i] / x1[i]; break;
-        }
-        return 0;
+    oc_tensor v = *in;
+    if (p->slope_channel && k == 1 && v.rank == 1 && p->rank >= 2) {
+        v.rank = p->rank - 1;
+        for (int i = 1; i < v.rank; i++)
+            v.dims[i] = 1;
     }
+    oc_bcast_strides(&v, p->rank, p->dims, str);
+}
+
+static void make_bview(const oc_bcast_params *p, const oc_kargs *a, bview *v)
+{
+    int64_t full[64][OC_MAX_RANK];
+    for (int k = 0; k < p->n_in; k++)
+        input_strides(p, a->in[k], k, full[k]);
+    v->nd = 0;
+    for (int d = 0; d < p->rank; d++) {
+        if (p->dims[d] == 1)
+            continue;
+        int merge = v->nd > 0;
+        for (int k = 0; merge && k < p->n_in; k++)
+            merge = v->str[k][v->nd - 1] == full[k][d] * p->dims[d];
+        if (merge) {
+            v->dims[v->nd - 1] *= p->dims[d];
+            for (int k = 0; k < p->n_in; k++)
+                v->str[k][v->nd - 1] = full[k][d];
+        } else {
+            v->dims[v->nd] = p->dims[d];
+            for (int k = 0; k < p->n_in; k++)
+                v->str[k][v->nd] = full[k][d];
+            v->nd++;
+        }
+    }
+    if (v->nd == 0) { /* one element */
+        v->nd = 1;
+        v->dims[0] = 1;
+        for (int k = 0; k < p->n_in; k++)
+            v->str[k][0] = 0;
+    }
+}
+
+static int float_fast_op(int op)
+{
+    return op == OC_BIN_ADD || op == OC_BIN_SUB || op == OC_BIN_MUL || op == OC_BIN_DIV || op == OC_BIN_MAX ||
+           op == OC_BIN_MIN || op == OC_BIN_SUM || op == OC_BIN_MEAN || op == OC_BIN_PRELU;
+}
+
+/* One row, y[i] = a[i*sa] op b[i*sb]; sa, sb in {0, 1} take the vector
+ * loops, anything else the strided one. */
+#define FROW_LOOPS(EXPR)                                                                                    \
+    do {                                                                                                    \
+        if (sa == 1 && sb == 1) {                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float x = a[i], v = b[i];                                                                   \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        } else if (sa == 1 && sb == 0) {                                                                    \
+            const float v = b[0];                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float x = a[i];                                                                             \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        } else if (sa == 0 && sb == 1) {                                                                    \
+            const float x = a[0];                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float v = b[i];                                                                             \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        } else {                                                                                            \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float x = a[i * sa], v = b[i * sb];                                                         \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+
+OC_VEC_CLONES static void float_row(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y,
+                                    int64_t n)
+{
+    switch (op) {
+    case OC_BIN_ADD: case OC_BIN_SUM: case OC_BIN_MEAN: FROW_LOOPS(x + v); break;
+    case OC_BIN_SUB: FROW_LOOPS(x - v); break;
+    case OC_BIN_MUL: FROW_LOOPS(x * v); break;
+    case OC_BIN_DIV: FROW_LOOPS(x / v); break;
+    case OC_BIN_MAX: FROW_LOOPS((x != x || v != v) ? x + v : (x > v ? x : v)); break; /* NaN wins */
+    case OC_BIN_MIN: FROW_LOOPS((x != x || v != v) ? x + v : (x < v ? x : v)); break;
+    case OC_BIN_PRELU: FROW_LOOPS(x < 0 ? x * v : x); break;
+    default: break;
+    }
+}
+
+OC_VEC_CLONES static void float_row_scale(float *y, int64_t n, float d)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = y[i] / d;
+}
+
+typedef struct bcast_job {
+    const oc_bcast_params *p;
+    const oc_kargs *a;
+    const bview *v;
+    int fast; /* float32 row loops */
+} bcast_job;
+
+/* Output elements [o, o + n) of the generic path; off[k] is input k's
+ * offset of element o and st[k] its stride along the row. */
+static void generic_row(const oc_bcast_params *p, const oc_kargs *a, int64_t o, int64_t n, const int64_t *off,
+                        const int64_t *st)
+{
+    oc_tensor *y = a->out[0];
+    int fl = is_float_dt(p->dtype);
     for (int64_t i = 0; i < n; i++) {
+        int64_t oi = o + i;
         if (p->op == OC_BIN_WHERE) {
-            int c = load_i(a->in[0]->data, p->in_dtype[0], off[0]) != 0;
-            const oc_tensor *src = a->in[c ? 1 : 2];
+            int c = load_i(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]) != 0;
+            int src = c ? 1 : 2;
             size_t es = oc_dtype_size(y->dtype);
-            memcpy((char *)y->data + (size_t)i * es, (const char *)src->data + (size_t)off[c ? 1 : 2] * es, es);
+            memcpy((char *)y->data + (size_t)oi * es,
+                   (const char *)a->in[src]->data + (size_t)(off[src] + i * st[src]) * es, es);
         } else if (fl) {
-            double acc = load_f(a->in[0]->data, p->in_dtype[0], off[0]);
+            double acc = load_f(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]);
             int cmp = 0;
             for (int k = 1; k < p->n_in; k++) {
-                double v = load_f(a->in[k]->data, p->in_dtype[k], off[k]);
+                double v = load_f(a->in[k]->data, a->in[k]->dtype, off[k] + i * st[k]);
                 switch (p->op) {
                 case OC_BIN_EQUAL: cmp = acc == v; break;
                 case OC_BIN_LESS: cmp = acc < v; break;
@@ -323,20 +432,21 @@ int oc_binary_forward(const oc_kargs *a)
             if (p->op == OC_BIN_MEAN)
                 acc /= p->n_in;
             if (is_compare(p->op))
-                ((uint8_t *)y->data)[i] = (uint8_t)cmp;
+                ((uint8_t *)y->data)[oi] = (uint8_t)cmp;
             else if (p->dtype == OC_FLOAT)
-                ((float *)y->data)[i] = (float)acc;
+                ((float *)y->data)[oi] = (float)acc;
             else
-                ((double *)y->data)[i] = acc;
+                ((double *)y->data)[oi] = acc;
         } else if (p->op == OC_BIN_POW) {
             /* integer base, any exponent type: pow in double, truncated */
-            double r = pow(load_f(a->in[0]->data, p->in_dtype[0], off[0]), load_f(a->in[1]->data, p->in_dtype[1], off[1]));
-            store_i(y->data, p->dtype, i, r != r ? 0 : r >= 9.2e18 ? INT64_MAX : r <= -9.2e18 ? INT64_MIN : (int64_t)r);
+            double r = pow(load_f(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]),
+                           load_f(a->in[1]->data, a->in[1]->dtype, off[1] + i * st[1]));
+            store_i(y->data, p->dtype, oi, r != r ? 0 : r >= 9.2e18 ? INT64_MAX : r <= -9.2e18 ? INT64_MIN : (int64_t)r);
         } else {
-            int64_t acc = load_i(a->in[0]->data, p->in_dtype[0], off[0]);
+            int64_t acc = load_i(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]);
             int cmp = 0;
             for (int k = 1; k < p->n_in; k++) {
-                int64_t v = load_i(a->in[k]->data, p->in_dtype[k], off[k]);
+                int64_t v = load_i(a->in[k]->data, a->in[k]->dtype, off[k] + i * st[k]);
                 switch (p->op) {
                 case OC_BIN_EQUAL: cmp = acc == v; break;
                 case OC_BIN_LESS: cmp = p->dtype == OC_UINT64 ? (uint64_t)acc < (uint64_t)v : acc < v; break;
@@ -352,22 +462,75 @@ int oc_binary_forward(const oc_kargs *a)
             if (p->op == OC_BIN_MEAN)
                 acc /= p->n_in;
             if (is_compare(p->op))
-                ((uint8_t *)y->data)[i] = (uint8_t)cmp;
+                ((uint8_t *)y->data)[oi] = (uint8_t)cmp;
             else
-                store_i(y->data, p->dtype, i, acc);
+                store_i(y->data, p->dtype, oi, acc);
         }
-        /* odometer step */
-        for (int d = rank - 1; d >= 0; d--) {
+    }
+}
+
+static void bcast_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bcast_job *j = ctx;
+    const oc_bcast_params *p = j->p;
+    const bview *v = j->v;
+    (void)tid;
+    int nd = v->nd, n_in = p->n_in;
+    int64_t inner = v->dims[nd - 1];
+    int64_t idx[OC_MAX_RANK] = {0}, off[64] = {0}, st[64];
+    for (int k = 0; k < n_in; k++)
+        st[k] = v->str[k][nd - 1];
+    /* odometer position of row b */
+    int64_t r = b;
+    for (int d = nd - 2; d >= 0; d--) {
+        idx[d] = r % v->dims[d];
+        r /= v->dims[d];
+        for (int k = 0; k < n_in; k++)
+            off[k] += idx[d] * v->str[k][d];
+    }
+    for (int64_t row = b; row < e; row++) {
+        if (j->fast) {
+            float *y = (float *)j->a->out[0]->data + row * inner;
+            const float *x0 = (const float *)j->a->in[0]->data + off[0];
+            if (n_in == 1) {
+                for (int64_t i = 0; i < inner; i++)
+                    y[i] = x0[i * st[0]];
+            } else {
+                float_row(p->op, x0, st[0], (const float *)j->a->in[1]->data + off[1], st[1], y, inner);
+                for (int k = 2; k < n_in; k++)
+                    float_row(p->op, y, 1, (const float *)j->a->in[k]->data + off[k], st[k], y, inner);
+            }
+            if (p->op == OC_BIN_MEAN)
+                float_row_scale(y, inner, (float)n_in);
+        } else {
+            generic_row(p, j->a, row * inner, inner, off, st);
+        }
+        for (int d = nd - 2; d >= 0; d--) {
             idx[d]++;
-            for (int k = 0; k < p->n_in; k++)
-                off[k] += p->strides[k][d];
-            if (idx[d] < p->dims[d])
+            for (int k = 0; k < n_in; k++)
+                off[k] += v->str[k][d];
+            if (idx[d] < v->dims[d])
                 break;
-            for (int k = 0; k < p->n_in; k++)
-                off[k] -= p->strides[k][d] * idx[d];
+            for (int k = 0; k < n_in; k++)
+                off[k] -= v->str[k][d] * idx[d];
             idx[d] = 0;
         }
     }
+}
+
+int oc_binary_forward(const oc_kargs *a)
+{
+    const oc_bcast_params *p = a->p;
+    if (p->n_in < 1 || p->n_in > 64)
+        return oc_fail(a->d, "broadcast: %d inputs (1 to 64 supported)", p->n_in);
+    bview v;
+    make_bview(p, a, &v);
+    bcast_job j = {p, a, &v, p->dtype == OC_FLOAT && float_fast_op(p->op)};
+    for (int k = 0; j.fast && k < p->n_in; k++)
+        j.fast = a->in[k]->dtype == OC_FLOAT;
+    int64_t inner = v.dims[v.nd - 1], rows = inner ? a->out[0]->numel / inner : 0;
+    int64_t grain = 32768 / (inner ? inner : 1);
+    oc_parallel_for(rows, grain > 0 ? grain : 1, a->threads, bcast_task, &j);
     return 0;
 }
 
@@ -441,22 +604,24 @@ int oc_relu_backward(const oc_kargs *a)
 }
 
 /* SumToShape: dX[j] = sum of dY over the elements that broadcasting maps
- * to j; p->strides[0] are the target's strides over dY's dims. */
+ * to j (p->dims: dY's dims; the target's strides over them come from
+ * out[0]'s shape). */
 int oc_sum_to_shape(const oc_kargs *a)
 {
     const oc_bcast_params *p = a->p;
     const float *dy = a->in[0]->data;
     float *dx = a->out[0]->data;
-    int64_t n = a->in[0]->numel, idx[OC_MAX_RANK] = {0}, off = 0;
+    int64_t n = a->in[0]->numel, idx[OC_MAX_RANK] = {0}, off = 0, str[OC_MAX_RANK];
+    oc_bcast_strides(a->out[0], p->rank, p->dims, str);
     memset(dx, 0, sizeof(float) * (size_t)a->out[0]->numel);
     for (int64_t i = 0; i < n; i++) {
         dx[off] += dy[i];
         for (int d = p->rank - 1; d >= 0; d--) {
             idx[d]++;
-            off += p->strides[0][d];
+            off += str[d];
             if (idx[d] < p->dims[d])
                 break;
-            off -= p->strides[0][d] * idx[d];
+            off -= str[d] * idx[d];
             idx[d] = 0;
         }
     }

@@ -86,8 +86,8 @@ static inline float oc_vexpf(float x)
 static inline float oc_vsigmoidf(float x)
 {
     float e = oc_vexpf(x < 0 ? x : -x);
-    float r = 1.0f / (1.0f + e);
-    return x < 0 ? e * r : r;
+    float r = 1.0f / (1.0f + e), er = e * r;
+    return x < 0 ? er : r;
 }
 
 static inline float oc_vtanhf(float x)
@@ -112,9 +112,12 @@ static inline float oc_vlogf_pos(float x)
     uint32_t u = oc_f2u(x);
     float e = (float)(int32_t)((u >> 23) - 126u);
     float m = oc_u2f((u & 0x007fffffu) | 0x3f000000u); /* [0.5, 1) */
+    /* both arms computed first: selects between values, which gcc
+     * if-converts (it will not speculate a trapping FP op out of an arm) */
     int lo = m < 0.707106781186547524f;
-    e = lo ? e - 1.0f : e;
-    float f = lo ? m + m - 1.0f : m - 1.0f;
+    float em1 = e - 1.0f, f_lo = m + m - 1.0f, f_hi = m - 1.0f;
+    e = lo ? em1 : e;
+    float f = lo ? f_lo : f_hi;
     float z = f * f;
     float y = 7.0376836292e-2f;
     y = y * f - 1.1514610310e-1f;
