@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "conv_depthwise.h"
 #include "einsum.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -22,6 +23,7 @@
 
 static const oc_kernel_info core[] = {
     {.name = "oc_conv_forward", .fn = oc_conv_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "im2col+gemm"},
+    {.name = "oc_conv_depthwise_forward", .fn = oc_conv_depthwise_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-dw"},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
     {.name = "oc_conv_transpose_ref", .fn = oc_conv_transpose_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
