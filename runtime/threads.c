@@ -33,6 +33,7 @@ static struct pool {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     atomic_uint gen;
+    unsigned gen0; /* gen when the workers were created: their first `seen` */
     atomic_int remaining;
     int stop;
     /* the current job */
@@ -62,7 +63,10 @@ static void run_part(int t)
 static void *worker(void *arg)
 {
     int t = (int)(intptr_t)arg;
-    unsigned seen = atomic_load_explicit(&pool.gen, memory_order_acquire);
+    /* not a fresh load of gen: a worker that starts running only after the
+     * creating region has published its job would take that job's gen as
+     * already seen, never run its part, and the caller would wait forever */
+    unsigned seen = pool.gen0;
     for (;;) {
         unsigned g;
         int spins = 0;
@@ -111,6 +115,7 @@ static void stop_workers(void)
 static void start_workers(void)
 {
     int t = 1;
+    pool.gen0 = atomic_load_explicit(&pool.gen, memory_order_relaxed);
     for (; t < pool.threads; t++)
         if (pthread_create(&pool.th[t], NULL, worker, (void *)(intptr_t)t))
             break;

@@ -102,6 +102,7 @@ static inline float oc_vtanhf(float x)
     float small = q * z * x + x;
     float big = 1.0f - 2.0f / (oc_vexpf(2.0f * ax) + 1.0f);
     big = x < 0 ? -big : big;
+    small = ax == 0.0f ? x : small; /* keeps the sign of -0 */
     return ax < 0.625f ? small : big;
 }
 
