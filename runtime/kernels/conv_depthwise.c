@@ -60,6 +60,24 @@ size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
     return sizeof(float) * (size_t)(g.cg * g.Hp * g.RW);
 }
 
+/* Phase r of a padded row: ph[j] = row position wp = j*s + r, i.e. src[wp - pl]
+ * for wp in [lo, hi), pad elsewhere; the valid j form one strided run. */
+static inline void split_phase(float *ph, int64_t len, const float *src, int64_t s, int64_t r, int64_t pl,
+                               int64_t lo, int64_t hi, float pad)
+{
+    int64_t jl = lo > r ? (lo - r + s - 1) / s : 0, jh = hi > r ? (hi - r + s - 1) / s : 0;
+    jl = jl < len ? jl : len;
+    jh = jh < len ? jh : len;
+    jh = jh > jl ? jh : jl;
+    for (int64_t j = 0; j < jl; j++)
+        ph[j] = pad;
+    int64_t base = r - pl; /* src index of j = 0 (may be < 0: only j >= jl are read) */
+    for (int64_t j = jl; j < jh; j++)
+        ph[j] = src[j * s + base];
+    for (int64_t j = jh; j < len; j++)
+        ph[j] = pad;
+}
+
 /* Copies plane x [H, W] into the padded, phase-split layout at dst. */
 static void pad_plane(const dw_geom *g, const float *x, float *dst)
 {
@@ -80,13 +98,8 @@ static void pad_plane(const dw_geom *g, const float *x, float *dst)
             memset(row + (hi > lo ? hi : lo), 0, sizeof(float) * (size_t)(g->RW - (hi > lo ? hi : lo)));
             continue;
         }
-        for (int64_t r = 0; r < g->sw; r++) {
-            float *ph = row + r * g->Lph;
-            for (int64_t j = 0; j < g->Lph; j++) {
-                int64_t wp = j * g->sw + r;
-                ph[j] = wp >= lo && wp < hi ? xr[wp - g->pl] : 0.0f;
-            }
-        }
+        for (int64_t r = 0; r < g->sw; r++)
+            split_phase(row + r * g->Lph, g->Lph, xr, g->sw, r, g->pl, lo, hi, 0.0f);
     }
 }
 

@@ -273,11 +273,21 @@ OC_VEC_CLONES static void p2_plane(const p2_geom *g, int max, int include_pad, c
             for (int64_t i = hi > lo ? hi : lo; i < g->RW; i++)
                 pr[i] = padv;
         } else {
-            for (int64_t r = 0; r < sw; r++)
-                for (int64_t j = 0; j < g->Lph; j++) {
-                    int64_t wp = j * sw + r;
-                    pr[r * g->Lph + j] = wp >= lo && wp < hi ? src[wp - g->pl] : padv;
-                }
+            for (int64_t r = 0; r < sw; r++) {
+                /* phase r: wp = j*sw + r, valid j one strided run */
+                float *ph = pr + r * g->Lph;
+                int64_t len = g->Lph, jl = lo > r ? (lo - r + sw - 1) / sw : 0, jh = hi > r ? (hi - r + sw - 1) / sw : 0;
+                jl = jl < len ? jl : len;
+                jh = jh < len ? jh : len;
+                jh = jh > jl ? jh : jl;
+                int64_t base = r - g->pl; /* src index of j = 0 (only j >= jl are read) */
+                for (int64_t j = 0; j < jl; j++)
+                    ph[j] = padv;
+                for (int64_t j = jl; j < jh; j++)
+                    ph[j] = src[j * sw + base];
+                for (int64_t j = jh; j < len; j++)
+                    ph[j] = padv;
+            }
         }
         float *yr = y + oh * OW;
         const float *t0 = pr + ((0 * g->dw) % sw) * g->Lph + (0 * g->dw) / sw;
