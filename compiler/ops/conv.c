@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/conv.h"
+#include "../../runtime/kernels/conv_depthwise.h"
 #include "../../runtime/kernels/sgemm.h"
 
 static int kernel_of(oc_infer *cx, const oc_value *w, int nsp, int64_t *k)
@@ -220,6 +221,14 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     int64_t ext[3] = {p->cout / p->group, prod_n(p->out, p->nsp), p->cin / p->group * prod_n(p->k, p->nsp)};
     if (blas_fits(ext, 3, d))
         return -1;
+    /* Depthwise and few-channels-per-group convs (MobileNet) run direct:
+     * im2col would multiply tiny matrices. Everything else is im2col (or
+     * pointwise) + SGEMM. */
+    if (oc_conv_depthwise_applicable(p)) {
+        lw->fn = oc_conv_depthwise_forward;
+        lw->tscratch = oc_conv_depthwise_tscratch(p);
+        return 0;
+    }
     lw->fn = oc_conv_forward;
     lw->tscratch = oc_conv_thread_scratch(p);
     lw->scratch = oc_conv_scratch(p) <= OC_CONV_SHARED_COL_MAX ? oc_conv_scratch(p) : 0;

@@ -283,8 +283,6 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         return oc_fail(d, "at most 64 inputs are supported");
     const oc_value *y = &g->values[n->out[0]];
     p->dtype = g->values[n->in[p->op == OC_BIN_WHERE ? 1 : 0]].dtype;
-    for (int k = 0; k < n->n_in; k++)
-        p->in_dtype[k] = n->in[k] >= 0 ? g->values[n->in[k]].dtype : 0;
     if (!oc_dtype_size(p->dtype) || p->dtype == OC_FLOAT16 || p->dtype == OC_BFLOAT16)
         return oc_fail(d, "element type %s is not supported", oc_dtype_name(p->dtype));
     p->fmod = (int)oc_attr_int(n, "fmod", 0);
@@ -300,6 +298,7 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         if (p->op == OC_BIN_PRELU && k == 1 && g->opset < 7 && v.rank == 1 && y->rank >= 2 &&
             v.dims[0] == y->dims[1] && v.dims[0] != 1) {
             /* PRelu before opset 7: a 1-D slope runs along the channel axis */
+            p->slope_channel = 1;
             v.rank = y->rank - 1;
             for (int i = 1; i < v.rank; i++)
                 v.dims[i] = 1;
@@ -313,7 +312,6 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
                 return oc_fail(d, "input %d of shape rank %d does not broadcast to the output (dim %d: %lld vs %lld)",
                                k, v.rank, i, (long long)v.dims[i], (long long)od);
         }
-        oc_bcast_strides(&v, y->rank, y->dims, p->strides[k]);
     }
     lw->fn = oc_binary_forward;
     return 0;
@@ -344,13 +342,10 @@ static int lower_sum_to_shape(const oc_graph *g, const oc_node *n, oc_lowered *l
         return -1;
     if (dy->dtype != OC_FLOAT)
         return oc_fail(d, "SumToShape supports float32 only");
-    oc_tensor t;
-    oc_value_view(&g->values[n->out[0]], &t);
     p->rank = dy->rank;
     p->n_in = 1;
     for (int i = 0; i < dy->rank; i++)
         p->dims[i] = dy->dims[i];
-    oc_bcast_strides(&t, dy->rank, dy->dims, p->strides[0]);
     lw->fn = oc_sum_to_shape;
     return 0;
 }

@@ -93,6 +93,12 @@ static int lower_pool(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     p->planes = x->dims[0] * x->dims[1];
     window_slots(p, &w, nsp);
     lw->fn = oc_pool_forward;
+    /* the row kernel unless MaxPool's Indices output is wanted */
+    int indices = n->n_out > 1 && n->out[1] >= 0;
+    if (!indices && oc_pool2d_applicable(p)) {
+        lw->fn = oc_pool2d_forward;
+        lw->tscratch = oc_pool2d_tscratch(p);
+    }
     return 0;
 }
 

@@ -7,64 +7,106 @@
  * (0 or 1), which covers the common bias/scale broadcasts. */
 #include "elementwise.h"
 #include "table.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Each op gets a float32 loop and a float64 one; the float64 loop
- * evaluates the same (single-precision) expression per element, which is
- * within the suite's tolerance but not a full double implementation. */
+#include "../threads.h"
+
+/* Unary kernels. Each op's expression becomes a float32 loop over one
+ * contiguous run (compiled in AVX-512, AVX2 and baseline clones, and
+ * vectorized: the transcendental functions come from vmath.h), run by
+ * the thread pool over blocks of UNARY_BLOCK elements, and a float64 loop
+ * that evaluates the same single-precision expression per element (within
+ * the suite's tolerance, not a full double implementation). The
+ * parameters are copied into locals (alpha, beta, gamma, approximate) so
+ * the loops do not reload them after every store. */
+#define UNARY_BLOCK 4096
+#define UNARY_GRAIN 4 /* blocks per thread at least: 64 KB of input */
+
+typedef void (*unary_run_fn)(const oc_unary_params *p, const float *x, float *y, int64_t n);
+
+typedef struct unary_job {
+    unary_run_fn run;
+    const oc_unary_params *p;
+    const float *x;
+    float *y;
+    int64_t n;
+} unary_job;
+
+static void unary_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const unary_job *j = ctx;
+    (void)tid;
+    int64_t lo = b * UNARY_BLOCK, hi = e * UNARY_BLOCK < j->n ? e * UNARY_BLOCK : j->n;
+    j->run(j->p, j->x + lo, j->y + lo, hi - lo);
+}
+
+/* Runs a float32 unary loop over all of in[0] -> out[0], threaded. */
+static int unary_threaded(const oc_kargs *a, unary_run_fn run)
+{
+    unary_job j = {run, a->p, a->in[0]->data, a->out[0]->data, a->out[0]->numel};
+    oc_parallel_for((j.n + UNARY_BLOCK - 1) / UNARY_BLOCK, UNARY_GRAIN, a->threads, unary_task, &j);
+    return 0;
+}
+
+#define UNARY_LOCALS(p)                                                                                    \
+    const float alpha = (p)->alpha, beta = (p)->beta, gamma = (p)->gamma;                                  \
+    const int approximate = (p)->approximate;                                                              \
+    (void)alpha, (void)beta, (void)gamma, (void)approximate
+
 #define UNARY(fname, expr)                                                                                 \
+    OC_VEC_CLONES static void fname##_run(const oc_unary_params *p, const float *xs, float *ys, int64_t n) \
+    {                                                                                                      \
+        UNARY_LOCALS(p);                                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                                  \
+            float x = xs[i];                                                                               \
+            ys[i] = (expr);                                                                                \
+        }                                                                                                  \
+    }                                                                                                      \
     static int fname(const oc_kargs *a)                                                                    \
     {                                                                                                      \
-        const oc_unary_params *p = a->p;                                                                   \
-        int64_t n = a->out[0]->numel;                                                                      \
-        (void)p;                                                                                           \
         if (a->in[0]->dtype == OC_DOUBLE) {                                                                \
+            UNARY_LOCALS((const oc_unary_params *)a->p);                                                   \
             const double *xd = a->in[0]->data;                                                             \
             double *yd = a->out[0]->data;                                                                  \
-            for (int64_t i = 0; i < n; i++) {                                                              \
+            for (int64_t i = 0; i < a->out[0]->numel; i++) {                                               \
                 float x = (float)xd[i];                                                                    \
                 yd[i] = (double)(expr);                                                                    \
             }                                                                                              \
             return 0;                                                                                      \
         }                                                                                                  \
-        const float *xs = a->in[0]->data;                                                                  \
-        float *ys = a->out[0]->data;                                                                       \
-        for (int64_t i = 0; i < n; i++) {                                                                  \
-            float x = xs[i];                                                                               \
-            ys[i] = (expr);                                                                                \
-        }                                                                                                  \
-        return 0;                                                                                          \
+        return unary_threaded(a, fname##_run);                                                             \
     }
 
-static float sigmoidf(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
-static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 static float signf(float x) { return (float)((x > 0) - (x < 0)); }
 /* round half to even, as ONNX Round */
 static float round_even(float x) { return nearbyintf(x); }
-static float gelu_tanh(float x)
+/* min(max(v, 0), 1) with fmaxf(0, fminf(1, v))'s NaN rule (NaN -> 1), as selects */
+static inline float clamp01(float v)
 {
-    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    v = v < 1.0f ? v : 1.0f;
+    return v > 0.0f ? v : 0.0f;
 }
 
 UNARY(k_relu, x > 0 ? x : 0.0f)
-UNARY(k_leaky_relu, x >= 0 ? x : p->alpha * x)
-UNARY(k_elu, x >= 0 ? x : p->alpha * (expf(x) - 1.0f))
-UNARY(k_selu, x > 0 ? p->gamma * x : p->gamma * (p->alpha * expf(x) - p->alpha))
-UNARY(k_celu, fmaxf(0.0f, x) + fminf(0.0f, p->alpha * (expf(x / p->alpha) - 1.0f)))
-UNARY(k_sigmoid, sigmoidf(x))
-UNARY(k_hard_sigmoid, fmaxf(0.0f, fminf(1.0f, p->alpha * x + p->beta)))
-UNARY(k_hard_swish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)))
-UNARY(k_tanh, tanhf(x))
-UNARY(k_softplus, softplusf(x))
+UNARY(k_leaky_relu, x >= 0 ? x : alpha * x)
+UNARY(k_elu, x >= 0 ? x : alpha * (oc_vexpf(x) - 1.0f))
+UNARY(k_selu, x > 0 ? gamma * x : gamma * (alpha * oc_vexpf(x) - alpha))
+UNARY(k_celu, fmaxf(0.0f, x) + fminf(0.0f, alpha * (expf(x / alpha) - 1.0f)))
+UNARY(k_sigmoid, oc_vsigmoidf(x))
+UNARY(k_hard_sigmoid, clamp01(alpha * x + beta))
+UNARY(k_hard_swish, x * clamp01(x / 6.0f + 0.5f))
+UNARY(k_tanh, oc_vtanhf(x))
+UNARY(k_softplus, oc_vsoftplusf(x))
 UNARY(k_softsign, x / (1.0f + fabsf(x)))
-UNARY(k_gelu, p->approximate ? gelu_tanh(x) : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)))
-UNARY(k_mish, x * tanhf(softplusf(x)))
-UNARY(k_swish, x * sigmoidf(p->alpha * x))
-UNARY(k_thresholded_relu, x > p->alpha ? x : 0.0f)
+UNARY(k_gelu, approximate ? oc_vgelu_tanhf(x) : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)))
+UNARY(k_mish, x * oc_vtanhf(oc_vsoftplusf(x)))
+UNARY(k_swish, oc_vswishf(x, alpha))
+UNARY(k_thresholded_relu, x > alpha ? x : 0.0f)
 UNARY(k_erf, erff(x))
-UNARY(k_exp, expf(x))
+UNARY(k_exp, oc_vexpf(x))
 UNARY(k_log, logf(x))
 UNARY(k_sqrt, sqrtf(x))
 UNARY(k_abs, fabsf(x))
@@ -85,7 +127,7 @@ UNARY(k_cosh, coshf(x))
 UNARY(k_asinh, asinhf(x))
 UNARY(k_acosh, acoshf(x))
 UNARY(k_atanh, atanhf(x))
-UNARY(k_shrink, x < -p->beta ? x + p->alpha : (x > p->beta ? x - p->alpha : 0.0f))
+UNARY(k_shrink, x < -beta ? x + alpha : (x > beta ? x - alpha : 0.0f))
 UNARY(k_identity, x)
 
 static const struct {
@@ -233,42 +275,151 @@ static void store_i(void *p, int dt, int64_t i, int64_t v)
 
 static int is_float_dt(int dt) { return dt == OC_FLOAT || dt == OC_DOUBLE; }
 
-/* General path: any dtype, any broadcast, up to 64 inputs folded left.
- * Where (cond, x, y) is handled with cond as input 0. */
-int oc_binary_forward(const oc_kargs *a)
+/* ---- broadcasting binary / variadic kernel ----
+ * Each input's strides over the output dims come from its tensor at run
+ * time (0 where it broadcasts). The dims are then coalesced: size-1 dims
+ * dropped, neighbours merged where every input's strides allow, so a
+ * same-shape op becomes one row, a per-channel scale on NCHW the view
+ * [N, C, HW] with the scale's inner stride 0, a bias over the last dim
+ * [rows, C]. The output is processed row by row (the innermost coalesced
+ * dim), rows split over the thread pool. float32 arithmetic (Add, Sub,
+ * Mul, Div, Max, Min, Sum, Mean, PRelu) runs each row as one vectorized
+ * loop specialised for inner strides (1, 1), (1, 0) and (0, 1), folding
+ * inputs 2.. into the output row; every other dtype / op walks the row
+ * element by element through the double / int64 paths below. */
+typedef struct bview {
+    int nd;
+    int64_t dims[OC_MAX_RANK];
+    int64_t str[64][OC_MAX_RANK];
+} bview;
+
+/* Strides of input k over the output dims (PRelu before opset 7: a 1-D
+ * slope runs along dim 1). */
+static void input_strides(const oc_bcast_params *p, const oc_tensor *in, int k, int64_t *str)
 {
-    const oc_bcast_params *p = a->p;
-    oc_tensor *y = a->out[0];
-    int64_t n = y->numel;
-    int rank = p->rank, fl = is_float_dt(p->dtype);
-    int64_t idx[OC_MAX_RANK] = {0};
-    int64_t off[64] = {0};
-    /* fast path: float32 binary op on same-shaped or scalar operands */
-    if (p->dtype == OC_FLOAT && p->n_in == 2 && p->in_dtype[1] == OC_FLOAT && !is_compare(p->op) &&
-        p->op != OC_BIN_WHERE &&
-        (p->op == OC_BIN_ADD || p->op == OC_BIN_SUB || p->op == OC_BIN_MUL || p->op == OC_BIN_DIV) &&
-        a->in[0]->numel == n && a->in[1]->numel == n) {
-        const float *x0 = a->in[0]->data, *x1 = a->in[1]->data;
-        float *o = y->data;
-        switch (p->op) {
-        case OC_BIN_ADD: for (int64_t i = 0; i < n; i++) o[i] = x0[i] + x1[i]; break;
-        case OC_BIN_SUB: for (int64_t i = 0; i < n; i++) o[i] = x0[i] - x1[i]; break;
-        case OC_BIN_MUL: for (int64_t i = 0; i < n; i++) o[i] = x0[i] * x1[i]; break;
-        default: for (int64_t i = 0; i < n; i++) o[i] = x0[i] / x1[i]; break;
-        }
-        return 0;
+    oc_tensor v = *in;
+    if (p->slope_channel && k == 1 && v.rank == 1 && p->rank >= 2) {
+        v.rank = p->rank - 1;
+        for (int i = 1; i < v.rank; i++)
+            v.dims[i] = 1;
     }
+    oc_bcast_strides(&v, p->rank, p->dims, str);
+}
+
+static void make_bview(const oc_bcast_params *p, const oc_kargs *a, bview *v)
+{
+    int64_t full[64][OC_MAX_RANK];
+    for (int k = 0; k < p->n_in; k++)
+        input_strides(p, a->in[k], k, full[k]);
+    v->nd = 0;
+    for (int d = 0; d < p->rank; d++) {
+        if (p->dims[d] == 1)
+            continue;
+        int merge = v->nd > 0;
+        for (int k = 0; merge && k < p->n_in; k++)
+            merge = v->str[k][v->nd - 1] == full[k][d] * p->dims[d];
+        if (merge) {
+            v->dims[v->nd - 1] *= p->dims[d];
+            for (int k = 0; k < p->n_in; k++)
+                v->str[k][v->nd - 1] = full[k][d];
+        } else {
+            v->dims[v->nd] = p->dims[d];
+            for (int k = 0; k < p->n_in; k++)
+                v->str[k][v->nd] = full[k][d];
+            v->nd++;
+        }
+    }
+    if (v->nd == 0) { /* one element */
+        v->nd = 1;
+        v->dims[0] = 1;
+        for (int k = 0; k < p->n_in; k++)
+            v->str[k][0] = 0;
+    }
+}
+
+static int float_fast_op(int op)
+{
+    return op == OC_BIN_ADD || op == OC_BIN_SUB || op == OC_BIN_MUL || op == OC_BIN_DIV || op == OC_BIN_MAX ||
+           op == OC_BIN_MIN || op == OC_BIN_SUM || op == OC_BIN_MEAN || op == OC_BIN_PRELU;
+}
+
+/* One row, y[i] = a[i*sa] op b[i*sb]; sa, sb in {0, 1} take the vector
+ * loops, anything else the strided one. */
+#define FROW_LOOPS(EXPR)                                                                                    \
+    do {                                                                                                    \
+        if (sa == 1 && sb == 1) {                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float x = a[i], v = b[i];                                                                   \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        } else if (sa == 1 && sb == 0) {                                                                    \
+            const float v = b[0];                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float x = a[i];                                                                             \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        } else if (sa == 0 && sb == 1) {                                                                    \
+            const float x = a[0];                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float v = b[i];                                                                             \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        } else {                                                                                            \
+            for (int64_t i = 0; i < n; i++) {                                                               \
+                float x = a[i * sa], v = b[i * sb];                                                         \
+                y[i] = (EXPR);                                                                              \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+
+OC_VEC_CLONES static void float_row(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y,
+                                    int64_t n)
+{
+    switch (op) {
+    case OC_BIN_ADD: case OC_BIN_SUM: case OC_BIN_MEAN: FROW_LOOPS(x + v); break;
+    case OC_BIN_SUB: FROW_LOOPS(x - v); break;
+    case OC_BIN_MUL: FROW_LOOPS(x * v); break;
+    case OC_BIN_DIV: FROW_LOOPS(x / v); break;
+    case OC_BIN_MAX: FROW_LOOPS((x != x || v != v) ? x + v : (x > v ? x : v)); break; /* NaN wins */
+    case OC_BIN_MIN: FROW_LOOPS((x != x || v != v) ? x + v : (x < v ? x : v)); break;
+    case OC_BIN_PRELU: FROW_LOOPS(x < 0 ? x * v : x); break;
+    default: break;
+    }
+}
+
+OC_VEC_CLONES static void float_row_scale(float *y, int64_t n, float d)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = y[i] / d;
+}
+
+typedef struct bcast_job {
+    const oc_bcast_params *p;
+    const oc_kargs *a;
+    const bview *v;
+    int fast; /* float32 row loops */
+} bcast_job;
+
+/* Output elements [o, o + n) of the generic path; off[k] is input k's
+ * offset of element o and st[k] its stride along the row. */
+static void generic_row(const oc_bcast_params *p, const oc_kargs *a, int64_t o, int64_t n, const int64_t *off,
+                        const int64_t *st)
+{
+    oc_tensor *y = a->out[0];
+    int fl = is_float_dt(p->dtype);
     for (int64_t i = 0; i < n; i++) {
+        int64_t oi = o + i;
         if (p->op == OC_BIN_WHERE) {
-            int c = load_i(a->in[0]->data, p->in_dtype[0], off[0]) != 0;
-            const oc_tensor *src = a->in[c ? 1 : 2];
+            int c = load_i(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]) != 0;
+            int src = c ? 1 : 2;
             size_t es = oc_dtype_size(y->dtype);
-            memcpy((char *)y->data + (size_t)i * es, (const char *)src->data + (size_t)off[c ? 1 : 2] * es, es);
+            memcpy((char *)y->data + (size_t)oi * es,
+                   (const char *)a->in[src]->data + (size_t)(off[src] + i * st[src]) * es, es);
         } else if (fl) {
-            double acc = load_f(a->in[0]->data, p->in_dtype[0], off[0]);
+            double acc = load_f(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]);
             int cmp = 0;
             for (int k = 1; k < p->n_in; k++) {
-                double v = load_f(a->in[k]->data, p->in_dtype[k], off[k]);
+                double v = load_f(a->in[k]->data, a->in[k]->dtype, off[k] + i * st[k]);
                 switch (p->op) {
                 case OC_BIN_EQUAL: cmp = acc == v; break;
                 case OC_BIN_LESS: cmp = acc < v; break;
@@ -281,20 +432,21 @@ int oc_binary_forward(const oc_kargs *a)
             if (p->op == OC_BIN_MEAN)
                 acc /= p->n_in;
             if (is_compare(p->op))
-                ((uint8_t *)y->data)[i] = (uint8_t)cmp;
+                ((uint8_t *)y->data)[oi] = (uint8_t)cmp;
             else if (p->dtype == OC_FLOAT)
-                ((float *)y->data)[i] = (float)acc;
+                ((float *)y->data)[oi] = (float)acc;
             else
-                ((double *)y->data)[i] = acc;
+                ((double *)y->data)[oi] = acc;
         } else if (p->op == OC_BIN_POW) {
             /* integer base, any exponent type: pow in double, truncated */
-            double r = pow(load_f(a->in[0]->data, p->in_dtype[0], off[0]), load_f(a->in[1]->data, p->in_dtype[1], off[1]));
-            store_i(y->data, p->dtype, i, r != r ? 0 : r >= 9.2e18 ? INT64_MAX : r <= -9.2e18 ? INT64_MIN : (int64_t)r);
+            double r = pow(load_f(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]),
+                           load_f(a->in[1]->data, a->in[1]->dtype, off[1] + i * st[1]));
+            store_i(y->data, p->dtype, oi, r != r ? 0 : r >= 9.2e18 ? INT64_MAX : r <= -9.2e18 ? INT64_MIN : (int64_t)r);
         } else {
-            int64_t acc = load_i(a->in[0]->data, p->in_dtype[0], off[0]);
+            int64_t acc = load_i(a->in[0]->data, a->in[0]->dtype, off[0] + i * st[0]);
             int cmp = 0;
             for (int k = 1; k < p->n_in; k++) {
-                int64_t v = load_i(a->in[k]->data, p->in_dtype[k], off[k]);
+                int64_t v = load_i(a->in[k]->data, a->in[k]->dtype, off[k] + i * st[k]);
                 switch (p->op) {
                 case OC_BIN_EQUAL: cmp = acc == v; break;
                 case OC_BIN_LESS: cmp = p->dtype == OC_UINT64 ? (uint64_t)acc < (uint64_t)v : acc < v; break;
@@ -310,23 +462,89 @@ int oc_binary_forward(const oc_kargs *a)
             if (p->op == OC_BIN_MEAN)
                 acc /= p->n_in;
             if (is_compare(p->op))
-                ((uint8_t *)y->data)[i] = (uint8_t)cmp;
+                ((uint8_t *)y->data)[oi] = (uint8_t)cmp;
             else
-                store_i(y->data, p->dtype, i, acc);
+                store_i(y->data, p->dtype, oi, acc);
         }
-        /* odometer step */
-        for (int d = rank - 1; d >= 0; d--) {
+    }
+}
+
+static void bcast_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bcast_job *j = ctx;
+    const oc_bcast_params *p = j->p;
+    const bview *v = j->v;
+    (void)tid;
+    int nd = v->nd, n_in = p->n_in;
+    int64_t inner = v->dims[nd - 1];
+    int64_t idx[OC_MAX_RANK] = {0}, off[64] = {0}, st[64];
+    for (int k = 0; k < n_in; k++)
+        st[k] = v->str[k][nd - 1];
+    /* odometer position of row b */
+    int64_t r = b;
+    for (int d = nd - 2; d >= 0; d--) {
+        idx[d] = r % v->dims[d];
+        r /= v->dims[d];
+        for (int k = 0; k < n_in; k++)
+            off[k] += idx[d] * v->str[k][d];
+    }
+    for (int64_t row = b; row < e; row++) {
+        if (j->fast) {
+            float *y = (float *)j->a->out[0]->data + row * inner;
+            const float *x0 = (const float *)j->a->in[0]->data + off[0];
+            if (n_in == 1) {
+                for (int64_t i = 0; i < inner; i++)
+                    y[i] = x0[i * st[0]];
+            } else {
+                float_row(p->op, x0, st[0], (const float *)j->a->in[1]->data + off[1], st[1], y, inner);
+                for (int k = 2; k < n_in; k++)
+                    float_row(p->op, y, 1, (const float *)j->a->in[k]->data + off[k], st[k], y, inner);
+            }
+            if (p->op == OC_BIN_MEAN)
+                float_row_scale(y, inner, (float)n_in);
+        } else {
+            generic_row(p, j->a, row * inner, inner, off, st);
+        }
+        for (int d = nd - 2; d >= 0; d--) {
             idx[d]++;
-            for (int k = 0; k < p->n_in; k++)
-                off[k] += p->strides[k][d];
-            if (idx[d] < p->dims[d])
+            for (int k = 0; k < n_in; k++)
+                off[k] += v->str[k][d];
+            if (idx[d] < v->dims[d])
                 break;
-            for (int k = 0; k < p->n_in; k++)
-                off[k] -= p->strides[k][d] * idx[d];
+            for (int k = 0; k < n_in; k++)
+                off[k] -= v->str[k][d] * idx[d];
             idx[d] = 0;
         }
     }
+}
+
+int oc_binary_forward(const oc_kargs *a)
+{
+    const oc_bcast_params *p = a->p;
+    if (p->n_in < 1 || p->n_in > 64)
+        return oc_fail(a->d, "broadcast: %d inputs (1 to 64 supported)", p->n_in);
+    bview v;
+    make_bview(p, a, &v);
+    bcast_job j = {p, a, &v, p->dtype == OC_FLOAT && float_fast_op(p->op)};
+    for (int k = 0; j.fast && k < p->n_in; k++)
+        j.fast = a->in[k]->dtype == OC_FLOAT;
+    int64_t inner = v.dims[v.nd - 1], rows = inner ? a->out[0]->numel / inner : 0;
+    int64_t grain = 32768 / (inner ? inner : 1);
+    oc_parallel_for(rows, grain > 0 ? grain : 1, a->threads, bcast_task, &j);
     return 0;
+}
+
+/* float32 Clip between alpha and beta; NaN passes through (numpy's order:
+ * max with the lower bound first, then min with the upper one). The same
+ * selects as the fused epilogue (OC_ACT_CLIP). */
+OC_VEC_CLONES static void clip_run(const oc_unary_params *p, const float *xs, float *ys, int64_t n)
+{
+    const float lo = p->alpha, hi = p->beta;
+    for (int64_t i = 0; i < n; i++) {
+        float v = xs[i];
+        v = v < lo ? lo : v;
+        ys[i] = v > hi ? hi : v;
+    }
 }
 
 /* Clip with bounds from inputs 1 and 2 (opset 11+, read at run time; an
@@ -341,7 +559,15 @@ int oc_clip_forward(const oc_kargs *a)
     int has_lo = a->n_in > 1 && a->in[1], has_hi = a->n_in > 2 && a->in[2];
     if ((has_lo && a->in[1]->numel != 1) || (has_hi && a->in[2]->numel != 1))
         return oc_fail(a->d, "Clip bounds must be scalars");
-    if (dt == OC_FLOAT || dt == OC_DOUBLE) {
+    if (dt == OC_FLOAT) {
+        oc_unary_params b = *p; /* bounds resolved into alpha / beta for clip_run */
+        b.alpha = has_lo ? *(const float *)a->in[1]->data : (a->n_in > 1 ? -INFINITY : p->alpha);
+        b.beta = has_hi ? *(const float *)a->in[2]->data : (a->n_in > 1 ? INFINITY : p->beta);
+        unary_job j = {clip_run, &b, x->data, y->data, y->numel};
+        oc_parallel_for((j.n + UNARY_BLOCK - 1) / UNARY_BLOCK, UNARY_GRAIN, a->threads, unary_task, &j);
+        return 0;
+    }
+    if (dt == OC_DOUBLE) {
         double lo = has_lo ? load_f(a->in[1]->data, dt, 0) : (a->n_in > 1 ? -INFINITY : p->alpha);
         double hi = has_hi ? load_f(a->in[2]->data, dt, 0) : (a->n_in > 1 ? INFINITY : p->beta);
         for (int64_t i = 0; i < y->numel; i++) {
@@ -378,22 +604,24 @@ int oc_relu_backward(const oc_kargs *a)
 }
 
 /* SumToShape: dX[j] = sum of dY over the elements that broadcasting maps
- * to j; p->strides[0] are the target's strides over dY's dims. */
+ * to j (p->dims: dY's dims; the target's strides over them come from
+ * out[0]'s shape). */
 int oc_sum_to_shape(const oc_kargs *a)
 {
     const oc_bcast_params *p = a->p;
     const float *dy = a->in[0]->data;
     float *dx = a->out[0]->data;
-    int64_t n = a->in[0]->numel, idx[OC_MAX_RANK] = {0}, off = 0;
+    int64_t n = a->in[0]->numel, idx[OC_MAX_RANK] = {0}, off = 0, str[OC_MAX_RANK];
+    oc_bcast_strides(a->out[0], p->rank, p->dims, str);
     memset(dx, 0, sizeof(float) * (size_t)a->out[0]->numel);
     for (int64_t i = 0; i < n; i++) {
         dx[off] += dy[i];
         for (int d = p->rank - 1; d >= 0; d--) {
             idx[d]++;
-            off += p->strides[0][d];
+            off += str[d];
             if (idx[d] < p->dims[d])
                 break;
-            off -= p->strides[0][d] * idx[d];
+            off -= str[d] * idx[d];
             idx[d] = 0;
         }
     }
@@ -402,55 +630,74 @@ int oc_sum_to_shape(const oc_kargs *a)
 
 /* ActivationGrad(dY, X, Y) -> dX = dY * f'(x), one loop per activation;
  * the derivative is written in terms of whichever of x = X, y = Y is
- * cheaper (sigmoid' = y (1 - y), tanh' = 1 - y^2). */
+ * cheaper (sigmoid' = y (1 - y), tanh' = 1 - y^2). Threaded over blocks
+ * like the forward kernels. */
+typedef struct unary_bwd_job {
+    void (*run)(const oc_unary_params *p, const float *g, const float *x, const float *y, float *dx, int64_t n);
+    const oc_unary_params *p;
+    const float *g, *x, *y;
+    float *dx;
+    int64_t n;
+} unary_bwd_job;
+
+static void unary_bwd_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const unary_bwd_job *j = ctx;
+    (void)tid;
+    int64_t lo = b * UNARY_BLOCK, hi = e * UNARY_BLOCK < j->n ? e * UNARY_BLOCK : j->n;
+    j->run(j->p, j->g + lo, j->x + lo, j->y + lo, j->dx + lo, hi - lo);
+}
+
 #define UNARY_BACKWARD(fname, expr)                                                                        \
-    static int fname(const oc_kargs *a)                                                                    \
+    OC_VEC_CLONES static void fname##_run(const oc_unary_params *p, const float *gs, const float *xs,       \
+                                          const float *ys, float *dx, int64_t n)                           \
     {                                                                                                      \
-        const oc_unary_params *p = a->p;                                                                   \
-        const float *gs = a->in[0]->data, *xs = a->in[1]->data, *ys = a->in[2]->data;                      \
-        float *dx = a->out[0]->data;                                                                       \
-        (void)p;                                                                                           \
-        (void)xs;                                                                                          \
-        (void)ys;                                                                                          \
-        for (int64_t i = 0; i < a->out[0]->numel; i++) {                                                   \
+        UNARY_LOCALS(p);                                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                                  \
             float x = xs[i], y = ys[i], dy = gs[i];                                                        \
             (void)x;                                                                                       \
             (void)y;                                                                                       \
             dx[i] = (expr);                                                                                \
         }                                                                                                  \
+    }                                                                                                      \
+    static int fname(const oc_kargs *a)                                                                    \
+    {                                                                                                      \
+        unary_bwd_job j = {fname##_run, a->p, a->in[0]->data, a->in[1]->data, a->in[2]->data,              \
+                           a->out[0]->data, a->out[0]->numel};                                             \
+        oc_parallel_for((j.n + UNARY_BLOCK - 1) / UNARY_BLOCK, UNARY_GRAIN, a->threads, unary_bwd_task, &j); \
         return 0;                                                                                          \
     }
 
 /* d/dx of 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2 / pi):
  * 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2), t = tanh(u). */
-static float gelu_tanh_grad(float x)
+static inline float gelu_tanh_grad(float x)
 {
     const float c = 0.7978845608028654f;
-    float t = tanhf(c * (x + 0.044715f * x * x * x));
+    float t = oc_vtanhf(c * (x + 0.044715f * x * x * x));
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * c * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
 /* d/dx of 0.5 x (1 + erf(x / sqrt 2)) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi). */
 static float gelu_erf_grad(float x)
 {
-    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.3989422804014327f * expf(-0.5f * x * x);
+    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.3989422804014327f * oc_vexpf(-0.5f * x * x);
 }
 
 /* d/dx of x sigmoid(a x) = s + a x s (1 - s), s = sigmoid(a x). */
-static float swish_grad(float x, float alpha)
+static inline float swish_grad(float x, float alpha)
 {
-    float s = sigmoidf(alpha * x);
+    float s = oc_vsigmoidf(alpha * x);
     return s + alpha * x * s * (1.0f - s);
 }
 
-UNARY_BACKWARD(kb_leaky_relu, x >= 0 ? dy : p->alpha * dy)
-UNARY_BACKWARD(kb_elu, x >= 0 ? dy : dy * p->alpha * expf(x))
-UNARY_BACKWARD(kb_gelu, dy * (p->approximate ? gelu_tanh_grad(x) : gelu_erf_grad(x)))
+UNARY_BACKWARD(kb_leaky_relu, x >= 0 ? dy : alpha * dy)
+UNARY_BACKWARD(kb_elu, x >= 0 ? dy : dy * alpha * oc_vexpf(x))
+UNARY_BACKWARD(kb_gelu, dy * (approximate ? gelu_tanh_grad(x) : gelu_erf_grad(x)))
 UNARY_BACKWARD(kb_sigmoid, dy * y * (1.0f - y))
 UNARY_BACKWARD(kb_tanh, dy * (1.0f - y * y))
-UNARY_BACKWARD(kb_softplus, dy * sigmoidf(x))                    /* d log(1 + e^x) = sigmoid(x) */
-UNARY_BACKWARD(kb_swish, dy * swish_grad(x, p->alpha))
-UNARY_BACKWARD(kb_erf, dy * 1.1283791670955126f * expf(-x * x)) /* 2 / sqrt(pi) e^(-x^2) */
+UNARY_BACKWARD(kb_softplus, dy * oc_vsigmoidf(x))                /* d log(1 + e^x) = sigmoid(x) */
+UNARY_BACKWARD(kb_swish, dy * swish_grad(x, alpha))
+UNARY_BACKWARD(kb_erf, dy * 1.1283791670955126f * oc_vexpf(-x * x)) /* 2 / sqrt(pi) e^(-x^2) */
 UNARY_BACKWARD(kb_sqrt, dy * 0.5f / y)
 UNARY_BACKWARD(kb_exp, dy * y)
 UNARY_BACKWARD(kb_log, dy / x)

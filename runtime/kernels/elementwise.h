@@ -18,17 +18,18 @@ typedef struct oc_unary_params {
 /* Unary float32 kernel by ONNX op name, or NULL. */
 oc_kernel_fn oc_unary_kernel(const char *op);
 
-/* Broadcasting: each input's strides over the output's dims, 0 where the
- * input broadcasts. Inputs are right-aligned as numpy does. */
+/* Broadcasting, numpy style (inputs right-aligned against the output's
+ * dims). The parameter block holds only the output's shape: each input's
+ * strides (0 where it broadcasts) and element type come from its tensor
+ * at run time, so the block stays small whatever the number of inputs. */
 typedef struct oc_bcast_params {
     int op;            /* oc_binary_op */
     int dtype;         /* element type of the output's computation */
-    int in_dtype[64];  /* element type of each input (Pow mixes them) */
     int rank;          /* output rank */
     int64_t dims[OC_MAX_RANK];
-    int n_in;          /* 2 for binary, up to 64 for Sum/Mean/Max/Min */
-    int64_t strides[64][OC_MAX_RANK];
+    int n_in;          /* 2 for binary, 3 for Where, up to 64 for Sum/Mean/Max/Min */
     int fmod;          /* Mod: 1 = C fmod, 0 = Python-style sign of divisor */
+    int slope_channel; /* PRelu before opset 7: a 1-D slope (input 1) runs along dim 1 */
 } oc_bcast_params;
 
 enum oc_binary_op {
@@ -45,7 +46,7 @@ int oc_binary_forward(const oc_kargs *a);
 int oc_clip_forward(const oc_kargs *a);
 
 /* Backward: ReluGrad(dY, Y) -> dX; SumToShape(dY, like) -> dX summed over
- * the dims that broadcasting expanded (strides[0]: the target over dY). */
+ * the dims that broadcasting expanded (dims: dY's; rank: dY's). */
 int oc_relu_backward(const oc_kargs *a);
 int oc_sum_to_shape(const oc_kargs *a);
 

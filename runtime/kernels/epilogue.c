@@ -1,7 +1,9 @@
 /* epilogue.c: see epilogue.h. The activation formulas are the same
- * expressions as the unary kernels in elementwise.c, so a fused
- * Conv+Relu and a Conv followed by a Relu node give the same numbers. */
+ * expressions as the unary kernels in elementwise.c, built from the same
+ * vmath.h functions, so a fused Conv+Sigmoid and a Conv followed by a
+ * Sigmoid node give the same bits. */
 #include "epilogue.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -28,9 +30,15 @@ int oc_act_from_name(const char *op)
     return -1;
 }
 
-static float sigmoid1(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
+/* min(max(v, 0), 1) with fmaxf(0, fminf(1, v))'s NaN rule (NaN -> 1), as
+ * selects; the same helper as elementwise.c's HardSigmoid / HardSwish. */
+static inline float clamp01(float v)
+{
+    v = v < 1.0f ? v : 1.0f;
+    return v > 0.0f ? v : 0.0f;
+}
 
-void oc_act_apply(int act, float alpha, float beta, float *x, int64_t n)
+OC_VEC_CLONES void oc_act_apply(int act, float alpha, float beta, float *x, int64_t n)
 {
     switch (act) {
     case OC_ACT_RELU:
@@ -42,35 +50,32 @@ void oc_act_apply(int act, float alpha, float beta, float *x, int64_t n)
             x[i] = x[i] >= 0 ? x[i] : alpha * x[i];
         break;
     case OC_ACT_CLIP:
-        for (int64_t i = 0; i < n; i++) {
+        for (int64_t i = 0; i < n; i++) { /* NaN passes through, as numpy's clip */
             float v = x[i];
-            if (v == v) /* NaN passes through, as numpy's clip */
-                v = v < alpha ? alpha : v, v = v > beta ? beta : v;
-            x[i] = v;
+            v = v < alpha ? alpha : v;
+            x[i] = v > beta ? beta : v;
         }
         break;
     case OC_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++)
-            x[i] = sigmoid1(x[i]);
+            x[i] = oc_vsigmoidf(x[i]);
         break;
     case OC_ACT_HARD_SIGMOID:
         for (int64_t i = 0; i < n; i++)
-            x[i] = fmaxf(0.0f, fminf(1.0f, alpha * x[i] + beta));
+            x[i] = clamp01(alpha * x[i] + beta);
         break;
     case OC_ACT_HARD_SWISH:
         for (int64_t i = 0; i < n; i++)
-            x[i] = x[i] * fmaxf(0.0f, fminf(1.0f, x[i] / 6.0f + 0.5f));
+            x[i] = x[i] * clamp01(x[i] / 6.0f + 0.5f);
         break;
     case OC_ACT_TANH:
         for (int64_t i = 0; i < n; i++)
-            x[i] = tanhf(x[i]);
+            x[i] = oc_vtanhf(x[i]);
         break;
     case OC_ACT_GELU:
         if (beta != 0.0f)
-            for (int64_t i = 0; i < n; i++) {
-                float v = x[i];
-                x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-            }
+            for (int64_t i = 0; i < n; i++)
+                x[i] = oc_vgelu_tanhf(x[i]);
         else
             for (int64_t i = 0; i < n; i++)
                 x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));

@@ -9,6 +9,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "../threads.h"
+#include "vmath.h"
+
 /* Mean and population variance of `len` floats at stride 1. */
 static void moments(const float *x, int64_t len, double *mean, double *var)
 {
@@ -24,52 +27,117 @@ static void moments(const float *x, int64_t len, double *mean, double *var)
     *var = len ? q / (double)len : 0;
 }
 
-/* ---- BatchNormalization ---- */
-
-int oc_batchnorm_forward(const oc_kargs *a)
+/* ---- BatchNormalization ----
+ * Per channel c: y = x * k + b0 with k = scale / sqrt(var + eps),
+ * b0 = B - mean * k (mean and var: the inputs in inference, the batch
+ * statistics in training). bn_channel is the whole computation for one
+ * channel (the reference runs it for every channel in turn; the threaded
+ * kernel splits channels over threads in training mode, where a channel's
+ * statistics span all images, and (image, channel) planes in inference
+ * mode); the arithmetic is the same, so both give the same bits. */
+static void bn_coeffs(const oc_batchnorm_params *p, double scale, double bias, double mean, double var, float *kf,
+                      float *bf)
 {
-    const oc_batchnorm_params *p = a->p;
+    double k = scale / sqrt(var + p->epsilon);
+    *kf = (float)k;
+    *bf = (float)(bias - mean * k);
+}
+
+OC_VEC_CLONES static void bn_plane(const float *x, float *y, int64_t S, float k, float b)
+{
+    for (int64_t i = 0; i < S; i++)
+        y[i] = x[i] * k + b;
+}
+
+static void bn_channel(const oc_batchnorm_params *p, const oc_kargs *a, int64_t c)
+{
     const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
     const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
     float *y = a->out[0]->data;
     int64_t C = p->c, S = p->spatial, N = p->n;
-    for (int64_t c = 0; c < C; c++) {
-        double mean = rmean[c], var = rvar[c];
-        if (p->training) {
-            double s = 0, q = 0, cnt = (double)(N * S);
-            for (int64_t n = 0; n < N; n++) {
-                const float *xs = x + (n * C + c) * S;
-                for (int64_t i = 0; i < S; i++)
-                    s += xs[i];
-            }
-            mean = cnt > 0 ? s / cnt : 0;
-            for (int64_t n = 0; n < N; n++) {
-                const float *xs = x + (n * C + c) * S;
-                for (int64_t i = 0; i < S; i++) {
-                    double dv = xs[i] - mean;
-                    q += dv * dv;
-                }
-            }
-            var = cnt > 0 ? q / cnt : 0;
-            double mo = p->momentum;
-            if (a->n_out > 1 && a->out[1])
-                ((float *)a->out[1]->data)[c] = (float)(rmean[c] * mo + mean * (1 - mo));
-            if (a->n_out > 2 && a->out[2])
-                ((float *)a->out[2]->data)[c] = (float)(rvar[c] * mo + var * (1 - mo));
-            if (a->n_out > 3 && a->out[3])
-                ((float *)a->out[3]->data)[c] = (float)mean;
-            if (a->n_out > 4 && a->out[4])
-                ((float *)a->out[4]->data)[c] = (float)var;
-        }
-        /* y = x * k + b0 with k = scale / sqrt(var + eps), b0 = B - mean * k */
-        double k = scale[c] / sqrt(var + p->epsilon);
-        float kf = (float)k, bf = (float)(bias[c] - mean * k);
+    double mean = rmean[c], var = rvar[c];
+    if (p->training) {
+        double s = 0, q = 0, cnt = (double)(N * S);
         for (int64_t n = 0; n < N; n++) {
             const float *xs = x + (n * C + c) * S;
-            float *ys = y + (n * C + c) * S;
             for (int64_t i = 0; i < S; i++)
-                ys[i] = xs[i] * kf + bf;
+                s += xs[i];
         }
+        mean = cnt > 0 ? s / cnt : 0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xs = x + (n * C + c) * S;
+            for (int64_t i = 0; i < S; i++) {
+                double dv = xs[i] - mean;
+                q += dv * dv;
+            }
+        }
+        var = cnt > 0 ? q / cnt : 0;
+        double mo = p->momentum;
+        if (a->n_out > 1 && a->out[1])
+            ((float *)a->out[1]->data)[c] = (float)(rmean[c] * mo + mean * (1 - mo));
+        if (a->n_out > 2 && a->out[2])
+            ((float *)a->out[2]->data)[c] = (float)(rvar[c] * mo + var * (1 - mo));
+        if (a->n_out > 3 && a->out[3])
+            ((float *)a->out[3]->data)[c] = (float)mean;
+        if (a->n_out > 4 && a->out[4])
+            ((float *)a->out[4]->data)[c] = (float)var;
+    }
+    float kf, bf;
+    bn_coeffs(p, scale[c], bias[c], mean, var, &kf, &bf);
+    for (int64_t n = 0; n < N; n++)
+        bn_plane(x + (n * C + c) * S, y + (n * C + c) * S, S, kf, bf);
+}
+
+int oc_batchnorm_ref(const oc_kargs *a)
+{
+    const oc_batchnorm_params *p = a->p;
+    for (int64_t c = 0; c < p->c; c++)
+        bn_channel(p, a, c);
+    return 0;
+}
+
+typedef struct bn_job {
+    const oc_batchnorm_params *p;
+    const oc_kargs *a;
+} bn_job;
+
+static void bn_channels_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bn_job *j = ctx;
+    (void)tid;
+    for (int64_t c = b; c < e; c++)
+        bn_channel(j->p, j->a, c);
+}
+
+/* Inference: units are (image, channel) planes. */
+static void bn_planes_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bn_job *j = ctx;
+    const oc_batchnorm_params *p = j->p;
+    const oc_kargs *a = j->a;
+    const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
+    const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
+    float *y = a->out[0]->data;
+    (void)tid;
+    for (int64_t u = b; u < e; u++) {
+        int64_t c = u % p->c;
+        float kf, bf;
+        bn_coeffs(p, scale[c], bias[c], rmean[c], rvar[c], &kf, &bf);
+        bn_plane(x + u * p->spatial, y + u * p->spatial, p->spatial, kf, bf);
+    }
+}
+
+int oc_batchnorm_forward(const oc_kargs *a)
+{
+    const oc_batchnorm_params *p = a->p;
+    bn_job j = {p, a};
+    int64_t S = p->spatial > 0 ? p->spatial : 1;
+    if (p->training) {
+        int64_t grain = 16384 / (S * (p->n > 0 ? p->n : 1));
+        oc_parallel_for(p->c, grain > 0 ? grain : 1, a->threads, bn_channels_task, &j);
+    } else {
+        int64_t grain = 16384 / S;
+        oc_parallel_for(p->n * p->c, grain > 0 ? grain : 1, a->threads, bn_planes_task, &j);
     }
     return 0;
 }
@@ -263,9 +331,12 @@ int oc_mvn_forward(const oc_kargs *a)
  *   recomputed from X, which depend on every x of the channel):
  *     dX = scale * inv * (dy - dB / M - xhat * dScale / M)
  * Sums run in double. */
-int oc_batchnorm_backward(const oc_kargs *a)
+static void bn_backward_channels(void *ctx, int64_t c0, int64_t c1, int tid)
 {
-    const oc_batchnorm_params *p = a->p;
+    const bn_job *j = ctx;
+    const oc_batchnorm_params *p = j->p;
+    const oc_kargs *a = j->a;
+    (void)tid;
     const float *dy = a->in[0]->data, *x = a->in[1]->data, *scale = a->in[2]->data;
     const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
     float *dx = a->out[0] ? a->out[0]->data : NULL;
@@ -273,7 +344,7 @@ int oc_batchnorm_backward(const oc_kargs *a)
     float *dbias = a->n_out > 2 && a->out[2] ? a->out[2]->data : NULL;
     int64_t C = p->c, S = p->spatial, N = p->n;
     double M = (double)(N * S);
-    for (int64_t c = 0; c < C; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         double mean = rmean[c], var = rvar[c];
         if (p->training) {
             double s = 0, q = 0;
@@ -309,6 +380,15 @@ int oc_batchnorm_backward(const oc_kargs *a)
                 dx[j] = (float)(k * (dy[j] - ma - (x[j] - mean) * inv * mb));
             }
     }
+}
+
+/* Channels are independent: threads split them (same bits as one thread). */
+int oc_batchnorm_backward(const oc_kargs *a)
+{
+    const oc_batchnorm_params *p = a->p;
+    bn_job j = {p, a};
+    int64_t per = p->spatial * p->n, grain = 16384 / (per > 0 ? per : 1);
+    oc_parallel_for(p->c, grain > 0 ? grain : 1, a->threads, bn_backward_channels, &j);
     return 0;
 }
 

@@ -22,7 +22,10 @@ typedef struct oc_batchnorm_params {
     int64_t n, c, spatial;
 } oc_batchnorm_params;
 
+/* oc_batchnorm_forward is threaded (inference: over (n, c) planes;
+ * training: over channels); oc_batchnorm_ref runs the channels in turn. */
 int oc_batchnorm_forward(const oc_kargs *a);
+int oc_batchnorm_ref(const oc_kargs *a);
 
 /* InstanceNormalization (groups = C, per-channel scale and bias) and
  * GroupNormalization: X [N, C, spatial...] normalized over each group of

@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../threads.h"
+#include "vmath.h"
+
 /* Valid taps [lo, hi) of one spatial dim for window start st, and the
  * number of taps inside the padded extent (for count_include_pad). */
 typedef struct taps {
@@ -171,11 +174,180 @@ int oc_pool_forward(const oc_kargs *a)
     return oc_fail(a->d, "pool: element type %s is not supported", oc_dtype_name(p->dtype));
 }
 
+/* ---- 2-D fast path (MaxPool / AveragePool, float32, no Indices) ----
+ * Per (n, c) plane and output row oh: the valid kernel rows (pads are
+ * skipped, as in the general kernel) are reduced into one row vr [W]
+ * (max or sum, a vector loop per row), which is copied into a padded row
+ * of exactly the extent the windows read,
+ *   Wp = (OW-1)*sw + (KW-1)*dw + 1,  position wp = iw + pl,
+ * filled with -inf (max) or 0 (sum) outside X and split into sw stride
+ * phases of Lph = ceil(Wp / sw) floats (phase r holds wp = sw*j + r); tap
+ * kw of column ow is then phase (kw*dw) % sw at j = ow + (kw*dw) / sw, a
+ * contiguous run over ow for any stride. The row's outputs are the max /
+ * sum over kw of those runs; AveragePool divides by the window's count
+ * (valid taps, or taps inside the padded input with count_include_pad),
+ * cnt_h(oh) * cnt_w(ow), as the general kernel. Every window must hold at
+ * least one valid tap per dim (oc_pool2d_applicable), so -inf pads never
+ * reach an output. Sums run in float (the general kernel: double). */
+typedef struct p2_geom {
+    int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, pbot, pr;
+    int64_t Wp, Lph, RW;
+} p2_geom;
+
+static void p2_geometry(const oc_pool_params *p, p2_geom *g)
+{
+    g->H = p->in[1], g->W = p->in[2], g->OH = p->out[1], g->OW = p->out[2];
+    g->KH = p->k[1], g->KW = p->k[2], g->sh = p->s[1], g->sw = p->s[2];
+    g->dh = p->dil[1], g->dw = p->dil[2], g->pt = p->pb[1], g->pl = p->pb[2], g->pbot = p->pe[1], g->pr = p->pe[2];
+    g->Wp = g->OW > 0 ? (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1 : 0;
+    g->Lph = (g->Wp + g->sw - 1) / g->sw;
+    g->RW = g->sw * g->Lph;
+}
+
+/* Every window of one dim has a valid tap. */
+static int all_windows_valid(int64_t out, int64_t s, int64_t pb, int64_t k, int64_t dil, int64_t in, int64_t pe)
+{
+    for (int64_t o = 0; o < out; o++) {
+        taps t = clip_taps(o * s - pb, k, dil, in, pe);
+        if (t.hi <= t.lo)
+            return 0;
+    }
+    return 1;
+}
+
+int oc_pool2d_applicable(const oc_pool_params *p)
+{
+    if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
+        return 0;
+    if (p->in[0] != 1 || p->out[0] != 1 || p->k[0] != 1 || p->pb[0] != 0 || p->pe[0] != 0)
+        return 0;
+    for (int d = 1; d < 3; d++)
+        if (p->k[d] < 1 || p->s[d] < 1 || p->dil[d] < 1 || p->pb[d] < 0 || p->pe[d] < 0 ||
+            !all_windows_valid(p->out[d], p->s[d], p->pb[d], p->k[d], p->dil[d], p->in[d], p->pe[d]))
+            return 0;
+    return 1;
+}
+
+size_t oc_pool2d_tscratch(const oc_pool_params *p)
+{
+    p2_geom g;
+    p2_geometry(p, &g);
+    return sizeof(float) * (size_t)(g.W + g.RW + g.OW);
+}
+
+OC_VEC_CLONES static void p2_plane(const p2_geom *g, int max, int include_pad, const float *x, float *y, float *tmp)
+{
+    float *vr = tmp, *pr = tmp + g->W, *cw = pr + g->RW;
+    const float padv = max ? -INFINITY : 0.0f;
+    int64_t OW = g->OW, W = g->W, sw = g->sw;
+    /* per-column window counts (AveragePool) */
+    if (!max)
+        for (int64_t ow = 0; ow < OW; ow++) {
+            taps t = clip_taps(ow * sw - g->pl, g->KW, g->dw, W, g->pr);
+            cw[ow] = (float)(include_pad ? t.padded : t.hi - t.lo);
+        }
+    int64_t lo = g->pl < g->Wp ? g->pl : g->Wp, hi = g->pl + W < g->Wp ? g->pl + W : g->Wp;
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        taps th = clip_taps(oh * g->sh - g->pt, g->KH, g->dh, g->H, g->pbot);
+        const float *src = x + (oh * g->sh - g->pt + th.lo * g->dh) * W;
+        if (th.hi - th.lo > 1) {
+            for (int64_t i = 0; i < W; i++)
+                vr[i] = src[i];
+            for (int64_t j = th.lo + 1; j < th.hi; j++) {
+                const float *r = x + (oh * g->sh - g->pt + j * g->dh) * W;
+                if (max)
+                    for (int64_t i = 0; i < W; i++)
+                        vr[i] = r[i] > vr[i] ? r[i] : vr[i];
+                else
+                    for (int64_t i = 0; i < W; i++)
+                        vr[i] = vr[i] + r[i];
+            }
+            src = vr;
+        }
+        /* padded, phase-split row */
+        if (sw == 1) {
+            for (int64_t i = 0; i < lo; i++)
+                pr[i] = padv;
+            for (int64_t i = lo; i < hi; i++)
+                pr[i] = src[i - g->pl];
+            for (int64_t i = hi > lo ? hi : lo; i < g->RW; i++)
+                pr[i] = padv;
+        } else {
+            for (int64_t r = 0; r < sw; r++) {
+                /* phase r: wp = j*sw + r, valid j one strided run */
+                float *ph = pr + r * g->Lph;
+                int64_t len = g->Lph, jl = lo > r ? (lo - r + sw - 1) / sw : 0, jh = hi > r ? (hi - r + sw - 1) / sw : 0;
+                jl = jl < len ? jl : len;
+                jh = jh < len ? jh : len;
+                jh = jh > jl ? jh : jl;
+                int64_t base = r - g->pl; /* src index of j = 0 (only j >= jl are read) */
+                for (int64_t j = 0; j < jl; j++)
+                    ph[j] = padv;
+                for (int64_t j = jl; j < jh; j++)
+                    ph[j] = src[j * sw + base];
+                for (int64_t j = jh; j < len; j++)
+                    ph[j] = padv;
+            }
+        }
+        float *yr = y + oh * OW;
+        const float *t0 = pr + ((0 * g->dw) % sw) * g->Lph + (0 * g->dw) / sw;
+        for (int64_t i = 0; i < OW; i++)
+            yr[i] = t0[i];
+        for (int64_t kw = 1; kw < g->KW; kw++) {
+            const float *t = pr + ((kw * g->dw) % sw) * g->Lph + (kw * g->dw) / sw;
+            if (max)
+                for (int64_t i = 0; i < OW; i++)
+                    yr[i] = t[i] > yr[i] ? t[i] : yr[i];
+            else
+                for (int64_t i = 0; i < OW; i++)
+                    yr[i] = yr[i] + t[i];
+        }
+        if (!max) {
+            float chh = (float)(include_pad ? th.padded : th.hi - th.lo);
+            for (int64_t i = 0; i < OW; i++)
+                yr[i] = yr[i] / (chh * cw[i]);
+        }
+    }
+}
+
+typedef struct p2_job {
+    const oc_pool_params *p;
+    const oc_kargs *a;
+    p2_geom g;
+} p2_job;
+
+static void p2_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const p2_job *j = ctx;
+    const p2_geom *g = &j->g;
+    const float *x = j->a->in[0]->data;
+    float *y = j->a->out[0]->data;
+    float *tmp = (float *)(j->a->tscratch + (size_t)tid * j->a->tscratch_stride);
+    int max = j->p->kind == OC_POOL_MAX;
+    for (int64_t c = b; c < e; c++)
+        p2_plane(g, max, j->p->count_include_pad, x + c * g->H * g->W, y + c * g->OH * g->OW, tmp);
+}
+
+int oc_pool2d_forward(const oc_kargs *a)
+{
+    const oc_pool_params *p = a->p;
+    if ((a->n_out > 1 && a->out[1]) || !oc_pool2d_applicable(p))
+        return oc_pool_forward(a); /* Indices wanted, or outside the fast path */
+    size_t need = oc_pool2d_tscratch(p);
+    if (!a->tscratch || a->tscratch_stride < need)
+        return oc_fail(a->d, "pool: needs %zu bytes of per-thread scratch", need);
+    p2_job j = {p, a, {0}};
+    p2_geometry(p, &j.g);
+    int64_t plane = j.g.H * j.g.W, grain = 16384 / (plane > 0 ? plane : 1);
+    oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, p2_task, &j);
+    return 0;
+}
+
 /* Global pools: one value per plane. Sums run in double. */
 #define GLOBAL_POOL(name, T)                                                                                \
-    static void name(const oc_global_pool_params *p, const T *x, T *y)                                      \
+    static void name(const oc_global_pool_params *p, const T *x, T *y, int64_t c0, int64_t c1)              \
     {                                                                                                       \
-        for (int64_t c = 0; c < p->planes; c++) {                                                           \
+        for (int64_t c = c0; c < c1; c++) {                                                                 \
             const T *xp = x + c * p->plane;                                                                 \
             if (p->kind == OC_POOL_MAX) {                                                                   \
                 T best = p->plane ? xp[0] : 0;                                                              \
@@ -200,30 +372,112 @@ int oc_pool_forward(const oc_kargs *a)
 GLOBAL_POOL(global_pool_f32, float)
 GLOBAL_POOL(global_pool_f64, double)
 
-int oc_global_pool_forward(const oc_kargs *a)
+int oc_global_pool_ref(const oc_kargs *a)
 {
     const oc_global_pool_params *p = a->p;
     switch (p->dtype) {
-    case OC_FLOAT: global_pool_f32(p, a->in[0]->data, a->out[0]->data); return 0;
-    case OC_DOUBLE: global_pool_f64(p, a->in[0]->data, a->out[0]->data); return 0;
+    case OC_FLOAT: global_pool_f32(p, a->in[0]->data, a->out[0]->data, 0, p->planes); return 0;
+    case OC_DOUBLE: global_pool_f64(p, a->in[0]->data, a->out[0]->data, 0, p->planes); return 0;
     default: return oc_fail(a->d, "global pool: element type %s is not supported", oc_dtype_name(p->dtype));
     }
+}
+
+/* float32 plane sum in 16 double lanes (a vectorizable stand-in for one
+ * running double sum; the lanes are added at the end), and plane max in
+ * 16 float lanes. */
+#define LANES 16
+static inline double plane_sum(const float *x, int64_t n)
+{
+    double acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += x[i + j];
+    double s = 0;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    for (; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+static inline float plane_max(const float *x, int64_t n)
+{
+    float acc[LANES];
+    for (int j = 0; j < LANES; j++)
+        acc[j] = x[0];
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    float best = acc[0];
+    for (int j = 1; j < LANES; j++)
+        best = acc[j] > best ? acc[j] : best;
+    for (; i < n; i++)
+        best = x[i] > best ? x[i] : best;
+    return best;
+}
+
+typedef struct gpool_job {
+    const oc_global_pool_params *p;
+    const void *x;
+    void *y;
+} gpool_job;
+
+OC_VEC_CLONES static void gpool_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const gpool_job *j = ctx;
+    const oc_global_pool_params *p = j->p;
+    (void)tid;
+    if (p->dtype == OC_DOUBLE) {
+        global_pool_f64(p, j->x, j->y, b, e);
+        return;
+    }
+    if (p->kind == OC_POOL_LP || p->plane == 0) {
+        global_pool_f32(p, j->x, j->y, b, e);
+        return;
+    }
+    const float *x = j->x;
+    float *y = j->y;
+    for (int64_t c = b; c < e; c++) {
+        const float *xp = x + c * p->plane;
+        y[c] = p->kind == OC_POOL_MAX ? plane_max(xp, p->plane) : (float)(plane_sum(xp, p->plane) / (double)p->plane);
+    }
+}
+
+/* Threaded over planes; float32 Max / Average planes reduce in vector lanes. */
+int oc_global_pool_forward(const oc_kargs *a)
+{
+    const oc_global_pool_params *p = a->p;
+    if (p->dtype != OC_FLOAT && p->dtype != OC_DOUBLE)
+        return oc_fail(a->d, "global pool: element type %s is not supported", oc_dtype_name(p->dtype));
+    gpool_job j = {p, a->in[0]->data, a->out[0]->data};
+    int64_t grain = 16384 / (p->plane > 0 ? p->plane : 1);
+    oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, gpool_task, &j);
+    return 0;
 }
 
 /* ---- backward (see pool.h for the math) ----
  * The loop nest is the forward's: output positions of one plane, each
  * window's valid taps from clip_taps; the gradient is scattered into the
  * zeroed dX plane, so overlapping windows (stride < kernel) accumulate. */
-int oc_pool_backward(const oc_kargs *a)
+typedef struct pool_bwd_job {
+    const oc_pool_params *p;
+    const float *dy, *x;
+    float *dx;
+} pool_bwd_job;
+
+/* Planes [c0, c1) of dX; planes are independent, so threads split them. */
+static void pool_bwd_task(void *ctx, int64_t c0, int64_t c1, int tid)
 {
-    const oc_pool_params *p = a->p;
-    const float *dy = a->in[0]->data, *x = a->in[1]->data;
-    float *dx = a->out[0]->data;
-    if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
-        return oc_fail(a->d, "pool backward: only float32 MaxPool and AveragePool are supported");
+    const pool_bwd_job *j = ctx;
+    const oc_pool_params *p = j->p;
+    const float *dy = j->dy, *x = j->x;
+    float *dx = j->dx;
+    (void)tid;
     int64_t isz = p->in[0] * p->in[1] * p->in[2], osz = p->out[0] * p->out[1] * p->out[2];
-    memset(dx, 0, sizeof(float) * (size_t)(p->planes * isz));
-    for (int64_t c = 0; c < p->planes; c++) {
+    memset(dx + c0 * isz, 0, sizeof(float) * (size_t)((c1 - c0) * isz));
+    for (int64_t c = c0; c < c1; c++) {
         const float *xp = x + c * isz;
         float *dxp = dx + c * isz;
         int64_t oi = c * osz;
@@ -270,17 +524,33 @@ int oc_pool_backward(const oc_kargs *a)
             }
         }
     }
+}
+
+int oc_pool_backward(const oc_kargs *a)
+{
+    const oc_pool_params *p = a->p;
+    if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
+        return oc_fail(a->d, "pool backward: only float32 MaxPool and AveragePool are supported");
+    pool_bwd_job j = {p, a->in[0]->data, a->in[1]->data, a->out[0]->data};
+    int64_t isz = p->in[0] * p->in[1] * p->in[2], grain = 16384 / (isz > 0 ? isz : 1);
+    oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, pool_bwd_task, &j);
     return 0;
 }
 
-int oc_global_pool_backward(const oc_kargs *a)
+typedef struct gpool_bwd_job {
+    const oc_global_pool_params *p;
+    const float *dy, *x;
+    float *dx;
+} gpool_bwd_job;
+
+static void gpool_bwd_task(void *ctx, int64_t c0, int64_t c1, int tid)
 {
-    const oc_global_pool_params *p = a->p;
-    const float *dy = a->in[0]->data, *x = a->in[1]->data;
-    float *dx = a->out[0]->data;
-    if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
-        return oc_fail(a->d, "global pool backward: only float32 GlobalMaxPool and GlobalAveragePool are supported");
-    for (int64_t c = 0; c < p->planes; c++) {
+    const gpool_bwd_job *j = ctx;
+    const oc_global_pool_params *p = j->p;
+    const float *dy = j->dy, *x = j->x;
+    float *dx = j->dx;
+    (void)tid;
+    for (int64_t c = c0; c < c1; c++) {
         const float *xp = x + c * p->plane;
         float *dxp = dx + c * p->plane;
         if (p->kind == OC_POOL_AVG) {
@@ -297,5 +567,15 @@ int oc_global_pool_backward(const oc_kargs *a)
         if (p->plane)
             dxp[at] = dy[c];
     }
+}
+
+int oc_global_pool_backward(const oc_kargs *a)
+{
+    const oc_global_pool_params *p = a->p;
+    if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
+        return oc_fail(a->d, "global pool backward: only float32 GlobalMaxPool and GlobalAveragePool are supported");
+    gpool_bwd_job j = {p, a->in[0]->data, a->in[1]->data, a->out[0]->data};
+    int64_t grain = 16384 / (p->plane > 0 ? p->plane : 1);
+    oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, gpool_bwd_task, &j);
     return 0;
 }

@@ -29,7 +29,19 @@ typedef struct oc_pool_params {
  * X: (n*C + c) * prod(in) + spatial index in the chosen storage order. */
 int oc_pool_forward(const oc_kargs *a);
 
-/* Global pools reduce each (n, c) plane of `plane` elements to one value. */
+/* Fast path of 2-D (and 1-D) MaxPool / AveragePool, float32, threaded
+ * over (n, c) planes: separable window reduction over padded rows split
+ * into stride phases (see pool.c). Applicable when the leading spatial
+ * slot is trivial and every window holds a valid tap; needs per-thread
+ * scratch of oc_pool2d_tscratch bytes. With an Indices output, or outside
+ * its range, it runs oc_pool_forward, which is its reference. */
+int oc_pool2d_applicable(const oc_pool_params *p);
+size_t oc_pool2d_tscratch(const oc_pool_params *p);
+int oc_pool2d_forward(const oc_kargs *a);
+
+/* Global pools reduce each (n, c) plane of `plane` elements to one value.
+ * oc_global_pool_forward is threaded over planes (float32 Max / Average
+ * reduce in vector lanes); oc_global_pool_ref is the plain loop. */
 typedef struct oc_global_pool_params {
     int kind;       /* oc_pool_kind */
     int dtype;
@@ -39,6 +51,7 @@ typedef struct oc_global_pool_params {
 } oc_global_pool_params;
 
 int oc_global_pool_forward(const oc_kargs *a);
+int oc_global_pool_ref(const oc_kargs *a);
 
 /* ---- backward (training; compiler/ops/pool.c), float32 ----
  * Windowed pools, in: dY [N, C, out...], X [N, C, in...]; out: dX (X's shape),

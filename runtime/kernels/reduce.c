@@ -16,13 +16,16 @@
 #include <math.h>
 #include <string.h>
 
+#include "../threads.h"
+#include "vmath.h"
+
 /* ---- Softmax, LogSoftmax, Hardmax ---- */
 
 #define SOFTMAX(name, T, EXP)                                                                               \
-    static void name(const oc_softmax_params *p, const T *x, T *y)                                          \
+    static void name(const oc_softmax_params *p, const T *x, T *y, int64_t o0, int64_t o1)                  \
     {                                                                                                       \
         int64_t n = p->n, in = p->inner;                                                                    \
-        for (int64_t o = 0; o < p->outer; o++) {                                                            \
+        for (int64_t o = o0; o < o1; o++) {                                                                 \
             for (int64_t j = 0; j < in; j++) {                                                              \
                 const T *xs = x + o * n * in + j;                                                           \
                 T *ys = y + o * n * in + j;                                                                 \
@@ -64,14 +67,100 @@
 SOFTMAX(softmax_f32, float, expf)
 SOFTMAX(softmax_f64, double, exp)
 
-int oc_softmax_forward(const oc_kargs *a)
+int oc_softmax_ref(const oc_kargs *a)
 {
     const oc_softmax_params *p = a->p;
     switch (p->dtype) {
-    case OC_FLOAT: softmax_f32(p, a->in[0]->data, a->out[0]->data); return 0;
-    case OC_DOUBLE: softmax_f64(p, a->in[0]->data, a->out[0]->data); return 0;
+    case OC_FLOAT: softmax_f32(p, a->in[0]->data, a->out[0]->data, 0, p->outer); return 0;
+    case OC_DOUBLE: softmax_f64(p, a->in[0]->data, a->out[0]->data, 0, p->outer); return 0;
     default: return oc_fail(a->d, "softmax: element type %s is not supported", oc_dtype_name(p->dtype));
     }
+}
+
+/* float32 Softmax / LogSoftmax of one contiguous row (inner = 1) with the
+ * vectorized exp: max in 16 lanes, exponentials stored (Softmax) and
+ * summed in 16 double lanes, then one scale (or x - m - log sum). */
+#define SM_LANES 16
+OC_VEC_CLONES static void softmax_row_f32(int kind, const float *x, float *y, int64_t n)
+{
+    float mx[SM_LANES];
+    for (int j = 0; j < SM_LANES; j++)
+        mx[j] = x[0];
+    int64_t i = 0;
+    for (; i + SM_LANES <= n; i += SM_LANES)
+        for (int j = 0; j < SM_LANES; j++)
+            mx[j] = x[i + j] > mx[j] ? x[i + j] : mx[j];
+    float m = mx[0];
+    for (int j = 1; j < SM_LANES; j++)
+        m = mx[j] > m ? mx[j] : m;
+    for (; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    double acc[SM_LANES] = {0};
+    i = 0;
+    if (kind == OC_SOFTMAX) {
+        for (; i + SM_LANES <= n; i += SM_LANES)
+            for (int j = 0; j < SM_LANES; j++) {
+                float e = oc_vexpf(x[i + j] - m);
+                y[i + j] = e;
+                acc[j] += e;
+            }
+    } else {
+        for (; i + SM_LANES <= n; i += SM_LANES)
+            for (int j = 0; j < SM_LANES; j++)
+                acc[j] += oc_vexpf(x[i + j] - m);
+    }
+    double sum = 0;
+    for (int j = 0; j < SM_LANES; j++)
+        sum += acc[j];
+    for (; i < n; i++) {
+        float e = oc_vexpf(x[i] - m);
+        if (kind == OC_SOFTMAX)
+            y[i] = e;
+        sum += e;
+    }
+    if (kind == OC_SOFTMAX) {
+        float inv = (float)(1.0 / sum);
+        for (i = 0; i < n; i++)
+            y[i] *= inv;
+    } else {
+        float lse = (float)log(sum);
+        for (i = 0; i < n; i++)
+            y[i] = x[i] - m - lse;
+    }
+}
+
+typedef struct softmax_job {
+    const oc_softmax_params *p;
+    const void *x;
+    void *y;
+} softmax_job;
+
+static void softmax_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const softmax_job *j = ctx;
+    const oc_softmax_params *p = j->p;
+    (void)tid;
+    if (p->dtype == OC_DOUBLE) {
+        softmax_f64(p, j->x, j->y, b, e);
+    } else if (p->inner == 1 && p->n > 0 && p->kind != OC_HARDMAX) {
+        for (int64_t o = b; o < e; o++)
+            softmax_row_f32(p->kind, (const float *)j->x + o * p->n, (float *)j->y + o * p->n, p->n);
+    } else {
+        softmax_f32(p, j->x, j->y, b, e);
+    }
+}
+
+/* Threaded over the outer index; contiguous float32 rows use the
+ * vectorized row above, strided ones (inner > 1) the reference loop. */
+int oc_softmax_forward(const oc_kargs *a)
+{
+    const oc_softmax_params *p = a->p;
+    if (p->dtype != OC_FLOAT && p->dtype != OC_DOUBLE)
+        return oc_fail(a->d, "softmax: element type %s is not supported", oc_dtype_name(p->dtype));
+    softmax_job j = {p, a->in[0]->data, a->out[0]->data};
+    int64_t row = p->n * p->inner, grain = 16384 / (row > 0 ? row : 1);
+    oc_parallel_for(p->outer, grain > 0 ? grain : 1, a->threads, softmax_task, &j);
+    return 0;
 }
 
 /* ---- element access for the generic paths ---- */

@@ -18,7 +18,10 @@ typedef struct oc_softmax_params {
     int64_t outer, n, inner;
 } oc_softmax_params;
 
+/* oc_softmax_forward is threaded over the outer index (contiguous float32
+ * rows use the vectorized exp of vmath.h); oc_softmax_ref is the plain loop. */
 int oc_softmax_forward(const oc_kargs *a);
+int oc_softmax_ref(const oc_kargs *a);
 
 enum oc_reduce_op {
     OC_RED_SUM, OC_RED_MEAN, OC_RED_MAX, OC_RED_MIN, OC_RED_PROD, OC_RED_L1, OC_RED_L2,

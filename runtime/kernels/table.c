@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "conv_depthwise.h"
 #include "einsum.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -23,6 +24,7 @@
 static const oc_kernel_info core[] = {
     {.name = "oc_conv_forward", .fn = oc_conv_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "im2col+gemm",
      .prep_bytes = oc_conv_prep_bytes, .prep = oc_conv_prep, .prep_inputs = 1u << 1},
+    {.name = "oc_conv_depthwise_forward", .fn = oc_conv_depthwise_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-dw"},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
     {.name = "oc_conv_transpose_ref", .fn = oc_conv_transpose_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
@@ -58,7 +60,8 @@ static const oc_kernel_info core[] = {
     {.name = "oc_xent_backward", .fn = oc_xent_backward, .params_type = "oc_xent_params", .ref = NULL},
     {.name = "oc_pw_loss_forward", .fn = oc_pw_loss_forward, .params_type = "oc_pw_loss_params", .ref = NULL},
     {.name = "oc_pw_loss_backward", .fn = oc_pw_loss_backward, .params_type = "oc_pw_loss_params", .ref = NULL},
-    {.name = "oc_batchnorm_forward", .fn = oc_batchnorm_forward, .params_type = "oc_batchnorm_params", .ref = NULL},
+    {.name = "oc_batchnorm_forward", .fn = oc_batchnorm_forward, .params_type = "oc_batchnorm_params", .ref = oc_batchnorm_ref, .variant = "threaded"},
+    {.name = "oc_batchnorm_ref", .fn = oc_batchnorm_ref, .params_type = "oc_batchnorm_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_groupnorm_forward", .fn = oc_groupnorm_forward, .params_type = "oc_groupnorm_params", .ref = NULL},
     {.name = "oc_layernorm_forward", .fn = oc_layernorm_forward, .params_type = "oc_layernorm_params", .ref = NULL},
     {.name = "oc_lpnorm_forward", .fn = oc_lpnorm_forward, .params_type = "oc_lpnorm_params", .ref = NULL},
@@ -66,11 +69,14 @@ static const oc_kernel_info core[] = {
     {.name = "oc_mvn_forward", .fn = oc_mvn_forward, .params_type = "oc_mvn_params", .ref = NULL},
     {.name = "oc_batchnorm_backward", .fn = oc_batchnorm_backward, .params_type = "oc_batchnorm_params", .ref = NULL},
     {.name = "oc_layernorm_backward", .fn = oc_layernorm_backward, .params_type = "oc_layernorm_params", .ref = NULL},
-    {.name = "oc_pool_forward", .fn = oc_pool_forward, .params_type = "oc_pool_params", .ref = NULL},
-    {.name = "oc_global_pool_forward", .fn = oc_global_pool_forward, .params_type = "oc_global_pool_params", .ref = NULL},
+    {.name = "oc_pool_forward", .fn = oc_pool_forward, .params_type = "oc_pool_params", .ref = NULL, .variant = "general"},
+    {.name = "oc_pool2d_forward", .fn = oc_pool2d_forward, .params_type = "oc_pool_params", .ref = oc_pool_forward, .variant = "2d-rows"},
+    {.name = "oc_global_pool_forward", .fn = oc_global_pool_forward, .params_type = "oc_global_pool_params", .ref = oc_global_pool_ref, .variant = "threaded"},
+    {.name = "oc_global_pool_ref", .fn = oc_global_pool_ref, .params_type = "oc_global_pool_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_pool_backward", .fn = oc_pool_backward, .params_type = "oc_pool_params", .ref = NULL},
     {.name = "oc_global_pool_backward", .fn = oc_global_pool_backward, .params_type = "oc_global_pool_params", .ref = NULL},
-    {.name = "oc_softmax_forward", .fn = oc_softmax_forward, .params_type = "oc_softmax_params", .ref = NULL},
+    {.name = "oc_softmax_forward", .fn = oc_softmax_forward, .params_type = "oc_softmax_params", .ref = oc_softmax_ref, .variant = "threaded"},
+    {.name = "oc_softmax_ref", .fn = oc_softmax_ref, .params_type = "oc_softmax_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_reduce_forward", .fn = oc_reduce_forward, .params_type = "oc_reduce_params", .ref = NULL},
     {.name = "oc_arg_forward", .fn = oc_arg_forward, .params_type = "oc_arg_params", .ref = NULL},
     {.name = "oc_softmax_backward", .fn = oc_softmax_backward, .params_type = "oc_softmax_params", .ref = NULL},

@@ -1,0 +1,232 @@
+/* conv_depthwise.c: see conv_depthwise.h.
+ *
+ * One unit of work is one (image n, group g). Its Cg input planes are
+ * first copied into per-thread scratch, zero-padded to exactly the extent
+ * the windows read,
+ *   Hp = (OH-1)*sh + (KH-1)*dh + 1,   Wp = (OW-1)*sw + (KW-1)*dw + 1,
+ * with padded position (hp, wp) holding X[hp - pt, wp - pl] (0 outside X),
+ * and each padded row stored as sw phases of Lph = ceil(Wp / sw) floats,
+ * phase r holding positions wp = sw*j + r. Tap kw of output column ow
+ * reads wp = ow*sw + kw*dw, i.e. phase (kw*dw) % sw at j = ow + (kw*dw) / sw:
+ * for every stride, a tap is a contiguous run over ow, with no bounds
+ * tests. An output row is then a sum of KH*KW shifted rows times scalar
+ * weights: one vectorized loop per tap (any kernel), or for 3x3 one loop
+ * summing all nine taps and for 5x5 one loop per kernel row. The
+ * epilogue (residual, activation) runs on each output plane while it is
+ * in cache. Sums run in float, in kernel order (c, kh, kw). */
+#include "conv_depthwise.h"
+
+#include <string.h>
+
+#include "../threads.h"
+#include "vmath.h"
+
+/* Geometry of the padded, phase-split planes of one unit. */
+typedef struct dw_geom {
+    int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl;
+    int64_t Hp, Wp, Lph, RW; /* padded rows, padded width, phase length, floats per padded row */
+    int64_t cg, mg;
+} dw_geom;
+
+static void geom(const oc_conv_params *p, dw_geom *g)
+{
+    g->H = p->in[0], g->W = p->in[1], g->OH = p->out[0], g->OW = p->out[1];
+    g->KH = p->k[0], g->KW = p->k[1], g->sh = p->s[0], g->sw = p->s[1];
+    g->dh = p->dil[0], g->dw = p->dil[1], g->pt = p->pb[0], g->pl = p->pb[1];
+    g->Hp = g->OH > 0 ? (g->OH - 1) * g->sh + (g->KH - 1) * g->dh + 1 : 0;
+    g->Wp = g->OW > 0 ? (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1 : 0;
+    g->Lph = (g->Wp + g->sw - 1) / g->sw;
+    g->RW = g->sw * g->Lph;
+    g->cg = p->group > 0 ? p->cin / p->group : 0;
+    g->mg = p->group > 0 ? p->cout / p->group : 0;
+}
+
+int oc_conv_depthwise_applicable(const oc_conv_params *p)
+{
+    if (p->nsp != 2 || p->group <= 1 || p->cin % p->group || p->cout % p->group)
+        return 0;
+    if (p->cin / p->group > OC_CONV_DW_MAX_CG)
+        return 0;
+    for (int i = 0; i < 2; i++)
+        if (p->k[i] < 1 || p->s[i] < 1 || p->dil[i] < 1 || p->pb[i] < 0 || p->in[i] < 0 || p->out[i] < 0)
+            return 0;
+    return 1;
+}
+
+size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
+{
+    dw_geom g;
+    geom(p, &g);
+    return sizeof(float) * (size_t)(g.cg * g.Hp * g.RW);
+}
+
+/* Phase r of a padded row: ph[j] = row position wp = j*s + r, i.e. src[wp - pl]
+ * for wp in [lo, hi), pad elsewhere; the valid j form one strided run. */
+static inline void split_phase(float *ph, int64_t len, const float *src, int64_t s, int64_t r, int64_t pl,
+                               int64_t lo, int64_t hi, float pad)
+{
+    int64_t jl = lo > r ? (lo - r + s - 1) / s : 0, jh = hi > r ? (hi - r + s - 1) / s : 0;
+    jl = jl < len ? jl : len;
+    jh = jh < len ? jh : len;
+    jh = jh > jl ? jh : jl;
+    for (int64_t j = 0; j < jl; j++)
+        ph[j] = pad;
+    int64_t base = r - pl; /* src index of j = 0 (may be < 0: only j >= jl are read) */
+    for (int64_t j = jl; j < jh; j++)
+        ph[j] = src[j * s + base];
+    for (int64_t j = jh; j < len; j++)
+        ph[j] = pad;
+}
+
+/* Copies plane x [H, W] into the padded, phase-split layout at dst. */
+static void pad_plane(const dw_geom *g, const float *x, float *dst)
+{
+    for (int64_t hp = 0; hp < g->Hp; hp++) {
+        float *row = dst + hp * g->RW;
+        int64_t ih = hp - g->pt;
+        if (ih < 0 || ih >= g->H) {
+            memset(row, 0, sizeof(float) * (size_t)g->RW);
+            continue;
+        }
+        const float *xr = x + ih * g->W;
+        /* valid padded columns [lo, hi): those with 0 <= wp - pl < W */
+        int64_t lo = g->pl < g->Wp ? g->pl : g->Wp, hi = g->pl + g->W < g->Wp ? g->pl + g->W : g->Wp;
+        if (g->sw == 1) {
+            memset(row, 0, sizeof(float) * (size_t)lo);
+            if (hi > lo)
+                memcpy(row + lo, xr + (lo - g->pl), sizeof(float) * (size_t)(hi - lo));
+            memset(row + (hi > lo ? hi : lo), 0, sizeof(float) * (size_t)(g->RW - (hi > lo ? hi : lo)));
+            continue;
+        }
+        for (int64_t r = 0; r < g->sw; r++)
+            split_phase(row + r * g->Lph, g->Lph, xr, g->sw, r, g->pl, lo, hi, 0.0f);
+    }
+}
+
+/* Offset of tap kw within a padded row (phase and shift). */
+static inline int64_t tap_off(const dw_geom *g, int64_t kw)
+{
+    int64_t o = kw * g->dw;
+    return (o % g->sw) * g->Lph + o / g->sw;
+}
+
+/* y = b + the nine taps of a 3x3 window (rows r0..r2, tap offsets o[]). */
+static inline void row3x3(float *restrict y, const float *restrict r0, const float *restrict r1,
+                          const float *restrict r2, const int64_t *o, const float *w, float b, int64_t n)
+{
+    const float *restrict a0 = r0 + o[0], *restrict a1 = r0 + o[1], *restrict a2 = r0 + o[2];
+    const float *restrict b0 = r1 + o[0], *restrict b1 = r1 + o[1], *restrict b2 = r1 + o[2];
+    const float *restrict c0 = r2 + o[0], *restrict c1 = r2 + o[1], *restrict c2 = r2 + o[2];
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    for (int64_t i = 0; i < n; i++)
+        y[i] = b + w0 * a0[i] + w1 * a1[i] + w2 * a2[i] + w3 * b0[i] + w4 * b1[i] + w5 * b2[i] + w6 * c0[i] +
+               w7 * c1[i] + w8 * c2[i];
+}
+
+/* y (+)= the five taps of one kernel row of a 5x5 window. */
+static inline void row5(float *restrict y, const float *restrict r, const int64_t *o, const float *w, float init,
+                        int first, int64_t n)
+{
+    const float *restrict a0 = r + o[0], *restrict a1 = r + o[1], *restrict a2 = r + o[2];
+    const float *restrict a3 = r + o[3], *restrict a4 = r + o[4];
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4];
+    if (first)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = init + w0 * a0[i] + w1 * a1[i] + w2 * a2[i] + w3 * a3[i] + w4 * a4[i];
+    else
+        for (int64_t i = 0; i < n; i++)
+            y[i] = y[i] + w0 * a0[i] + w1 * a1[i] + w2 * a2[i] + w3 * a3[i] + w4 * a4[i];
+}
+
+static inline void row_fill(float *restrict y, float v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = v;
+}
+
+static inline void row_axpy(float *restrict y, const float *restrict x, float w, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = y[i] + w * x[i];
+}
+
+/* Output plane of channel m [OH, OW] from the unit's padded planes. */
+OC_VEC_CLONES static void dw_plane(const dw_geom *g, const float *pad, const float *wm, float bias, float *y)
+{
+    int64_t KH = g->KH, KW = g->KW, OW = g->OW, K = KH * KW;
+    int64_t o[5];
+    if (KW == 3 || KW == 5)
+        for (int64_t kw = 0; kw < KW; kw++)
+            o[kw] = tap_off(g, kw);
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        float *yr = y + oh * OW;
+        const float *base = pad + oh * g->sh * g->RW;
+        if (g->cg == 1 && KH == 3 && KW == 3) {
+            row3x3(yr, base, base + g->dh * g->RW, base + 2 * g->dh * g->RW, o, wm, bias, OW);
+            continue;
+        }
+        if (KW == 5 && KH == 5) {
+            for (int64_t c = 0; c < g->cg; c++)
+                for (int64_t kh = 0; kh < 5; kh++)
+                    row5(yr, base + c * g->Hp * g->RW + kh * g->dh * g->RW, o, wm + c * K + kh * 5, bias,
+                         c == 0 && kh == 0, OW);
+            continue;
+        }
+        row_fill(yr, bias, OW);
+        for (int64_t c = 0; c < g->cg; c++)
+            for (int64_t kh = 0; kh < KH; kh++) {
+                const float *r = base + c * g->Hp * g->RW + kh * g->dh * g->RW;
+                for (int64_t kw = 0; kw < KW; kw++)
+                    row_axpy(yr, r + tap_off(g, kw), wm[c * K + kh * KW + kw], OW);
+            }
+    }
+}
+
+typedef struct dw_job {
+    const oc_conv_params *p;
+    const oc_kargs *a;
+    dw_geom g;
+} dw_job;
+
+static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const dw_job *j = ctx;
+    const oc_conv_params *p = j->p;
+    const dw_geom *g = &j->g;
+    const oc_kargs *a = j->a;
+    const float *x = a->in[0]->data, *w = a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
+    float *y = a->out[0]->data;
+    float *pad = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
+    int64_t G = p->group, L = g->OH * g->OW, Lin = g->H * g->W, K = g->KH * g->KW;
+    int active = oc_epilogue_active(&p->ep);
+    for (int64_t u = b; u < e; u++) {
+        int64_t n = u / G, grp = u % G;
+        for (int64_t c = 0; c < g->cg; c++)
+            pad_plane(g, x + (n * p->cin + grp * g->cg + c) * Lin, pad + c * g->Hp * g->RW);
+        for (int64_t mm = 0; mm < g->mg; mm++) {
+            int64_t m = grp * g->mg + mm;
+            float *ym = y + (n * p->cout + m) * L;
+            dw_plane(g, pad, w + m * g->cg * K, bias ? bias[m] : 0.0f, ym);
+            if (active)
+                oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * p->cout + m) * L : NULL, L);
+        }
+    }
+}
+
+int oc_conv_depthwise_forward(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    if (!oc_conv_depthwise_applicable(p))
+        return oc_fail(a->d, "depthwise conv: parameters outside the direct kernel's range");
+    dw_job j = {p, a, {0}};
+    geom(p, &j.g);
+    size_t need = oc_conv_depthwise_tscratch(p);
+    if (need && (!a->tscratch || a->tscratch_stride < need))
+        return oc_fail(a->d, "depthwise conv: needs %zu bytes of per-thread scratch", need);
+    if (j.g.OH == 0 || j.g.OW == 0)
+        return 0;
+    oc_parallel_for(p->batch * p->group, 1, a->threads, dw_task, &j);
+    return 0;
+}

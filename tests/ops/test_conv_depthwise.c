@@ -1,0 +1,158 @@
+/* test_conv_depthwise.c: compares the direct depthwise / small-group Conv
+ * kernel (runtime/kernels/conv_depthwise.c) with the direct-loop
+ * reference oc_conv_ref on odd shapes: channel counts that are not a
+ * multiple of 16, 1x1 and 7x7 planes, strides 1, 2 and 3, dilation,
+ * asymmetric pads (end pads implied by the output size), channel
+ * multipliers, 2 and 4 channels per group, 3x3, 5x5 and other kernels,
+ * with and without bias, fused activations and a residual, on 1 and 2
+ * threads. Prints each case and its worst difference. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/kernels/conv_depthwise.h"
+#include "../../runtime/threads.h"
+#include "../unit/check.h"
+
+typedef struct dw_case {
+    const char *name;
+    int64_t n, c, mult, cg; /* cin = c * cg (group = c), cout = c * mult */
+    int64_t h, w, kh, kw, sh, sw, dh, dw, pt, pl, pbot, pr;
+    int bias, act, residual;
+    float alpha, beta;
+} dw_case;
+
+static const dw_case cases[] = {
+    {"dw 3x3 s1 p1 C=19", 2, 19, 1, 1, 13, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_NONE, 0, 0, 0},
+    {"dw 3x3 s2 p1 C=21 relu6", 1, 21, 1, 1, 14, 15, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, OC_ACT_CLIP, 0, 0, 6},
+    {"dw 3x3 s2 asym pads 0/1", 2, 5, 1, 1, 9, 10, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, OC_ACT_RELU, 0, 0, 0},
+    {"dw 5x5 s1 p2 sigmoid+residual", 1, 7, 1, 1, 12, 9, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, OC_ACT_SIGMOID, 1, 0, 0},
+    {"dw 5x5 s2 p2 C=17", 2, 17, 1, 1, 15, 16, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, OC_ACT_NONE, 0, 0, 0},
+    {"dw 3x3 dil 2 p2 multiplier 2", 1, 6, 2, 1, 10, 12, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, OC_ACT_NONE, 0, 0, 0},
+    {"dw 3x3 on 1x1 plane p1", 3, 9, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_TANH, 0, 0, 0},
+    {"dw 3x3 on 7x7 plane s2 p1", 2, 33, 1, 1, 7, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, OC_ACT_HARD_SWISH, 0, 0, 0},
+    {"dw 7x7 on 7x7 plane p3", 1, 10, 1, 1, 7, 7, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1, OC_ACT_NONE, 1, 0, 0},
+    {"dw 2x4 s(3,2) dil(1,2) pads 1/0/2/3", 1, 4, 3, 1, 11, 13, 2, 4, 3, 2, 1, 2, 1, 0, 2, 3, 1, OC_ACT_LEAKY_RELU, 0, 0.1f, 0},
+    {"dw 1x1 s2", 2, 8, 1, 1, 9, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, OC_ACT_NONE, 0, 0, 0},
+    {"dw 3x3 s1 no pad, end cut", 1, 3, 1, 1, 8, 9, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, OC_ACT_NONE, 0, 0, 0},
+    {"group 3x3 s1 p1 Cg=2", 2, 5, 2, 2, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_RELU, 1, 0, 0},
+    {"group 5x5 s2 p2 Cg=4", 1, 3, 1, 4, 11, 10, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, OC_ACT_NONE, 0, 0, 0},
+    {"group 3x3 s2 Cg=3 multiplier 3", 1, 2, 3, 3, 10, 7, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0, OC_ACT_GELU, 0, 0, 1},
+};
+
+static float frand(unsigned *st)
+{
+    *st = *st * 1664525u + 1013904223u;
+    return (float)((*st >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static void tensor_init(oc_tensor *t, int rank, const int64_t *dims, float *data)
+{
+    memset(t, 0, sizeof *t);
+    t->dtype = OC_FLOAT;
+    t->rank = rank;
+    t->numel = 1;
+    for (int i = 0; i < rank; i++) {
+        t->dims[i] = dims[i];
+        t->numel *= dims[i];
+    }
+    t->data = data;
+}
+
+static float *rand_buf(int64_t n, unsigned *st)
+{
+    float *b = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++)
+        b[i] = frand(st);
+    return b;
+}
+
+static void run_case(const dw_case *cc, int threads)
+{
+    oc_conv_params p = {0};
+    p.nsp = 2;
+    p.batch = cc->n;
+    p.group = cc->c;
+    p.cin = cc->c * cc->cg;
+    p.cout = cc->c * cc->mult;
+    int64_t in[2] = {cc->h, cc->w}, k[2] = {cc->kh, cc->kw}, s[2] = {cc->sh, cc->sw}, dl[2] = {cc->dh, cc->dw};
+    int64_t pb[2] = {cc->pt, cc->pl}, pe[2] = {cc->pbot, cc->pr};
+    for (int i = 0; i < 2; i++) {
+        p.in[i] = in[i];
+        p.k[i] = k[i];
+        p.s[i] = s[i];
+        p.dil[i] = dl[i];
+        p.pb[i] = pb[i];
+        p.out[i] = (in[i] + pb[i] + pe[i] - ((k[i] - 1) * dl[i] + 1)) / s[i] + 1;
+    }
+    p.ep.act = cc->act;
+    p.ep.alpha = cc->alpha;
+    p.ep.beta = cc->beta;
+    p.ep.has_residual = cc->residual;
+    CHECK(oc_conv_depthwise_applicable(&p), "%s: not applicable", cc->name);
+
+    int64_t xd[4] = {cc->n, p.cin, cc->h, cc->w}, yd[4] = {cc->n, p.cout, p.out[0], p.out[1]};
+    int64_t wd[4] = {p.cout, cc->cg, cc->kh, cc->kw}, bd[1] = {p.cout};
+    unsigned st = 777u + (unsigned)cc->c;
+    oc_tensor x, w, b, r, yf, yr;
+    tensor_init(&x, 4, xd, NULL);
+    tensor_init(&w, 4, wd, NULL);
+    tensor_init(&b, 1, bd, NULL);
+    tensor_init(&r, 4, yd, NULL);
+    tensor_init(&yf, 4, yd, NULL);
+    tensor_init(&yr, 4, yd, NULL);
+    x.data = rand_buf(x.numel, &st);
+    w.data = rand_buf(w.numel, &st);
+    b.data = rand_buf(b.numel, &st);
+    r.data = rand_buf(r.numel, &st);
+    yf.data = rand_buf(yf.numel, &st); /* garbage: the kernel must overwrite it */
+    yr.data = rand_buf(yr.numel, &st);
+
+    size_t slice = oc_conv_depthwise_tscratch(&p);
+    unsigned char *ts = malloc(slice * (size_t)threads + 1);
+    const oc_tensor *ins[4] = {&x, &w, cc->bias ? &b : NULL, cc->residual ? &r : NULL};
+    oc_tensor *of[1] = {&yf}, *orf[1] = {&yr};
+    oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = ins, .out = of, .threads = threads,
+                   .tscratch = ts, .tscratch_stride = slice};
+    oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = ins, .out = orf, .threads = 1};
+    int rf = oc_conv_depthwise_forward(&af), rr = oc_conv_ref(&ar);
+    CHECK(rf == 0 && rr == 0, "%s: kernels returned %d / %d", cc->name, rf, rr);
+    double worst = 0;
+    int64_t bad = 0;
+    const float *f = yf.data, *e = yr.data;
+    for (int64_t i = 0; i < yr.numel; i++) {
+        double diff = fabs((double)f[i] - e[i]);
+        if (diff > worst || diff != diff)
+            worst = diff;
+        bad += !(diff <= 1e-5 + 1e-5 * fabs(e[i]) * (double)(cc->kh * cc->kw * cc->cg));
+    }
+    char dims[96];
+    printf("%-40s t=%d Y %s: max abs diff %.3g over %lld values\n", cc->name, threads,
+           oc_format_dims(dims, sizeof dims, yd, 4), worst, (long long)yr.numel);
+    CHECK(bad == 0, "%s (threads %d): %lld of %lld values differ (worst %g)", cc->name, threads, (long long)bad,
+          (long long)yr.numel, worst);
+    free(x.data);
+    free(w.data);
+    free(b.data);
+    free(r.data);
+    free(yf.data);
+    free(yr.data);
+    free(ts);
+}
+
+int main(void)
+{
+    oc_conv_params p = {.nsp = 2, .batch = 1, .cin = 8, .cout = 8, .group = 1, .in = {5, 5}, .out = {5, 5},
+                        .k = {3, 3}, .s = {1, 1}, .dil = {1, 1}, .pb = {1, 1}};
+    CHECK(!oc_conv_depthwise_applicable(&p), "group 1 must not take the depthwise path");
+    p.group = 1;
+    p.nsp = 3;
+    CHECK(!oc_conv_depthwise_applicable(&p), "3-D must not take the depthwise path");
+    for (int threads = 1; threads <= 2; threads++) {
+        oc_set_threads(threads);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            run_case(&cases[i], threads);
+    }
+    oc_threads_shutdown();
+    return check_finish("test_conv_depthwise");
+}
