@@ -25,7 +25,8 @@ int oc_grad_add(oc_grad_ctx *cx, const char *op, int internal, int n_in, const i
     const char *out_names[4];
     char name[96];
     if (n_in > 16 || n_out > 4)
-        return oc_fail(cx->d, "gradient node %s has too many inputs or outputs", op);
+        return oc_fail(cx->d, "gradient node %s has %d inputs and %d outputs; at most 16 and 4 are supported", op,
+                       n_in, n_out);
     for (int k = 0; k < n_in; k++)
         in_names[k] = in[k] >= 0 ? g->values[in[k]].name : "";
     int id = cx->counter++;
@@ -34,14 +35,10 @@ int oc_grad_add(oc_grad_ctx *cx, const char *op, int internal, int n_in, const i
         snprintf(out_buf[k], sizeof out_buf[k], "grad/%s_%d:%d", op, id, k);
         out_names[k] = out_buf[k];
     }
-    int nid = oc_graph_add_node(g, op, name, n_in, in_names, n_out, out_names, cx->d);
+    int nid = oc_graph_add_node_in(g, internal ? OC_DOMAIN_ONNXC : "", op, name, n_in, in_names, n_out, out_names,
+                                   cx->d);
     if (nid < 0)
         return -1;
-    if (internal) {
-        free(g->nodes[nid].domain);
-        if (!(g->nodes[nid].domain = oc_strdup("ai.onnxc")))
-            return oc_fail(cx->d, "out of memory");
-    }
     for (int k = 0; k < n_out; k++)
         outs[k] = g->nodes[nid].out[k];
     return nid;
