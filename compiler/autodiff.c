@@ -126,19 +126,35 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
     char lb[300];
     int nv = g->n_values, nn = g->n_nodes, rc = -1;
     if (loss < 0 || loss >= nv)
-        return oc_fail(d, "no loss value");
+        return oc_fail(d, "the loss is value id %d, outside the graph's %d values", loss, nv);
     const oc_value *lv = &g->values[loss];
     if (lv->dtype != OC_FLOAT || oc_value_numel(lv) != 1)
         return oc_fail(d, "the loss '%s' must be a float32 scalar", lv->name);
+    /* per-node gradient slots, sized for the widest node (Concat takes up
+     * to 1024 inputs): no node is ever skipped for its width */
+    int max_io = 1;
+    for (int i = 0; i < nn; i++) {
+        if (g->nodes[i].n_in > max_io)
+            max_io = g->nodes[i].n_in;
+        if (g->nodes[i].n_out > max_io)
+            max_io = g->nodes[i].n_out;
+    }
     unsigned char *dep = calloc((size_t)nv + 1, 1), *useful = calloc((size_t)nv + 1, 1);
     int **contrib = calloc((size_t)nv + 1, sizeof(int *));
     int *ncontrib = calloc((size_t)nv + 1, sizeof(int));
-    if (!dep || !useful || !contrib || !ncontrib) {
+    int *dy = malloc(sizeof(int) * (size_t)max_io), *dx = malloc(sizeof(int) * (size_t)max_io);
+    unsigned char *need = malloc((size_t)max_io);
+    if (!dep || !useful || !contrib || !ncontrib || !dy || !dx || !need) {
         oc_fail(d, "out of memory");
         goto out;
     }
-    for (int i = 0; i < n_params; i++)
+    for (int i = 0; i < n_params; i++) {
+        if (params[i] < 0 || params[i] >= nv) {
+            oc_fail(d, "parameter %d is value id %d, outside the graph's %d values", i, params[i], nv);
+            goto out;
+        }
         dep[params[i]] = 1;
+    }
     for (int i = 0; i < nn; i++) {
         const oc_node *n = &g->nodes[i];
         int any = 0;
@@ -187,11 +203,7 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
     }
     for (int i = nn - 1; i >= 0; i--) {
         oc_node *n = &g->nodes[i];
-        int dy[64], dx[64];
-        unsigned char need[64];
         int any_dy = 0, any_need = 0;
-        if (n->n_out > 64 || n->n_in > 64)
-            continue;
         for (int k = 0; k < n->n_out; k++) {
             int v = n->out[k];
             dy[k] = -1;
@@ -259,6 +271,9 @@ out:
         free(contrib[v]);
     free(contrib);
     free(ncontrib);
+    free(dy);
+    free(dx);
+    free(need);
     free(dep);
     free(useful);
     return rc;
