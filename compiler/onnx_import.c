@@ -587,15 +587,25 @@ oc_graph *oc_onnx_load(const char *path, oc_diag *d)
     size_t len;
     if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
         return NULL;
+    oc_graph *g = oc_onnx_load_memory(buf, len, path, d);
+    free(buf);
+    return g;
+}
+
+oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *path, oc_diag *d)
+{
+    if (len > MAX_PROTO_BYTES) {
+        oc_fail(d, "%s: more than %zu bytes; larger models must keep their weights as external data", path,
+                MAX_PROTO_BYTES);
+        return NULL;
+    }
     int nest = wire_scan(buf, buf + len, W_MODEL, 0, 0);
     if (nest > 0) {
-        free(buf);
         oc_fail(d, "%s: %s are nested more than %d deep; onnxc refuses such files", path,
                 nest == 1 ? "subgraphs (graphs in node attributes)" : "type descriptions (TypeProto)", MAX_NESTING);
         return NULL;
     }
     Onnx__ModelProto *mp = nest < 0 ? NULL : onnx__model_proto__unpack(NULL, len, buf);
-    free(buf);
     if (!mp) {
         oc_fail(d, "%s: not a valid ONNX model (malformed or truncated protobuf)", path);
         return NULL;
