@@ -202,10 +202,14 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
         ncontrib[loss] = 1;
     }
     for (int i = nn - 1; i >= 0; i--) {
-        oc_node *n = &g->nodes[i];
-        int any_dy = 0, any_need = 0;
-        for (int k = 0; k < n->n_out; k++) {
-            int v = n->out[k];
+        /* node i is re-read after every call that adds nodes (the array
+         * moves), and its counts are taken now: a rule may give the forward
+         * node more inputs or outputs (Dropout, BatchNormalization in
+         * training mode), which have no slots and no gradients */
+        oc_node *n;
+        int n_in = g->nodes[i].n_in, n_out = g->nodes[i].n_out, any_dy = 0, any_need = 0;
+        for (int k = 0; k < n_out; k++) {
+            int v = g->nodes[i].out[k];
             dy[k] = -1;
             if (v >= 0 && ncontrib[v]) {
                 if ((dy[k] = accumulate(&cx, contrib[v], ncontrib[v], NULL)) < 0)
@@ -213,8 +217,8 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
                 any_dy = 1;
             }
         }
-        for (int k = 0; k < n->n_in; k++) {
-            int v = n->in[k];
+        for (int k = 0; k < n_in; k++) {
+            int v = g->nodes[i].in[k];
             need[k] = v >= 0 && dep[v] && useful[v];
             any_need |= need[k];
             dx[k] = -1;
@@ -231,7 +235,7 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
             goto out;
         }
         n = &g->nodes[i];
-        for (int k = 0; k < n->n_in; k++) {
+        for (int k = 0; k < n_in; k++) {
             int v = n->in[k];
             if (!need[k] || dx[k] < 0)
                 continue;

@@ -1284,9 +1284,10 @@ static int grad_concat(oc_grad_ctx *cx, int nid, const int *dy, const unsigned c
     const oc_node *n = &cx->g->nodes[nid];
     int rank = cx->g->values[n->out[0]].rank;
     int64_t axis = oc_attr_int(n, "axis", 0), at = 0;
+    int n_in = n->n_in;
     if (axis < 0)
         axis += rank;
-    for (int k = 0; k < n->n_in; k++) {
+    for (int k = 0; k < n_in; k++) {
         n = &cx->g->nodes[nid]; /* the node array grows */
         if (grad_static(cx, n->in[k]))
             return -1;
