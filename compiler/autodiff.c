@@ -25,7 +25,8 @@ int oc_grad_add(oc_grad_ctx *cx, const char *op, int internal, int n_in, const i
     const char *out_names[4];
     char name[96];
     if (n_in > 16 || n_out > 4)
-        return oc_fail(cx->d, "gradient node %s has too many inputs or outputs", op);
+        return oc_fail(cx->d, "gradient node %s has %d inputs and %d outputs; at most 16 and 4 are supported", op,
+                       n_in, n_out);
     for (int k = 0; k < n_in; k++)
         in_names[k] = in[k] >= 0 ? g->values[in[k]].name : "";
     int id = cx->counter++;
@@ -34,14 +35,10 @@ int oc_grad_add(oc_grad_ctx *cx, const char *op, int internal, int n_in, const i
         snprintf(out_buf[k], sizeof out_buf[k], "grad/%s_%d:%d", op, id, k);
         out_names[k] = out_buf[k];
     }
-    int nid = oc_graph_add_node(g, op, name, n_in, in_names, n_out, out_names, cx->d);
+    int nid = oc_graph_add_node_in(g, internal ? OC_DOMAIN_ONNXC : "", op, name, n_in, in_names, n_out, out_names,
+                                   cx->d);
     if (nid < 0)
         return -1;
-    if (internal) {
-        free(g->nodes[nid].domain);
-        if (!(g->nodes[nid].domain = oc_strdup("ai.onnxc")))
-            return oc_fail(cx->d, "out of memory");
-    }
     for (int k = 0; k < n_out; k++)
         outs[k] = g->nodes[nid].out[k];
     return nid;
@@ -129,19 +126,35 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
     char lb[300];
     int nv = g->n_values, nn = g->n_nodes, rc = -1;
     if (loss < 0 || loss >= nv)
-        return oc_fail(d, "no loss value");
+        return oc_fail(d, "the loss is value id %d, outside the graph's %d values", loss, nv);
     const oc_value *lv = &g->values[loss];
     if (lv->dtype != OC_FLOAT || oc_value_numel(lv) != 1)
         return oc_fail(d, "the loss '%s' must be a float32 scalar", lv->name);
+    /* per-node gradient slots, sized for the widest node (Concat takes up
+     * to 1024 inputs): no node is ever skipped for its width */
+    int max_io = 1;
+    for (int i = 0; i < nn; i++) {
+        if (g->nodes[i].n_in > max_io)
+            max_io = g->nodes[i].n_in;
+        if (g->nodes[i].n_out > max_io)
+            max_io = g->nodes[i].n_out;
+    }
     unsigned char *dep = calloc((size_t)nv + 1, 1), *useful = calloc((size_t)nv + 1, 1);
     int **contrib = calloc((size_t)nv + 1, sizeof(int *));
     int *ncontrib = calloc((size_t)nv + 1, sizeof(int));
-    if (!dep || !useful || !contrib || !ncontrib) {
+    int *dy = malloc(sizeof(int) * (size_t)max_io), *dx = malloc(sizeof(int) * (size_t)max_io);
+    unsigned char *need = malloc((size_t)max_io);
+    if (!dep || !useful || !contrib || !ncontrib || !dy || !dx || !need) {
         oc_fail(d, "out of memory");
         goto out;
     }
-    for (int i = 0; i < n_params; i++)
+    for (int i = 0; i < n_params; i++) {
+        if (params[i] < 0 || params[i] >= nv) {
+            oc_fail(d, "parameter %d is value id %d, outside the graph's %d values", i, params[i], nv);
+            goto out;
+        }
         dep[params[i]] = 1;
+    }
     for (int i = 0; i < nn; i++) {
         const oc_node *n = &g->nodes[i];
         int any = 0;
@@ -189,14 +202,14 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
         ncontrib[loss] = 1;
     }
     for (int i = nn - 1; i >= 0; i--) {
-        oc_node *n = &g->nodes[i];
-        int dy[64], dx[64];
-        unsigned char need[64];
-        int any_dy = 0, any_need = 0;
-        if (n->n_out > 64 || n->n_in > 64)
-            continue;
-        for (int k = 0; k < n->n_out; k++) {
-            int v = n->out[k];
+        /* node i is re-read after every call that adds nodes (the array
+         * moves), and its counts are taken now: a rule may give the forward
+         * node more inputs or outputs (Dropout, BatchNormalization in
+         * training mode), which have no slots and no gradients */
+        oc_node *n;
+        int n_in = g->nodes[i].n_in, n_out = g->nodes[i].n_out, any_dy = 0, any_need = 0;
+        for (int k = 0; k < n_out; k++) {
+            int v = g->nodes[i].out[k];
             dy[k] = -1;
             if (v >= 0 && ncontrib[v]) {
                 if ((dy[k] = accumulate(&cx, contrib[v], ncontrib[v], NULL)) < 0)
@@ -204,8 +217,8 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
                 any_dy = 1;
             }
         }
-        for (int k = 0; k < n->n_in; k++) {
-            int v = n->in[k];
+        for (int k = 0; k < n_in; k++) {
+            int v = g->nodes[i].in[k];
             need[k] = v >= 0 && dep[v] && useful[v];
             any_need |= need[k];
             dx[k] = -1;
@@ -222,7 +235,7 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
             goto out;
         }
         n = &g->nodes[i];
-        for (int k = 0; k < n->n_in; k++) {
+        for (int k = 0; k < n_in; k++) {
             int v = n->in[k];
             if (!need[k] || dx[k] < 0)
                 continue;
@@ -262,6 +275,9 @@ out:
         free(contrib[v]);
     free(contrib);
     free(ncontrib);
+    free(dy);
+    free(dx);
+    free(need);
     free(dep);
     free(useful);
     return rc;

@@ -89,6 +89,8 @@ int oc_graph_find(const oc_graph *g, const char *name)
 
 oc_graph *oc_graph_new(const char *name, int64_t opset, oc_diag *d)
 {
+    if (oc_ops_init(d))
+        return NULL;
     oc_graph *g = calloc(1, sizeof *g);
     if (!g) {
         oc_fail(d, "out of memory");
@@ -244,6 +246,12 @@ int oc_graph_add_node(oc_graph *g, const char *op_type, const char *name, int n_
                       const char *const *in_names, int n_out, const char *const *out_names,
                       oc_diag *d)
 {
+    return oc_graph_add_node_in(g, "", op_type, name, n_in, in_names, n_out, out_names, d);
+}
+
+int oc_graph_add_node_in(oc_graph *g, const char *domain, const char *op_type, const char *name, int n_in,
+                         const char *const *in_names, int n_out, const char *const *out_names, oc_diag *d)
+{
     if (n_in < 0 || n_out < 0)
         return oc_fail(d, "node '%s': negative input/output count", name ? name : "");
     if (grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof(oc_node)))
@@ -253,7 +261,7 @@ int oc_graph_add_node(oc_graph *g, const char *op_type, const char *name, int n_
     memset(n, 0, sizeof *n);
     n->name = oc_strdup(name);
     n->op_type = oc_strdup(op_type);
-    n->domain = oc_strdup("");
+    n->domain = oc_strdup(domain);
     n->in = calloc((size_t)n_in + 1, sizeof(int));
     n->out = calloc((size_t)n_out + 1, sizeof(int));
     g->n_nodes++; /* owned by the graph from here on, freed with it */
@@ -261,7 +269,7 @@ int oc_graph_add_node(oc_graph *g, const char *op_type, const char *name, int n_
         return oc_fail(d, "out of memory");
     n->n_in = n_in;
     n->n_out = n_out;
-    n->op = oc_op_find(n->op_type);
+    n->op = oc_op_find(n->domain, n->op_type);
     for (int i = 0; i < n_in; i++) {
         if (!in_names[i] || !*in_names[i]) {
             n->in[i] = -1;

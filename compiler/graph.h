@@ -76,6 +76,10 @@ typedef struct oc_attr {
      * onnxc does not execute control flow yet. */
 } oc_attr;
 
+/* Operator domain of onnxc's own ops (gradient ops, onnxc-only losses).
+ * Model files cannot use it; exported files import it at version 1. */
+#define OC_DOMAIN_ONNXC "ai.onnxc"
+
 typedef struct oc_node {
     char *name;
     char *op_type;
@@ -136,6 +140,10 @@ int oc_graph_mark_output(oc_graph *g, int value_id, oc_diag *d);
 int oc_graph_add_node(oc_graph *g, const char *op_type, const char *name, int n_in,
                       const char *const *in_names, int n_out, const char *const *out_names,
                       oc_diag *d);
+/* The same in operator domain `domain` ("" = default ONNX domain, "ai.onnxc"
+ * for onnxc's own ops); the registry entry is looked up by (domain, op_type). */
+int oc_graph_add_node_in(oc_graph *g, const char *domain, const char *op_type, const char *name, int n_in,
+                         const char *const *in_names, int n_out, const char *const *out_names, oc_diag *d);
 
 /* Attributes on node `nid` (copied). */
 int oc_node_set_int(oc_graph *g, int nid, const char *name, int64_t v, oc_diag *d);

@@ -157,20 +157,29 @@ int oc_onnx_save(const oc_graph *g, const char *path, oc_diag *d)
     pool p = {0};
     Onnx__ModelProto mp;
     Onnx__GraphProto gp;
-    Onnx__OperatorSetIdProto os;
-    Onnx__OperatorSetIdProto *osp = &os;
+    Onnx__OperatorSetIdProto os, os_onnxc;
+    Onnx__OperatorSetIdProto *osp[2] = {&os, &os_onnxc};
     onnx__model_proto__init(&mp);
     onnx__graph_proto__init(&gp);
     onnx__operator_set_id_proto__init(&os);
+    onnx__operator_set_id_proto__init(&os_onnxc);
     os.domain = "";
     os.has_version = 1;
     os.version = g->opset;
+    /* a graph holding onnxc's own ops (training graphs) imports their
+     * domain too, so that the file is valid ONNX for other tools */
+    os_onnxc.domain = OC_DOMAIN_ONNXC;
+    os_onnxc.has_version = 1;
+    os_onnxc.version = 1;
+    int uses_onnxc = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        uses_onnxc |= g->nodes[i].domain && strcmp(g->nodes[i].domain, OC_DOMAIN_ONNXC) == 0;
     mp.has_ir_version = 1;
     mp.ir_version = g->opset >= 19 ? 9 : 8;
     mp.producer_name = "onnxc";
     mp.producer_version = "0.1";
-    mp.n_opset_import = 1;
-    mp.opset_import = &osp;
+    mp.n_opset_import = uses_onnxc ? 2 : 1;
+    mp.opset_import = osp;
     mp.graph = &gp;
     gp.name = g->name;
 

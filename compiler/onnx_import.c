@@ -20,6 +20,95 @@
  * which is the limit of the protobuf wire format itself. */
 #define MAX_PROTO_BYTES ((size_t)2 << 30)
 
+/* ---- nesting bound, checked before protobuf-c sees the file ----
+ * protobuf-c unpacks nested messages recursively with no depth limit, so a
+ * small crafted file holding thousands of GraphProtos nested in node
+ * attributes (or TypeProtos nested in sequence types) would exhaust the
+ * stack. This walks the wire format along the recursive paths of
+ * schemas/onnx.proto only (Graph -> Node -> Attribute -> Graph, Function ->
+ * Node, Type -> Sequence/Map/Optional -> Type), skipping every other field
+ * unparsed, and counts GraphProtos and TypeProtos on the path. */
+#define MAX_NESTING 64
+
+enum { W_MODEL, W_TRAINING, W_FUNCTION, W_GRAPH, W_NODE, W_ATTR, W_VALUE_INFO, W_TYPE, W_SEQ, W_MAP, W_OPT };
+
+/* field `field` of message kind `msg` holds a message of kind `sub` */
+static const struct { unsigned char msg, field, sub; } wire_edges[] = {
+    {W_MODEL, 7, W_GRAPH},     {W_MODEL, 20, W_TRAINING},     {W_MODEL, 25, W_FUNCTION},
+    {W_TRAINING, 1, W_GRAPH},  {W_TRAINING, 2, W_GRAPH},
+    {W_FUNCTION, 7, W_NODE},   {W_FUNCTION, 11, W_ATTR},      {W_FUNCTION, 12, W_VALUE_INFO},
+    {W_GRAPH, 1, W_NODE},      {W_GRAPH, 11, W_VALUE_INFO},   {W_GRAPH, 12, W_VALUE_INFO},
+    {W_GRAPH, 13, W_VALUE_INFO},
+    {W_NODE, 5, W_ATTR},
+    {W_ATTR, 6, W_GRAPH},      {W_ATTR, 11, W_GRAPH},         {W_ATTR, 14, W_TYPE},
+    {W_ATTR, 15, W_TYPE},
+    {W_VALUE_INFO, 2, W_TYPE},
+    {W_TYPE, 4, W_SEQ},        {W_TYPE, 5, W_MAP},            {W_TYPE, 9, W_OPT},
+    {W_SEQ, 1, W_TYPE},        {W_MAP, 2, W_TYPE},            {W_OPT, 1, W_TYPE},
+};
+
+static int wire_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return -1;
+        unsigned char b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* 0 fine, -1 malformed wire data (protobuf-c would refuse it too), 1 graphs
+ * nested too deep, 2 types nested too deep. Recursion is bounded by the
+ * counts (at most ~3 frames per graph level and 2 per type level). */
+static int wire_scan(const unsigned char *p, const unsigned char *end, int msg, int graphs, int types)
+{
+    if (msg == W_GRAPH && ++graphs > MAX_NESTING)
+        return 1;
+    if (msg == W_TYPE && ++types > MAX_NESTING)
+        return 2;
+    while (p < end) {
+        uint64_t key, len;
+        if (wire_varint(&p, end, &key))
+            return -1;
+        switch (key & 7) {
+        case 0: /* varint */
+            if (wire_varint(&p, end, &len))
+                return -1;
+            break;
+        case 1: /* 64-bit */
+            if (end - p < 8)
+                return -1;
+            p += 8;
+            break;
+        case 5: /* 32-bit */
+            if (end - p < 4)
+                return -1;
+            p += 4;
+            break;
+        case 2: /* length-delimited: a nested message, string, bytes or packed list */
+            if (wire_varint(&p, end, &len) || len > (uint64_t)(end - p))
+                return -1;
+            for (size_t e = 0; e < sizeof wire_edges / sizeof wire_edges[0]; e++)
+                if (wire_edges[e].msg == msg && wire_edges[e].field == key >> 3) {
+                    int rc = wire_scan(p, p + len, wire_edges[e].sub, graphs, types);
+                    if (rc)
+                        return rc;
+                }
+            p += len;
+            break;
+        default: /* groups (3, 4) are not part of ONNX; 6, 7 do not exist */
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- tensors ---- */
 
 static const char *ext_value(const Onnx__TensorProto *tp, const char *key)
@@ -462,9 +551,19 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
         if (!*op_type)
             return oc_fail(d, "node %zu ('%s') has no op_type", k, name);
         const char *dom = np->domain ? np->domain : "";
+        if (strcmp(dom, OC_DOMAIN_ONNXC) == 0)
+            return oc_fail(d, "node '%s' (%s) is in domain '%s', onnxc's internal domain, which model files cannot use",
+                           name, op_type, dom);
         if (*dom && strcmp(dom, "ai.onnx") != 0)
             return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain", name,
                            op_type, dom);
+        /* onnxc's gradient ops and own losses are no ONNX ops: from a file
+         * they are unknown, and refused outright because their shape rules
+         * trust the graphs autodiff builds */
+        if (!oc_op_find(dom, op_type) && oc_op_find(OC_DOMAIN_ONNXC, op_type))
+            return oc_fail(d, "node '%s' (%s): unknown op in domain '%s' (onnxc has an internal op of that name in "
+                              "domain '%s', which model files cannot use)",
+                           name, op_type, dom, OC_DOMAIN_ONNXC);
         if (np->n_input > 4096 || np->n_output > 4096)
             return oc_fail(d, "node '%s' (%s) has too many inputs or outputs", name, op_type);
         int nid = oc_graph_add_node(g, op_type, name, (int)np->n_input, (const char *const *)np->input,
@@ -488,8 +587,25 @@ oc_graph *oc_onnx_load(const char *path, oc_diag *d)
     size_t len;
     if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
         return NULL;
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    oc_graph *g = oc_onnx_load_memory(buf, len, path, d);
     free(buf);
+    return g;
+}
+
+oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *path, oc_diag *d)
+{
+    if (len > MAX_PROTO_BYTES) {
+        oc_fail(d, "%s: more than %zu bytes; larger models must keep their weights as external data", path,
+                MAX_PROTO_BYTES);
+        return NULL;
+    }
+    int nest = wire_scan(buf, buf + len, W_MODEL, 0, 0);
+    if (nest > 0) {
+        oc_fail(d, "%s: %s are nested more than %d deep; onnxc refuses such files", path,
+                nest == 1 ? "subgraphs (graphs in node attributes)" : "type descriptions (TypeProto)", MAX_NESTING);
+        return NULL;
+    }
+    Onnx__ModelProto *mp = nest < 0 ? NULL : onnx__model_proto__unpack(NULL, len, buf);
     if (!mp) {
         oc_fail(d, "%s: not a valid ONNX model (malformed or truncated protobuf)", path);
         return NULL;

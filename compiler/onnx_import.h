@@ -15,6 +15,9 @@
 /* Load a model file. Nodes are topologically sorted and the graph is
  * validated; shapes are as declared (run oc_graph_infer_shapes next). */
 oc_graph *oc_onnx_load(const char *path, oc_diag *d);
+/* The same from a serialized ModelProto in memory; path names it in
+ * messages, and external data is looked up beside it. */
+oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *path, oc_diag *d);
 
 /* Load a serialized TensorProto (.pb test data); *name gets a malloc'd copy
  * of the tensor's name (may be "") when name is not NULL. */

@@ -8,14 +8,66 @@
 #include "planner.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ops/op.h"
 #include "../runtime/kernels/table.h"
 
 #define ALIGN 64
 static size_t align_up(size_t x) { return (x + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
+
+/* Checked size arithmetic for byte counts that derive from untrusted
+ * shapes: 0, or -1 when the result would wrap. */
+static int size_add(size_t a, size_t b, size_t *out)
+{
+    if (a > SIZE_MAX - b)
+        return -1;
+    *out = a + b;
+    return 0;
+}
+
+static int size_mul(size_t a, size_t b, size_t *out)
+{
+    if (b && a > SIZE_MAX / b)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* oc_plan_opts.max_memory when 0: half of the physical RAM. */
+static size_t default_max_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t total;
+    if (pages <= 0 || page <= 0 || size_mul((size_t)pages, (size_t)page, &total))
+        return SIZE_MAX;
+    return total / 2;
+}
+
+/* The plan needs more than its memory limit: name the largest tensor. */
+static void fail_memory(const oc_plan *p, size_t need, size_t limit, const char *what, oc_diag *d)
+{
+    char a[32], b[32], c[32], sh[256];
+    int big = -1;
+    for (int t = 0; t < p->n_tensors; t++) /* inputs are the caller's memory */
+        if (p->kind[t] != OC_T_INPUT &&
+            (big < 0 || oc_tensor_nbytes(&p->tensors[t]) > oc_tensor_nbytes(&p->tensors[big])))
+            big = t;
+    if (big < 0) {
+        oc_fail(d, "the plan needs %s (%s), above the memory limit of %s (--max-memory)",
+                oc_format_bytes(a, sizeof a, (double)need), what, oc_format_bytes(b, sizeof b, (double)limit));
+        return;
+    }
+    const oc_tensor *t = &p->tensors[big];
+    oc_fail(d, "the plan needs %s (%s), above the memory limit of %s (--max-memory; the default is half the physical RAM); "
+               "the largest tensor is '%s' %s %s, %s",
+            oc_format_bytes(a, sizeof a, (double)need), what, oc_format_bytes(b, sizeof b, (double)limit),
+            p->names[big] ? p->names[big] : "?", oc_format_dims(sh, sizeof sh, t->dims, t->rank),
+            oc_dtype_name(t->dtype), oc_format_bytes(c, sizeof c, (double)oc_tensor_nbytes(t)));
+}
 
 typedef struct live { size_t off, size; int last; } live;
 
@@ -50,13 +102,21 @@ int oc_plan_arena(int n, const size_t *size, const int *def, const int *last, si
             }
             act[j + 1] = x;
         }
-        size_t need = align_up(size[t] ? size[t] : 1), pos = 0;
+        size_t need = align_up(size[t] ? size[t] : 1), pos = 0, end;
+        if (need < size[t]) {
+            free(act);
+            return -1;
+        }
         for (int i = 0; i < na; i++) {
             if (act[i].off >= pos + need)
                 break;
-            size_t end = align_up(act[i].off + act[i].size);
+            end = align_up(act[i].off + act[i].size);
             if (end > pos)
                 pos = end;
+        }
+        if (size_add(pos, need, &end)) {
+            free(act);
+            return -1;
         }
         off[t] = pos;
         act[na].off = pos;
@@ -171,6 +231,7 @@ static int drop_prepared_constants(oc_plan *p, oc_diag *d)
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
 {
     char lb[300], sh[256];
+    unsigned char *train_kind = NULL;
     oc_plan *p = calloc(1, sizeof *p);
     int nv = g->n_values;
     int *tid = malloc(sizeof(int) * (size_t)(nv + 1));
@@ -237,7 +298,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         free(size);
         goto oom;
     }
-    unsigned char *train_kind = calloc((size_t)nv + 1, 1);
+    train_kind = calloc((size_t)nv + 1, 1);
     if (!train_kind) {
         free(def);
         free(last);
@@ -248,11 +309,17 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         int pv = o->train_params[k], gv = o->train_grads[k];
         if (pv < 0 || pv >= nv || gv < 0 || gv >= nv || tid[pv] < 0 || tid[gv] < 0 || g->values[pv].dtype != OC_FLOAT ||
             g->values[gv].dtype != OC_FLOAT || oc_value_numel(&g->values[pv]) != oc_value_numel(&g->values[gv])) {
-            free(train_kind);
             free(def);
             free(last);
             free(size);
             oc_fail(d, "training parameter %d and its gradient do not match (float32, same size, both used)", k);
+            goto fail;
+        }
+        if (!g->values[pv].constant) { /* its data seeds the params block */
+            free(def);
+            free(last);
+            free(size);
+            oc_fail(d, "training parameter '%s' has no initial value (not an initializer)", g->values[pv].name);
             goto fail;
         }
         train_kind[pv] = OC_T_PARAM;
@@ -270,7 +337,21 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
             free(size);
             goto oom;
         }
-        size_t bytes = (size_t)p->tensors[t].numel * oc_dtype_size(val->dtype);
+        size_t bytes;
+        if (p->tensors[t].numel < 0 || size_mul((size_t)p->tensors[t].numel, oc_dtype_size(val->dtype), &bytes) ||
+            bytes > (size_t)OC_MAX_TENSOR_BYTES) {
+            char sz[32], lim[32];
+            double nb = (double)oc_dtype_size(val->dtype);
+            for (int i = 0; i < val->rank; i++)
+                nb *= (double)val->dims[i];
+            oc_fail(d, "value '%s': %s %s is %s, above the %s limit per tensor", val->name,
+                    oc_format_dims(sh, sizeof sh, val->dims, val->rank), oc_dtype_name(val->dtype),
+                    oc_format_bytes(sz, sizeof sz, nb), oc_format_bytes(lim, sizeof lim, (double)OC_MAX_TENSOR_BYTES));
+            free(def);
+            free(last);
+            free(size);
+            goto fail;
+        }
         def[t] = -1;
         last[t] = -1;
         if (train_kind[v]) {
@@ -278,13 +359,25 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         } else if (val->constant) {
             p->kind[t] = OC_T_CONST;
             p->offset[t] = p->weight_bytes;
-            p->weight_bytes += align_up(bytes);
+            if (size_add(p->weight_bytes, align_up(bytes), &p->weight_bytes)) {
+                free(def);
+                free(last);
+                free(size);
+                oc_fail(d, "the model's constants add up to more than %zu bytes", SIZE_MAX);
+                goto fail;
+            }
         } else if (val->flags & OC_VALUE_INPUT) {
             p->kind[t] = OC_T_INPUT;
         } else {
             p->kind[t] = OC_T_ARENA;
             size[t] = bytes;
-            p->tensor_bytes += bytes;
+            if (size_add(p->tensor_bytes, bytes, &p->tensor_bytes)) {
+                free(def);
+                free(last);
+                free(size);
+                oc_fail(d, "the model's intermediates add up to more than %zu bytes", SIZE_MAX);
+                goto fail;
+            }
             def[t] = g->n_nodes; /* set below from the producer */
         }
     }
@@ -346,6 +439,21 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     free(last);
     free(size);
     free(train_kind);
+    train_kind = NULL;
+    /* everything the plan allocates below, against the memory limit */
+    size_t limit = o && o->max_memory ? o->max_memory : default_max_memory(), need = p->arena_bytes, train = 0;
+    for (int k = 0; o && k < o->n_train; k++)
+        if (size_add(train, align_up(oc_tensor_nbytes(&p->tensors[tid[o->train_params[k]]])), &train))
+            train = SIZE_MAX;
+    if (size_add(need, p->weight_bytes, &need) || size_add(need, train, &need) || size_add(need, train, &need) ||
+        need > limit) {
+        char a[32], w[32], tb[32], what[128];
+        snprintf(what, sizeof what, "arena %s + weights %s%s%s", oc_format_bytes(a, sizeof a, (double)p->arena_bytes),
+                 oc_format_bytes(w, sizeof w, (double)p->weight_bytes), train ? " + 2 x training block " : "",
+                 train ? oc_format_bytes(tb, sizeof tb, (double)train) : "");
+        fail_memory(p, need, limit, what, d);
+        goto fail;
+    }
     /* the training blocks: parameter k and its gradient at the same offset */
     if (o && o->n_train > 0) {
         p->n_train = o->n_train;
@@ -453,7 +561,20 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     }
     /* scratch: the largest shared part, then one slice per thread */
     p->tscratch_stride = per_thread_max;
-    p->scratch_bytes = shared_max + per_thread_max * (size_t)p->threads;
+    {
+        size_t per_all;
+        if (size_mul(per_thread_max, (size_t)p->threads, &per_all) || size_add(shared_max, per_all, &p->scratch_bytes)) {
+            oc_fail(d, "kernel scratch for %d threads overflows", p->threads);
+            goto fail;
+        }
+    }
+    if (size_add(need, p->scratch_bytes, &need) || need > limit) {
+        char a[32], what[64];
+        snprintf(what, sizeof what, "with %s of kernel scratch",
+                 oc_format_bytes(a, sizeof a, (double)p->scratch_bytes));
+        fail_memory(p, need, limit, what, d);
+        goto fail;
+    }
     if (p->scratch_bytes && !(p->scratch = aligned_alloc(ALIGN, p->scratch_bytes)))
         goto oom;
     if (prepare_steps(p, d) || (!(o && o->mutable_constants) && drop_prepared_constants(p, d)))
@@ -469,6 +590,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
 oom:
     oc_fail(d, "out of memory while planning");
 fail:
+    free(train_kind);
     free(tid);
     free(used);
     free(keep);

@@ -21,6 +21,10 @@ typedef struct oc_plan_opts {
      * the plan's contiguous params/grads blocks (see runtime/plan.h). */
     int n_train;
     const int *train_params, *train_grads;
+    /* Bytes the plan may allocate (arena, weights, training blocks,
+     * scratch); 0 = half of the physical RAM. Building fails beyond it,
+     * naming the largest tensor. */
+    size_t max_memory;
 } oc_plan_opts;
 
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d);

@@ -74,8 +74,12 @@ static int load_idx(const char *images, const char *labels, oc_dataset *ds, oc_d
         oc_fail(d, "%s: not an IDX1 label file (magic %u, expected 2049)", labels, nl >= 4 ? be32(lb) : 0);
         goto out;
     }
+    /* header fields are untrusted: n * h * w stays below 2^56 (no uint64
+     * wrap) and must match the file, which read_gz capped at 4 GiB, before
+     * 4 bytes per pixel are allocated */
     uint64_t n = be32(im + 4), h = be32(im + 8), w = be32(im + 12);
-    if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096 || ni != 16 + n * h * w) {
+    if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096 || ni != 16 + n * h * w ||
+        n * h * w > SIZE_MAX / sizeof(float)) {
         oc_fail(d, "%s: header says %llu images of %llux%llu but the file has %zu bytes", images, (unsigned long long)n,
                 (unsigned long long)h, (unsigned long long)w, ni);
         goto out;

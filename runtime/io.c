@@ -242,11 +242,14 @@ void oc_image_opts_default(oc_image_opts *o)
     memcpy(o->std, std, sizeof std);
 }
 
+#define MAX_IMAGE_SIDE 16384
+
 oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d)
 {
     unsigned char *file;
     size_t len;
-    if (o->height < 1 || o->width < 1 || o->height > 16384 || o->width > 16384 || (o->channels != 1 && o->channels != 3)) {
+    if (o->height < 1 || o->width < 1 || o->height > MAX_IMAGE_SIDE || o->width > MAX_IMAGE_SIDE ||
+        (o->channels != 1 && o->channels != 3)) {
         oc_fail(d, "%s: image size %lldx%lld with %d channels is not supported", path, (long long)o->height,
                 (long long)o->width, o->channels);
         return NULL;
@@ -259,15 +262,24 @@ oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d)
         free(file);
         return NULL;
     }
-    if ((int64_t)w * h > ((int64_t)1 << 28)) {
-        oc_fail(d, "%s: %dx%d pixels is too large", path, w, h);
+    /* The header is untrusted: bound each side and the pixel count before
+     * stb allocates width x height x channels bytes. */
+    if (w < 1 || h < 1 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE || (int64_t)w * h > ((int64_t)1 << 28)) {
+        oc_fail(d, "%s: %dx%d pixels is too large (at most %dx%d and 2^28 pixels)", path, w, h, MAX_IMAGE_SIDE,
+                MAX_IMAGE_SIDE);
         free(file);
         return NULL;
     }
+    int iw = w, ih = h;
     unsigned char *px = stbi_load_from_memory(file, (int)len, &w, &h, &c, o->channels);
     free(file);
     if (!px) {
         oc_fail(d, "%s: cannot decode image: %s", path, stbi_failure_reason() ? stbi_failure_reason() : "unknown");
+        return NULL;
+    }
+    if (w != iw || h != ih) {
+        stbi_image_free(px);
+        oc_fail(d, "%s: the image decodes to %dx%d but its header says %dx%d", path, w, h, iw, ih);
         return NULL;
     }
     int C = o->channels;
@@ -275,9 +287,16 @@ oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d)
     int rw = (int)o->width, rh = (int)o->height;
     if (o->center_crop) {
         double s = (double)(o->height < o->width ? o->height : o->width) * 256.0 / 224.0;
-        double scale = s / (w < h ? w : h);
-        rw = (int)lround(w * scale);
-        rh = (int)lround(h * scale);
+        double scale = s / (w < h ? w : h), fw = w * scale, fh = h * scale;
+        /* a thin strip scaled up to the crop's short side can be huge */
+        if (fw * fh > (double)((int64_t)1 << 28)) {
+            stbi_image_free(px);
+            oc_fail(d, "%s: a %dx%d image resized for a %lldx%lld center crop would be %.0fx%.0f pixels; "
+                       "use --no-crop", path, w, h, (long long)o->height, (long long)o->width, fw, fh);
+            return NULL;
+        }
+        rw = (int)lround(fw);
+        rh = (int)lround(fh);
         if (rw < o->width)
             rw = (int)o->width;
         if (rh < o->height)

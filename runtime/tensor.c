@@ -170,3 +170,18 @@ char *oc_format_dims(char *buf, size_t cap, const int64_t *dims, int rank)
         snprintf(buf + off, cap - off, "]");
     return buf;
 }
+
+char *oc_format_bytes(char *buf, size_t cap, double bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 8) {
+        bytes /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, cap, "%.0f B", bytes);
+    else
+        snprintf(buf, cap, "%.*f %s", bytes < 10 && bytes != (double)(int64_t)bytes ? 1 : 0, bytes, units[u]);
+    return buf;
+}

@@ -66,5 +66,8 @@ int64_t oc_tensor_get_i64(const oc_tensor *t, int64_t i);
 
 /* "[2,3,224,224]" into buf (dims < 0 print as "?"). */
 char *oc_format_dims(char *buf, size_t cap, const int64_t *dims, int rank);
+/* A byte count for people: "512 B", "1.5 MiB", "16 EiB" (a double, so
+ * sizes beyond 2^64 from unchecked products print too). */
+char *oc_format_bytes(char *buf, size_t cap, double bytes);
 
 #endif

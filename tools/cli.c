@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,28 @@ int cli_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *ou
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int cli_bytes(const char *flag, const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || end == s || *end || s[0] == '-' || v == 0 || v > (SIZE_MAX >> shift)) {
+        fprintf(stderr, "onnxc: %s expects a positive byte count like 4096, 512K, 64M or 2G, got '%s'\n", flag, s);
+        return -1;
+    }
+    *out = (size_t)v << shift;
     return 0;
 }
 
@@ -58,6 +81,11 @@ int cli_model_arg(const char *cmd, cli_model_args *a, int argc, char **argv, int
             return -1;
         a->dims[a->n_dims].name = a->dim_names[a->n_dims];
         a->n_dims++;
+        return 1;
+    }
+    if (strcmp(arg, "--max-memory") == 0) {
+        if (!(v = cli_value(cmd, argc, argv, i)) || cli_bytes("--max-memory", v, &a->max_memory))
+            return -1;
         return 1;
     }
     if (strcmp(arg, "--model") == 0) {

@@ -21,6 +21,9 @@ int oc_cmd_bench(int argc, char **argv);
 /* Parse a decimal integer in [lo, hi] for flag `flag`; prints an error and
  * returns -1 when it is not one. */
 int cli_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out);
+/* A byte count with an optional binary suffix: 4096, 512K, 64M, 2G.
+ * Prints an error and returns -1 when it is not one (or is 0). */
+int cli_bytes(const char *flag, const char *s, size_t *out);
 /* Value of a flag that needs one: argv[++*i], or an error (NULL). */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 
@@ -32,6 +35,7 @@ typedef struct cli_model_args {
     int n_dims;
     oc_dim_binding dims[16]; /* --dim name=N */
     char dim_names[16][128];
+    size_t max_memory;      /* --max-memory BYTES[K|M|G] for the plan, 0 = default */
 } cli_model_args;
 
 /* Try to consume a model option at argv[*i]; 1 consumed, 0 not a model

@@ -5,10 +5,18 @@
  * reported as a failure and the run goes on. Prints PASS/FAIL/SKIP per
  * case with the worst element difference or the reason, and ends with
  * "N passed, N failed, N skipped". A --known file lists cases that are
- * known to fail ("case-name-prefix  reason" per line): they are reported
- * as skipped with that reason, never as passed. */
+ * known to fail ("case-name-prefix  reason" per line): a listed case that
+ * fails cleanly is reported as skipped with that reason, never as passed; a
+ * crash (signal, sanitizer report, unexpected exit status) is always
+ * "FAIL (CRASH)", and a listed case that passes is reported as
+ * "listed but passes: CASE" so that stale entries come out.
+ *
+ * Inputs whose value defines a shape (Reshape's shape, Range's bounds, ...)
+ * are compiled in as constants before planning, as a static-shape
+ * deployment would fix them; --bake small|none widens or drops that. */
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +29,76 @@
 #include "../compiler/shape.h"
 #include "cli.h"
 
+/* Which data-set inputs become graph constants before planning. */
+typedef enum bake_mode {
+    BAKE_SHAPE, /* inputs whose value defines a shape (Reshape's shape, Slice's starts, ...) */
+    BAKE_SMALL, /* also every int input of <= 64 elements and every scalar (the old rule) */
+    BAKE_NONE,  /* none: every input is fed at run time, as ONNX Runtime does */
+} bake_mode;
+
 typedef struct check_opts {
     double rtol, atol;
     int threads;
     int verbose;
+    bake_mode bake;
 } check_opts;
+
+/* Exit status of a case's child process; anything else (a signal, a
+ * sanitizer report, an exit() somewhere) is a crash, which the known-failure
+ * list never excuses. */
+enum { CHILD_PASS = 0, CHILD_FAIL = 40, CHILD_SKIP = 41 };
+
+/* Inputs (bit k = input k) whose value defines an output's shape, so that
+ * a static-shape deployment would fix them; the ops' config inputs that
+ * only steer the arithmetic (Clip's bounds, CumSum's axis) are not here. */
+static const struct {
+    const char *op;
+    unsigned inputs;
+} shape_inputs[] = {
+    {"Reshape", 1u << 1},        {"Expand", 1u << 1},          {"Tile", 1u << 1},
+    {"ConstantOfShape", 1u << 0}, {"Range", 7u},               {"Slice", 0x1eu},
+    {"Pad", (1u << 1) | (1u << 3)}, {"Resize", (1u << 2) | (1u << 3)}, {"Upsample", 1u << 1},
+    {"Unsqueeze", 1u << 1},      {"Squeeze", 1u << 1},         {"TopK", 1u << 1},
+    {"OneHot", 1u << 1},         {"Split", 1u << 1},           {"CenterCropPad", 1u << 1},
+    {"ReduceSum", 1u << 1},      {"ReduceMean", 1u << 1},      {"ReduceMax", 1u << 1},
+    {"ReduceMin", 1u << 1},      {"ReduceProd", 1u << 1},      {"ReduceL1", 1u << 1},
+    {"ReduceL2", 1u << 1},       {"ReduceLogSum", 1u << 1},    {"ReduceLogSumExp", 1u << 1},
+    {"ReduceSumSquare", 1u << 1},
+};
+
+/* Whether the value of v defines a shape: v, or a value computed from it
+ * (a window length through Sub and Cast into Range, say), is read by some
+ * node at an input listed in shape_inputs. Shape and Size read only v's
+ * shape, so nothing flows through them. */
+static int defines_shape(const oc_graph *g, int v, oc_diag *d)
+{
+    unsigned char *from_v = calloc((size_t)g->n_values + 1, 1);
+    int hit = 0;
+    if (!from_v)
+        return oc_fail(d, "out of memory");
+    from_v[v] = 1;
+    for (int i = 0; i < g->n_nodes && !hit; i++) { /* nodes are in topological order */
+        const oc_node *n = &g->nodes[i];
+        int reads_v = 0;
+        for (size_t s = 0; s < sizeof shape_inputs / sizeof shape_inputs[0]; s++) {
+            if (strcmp(n->op_type, shape_inputs[s].op) != 0)
+                continue;
+            unsigned mask = shape_inputs[s].inputs;
+            if (!strcmp(n->op_type, "Resize") && n->n_in == 2)
+                mask = 1u << 1; /* opset 10: Resize(X, scales) */
+            for (int k = 0; k < n->n_in && k < 32; k++)
+                hit |= n->in[k] >= 0 && from_v[n->in[k]] && (mask & (1u << k));
+        }
+        for (int k = 0; k < n->n_in; k++)
+            reads_v |= n->in[k] >= 0 && from_v[n->in[k]];
+        if (reads_v && strcmp(n->op_type, "Shape") != 0 && strcmp(n->op_type, "Size") != 0)
+            for (int k = 0; k < n->n_out; k++)
+                if (n->out[k] >= 0)
+                    from_v[n->out[k]] = 1;
+    }
+    free(from_v);
+    return hit;
+}
 
 static int is_dir(const char *p)
 {
@@ -123,17 +196,21 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
         goto out;
     }
     /* bind the model's input dims to the data's (symbolic dims, mostly);
-     * small integer inputs (axes, shapes, indices counts) are compiled in
-     * and scalars (Range bounds) are compiled in as constants, as a
-     * static-shape deployment would fix them */
+     * inputs whose value defines a shape (Reshape's shape, Range's bounds)
+     * are compiled in as constants, as a static-shape deployment would fix
+     * them (--bake: see bake_mode) */
     for (int k = 0; k < n_in; k++) {
         oc_value *v = &g->values[g->inputs[k]];
         if (v->rank != inputs[k]->rank || (v->dtype && v->dtype != inputs[k]->dtype))
             continue; /* reported by oc_plan_set_input */
         for (int i = 0; i < v->rank; i++)
             v->dims[i] = inputs[k]->dims[i];
-        int shape_like = ((v->dtype == OC_INT64 || v->dtype == OC_INT32) && inputs[k]->numel <= 64) ||
-                         (inputs[k]->rank == 0 && oc_dtype_size(v->dtype));
+        int shape_like = o->bake != BAKE_NONE && inputs[k]->numel <= 64 ? defines_shape(g, g->inputs[k], &d) : 0;
+        if (shape_like < 0)
+            goto done;
+        if (o->bake == BAKE_SMALL)
+            shape_like |= ((v->dtype == OC_INT64 || v->dtype == OC_INT32) && inputs[k]->numel <= 64) ||
+                          (inputs[k]->rank == 0 && oc_dtype_size(v->dtype));
         if (shape_like && !v->constant &&
             !(v->constant = oc_tensor_clone(inputs[k], &d)))
             goto done;
@@ -239,7 +316,7 @@ static const known *find_known(const known *k, int nk, const char *name)
 
 int oc_cmd_check(int argc, char **argv)
 {
-    check_opts o = {1e-3, 1e-5, 1, 0};
+    check_opts o = {1e-3, 1e-5, 1, 0, BAKE_SHAPE};
     const char *known_path = NULL;
     char **dirs = calloc((size_t)argc + 1, sizeof(char *));
     int nd = 0;
@@ -248,7 +325,14 @@ int oc_cmd_check(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]\n");
+            printf("usage: onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]\n"
+                   "       [--bake shape|small|none | --no-bake]\n"
+                   "--bake: which data-set inputs become graph constants before planning: 'shape' (default)\n"
+                   "only those whose value defines a shape (Reshape's shape, Slice's starts, Range's bounds,\n"
+                   "TopK's k, ...); 'small' also every int input of <= 64 elements and every scalar;\n"
+                   "'none' (= --no-bake) feeds every input at run time.\n"
+                   "--known FILE: cases listed there that fail cleanly are SKIPped with the listed reason;\n"
+                   "a crash is always a FAIL, and a listed case that passes is reported as stale.\n");
             free(dirs);
             return 0;
         } else if (!strcmp(a, "--rtol") || !strcmp(a, "--atol")) {
@@ -261,6 +345,17 @@ int oc_cmd_check(int argc, char **argv)
                 goto usage;
             }
             *(a[2] == 'r' ? &o.rtol : &o.atol) = x;
+        } else if (!strcmp(a, "--no-bake")) {
+            o.bake = BAKE_NONE;
+        } else if (!strcmp(a, "--bake")) {
+            if (!(v = cli_value("check", argc, argv, &i)))
+                goto usage;
+            if (!strcmp(v, "shape") || !strcmp(v, "small") || !strcmp(v, "none")) {
+                o.bake = v[0] == 's' ? (v[1] == 'h' ? BAKE_SHAPE : BAKE_SMALL) : BAKE_NONE;
+            } else {
+                fprintf(stderr, "onnxc check: --bake must be shape, small or none, got '%s'\n", v);
+                goto usage;
+            }
         } else if (!strcmp(a, "--known")) {
             if (!(known_path = cli_value("check", argc, argv, &i)))
                 goto usage;
@@ -353,14 +448,14 @@ int oc_cmd_check(int argc, char **argv)
             return 2;
         }
     }
-    int passed = 0, failed = 0, skipped = 0;
+    int passed = 0, failed = 0, skipped = 0, stale = 0;
     for (int c = 0; c < nc; c++) {
         const char *name = strrchr(cases[c], '/') ? strrchr(cases[c], '/') + 1 : cases[c];
         char msg[1024] = "";
         int fds[2], status = 0, rc;
         fflush(stdout);
         if (pipe(fds) != 0) {
-            rc = 1;
+            rc = 3;
             snprintf(msg, sizeof msg, "pipe failed");
         } else {
             pid_t pid = fork();
@@ -372,33 +467,48 @@ int oc_cmd_check(int argc, char **argv)
                 if (write(fds[1], m, len) < 0)
                     r = 1;
                 close(fds[1]);
-                _exit(r);
+                _exit(r == 0 ? CHILD_PASS : r == 2 ? CHILD_SKIP : CHILD_FAIL);
             }
             close(fds[1]);
-            ssize_t got = 0, r;
-            while ((r = read(fds[0], msg + got, sizeof msg - 1 - (size_t)got)) > 0)
-                got += r;
-            msg[got > 0 ? got : 0] = 0;
-            close(fds[0]);
-            waitpid(pid, &status, 0);
             if (pid < 0) {
-                rc = 1;
+                close(fds[0]);
+                rc = 3;
                 snprintf(msg, sizeof msg, "fork failed");
-            } else if (WIFSIGNALED(status)) {
-                rc = 1;
-                snprintf(msg, sizeof msg, "crashed with signal %d", WTERMSIG(status));
             } else {
-                rc = WEXITSTATUS(status);
-                if (rc > 2) {
-                    snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (exit status %d)", rc);
-                    rc = 1;
+                ssize_t got = 0, r;
+                while ((r = read(fds[0], msg + got, sizeof msg - 1 - (size_t)got)) > 0)
+                    got += r;
+                msg[got > 0 ? got : 0] = 0;
+                close(fds[0]);
+                if (waitpid(pid, &status, 0) != pid) {
+                    rc = 3;
+                    snprintf(msg, sizeof msg, "waitpid failed");
+                } else if (WIFSIGNALED(status)) {
+                    rc = 3;
+                    snprintf(msg, sizeof msg, "crashed with signal %d (%s)", WTERMSIG(status),
+                             strsignal(WTERMSIG(status)));
+                } else if (WEXITSTATUS(status) == CHILD_PASS || WEXITSTATUS(status) == CHILD_FAIL ||
+                           WEXITSTATUS(status) == CHILD_SKIP) {
+                    rc = WEXITSTATUS(status) == CHILD_PASS ? 0 : WEXITSTATUS(status) == CHILD_FAIL ? 1 : 2;
+                } else {
+                    rc = 3; /* e.g. a sanitizer report, which exits with status 1 */
+                    snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%sexited with unexpected status %d",
+                             *msg ? "; " : "", WEXITSTATUS(status));
                 }
             }
         }
-        const known *k = rc == 1 ? find_known(kn, nk, name) : NULL;
+        /* the list excuses clean failures only, never a crash */
+        const known *k = rc == 0 || rc == 1 ? find_known(kn, nk, name) : NULL;
         if (rc == 0) {
             passed++;
             printf("PASS %s: %s\n", name, msg);
+            if (k) {
+                stale++;
+                printf("listed but passes: %s\n", name);
+            }
+        } else if (rc == 3) {
+            failed++;
+            printf("FAIL (CRASH) %s: %s\n", name, msg);
         } else if (rc == 2 || k) {
             skipped++;
             printf("SKIP %s: %s%s%s\n", name, k ? "known failure: " : "", k ? k->reason : msg,
@@ -411,6 +521,9 @@ int oc_cmd_check(int argc, char **argv)
         }
         free(cases[c]);
     }
+    if (stale)
+        printf("%d case%s listed in %s pass%s: remove %s from the list\n", stale, stale == 1 ? "" : "s", known_path,
+               stale == 1 ? "es" : "", stale == 1 ? "it" : "them");
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     free(cases);
     free(kn);

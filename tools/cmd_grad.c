@@ -179,16 +179,10 @@ int oc_cmd_grad(int argc, char **argv)
         goto fail;
     const char *lin[3] = {g->values[logits].name, "onnxc_labels", "onnxc_class_weights"}, *lout[1] = {"onnxc_loss"};
     const char *loss_op = loss_k == 0 && smoothing > 0 ? "CrossEntropyLoss" : loss_ops[loss_k];
-    int loss_node = oc_graph_add_node(g, loss_op, "onnxc_loss", class_weights ? 3 : 2, lin, 1, lout, &d);
+    const char *loss_dom = loss_k >= 2 || strcmp(loss_op, "CrossEntropyLoss") == 0 ? OC_DOMAIN_ONNXC : "";
+    int loss_node = oc_graph_add_node_in(g, loss_dom, loss_op, "onnxc_loss", class_weights ? 3 : 2, lin, 1, lout, &d);
     if (loss_node < 0)
         goto fail;
-    if (loss_k >= 2 || strcmp(loss_op, "CrossEntropyLoss") == 0) {
-        free(g->nodes[loss_node].domain);
-        if (!(g->nodes[loss_node].domain = oc_strdup("ai.onnxc"))) {
-            oc_fail(&d, "out of memory");
-            goto fail;
-        }
-    }
     if ((smoothing > 0 && oc_node_set_float(g, loss_node, "label_smoothing", (float)smoothing, &d)) ||
         (loss_k == 4 && oc_node_set_float(g, loss_node, "delta", (float)delta, &d)) ||
         (loss_k == 5 && oc_node_set_float(g, loss_node, "beta", (float)delta, &d)) || oc_graph_infer_shapes(g, &d))

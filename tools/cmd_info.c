@@ -170,9 +170,11 @@ int oc_cmd_info(int argc, char **argv)
             plan = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             printf("usage: onnxc info MODEL.onnx | --model NAME [--batch N] [--dim NAME=N] [--json] [--plan]\n"
+                   "       [--max-memory BYTES[K|M|G]]\n"
                    "Prints each node's op, output shape, parameters and FLOPs, and the totals.\n"
                    "--plan also compiles the model and reports its memory plan: the arena that holds\n"
-                   "all intermediate tensors (reused by liveness) next to their plain sum.\n");
+                   "all intermediate tensors (reused by liveness) next to their plain sum; it fails when\n"
+                   "the plan needs more than --max-memory (default: half the physical RAM).\n");
             return 0;
         } else {
             fprintf(stderr, "onnxc info: unknown argument '%s' (see onnxc info --help)\n", argv[i]);
@@ -211,6 +213,7 @@ int oc_cmd_info(int argc, char **argv)
     oc_summary_free(&s);
     if (plan) {
         oc_plan_opts po = {1, 0};
+        po.max_memory = ma.max_memory;
         oc_plan *p = oc_plan_build(g, &po, &d);
         if (!p) {
             fprintf(stderr, "onnxc info: error: %s: %s\n", *g->source ? g->source : g->name, d.msg);

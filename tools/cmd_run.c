@@ -1,5 +1,6 @@
 /* cmd_run.c: `onnxc run MODEL.onnx -i [NAME=]FILE ... [-o DIR] [--format npy|pb]
- *            [--batch N] [--dim NAME=N] [--threads N] [--top K] [--mean r,g,b] [--std r,g,b] [--no-crop]`
+ *            [--batch N] [--dim NAME=N] [--threads N] [--top K] [--mean r,g,b] [--std r,g,b] [--no-crop]
+ *            [--max-memory BYTES[K|M|G]]`
  * Inference on one set of inputs. Inputs are ONNX TensorProto (.pb), numpy
  * (.npy) or images (decoded by stb_image, resized and normalized, ImageNet
  * mean/std by default). Outputs are written atomically as .npy or .pb into
@@ -101,6 +102,7 @@ int oc_cmd_run(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: onnxc run MODEL.onnx -i [NAME=]FILE ... [-o DIR] [--format npy|pb] [--batch N]\n"
                    "       [--dim NAME=N] [--threads N] [--top K] [--mean r,g,b] [--std r,g,b] [--no-crop]\n"
+                   "       [--max-memory BYTES[K|M|G]] (default: half the physical RAM)\n"
                    "FILE: .pb (ONNX TensorProto), .npy, or an image (png, jpg, bmp, ...).\n");
             return 0;
         } else if (!strcmp(a, "-i") || !strcmp(a, "--input")) {
@@ -218,6 +220,7 @@ int oc_cmd_run(int argc, char **argv)
     if (oc_graph_infer_shapes(g, &d))
         goto fail;
     oc_plan_opts po = {oc_get_threads(), 0};
+    po.max_memory = ma.max_memory;
     if (!(p = oc_plan_build(g, &po, &d)))
         goto fail;
     for (int k = 0; k < g->n_inputs; k++)

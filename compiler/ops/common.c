@@ -122,6 +122,16 @@ int oc_infer_set_out(oc_infer *cx, int k, int dtype, int rank, const int64_t *di
         oc_diag_init(&tmp);
         if (known && oc_shape_numel(v->dims, v->rank, &numel, &tmp))
             return oc_infer_fail(cx, "output %d '%s': %s", k, v->name, tmp.msg);
+        /* ...and a byte cap keeps the planner's sizes far from wrapping:
+         * ConstantOfShape, Expand, Tile or Range can ask for any size */
+        size_t es = oc_dtype_size(v->dtype);
+        if (known && es && numel > OC_MAX_TENSOR_BYTES / (int64_t)es) {
+            char sz[32], lim[32];
+            return oc_infer_fail(cx, "output %d '%s': %s %s is %s, above the %s limit per tensor", k, v->name,
+                                 oc_format_dims(a, sizeof a, v->dims, v->rank), oc_dtype_name(v->dtype),
+                                 oc_format_bytes(sz, sizeof sz, (double)numel * (double)es),
+                                 oc_format_bytes(lim, sizeof lim, (double)OC_MAX_TENSOR_BYTES));
+        }
     }
     return 0;
 }
@@ -310,9 +320,9 @@ void oc_value_view(const oc_value *v, oc_tensor *t)
     memset(t, 0, sizeof *t);
     t->dtype = v->dtype;
     t->rank = v->rank;
-    t->numel = 1;
-    for (int i = 0; i < v->rank; i++) {
+    for (int i = 0; i < v->rank; i++)
         t->dims[i] = v->dims[i];
-        t->numel *= v->dims[i];
-    }
+    /* -1 (never a wrapped product) while a dim is unknown or the count
+     * overflows; the planner refuses such values before using a view */
+    t->numel = oc_value_numel(v);
 }

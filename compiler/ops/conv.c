@@ -472,8 +472,11 @@ static int lower_conv_grad_bias(const oc_graph *g, const oc_node *n, oc_lowered 
 }
 
 const oc_op oc_ops_conv_grad[] = {
-    {"ConvGradWeight", 3, 3, 1, 1, infer_conv_grad_weight, macs_conv_grad_weight, 0, 0, lower_conv_grad_weight},
-    {"ConvGradBias", 1, 1, 1, 1, infer_conv_grad_bias, NULL, 0, 0, lower_conv_grad_bias},
+    {.name = "ConvGradWeight", .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
+     .infer = infer_conv_grad_weight, .macs = macs_conv_grad_weight, .lower = lower_conv_grad_weight,
+     .domain = OC_DOMAIN_ONNXC},
+    {.name = "ConvGradBias", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .infer = infer_conv_grad_bias, .lower = lower_conv_grad_bias, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 

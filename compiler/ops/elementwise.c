@@ -533,9 +533,12 @@ static int lower_activation_grad(const oc_graph *g, const oc_node *n, oc_lowered
 }
 
 const oc_op oc_ops_elementwise_grad[] = {
-    {"ReluGrad", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_relu_grad},
-    {"SumToShape", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_sum_to_shape},
-    {"ActivationGrad", 3, 5, 1, 1, infer_like_input1, NULL, 0, 0, lower_activation_grad},
+    {.name = "ReluGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_like_input1, .lower = lower_relu_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "SumToShape", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_like_input1, .lower = lower_sum_to_shape, .domain = OC_DOMAIN_ONNXC},
+    {.name = "ActivationGrad", .min_in = 3, .max_in = 5, .min_out = 1, .max_out = 1,
+     .infer = infer_like_input1, .lower = lower_activation_grad, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 

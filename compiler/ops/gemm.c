@@ -292,7 +292,8 @@ static int lower_matmul_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw
 }
 
 const oc_op oc_ops_gemm_grad[] = {
-    {"MatMulGrad", 3, 3, 1, 1, infer_matmul_grad, NULL, 0, 0, lower_matmul_grad},
+    {.name = "MatMulGrad", .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
+     .infer = infer_matmul_grad, .lower = lower_matmul_grad, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 

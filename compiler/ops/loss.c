@@ -330,21 +330,31 @@ static int infer_pw_loss_grad(oc_infer *cx)
 }
 
 const oc_op oc_ops_loss_grad[] = {
-    {"LossGrad", 3, 4, 1, 1, infer_loss_grad, NULL, 0, 0, lower_loss_grad},
-    {"CrossEntropyLossGrad", 3, 4, 1, 1, infer_loss_grad, NULL, 0, 0, lower_xent_grad},
-    {"PointwiseLossGrad", 3, 3, 1, 1, infer_pw_loss_grad, NULL, 0, 0, lower_pw_loss_grad},
+    {.name = "LossGrad", .min_in = 3, .max_in = 4, .min_out = 1, .max_out = 1,
+     .infer = infer_loss_grad, .lower = lower_loss_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "CrossEntropyLossGrad", .min_in = 3, .max_in = 4, .min_out = 1, .max_out = 1,
+     .infer = infer_loss_grad, .lower = lower_xent_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "PointwiseLossGrad", .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
+     .infer = infer_pw_loss_grad, .lower = lower_pw_loss_grad, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 
 const oc_op oc_ops_loss[] = {
     {"SoftmaxCrossEntropyLoss", 2, 3, 1, 2, infer_loss, NULL, 0, 0, lower_loss, grad_loss},
     {"NegativeLogLikelihoodLoss", 2, 3, 1, 1, infer_loss, NULL, 0, 0, lower_loss, grad_loss},
-    {"CrossEntropyLoss", 2, 3, 1, 1, infer_loss, NULL, 0, 0, lower_xent, grad_xent},
-    {"MSELoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
-    {"L1Loss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
-    {"HuberLoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
-    {"SmoothL1Loss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
-    {"BCELoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
-    {"BCEWithLogitsLoss", 2, 2, 1, 1, infer_pw_loss, NULL, 0, 0, lower_pw_loss, grad_pw_loss},
+    {.name = "CrossEntropyLoss", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+     .infer = infer_loss, .lower = lower_xent, .grad = grad_xent, .domain = OC_DOMAIN_ONNXC},
+    {.name = "MSELoss", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pw_loss, .lower = lower_pw_loss, .grad = grad_pw_loss, .domain = OC_DOMAIN_ONNXC},
+    {.name = "L1Loss", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pw_loss, .lower = lower_pw_loss, .grad = grad_pw_loss, .domain = OC_DOMAIN_ONNXC},
+    {.name = "HuberLoss", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pw_loss, .lower = lower_pw_loss, .grad = grad_pw_loss, .domain = OC_DOMAIN_ONNXC},
+    {.name = "SmoothL1Loss", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pw_loss, .lower = lower_pw_loss, .grad = grad_pw_loss, .domain = OC_DOMAIN_ONNXC},
+    {.name = "BCELoss", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pw_loss, .lower = lower_pw_loss, .grad = grad_pw_loss, .domain = OC_DOMAIN_ONNXC},
+    {.name = "BCEWithLogitsLoss", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pw_loss, .lower = lower_pw_loss, .grad = grad_pw_loss, .domain = OC_DOMAIN_ONNXC},
     {0},
 };

@@ -490,8 +490,10 @@ static int lower_layernorm_grad(const oc_graph *g, const oc_node *n, oc_lowered 
 }
 
 const oc_op oc_ops_norm_grad[] = {
-    {"BatchNormGrad", 5, 5, 3, 3, infer_bn_grad, NULL, 0, 0, lower_batchnorm_grad},
-    {"LayerNormGrad", 3, 4, 2, 3, infer_ln_grad, NULL, 0, 0, lower_layernorm_grad},
+    {.name = "BatchNormGrad", .min_in = 5, .max_in = 5, .min_out = 3, .max_out = 3,
+     .infer = infer_bn_grad, .lower = lower_batchnorm_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "LayerNormGrad", .min_in = 3, .max_in = 4, .min_out = 2, .max_out = 3,
+     .infer = infer_ln_grad, .lower = lower_layernorm_grad, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 

@@ -59,6 +59,10 @@ typedef struct oc_op {
      * gradient of every input k with need[k] set and store its value id
      * in dx[k] (-1 for "zero"). NULL: the op is not differentiable yet. */
     int (*grad)(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx);
+    /* NULL (or "") for the default ONNX domain; OC_DOMAIN_ONNXC for onnxc's
+     * own ops (gradient ops, onnxc-only losses), which the importer refuses
+     * in model files. Last, so that positional tables need not spell it. */
+    const char *domain;
 } oc_op;
 
 /* ---- helpers for gradient rules (compiler/autodiff.c) ---- */
@@ -82,8 +86,12 @@ void *oc_lower_params(oc_lowered *out, size_t size, oc_diag *d);
 /* Copies a value's static type into a tensor view (no data). */
 void oc_value_view(const oc_value *v, oc_tensor *t);
 
-/* Registry lookup by ONNX op_type (default domain); NULL when unknown. */
-const oc_op *oc_op_find(const char *name);
+/* Registry lookup by (domain, op_type); domain NULL, "" and "ai.onnx" all
+ * mean the default ONNX domain. NULL when unknown. */
+const oc_op *oc_op_find(const char *domain, const char *name);
+/* Builds the registry (once, thread-safe); fails when its tables are
+ * inconsistent (too many ops, a (domain, name) registered twice). */
+int oc_ops_init(oc_diag *d);
 /* All registered ops, for listings; count in *n. */
 const oc_op *const *oc_op_all(int *n);
 
@@ -122,8 +130,6 @@ double oc_const_f64(const oc_tensor *t, int64_t i);
 /* Element count of a value, -1 while any dim is unknown. */
 int64_t oc_value_numel(const oc_value *v);
 
-#endif
-
 /* ---- windowed ops (Conv, pools): resolved geometry, shared with the
  * planner so that inference and kernels agree on pads. ---- */
 #define OC_MAX_SPATIAL (OC_MAX_RANK - 2)
@@ -142,3 +148,5 @@ typedef struct oc_window {
  * extents in[] and kernel k[] (ceil_mode for pools). */
 int oc_window_resolve(const oc_node *n, int nsp, const int64_t *in, const int64_t *k,
                       int ceil_mode, oc_window *w, oc_diag *d);
+
+#endif

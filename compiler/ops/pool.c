@@ -233,9 +233,12 @@ static int lower_global_pool_grad(const oc_graph *g, const oc_node *n, oc_lowere
 }
 
 const oc_op oc_ops_pool_grad[] = {
-    {"MaxPoolGrad", 2, 2, 1, 1, infer_pool_grad, NULL, 0, 0, lower_pool_grad},
-    {"AveragePoolGrad", 2, 2, 1, 1, infer_pool_grad, NULL, 0, 0, lower_pool_grad},
-    {"GlobalPoolGrad", 2, 2, 1, 1, infer_pool_grad, NULL, 0, 0, lower_global_pool_grad},
+    {.name = "MaxPoolGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pool_grad, .lower = lower_pool_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "AveragePoolGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pool_grad, .lower = lower_pool_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "GlobalPoolGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_pool_grad, .lower = lower_global_pool_grad, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 

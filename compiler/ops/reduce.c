@@ -413,8 +413,10 @@ static int infer_like_input(oc_infer *cx, int k)
 static int infer_like_input1(oc_infer *cx) { return infer_like_input(cx, 1); }
 
 const oc_op oc_ops_reduce_grad[] = {
-    {"SoftmaxGrad", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_softmax_grad},
-    {"ReduceGrad", 2, 2, 1, 1, infer_like_input1, NULL, 0, 0, lower_reduce_grad},
+    {.name = "SoftmaxGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_like_input1, .lower = lower_softmax_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "ReduceGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_like_input1, .lower = lower_reduce_grad, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 

@@ -1,8 +1,16 @@
-/* registry.c: collects every op family's descriptor table into one sorted
- * index. To add an op: put its descriptor in its family file (or a new
- * file with a new table listed here). */
+/* registry.c: collects every op family's descriptor table into one index
+ * sorted by (domain, name). To add an op: put its descriptor in its family
+ * file (or a new file with a new table listed here); onnxc's own ops set
+ * .domain = OC_DOMAIN_ONNXC so that model files cannot reach them.
+ *
+ * The index is built once, under pthread_once, so the first lookup may come
+ * from any thread. A table that overflows the index or registers one
+ * (domain, name) twice is a programming error; it is reported (never
+ * truncated or resolved silently) by oc_ops_init and every graph creation. */
 #include "op.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,51 +34,76 @@ static const oc_op *const families[] = {
 
 #define MAX_OPS 512
 static const oc_op *sorted[MAX_OPS];
-static int n_sorted = -1;
+static int n_sorted;
+static char build_error[256]; /* "" when the index is sound */
+static pthread_once_t build_once = PTHREAD_ONCE_INIT;
+
+/* "" for the default ONNX domain, which files may also spell "ai.onnx". */
+static const char *canon_domain(const char *dom)
+{
+    return !dom || strcmp(dom, "ai.onnx") == 0 ? "" : dom;
+}
+
+static int cmp_key(const char *dom_a, const char *name_a, const oc_op *b)
+{
+    int c = strcmp(canon_domain(dom_a), canon_domain(b->domain));
+    return c ? c : strcmp(name_a, b->name);
+}
 
 static int cmp_op(const void *a, const void *b)
 {
-    return strcmp((*(const oc_op *const *)a)->name, (*(const oc_op *const *)b)->name);
+    const oc_op *x = *(const oc_op *const *)a;
+    return cmp_key(x->domain, x->name, *(const oc_op *const *)b);
 }
 
-/* Built once; the table is immutable afterwards. Called first from
- * single-threaded start-up (oc_op_find is used during import). */
 static void build(void)
 {
-    if (n_sorted >= 0)
-        return;
     int n = 0;
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
-        for (const oc_op *op = families[f]; op->name && n < MAX_OPS; op++)
+        for (const oc_op *op = families[f]; op->name; op++) {
+            if (n == MAX_OPS) {
+                snprintf(build_error, sizeof build_error,
+                         "the op registry holds at most %d descriptors; raise MAX_OPS in compiler/ops/registry.c",
+                         MAX_OPS);
+                return;
+            }
             sorted[n++] = op;
-    qsort(sorted, (size_t)n, sizeof sorted[0], cmp_op);
-    /* An op listed by two families (a rule moving to its own file) keeps
-     * one descriptor: the one with a kernel, so lookups are deterministic. */
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-        if (m > 0 && strcmp(sorted[m - 1]->name, sorted[i]->name) == 0) {
-            if (!sorted[m - 1]->lower && sorted[i]->lower)
-                sorted[m - 1] = sorted[i];
-            continue;
         }
-        sorted[m++] = sorted[i];
-    }
-    n_sorted = m;
+    qsort(sorted, (size_t)n, sizeof sorted[0], cmp_op);
+    for (int i = 1; i < n; i++)
+        if (cmp_op(&sorted[i - 1], &sorted[i]) == 0) {
+            snprintf(build_error, sizeof build_error, "op '%s' in domain '%s' is registered twice",
+                     sorted[i]->name, canon_domain(sorted[i]->domain));
+            return;
+        }
+    n_sorted = n;
 }
 
-const oc_op *oc_op_find(const char *name)
+int oc_ops_init(oc_diag *d)
 {
-    build();
-    oc_op key = {0};
-    key.name = name;
-    const oc_op *kp = &key;
-    const oc_op *const *hit = bsearch(&kp, sorted, (size_t)n_sorted, sizeof sorted[0], cmp_op);
-    return hit ? *hit : NULL;
+    pthread_once(&build_once, build);
+    return build_error[0] ? oc_fail(d, "internal error: %s", build_error) : 0;
+}
+
+const oc_op *oc_op_find(const char *domain, const char *name)
+{
+    pthread_once(&build_once, build);
+    int lo = 0, hi = n_sorted;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, c = cmp_key(domain, name, sorted[mid]);
+        if (c == 0)
+            return sorted[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }
 
 const oc_op *const *oc_op_all(int *n)
 {
-    build();
+    pthread_once(&build_once, build);
     *n = n_sorted;
     return sorted;
 }

@@ -1284,9 +1284,10 @@ static int grad_concat(oc_grad_ctx *cx, int nid, const int *dy, const unsigned c
     const oc_node *n = &cx->g->nodes[nid];
     int rank = cx->g->values[n->out[0]].rank;
     int64_t axis = oc_attr_int(n, "axis", 0), at = 0;
+    int n_in = n->n_in;
     if (axis < 0)
         axis += rank;
-    for (int k = 0; k < n->n_in; k++) {
+    for (int k = 0; k < n_in; k++) {
         n = &cx->g->nodes[nid]; /* the node array grows */
         if (grad_static(cx, n->in[k]))
             return -1;
@@ -1641,11 +1642,16 @@ static int lower_dropout_grad(const oc_graph *g, const oc_node *n, oc_lowered *l
 }
 
 const oc_op oc_ops_shape_grad[] = {
-    {"SliceGrad", 2, 6, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_slice_grad},
-    {"PadGrad", 2, 5, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_pad_grad},
-    {"GatherGrad", 3, 3, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_gather_grad},
-    {"TileGrad", 2, 2, 1, 1, infer_grad_like_x, NULL, 0, 0, lower_tile_grad},
-    {"DropoutGrad", 2, 4, 1, 1, infer_grad_like_dy, NULL, 0, 0, lower_dropout_grad},
+    {.name = "SliceGrad", .min_in = 2, .max_in = 6, .min_out = 1, .max_out = 1,
+     .infer = infer_grad_like_x, .lower = lower_slice_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "PadGrad", .min_in = 2, .max_in = 5, .min_out = 1, .max_out = 1,
+     .infer = infer_grad_like_x, .lower = lower_pad_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "GatherGrad", .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
+     .infer = infer_grad_like_x, .lower = lower_gather_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "TileGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .infer = infer_grad_like_x, .lower = lower_tile_grad, .domain = OC_DOMAIN_ONNXC},
+    {.name = "DropoutGrad", .min_in = 2, .max_in = 4, .min_out = 1, .max_out = 1,
+     .infer = infer_grad_like_dy, .lower = lower_dropout_grad, .domain = OC_DOMAIN_ONNXC},
     {0},
 };
 

@@ -1,7 +1,9 @@
 """Runs `onnxc check` on one ONNX backend-test suite with the known-failure
-list (tests/conformance/known_failures.txt: each listed case is reported
-as skipped with its reason, never as passed). Fails when any case fails
-unexpectedly or fewer than MIN_PASS cases pass. Prints the summary line."""
+list (tests/conformance/known_failures.txt: each listed case that fails
+cleanly is reported as skipped with its reason, never as passed; a crash is
+always a failure). Fails when any case fails unexpectedly or crashes, when
+a listed case passes (a stale entry: remove it from the list), or when
+fewer than MIN_PASS cases pass. Prints the summary line."""
 import os
 import subprocess
 import sys
@@ -17,8 +19,9 @@ if not os.path.isdir(suite):
 p = subprocess.run([onnxc_binary(), "check", suite, "--known", known], capture_output=True, text=True,
                    timeout=3000)
 lines = p.stdout.splitlines()
+stale = [l for l in lines if l.startswith("listed but passes: ")]
 for l in lines:
-    if l.startswith("FAIL"):
+    if l.startswith("FAIL") or l.startswith("listed but passes: "):
         print(l)
 summary = lines[-1] if lines else ""
 print(f"{os.path.basename(suite)}: {summary}")
@@ -27,6 +30,7 @@ if p.returncode not in (0, 1) or p.stderr.strip():
 parts = summary.replace(",", "").split()
 passed = int(parts[0]) if parts and parts[0].isdigit() else -1
 failed = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else -1
-if failed != 0 or passed < min_pass:
-    print(f"bar: {min_pass} passing cases and no unexpected failure")
+if failed != 0 or passed < min_pass or stale:
+    print(f"bar: {min_pass} passing cases, no unexpected failure or crash, no stale entry in the known list "
+          f"({len(stale)} stale)")
     sys.exit(1)

@@ -1,9 +1,10 @@
 """`onnxc run` on bad inputs: wrong shape, dtype or count, a missing
-input, an unknown input name, a file that is not an image, a truncated
-.npy, an unsupported op: exit 1 with one clear line naming what is wrong
+input, an unknown input name, a file that is not an image, an image too
+large to decode or to resize, a truncated .npy, an unsupported op: exit 1 with one clear line naming what is wrong
 and no output file left behind. A NaN input propagates (exit 0). Real
 images (PNG written by numpy+zlib here) go through decode + resize."""
 import os
+import shutil
 import struct
 import sys
 import zlib
@@ -32,6 +33,8 @@ add = save_model("add.onnx", [helper.make_node("Add", ["a", "b"], ["c"], name="a
                  [vi("a", TensorProto.FLOAT, [2]), vi("b", TensorProto.FLOAT, [2])], [vi("c", TensorProto.FLOAT, [2])])
 unsup = save_model("unsup.onnx", [helper.make_node("NoSuchOp", ["x"], ["y"], name="mystery")],
                    [vi("x", TensorProto.FLOAT, [3, 4])], [vi("y", TensorProto.FLOAT, [3, 4])])
+img224 = save_model("img224.onnx", [helper.make_node("GlobalAveragePool", ["x"], ["y"], name="gap")],
+                    [vi("x", TensorProto.FLOAT, [1, 3, 224, 224])], [vi("y", TensorProto.FLOAT, [1, 3, 1, 1])])
 img_model = save_model("img.onnx", [helper.make_node("GlobalAveragePool", ["x"], ["y"], name="gap")],
                        [vi("x", TensorProto.FLOAT, [1, 3, 8, 8])], [vi("y", TensorProto.FLOAT, [1, 3, 1, 1])])
 
@@ -70,6 +73,12 @@ cases = [
     ("missing input", [add, "-i", "a=" + npy("a.npy", np.ones(2, np.float32))], ["'b'", "not given"]),
     ("unknown name", [sig, "-i", "nope=" + good], ["no input named 'nope'"]),
     ("not an image", [img_model, "-i", notimg], ["fake.png", "not a readable image"]),
+    # image headers are untrusted: a side above 16384, and a thin strip whose
+    # center-crop resize would be 4194304x256 pixels (3 GB before the check)
+    ("image too wide", [img_model, "-i", png("wide.png", np.zeros((1, 20000, 3), np.uint8))],
+     ["wide.png", "20000x1", "too large"]),
+    ("image thin strip", [img224, "-i", png("strip.png", np.zeros((1, 16384, 3), np.uint8))],
+     ["strip.png", "16384x1", "--no-crop"]),
     ("truncated npy", [sig, "-i", trunc], ["trunc.npy"]),
     ("unsupported op", [unsup, "-i", good], ["mystery", "NoSuchOp"]),
     ("bad flag value", [sig, "-i", good, "--threads", "lots"], ["--threads"]),
@@ -77,6 +86,7 @@ cases = [
 ok = True
 for label, args, words in cases:
     outdir = os.path.join(d, "out_" + label.replace(" ", "_"))
+    shutil.rmtree(outdir, ignore_errors=True)  # files left by an earlier run are not this run's
     rc, out, err = run_onnxc(["run"] + args + ["-o", outdir])
     lines = [l for l in err.splitlines() if l.strip()]
     left = os.listdir(outdir) if os.path.isdir(outdir) else []

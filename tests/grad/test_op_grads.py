@@ -150,6 +150,9 @@ CASES = [
          lambda a, b: T.cat([a, b], 0), {"axis": -3}),
     case("concat_one_param", "Concat", [P("a", rnd(2, 3)), C("b", rnd(2, 2))],
          lambda a, b: T.cat([a, T.tensor(b, dtype=T.float64)], 1), {"axis": 1}),
+    # wider than autodiff's old fixed 64 slots (it skipped such nodes: all-zero gradients)
+    case("concat_100_inputs", "Concat", [P(f"p{k}", rnd(2, 1)) for k in range(100)],
+         lambda *xs: T.cat(xs, 1), {"axis": 1}),
     case("split_input13", "Split", [P("x", rnd(2, 6)), C("split", np.array([1, 2, 3], I64))],
          lambda x, s: list(T.split(x, [1, 2, 3], 1)), {"axis": 1}, 13, outputs=3),
     case("split_unused_output", "Split", [P("x", rnd(4, 3))],

@@ -2,13 +2,19 @@
  * lookup under growth, topological sort of shuffled nodes, cycle and
  * undefined-input errors, checked shape products, shape inference of a
  * small CNN built in C (expected shapes from the conv/pool formulas of the
- * ONNX spec, computed here by hand). */
+ * ONNX spec, computed here by hand), and op domains: the registry keyed by
+ * (domain, name), and the opset import export writes for ai.onnxc. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../compiler/graph.h"
+#include "../../compiler/onnx_export.h"
+#include "../../compiler/ops/op.h"
 #include "../../compiler/shape.h"
+#include "../../runtime/io.h"
 #include "check.h"
+#include "onnx.pb-c.h"
 
 static void test_numel(void)
 {
@@ -127,11 +133,82 @@ static void test_small_cnn_shapes(void)
     oc_graph_free(g);
 }
 
+/* opset_import of a saved file as "domain:version,..." */
+static void saved_opsets(const char *path, char *out, size_t cap)
+{
+    unsigned char *buf;
+    size_t len, off = 0;
+    oc_diag d;
+    oc_diag_init(&d);
+    out[0] = 0;
+    if (oc_read_file(path, &buf, &len, (size_t)1 << 20, &d))
+        return;
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    free(buf);
+    for (size_t i = 0; mp && i < mp->n_opset_import && off < cap; i++)
+        off += (size_t)snprintf(out + off, cap - off, "%s%s:%lld", i ? "," : "",
+                                mp->opset_import[i]->domain ? mp->opset_import[i]->domain : "",
+                                (long long)mp->opset_import[i]->version);
+    if (mp)
+        onnx__model_proto__free_unpacked(mp, NULL);
+}
+
+static void test_domains(void)
+{
+    oc_diag d;
+    oc_diag_init(&d);
+    CHECK(oc_ops_init(&d) == 0, "registry: %s", d.msg);
+    int n;
+    const oc_op *const *all = oc_op_all(&n);
+    int order = 0;
+    for (int i = 1; i < n; i++) { /* strictly sorted by (domain, name): no duplicates */
+        const char *a = all[i - 1]->domain ? all[i - 1]->domain : "", *b = all[i]->domain ? all[i]->domain : "";
+        int c = strcmp(a, b);
+        order += c > 0 || (c == 0 && strcmp(all[i - 1]->name, all[i]->name) >= 0);
+    }
+    CHECK(n > 100 && order == 0, "%d ops, %d out of order or duplicated", n, order);
+    CHECK(oc_op_find("", "Relu") && oc_op_find("ai.onnx", "Relu") == oc_op_find(NULL, "Relu"), "Relu lookup");
+    CHECK(oc_op_find("", "ReluGrad") == NULL && oc_op_find("", "SumToShape") == NULL &&
+              oc_op_find("", "MSELoss") == NULL && oc_op_find("", "ConvGradWeight") == NULL,
+          "an internal op is reachable from the default domain");
+    CHECK(oc_op_find(OC_DOMAIN_ONNXC, "ReluGrad") && oc_op_find(OC_DOMAIN_ONNXC, "MSELoss") &&
+              oc_op_find(OC_DOMAIN_ONNXC, "Relu") == NULL,
+          "ai.onnxc lookups");
+
+    oc_graph *g = oc_graph_new("g", 17, &d);
+    int64_t dims[2] = {2, 3};
+    const char *in[2] = {"dy", "x"}, *o1[1] = {"r"}, *o2[1] = {"dx"};
+    CHECK(g && oc_graph_add_input(g, "x", OC_FLOAT, 2, dims, NULL, &d) >= 0 &&
+              oc_graph_add_input(g, "dy", OC_FLOAT, 2, dims, NULL, &d) >= 0,
+          "%s", d.msg);
+    int a = oc_graph_add_node(g, "ReluGrad", "plain", 2, in, 1, o1, &d);
+    int b = oc_graph_add_node_in(g, OC_DOMAIN_ONNXC, "ReluGrad", "internal", 2, in, 1, o2, &d);
+    CHECK(a >= 0 && b >= 0 && g->nodes[a].op == NULL && g->nodes[b].op == oc_op_find(OC_DOMAIN_ONNXC, "ReluGrad"),
+          "node ops: %s", d.msg);
+    oc_graph_mark_output(g, g->nodes[b].out[0], &d);
+    char ops[256];
+    const char *path = "test_graph_domains.onnx";
+    CHECK(oc_onnx_save(g, path, &d) == 0, "save: %s", d.msg);
+    saved_opsets(path, ops, sizeof ops);
+    CHECK(strcmp(ops, ":17,ai.onnxc:1") == 0, "opset_import with an ai.onnxc node: '%s'", ops);
+    oc_graph_free(g);
+    g = oc_graph_new("g", 17, &d);
+    CHECK(g && oc_graph_add_input(g, "x", OC_FLOAT, 2, dims, NULL, &d) >= 0 &&
+              oc_graph_add_node(g, "Relu", "relu", 1, in + 1, 1, o1, &d) >= 0,
+          "%s", d.msg);
+    CHECK(oc_onnx_save(g, path, &d) == 0, "save: %s", d.msg);
+    saved_opsets(path, ops, sizeof ops);
+    CHECK(strcmp(ops, ":17") == 0, "opset_import without: '%s'", ops);
+    remove(path);
+    oc_graph_free(g);
+}
+
 int main(void)
 {
     test_numel();
     test_lookup_under_growth();
     test_toposort_and_cycle();
     test_small_cnn_shapes();
+    test_domains();
     return check_finish("test_graph");
 }
