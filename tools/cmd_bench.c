@@ -55,7 +55,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: onnxc bench MODEL.onnx|--model NAME [--batch B] [--dim NAME=N] [--threads T] [--runs N]\n"
+    fprintf(f, "usage: onnxc bench MODEL.onnx|--model NAME [--batch B (default: the model's, else 1)] [--dim NAME=N] [--threads T] [--runs N]\n"
                "                   [--warmup N] [--compare fused,unfused,ref] [--profile] [--json] [--kernel fast|ref]\n"
                "Times the compiled plan (load and planning reported, not timed); variants alternate.\n");
 }
@@ -168,6 +168,17 @@ static void print_profile(const variant *v, int runs, int json)
     free(ops);
 }
 
+/* Some run-time input has an unknown first dim (a dynamic batch). */
+static int batch_unknown(const oc_graph *g)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        const oc_value *v = &g->values[g->inputs[i]];
+        if (v->rank > 0 && v->dims[0] < 0)
+            return 1;
+    }
+    return 0;
+}
+
 int oc_cmd_bench(int argc, char **argv)
 {
     cli_model_args ma = {.batch = -1};
@@ -249,6 +260,12 @@ int oc_cmd_bench(int argc, char **argv)
         vs[k].g = cli_load_model("bench", &ma);
         if (!vs[k].g)
             goto done;
+        if (ma.batch < 0 && batch_unknown(vs[k].g)) { /* a dynamic batch without --batch: 1 */
+            if (oc_graph_bind_dims(vs[k].g, 1, 0, NULL, &d) || oc_graph_infer_shapes(vs[k].g, &d)) {
+                fprintf(stderr, "onnxc bench: error: %s\n", d.msg);
+                goto done;
+            }
+        }
         oc_plan_opts po = {.threads = nthreads, .kernel_ref = kernel_ref || !strcmp(vs[k].name, "ref")};
         if (!(vs[k].p = oc_plan_build(vs[k].g, &po, &d))) {
             fprintf(stderr, "onnxc bench: error: %s\n", d.msg);
