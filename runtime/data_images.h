@@ -45,7 +45,7 @@ typedef struct oc_image_folder oc_image_folder;
 typedef struct oc_image_folder_opts {
     int channels;          /* model input channels: 1 or 3 */
     int64_t height, width; /* model input size */
-    float mean[3], std[3]; /* per channel of the model input, values in [0, 1] */
+    float mean[3], std[3]; /* per channel of the model input, values in [0, 1]; one value: set all three */
     int strict;            /* unreadable or corrupt images are errors, not warnings */
     size_t cache_bytes;    /* decode cache cap for eval samples; 0 = no cache */
     int threads;           /* decode threads cap (0 = the oc_set_threads pool) */
