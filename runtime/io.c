@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <stb/stb_image.h>
-#include <stb/stb_image_resize.h>
+#include "image.h"
 
 int oc_read_file(const char *path, unsigned char **buf, size_t *len, size_t max_len, oc_diag *d)
 {
@@ -246,83 +245,38 @@ void oc_image_opts_default(oc_image_opts *o)
 
 oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d)
 {
-    unsigned char *file;
-    size_t len;
-    if (o->height < 1 || o->width < 1 || o->height > MAX_IMAGE_SIDE || o->width > MAX_IMAGE_SIDE ||
-        (o->channels != 1 && o->channels != 3)) {
+    if (o->height < 1 || o->width < 1 || o->height > 16384 || o->width > 16384 || (o->channels != 1 && o->channels != 3)) {
         oc_fail(d, "%s: image size %lldx%lld with %d channels is not supported", path, (long long)o->height,
                 (long long)o->width, o->channels);
         return NULL;
     }
-    if (oc_read_file(path, &file, &len, (size_t)1 << 30, d))
-        return NULL;
-    int w, h, c;
-    if (len > (size_t)INT32_MAX || !stbi_info_from_memory(file, (int)len, &w, &h, &c)) {
-        oc_fail(d, "%s: not a readable image (%s)", path, stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
-        free(file);
+    char err[256];
+    oc_img8 im;
+    if (oc_img_decode(path, o->channels, &im, err, sizeof err)) {
+        oc_fail(d, "%s: %s", path, err);
         return NULL;
     }
-    /* The header is untrusted: bound each side and the pixel count before
-     * stb allocates width x height x channels bytes. */
-    if (w < 1 || h < 1 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE || (int64_t)w * h > ((int64_t)1 << 28)) {
-        oc_fail(d, "%s: %dx%d pixels is too large (at most %dx%d and 2^28 pixels)", path, w, h, MAX_IMAGE_SIDE,
-                MAX_IMAGE_SIDE);
-        free(file);
-        return NULL;
-    }
-    int iw = w, ih = h;
-    unsigned char *px = stbi_load_from_memory(file, (int)len, &w, &h, &c, o->channels);
-    free(file);
-    if (!px) {
-        oc_fail(d, "%s: cannot decode image: %s", path, stbi_failure_reason() ? stbi_failure_reason() : "unknown");
-        return NULL;
-    }
-    if (w != iw || h != ih) {
-        stbi_image_free(px);
-        oc_fail(d, "%s: the image decodes to %dx%d but its header says %dx%d", path, w, h, iw, ih);
-        return NULL;
-    }
-    int C = o->channels;
-    /* resize: short side to size*256/224 then center crop, or straight */
-    int rw = (int)o->width, rh = (int)o->height;
-    if (o->center_crop) {
-        double s = (double)(o->height < o->width ? o->height : o->width) * 256.0 / 224.0;
-        double scale = s / (w < h ? w : h), fw = w * scale, fh = h * scale;
-        /* a thin strip scaled up to the crop's short side can be huge */
-        if (fw * fh > (double)((int64_t)1 << 28)) {
-            stbi_image_free(px);
-            oc_fail(d, "%s: a %dx%d image resized for a %lldx%lld center crop would be %.0fx%.0f pixels; "
-                       "use --no-crop", path, w, h, (long long)o->height, (long long)o->width, fw, fh);
-            return NULL;
-        }
-        rw = (int)lround(fw);
-        rh = (int)lround(fh);
-        if (rw < o->width)
-            rw = (int)o->width;
-        if (rh < o->height)
-            rh = (int)o->height;
-    }
-    unsigned char *rs = malloc((size_t)rw * (size_t)rh * (size_t)C);
-    if (!rs || !stbir_resize_uint8(px, w, h, 0, rs, rw, rh, 0, C)) {
-        free(rs);
-        stbi_image_free(px);
-        oc_fail(d, "%s: resize failed", path);
-        return NULL;
-    }
-    stbi_image_free(px);
-    int64_t dims[4] = {1, C, o->height, o->width};
+    int64_t dims[4] = {1, o->channels, o->height, o->width};
     oc_tensor *t = oc_tensor_new(OC_FLOAT, 4, dims, d);
-    if (t) {
-        int x0 = (rw - (int)o->width) / 2, y0 = (rh - (int)o->height) / 2;
-        float *dst = t->data;
-        for (int ch = 0; ch < C; ch++)
-            for (int y = 0; y < o->height; y++)
-                for (int x = 0; x < o->width; x++) {
-                    float v = rs[((size_t)(y + y0) * (size_t)rw + (size_t)(x + x0)) * (size_t)C + (size_t)ch] / 255.0f;
-                    dst[((size_t)ch * (size_t)o->height + (size_t)y) * (size_t)o->width + (size_t)x] =
-                        (v - o->mean[ch]) / o->std[ch];
-                }
+    size_t sb = oc_img_scratch_bytes((int)o->width, (int)o->height, 3);
+    void *scratch = t ? malloc(sb) : NULL;
+    int bad = !t;
+    if (t && !scratch) {
+        bad = oc_fail(d, "%s: out of memory", path);
+    } else if (t) {
+        /* 3 planes of room: a gray image is resampled once and replicated */
+        oc_img_view v;
+        oc_img_view_eval(im.w, im.h, (int)o->height, (int)o->width, o->center_crop, &v);
+        if (oc_img_resample(im.px, NULL, im.w, im.h, im.c, &v, t->data, scratch, sb) == 0)
+            oc_img_finish(t->data, im.c, o->height * o->width, o->channels, o->mean, o->std, t->data);
+        else
+            bad = oc_fail(d, "%s: resize failed", path);
     }
-    free(rs);
+    free(scratch);
+    oc_img8_free(&im);
+    if (bad) {
+        oc_tensor_free(t);
+        return NULL;
+    }
     return t;
 }
