@@ -33,6 +33,14 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, fl
                     int cols, float beta, int load_c)
 {
     __m512 acc[MR][3];
+    /* The C tile is needed only after the k loop: start fetching it now so
+     * its cache misses overlap the FMAs (C is read or written either way). */
+    for (int i = 0; i < rows; i++) {
+        const char *cr = (const char *)(c + i * ldc);
+        for (int off = 0; off < NV * 64; off += 64)
+            _mm_prefetch(cr + off, _MM_HINT_T0);
+        _mm_prefetch(cr + NV * 64 - 4, _MM_HINT_T0);
+    }
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 3
@@ -85,27 +93,48 @@ static void tile(int64_t kc, const float *a, const float *b, float *c, int64_t l
 
 static __mmask16 lane_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
 
+/* Rows ahead of the one being packed that pack_b prefetches: B often
+ * comes from DRAM (a large im2col matrix), row after row. */
+enum { PACK_PREFETCH_ROWS = 4 };
+
 static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
 {
+    if (!trans_b) {
+        /* Row by row: each row of B is read once, contiguously, and its
+         * pieces go to the panels (which live in L2). */
+        int64_t wlast = ((nc % NR ? nc % NR : NR) + VW - 1) / VW * VW, nfull = nc / NR * NR;
+        for (int64_t k = 0; k < kc; k++) {
+            const float *s = b + k * ldb;
+            if (k + PACK_PREFETCH_ROWS < kc)
+                for (int64_t j = 0; j < nc; j += 16)
+                    _mm_prefetch((const char *)(s + PACK_PREFETCH_ROWS * ldb + j), _MM_HINT_T0);
+            int64_t n = 0;
+            for (; n < nfull; n += NR) {
+                float *d = dst + n * kc + k * NR;
+                _mm512_storeu_ps(d, _mm512_loadu_ps(s + n));
+                _mm512_storeu_ps(d + 16, _mm512_loadu_ps(s + n + 16));
+                _mm512_storeu_ps(d + 32, _mm512_loadu_ps(s + n + 32));
+            }
+            if (n < nc) {
+                float *d = dst + n * kc + k * wlast;
+                for (int64_t j = 0; j < wlast; j += 16)
+                    _mm512_storeu_ps(d + j, _mm512_maskz_loadu_ps(lane_mask(nc - n - j), s + n + j));
+            }
+        }
+        return;
+    }
     for (int64_t n = 0; n < nc; n += NR) {
         int64_t cols = nc - n < NR ? nc - n : NR;
         int64_t w = (cols + VW - 1) / VW * VW;
         float *d = dst + n * kc;
-        if (!trans_b) {
-            const float *s = b + n;
-            for (int64_t k = 0; k < kc; k++, s += ldb, d += w)
-                for (int64_t j = 0; j < w; j += 16)
-                    _mm512_storeu_ps(d + j, _mm512_maskz_loadu_ps(lane_mask(cols - j), s + j));
-        } else {
-            /* B stored N x K: column n + j of op(B) is row n + j of B. */
+        /* B stored N x K: column n + j of op(B) is row n + j of B. */
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t j = cols; j < w; j++)
+                d[k * w + j] = 0.0f;
+        for (int64_t j = 0; j < cols; j++) {
+            const float *s = b + (n + j) * ldb;
             for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = cols; j < w; j++)
-                    d[k * w + j] = 0.0f;
-            for (int64_t j = 0; j < cols; j++) {
-                const float *s = b + (n + j) * ldb;
-                for (int64_t k = 0; k < kc; k++)
-                    d[k * w + j] = s[k];
-            }
+                d[k * w + j] = s[k];
         }
     }
 }
