@@ -28,7 +28,9 @@
 /* ---- generic microkernel: portable C, any CPU ---- */
 
 enum { G_MR = 4, G_NR = 16, G_KC = 256, G_NB = 256, G_MB = 256 };
-enum { MR_MAX = 8 }; /* largest MR of any ISA (pack sizes do not depend on the ISA) */
+enum { MR_MAX = 8 };
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; } /* largest MR of any ISA (pack sizes do not depend on the ISA) */
 
 static void g_tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
                    int load_c)
@@ -54,13 +56,30 @@ static void g_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int tr
     }
 }
 
+void oc_sgemm_pack_a_c(int mr, int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha,
+                       float *dst, int64_t stride)
+{
+    for (int64_t r = 0; r < rows; r += mr, dst += stride) {
+        int64_t n = min64(mr, rows - r);
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t i = 0; i < mr; i++)
+                dst[k * mr + i] = i >= n ? 0.0f : alpha * (trans_a ? a[k * lda + r + i] : a[(r + i) * lda + k]);
+    }
+}
+
+static void g_pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                     int64_t stride)
+{
+    oc_sgemm_pack_a_c(G_MR, rows, kc, a, lda, trans_a, alpha, dst, stride);
+}
+
 static void g_epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n)
 {
     const float *res = e->res ? e->res + m * e->ldr + n : NULL;
     oc_epilogue_apply(e->ep, c, ldc, rows, cols, m, n, e->shift, res, e->ldr);
 }
 
-static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, g_pack_b, g_epi};
+static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, g_pack_a, g_pack_b, g_epi};
 
 static const oc_sgemm_ukr *ukr_for(oc_isa isa)
 {
@@ -93,38 +112,8 @@ size_t oc_sgemm_scratch_bytes(void)
 }
 
 static float *align64(void *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* ---- A packing ---- */
-
-/* Rows [r0, r1) and columns [pc, pc + kc) of alpha * op(A) into MR-row
- * panels (layout in sgemm_ukr.h), panel p at dst + p * stride. */
-static void pack_a_panels(int mr, int64_t r0, int64_t r1, int64_t pc, int64_t kc, const float *A, int64_t lda,
-                          int trans_a, float alpha, float *dst, int64_t stride)
-{
-    for (int64_t r = r0; r < r1; r += mr, dst += stride) {
-        int64_t rows = min64(mr, r1 - r);
-        if (trans_a) { /* A stored K x M: rows of a panel are contiguous */
-            for (int64_t k = 0; k < kc; k++) {
-                const float *s = A + (pc + k) * lda + r;
-                float *d = dst + k * mr;
-                for (int64_t i = 0; i < rows; i++)
-                    d[i] = alpha * s[i];
-                for (int64_t i = rows; i < mr; i++)
-                    d[i] = 0.0f;
-            }
-        } else {
-            for (int64_t i = 0; i < rows; i++) {
-                const float *s = A + (r + i) * lda + pc;
-                for (int64_t k = 0; k < kc; k++)
-                    dst[k * mr + i] = alpha * s[k];
-            }
-            for (int64_t i = rows; i < mr; i++)
-                for (int64_t k = 0; k < kc; k++)
-                    dst[k * mr + i] = 0.0f;
-        }
-    }
-}
 
 /* A plan-time pack: this header, then ceil(M / mr) panels of K x mr. */
 typedef struct pack_hdr {
@@ -149,8 +138,7 @@ void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int tran
     pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
     memcpy(dst, &h, sizeof h);
     if (M > 0 && K > 0)
-        pack_a_panels(u->mr, 0, M, 0, K, A, lda, trans_a, 1.0f, (float *)((unsigned char *)dst + sizeof h),
-                      K * u->mr);
+        u->pack_a(M, K, A, lda, trans_a, 1.0f, (float *)((unsigned char *)dst + sizeof h), K * u->mr);
 }
 
 /* The pack's kernel table, or NULL when Ap is not a pack of M x K. */
@@ -236,7 +224,8 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
                 abase = g->ap + (mc / mr) * K * mr + pc * mr;
                 astride = K * mr;
             } else {
-                pack_a_panels(mr, mc, mh, pc, kc, g->A, g->lda, g->trans_a, g->alpha, ablk, kc * mr);
+                u->pack_a(mh - mc, kc, g->trans_a ? g->A + pc * g->lda + mc : g->A + mc * g->lda + pc, g->lda,
+                          g->trans_a, g->alpha, ablk, kc * mr);
                 abase = ablk;
                 astride = kc * mr;
             }

@@ -87,6 +87,59 @@ static void tile(int64_t kc, const float *a, const float *b, float *c, int64_t l
         tile_nv(1, kc, a, b, c, ldc, rows, cols, beta, load_c);
 }
 
+/* In-register 8 x 8 transpose: x[i][j] becomes x[j][i]. */
+static inline void transpose8(__m256 x[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(x[i], x[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(x[i], x[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        x[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        x[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* A panels, 6 rows at a time: trans_a rows are contiguous (a masked
+ * vector per k); otherwise 6 rows x 8 k (two zero rows) are transposed in
+ * registers and 6 lanes of each result stored. */
+static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                   int64_t stride)
+{
+    __m256 va = _mm256_set1_ps(alpha);
+    __m256i six = lane_mask(MR);
+    int64_t full = rows / MR * MR;
+    for (int64_t r = 0; r < full; r += MR, dst += stride) {
+        if (trans_a) {
+            for (int64_t k = 0; k < kc; k++)
+                _mm256_maskstore_ps(dst + k * MR, six, _mm256_mul_ps(va, _mm256_maskload_ps(a + k * lda + r, six)));
+            continue;
+        }
+        const float *s = a + r * lda;
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 x[8];
+            for (int i = 0; i < 8; i++)
+                x[i] = i < MR ? _mm256_mul_ps(va, _mm256_loadu_ps(s + i * lda + k)) : _mm256_setzero_ps();
+            transpose8(x);
+            for (int j = 0; j < 8; j++)
+                _mm256_maskstore_ps(dst + (k + j) * MR, six, x[j]);
+        }
+        for (; k < kc; k++)
+            for (int i = 0; i < MR; i++)
+                dst[k * MR + i] = alpha * s[i * lda + k];
+    }
+    if (full < rows)
+        oc_sgemm_pack_a_c(MR, rows - full, kc, trans_a ? a + full : a + full * lda, lda, trans_a, alpha, dst, stride);
+}
+
 static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
 {
     for (int64_t n = 0; n < nc; n += NR) {
@@ -144,6 +197,6 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, pack_a, pack_b, epi};
 
 #endif

@@ -93,6 +93,58 @@ static void tile(int64_t kc, const float *a, const float *b, float *c, int64_t l
 
 static __mmask16 lane_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
 
+/* In-register 8 x 8 transpose: x[i][j] becomes x[j][i]. */
+static inline void transpose8(__m256 x[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(x[i], x[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(x[i], x[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        x[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        x[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* A panels, 8 rows at a time: trans_a rows are contiguous (one vector per
+ * k); otherwise 8 x 8 blocks are transposed in registers. alpha * x is
+ * the same single rounding as the C fallback, so packs agree bitwise. */
+static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                   int64_t stride)
+{
+    __m256 va = _mm256_set1_ps(alpha);
+    int64_t full = rows / MR * MR;
+    for (int64_t r = 0; r < full; r += MR, dst += stride) {
+        if (trans_a) {
+            for (int64_t k = 0; k < kc; k++)
+                _mm256_storeu_ps(dst + k * MR, _mm256_mul_ps(va, _mm256_loadu_ps(a + k * lda + r)));
+            continue;
+        }
+        const float *s = a + r * lda;
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 x[8];
+            for (int i = 0; i < 8; i++)
+                x[i] = _mm256_mul_ps(va, _mm256_loadu_ps(s + i * lda + k));
+            transpose8(x);
+            for (int j = 0; j < 8; j++)
+                _mm256_storeu_ps(dst + (k + j) * MR, x[j]);
+        }
+        for (; k < kc; k++)
+            for (int i = 0; i < MR; i++)
+                dst[k * MR + i] = alpha * s[i * lda + k];
+    }
+    if (full < rows)
+        oc_sgemm_pack_a_c(MR, rows - full, kc, trans_a ? a + full : a + full * lda, lda, trans_a, alpha, dst, stride);
+}
+
 /* Rows ahead of the one being packed that pack_b prefetches: B often
  * comes from DRAM (a large im2col matrix), row after row. */
 enum { PACK_PREFETCH_ROWS = 4 };
@@ -165,6 +217,6 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {OC_ISA_AVX512, MR, NR, VW, KC, NB, MB, tile, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {OC_ISA_AVX512, MR, NR, VW, KC, NB, MB, tile, pack_a, pack_b, epi};
 
 #endif

@@ -28,6 +28,11 @@ typedef struct oc_sgemm_ukr {
      * cols <= nr; the B panel's width is cols rounded up to vw. */
     void (*tile)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols,
                  float beta, int load_c);
+    /* Packs rows [0, rows) x columns [0, kc) of alpha * op(A) into MR-row
+     * panels, panel p at dst + p * stride. `a` points at the first element:
+     * op(A)[r, k] is a[r * lda + k], or a[k * lda + r] with trans_a. */
+    void (*pack_a)(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                   int64_t stride);
     /* Packs op(B)[pc.., n..] (kc x nc, the pointer at element [pc, n]) into
      * panels as above. trans_b: B stored N x K, element [k, n] at b[n*ldb + k]. */
     void (*pack_b)(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst);
@@ -35,6 +40,11 @@ typedef struct oc_sgemm_ukr {
      * element is C[m, n]; bitwise equal to oc_epilogue_apply. */
     void (*epi)(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n);
 } oc_sgemm_ukr;
+
+/* pack_a in plain C for any MR (the generic kernel's, and the ISA files'
+ * fallback for partial panels). */
+void oc_sgemm_pack_a_c(int mr, int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha,
+                       float *dst, int64_t stride);
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OC_SGEMM_X86 1
