@@ -32,14 +32,16 @@ enum { MR_MAX = 8 };
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; } /* largest MR of any ISA (pack sizes do not depend on the ISA) */
 
-static void g_tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
-                   int load_c)
+static void g_tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
+                   float beta, int load_c)
 {
     float acc[G_MR][G_NR] = {{0}};
-    for (int64_t k = 0; k < kc; k++, a += G_MR, b += G_NR)
-        for (int i = 0; i < G_MR; i++)
+    for (int64_t k = 0; k < kc; k++, a += G_MR, b += bw)
+        for (int i = 0; i < G_MR; i++) {
+            float ai = a[i], *ci = acc[i];
             for (int j = 0; j < G_NR; j++)
-                acc[i][j] += a[i] * b[j];
+                ci[j] += ai * b[j];
+        }
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
             c[i * ldc + j] = load_c ? acc[i][j] + beta * c[i * ldc + j] : acc[i][j];
@@ -79,7 +81,7 @@ static void g_epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int co
     oc_epilogue_apply(e->ep, c, ldc, rows, cols, m, n, e->shift, res, e->ldr);
 }
 
-static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, g_pack_a, g_pack_b, g_epi};
+static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, NULL, 0, 0, g_pack_a, g_pack_b, g_epi};
 
 static const oc_sgemm_ukr *ukr_for(oc_isa isa)
 {
@@ -201,6 +203,44 @@ static void scale_only(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, i
                           g->epi->res ? g->epi->res + m0 * g->epi->ldr + n0 : NULL, g->epi->ldr);
 }
 
+/* The tiles of one packed B block (kc x nw, columns [nc, nc + nw)) against
+ * the A panels of rows [mc, mh). A remainder of r columns narrower than a
+ * vector goes to the narrow kernel when the ISA has one, every
+ * narrow_panels A panels, while those panels are still in cache. */
+static void run_block(const gemm_args *g, const float *abase, int64_t astride, int64_t mc, int64_t mh, int64_t nc,
+                      int64_t nw, int64_t kc, const float *bp, float beta, int load_c, int last)
+{
+    const oc_sgemm_ukr *u = g->u;
+    const int mr = u->mr, nr = u->nr;
+    int64_t nfull = nw / nr * nr, tail = nw - nfull, wtail = (tail + u->vw - 1) / u->vw * u->vw;
+    int r = (int)(tail % u->vw);
+    if (!u->narrow || r > u->narrow_max)
+        r = 0;
+    int64_t ncols = nw - r; /* columns done by tiles */
+    int64_t chunk = r ? (int64_t)u->narrow_panels * mr : mh - mc;
+    for (int64_t ic = mc; ic < mh; ic += chunk) {
+        int64_t ih = min64(ic + chunk, mh);
+        for (int64_t ir = ic; ir < ih; ir += mr) {
+            int rows = (int)min64(mr, ih - ir);
+            const float *a = abase + (ir - mc) / mr * astride;
+            for (int64_t jr = 0; jr < ncols; jr += nr) {
+                int cols = (int)min64(nr, ncols - jr);
+                float *c = g->C + ir * g->ldc + nc + jr;
+                u->tile(kc, a, bp + jr * kc, jr < nfull ? nr : wtail, c, g->ldc, rows, cols, beta, load_c);
+                if (last && g->epi)
+                    u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);
+            }
+        }
+        if (r) {
+            float *c = g->C + ic * g->ldc + nc + ncols;
+            u->narrow(kc, abase + (ic - mc) / mr * astride, astride, (int)(ih - ic), bp + nfull * kc + (tail - r),
+                      wtail, r, c, g->ldc, beta, load_c);
+            if (last && g->epi)
+                u->epi(g->epi, c, g->ldc, (int)(ih - ic), r, ic, nc + ncols);
+        }
+    }
+}
+
 static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, void *scratch)
 {
     if (m0 >= m1 || n0 >= n1)
@@ -210,12 +250,15 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
         return;
     }
     const oc_sgemm_ukr *u = g->u;
-    const int mr = u->mr, nr = u->nr;
+    const int mr = u->mr;
     const int64_t K = g->K;
     float *bp = align64(scratch);
     float *ablk = bp + (size_t)u->kc * u->nb;
-    for (int64_t mc = m0; mc < m1; mc += u->mb) {
-        int64_t mh = min64(mc + u->mb, m1);
+    /* A packed at plan time needs no A block: one pass over all rows packs
+     * each B block once. */
+    int64_t mb = g->ap ? m1 - m0 : u->mb;
+    for (int64_t mc = m0; mc < m1; mc += mb) {
+        int64_t mh = min64(mc + mb, m1);
         for (int64_t pc = 0; pc < K; pc += u->kc) {
             int64_t kc = min64(u->kc, K - pc);
             const float *abase;
@@ -236,17 +279,7 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
                 int64_t nw = min64(u->nb, n1 - nc);
                 u->pack_b(kc, nw, g->trans_b ? g->B + nc * g->ldb + pc : g->B + pc * g->ldb + nc, g->ldb,
                           g->trans_b, bp);
-                for (int64_t ir = mc; ir < mh; ir += mr) {
-                    int rows = (int)min64(mr, mh - ir);
-                    const float *a = abase + (ir - mc) / mr * astride;
-                    for (int64_t jr = 0; jr < nw; jr += nr) {
-                        int cols = (int)min64(nr, nw - jr);
-                        float *c = g->C + ir * g->ldc + nc + jr;
-                        u->tile(kc, a, bp + jr * kc, c, g->ldc, rows, cols, beta, load_c);
-                        if (last && g->epi)
-                            u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);
-                    }
-                }
+                run_block(g, abase, astride, mc, mh, nc, nw, kc, bp, beta, load_c, last);
             }
         }
     }

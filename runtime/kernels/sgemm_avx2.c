@@ -29,8 +29,8 @@ static __m256i lane_mask(int64_t n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
-                    int cols, float beta, int load_c)
+INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
+                    int rows, int cols, float beta, int load_c)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -52,7 +52,7 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, fl
                 acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += MR;
-        b += NV * 8;
+        b += bw;
     }
     __m256 vb = _mm256_set1_ps(beta);
     int full = cols == NV * 8;
@@ -78,13 +78,13 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, fl
     }
 }
 
-static void tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
-                 int load_c)
+static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
+                 float beta, int load_c)
 {
     if (cols > 8)
-        tile_nv(2, kc, a, b, c, ldc, rows, cols, beta, load_c);
+        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
     else
-        tile_nv(1, kc, a, b, c, ldc, rows, cols, beta, load_c);
+        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
 }
 
 /* In-register 8 x 8 transpose: x[i][j] becomes x[j][i]. */
@@ -197,6 +197,6 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, pack_a, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, NULL, 0, 0, pack_a, pack_b, epi};
 
 #endif

@@ -19,6 +19,7 @@
 
 #if defined(OC_SGEMM_X86)
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "epilogue.h"
@@ -29,8 +30,8 @@ enum { MR = 8, NR = 48, VW = 16, KC = 384, NB = 336, MB = 576 };
 
 /* The MR x (NV*16) tile; NV is a constant after inlining, so the
  * accumulator array lives in registers. */
-INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
-                    int cols, float beta, int load_c)
+INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
+                    int rows, int cols, float beta, int load_c)
 {
     __m512 acc[MR][3];
     /* The C tile is needed only after the k loop: start fetching it now so
@@ -60,7 +61,7 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, fl
                 acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += MR;
-        b += NV * 16;
+        b += bw;
     }
     __mmask16 last = (__mmask16)((1u << (cols - 16 * (NV - 1))) - 1u);
     __m512 vb = _mm512_set1_ps(beta);
@@ -80,18 +81,76 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, fl
     }
 }
 
-static void tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
-                 int load_c)
+static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
+                 float beta, int load_c)
 {
     if (cols > 32)
-        tile_nv(3, kc, a, b, c, ldc, rows, cols, beta, load_c);
+        tile_nv(3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
     else if (cols > 16)
-        tile_nv(2, kc, a, b, c, ldc, rows, cols, beta, load_c);
+        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
     else
-        tile_nv(1, kc, a, b, c, ldc, rows, cols, beta, load_c);
+        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
 }
 
 static __mmask16 lane_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
+
+/* The narrow kernel (sgemm_ukr.h): r <= 4 columns over G panels of 8 rows
+ * at once, one ymm per panel and column (8 rows), so a column costs one
+ * FMA per 8 rows and k instead of a 16-lane vector per row: N = 49 (the
+ * 7x7 maps of late CNN layers at batch 1) is 48 columns of tiles plus one
+ * narrow column. G * r <= 24 accumulators; G >= 6 keeps the FMA pipes
+ * busy through their latency. */
+INLINE void narrow_rg(const int R, const int G, int64_t kc, const float *a, int64_t astride, int rows, const float *b,
+                      int64_t bw, float *c, int64_t ldc, float beta, int load_c)
+{
+    __m256 acc[8][4];
+#pragma GCC unroll 8
+    for (int g = 0; g < G; g++)
+#pragma GCC unroll 4
+        for (int j = 0; j < R; j++)
+            acc[g][j] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 bk[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < R; j++)
+            bk[j] = _mm256_broadcast_ss(b + k * bw + j);
+#pragma GCC unroll 8
+        for (int g = 0; g < G; g++) {
+            __m256 x = _mm256_loadu_ps(a + g * astride + k * MR);
+#pragma GCC unroll 4
+            for (int j = 0; j < R; j++)
+                acc[g][j] = _mm256_fmadd_ps(x, bk[j], acc[g][j]);
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < R; j++) {
+            float t[8];
+            _mm256_storeu_ps(t, acc[g][j]);
+            for (int i = 0; i < 8 && g * 8 + i < rows; i++) {
+                float *cp = c + (g * 8 + i) * ldc + j;
+                *cp = load_c ? fmaf(beta, *cp, t[i]) : t[i];
+            }
+        }
+}
+
+#define NARROW_CASE(R, G)                                                                                         \
+    for (; rows >= (G) * 8 || ((G) == 1 && rows > 0); rows -= (G) * 8, a += (G) * astride, c += (G) * 8 * ldc) \
+        narrow_rg(R, G, kc, a, astride, rows, b, bw, c, ldc, beta, load_c);
+
+static void narrow(int64_t kc, const float *a, int64_t astride, int rows, const float *b, int64_t bw, int r, float *c,
+                   int64_t ldc, float beta, int load_c)
+{
+    switch (r) {
+    case 1:
+        NARROW_CASE(1, 8) NARROW_CASE(1, 1) break;
+    case 2:
+        NARROW_CASE(2, 8) NARROW_CASE(2, 1) break;
+    case 3:
+        NARROW_CASE(3, 8) NARROW_CASE(3, 1) break;
+    default:
+        NARROW_CASE(4, 6) NARROW_CASE(4, 1) break;
+    }
+}
 
 /* In-register 8 x 8 transpose: x[i][j] becomes x[j][i]. */
 static inline void transpose8(__m256 x[8])
@@ -217,6 +276,6 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {OC_ISA_AVX512, MR, NR, VW, KC, NB, MB, tile, pack_a, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {OC_ISA_AVX512, MR, NR, VW, KC, NB, MB, tile, narrow, 4, 24, pack_a, pack_b, epi};
 
 #endif
