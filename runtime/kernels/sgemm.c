@@ -30,7 +30,8 @@
 enum { G_MR = 4, G_NR = 16, G_KC = 256, G_NB = 256, G_MB = 256 };
 enum { MR_MAX = 8 };
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; } /* largest MR of any ISA (pack sizes do not depend on the ISA) */
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; } /* largest MR of any ISA (pack sizes do not depend on the ISA) */
 
 static void g_tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
                    float beta, int load_c)
@@ -99,7 +100,9 @@ int oc_sgemm_mr(void) { return ukr_for(oc_cpu_isa())->mr; }
 int oc_sgemm_nr(void) { return ukr_for(oc_cpu_isa())->nr; }
 const char *oc_sgemm_isa(void) { return oc_isa_name(ukr_for(oc_cpu_isa())->isa); }
 
-static size_t ukr_scratch(const oc_sgemm_ukr *u) { return ((size_t)u->kc * u->nb + (size_t)u->mb * u->kc) * 4; }
+/* B block, A block, and 16 floats of slack after the A block (the AVX2
+ * narrow kernel reads 2 floats past the last panel). */
+static size_t ukr_scratch(const oc_sgemm_ukr *u) { return ((size_t)u->kc * u->nb + (size_t)u->mb * u->kc + 16) * 4; }
 
 size_t oc_sgemm_scratch_bytes(void)
 {
@@ -117,7 +120,10 @@ static float *align64(void *p) { return (float *)(((uintptr_t)p + 63) & ~(uintpt
 
 /* ---- A packing ---- */
 
-/* A plan-time pack: this header, then ceil(M / mr) panels of K x mr. */
+/* A plan-time pack: this header, then K in slices of the ISA's KC (the
+ * last one shorter), each slice holding ceil(M / mr) panels of kc x mr:
+ * a pass over one K slice reads A as one sequential stream, which the
+ * hardware prefetcher follows (panels of K x mr would be far apart). */
 typedef struct pack_hdr {
     uint32_t magic;
     int32_t isa, mr, reserved;
@@ -131,7 +137,8 @@ size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K)
 {
     if (M <= 0 || K <= 0)
         return sizeof(pack_hdr);
-    return sizeof(pack_hdr) + (size_t)(M + MR_MAX - 1) * (size_t)K * sizeof(float);
+    /* ceil(M / MR) * MR <= M + MR_MAX - 1 for every ISA; + 16 floats of slack (see ukr_scratch) */
+    return sizeof(pack_hdr) + ((size_t)(M + MR_MAX - 1) * (size_t)K + 16) * sizeof(float);
 }
 
 void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
@@ -140,7 +147,11 @@ void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int tran
     pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
     memcpy(dst, &h, sizeof h);
     if (M > 0 && K > 0)
-        u->pack_a(M, K, A, lda, trans_a, 1.0f, (float *)((unsigned char *)dst + sizeof h), K * u->mr);
+        for (int64_t pc = 0; pc < K; pc += u->kc) {
+            int64_t kc = min64(u->kc, K - pc);
+            u->pack_a(M, kc, trans_a ? A + pc * lda : A + pc, lda, trans_a, 1.0f,
+                      (float *)((unsigned char *)dst + sizeof h) + pc * cdiv(M, u->mr) * u->mr, kc * u->mr);
+        }
 }
 
 /* The pack's kernel table, or NULL when Ap is not a pack of M x K. */
@@ -264,8 +275,8 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
             const float *abase;
             int64_t astride;
             if (g->ap) {
-                abase = g->ap + (mc / mr) * K * mr + pc * mr;
-                astride = K * mr;
+                abase = g->ap + pc * cdiv(g->M, mr) * mr + (mc / mr) * kc * mr;
+                astride = kc * mr;
             } else {
                 u->pack_a(mh - mc, kc, g->trans_a ? g->A + pc * g->lda + mc : g->A + mc * g->lda + pc, g->lda,
                           g->trans_a, g->alpha, ablk, kc * mr);
@@ -355,7 +366,6 @@ static void split_part(void *ctx, int64_t b, int64_t e, int tid)
         run(j->g, j->m0 + b * j->unit, min64(j->m0 + e * j->unit, j->m1), 0, j->g->N, s);
 }
 
-static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Splits rows [m0, m1) x all columns over the pool, over M panels or over
  * N vectors: whichever gives the cheaper largest part, counting padded

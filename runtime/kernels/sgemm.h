@@ -64,8 +64,8 @@ size_t oc_sgemm_scratch_bytes(void);
  * time: op(A) is M x K (trans_a: A stored K x M). The pack records the ISA
  * in force and its MR; later calls use that ISA's kernel whatever the ISA
  * in force is then (the CPU still supports it). Layout (internal): a
- * 64-byte header, then ceil(M / MR) panels of K x MR floats, k-major, rows
- * past M zero. */
+ * 64-byte header, then for each KC-deep slice of K, ceil(M / MR) panels of
+ * KC x MR floats, k-major, rows past M zero. */
 size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K);
 void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst);
 /* MR of a pack (row split granularity for oc_sgemm_packed); 0 if Ap is not a pack. */

@@ -7,7 +7,8 @@
  * (12 of the 16 registers), 2 for the B row, 1 for the A broadcast: per k
  * step 2 loads of B, 6 broadcasts, 12 FMAs, 6 cycles on two FMA pipes
  * (the classic Haswell shape). A last panel of 8 columns or fewer uses one
- * vector, with masked loads and stores for a partial one.
+ * vector, with masked loads and stores for a partial one; a remainder of
+ * 1-3 columns past the vector width goes to the narrow kernel instead.
  *
  * Blocking (Zen 3: 32 KB L1D, 512 KB L2): KC = 256 (an A panel is 6 KB),
  * NB = 240 (a B block is 240 KB), MB = 576. */
@@ -15,6 +16,7 @@
 
 #if defined(OC_SGEMM_X86)
 #include <immintrin.h>
+#include <math.h>
 
 #include "epilogue.h"
 
@@ -85,6 +87,62 @@ static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *
         tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
     else
         tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
+}
+
+/* The narrow kernel (sgemm_ukr.h): r <= 3 columns over G panels of 6 rows
+ * at once, one ymm per panel and column. A panel row is 6 floats, so each
+ * load takes 8 (2 from the next k, or the slack after the last panel:
+ * packs and scratch keep 2 floats past it) and lanes 6-7 are never stored.
+ * G * r <= 12 accumulators of the 16 registers; G >= 4 covers the FMA
+ * latency. */
+INLINE void narrow_rg(const int R, const int G, int64_t kc, const float *a, int64_t astride, int rows, const float *b,
+                      int64_t bw, float *c, int64_t ldc, float beta, int load_c)
+{
+    __m256 acc[8][3];
+#pragma GCC unroll 8
+    for (int g = 0; g < G; g++)
+#pragma GCC unroll 3
+        for (int j = 0; j < R; j++)
+            acc[g][j] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 bk[3];
+#pragma GCC unroll 3
+        for (int j = 0; j < R; j++)
+            bk[j] = _mm256_broadcast_ss(b + k * bw + j);
+#pragma GCC unroll 8
+        for (int g = 0; g < G; g++) {
+            __m256 x = _mm256_loadu_ps(a + g * astride + k * MR);
+#pragma GCC unroll 3
+            for (int j = 0; j < R; j++)
+                acc[g][j] = _mm256_fmadd_ps(x, bk[j], acc[g][j]);
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < R; j++) {
+            float t[8];
+            _mm256_storeu_ps(t, acc[g][j]);
+            for (int i = 0; i < MR && g * MR + i < rows; i++) {
+                float *cp = c + (g * MR + i) * ldc + j;
+                *cp = load_c ? fmaf(beta, *cp, t[i]) : t[i];
+            }
+        }
+}
+
+#define NARROW_CASE(R, G)                                                                                          \
+    for (; rows >= (G) * MR || ((G) == 1 && rows > 0); rows -= (G) * MR, a += (G) * astride, c += (G) * MR * ldc) \
+        narrow_rg(R, G, kc, a, astride, rows, b, bw, c, ldc, beta, load_c);
+
+static void narrow(int64_t kc, const float *a, int64_t astride, int rows, const float *b, int64_t bw, int r, float *c,
+                   int64_t ldc, float beta, int load_c)
+{
+    switch (r) {
+    case 1:
+        NARROW_CASE(1, 8) NARROW_CASE(1, 1) break;
+    case 2:
+        NARROW_CASE(2, 6) NARROW_CASE(2, 1) break;
+    default:
+        NARROW_CASE(3, 4) NARROW_CASE(3, 1) break;
+    }
 }
 
 /* In-register 8 x 8 transpose: x[i][j] becomes x[j][i]. */
@@ -197,6 +255,6 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, NULL, 0, 0, pack_a, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, narrow, 3, 24, pack_a, pack_b, epi};
 
 #endif
