@@ -344,9 +344,12 @@ void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 /* Below this many multiply-adds a product runs on one thread: waking the
  * pool costs a few microseconds. */
 #define SERIAL_MACS (1 << 18)
-/* Cost of packing one element, in units of one MR-row x one-vector FMA
- * step of the microkernel (a rough ratio; it only tips near-ties). */
+/* Cost of packing one element, and of streaming one element of A from
+ * memory, in units of one MR-row x one-vector FMA step of the microkernel
+ * (rough ratios; they tip near-ties: a tall-skinny product split over N
+ * would read all of A on every core). */
 #define PACK_COST 1.0
+#define AREAD_COST 0.5
 
 typedef struct split_job {
     const gemm_args *g;
@@ -369,9 +372,9 @@ static void split_part(void *ctx, int64_t b, int64_t e, int tid)
 
 /* Splits rows [m0, m1) x all columns over the pool, over M panels or over
  * N vectors: whichever gives the cheaper largest part, counting padded
- * tiles and the packing each part repeats (B when split over M, A when
- * split over N and A is not pre-packed). Ties go to M: each part keeps
- * full-width tiles. */
+ * tiles, the packing each part repeats (B when split over M, A when split
+ * over N and A is not pre-packed) and the A each part streams. Ties go to
+ * M: each part keeps full-width tiles. */
 static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads, unsigned char *ts, size_t stride)
 {
     const oc_sgemm_ukr *u = g->u;
@@ -384,9 +387,9 @@ static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads
     }
     int64_t mu = cdiv(rows, u->mr), nu = cdiv(N, u->vw);
     int pm = oc_parallel_parts(mu, 1, threads), pn = oc_parallel_parts(nu, 1, threads);
-    double apack = g->ap ? 0.0 : PACK_COST;
-    double cm = (double)cdiv(mu, pm) * nu * K + PACK_COST * K * N + apack * cdiv(mu, pm) * u->mr * K;
-    double cn = (double)mu * cdiv(nu, pn) * K + PACK_COST * K * cdiv(nu, pn) * u->vw + apack * rows * K;
+    double acost = (g->ap ? 0.0 : PACK_COST) + AREAD_COST;
+    double cm = (double)cdiv(mu, pm) * nu * K + PACK_COST * K * N + acost * cdiv(mu, pm) * u->mr * K;
+    double cn = (double)mu * cdiv(nu, pn) * K + PACK_COST * K * cdiv(nu, pn) * u->vw + acost * rows * K;
     split_job j = {g, cn < cm, m0, m1, u->mr, ts, stride};
     if (j.by_n)
         j.unit = u->vw;

@@ -198,33 +198,63 @@ static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int tr
         oc_sgemm_pack_a_c(MR, rows - full, kc, trans_a ? a + full : a + full * lda, lda, trans_a, alpha, dst, stride);
 }
 
-static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
+/* op(B) = B^T (B stored N x K): 8 columns x 8 k at a time, transposed in
+ * registers; leftover columns and k one by one; padding columns zero. */
+static void pack_b_trans(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *dst)
 {
+    int64_t k8 = kc / 8 * 8;
     for (int64_t n = 0; n < nc; n += NR) {
         int64_t cols = nc - n < NR ? nc - n : NR;
-        int64_t w = (cols + VW - 1) / VW * VW;
+        int64_t w = (cols + VW - 1) / VW * VW, j8 = cols / 8 * 8;
         float *d = dst + n * kc;
-        if (!trans_b) {
-            const float *s = b + n;
-            if (cols == NR) {
-                for (int64_t k = 0; k < kc; k++, s += ldb, d += NR) {
-                    _mm256_storeu_ps(d, _mm256_loadu_ps(s));
-                    _mm256_storeu_ps(d + 8, _mm256_loadu_ps(s + 8));
-                }
-            } else {
-                for (int64_t k = 0; k < kc; k++, s += ldb, d += w)
-                    for (int64_t j = 0; j < w; j += 8)
-                        _mm256_storeu_ps(d + j, _mm256_maskload_ps(s + j, lane_mask(cols - j)));
+        for (int64_t j = 0; j < j8; j += 8) {
+            const float *s = b + (n + j) * ldb;
+            for (int64_t k = 0; k < k8; k += 8) {
+                __m256 x[8];
+                for (int i = 0; i < 8; i++)
+                    x[i] = _mm256_loadu_ps(s + i * ldb + k);
+                transpose8(x);
+                for (int i = 0; i < 8; i++)
+                    _mm256_storeu_ps(d + (k + i) * w + j, x[i]);
             }
-        } else {
+            for (int64_t k = k8; k < kc; k++)
+                for (int i = 0; i < 8; i++)
+                    d[k * w + j + i] = s[i * ldb + k];
+        }
+        for (int64_t j = j8; j < w; j++)
             for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = cols; j < w; j++)
-                    d[k * w + j] = 0.0f;
-            for (int64_t j = 0; j < cols; j++) {
-                const float *s = b + (n + j) * ldb;
-                for (int64_t k = 0; k < kc; k++)
-                    d[k * w + j] = s[k];
-            }
+                d[k * w + j] = j < cols ? b[(n + j) * ldb + k] : 0.0f;
+    }
+}
+
+/* Rows ahead of the one being packed that pack_b prefetches (B often
+ * comes from DRAM, row after row). */
+enum { PACK_PREFETCH_ROWS = 4 };
+
+static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
+{
+    if (trans_b) {
+        pack_b_trans(kc, nc, b, ldb, dst);
+        return;
+    }
+    /* Row by row: each row of B is read once, contiguously, and its pieces
+     * go to the panels (which live in L2). */
+    int64_t wlast = ((nc % NR ? nc % NR : NR) + VW - 1) / VW * VW, nfull = nc / NR * NR;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *s = b + k * ldb;
+        if (k + PACK_PREFETCH_ROWS < kc)
+            for (int64_t j = 0; j < nc; j += 16)
+                _mm_prefetch((const char *)(s + PACK_PREFETCH_ROWS * ldb + j), _MM_HINT_T0);
+        int64_t n = 0;
+        for (; n < nfull; n += NR) {
+            float *d = dst + n * kc + k * NR;
+            _mm256_storeu_ps(d, _mm256_loadu_ps(s + n));
+            _mm256_storeu_ps(d + 8, _mm256_loadu_ps(s + n + 8));
+        }
+        if (n < nc) {
+            float *d = dst + n * kc + k * wlast;
+            for (int64_t j = 0; j < wlast; j += 8)
+                _mm256_storeu_ps(d + j, _mm256_maskload_ps(s + n + j, lane_mask(nc - n - j)));
         }
     }
 }

@@ -204,6 +204,35 @@ static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int tr
         oc_sgemm_pack_a_c(MR, rows - full, kc, trans_a ? a + full : a + full * lda, lda, trans_a, alpha, dst, stride);
 }
 
+/* op(B) = B^T (B stored N x K): 8 columns x 8 k at a time, transposed in
+ * registers; leftover columns and k one by one; padding columns zero. */
+static void pack_b_trans(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *dst)
+{
+    int64_t k8 = kc / 8 * 8;
+    for (int64_t n = 0; n < nc; n += NR) {
+        int64_t cols = nc - n < NR ? nc - n : NR;
+        int64_t w = (cols + VW - 1) / VW * VW, j8 = cols / 8 * 8;
+        float *d = dst + n * kc;
+        for (int64_t j = 0; j < j8; j += 8) {
+            const float *s = b + (n + j) * ldb;
+            for (int64_t k = 0; k < k8; k += 8) {
+                __m256 x[8];
+                for (int i = 0; i < 8; i++)
+                    x[i] = _mm256_loadu_ps(s + i * ldb + k);
+                transpose8(x);
+                for (int i = 0; i < 8; i++)
+                    _mm256_storeu_ps(d + (k + i) * w + j, x[i]);
+            }
+            for (int64_t k = k8; k < kc; k++)
+                for (int i = 0; i < 8; i++)
+                    d[k * w + j + i] = s[i * ldb + k];
+        }
+        for (int64_t j = j8; j < w; j++)
+            for (int64_t k = 0; k < kc; k++)
+                d[k * w + j] = j < cols ? b[(n + j) * ldb + k] : 0.0f;
+    }
+}
+
 /* Rows ahead of the one being packed that pack_b prefetches: B often
  * comes from DRAM (a large im2col matrix), row after row. */
 enum { PACK_PREFETCH_ROWS = 4 };
@@ -234,20 +263,7 @@ static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int tran
         }
         return;
     }
-    for (int64_t n = 0; n < nc; n += NR) {
-        int64_t cols = nc - n < NR ? nc - n : NR;
-        int64_t w = (cols + VW - 1) / VW * VW;
-        float *d = dst + n * kc;
-        /* B stored N x K: column n + j of op(B) is row n + j of B. */
-        for (int64_t k = 0; k < kc; k++)
-            for (int64_t j = cols; j < w; j++)
-                d[k * w + j] = 0.0f;
-        for (int64_t j = 0; j < cols; j++) {
-            const float *s = b + (n + j) * ldb;
-            for (int64_t k = 0; k < kc; k++)
-                d[k * w + j] = s[k];
-        }
-    }
+    pack_b_trans(kc, nc, b, ldb, dst);
 }
 
 static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n)

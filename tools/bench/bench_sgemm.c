@@ -28,11 +28,13 @@ void openblas_set_num_threads(int);
 typedef struct shape {
     const char *name;
     int m, n, k;
+    int tb; /* B stored transposed (N x K) */
 } shape;
 
 static const shape shapes[] = {
     {"square 1024", 1024, 1024, 1024},
     {"square 2048", 2048, 2048, 2048},
+    {"square 1024, B^T", 1024, 1024, 1024, 1},
     {"r18 conv1 7x7/2", 64, 12544, 147},
     {"r18 layer1 3x3", 64, 3136, 576},
     {"r18 layer2 3x3", 128, 784, 1152},
@@ -81,18 +83,19 @@ enum { V_PACKED, V_PLAIN, V_OPENBLAS };
 
 static void run_once(const ctx *c, int variant)
 {
-    int M = c->s->m, N = c->s->n, K = c->s->k;
+    int M = c->s->m, N = c->s->n, K = c->s->k, tb = c->s->tb;
     switch (variant) {
     case V_PACKED:
-        oc_sgemm_packed_threaded(M, N, K, c->Ap, 0, M, c->B, N, 0, 0.0f, c->C, N, NULL, c->threads, c->scratch,
-                                 c->stride);
+        oc_sgemm_packed_threaded(M, N, K, c->Ap, 0, M, c->B, tb ? K : N, tb, 0.0f, c->C, N, NULL, c->threads,
+                                 c->scratch, c->stride);
         break;
     case V_PLAIN:
-        oc_sgemm_threaded(0, 0, M, N, K, 1.0f, c->A, K, c->B, N, 0.0f, c->C, N, NULL, c->threads, c->scratch,
-                          c->stride);
+        oc_sgemm_threaded(0, tb, M, N, K, 1.0f, c->A, K, c->B, tb ? K : N, 0.0f, c->C, N, NULL, c->threads,
+                          c->scratch, c->stride);
         break;
     default:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, c->A, K, c->B, N, 0.0f, c->C, N);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, c->A, K, c->B,
+                    tb ? K : N, 0.0f, c->C, N);
         break;
     }
 }
@@ -178,9 +181,10 @@ int main(int argc, char **argv)
         }
         openblas_set_num_threads(1);
         /* agreement with OpenBLAS, relative to the largest |C| */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, s->n, s->k, 1.0f, A, s->k, B, s->n, 0.0f, Cr,
-                    s->n);
-        oc_sgemm_packed(s->m, s->n, s->k, Ap, 0, s->m, B, s->n, 0, 0.0f, C, s->n, NULL, scratch);
+        int ldb = s->tb ? s->k : s->n;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f, A, s->k,
+                    B, ldb, 0.0f, Cr, s->n);
+        oc_sgemm_packed(s->m, s->n, s->k, Ap, 0, s->m, B, ldb, s->tb, 0.0f, C, s->n, NULL, scratch);
         double diff = 0, big = 0;
         for (size_t i = 0; i < nc; i++) {
             diff = fmax(diff, fabs((double)C[i] - Cr[i]));
