@@ -256,7 +256,7 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
 {
     if (m0 >= m1 || n0 >= n1)
         return;
-    if (g->K == 0 || (!g->ap && g->alpha == 0.0f)) {
+    if (g->K <= 0 || (!g->ap && g->alpha == 0.0f)) {
         scale_only(g, m0, m1, n0, n1);
         return;
     }

@@ -262,6 +262,45 @@ static void check_determinism(unsigned char *scratch, size_t sstride)
     free(A), free(B), free(C1), free(C2), free(Ap);
 }
 
+/* The fused epilogue must give exactly what oc_epilogue_apply gives on the
+ * finished product (the vector Relu/none path included), for tiles, edge
+ * tiles and narrow columns, with beta 0 and 1. */
+static void check_epilogue_bitwise(unsigned char *scratch)
+{
+    int64_t M = 37, N = 50, K = 70, ldc = N + 3;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N), *R = malloc(sizeof(float) * M * ldc);
+    float *C0 = malloc(sizeof(float) * M * ldc), *C1 = malloc(sizeof(float) * M * ldc),
+          *C2 = malloc(sizeof(float) * M * ldc), *shift = malloc(sizeof(float) * N);
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = frand();
+    for (int64_t i = 0; i < K * N; i++)
+        B[i] = frand();
+    for (int64_t i = 0; i < M * ldc; i++)
+        R[i] = frand(), C0[i] = frand();
+    for (int64_t i = 0; i < N; i++)
+        shift[i] = frand();
+    int bad = 0;
+    for (int e = 0; e < N_EPIS; e++)
+        for (int b = 0; b < 2; b++) {
+            const epi_kind *ek = &epis[e];
+            oc_epilogue ep = {ek->act, ek->alpha, ek->beta, ek->per_col, ek->residual};
+            oc_sgemm_epi epi = {&ep, ek->shift ? shift : NULL, ek->residual ? R : NULL, ldc};
+            memcpy(C1, C0, sizeof(float) * M * ldc);
+            memcpy(C2, C0, sizeof(float) * M * ldc);
+            oc_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, (float)b, C1, ldc, NULL, scratch);
+            oc_epilogue_apply(&ep, C1, ldc, M, N, 0, 0, epi.shift, epi.res, ldc);
+            oc_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, (float)b, C2, ldc, &epi, scratch);
+            if (memcmp(C1, C2, sizeof(float) * M * ldc)) {
+                bad++;
+                printf("  fused %s (beta %d) differs from oc_epilogue_apply\n", ek->name, b);
+            }
+        }
+    CHECK(bad == 0, "%d fused epilogues differ", bad);
+    printf("  %s: fused epilogues bitwise equal to oc_epilogue_apply (%d kinds x beta 0/1)\n", oc_sgemm_isa(),
+           (int)N_EPIS);
+    free(A), free(B), free(R), free(C0), free(C1), free(C2), free(shift);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--env-cap")) {
@@ -284,6 +323,7 @@ int main(int argc, char **argv)
         CHECK(!strcmp(oc_sgemm_isa(), oc_isa_name((oc_isa)isa)), "sgemm runs %s", oc_sgemm_isa());
         check_degenerate(scratch);
         check_determinism(scratch, sstride);
+        check_epilogue_bitwise(scratch);
     }
     int variant = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
