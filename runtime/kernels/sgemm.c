@@ -5,7 +5,7 @@
  *
  * Loop nest for rows [m0, m1) and columns [n0, n1) of C (one thread):
  *
- *   for mc in M by MB                       A block (oc_sgemm only)
+ *   for mc in M by MB                       A block (oc_sgemm; a plan-time pack: all rows)
  *     for pc in K by KC                     one K slice
  *       pack A[mc.., pc..] (MB x KC)        unless A was packed at plan time
  *       for nc in N by NB
@@ -13,11 +13,13 @@
  *         for ir in mc.. by MR              A panel: L1 resident
  *           for jr in nc.. by NR            B panel streamed from L2
  *             C tile (+)= A panel * B panel; after the last slice: epilogue
+ *         (a remainder of a few columns past the vector width: the narrow
+ *          kernel, vectorized along M, every few A panels)
  *
  * The first K slice writes C = acc (+ beta * C when beta != 0), the later
  * ones add. Every C element is the same sequence of FMAs over k whatever
- * the tile position, so splitting the work over threads does not change
- * a single bit of the result. */
+ * the tile position or kernel, so splitting the work over threads does
+ * not change a single bit of the result. */
 #include "sgemm.h"
 
 #include <string.h>
@@ -28,10 +30,10 @@
 /* ---- generic microkernel: portable C, any CPU ---- */
 
 enum { G_MR = 4, G_NR = 16, G_KC = 256, G_NB = 256, G_MB = 256 };
-enum { MR_MAX = 8 };
+enum { MR_MAX = 8 }; /* largest MR of any ISA (pack sizes do not depend on the ISA) */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; } /* largest MR of any ISA (pack sizes do not depend on the ISA) */
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 static void g_tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
                    float beta, int load_c)

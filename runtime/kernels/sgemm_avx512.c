@@ -10,11 +10,19 @@
  * more independent accumulators than the pipes need. MR = 8 divides the
  * channel counts of CNNs (64..512), so M rarely leaves a partial tile; the
  * last panel of N uses 1, 2 or 3 vectors with a lane mask instead of a
- * padded 48-wide tile, so N = 49 costs 4 vectors, not 6.
+ * padded 48-wide tile, and a remainder of 1-4 columns past a multiple of
+ * 16 goes to the narrow kernel (below), so N = 49 costs 3 vectors and a
+ * column, not 6 vectors.
+ *
+ * Measured on Zen 5 (one core, tiles from L1/L2): 8 x 48, 6 x 64, 12 x 32
+ * and 14 x 32 all reach ~210 GFLOP/s (16 x 16: 196, 4 x 96: 64, register
+ * spills); 8 x 48 wins on edges (MR = 8 divides the channel counts).
  *
  * Blocking (Zen 4/5: 32-48 KB L1D, 1 MB L2): KC = 384 (an A panel is
  * 8 x 384 x 4 = 12 KB in L1), NB = 336 (a B block is 384 x 336 x 4 =
- * 504 KB in L2), MB = 576 rows of A packed per block by oc_sgemm. */
+ * 504 KB in L2), MB = 576 rows of A packed per block by oc_sgemm. Best or
+ * tied of KC x NB in {256, 320, 384, 512} x {240, 336, 384, 480} on the
+ * square and conv shapes of tools/bench/bench_sgemm.c. */
 #include "sgemm_ukr.h"
 
 #if defined(OC_SGEMM_X86)
