@@ -22,6 +22,7 @@
  * not change a single bit of the result. */
 #include "sgemm.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "../threads.h"
@@ -344,39 +345,53 @@ void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 /* ---- the thread split ---- */
 
 /* Below this many multiply-adds a product runs on one thread: waking the
- * pool costs a few microseconds. */
-#define SERIAL_MACS (1 << 18)
-/* Cost of packing one element, and of streaming one element of A from
- * memory, in units of one MR-row x one-vector FMA step of the microkernel
- * (rough ratios; they tip near-ties: a tall-skinny product split over N
- * would read all of A on every core). */
-#define PACK_COST 1.0
-#define AREAD_COST 0.5
+ * pool costs microseconds (1M multiply-adds take ~5-10 us on one core). */
+#define SERIAL_MACS (1 << 20)
+/* Costs in units of one microkernel step (MR rows x one vector x one k:
+ * MR FMAs, 3-4 cycles), rough ratios that only tip near-ties: packing one
+ * element from cache, and streaming one element of A from L3 or memory
+ * (a tall-skinny product split over N would read all of A on every core). */
+#define PACK_COST 0.05
+#define AREAD_COST 0.25
+/* Work items per thread when repacking allows it (see run_threaded). */
+#define CHUNKS_PER_THREAD 4
 
 typedef struct split_job {
     const gemm_args *g;
     int by_n;
-    int64_t m0, m1, unit; /* unit: rows (MR) or columns (vector width) per work item */
+    int64_t m0, m1;
+    int64_t unit;    /* rows (MR) or columns (a multiple of the vector width) per unit */
+    int64_t units;   /* units in [m0, m1) or [0, N) */
+    int64_t nchunks; /* work items, claimed in order by whichever thread is free */
+    atomic_llong next;
     unsigned char *tscratch;
     size_t stride;
 } split_job;
 
+/* One pool thread: claims chunks until none is left. Which thread computes
+ * a chunk does not change its bits, so this dynamic assignment keeps runs
+ * repeatable, and a core slowed by another process does less of the work. */
 static void split_part(void *ctx, int64_t b, int64_t e, int tid)
 {
-    const split_job *j = ctx;
+    (void)b, (void)e;
+    split_job *j = ctx;
     void *s = j->tscratch + (size_t)tid * j->stride;
-    if (j->by_n)
-        run(j->g, j->m0, j->m1, b * j->unit, min64(e * j->unit, j->g->N), s);
-    else
-        run(j->g, j->m0 + b * j->unit, min64(j->m0 + e * j->unit, j->m1), 0, j->g->N, s);
+    for (int64_t c; (c = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
+        int64_t u0 = j->units * c / j->nchunks, u1 = j->units * (c + 1) / j->nchunks;
+        if (j->by_n)
+            run(j->g, j->m0, j->m1, u0 * j->unit, min64(u1 * j->unit, j->g->N), s);
+        else
+            run(j->g, j->m0 + u0 * j->unit, min64(j->m0 + u1 * j->unit, j->m1), 0, j->g->N, s);
+    }
 }
-
 
 /* Splits rows [m0, m1) x all columns over the pool, over M panels or over
  * N vectors: whichever gives the cheaper largest part, counting padded
  * tiles, the packing each part repeats (B when split over M, A when split
  * over N and A is not pre-packed) and the A each part streams. Ties go to
- * M: each part keeps full-width tiles. */
+ * M: each part keeps full-width tiles. Each thread gets up to
+ * CHUNKS_PER_THREAD chunks, as many as keep the repeated packing under
+ * 5% of a chunk's work. */
 static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads, unsigned char *ts, size_t stride)
 {
     const oc_sgemm_ukr *u = g->u;
@@ -392,14 +407,24 @@ static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads
     double acost = (g->ap ? 0.0 : PACK_COST) + AREAD_COST;
     double cm = (double)cdiv(mu, pm) * nu * K + PACK_COST * K * N + acost * cdiv(mu, pm) * u->mr * K;
     double cn = (double)mu * cdiv(nu, pn) * K + PACK_COST * K * cdiv(nu, pn) * u->vw + acost * rows * K;
-    split_job j = {g, cn < cm, m0, m1, u->mr, ts, stride};
-    if (j.by_n)
-        j.unit = u->vw;
-    if ((j.by_n ? pn : pm) <= 1) {
+    int by_n = cn < cm, parts = by_n ? pn : pm;
+    if (parts <= 1) {
         run(g, m0, m1, 0, N, ts);
         return;
     }
-    oc_parallel_for(j.by_n ? nu : mu, 1, threads, split_part, &j);
+    /* N chunks in whole NR panels when there are enough of them */
+    int64_t unit = by_n ? u->vw : u->mr, units = by_n ? nu : mu;
+    if (by_n && nu >= (int64_t)CHUNKS_PER_THREAD * parts * (u->nr / u->vw)) {
+        unit = u->nr;
+        units = cdiv(N, u->nr);
+    }
+    double redo = by_n ? (g->ap ? 0.0 : PACK_COST * rows * K) : PACK_COST * K * N; /* packing each chunk repeats */
+    double work = (double)mu * nu * K;
+    int q = CHUNKS_PER_THREAD;
+    while (q > 1 && (units < (int64_t)q * parts || redo > 0.05 * work / ((double)q * parts)))
+        q /= 2;
+    split_job j = {g, by_n, m0, m1, unit, units, (int64_t)q * parts, 0, ts, stride};
+    oc_parallel_for(parts, 1, threads, split_part, &j);
 }
 
 void oc_sgemm_threaded(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,

@@ -42,6 +42,12 @@ static const shape shapes[] = {
     {257, 147, 20},
 };
 
+/* Large enough (> 1M multiply-adds) for the threaded entries to split:
+ * over M with N remainders, over N in vector and in NR-panel units. */
+static const shape split_shapes[] = {
+    {600, 49, 40}, {1000, 19, 60}, {40, 2000, 14}, {24, 1100, 41}, {300, 300, 12},
+};
+
 enum { E_GENERAL, E_PACKED, E_PACKED_SUB, E_THREADED, E_PACKED_THREADED, E_COUNT };
 static const char *const entry_names[E_COUNT] = {"general", "packed", "packed rows", "threaded", "packed threaded"};
 
@@ -149,7 +155,7 @@ static void run_case(const shape *s, const operands *o, int entry, int variant, 
         oc_sgemm_pack_a(M, K, A, lda, ta, Ap);
         int mr = oc_sgemm_packed_mr(Ap);
         CHECK(mr == oc_sgemm_mr(), "pack mr %d vs %d", mr, oc_sgemm_mr());
-        if (entry == E_PACKED_SUB) {
+        if (entry == E_PACKED_SUB || (entry == E_PACKED_THREADED && variant % 2)) {
             m0 = M > mr ? mr : 0;
             m1 = M - M / 4;
             if (m1 <= m0)
@@ -335,6 +341,13 @@ int main(int argc, char **argv)
                 if (macs < 2e5 || (e + isa) % 2 == 0)
                     run_case(&shapes[s], &o, e, variant++, scratch, sstride);
         }
+        free_operands(&o);
+    }
+    for (size_t s = 0; s < sizeof split_shapes / sizeof split_shapes[0]; s++) {
+        operands o = make_operands(&split_shapes[s]);
+        oc_cpu_set_isa(s == 0 ? OC_ISA_GENERIC : det); /* the split is ISA-independent: generic once */
+        run_case(&split_shapes[s], &o, E_THREADED, variant++, scratch, sstride);
+        run_case(&split_shapes[s], &o, E_PACKED_THREADED, variant++, scratch, sstride);
         free_operands(&o);
     }
     oc_cpu_set_isa(det);
