@@ -9,7 +9,8 @@
  * sample counts only if the scheduler did not take the core away during
  * it); the last line is the best single-thread rate measured.
  *
- * usage: bench_sgemm [--isa generic|avx2|avx512] [--time SECONDS] [--quick]
+ * usage: bench_sgemm [--isa generic|avx2|avx512] [--time SECONDS] [--quick] [--only TEXT]
+ * (--quick: skip products over 1.1 GFLOP; --only: shapes whose name contains TEXT)
  * Not a test: run by hand (build target bench_sgemm). */
 #include <cblas.h>
 #include <math.h>
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 {
     double secs = 1.0;
     int quick = 0;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             const char *n = argv[++i];
@@ -140,8 +142,10 @@ int main(int argc, char **argv)
             secs = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--isa generic|avx2|avx512] [--time SECONDS] [--quick]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--isa generic|avx2|avx512] [--time SECONDS] [--quick] [--only TEXT]\n", argv[0]);
             return 2;
         }
     }
@@ -162,7 +166,7 @@ int main(int argc, char **argv)
     const char *best_name = "";
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
-        if (quick && s->m * (double)s->n * s->k > 1.1e9)
+        if ((quick && s->m * (double)s->n * s->k > 1.1e9) || (only && !strstr(s->name, only)))
             continue;
         size_t na = (size_t)s->m * s->k, nb = (size_t)s->k * s->n, nc = (size_t)s->m * s->n;
         float *A = malloc(na * 4), *B = malloc(nb * 4), *C = malloc(nc * 4), *Cr = malloc(nc * 4);
