@@ -5,7 +5,7 @@
  *
  * Loop nest for rows [m0, m1) and columns [n0, n1) of C (one thread):
  *
- *   for mc in M by MB                       A block (oc_sgemm only)
+ *   for mc in M by MB                       A block (oc_sgemm; a plan-time pack: all rows)
  *     for pc in K by KC                     one K slice
  *       pack A[mc.., pc..] (MB x KC)        unless A was packed at plan time
  *       for nc in N by NB
@@ -13,13 +13,16 @@
  *         for ir in mc.. by MR              A panel: L1 resident
  *           for jr in nc.. by NR            B panel streamed from L2
  *             C tile (+)= A panel * B panel; after the last slice: epilogue
+ *         (a remainder of a few columns past the vector width: the narrow
+ *          kernel, vectorized along M, every few A panels)
  *
  * The first K slice writes C = acc (+ beta * C when beta != 0), the later
  * ones add. Every C element is the same sequence of FMAs over k whatever
- * the tile position, so splitting the work over threads does not change
- * a single bit of the result. */
+ * the tile position or kernel, so splitting the work over threads does
+ * not change a single bit of the result. */
 #include "sgemm.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "../threads.h"
@@ -30,14 +33,19 @@
 enum { G_MR = 4, G_NR = 16, G_KC = 256, G_NB = 256, G_MB = 256 };
 enum { MR_MAX = 8 }; /* largest MR of any ISA (pack sizes do not depend on the ISA) */
 
-static void g_tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
-                   int load_c)
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static void g_tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
+                   float beta, int load_c)
 {
     float acc[G_MR][G_NR] = {{0}};
-    for (int64_t k = 0; k < kc; k++, a += G_MR, b += G_NR)
-        for (int i = 0; i < G_MR; i++)
+    for (int64_t k = 0; k < kc; k++, a += G_MR, b += bw)
+        for (int i = 0; i < G_MR; i++) {
+            float ai = a[i], *ci = acc[i];
             for (int j = 0; j < G_NR; j++)
-                acc[i][j] += a[i] * b[j];
+                ci[j] += ai * b[j];
+        }
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
             c[i * ldc + j] = load_c ? acc[i][j] + beta * c[i * ldc + j] : acc[i][j];
@@ -54,13 +62,30 @@ static void g_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int tr
     }
 }
 
+void oc_sgemm_pack_a_c(int mr, int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha,
+                       float *dst, int64_t stride)
+{
+    for (int64_t r = 0; r < rows; r += mr, dst += stride) {
+        int64_t n = min64(mr, rows - r);
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t i = 0; i < mr; i++)
+                dst[k * mr + i] = i >= n ? 0.0f : alpha * (trans_a ? a[k * lda + r + i] : a[(r + i) * lda + k]);
+    }
+}
+
+static void g_pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                     int64_t stride)
+{
+    oc_sgemm_pack_a_c(G_MR, rows, kc, a, lda, trans_a, alpha, dst, stride);
+}
+
 static void g_epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n)
 {
     const float *res = e->res ? e->res + m * e->ldr + n : NULL;
     oc_epilogue_apply(e->ep, c, ldc, rows, cols, m, n, e->shift, res, e->ldr);
 }
 
-static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, g_pack_b, g_epi};
+static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, NULL, 0, 0, g_pack_a, g_pack_b, g_epi};
 
 static const oc_sgemm_ukr *ukr_for(oc_isa isa)
 {
@@ -78,7 +103,9 @@ int oc_sgemm_mr(void) { return ukr_for(oc_cpu_isa())->mr; }
 int oc_sgemm_nr(void) { return ukr_for(oc_cpu_isa())->nr; }
 const char *oc_sgemm_isa(void) { return oc_isa_name(ukr_for(oc_cpu_isa())->isa); }
 
-static size_t ukr_scratch(const oc_sgemm_ukr *u) { return ((size_t)u->kc * u->nb + (size_t)u->mb * u->kc) * 4; }
+/* B block, A block, and 16 floats of slack after the A block (the AVX2
+ * narrow kernel reads 2 floats past the last panel). */
+static size_t ukr_scratch(const oc_sgemm_ukr *u) { return ((size_t)u->kc * u->nb + (size_t)u->mb * u->kc + 16) * 4; }
 
 size_t oc_sgemm_scratch_bytes(void)
 {
@@ -93,40 +120,13 @@ size_t oc_sgemm_scratch_bytes(void)
 }
 
 static float *align64(void *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* ---- A packing ---- */
 
-/* Rows [r0, r1) and columns [pc, pc + kc) of alpha * op(A) into MR-row
- * panels (layout in sgemm_ukr.h), panel p at dst + p * stride. */
-static void pack_a_panels(int mr, int64_t r0, int64_t r1, int64_t pc, int64_t kc, const float *A, int64_t lda,
-                          int trans_a, float alpha, float *dst, int64_t stride)
-{
-    for (int64_t r = r0; r < r1; r += mr, dst += stride) {
-        int64_t rows = min64(mr, r1 - r);
-        if (trans_a) { /* A stored K x M: rows of a panel are contiguous */
-            for (int64_t k = 0; k < kc; k++) {
-                const float *s = A + (pc + k) * lda + r;
-                float *d = dst + k * mr;
-                for (int64_t i = 0; i < rows; i++)
-                    d[i] = alpha * s[i];
-                for (int64_t i = rows; i < mr; i++)
-                    d[i] = 0.0f;
-            }
-        } else {
-            for (int64_t i = 0; i < rows; i++) {
-                const float *s = A + (r + i) * lda + pc;
-                for (int64_t k = 0; k < kc; k++)
-                    dst[k * mr + i] = alpha * s[k];
-            }
-            for (int64_t i = rows; i < mr; i++)
-                for (int64_t k = 0; k < kc; k++)
-                    dst[k * mr + i] = 0.0f;
-        }
-    }
-}
-
-/* A plan-time pack: this header, then ceil(M / mr) panels of K x mr. */
+/* A plan-time pack: this header, then K in slices of the ISA's KC (the
+ * last one shorter), each slice holding ceil(M / mr) panels of kc x mr:
+ * a pass over one K slice reads A as one sequential stream, which the
+ * hardware prefetcher follows (panels of K x mr would be far apart). */
 typedef struct pack_hdr {
     uint32_t magic;
     int32_t isa, mr, reserved;
@@ -140,7 +140,8 @@ size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K)
 {
     if (M <= 0 || K <= 0)
         return sizeof(pack_hdr);
-    return sizeof(pack_hdr) + (size_t)(M + MR_MAX - 1) * (size_t)K * sizeof(float);
+    /* ceil(M / MR) * MR <= M + MR_MAX - 1 for every ISA; + 16 floats of slack (see ukr_scratch) */
+    return sizeof(pack_hdr) + ((size_t)(M + MR_MAX - 1) * (size_t)K + 16) * sizeof(float);
 }
 
 void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
@@ -149,8 +150,11 @@ void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int tran
     pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
     memcpy(dst, &h, sizeof h);
     if (M > 0 && K > 0)
-        pack_a_panels(u->mr, 0, M, 0, K, A, lda, trans_a, 1.0f, (float *)((unsigned char *)dst + sizeof h),
-                      K * u->mr);
+        for (int64_t pc = 0; pc < K; pc += u->kc) {
+            int64_t kc = min64(u->kc, K - pc);
+            u->pack_a(M, kc, trans_a ? A + pc * lda : A + pc, lda, trans_a, 1.0f,
+                      (float *)((unsigned char *)dst + sizeof h) + pc * cdiv(M, u->mr) * u->mr, kc * u->mr);
+        }
 }
 
 /* The pack's kernel table, or NULL when Ap is not a pack of M x K. */
@@ -213,30 +217,72 @@ static void scale_only(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, i
                           g->epi->res ? g->epi->res + m0 * g->epi->ldr + n0 : NULL, g->epi->ldr);
 }
 
+/* The tiles of one packed B block (kc x nw, columns [nc, nc + nw)) against
+ * the A panels of rows [mc, mh). A remainder of r columns narrower than a
+ * vector goes to the narrow kernel when the ISA has one, every
+ * narrow_panels A panels, while those panels are still in cache. */
+static void run_block(const gemm_args *g, const float *abase, int64_t astride, int64_t mc, int64_t mh, int64_t nc,
+                      int64_t nw, int64_t kc, const float *bp, float beta, int load_c, int last)
+{
+    const oc_sgemm_ukr *u = g->u;
+    const int mr = u->mr, nr = u->nr;
+    int64_t nfull = nw / nr * nr, tail = nw - nfull, wtail = (tail + u->vw - 1) / u->vw * u->vw;
+    int r = (int)(tail % u->vw);
+    if (!u->narrow || r > u->narrow_max)
+        r = 0;
+    int64_t ncols = nw - r; /* columns done by tiles */
+    int64_t chunk = r ? (int64_t)u->narrow_panels * mr : mh - mc;
+    for (int64_t ic = mc; ic < mh; ic += chunk) {
+        int64_t ih = min64(ic + chunk, mh);
+        for (int64_t ir = ic; ir < ih; ir += mr) {
+            int rows = (int)min64(mr, ih - ir);
+            const float *a = abase + (ir - mc) / mr * astride;
+            for (int64_t jr = 0; jr < ncols; jr += nr) {
+                int cols = (int)min64(nr, ncols - jr);
+                float *c = g->C + ir * g->ldc + nc + jr;
+                u->tile(kc, a, bp + jr * kc, jr < nfull ? nr : wtail, c, g->ldc, rows, cols, beta, load_c);
+                if (last && g->epi)
+                    u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);
+            }
+        }
+        if (r) {
+            float *c = g->C + ic * g->ldc + nc + ncols;
+            u->narrow(kc, abase + (ic - mc) / mr * astride, astride, (int)(ih - ic), bp + nfull * kc + (tail - r),
+                      wtail, r, c, g->ldc, beta, load_c);
+            if (last && g->epi)
+                u->epi(g->epi, c, g->ldc, (int)(ih - ic), r, ic, nc + ncols);
+        }
+    }
+}
+
 static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, void *scratch)
 {
     if (m0 >= m1 || n0 >= n1)
         return;
-    if (g->K == 0 || (!g->ap && g->alpha == 0.0f)) {
+    if (g->K <= 0 || (!g->ap && g->alpha == 0.0f)) {
         scale_only(g, m0, m1, n0, n1);
         return;
     }
     const oc_sgemm_ukr *u = g->u;
-    const int mr = u->mr, nr = u->nr;
+    const int mr = u->mr;
     const int64_t K = g->K;
     float *bp = align64(scratch);
     float *ablk = bp + (size_t)u->kc * u->nb;
-    for (int64_t mc = m0; mc < m1; mc += u->mb) {
-        int64_t mh = min64(mc + u->mb, m1);
+    /* A packed at plan time needs no A block: one pass over all rows packs
+     * each B block once. */
+    int64_t mb = g->ap ? m1 - m0 : u->mb;
+    for (int64_t mc = m0; mc < m1; mc += mb) {
+        int64_t mh = min64(mc + mb, m1);
         for (int64_t pc = 0; pc < K; pc += u->kc) {
             int64_t kc = min64(u->kc, K - pc);
             const float *abase;
             int64_t astride;
             if (g->ap) {
-                abase = g->ap + (mc / mr) * K * mr + pc * mr;
-                astride = K * mr;
+                abase = g->ap + pc * cdiv(g->M, mr) * mr + (mc / mr) * kc * mr;
+                astride = kc * mr;
             } else {
-                pack_a_panels(mr, mc, mh, pc, kc, g->A, g->lda, g->trans_a, g->alpha, ablk, kc * mr);
+                u->pack_a(mh - mc, kc, g->trans_a ? g->A + pc * g->lda + mc : g->A + mc * g->lda + pc, g->lda,
+                          g->trans_a, g->alpha, ablk, kc * mr);
                 abase = ablk;
                 astride = kc * mr;
             }
@@ -247,17 +293,7 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
                 int64_t nw = min64(u->nb, n1 - nc);
                 u->pack_b(kc, nw, g->trans_b ? g->B + nc * g->ldb + pc : g->B + pc * g->ldb + nc, g->ldb,
                           g->trans_b, bp);
-                for (int64_t ir = mc; ir < mh; ir += mr) {
-                    int rows = (int)min64(mr, mh - ir);
-                    const float *a = abase + (ir - mc) / mr * astride;
-                    for (int64_t jr = 0; jr < nw; jr += nr) {
-                        int cols = (int)min64(nr, nw - jr);
-                        float *c = g->C + ir * g->ldc + nc + jr;
-                        u->tile(kc, a, bp + jr * kc, c, g->ldc, rows, cols, beta, load_c);
-                        if (last && g->epi)
-                            u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);
-                    }
-                }
+                run_block(g, abase, astride, mc, mh, nc, nw, kc, bp, beta, load_c, last);
             }
         }
     }
@@ -309,37 +345,53 @@ void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 /* ---- the thread split ---- */
 
 /* Below this many multiply-adds a product runs on one thread: waking the
- * pool costs a few microseconds. */
-#define SERIAL_MACS (1 << 18)
-/* Cost of packing one element, in units of one MR-row x one-vector FMA
- * step of the microkernel (a rough ratio; it only tips near-ties). */
-#define PACK_COST 1.0
+ * pool costs microseconds (1M multiply-adds take ~5-10 us on one core). */
+#define SERIAL_MACS (1 << 20)
+/* Costs in units of one microkernel step (MR rows x one vector x one k:
+ * MR FMAs, 3-4 cycles), rough ratios that only tip near-ties: packing one
+ * element from cache, and streaming one element of A from L3 or memory
+ * (a tall-skinny product split over N would read all of A on every core). */
+#define PACK_COST 0.05
+#define AREAD_COST 0.25
+/* Work items per thread when repacking allows it (see run_threaded). */
+#define CHUNKS_PER_THREAD 4
 
 typedef struct split_job {
     const gemm_args *g;
     int by_n;
-    int64_t m0, m1, unit; /* unit: rows (MR) or columns (vector width) per work item */
+    int64_t m0, m1;
+    int64_t unit;    /* rows (MR) or columns (a multiple of the vector width) per unit */
+    int64_t units;   /* units in [m0, m1) or [0, N) */
+    int64_t nchunks; /* work items, claimed in order by whichever thread is free */
+    atomic_llong next;
     unsigned char *tscratch;
     size_t stride;
 } split_job;
 
+/* One pool thread: claims chunks until none is left. Which thread computes
+ * a chunk does not change its bits, so this dynamic assignment keeps runs
+ * repeatable, and a core slowed by another process does less of the work. */
 static void split_part(void *ctx, int64_t b, int64_t e, int tid)
 {
-    const split_job *j = ctx;
+    (void)b, (void)e;
+    split_job *j = ctx;
     void *s = j->tscratch + (size_t)tid * j->stride;
-    if (j->by_n)
-        run(j->g, j->m0, j->m1, b * j->unit, min64(e * j->unit, j->g->N), s);
-    else
-        run(j->g, j->m0 + b * j->unit, min64(j->m0 + e * j->unit, j->m1), 0, j->g->N, s);
+    for (int64_t c; (c = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
+        int64_t u0 = j->units * c / j->nchunks, u1 = j->units * (c + 1) / j->nchunks;
+        if (j->by_n)
+            run(j->g, j->m0, j->m1, u0 * j->unit, min64(u1 * j->unit, j->g->N), s);
+        else
+            run(j->g, j->m0 + u0 * j->unit, min64(j->m0 + u1 * j->unit, j->m1), 0, j->g->N, s);
+    }
 }
-
-static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Splits rows [m0, m1) x all columns over the pool, over M panels or over
  * N vectors: whichever gives the cheaper largest part, counting padded
- * tiles and the packing each part repeats (B when split over M, A when
- * split over N and A is not pre-packed). Ties go to M: each part keeps
- * full-width tiles. */
+ * tiles, the packing each part repeats (B when split over M, A when split
+ * over N and A is not pre-packed) and the A each part streams. Ties go to
+ * M: each part keeps full-width tiles. Each thread gets up to
+ * CHUNKS_PER_THREAD chunks, as many as keep the repeated packing under
+ * 5% of a chunk's work. */
 static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads, unsigned char *ts, size_t stride)
 {
     const oc_sgemm_ukr *u = g->u;
@@ -352,17 +404,27 @@ static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads
     }
     int64_t mu = cdiv(rows, u->mr), nu = cdiv(N, u->vw);
     int pm = oc_parallel_parts(mu, 1, threads), pn = oc_parallel_parts(nu, 1, threads);
-    double apack = g->ap ? 0.0 : PACK_COST;
-    double cm = (double)cdiv(mu, pm) * nu * K + PACK_COST * K * N + apack * cdiv(mu, pm) * u->mr * K;
-    double cn = (double)mu * cdiv(nu, pn) * K + PACK_COST * K * cdiv(nu, pn) * u->vw + apack * rows * K;
-    split_job j = {g, cn < cm, m0, m1, u->mr, ts, stride};
-    if (j.by_n)
-        j.unit = u->vw;
-    if ((j.by_n ? pn : pm) <= 1) {
+    double acost = (g->ap ? 0.0 : PACK_COST) + AREAD_COST;
+    double cm = (double)cdiv(mu, pm) * nu * K + PACK_COST * K * N + acost * cdiv(mu, pm) * u->mr * K;
+    double cn = (double)mu * cdiv(nu, pn) * K + PACK_COST * K * cdiv(nu, pn) * u->vw + acost * rows * K;
+    int by_n = cn < cm, parts = by_n ? pn : pm;
+    if (parts <= 1) {
         run(g, m0, m1, 0, N, ts);
         return;
     }
-    oc_parallel_for(j.by_n ? nu : mu, 1, threads, split_part, &j);
+    /* N chunks in whole NR panels when there are enough of them */
+    int64_t unit = by_n ? u->vw : u->mr, units = by_n ? nu : mu;
+    if (by_n && nu >= (int64_t)CHUNKS_PER_THREAD * parts * (u->nr / u->vw)) {
+        unit = u->nr;
+        units = cdiv(N, u->nr);
+    }
+    double redo = by_n ? (g->ap ? 0.0 : PACK_COST * rows * K) : PACK_COST * K * N; /* packing each chunk repeats */
+    double work = (double)mu * nu * K;
+    int q = CHUNKS_PER_THREAD;
+    while (q > 1 && (units < (int64_t)q * parts || redo > 0.05 * work / ((double)q * parts)))
+        q /= 2;
+    split_job j = {g, by_n, m0, m1, unit, units, (int64_t)q * parts, 0, ts, stride};
+    oc_parallel_for(parts, 1, threads, split_part, &j);
 }
 
 void oc_sgemm_threaded(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,

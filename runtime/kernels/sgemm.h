@@ -17,11 +17,25 @@
  * in vector registers. The epilogue (bias/shift, residual, activation) is
  * applied to each tile right after its last K slice, while it is in L1.
  *
+ * A remainder of 1-4 columns past a multiple of the vector width (N = 49,
+ * the 7x7 maps of late CNN layers) goes to a "narrow" kernel vectorized
+ * along M instead of a mostly empty vector.
+ *
  * The ISA (runtime/cpu.h) picks the microkernel and the blocking:
- *   avx512: MR x NR = 8 x 48  (24 zmm accumulators)
- *   avx2:   MR x NR = 6 x 16  (12 ymm accumulators)
- *   generic: plain C, 4 x 16
+ *   avx512: MR x NR = 8 x 48  (24 zmm accumulators), KC 384, NB 336, MB 576
+ *   avx2:   MR x NR = 6 x 16  (12 ymm accumulators), KC 256, NB 240, MB 576
+ *   generic: plain C, 4 x 16,                        KC 256, NB 256, MB 256
  * (oc_sgemm_mr / oc_sgemm_nr report the values in force.)
+ *
+ * Calling it from Conv (im2col): pack each group's weights W_g (M = C_out /
+ * group, K = C_in / group * kh * kw) once with oc_sgemm_pack_a; B is the
+ * column matrix (K x L) or a block of its columns [n0, n0 + nb): pass
+ * B + n0, C + n0, N = nb, res + n0 (and shift + n0 if per column), keep
+ * ldb, ldc, ldr. A fully connected layer at batch 1, Y[1, n] = x W: compute
+ * Y^T = W^T x^T instead, with W packed as the left operand (trans_a = 1
+ * for W stored K x N_out, 0 for Gemm's transB W stored N_out x K), B = x
+ * with trans_b = 1 (ldb = K), N = 1, ldc = 1: the narrow kernel makes it
+ * a matrix-vector product, and the N_out x 1 result has Y's layout.
  *
  * Scratch: every entry point takes caller memory of oc_sgemm_scratch_bytes()
  * bytes (per thread for the threaded entries); the functions never allocate
@@ -64,8 +78,8 @@ size_t oc_sgemm_scratch_bytes(void);
  * time: op(A) is M x K (trans_a: A stored K x M). The pack records the ISA
  * in force and its MR; later calls use that ISA's kernel whatever the ISA
  * in force is then (the CPU still supports it). Layout (internal): a
- * 64-byte header, then ceil(M / MR) panels of K x MR floats, k-major, rows
- * past M zero. */
+ * 64-byte header, then for each KC-deep slice of K, ceil(M / MR) panels of
+ * KC x MR floats, k-major, rows past M zero. */
 size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K);
 void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst);
 /* MR of a pack (row split granularity for oc_sgemm_packed); 0 if Ap is not a pack. */

@@ -7,7 +7,8 @@
  * (12 of the 16 registers), 2 for the B row, 1 for the A broadcast: per k
  * step 2 loads of B, 6 broadcasts, 12 FMAs, 6 cycles on two FMA pipes
  * (the classic Haswell shape). A last panel of 8 columns or fewer uses one
- * vector, with masked loads and stores for a partial one.
+ * vector, with masked loads and stores for a partial one; a remainder of
+ * 1-3 columns past the vector width goes to the narrow kernel instead.
  *
  * Blocking (Zen 3: 32 KB L1D, 512 KB L2): KC = 256 (an A panel is 6 KB),
  * NB = 240 (a B block is 240 KB), MB = 576. */
@@ -15,6 +16,7 @@
 
 #if defined(OC_SGEMM_X86)
 #include <immintrin.h>
+#include <math.h>
 
 #include "epilogue.h"
 
@@ -29,8 +31,8 @@ static __m256i lane_mask(int64_t n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
-                    int cols, float beta, int load_c)
+INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
+                    int rows, int cols, float beta, int load_c)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -52,7 +54,7 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, fl
                 acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += MR;
-        b += NV * 8;
+        b += bw;
     }
     __m256 vb = _mm256_set1_ps(beta);
     int full = cols == NV * 8;
@@ -78,42 +80,181 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, fl
     }
 }
 
-static void tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols, float beta,
-                 int load_c)
+static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
+                 float beta, int load_c)
 {
     if (cols > 8)
-        tile_nv(2, kc, a, b, c, ldc, rows, cols, beta, load_c);
+        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
     else
-        tile_nv(1, kc, a, b, c, ldc, rows, cols, beta, load_c);
+        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
 }
+
+/* The narrow kernel (sgemm_ukr.h): r <= 3 columns over G panels of 6 rows
+ * at once, one ymm per panel and column. A panel row is 6 floats, so each
+ * load takes 8 (2 from the next k, or the slack after the last panel:
+ * packs and scratch keep 2 floats past it) and lanes 6-7 are never stored.
+ * G * r <= 12 accumulators of the 16 registers; G >= 4 covers the FMA
+ * latency. */
+INLINE void narrow_rg(const int R, const int G, int64_t kc, const float *a, int64_t astride, int rows, const float *b,
+                      int64_t bw, float *c, int64_t ldc, float beta, int load_c)
+{
+    __m256 acc[8][3];
+#pragma GCC unroll 8
+    for (int g = 0; g < G; g++)
+#pragma GCC unroll 3
+        for (int j = 0; j < R; j++)
+            acc[g][j] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 bk[3];
+#pragma GCC unroll 3
+        for (int j = 0; j < R; j++)
+            bk[j] = _mm256_broadcast_ss(b + k * bw + j);
+#pragma GCC unroll 8
+        for (int g = 0; g < G; g++) {
+            __m256 x = _mm256_loadu_ps(a + g * astride + k * MR);
+#pragma GCC unroll 3
+            for (int j = 0; j < R; j++)
+                acc[g][j] = _mm256_fmadd_ps(x, bk[j], acc[g][j]);
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < R; j++) {
+            float t[8];
+            _mm256_storeu_ps(t, acc[g][j]);
+            for (int i = 0; i < MR && g * MR + i < rows; i++) {
+                float *cp = c + (g * MR + i) * ldc + j;
+                *cp = load_c ? fmaf(beta, *cp, t[i]) : t[i];
+            }
+        }
+}
+
+#define NARROW_CASE(R, G)                                                                                          \
+    for (; rows >= (G) * MR || ((G) == 1 && rows > 0); rows -= (G) * MR, a += (G) * astride, c += (G) * MR * ldc) \
+        narrow_rg(R, G, kc, a, astride, rows, b, bw, c, ldc, beta, load_c);
+
+static void narrow(int64_t kc, const float *a, int64_t astride, int rows, const float *b, int64_t bw, int r, float *c,
+                   int64_t ldc, float beta, int load_c)
+{
+    switch (r) {
+    case 1:
+        NARROW_CASE(1, 8) NARROW_CASE(1, 1) break;
+    case 2:
+        NARROW_CASE(2, 6) NARROW_CASE(2, 1) break;
+    default:
+        NARROW_CASE(3, 4) NARROW_CASE(3, 1) break;
+    }
+}
+
+/* In-register 8 x 8 transpose: x[i][j] becomes x[j][i]. */
+static inline void transpose8(__m256 x[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(x[i], x[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(x[i], x[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        x[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        x[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* A panels, 6 rows at a time: trans_a rows are contiguous (a masked
+ * vector per k); otherwise 6 rows x 8 k (two zero rows) are transposed in
+ * registers and 6 lanes of each result stored. */
+static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                   int64_t stride)
+{
+    __m256 va = _mm256_set1_ps(alpha);
+    __m256i six = lane_mask(MR);
+    int64_t full = rows / MR * MR;
+    for (int64_t r = 0; r < full; r += MR, dst += stride) {
+        if (trans_a) {
+            for (int64_t k = 0; k < kc; k++)
+                _mm256_maskstore_ps(dst + k * MR, six, _mm256_mul_ps(va, _mm256_maskload_ps(a + k * lda + r, six)));
+            continue;
+        }
+        const float *s = a + r * lda;
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 x[8];
+            for (int i = 0; i < 8; i++)
+                x[i] = i < MR ? _mm256_mul_ps(va, _mm256_loadu_ps(s + i * lda + k)) : _mm256_setzero_ps();
+            transpose8(x);
+            for (int j = 0; j < 8; j++)
+                _mm256_maskstore_ps(dst + (k + j) * MR, six, x[j]);
+        }
+        for (; k < kc; k++)
+            for (int i = 0; i < MR; i++)
+                dst[k * MR + i] = alpha * s[i * lda + k];
+    }
+    if (full < rows)
+        oc_sgemm_pack_a_c(MR, rows - full, kc, trans_a ? a + full : a + full * lda, lda, trans_a, alpha, dst, stride);
+}
+
+/* op(B) = B^T (B stored N x K): 8 columns x 8 k at a time, transposed in
+ * registers; leftover columns and k one by one; padding columns zero. */
+static void pack_b_trans(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *dst)
+{
+    int64_t k8 = kc / 8 * 8;
+    for (int64_t n = 0; n < nc; n += NR) {
+        int64_t cols = nc - n < NR ? nc - n : NR;
+        int64_t w = (cols + VW - 1) / VW * VW, j8 = cols / 8 * 8;
+        float *d = dst + n * kc;
+        for (int64_t j = 0; j < j8; j += 8) {
+            const float *s = b + (n + j) * ldb;
+            for (int64_t k = 0; k < k8; k += 8) {
+                __m256 x[8];
+                for (int i = 0; i < 8; i++)
+                    x[i] = _mm256_loadu_ps(s + i * ldb + k);
+                transpose8(x);
+                for (int i = 0; i < 8; i++)
+                    _mm256_storeu_ps(d + (k + i) * w + j, x[i]);
+            }
+            for (int64_t k = k8; k < kc; k++)
+                for (int i = 0; i < 8; i++)
+                    d[k * w + j + i] = s[i * ldb + k];
+        }
+        for (int64_t j = j8; j < w; j++)
+            for (int64_t k = 0; k < kc; k++)
+                d[k * w + j] = j < cols ? b[(n + j) * ldb + k] : 0.0f;
+    }
+}
+
+/* Rows ahead of the one being packed that pack_b prefetches (B often
+ * comes from DRAM, row after row). */
+enum { PACK_PREFETCH_ROWS = 4 };
 
 static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
 {
-    for (int64_t n = 0; n < nc; n += NR) {
-        int64_t cols = nc - n < NR ? nc - n : NR;
-        int64_t w = (cols + VW - 1) / VW * VW;
-        float *d = dst + n * kc;
-        if (!trans_b) {
-            const float *s = b + n;
-            if (cols == NR) {
-                for (int64_t k = 0; k < kc; k++, s += ldb, d += NR) {
-                    _mm256_storeu_ps(d, _mm256_loadu_ps(s));
-                    _mm256_storeu_ps(d + 8, _mm256_loadu_ps(s + 8));
-                }
-            } else {
-                for (int64_t k = 0; k < kc; k++, s += ldb, d += w)
-                    for (int64_t j = 0; j < w; j += 8)
-                        _mm256_storeu_ps(d + j, _mm256_maskload_ps(s + j, lane_mask(cols - j)));
-            }
-        } else {
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = cols; j < w; j++)
-                    d[k * w + j] = 0.0f;
-            for (int64_t j = 0; j < cols; j++) {
-                const float *s = b + (n + j) * ldb;
-                for (int64_t k = 0; k < kc; k++)
-                    d[k * w + j] = s[k];
-            }
+    if (trans_b) {
+        pack_b_trans(kc, nc, b, ldb, dst);
+        return;
+    }
+    /* Row by row: each row of B is read once, contiguously, and its pieces
+     * go to the panels (which live in L2). */
+    int64_t wlast = ((nc % NR ? nc % NR : NR) + VW - 1) / VW * VW, nfull = nc / NR * NR;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *s = b + k * ldb;
+        if (k + PACK_PREFETCH_ROWS < kc)
+            for (int64_t j = 0; j < nc; j += 16)
+                _mm_prefetch((const char *)(s + PACK_PREFETCH_ROWS * ldb + j), _MM_HINT_T0);
+        int64_t n = 0;
+        for (; n < nfull; n += NR) {
+            float *d = dst + n * kc + k * NR;
+            _mm256_storeu_ps(d, _mm256_loadu_ps(s + n));
+            _mm256_storeu_ps(d + 8, _mm256_loadu_ps(s + n + 8));
+        }
+        if (n < nc) {
+            float *d = dst + n * kc + k * wlast;
+            for (int64_t j = 0; j < wlast; j += 8)
+                _mm256_storeu_ps(d + j, _mm256_maskload_ps(s + n + j, lane_mask(nc - n - j)));
         }
     }
 }
@@ -144,6 +285,6 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, narrow, 3, 24, pack_a, pack_b, epi};
 
 #endif

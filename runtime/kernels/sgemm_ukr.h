@@ -25,16 +25,35 @@ typedef struct oc_sgemm_ukr {
     int kc, nb, mb;  /* K slice depth; B block width (multiple of nr); A block height (multiple of mr) */
     /* c[0..rows) x [0..cols) (row stride ldc) = A panel * B panel (+ beta * c
      * when load_c; beta == 0 with load_c == 0 never reads c). rows <= mr,
-     * cols <= nr; the B panel's width is cols rounded up to vw. */
-    void (*tile)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows, int cols,
+     * cols <= nr; bw >= cols is the B panel's width (floats per k). */
+    void (*tile)(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
                  float beta, int load_c);
+    /* Optional (NULL): the same for a few columns (r <= narrow_max, a
+     * remainder narrower than a vector) over many rows, vectorized along M
+     * instead: rows [0, rows) of A panels a, a + astride, ..., columns
+     * [0, r) of a B panel of width bw. Each element is the same FMA
+     * sequence as in tile, so results do not depend on which kernel ran. */
+    void (*narrow)(int64_t kc, const float *a, int64_t astride, int rows, const float *b, int64_t bw, int r,
+                   float *c, int64_t ldc, float beta, int load_c);
+    int narrow_max;    /* largest r narrow takes */
+    int narrow_panels; /* A panels per narrow call (the driver interleaves them with the tiles) */
+    /* Packs rows [0, rows) x columns [0, kc) of alpha * op(A) into MR-row
+     * panels, panel p at dst + p * stride. `a` points at the first element:
+     * op(A)[r, k] is a[r * lda + k], or a[k * lda + r] with trans_a. */
+    void (*pack_a)(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                   int64_t stride);
     /* Packs op(B)[pc.., n..] (kc x nc, the pointer at element [pc, n]) into
      * panels as above. trans_b: B stored N x K, element [k, n] at b[n*ldb + k]. */
     void (*pack_b)(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst);
-    /* The epilogue on a finished tile (rows <= mr, cols <= nr) whose top-left
+    /* The epilogue on a finished block (any rows, cols) whose top-left
      * element is C[m, n]; bitwise equal to oc_epilogue_apply. */
     void (*epi)(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n);
 } oc_sgemm_ukr;
+
+/* pack_a in plain C for any MR (the generic kernel's, and the ISA files'
+ * fallback for partial panels). */
+void oc_sgemm_pack_a_c(int mr, int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha,
+                       float *dst, int64_t stride);
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OC_SGEMM_X86 1

@@ -1,7 +1,8 @@
 /* test_sgemm.c: onnxc's sgemm (runtime/kernels/sgemm.h) against a
  * double-precision triple loop, for every ISA this CPU supports (forced
  * with oc_cpu_set_isa), on odd shapes: M, N, K from {1, 3, 7, 17, 33, 65,
- * 129, 300} mixes and K = 4608, transposed operands, leading dimensions
+ * 129, 300} mixes and K = 4608, column remainders of 1 to 15 past the
+ * vector width (the narrow kernel's cases), transposed operands, leading dimensions
  * larger than the rows (the gaps hold NaN, so reading them shows), beta 0
  * over a NaN-filled C, beta 1 and 0.5, alpha, row sub-ranges of a packed
  * A, the threaded entries, and every epilogue (shift per row and per
@@ -35,9 +36,16 @@ typedef struct shape {
 
 static const shape shapes[] = {
     {1, 1, 1},      {3, 7, 17},    {7, 3, 33},    {17, 65, 7},   {33, 17, 129}, {65, 129, 3},  {129, 33, 65},
-    {300, 7, 17},   {7, 300, 129}, {17, 33, 300}, {300, 65, 33}, {65, 300, 65}, {33, 49, 4608}, {8, 48, 384},
+    {300, 7, 17},   {7, 300, 129}, {17, 33, 300}, {300, 65, 33}, {65, 300, 65}, {17, 49, 4608}, {8, 48, 384},
     {16, 96, 769},  {9, 49, 385},  {129, 129, 129}, {1, 300, 65}, {300, 1, 65}, {64, 200, 147}, {6, 16, 256},
-    {13, 1000, 5},  {12, 33, 1},   {24, 97, 1025},
+    {13, 1000, 5},  {12, 33, 1},   {24, 97, 1025}, {70, 196, 40}, {200, 50, 30}, {41, 4, 9}, {100, 2, 300},
+    {257, 147, 20},
+};
+
+/* Large enough (> 1M multiply-adds) for the threaded entries to split:
+ * over M with N remainders, over N in vector and in NR-panel units. */
+static const shape split_shapes[] = {
+    {600, 49, 40}, {1000, 19, 60}, {40, 2000, 14}, {24, 1100, 41}, {300, 300, 12},
 };
 
 enum { E_GENERAL, E_PACKED, E_PACKED_SUB, E_THREADED, E_PACKED_THREADED, E_COUNT };
@@ -69,9 +77,42 @@ enum { N_EPIS = sizeof epis / sizeof epis[0] };
 
 static const float SENTINEL = 1234.5f;
 
-/* One case: A and B hold op(A) (M x K) and op(B) (K x N) in logical form;
- * they are stored transposed or with wider rows as the case says. */
-static void run_case(const shape *s, int entry, int variant, unsigned char *scratch, size_t sstride)
+/* The logical operands of one shape and their exact product, shared by
+ * all cases of the shape: op(A) is M x K, op(B) K x N, P = op(A) op(B) and
+ * Mag = |op(A)| |op(B)| in double. */
+typedef struct operands {
+    float *a, *b;
+    double *p, *mag;
+} operands;
+
+static operands make_operands(const shape *s)
+{
+    int64_t M = s->m, N = s->n, K = s->k;
+    operands o = {malloc(sizeof(float) * (size_t)(M * K)), malloc(sizeof(float) * (size_t)(K * N)),
+                  calloc((size_t)(M * N), sizeof(double)), calloc((size_t)(M * N), sizeof(double))};
+    for (int64_t i = 0; i < M * K; i++)
+        o.a[i] = frand();
+    for (int64_t i = 0; i < K * N; i++)
+        o.b[i] = frand();
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t k = 0; k < K; k++) {
+            double a = o.a[m * K + k];
+            const float *br = o.b + k * N;
+            double *pr = o.p + m * N, *mr = o.mag + m * N;
+            for (int64_t n = 0; n < N; n++) {
+                pr[n] += a * br[n];
+                mr[n] += fabs(a * br[n]);
+            }
+        }
+    return o;
+}
+
+static void free_operands(operands *o) { free(o->a), free(o->b), free(o->p), free(o->mag); }
+
+/* One case: the operands stored transposed or with wider rows (the gaps
+ * NaN), as the variant says, run through one entry point. */
+static void run_case(const shape *s, const operands *o, int entry, int variant, unsigned char *scratch,
+                     size_t sstride)
 {
     int64_t M = s->m, N = s->n, K = s->k;
     int ta = variant & 1, tb = (variant >> 1) & 1, pad = (variant >> 2) & 1;
@@ -89,13 +130,16 @@ static void run_case(const shape *s, int entry, int variant, unsigned char *scra
     float *C0 = malloc(sizeof(float) * (size_t)(M * N));
     float *R = malloc(sizeof(float) * (size_t)(M * ldc));
     float *shift = malloc(sizeof(float) * (size_t)(M > N ? M : N));
-    double *ref = malloc(sizeof(double) * (size_t)(M * N));
     float *expect = malloc(sizeof(float) * (size_t)(M * N));
     double *bound = malloc(sizeof(double) * (size_t)(M * N));
-    for (int64_t i = 0; i < arows * lda; i++)
-        A[i] = (i % lda) >= (ta ? M : K) ? NAN : frand();
-    for (int64_t i = 0; i < brows * ldb; i++)
-        B[i] = (i % ldb) >= (tb ? K : N) ? NAN : frand();
+    for (int64_t i = 0; i < arows * lda; i++) {
+        int64_t r = i / lda, c = i % lda;
+        A[i] = c >= (ta ? M : K) ? NAN : ta ? o->a[c * K + r] : o->a[r * K + c];
+    }
+    for (int64_t i = 0; i < brows * ldb; i++) {
+        int64_t r = i / ldb, c = i % ldb;
+        B[i] = c >= (tb ? K : N) ? NAN : tb ? o->b[c * N + r] : o->b[r * N + c];
+    }
     for (int64_t i = 0; i < M * ldc; i++)
         R[i] = frand();
     for (int64_t i = 0; i < (M > N ? M : N); i++)
@@ -111,7 +155,7 @@ static void run_case(const shape *s, int entry, int variant, unsigned char *scra
         oc_sgemm_pack_a(M, K, A, lda, ta, Ap);
         int mr = oc_sgemm_packed_mr(Ap);
         CHECK(mr == oc_sgemm_mr(), "pack mr %d vs %d", mr, oc_sgemm_mr());
-        if (entry == E_PACKED_SUB) {
+        if (entry == E_PACKED_SUB || (entry == E_PACKED_THREADED && variant % 2)) {
             m0 = M > mr ? mr : 0;
             m1 = M - M / 4;
             if (m1 <= m0)
@@ -123,21 +167,12 @@ static void run_case(const shape *s, int entry, int variant, unsigned char *scra
         for (int64_t n = 0; n < ldc; n++)
             C[m * ldc + n] = n >= N || m < m0 || m >= m1 ? SENTINEL : beta == 0.0f ? NAN : C0[m * N + n];
 
-    /* reference: double sum, rounded once, then the epilogue in float */
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t n = 0; n < N; n++) {
-            double acc = 0, mag = 0;
-            for (int64_t k = 0; k < K; k++) {
-                double a = ta ? A[k * lda + m] : A[m * lda + k];
-                double b = tb ? B[n * ldb + k] : B[k * ldb + n];
-                acc += a * b;
-                mag += fabs(a * b);
-            }
-            double c0 = beta != 0.0f ? (double)beta * C0[m * N + n] : 0.0;
-            ref[m * N + n] = alpha * acc + c0;
-            bound[m * N + n] = fabs(alpha) * mag + fabs(c0);
-            expect[m * N + n] = (float)ref[m * N + n];
-        }
+    /* reference: the double product, rounded once, then the epilogue in float */
+    for (int64_t i = 0; i < M * N; i++) {
+        double c0 = beta != 0.0f ? (double)beta * C0[i] : 0.0;
+        expect[i] = (float)(alpha * o->p[i] + c0);
+        bound[i] = fabs(alpha) * o->mag[i] + fabs(c0);
+    }
     oc_epilogue ep = {ek->act, ek->alpha, ek->beta, ek->per_col, ek->residual};
     oc_sgemm_epi epi = {&ep, ek->shift ? shift : NULL, ek->residual ? R : NULL, ldc};
     oc_epilogue_apply(&ep, expect, N, M, N, 0, 0, epi.shift, epi.res, ldc);
@@ -182,13 +217,13 @@ static void run_case(const shape *s, int entry, int variant, unsigned char *scra
             if (err / lim > worst_rel || err != err)
                 worst_rel = err / lim;
         }
-    printf("  %-15s %4lld x %4lld x %4lld ta=%d tb=%d pad=%d alpha=%5.2f beta=%.1f rows [%lld,%lld) %-20s "
+    printf("  %-7s %-15s %4lld x %4lld x %4lld ta=%d tb=%d pad=%d alpha=%5.2f beta=%.1f rows [%lld,%lld) %-20s "
            "worst %.2e (%.3f of bound)\n",
-           entry_names[entry], (long long)M, (long long)N, (long long)K, ta, tb, pad, alpha, beta, (long long)m0,
+           oc_sgemm_isa(), entry_names[entry], (long long)M, (long long)N, (long long)K, ta, tb, pad, alpha, beta, (long long)m0,
            (long long)m1, ek->name, worst, worst_rel);
     CHECK(bad == 0, "%lld elements beyond the bound", (long long)bad);
     CHECK(touched == 0, "%lld elements outside the block written", (long long)touched);
-    free(A), free(B), free(C), free(C0), free(R), free(shift), free(ref), free(expect), free(bound), free(Ap);
+    free(A), free(B), free(C), free(C0), free(R), free(shift), free(expect), free(bound), free(Ap);
 }
 
 /* K == 0 and alpha == 0: C = beta * C, then the epilogue; A and B unread. */
@@ -203,7 +238,7 @@ static void check_degenerate(unsigned char *scratch)
     oc_sgemm(0, 0, 2, 3, 1, 0.0f, A, 1, B, 3, 0.0f, C, 3, &epi, scratch);
     CHECK(C[0] == 10.0f && C[4] == 20.0f, "alpha = 0: C[0] = %g, C[4] = %g", C[0], C[4]);
     oc_sgemm(0, 0, 0, 3, 4, 1.0f, A, 1, B, 3, 0.0f, C, 3, NULL, scratch); /* M = 0: nothing */
-    float junk[4] = {0};
+    float junk[16] = {0}; /* a 64-byte header that is not a pack */
     CHECK(oc_sgemm_packed(2, 3, 1, junk, 0, 2, B, 3, 0, 0.0f, C, 3, NULL, scratch) == -1, "not a pack");
     printf("  degenerate shapes (K = 0, alpha = 0, M = 0, bad pack): checked\n");
 }
@@ -233,6 +268,45 @@ static void check_determinism(unsigned char *scratch, size_t sstride)
     free(A), free(B), free(C1), free(C2), free(Ap);
 }
 
+/* The fused epilogue must give exactly what oc_epilogue_apply gives on the
+ * finished product (the vector Relu/none path included), for tiles, edge
+ * tiles and narrow columns, with beta 0 and 1. */
+static void check_epilogue_bitwise(unsigned char *scratch)
+{
+    int64_t M = 37, N = 50, K = 70, ldc = N + 3;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N), *R = malloc(sizeof(float) * M * ldc);
+    float *C0 = malloc(sizeof(float) * M * ldc), *C1 = malloc(sizeof(float) * M * ldc),
+          *C2 = malloc(sizeof(float) * M * ldc), *shift = malloc(sizeof(float) * N);
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = frand();
+    for (int64_t i = 0; i < K * N; i++)
+        B[i] = frand();
+    for (int64_t i = 0; i < M * ldc; i++)
+        R[i] = frand(), C0[i] = frand();
+    for (int64_t i = 0; i < N; i++)
+        shift[i] = frand();
+    int bad = 0;
+    for (int e = 0; e < N_EPIS; e++)
+        for (int b = 0; b < 2; b++) {
+            const epi_kind *ek = &epis[e];
+            oc_epilogue ep = {ek->act, ek->alpha, ek->beta, ek->per_col, ek->residual};
+            oc_sgemm_epi epi = {&ep, ek->shift ? shift : NULL, ek->residual ? R : NULL, ldc};
+            memcpy(C1, C0, sizeof(float) * M * ldc);
+            memcpy(C2, C0, sizeof(float) * M * ldc);
+            oc_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, (float)b, C1, ldc, NULL, scratch);
+            oc_epilogue_apply(&ep, C1, ldc, M, N, 0, 0, epi.shift, epi.res, ldc);
+            oc_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, (float)b, C2, ldc, &epi, scratch);
+            if (memcmp(C1, C2, sizeof(float) * M * ldc)) {
+                bad++;
+                printf("  fused %s (beta %d) differs from oc_epilogue_apply\n", ek->name, b);
+            }
+        }
+    CHECK(bad == 0, "%d fused epilogues differ", bad);
+    printf("  %s: fused epilogues bitwise equal to oc_epilogue_apply (%d kinds x beta 0/1)\n", oc_sgemm_isa(),
+           (int)N_EPIS);
+    free(A), free(B), free(R), free(C0), free(C1), free(C2), free(shift);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--env-cap")) {
@@ -253,12 +327,28 @@ int main(int argc, char **argv)
         CHECK(oc_cpu_set_isa((oc_isa)isa) == (oc_isa)isa, "cannot force %s", oc_isa_name((oc_isa)isa));
         printf("ISA %s: MR x NR = %d x %d\n", oc_sgemm_isa(), oc_sgemm_mr(), oc_sgemm_nr());
         CHECK(!strcmp(oc_sgemm_isa(), oc_isa_name((oc_isa)isa)), "sgemm runs %s", oc_sgemm_isa());
-        int variant = isa * 7;
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-            for (int e = 0; e < E_COUNT; e++)
-                run_case(&shapes[s], e, variant++, scratch, sstride);
         check_degenerate(scratch);
         check_determinism(scratch, sstride);
+        check_epilogue_bitwise(scratch);
+    }
+    int variant = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        operands o = make_operands(&shapes[s]);
+        double macs = (double)shapes[s].m * shapes[s].n * shapes[s].k;
+        for (int isa = OC_ISA_GENERIC; isa <= (int)det; isa++) {
+            oc_cpu_set_isa((oc_isa)isa);
+            for (int e = 0; e < E_COUNT; e++) /* the largest shapes: alternate entries (keeps ASan runs short) */
+                if (macs < 2e5 || (e + isa) % 2 == 0)
+                    run_case(&shapes[s], &o, e, variant++, scratch, sstride);
+        }
+        free_operands(&o);
+    }
+    for (size_t s = 0; s < sizeof split_shapes / sizeof split_shapes[0]; s++) {
+        operands o = make_operands(&split_shapes[s]);
+        oc_cpu_set_isa(s == 0 ? OC_ISA_GENERIC : det); /* the split is ISA-independent: generic once */
+        run_case(&split_shapes[s], &o, E_THREADED, variant++, scratch, sstride);
+        run_case(&split_shapes[s], &o, E_PACKED_THREADED, variant++, scratch, sstride);
+        free_operands(&o);
     }
     oc_cpu_set_isa(det);
     free(scratch);
