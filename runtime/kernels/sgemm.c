@@ -85,7 +85,9 @@ static void g_epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int co
     oc_epilogue_apply(e->ep, c, ldc, rows, cols, m, n, e->shift, res, e->ldr);
 }
 
-static const oc_sgemm_ukr ukr_generic = {OC_ISA_GENERIC, G_MR, G_NR, G_NR, G_KC, G_NB, G_MB, g_tile, NULL, 0, 0, g_pack_a, g_pack_b, g_epi};
+static const oc_sgemm_ukr ukr_generic = {.isa = OC_ISA_GENERIC, .mr = G_MR, .nr = G_NR, .vw = G_NR,
+                                         .kc = G_KC, .nb = G_NB, .mb = G_MB, .tile = g_tile,
+                                         .pack_a = g_pack_a, .pack_b = g_pack_b, .epi = g_epi};
 
 static const oc_sgemm_ukr *ukr_for(oc_isa isa)
 {

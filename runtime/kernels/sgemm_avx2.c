@@ -285,6 +285,8 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {OC_ISA_AVX2, MR, NR, VW, KC, NB, MB, tile, narrow, 3, 24, pack_a, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {.isa = OC_ISA_AVX2, .mr = MR, .nr = NR, .vw = VW, .kc = KC, .nb = NB,
+                                        .mb = MB, .tile = tile, .narrow = narrow, .narrow_max = 3,
+                                        .narrow_panels = 24, .pack_a = pack_a, .pack_b = pack_b, .epi = epi};
 
 #endif

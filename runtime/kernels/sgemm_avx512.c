@@ -300,6 +300,8 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
     }
 }
 
-const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {OC_ISA_AVX512, MR, NR, VW, KC, NB, MB, tile, narrow, 4, 24, pack_a, pack_b, epi};
+const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {.isa = OC_ISA_AVX512, .mr = MR, .nr = NR, .vw = VW, .kc = KC, .nb = NB,
+                                          .mb = MB, .tile = tile, .narrow = narrow, .narrow_max = 4,
+                                          .narrow_panels = 24, .pack_a = pack_a, .pack_b = pack_b, .epi = epi};
 
 #endif

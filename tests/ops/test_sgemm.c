@@ -178,7 +178,8 @@ static void run_case(const shape *s, const operands *o, int entry, int variant, 
     oc_epilogue_apply(&ep, expect, N, M, N, 0, 0, epi.shift, epi.res, ldc);
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < N; n++)
-            bound[m * N + n] += (epi.shift ? fabs(shift[ek->per_col ? n : m]) : 0) + (epi.res ? fabs(R[m * ldc + n]) : 0);
+            bound[m * N + n] +=
+                (epi.shift ? fabs(shift[ek->per_col ? n : m]) : 0) + (epi.res ? fabs(R[m * ldc + n]) : 0);
 
     int rc = 0;
     switch (entry) {
@@ -219,8 +220,8 @@ static void run_case(const shape *s, const operands *o, int entry, int variant, 
         }
     printf("  %-7s %-15s %4lld x %4lld x %4lld ta=%d tb=%d pad=%d alpha=%5.2f beta=%.1f rows [%lld,%lld) %-20s "
            "worst %.2e (%.3f of bound)\n",
-           oc_sgemm_isa(), entry_names[entry], (long long)M, (long long)N, (long long)K, ta, tb, pad, alpha, beta, (long long)m0,
-           (long long)m1, ek->name, worst, worst_rel);
+           oc_sgemm_isa(), entry_names[entry], (long long)M, (long long)N, (long long)K, ta, tb, pad, alpha, beta,
+           (long long)m0, (long long)m1, ek->name, worst, worst_rel);
     CHECK(bad == 0, "%lld elements beyond the bound", (long long)bad);
     CHECK(touched == 0, "%lld elements outside the block written", (long long)touched);
     free(A), free(B), free(C), free(C0), free(R), free(shift), free(expect), free(bound), free(Ap);

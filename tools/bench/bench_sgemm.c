@@ -145,7 +145,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--isa generic|avx2|avx512] [--time SECONDS] [--quick] [--only TEXT]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--isa generic|avx2|avx512] [--time SECONDS] [--quick] [--only TEXT]\n",
+                    argv[0]);
             return 2;
         }
     }
