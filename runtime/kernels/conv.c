@@ -170,7 +170,7 @@ static void fill_bias(float *y, int64_t rows, int64_t L, const float *bias)
  *  - row blocks of W (late layers at batch 1, small Lout and big Mg):
  *    per (n, g) the threads gather col together into shared scratch, then
  *    each multiplies its rows of W_g. */
-#define CONV_COL_BYTES (256u * 1024u) /* target size of one thread's col block */
+#define CONV_COL_BYTES (1024u * 1024u) /* largest col block of one thread (about L2); the SGEMM repacks it */
 #define CONV_MIN_COLS 96              /* narrower blocks waste the GEMM's register tile */
 
 typedef struct conv_fwd {
@@ -317,8 +317,21 @@ int oc_conv_forward(const oc_kargs *a)
         return oc_fail(a->d, "Conv: the prepared weights are not an SGEMM pack");
     c.qchunk = conv_qchunk(p);
     c.nq = (c.outer + c.qchunk - 1) / c.qchunk;
-    int64_t tasks = p->batch * c.G * c.nq;
     int threads = a->threads > 0 ? a->threads : 1;
+    /* enough column blocks to keep every thread busy to the end (a few
+     * per thread), when the image is wide enough to cut that finely */
+    int64_t per = p->batch * c.G;
+    if (threads > 1 && per * c.nq < 4 * threads && c.run > 0) {
+        int64_t nq_want = (4 * threads + per - 1) / per;
+        int64_t q = (c.outer + nq_want - 1) / nq_want, qmin = (CONV_MIN_COLS + c.run - 1) / c.run;
+        if (q < qmin)
+            q = qmin;
+        if (q < c.qchunk) {
+            c.qchunk = q;
+            c.nq = (c.outer + q - 1) / q;
+        }
+    }
+    int64_t tasks = per * c.nq;
     /* row blocks need the whole col of one image in shared scratch */
     int rows_mode = threads > 1 && tasks < 2 * threads && (p->pointwise || a->scratch) && c.mg >= 32 * threads;
     if (!a->tscratch || a->tscratch_stride < c.col_bytes + oc_sgemm_scratch_bytes())
