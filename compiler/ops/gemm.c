@@ -142,6 +142,13 @@ static int lower_gemm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     }
     lw->fn = oc_gemm_forward;
     lw->tscratch = oc_sgemm_scratch_bytes();
+    /* a fully connected layer at small batch with constant weights: the
+     * kernel streams the weights, packed once at plan time */
+    if (!p->trans_a && p->alpha == 1.0f && p->m <= OC_GEMM_SKINNY_MAX_M && b->constant &&
+        !(b->flags & OC_VALUE_VARIABLE)) {
+        p->skinny = 1;
+        lw->scratch = sizeof(float) * (size_t)(p->m * p->n);
+    }
     return 0;
 }
 

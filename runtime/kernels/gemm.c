@@ -53,10 +53,36 @@ int oc_gemm_forward(const oc_kargs *a)
         gemm_epilogue(p, a, y);
         return 0;
     }
+    if (p->skinny && a->prep && a->scratch && a->tscratch && a->tscratch_stride >= oc_sgemm_scratch_bytes()) {
+        /* Y^T [N, M] = W' [N, K] . A^T, W' = op(B)^T packed; then Y += (Y^T)^T */
+        float *yt = a->scratch;
+        if (oc_sgemm_packed_threaded(p->n, p->m, p->k, a->prep, 0, p->n, a->in[0]->data, p->k, 1, 0.0f, yt, p->m, NULL,
+                                     a->threads > 0 ? a->threads : 1, a->tscratch, a->tscratch_stride))
+            return oc_fail(a->d, "Gemm: the prepared weights are not an SGEMM pack");
+        for (int64_t i = 0; i < p->m; i++)
+            for (int64_t j = 0; j < p->n; j++)
+                y[i * p->n + j] += yt[j * p->m + i];
+        gemm_epilogue(p, a, y);
+        return 0;
+    }
     int64_t lda = p->trans_a ? p->m : p->k, ldb = p->trans_b ? p->k : p->n;
     const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
     oc_gemm_call(a, p->trans_a, p->trans_b, p->m, p->n, p->k, p->alpha, a->in[0]->data, lda, a->in[1]->data, ldb, 1.0f,
                y, p->n, &p->ep, res);
+    return 0;
+}
+
+size_t oc_gemm_prep_bytes(const oc_kargs *a)
+{
+    const oc_gemm_params *p = a->p;
+    return p->skinny && p->n > 0 && p->k > 0 ? oc_sgemm_pack_a_bytes(p->n, p->k) : 0;
+}
+
+int oc_gemm_prep(const oc_kargs *a, void *dst)
+{
+    const oc_gemm_params *p = a->p;
+    /* op(B)^T: B itself when transposed ([N, K]), else B^T of [K, N] */
+    oc_sgemm_pack_a(p->n, p->k, a->in[1]->data, p->trans_b ? p->k : p->n, !p->trans_b, dst);
     return 0;
 }
 

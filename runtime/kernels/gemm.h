@@ -21,7 +21,16 @@ typedef struct oc_gemm_params {
     int has_c;
     int64_t c_stride[2]; /* C's element strides over [M, N]; 0 where C broadcasts */
     oc_epilogue ep;      /* fused activation / residual (input 3), applied after C */
+    int skinny;          /* few rows (a fully connected layer at small batch), alpha 1, A not
+                          * transposed: with a constant B packed at plan time (prep) the
+                          * kernel computes Y^T = op(B)^T A^T, streaming the weights once */
 } oc_gemm_params;
+
+/* Gemm's one-time preparation from a constant B (skinny products only):
+ * op(B)^T [N, K] packed as the SGEMM's left operand. */
+size_t oc_gemm_prep_bytes(const oc_kargs *a);
+int oc_gemm_prep(const oc_kargs *a, void *dst);
+#define OC_GEMM_SKINNY_MAX_M 64
 
 /* C = alpha op(A) op(B) + beta C (float32, row-major), then the epilogue
  * ep (may be NULL; residual res with row stride ldc), on onnxc's SGEMM
