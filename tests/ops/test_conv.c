@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/conv.h"
+#include "../../runtime/kernels/conv_winograd.h"
 #include "../../runtime/kernels/sgemm.h"
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
@@ -176,9 +177,62 @@ static void run_case(const conv_case *cc)
     free(y_ref.data);
 }
 
+/* Winograd F(2x2, 3x3) against the direct reference: odd output sizes
+ * (partial tiles), asymmetric and zero pads, several images, channels not
+ * a multiple of anything, fused residual + activation, 1 and 2 threads. */
+static void run_winograd(int64_t n, int64_t c, int64_t m, int64_t h, int64_t w, int64_t pt, int64_t pl, int64_t pbot,
+                         int64_t pr, int fused, int threads)
+{
+    oc_conv_params p = {0};
+    p.nsp = 2, p.batch = n, p.cin = c, p.cout = m, p.group = 1;
+    p.in[0] = h, p.in[1] = w, p.k[0] = p.k[1] = 3, p.s[0] = p.s[1] = 1, p.dil[0] = p.dil[1] = 1;
+    p.pb[0] = pt, p.pb[1] = pl;
+    p.out[0] = h + pt + pbot - 2, p.out[1] = w + pl + pr - 2;
+    if (fused) {
+        p.ep.act = OC_ACT_RELU;
+        p.ep.has_residual = 1;
+    }
+    unsigned st = 777u;
+    int64_t xd[4] = {n, c, h, w}, wd[4] = {m, c, 3, 3}, bd[1] = {m}, yd[4] = {n, m, p.out[0], p.out[1]};
+    oc_tensor x, wt, b, yf, yr, r;
+    tensor_init(&x, 4, xd, NULL), tensor_init(&wt, 4, wd, NULL), tensor_init(&b, 1, bd, NULL);
+    tensor_init(&yf, 4, yd, NULL), tensor_init(&yr, 4, yd, NULL), tensor_init(&r, 4, yd, NULL);
+    x.data = rand_buf(x.numel, &st), wt.data = rand_buf(wt.numel, &st), b.data = rand_buf(b.numel, &st);
+    yf.data = rand_buf(yf.numel, &st), yr.data = rand_buf(yr.numel, &st), r.data = rand_buf(r.numel, &st);
+    oc_set_threads(threads);
+    const oc_tensor *in[4] = {&x, &wt, &b, fused ? &r : NULL};
+    oc_tensor *of[1] = {&yf}, *orf[1] = {&yr};
+    size_t per = (oc_conv_winograd_tscratch(&p) + 63) & ~(size_t)63;
+    unsigned char *ts = malloc(per * 2);
+    oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = of, .threads = threads, .tscratch = ts,
+                   .tscratch_stride = per};
+    oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = orf, .threads = 1};
+    void *prep = aligned_alloc(64, (oc_conv_winograd_prep_bytes(&af) + 127) & ~(size_t)63);
+    oc_conv_winograd_prep(&af, prep);
+    af.prep = prep;
+    int rf = oc_conv_winograd_forward(&af), rr = oc_conv_ref(&ar);
+    double worst = 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < yr.numel; i++) {
+        double diff = fabs((double)((float *)yf.data)[i] - ((float *)yr.data)[i]);
+        worst = diff > worst || diff != diff ? diff : worst;
+        bad += !(diff <= 2e-5 + 1e-4 * fabs(((float *)yr.data)[i]));
+    }
+    printf("winograd N%lld C%lld M%lld %lldx%lld pads %lld/%lld/%lld/%lld%s, %d thread%s: Y [%lld,%lld,%lld,%lld] max abs diff %.3g\n",
+           (long long)n, (long long)c, (long long)m, (long long)h, (long long)w, (long long)pt, (long long)pl,
+           (long long)pbot, (long long)pr, fused ? ", residual+Relu" : "", threads, threads > 1 ? "s" : "",
+           (long long)n, (long long)m, (long long)p.out[0], (long long)p.out[1], worst);
+    CHECK(rf == 0 && rr == 0 && bad == 0, "winograd: rc %d/%d, %lld values differ (worst %g)", rf, rr, (long long)bad, worst);
+    free(x.data), free(wt.data), free(b.data), free(yf.data), free(yr.data), free(r.data), free(ts), free(prep);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
+    run_winograd(1, 16, 8, 7, 9, 1, 1, 1, 1, 0, 1);
+    run_winograd(2, 19, 21, 13, 6, 0, 2, 1, 0, 1, 2);
+    run_winograd(3, 33, 40, 11, 11, 1, 0, 0, 1, 1, 1);
+    run_winograd(1, 256, 24, 9, 9, 1, 1, 1, 1, 1, 2);
     return check_finish("test_conv");
 }
