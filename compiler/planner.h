@@ -13,6 +13,9 @@ typedef struct oc_plan_opts {
     int threads;
     int no_reuse; /* give every intermediate its own memory (for checks) */
     int kernel_ref; /* run each kernel's naive reference twin where it has one (--kernel ref) */
+    int views;    /* byte-copy reshapes (Reshape, Flatten, Squeeze, Unsqueeze, Identity)
+                   * of an arena tensor become views: no step, the output
+                   * aliases the input's block (the identity pass's switch) */
     /* Training: parameter value ids and their gradient value ids; they get
      * the plan's contiguous params/grads blocks (see runtime/plan.h). */
     int n_train;
