@@ -1,4 +1,5 @@
-/* cmd_check.c: `onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]`
+/* cmd_check.c: `onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]
+ *              [--no-fuse] [--passes LIST] [--no-pass NAME]`
  * Runs test cases in the ONNX backend-test layout: DIR/model.onnx with
  * DIR/test_data_set_N/input_K.pb and output_K.pb (or a folder of such
  * cases). Each case runs in a child process so that one crashing case is
@@ -25,6 +26,7 @@ typedef struct check_opts {
     double rtol, atol;
     int threads;
     int verbose;
+    oc_pass_opts passes; /* graph passes before planning */
 } check_opts;
 
 static int is_dir(const char *p)
@@ -107,6 +109,7 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
     oc_tensor *inputs[64] = {0};
     int n_in = 0, rc = 1;
     oc_plan *p = NULL;
+    oc_pass_report rep = {0};
     if (!g) {
         snprintf(why, cap, "%s", d.msg);
         return 1;
@@ -138,9 +141,10 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
             !(v->constant = oc_tensor_clone(inputs[k], &d)))
             goto done;
     }
-    if (oc_graph_infer_shapes(g, &d))
+    if (oc_graph_infer_shapes(g, &d) || oc_passes_run(g, &o->passes, &rep, &d))
         goto done;
     oc_plan_opts po = {o->threads, 0};
+    po.views = rep.views;
     if (!(p = oc_plan_build(g, &po, &d)))
         goto done;
     for (int k = 0; k < n_in; k++)
@@ -177,6 +181,7 @@ out:
     for (int k = 0; k < n_in; k++)
         oc_tensor_free(inputs[k]);
     oc_plan_free(p);
+    oc_pass_report_free(&rep);
     oc_graph_free(g);
     return rc;
 }
@@ -240,6 +245,7 @@ static const known *find_known(const known *k, int nk, const char *name)
 int oc_cmd_check(int argc, char **argv)
 {
     check_opts o = {1e-3, 1e-5, 1, 0};
+    oc_pass_opts_default(&o.passes);
     const char *known_path = NULL;
     char **dirs = calloc((size_t)argc + 1, sizeof(char *));
     int nd = 0;
@@ -247,8 +253,14 @@ int oc_cmd_check(int argc, char **argv)
         return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        int pr = cli_pass_arg("check", &o.passes, NULL, argc, argv, &i);
+        if (pr < 0)
+            goto usage;
+        if (pr)
+            continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]\n");
+            printf("usage: onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]\n"
+                   "                          [--no-fuse] [--passes LIST] [--no-pass NAME]\n");
             free(dirs);
             return 0;
         } else if (!strcmp(a, "--rtol") || !strcmp(a, "--atol")) {
