@@ -2,8 +2,9 @@
  *             [--plan] [--passes [LIST]] [--no-fuse] [--no-pass NAME]`
  * A layer table in the manner of torchinfo: node, op, output shape,
  * parameters, FLOPs, then totals, opset and producer. The table describes
- * the model as written; the graph passes run afterwards, for --passes
- * (what each pass changed) and --plan (the plan of the rewritten graph). */
+ * the model as written (every node; constants folded for their shapes);
+ * the graph passes run afterwards, for --passes (what each pass changed)
+ * and --plan (the plan of the rewritten graph). */
 #include <stdio.h>
 #include <string.h>
 
@@ -211,6 +212,13 @@ int oc_cmd_info(int argc, char **argv)
     oc_summary s;
     oc_diag d;
     oc_diag_init(&d);
+    /* the table keeps every node; folding (unless switched off) only
+     * gives shapes that depend on computed constants */
+    if (oc_pass_enabled(&popts, "fold") == 1 && oc_fold_constants(g, &d) < 0) {
+        fprintf(stderr, "onnxc info: error: %s: %s\n", *g->source ? g->source : g->name, d.msg);
+        oc_graph_free(g);
+        return 1;
+    }
     if (oc_summarize(g, &s, &d)) {
         fprintf(stderr, "onnxc info: error: %s\n", d.msg);
         oc_graph_free(g);

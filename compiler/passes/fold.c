@@ -108,6 +108,18 @@ static int fold_hook(oc_graph *g, int nid, void *ctx, oc_diag *d)
     return 0;
 }
 
+int oc_fold_constants(oc_graph *g, oc_diag *d)
+{
+    unsigned char *by_kernel = calloc((size_t)g->n_nodes + 1, 1);
+    if (!by_kernel)
+        return oc_fail(d, "out of memory");
+    int rc = oc_graph_infer_shapes_hook(g, fold_hook, by_kernel, d), count = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        count += by_kernel[i];
+    free(by_kernel);
+    return rc ? -1 : count;
+}
+
 int oc_pass_fold(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
 {
     unsigned char *by_kernel = calloc((size_t)g->n_nodes + 1, 1);

@@ -185,6 +185,19 @@ static const char *skip_reason(const oc_pass *p, const oc_pass_opts *o)
     return NULL;
 }
 
+int oc_pass_enabled(const oc_pass_opts *o, const char *name)
+{
+    int i = oc_pass_find(name);
+    if (i < 0)
+        return -1;
+    oc_pass_opts dflt;
+    if (!o) {
+        oc_pass_opts_default(&dflt);
+        o = &dflt;
+    }
+    return skip_reason(&passes[i], o) == NULL;
+}
+
 /* Every node input produced by an earlier node. Passes keep the order
  * they found; sorting an ordered graph again would still reshuffle it
  * (breadth-first), which changes liveness, so it is only done when needed. */

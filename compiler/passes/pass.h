@@ -96,6 +96,16 @@ const char *oc_pass_names(char *buf, size_t cap);
  * failure). Errors name the pass. */
 int oc_passes_run(oc_graph *g, const oc_pass_opts *o, oc_pass_report *report, oc_diag *d);
 
+/* Whether pass `name` runs under o (1), is switched off (0), or is no
+ * pass (-1). */
+int oc_pass_enabled(const oc_pass_opts *o, const char *name);
+
+/* The evaluation half of the fold pass, for callers that need folded
+ * shapes but keep every node (info's layer table, autodiff's input graph):
+ * infers shapes and gives each foldable node's outputs known data.
+ * Returns how many nodes a kernel evaluated, or -1. */
+int oc_fold_constants(oc_graph *g, oc_diag *d);
+
 /* ---- for passes ---- */
 
 /* Records one change line of the running pass. */
