@@ -20,7 +20,7 @@ static const oc_pass passes[] = {
      "fold an inference BatchNormalization into the weights and bias of the Conv before it"},
     {"fuse", oc_pass_fuse, "fuse", 1,
      "Conv/Gemm + activation (+ residual Add) -> FusedConv/FusedGemm; 2-D MatMul + bias Add -> Gemm"},
-    {"dce", oc_pass_dce, "cleanup", 0, "remove nodes no graph output depends on"},
+    {"dce", oc_pass_dce, "cleanup", 0, "remove nodes no graph output depends on, and the data of constants no node reads"},
 };
 #define N_PASSES ((int)(sizeof passes / sizeof passes[0]))
 

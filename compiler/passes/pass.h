@@ -5,7 +5,7 @@
  *   identity  Identity / inference Dropout removal, reshapes as views (identity.c)
  *   bn_fold   BatchNormalization folded into the Conv before it (bn_fold.c)
  *   fuse      Conv/Gemm + activation (+ residual Add), MatMul + Add (fuse.c)
- *   dce       dead-node removal (dce.c)
+ *   dce       dead-node removal, unread constants dropped (dce.c)
  *
  * Each pass returns how many changes it made (or -1 on error) and notes
  * each change in one short line ("folded BatchNormalization 'bn1' into

@@ -111,7 +111,8 @@ static void test_default_and_numbers(void)
           "%d nodes, first %s", g->n_nodes, g->n_nodes ? g->nodes[0].op_type : "-");
     CHECK(g->n_nodes == 1 && !strcmp(g->values[g->nodes[0].out[0]].name, "y"), "the fused node must write 'y'");
     const char *names[] = {"fold", "identity", "bn_fold", "fuse", "dce"};
-    int changes[] = {0, 2, 1, 1, 1};
+    /* dce: the dead Relu, then W, B and the BN's 4 inputs nothing reads any more */
+    int changes[] = {0, 2, 1, 1, 7};
     for (int k = 0; k < 5; k++) {
         const oc_pass_result *r = result(&rep, names[k]);
         CHECK(r && r->state == OC_PASS_RAN && r->changes == changes[k], "%s: state %d changes %d", names[k],
@@ -120,6 +121,9 @@ static void test_default_and_numbers(void)
     const oc_pass_result *bn = result(&rep, "bn_fold");
     CHECK(bn && bn->n_notes == 1 && strstr(bn->notes[0], "'bn'") && strstr(bn->notes[0], "'conv'"), "note '%s'",
           bn && bn->n_notes ? bn->notes[0] : "");
+    const oc_pass_result *dce = result(&rep, "dce");
+    CHECK(dce && dce->n_notes == 2 && strstr(dce->notes[0], "'unused'") && strstr(dce->notes[1], "dropped 6"),
+          "dce notes: %s", dce && dce->n_notes ? dce->notes[dce->n_notes - 1] : "");
     oc_pass_report_free(&rep);
     run_graph(g, 1, x, after, 75, NULL);
     double worst = 0, scale = 0;
