@@ -10,10 +10,11 @@
  * spatial statistics) and constant scale/B/mean/var; its input is output
  * 0 of a Conv with constant W (and B, if any), read by nothing else and
  * not a graph output; none of these values is trainable
- * (OC_VALUE_VARIABLE). W' and B' are new initializers (W may be shared
- * with another Conv); the Conv then writes the BN's output value, so a BN
- * output that is a graph output keeps its name. A BN that follows
- * anything else stays a node. */
+ * (OC_VALUE_VARIABLE). W' replaces W's data in place when this Conv is
+ * W's only reader, else it is a new initializer (W shared with another
+ * Conv stays as it was); B' is a new initializer. The Conv then writes the
+ * BN's output value, so a BN output that is a graph output keeps its
+ * name. A BN that follows anything else stays a node. */
 #include "pass.h"
 
 #include <math.h>
@@ -62,10 +63,14 @@ static int fold_one(oc_graph *g, int c, int b, const int *uses, const oc_pass_ct
     if (!scale || !beta || !mean || !var)
         return 0;
     double eps = oc_attr_float(bn, "epsilon", 1e-5f);
-    oc_tensor *nw = oc_tensor_new(OC_FLOAT, w->rank, w->dims, d);
+    /* W read by this Conv alone is scaled in place (no second copy of the
+     * weights); a shared W gets a new initializer */
+    int in_place = uses[conv->in[1]] == 1 && !(g->values[conv->in[1]].flags & (OC_VALUE_OUTPUT | OC_VALUE_INPUT));
+    oc_tensor *nw = in_place ? g->values[conv->in[1]].constant : oc_tensor_new(OC_FLOAT, w->rank, w->dims, d);
     oc_tensor *nb = oc_tensor_new(OC_FLOAT, 1, &m, d);
     if (!nw || !nb) {
-        oc_tensor_free(nw);
+        if (!in_place)
+            oc_tensor_free(nw);
         oc_tensor_free(nb);
         return -1;
     }
@@ -80,8 +85,7 @@ static int fold_one(oc_graph *g, int c, int b, const int *uses, const oc_pass_ct
     char cname[256], bname[256];
     snprintf(cname, sizeof cname, "%s", conv->name);
     snprintf(bname, sizeof bname, "%s", bn->name);
-    const char *wbase = g->values[conv->in[1]].name;
-    int wid = oc_pass_add_const(g, wbase, "_bnfold", nw, d);
+    int wid = in_place ? conv->in[1] : oc_pass_add_const(g, g->values[conv->in[1]].name, "_bnfold", nw, d);
     if (wid < 0) {
         oc_tensor_free(nb);
         return -1;

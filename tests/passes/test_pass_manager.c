@@ -7,7 +7,8 @@
  * the graph each leaves (all on: one FusedConv writing 'y'), that a
  * trainable W is never folded, that unknown names are an error listing the
  * valid ones, and that the rewritten graph computes what the original does
- * (plan + run both, max difference printed). Views: Conv -> Flatten ->
+ * (plan + run both, max difference printed); two Convs sharing a weight
+ * each fold their own BN into their own copy. Views: Conv -> Flatten ->
  * Gemm plans the Flatten as no step, its output at the Conv output's
  * offset, with the same result as the copying plan. */
 #include <math.h>
@@ -59,8 +60,8 @@ static oc_graph *build_bn_graph(void)
     return g;
 }
 
-/* Runs g's plan on x; returns output 0 copied into out (n floats). */
-static int run_graph(const oc_graph *g, int views, const oc_tensor *x, float *out, int64_t n, int *steps)
+/* Runs g's plan on x; returns output k copied into out (n floats). */
+static int run_output(const oc_graph *g, int views, const oc_tensor *x, int k, float *out, int64_t n, int *steps)
 {
     oc_diag d;
     oc_diag_init(&d);
@@ -70,7 +71,7 @@ static int run_graph(const oc_graph *g, int views, const oc_tensor *x, float *ou
     int rc = !p || oc_plan_set_input(p, 0, x, &d) || oc_plan_run(p, &d);
     CHECK(!rc, "plan/run: %s", d.msg);
     if (!rc) {
-        const oc_tensor *y = &p->tensors[p->outputs[0]];
+        const oc_tensor *y = &p->tensors[p->outputs[k]];
         CHECK(y->numel == n, "output has %lld elements, expected %lld", (long long)y->numel, (long long)n);
         memcpy(out, y->data, sizeof(float) * (size_t)(y->numel < n ? y->numel : n));
         if (steps)
@@ -78,6 +79,11 @@ static int run_graph(const oc_graph *g, int views, const oc_tensor *x, float *ou
     }
     oc_plan_free(p);
     return rc;
+}
+
+static int run_graph(const oc_graph *g, int views, const oc_tensor *x, float *out, int64_t n, int *steps)
+{
+    return run_output(g, views, x, 0, out, n, steps);
 }
 
 static int count_op(const oc_graph *g, const char *op)
@@ -111,8 +117,9 @@ static void test_default_and_numbers(void)
           "%d nodes, first %s", g->n_nodes, g->n_nodes ? g->nodes[0].op_type : "-");
     CHECK(g->n_nodes == 1 && !strcmp(g->values[g->nodes[0].out[0]].name, "y"), "the fused node must write 'y'");
     const char *names[] = {"fold", "identity", "bn_fold", "fuse", "dce"};
-    /* dce: the dead Relu, then W, B and the BN's 4 inputs nothing reads any more */
-    int changes[] = {0, 2, 1, 1, 7};
+    /* dce: the dead Relu, then B and the BN's 4 inputs nothing reads any
+     * more (W, read by the Conv alone, was scaled in place) */
+    int changes[] = {0, 2, 1, 1, 6};
     for (int k = 0; k < 5; k++) {
         const oc_pass_result *r = result(&rep, names[k]);
         CHECK(r && r->state == OC_PASS_RAN && r->changes == changes[k], "%s: state %d changes %d", names[k],
@@ -122,7 +129,7 @@ static void test_default_and_numbers(void)
     CHECK(bn && bn->n_notes == 1 && strstr(bn->notes[0], "'bn'") && strstr(bn->notes[0], "'conv'"), "note '%s'",
           bn && bn->n_notes ? bn->notes[0] : "");
     const oc_pass_result *dce = result(&rep, "dce");
-    CHECK(dce && dce->n_notes == 2 && strstr(dce->notes[0], "'unused'") && strstr(dce->notes[1], "dropped 6"),
+    CHECK(dce && dce->n_notes == 2 && strstr(dce->notes[0], "'unused'") && strstr(dce->notes[1], "dropped 5"),
           "dce notes: %s", dce && dce->n_notes ? dce->notes[dce->n_notes - 1] : "");
     oc_pass_report_free(&rep);
     run_graph(g, 1, x, after, 75, NULL);
@@ -215,6 +222,50 @@ static void test_switches(void)
           "msg '%s'", d.msg);
 }
 
+/* Two Convs share W, each followed by its own BN: each gets its own
+ * folded copy, W itself stays intact until nothing reads it. */
+static void test_shared_weight(void)
+{
+    oc_diag d;
+    oc_diag_init(&d);
+    oc_graph *g = oc_graph_new("shared", 13, &d);
+    int64_t xd[4] = {1, 2, 4, 4}, wd[4] = {3, 2, 1, 1}, c3 = 3;
+    oc_graph_add_input(g, "x", OC_FLOAT, 4, xd, NULL, &d);
+    oc_graph_add_initializer(g, "W", filled(4, wd, 0.1f, 0.05f), &d);
+    const char *st[8] = {"s1", "b1", "m1", "v1", "s2", "b2", "m2", "v2"};
+    for (int k = 0; k < 8; k++)
+        oc_graph_add_initializer(g, st[k], filled(1, &c3, k % 4 == 3 ? 1.5f : 0.3f + 0.1f * (float)k, 0.02f), &d);
+    const char *c1i[2] = {"x", "W"}, *c1o[1] = {"c1"}, *c2o[1] = {"c2"}, *n1i[5] = {"c1", "s1", "b1", "m1", "v1"},
+               *n1o[1] = {"y1"}, *n2i[5] = {"c2", "s2", "b2", "m2", "v2"}, *n2o[1] = {"y2"};
+    oc_graph_add_node(g, "Conv", "conv1", 2, c1i, 1, c1o, &d);
+    oc_graph_add_node(g, "Conv", "conv2", 2, c1i, 1, c2o, &d);
+    oc_graph_add_node(g, "BatchNormalization", "bn1", 5, n1i, 1, n1o, &d);
+    oc_graph_add_node(g, "BatchNormalization", "bn2", 5, n2i, 1, n2o, &d);
+    oc_graph_mark_output(g, oc_graph_find(g, "y1"), &d);
+    oc_graph_mark_output(g, oc_graph_find(g, "y2"), &d);
+    CHECK(!d.failed && !oc_graph_infer_shapes(g, &d), "building: %s", d.msg);
+    oc_tensor *x = filled(4, xd, 0.2f, 0.07f);
+    float before[2][48], after[2][48];
+    for (int k = 0; k < 2; k++)
+        run_output(g, 0, x, k, before[k], 48, NULL);
+    oc_pass_report rep;
+    CHECK(oc_passes_run(g, NULL, &rep, &d) == 0, "%s", d.msg);
+    CHECK(result(&rep, "bn_fold")->changes == 2 && count_op(g, "BatchNormalization") == 0, "shared W: %d BN left",
+          count_op(g, "BatchNormalization"));
+    CHECK(g->n_nodes == 2 && g->nodes[0].in[1] != g->nodes[1].in[1], "each Conv needs its own folded weights");
+    oc_pass_report_free(&rep);
+    double worst = 0;
+    for (int k = 0; k < 2; k++) {
+        run_output(g, 0, x, k, after[k], 48, NULL);
+        for (int i = 0; i < 48; i++)
+            worst = fmax(worst, fabs(before[k][i] - after[k][i]));
+    }
+    printf("shared weight, two BN folds: max abs diff %.3g\n", worst);
+    CHECK(worst <= 1e-5, "shared-weight fold differs by %g", worst);
+    oc_tensor_free(x);
+    oc_graph_free(g);
+}
+
 static void test_views(void)
 {
     oc_diag d;
@@ -267,6 +318,7 @@ int main(void)
 {
     test_default_and_numbers();
     test_switches();
+    test_shared_weight();
     test_views();
     return check_finish("test_pass_manager");
 }
