@@ -10,7 +10,10 @@ training=PRESERVE, do_constant_folding=False, dynamic batch axis):
     LeakyRelu/HardSwish/Sigmoid after Conv,
     x.reshape(x.shape[0], -1) (Shape -> Gather -> Unsqueeze -> Concat ->
     Reshape with the symbolic batch), Dropout, x @ W + b (MatMul + Add)
-    followed by Relu, and a Linear + Tanh.
+    followed by Relu, and a Linear + Tanh;
+  - a hand-written ONNX graph (opset 20) for what PyTorch 1.13 does not
+    export as single ops: Conv + HardSigmoid, Conv + Gelu (tanh and exact),
+    and Gemm + Add (residual) + Relu, against torch.nn.functional in float64.
 For each: `onnxc run` with all passes and with --no-fuse, both compared with
 PyTorch's output (max abs difference within 1e-4 of the output's largest
 magnitude). Then `onnxc info --passes --json` must report exactly the
@@ -97,12 +100,12 @@ def export(name, model, shape, opset=13):
     return path, xp, ref
 
 
-def run(path, xp, name, *flags):
+def run(path, xp, name, *flags, output="output"):
     out = os.path.join(workdir("passes"), f"{name}_out{'_'.join(f.strip('-') for f in flags)}")
     rc, so, se = run_onnxc(["run", path, "-i", xp, "-o", out, *flags])
     if rc != 0:
         raise AssertionError(f"onnxc run {' '.join(flags)} on {name} failed ({rc}): {se.strip()}")
-    return np.load(os.path.join(out, "output.npy"))
+    return np.load(os.path.join(out, f"{output}.npy"))
 
 
 def expected_rewrites(path, batch):
@@ -226,6 +229,66 @@ for pname, text in need:
     hit = any(text in l for l in notes[pname])
     print(f"small_net: pass {pname} reports '{text}': {'yes' if hit else 'NO'}")
     ok &= hit
+
+
+
+def handmade():
+    """Activations PyTorch 1.13 does not export as single ops (Gelu is ONNX
+    opset 20) and a Gemm residual, written with onnx.helper; the reference
+    is torch.nn.functional in float64."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(3)
+    f32 = lambda *s: (rng.standard_normal(s) * 0.3).astype(np.float32)
+    w = {"W1": f32(4, 3, 3, 3), "B1": f32(4), "W2": f32(4, 4, 1, 1), "W3": f32(4, 4, 3, 3), "B3": f32(4),
+         "W4": f32(16, 4 * 6 * 6), "B4": f32(16), "W5": f32(16, 16), "B5": f32(16)}
+    nodes = [
+        helper.make_node("Conv", ["x", "W1", "B1"], ["c1"], "conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("HardSigmoid", ["c1"], ["h1"], "hsig", alpha=0.3, beta=0.4),
+        helper.make_node("Conv", ["h1", "W2"], ["c2"], "conv2"),
+        helper.make_node("Gelu", ["c2"], ["g2"], "gelu_tanh", approximate="tanh"),
+        helper.make_node("Conv", ["g2", "W3", "B3"], ["c3"], "conv3", pads=[1, 1, 1, 1]),
+        helper.make_node("Gelu", ["c3"], ["g3"], "gelu"),
+        helper.make_node("Flatten", ["g3"], ["fl"], "flatten"),
+        helper.make_node("Gemm", ["fl", "W4", "B4"], ["f"], "fc1", transB=1),
+        helper.make_node("Gemm", ["f", "W5", "B5"], ["f5"], "fc2", transB=1),
+        helper.make_node("Add", ["f5", "f"], ["s"], "residual"),
+        helper.make_node("Relu", ["s"], ["y"], "relu"),
+    ]
+    graph = helper.make_graph(nodes, "handmade", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16])],
+                              [numpy_helper.from_array(v, k) for k, v in w.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 8
+    path = os.path.join(workdir("passes"), "handmade.onnx")
+    onnx.save(model, path)  # not onnx.checker: the installed onnx predates opset 20
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    xp = os.path.join(workdir("passes"), "handmade_input.npy")
+    np.save(xp, x)
+    F, t = torch.nn.functional, {k: torch.tensor(v, dtype=torch.float64) for k, v in w.items()}
+    h = torch.clamp(0.3 * F.conv2d(torch.tensor(x, dtype=torch.float64), t["W1"], t["B1"], padding=1) + 0.4, 0, 1)
+    g = F.gelu(F.conv2d(h, t["W2"]), approximate="tanh")
+    g = F.gelu(F.conv2d(g, t["W3"], t["B3"], padding=1))
+    f = g.flatten(1) @ t["W4"].T + t["B4"]
+    ref = torch.relu(f @ t["W5"].T + t["B5"] + f).numpy()
+    ok = True
+    for flags in [(), ("--no-fuse",)]:
+        got = run(path, xp, "handmade", *flags, output="y")
+        err = float(np.abs(got - ref).max()) / float(np.abs(ref).max())
+        print(f"handmade {' '.join(flags) or '(all passes)'}: max |onnxc - float64 reference| / max |ref| = {err:.2e}")
+        ok &= err <= 1e-4
+    passes, got = reported(path)
+    fuse = passes["fuse"]["notes"]
+    want = ["Conv 'conv1' + HardSigmoid 'hsig'", "Conv 'conv2' + Gelu 'gelu_tanh'", "Conv 'conv3' + Gelu 'gelu'",
+            "Gemm 'fc2' + Add 'residual' (residual 'f') + Relu 'relu' -> FusedGemm"]
+    for wline in want:
+        hit = any(l.startswith(wline) for l in fuse)
+        print(f"handmade: fusion '{wline}': {'yes' if hit else 'NO'}")
+        ok &= hit
+    ok &= len(fuse) == len(want)
+    return ok
+
+
+ok &= handmade()
 
 # switches: exactly these passes, one off, unknown names
 rc, so, se = run_onnxc(["info", path, "--passes=fold,bn_fold", "--json", "--batch", "1"])
