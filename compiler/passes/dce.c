@@ -73,6 +73,8 @@ int oc_pass_dce(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
     free(dead);
     if (rc)
         return -1;
+    /* dropped constants are noted but not counted: the graph's structure
+     * (and so its shapes) did not change */
     int dropped = cx->opts && cx->opts->training ? 0 : drop_unused_constants(g, cx, d);
-    return dropped < 0 ? -1 : count + dropped;
+    return dropped < 0 ? -1 : count;
 }
