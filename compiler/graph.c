@@ -445,6 +445,32 @@ const char *oc_node_label(const oc_node *n, char *buf, size_t cap)
     return buf;
 }
 
+int *oc_graph_use_counts(const oc_graph *g, oc_diag *d)
+{
+    int *uses = calloc((size_t)g->n_values + 1, sizeof(int));
+    if (!uses) {
+        oc_fail(d, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0)
+                uses[g->nodes[i].in[k]]++;
+    return uses;
+}
+
+int oc_graph_replace_uses(oc_graph *g, int old, int repl)
+{
+    int changed = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == old) {
+                g->nodes[i].in[k] = repl;
+                changed++;
+            }
+    return changed;
+}
+
 /* Kahn's algorithm over value producers. Ties keep the original order so a
  * graph that is already sorted stays as written. */
 int oc_graph_toposort(oc_graph *g, oc_diag *d)

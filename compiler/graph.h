@@ -176,6 +176,15 @@ int oc_graph_validate(const oc_graph *g, oc_diag *d);
  * node ids change, value producers are updated. */
 int oc_graph_remove_nodes(oc_graph *g, const unsigned char *dead, oc_diag *d);
 
+/* Use-def: uses[v] = how many node input slots read value v (a node
+ * reading v twice counts twice; graph outputs are not counted, test
+ * OC_VALUE_OUTPUT for those). Returns a calloc'd array of n_values
+ * entries the caller frees, or NULL with a diagnostic. */
+int *oc_graph_use_counts(const oc_graph *g, oc_diag *d);
+/* Points every node input reading value `old` at value `repl` instead;
+ * returns how many inputs changed. Graph outputs are left alone. */
+int oc_graph_replace_uses(oc_graph *g, int old, int repl);
+
 /* "node 'conv1' (Conv)" into buf, for messages. */
 const char *oc_node_label(const oc_node *n, char *buf, size_t cap);
 

@@ -4,7 +4,9 @@
  * is free again after the last step that reads it (graph outputs live to
  * the end). Placement is first-fit over the gaps between live blocks, 64-byte
  * aligned. Steps whose outputs are all known constants are dropped: shape
- * inference has already computed them. */
+ * inference has already computed them. With opts.views, a byte-copy
+ * reshape of an arena tensor is no step at all: its output aliases the
+ * input's block (see plan_views). */
 #include "planner.h"
 
 #include <stdint.h>
@@ -228,6 +230,53 @@ static int drop_prepared_constants(oc_plan *p, oc_diag *d)
     return 0;
 }
 
+/* ---- views ----
+ * Reshape, Flatten, Squeeze, Unsqueeze and Identity copy bytes unchanged
+ * (compiler/ops/shape_ops.c lower_copy). When the input lives in the
+ * arena, the output can simply be the same bytes: in this plan an arena
+ * block is written only by the step that defines it, so nothing writes
+ * the input after the view is taken. The view's tensor gets the root
+ * block's offset and no block of its own, and every use of the view
+ * counts as a use of the root, so the root's block lives as long as any
+ * alias. Shape inputs must be constants (no run-time check to keep). */
+static int is_view_node(const oc_graph *g, const oc_node *n)
+{
+    static const char *const ops[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
+    int hit = 0;
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+        hit |= !strcmp(n->op_type, ops[k]);
+    if (!hit || (n->domain && *n->domain) || n->n_out != 1 || n->n_in < 1 || n->in[0] < 0 || n->out[0] < 0)
+        return 0;
+    for (int k = 1; k < n->n_in; k++)
+        if (n->in[k] >= 0 && !g->values[n->in[k]].constant)
+            return 0;
+    const oc_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    return x->dtype == y->dtype && oc_value_numel(x) == oc_value_numel(y);
+}
+
+/* Marks view steps as not kept and sets alias[t] to the root arena tensor
+ * of each view output (-1 elsewhere). Returns the bytes no longer placed. */
+static size_t plan_views(const oc_graph *g, unsigned char *keep, const int *tid, const int *kind, int *alias,
+                         size_t *size)
+{
+    size_t saved = 0;
+    for (int s = 0; s < g->n_nodes; s++) {
+        const oc_node *n = &g->nodes[s];
+        if (!keep[s] || !is_view_node(g, n))
+            continue;
+        int ti = tid[n->in[0]], to = tid[n->out[0]];
+        if (ti < 0 || to < 0 || kind[ti] != OC_T_ARENA || kind[to] != OC_T_ARENA)
+            continue;
+        alias[to] = alias[ti] >= 0 ? alias[ti] : ti;
+        keep[s] = 0;
+        saved += size[to];
+        size[to] = 0;
+    }
+    return saved;
+}
+
+static int view_root(const int *alias, int t) { return t >= 0 && alias[t] >= 0 ? alias[t] : t; }
+
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
 {
     char lb[300], sh[256];
@@ -235,6 +284,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     oc_plan *p = calloc(1, sizeof *p);
     int nv = g->n_values;
     int *tid = malloc(sizeof(int) * (size_t)(nv + 1));
+    int *alias = NULL; /* per tensor: the arena tensor a view aliases, or -1 */
     if (!p || !tid) {
         free(tid);
         free(p);
@@ -292,12 +342,15 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     int *def = malloc(sizeof(int) * (size_t)(p->n_tensors + 1));
     int *last = malloc(sizeof(int) * (size_t)(p->n_tensors + 1));
     size_t *size = calloc((size_t)p->n_tensors + 1, sizeof(size_t));
-    if (!p->tensors || !p->kind || !p->offset || !p->names || !def || !last || !size) {
+    alias = malloc(sizeof(int) * (size_t)(p->n_tensors + 1));
+    if (!p->tensors || !p->kind || !p->offset || !p->names || !def || !last || !size || !alias) {
         free(def);
         free(last);
         free(size);
         goto oom;
     }
+    for (int t = 0; t < p->n_tensors; t++)
+        alias[t] = -1;
     train_kind = calloc((size_t)nv + 1, 1);
     if (!train_kind) {
         free(def);
@@ -381,7 +434,9 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
             def[t] = g->n_nodes; /* set below from the producer */
         }
     }
-    /* liveness over kept steps */
+    if (o && o->views)
+        p->tensor_bytes -= plan_views(g, keep, tid, p->kind, alias, size);
+    /* liveness over kept steps (a view's uses extend its root's life) */
     for (int s = 0; s < g->n_nodes; s++) {
         if (!keep[s])
             continue;
@@ -389,14 +444,16 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         for (int k = 0; k < n->n_out; k++)
             if (n->out[k] >= 0 && p->kind[tid[n->out[k]]] == OC_T_ARENA)
                 def[tid[n->out[k]]] = s;
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k] >= 0 && last[tid[n->in[k]]] < s)
-                last[tid[n->in[k]]] = s;
+        for (int k = 0; k < n->n_in; k++) {
+            int t = n->in[k] >= 0 ? view_root(alias, tid[n->in[k]]) : -1;
+            if (t >= 0 && last[t] < s)
+                last[t] = s;
+        }
     }
     for (int i = 0; i < g->n_outputs; i++)
-        last[tid[g->outputs[i]]] = g->n_nodes;
+        last[view_root(alias, tid[g->outputs[i]])] = g->n_nodes;
     for (int t = 0; t < p->n_tensors; t++) {
-        if (p->kind[t] != OC_T_ARENA)
+        if (p->kind[t] != OC_T_ARENA || alias[t] >= 0)
             continue;
         if (last[t] < def[t])
             last[t] = def[t]; /* written but never read: live for its own step */
@@ -419,7 +476,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         }
         for (int s = -1; s <= g->n_nodes; s++) /* stable bucket by def */
             for (int t = 0; t < n; t++)
-                if (p->kind[t] == OC_T_ARENA && def[t] == s)
+                if (p->kind[t] == OC_T_ARENA && alias[t] < 0 && def[t] == s)
                     order[m++] = t;
         for (int i = 0; i < m; i++) {
             d2[i] = def[order[i]];
@@ -429,6 +486,9 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         int rc = oc_plan_arena(m, s2, d2, l2, o2, &p->arena_bytes);
         for (int i = 0; i < m && !rc; i++)
             p->offset[order[i]] = o2[i];
+        for (int t = 0; t < n; t++)
+            if (alias[t] >= 0)
+                p->offset[t] = p->offset[alias[t]];
         free(order); free(d2); free(l2); free(s2); free(o2);
         if (rc) {
             free(def); free(last); free(size);
@@ -584,6 +644,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     for (int i = 0; i < g->n_outputs; i++)
         p->outputs[p->n_outputs++] = tid[g->outputs[i]];
     free(tid);
+    free(alias);
     free(used);
     free(keep);
     return p;
@@ -592,6 +653,7 @@ oom:
 fail:
     free(train_kind);
     free(tid);
+    free(alias);
     free(used);
     free(keep);
     oc_plan_free(p);

@@ -17,6 +17,9 @@ typedef struct oc_plan_opts {
      * keep every constant in the weights block even when a kernel only
      * reads its prepared (packed) form. */
     int mutable_constants;
+    int views;    /* byte-copy reshapes (Reshape, Flatten, Squeeze, Unsqueeze, Identity)
+                   * of an arena tensor become views: no step, the output
+                   * aliases the input's block (the identity pass's switch) */
     /* Training: parameter value ids and their gradient value ids; they get
      * the plan's contiguous params/grads blocks (see runtime/plan.h). */
     int n_train;

@@ -1,4 +1,7 @@
-/* shape.c: see shape.h. */
+/* shape.c: see shape.h. Shape inference only infers: the small shape
+ * arithmetic a rule does itself (Shape, Gather of a shape, Concat...,
+ * oc_infer_set_const) stays here because planning needs static shapes;
+ * evaluating nodes with kernels is the fold pass (passes/fold.c). */
 #include "shape.h"
 
 #include <stdlib.h>
@@ -70,88 +73,11 @@ static int blocked_input(const oc_graph *g, const oc_node *n, const unsigned cha
     return -1;
 }
 
-/* Constant folding while inferring: a node whose inputs are all known data
- * and whose (small) outputs have known types is run once with its own
- * kernel, and its outputs become known data. Shape arithmetic of any kind
- * (Range, Cast, Sqrt of a dimension, Where on shapes...) then resolves
- * statically, with the same kernels the runtime uses. Random ops are never
- * folded. A fold that fails is simply left to run time. */
-static const char *const never_fold[] = {"Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike",
-                                         "RandomUniformLike", "Bernoulli", "Multinomial"};
-
-static void try_fold(oc_graph *g, int nid)
-{
-    oc_node *n = &g->nodes[nid];
-    if (!n->op || !n->op->lower || n->n_in == 0 || n->n_in > 64 || n->n_out > 16)
-        return;
-    for (size_t k = 0; k < sizeof never_fold / sizeof never_fold[0]; k++)
-        if (!strcmp(n->op_type, never_fold[k]))
-            return;
-    int all_known = 1, any_out = 0;
-    for (int k = 0; k < n->n_in; k++)
-        if (n->in[k] >= 0 && !g->values[n->in[k]].constant)
-            return;
-    for (int k = 0; k < n->n_out; k++) {
-        if (n->out[k] < 0)
-            continue;
-        const oc_value *v = &g->values[n->out[k]];
-        int64_t numel = oc_value_numel(v);
-        if (v->constant)
-            all_known = all_known && 1;
-        else
-            any_out = 1;
-        if (numel < 0 || numel > OC_FOLD_MAX || !oc_dtype_size(v->dtype))
-            return;
-    }
-    if (!any_out)
-        return;
-    oc_diag tmp;
-    oc_diag_init(&tmp);
-    oc_lowered lw = {0};
-    oc_tensor *outs[16] = {0};
-    const oc_tensor *ins[64];
-    oc_tensor *outp[16];
-    void *scratch = NULL;
-    if (n->op->lower(g, n, &lw, &tmp) || !lw.fn)
-        goto done;
-    /* kernels are promised 64-byte-aligned scratch: shared part, then one
-     * per-thread slice (folding runs on one thread) */
-    size_t sh = (lw.scratch + 63) & ~(size_t)63, per = (lw.tscratch + 63) & ~(size_t)63;
-    if (sh + per && !(scratch = aligned_alloc(64, sh + per)))
-        goto done;
-    for (int k = 0; k < n->n_in; k++)
-        ins[k] = n->in[k] >= 0 ? g->values[n->in[k]].constant : NULL;
-    for (int k = 0; k < n->n_out; k++) {
-        outp[k] = NULL;
-        if (n->out[k] < 0)
-            continue;
-        const oc_value *v = &g->values[n->out[k]];
-        if (!(outs[k] = oc_tensor_new(v->dtype, v->rank, v->dims, &tmp)))
-            goto done;
-        outp[k] = outs[k];
-    }
-    oc_kargs a = {.p = lw.params, .n_in = n->n_in, .n_out = n->n_out, .in = ins, .out = outp, .scratch = scratch,
-                  .threads = 1, .d = &tmp, .tscratch = scratch ? (unsigned char *)scratch + sh : NULL,
-                  .tscratch_stride = per};
-    if (lw.fn(&a))
-        goto done;
-    for (int k = 0; k < n->n_out; k++)
-        if (outs[k] && !g->values[n->out[k]].constant) {
-            g->values[n->out[k]].constant = outs[k];
-            outs[k] = NULL;
-        }
-done:
-    for (int k = 0; k < 16; k++)
-        oc_tensor_free(outs[k]);
-    free(lw.params);
-    free(scratch);
-}
-
-int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
+int oc_graph_infer_shapes_hook(oc_graph *g, oc_infer_hook after, void *ctx, oc_diag *d)
 {
     char lb[300];
-    /* trainable values change between runs: shape rules and folding must
-     * not see their data (restored below) */
+    /* trainable values change between runs: shape rules (and the hook)
+     * must not see their data (restored below) */
     oc_tensor **hidden = calloc((size_t)g->n_values + 1, sizeof(oc_tensor *));
     if (!hidden)
         return oc_fail(d, "out of memory");
@@ -204,10 +130,8 @@ int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
             continue;
         }
         oc_infer cx = {g, i, d};
-        if (op->infer(&cx))
+        if (op->infer(&cx) || (after && after(g, i, ctx, d)))
             rc = -1;
-        else
-            try_fold(g, i);
     }
     if (!rc && n_skipped)
         oc_warn(d, "%d node(s) after unsupported ops keep their declared types (first: %s, input '%s')", n_skipped,
@@ -219,3 +143,5 @@ int oc_graph_infer_shapes(oc_graph *g, oc_diag *d)
     free(hidden);
     return rc;
 }
+
+int oc_graph_infer_shapes(oc_graph *g, oc_diag *d) { return oc_graph_infer_shapes_hook(g, NULL, NULL, d); }

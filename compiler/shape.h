@@ -21,4 +21,11 @@ int oc_graph_bind_dims(oc_graph *g, int64_t batch, int n, const oc_dim_binding *
  * plan time. */
 int oc_graph_infer_shapes(oc_graph *g, oc_diag *d);
 
+/* The same walk, calling `after` once the shape rule of node nid has run
+ * (trainable values stay hidden during the call). The constant-folding
+ * pass folds from there, so shapes downstream of a folded value resolve
+ * in the same walk. A nonzero return from the hook stops inference. */
+typedef int (*oc_infer_hook)(oc_graph *g, int nid, void *ctx, oc_diag *d);
+int oc_graph_infer_shapes_hook(oc_graph *g, oc_infer_hook after, void *ctx, oc_diag *d);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../compiler/onnx_import.h"
 #include "../runtime/io.h"
@@ -156,4 +157,115 @@ oc_tensor *cli_load_tensor(const char *file, oc_diag *d)
         return oc_onnx_load_tensor(file, NULL, d);
     oc_fail(d, "%s: unknown tensor format (use .pb or .npy; onnxc run also reads images)", file);
     return NULL;
+}
+
+/* A --passes value: pass-name characters only, and not a file (so that
+ * `onnxc info --passes model.onnx` still reads the model). */
+static int looks_like_pass_list(const char *s)
+{
+    struct stat st;
+    if (!*s || s[0] == '-' || stat(s, &st) == 0)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == ','))
+            return 0;
+    return 1;
+}
+
+int cli_pass_arg(const char *cmd, oc_pass_opts *o, int *show, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i], *list = NULL;
+    oc_diag d;
+    oc_diag_init(&d);
+    if (!strcmp(arg, "--no-fuse")) {
+        o->no_fuse = 1;
+        return 1;
+    }
+    if (!strcmp(arg, "--no-pass")) {
+        if (!(list = cli_value(cmd, argc, argv, i)))
+            return -1;
+        if (oc_pass_opts_add(o, 0, list, &d)) {
+            fprintf(stderr, "onnxc %s: --no-pass: %s\n", cmd, d.msg);
+            return -1;
+        }
+        return 1;
+    }
+    if (strncmp(arg, "--passes", 8) || (arg[8] && arg[8] != '='))
+        return 0;
+    if (arg[8] == '=')
+        list = arg + 9;
+    else if (*i + 1 < argc && looks_like_pass_list(argv[*i + 1]))
+        list = argv[++*i];
+    if (show)
+        *show = 1;
+    if (!list) {
+        if (show)
+            return 1;
+        char names[256];
+        fprintf(stderr, "onnxc %s: --passes needs a comma-separated list of passes (%s; 'none' for none)\n", cmd,
+                oc_pass_names(names, sizeof names));
+        return -1;
+    }
+    if (oc_pass_opts_add(o, 1, strcmp(list, "none") ? list : "", &d)) {
+        fprintf(stderr, "onnxc %s: --passes: %s\n", cmd, d.msg);
+        return -1;
+    }
+    return 1;
+}
+
+int cli_run_passes(const char *cmd, const char *src, oc_graph *g, const oc_pass_opts *o, oc_pass_report *r)
+{
+    oc_diag d;
+    oc_diag_init(&d);
+    if (oc_passes_run(g, o, r, &d) == 0)
+        return 0;
+    fprintf(stderr, "onnxc %s: error: %s: %s\n", cmd, src, d.msg);
+    return -1;
+}
+
+void cli_print_passes(FILE *f, const oc_pass_report *r)
+{
+    int n;
+    const oc_pass *t = oc_pass_table(&n);
+    fprintf(f, "\npasses (in order):\n%-10s %-8s %-5s %7s  %s\n", "pass", "group", "state", "changes", "description");
+    for (int i = 0; i < n && i < r->n; i++) {
+        const oc_pass_result *e = &r->r[i];
+        const char *state = e->state == OC_PASS_RAN ? "on" : e->state == OC_PASS_SKIPPED ? "off" : "-";
+        if (e->state == OC_PASS_RAN)
+            fprintf(f, "%-10s %-8s %-5s %7d  %s\n", t[i].name, t[i].group, state, e->changes, t[i].desc);
+        else
+            fprintf(f, "%-10s %-8s %-5s %7s  %s\n%34s(skipped: %s)\n", t[i].name, t[i].group, state, "-", t[i].desc,
+                    "", e->why);
+        for (int k = 0; k < e->n_notes; k++)
+            fprintf(f, "%34s%s\n", "", e->notes[k]);
+        if (e->changes > e->n_notes && e->n_notes)
+            fprintf(f, "%34s... and %d more\n", "", e->changes - e->n_notes);
+    }
+}
+
+void cli_json_passes(FILE *f, const oc_pass_report *r)
+{
+    int n;
+    const oc_pass *t = oc_pass_table(&n);
+    fputc('[', f);
+    for (int i = 0; i < n && i < r->n; i++) {
+        const oc_pass_result *e = &r->r[i];
+        fprintf(f, "%s{\"name\":", i ? "," : "");
+        cli_json_string(f, t[i].name);
+        fputs(",\"group\":", f);
+        cli_json_string(f, t[i].group);
+        fprintf(f, ",\"ran\":%s,\"changes\":%d,\"skipped\":", e->state == OC_PASS_RAN ? "true" : "false",
+                e->changes);
+        cli_json_string(f, e->state == OC_PASS_SKIPPED ? e->why : "");
+        fputs(",\"description\":", f);
+        cli_json_string(f, t[i].desc);
+        fputs(",\"notes\":[", f);
+        for (int k = 0; k < e->n_notes; k++) {
+            if (k)
+                fputc(',', f);
+            cli_json_string(f, e->notes[k]);
+        }
+        fputs("]}", f);
+    }
+    fputc(']', f);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "../compiler/graph.h"
+#include "../compiler/passes/pass.h"
 #include "../compiler/shape.h"
 
 int oc_cmd_info(int argc, char **argv);
@@ -46,6 +47,20 @@ int cli_model_arg(const char *cmd, cli_model_args *a, int argc, char **argv, int
 oc_graph *cli_load_model(const char *cmd, const cli_model_args *a);
 
 void cli_json_string(FILE *f, const char *s);
+
+/* Pass switches shared by info, run and check (applied after shape
+ * inference, before planning): --no-fuse, --passes LIST (exactly these;
+ * also --passes=LIST), --no-pass NAME[,NAME] (repeatable). When `show` is
+ * non-NULL a bare --passes (no list after it) sets *show (info prints the
+ * report); elsewhere it needs a list. 1 consumed, 0 not a pass option,
+ * -1 error (printed). */
+int cli_pass_arg(const char *cmd, oc_pass_opts *o, int *show, int argc, char **argv, int *i);
+/* Runs the passes on g; on error prints "onnxc CMD: error: SRC: ..." and
+ * returns -1. The report is filled either way (free it). */
+int cli_run_passes(const char *cmd, const char *src, oc_graph *g, const oc_pass_opts *o, oc_pass_report *r);
+/* The pass table with each pass's state and what it changed. */
+void cli_print_passes(FILE *f, const oc_pass_report *r);
+void cli_json_passes(FILE *f, const oc_pass_report *r);
 
 /* A tensor file by extension: .npy, or .pb (ONNX TensorProto); anything
  * else is an error naming the file. */

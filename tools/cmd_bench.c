@@ -182,6 +182,8 @@ static int batch_unknown(const oc_graph *g)
 int oc_cmd_bench(int argc, char **argv)
 {
     cli_model_args ma = {.batch = -1};
+    oc_pass_opts popts; /* the passes of the default / fused variant (--no-fuse, --passes, --no-pass) */
+    oc_pass_opts_default(&popts);
     int64_t threads = 0, runs = 20, warmup = 3;
     int profile = 0, json = 0, kernel_ref = 0;
     const char *compare = NULL;
@@ -189,6 +191,10 @@ int oc_cmd_bench(int argc, char **argv)
         const char *a = argv[i], *v;
         int r = cli_model_arg("bench", &ma, argc, argv, &i);
         if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if ((r = cli_pass_arg("bench", &popts, NULL, argc, argv, &i)) < 0)
             return 2;
         if (r > 0)
             continue;
@@ -266,11 +272,25 @@ int oc_cmd_bench(int argc, char **argv)
                 goto done;
             }
         }
-        oc_plan_opts po = {.threads = nthreads, .kernel_ref = kernel_ref || !strcmp(vs[k].name, "ref")};
+        /* unfused: no graph rewrite at all (every BatchNormalization,
+         * activation and Add its own step), same kernels */
+        oc_pass_opts vo = popts;
+        if (!strcmp(vs[k].name, "unfused"))
+            vo.no_fuse = 1;
+        oc_pass_report rep = {0};
+        int prc = cli_run_passes("bench", ma.path ? ma.path : ma.model, vs[k].g, &vo, &rep);
+        int views = rep.views;
+        oc_pass_report_free(&rep);
+        if (prc)
+            goto done;
+        oc_plan_opts po = {.threads = nthreads, .kernel_ref = kernel_ref || !strcmp(vs[k].name, "ref"),
+                           .views = views, .max_memory = ma.max_memory};
         if (!(vs[k].p = oc_plan_build(vs[k].g, &po, &d))) {
             fprintf(stderr, "onnxc bench: error: %s\n", d.msg);
             goto done;
         }
+        oc_graph_free(vs[k].g); /* the plan owns copies of everything it needs */
+        vs[k].g = NULL;
         vs[k].times = calloc((size_t)runs, sizeof(double));
         vs[k].profile = calloc((size_t)vs[k].p->n_steps + 1, sizeof(double));
         if (!vs[k].times || !vs[k].profile) {
@@ -336,9 +356,9 @@ int oc_cmd_bench(int argc, char **argv)
         for (int k = 0; k < nv; k++) {
             const oc_plan *p = vs[k].p;
             printf("%s{\"name\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"images_per_s\": %.2f, "
-                   "\"arena_bytes\": %zu, \"weight_bytes\": %zu, \"prep_bytes\": %zu, \"scratch_bytes\": %zu, \"steps\": %d}",
+                   "\"arena_bytes\": %zu, \"weight_bytes\": %zu, \"packed_bytes\": %zu, \"scratch_bytes\": %zu, \"steps\": %d}",
                    k ? ", " : "", vs[k].name, vs[k].median, vs[k].min, 1e3 * (double)batch / vs[k].median, p->arena_bytes,
-                   p->weight_bytes, p->prep_bytes, p->scratch_bytes, p->n_steps);
+                   p->weight_bytes + p->prep_bytes, p->prep_bytes, p->scratch_bytes, p->n_steps);
         }
         printf("]");
         if (profile)
@@ -349,12 +369,12 @@ int oc_cmd_bench(int argc, char **argv)
                nthreads, nthreads == 1 ? "" : "s", isa, (long long)runs, (long long)warmup);
         printf("load + passes + plan: %.1f ms per variant; peak RSS %.1f MB\n", load_ms, rss / 1048576.0);
         printf("  %-8s %10s %10s %10s %9s %10s %10s %6s\n", "variant", "median ms", "min ms", "images/s", "arena MB",
-               "weights MB", "prep MB", "steps");
+               "weights MB", "(packed)", "steps");
         for (int k = 0; k < nv; k++) {
             const oc_plan *p = vs[k].p;
             printf("  %-8s %10.3f %10.3f %10.1f %9.2f %10.2f %10.2f %6d\n", vs[k].name, vs[k].median, vs[k].min,
-                   1e3 * (double)batch / vs[k].median, p->arena_bytes / 1048576.0, p->weight_bytes / 1048576.0,
-                   p->prep_bytes / 1048576.0, p->n_steps);
+                   1e3 * (double)batch / vs[k].median, p->arena_bytes / 1048576.0,
+                   (p->weight_bytes + p->prep_bytes) / 1048576.0, p->prep_bytes / 1048576.0, p->n_steps);
         }
         for (int k = 1; k < nv; k++)
             printf("%s / %s median: %.3f\n", vs[k].name, vs[0].name, vs[k].median / vs[0].median);

@@ -1,4 +1,5 @@
-/* cmd_check.c: `onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]`
+/* cmd_check.c: `onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]
+ *              [--no-fuse] [--passes LIST] [--no-pass NAME]`
  * Runs test cases in the ONNX backend-test layout: DIR/model.onnx with
  * DIR/test_data_set_N/input_K.pb and output_K.pb (or a folder of such
  * cases). Each case runs in a child process so that one crashing case is
@@ -41,6 +42,7 @@ typedef struct check_opts {
     int threads;
     int verbose;
     bake_mode bake;
+    oc_pass_opts passes; /* graph passes before planning */
 } check_opts;
 
 /* Exit status of a case's child process; anything else (a signal, a
@@ -180,6 +182,7 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
     oc_tensor *inputs[64] = {0};
     int n_in = 0, rc = 1;
     oc_plan *p = NULL;
+    oc_pass_report rep = {0};
     if (!g) {
         snprintf(why, cap, "%s", d.msg);
         return 1;
@@ -215,9 +218,10 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
             !(v->constant = oc_tensor_clone(inputs[k], &d)))
             goto done;
     }
-    if (oc_graph_infer_shapes(g, &d))
+    if (oc_graph_infer_shapes(g, &d) || oc_passes_run(g, &o->passes, &rep, &d))
         goto done;
     oc_plan_opts po = {o->threads, 0};
+    po.views = rep.views;
     if (!(p = oc_plan_build(g, &po, &d)))
         goto done;
     for (int k = 0; k < n_in; k++)
@@ -254,6 +258,7 @@ out:
     for (int k = 0; k < n_in; k++)
         oc_tensor_free(inputs[k]);
     oc_plan_free(p);
+    oc_pass_report_free(&rep);
     oc_graph_free(g);
     return rc;
 }
@@ -317,6 +322,7 @@ static const known *find_known(const known *k, int nk, const char *name)
 int oc_cmd_check(int argc, char **argv)
 {
     check_opts o = {1e-3, 1e-5, 1, 0, BAKE_SHAPE};
+    oc_pass_opts_default(&o.passes);
     const char *known_path = NULL;
     char **dirs = calloc((size_t)argc + 1, sizeof(char *));
     int nd = 0;
@@ -324,9 +330,14 @@ int oc_cmd_check(int argc, char **argv)
         return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        int pr = cli_pass_arg("check", &o.passes, NULL, argc, argv, &i);
+        if (pr < 0)
+            goto usage;
+        if (pr)
+            continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: onnxc check DIR... [--rtol R] [--atol A] [--known FILE] [--threads N]\n"
-                   "       [--bake shape|small|none | --no-bake]\n"
+                   "       [--bake shape|small|none | --no-bake] [--no-fuse] [--passes LIST] [--no-pass NAME]\n"
                    "--bake: which data-set inputs become graph constants before planning: 'shape' (default)\n"
                    "only those whose value defines a shape (Reshape's shape, Slice's starts, Range's bounds,\n"
                    "TopK's k, ...); 'small' also every int input of <= 64 elements and every scalar;\n"

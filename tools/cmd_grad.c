@@ -161,7 +161,9 @@ int oc_cmd_grad(int argc, char **argv)
     }
     if (class_weights && !(inputs[n_in + 1] = cli_load_tensor(class_weights, &d)))
         goto fail;
-    if (oc_pass_untie_params(g, NULL, &d) || oc_graph_infer_shapes(g, &d))
+    /* constants folded for static shapes (autodiff drops any that depend
+     * on a parameter); no other rewrites before training */
+    if (oc_pass_untie_params(g, NULL, &d) || oc_fold_constants(g, &d) < 0)
         goto fail;
     if (g->n_outputs < 1) {
         oc_fail(&d, "the model has no output to take the loss of");

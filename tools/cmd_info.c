@@ -1,6 +1,10 @@
-/* cmd_info.c: `onnxc info MODEL.onnx | --model NAME [--batch N] [--dim n=N] [--json]`
+/* cmd_info.c: `onnxc info MODEL.onnx | --model NAME [--batch N] [--dim n=N] [--json]
+ *             [--plan] [--passes [LIST]] [--no-fuse] [--no-pass NAME]`
  * A layer table in the manner of torchinfo: node, op, output shape,
- * parameters, FLOPs, then totals, opset and producer. */
+ * parameters, FLOPs, then totals, opset and producer. The table describes
+ * the model as written (every node; constants folded for their shapes);
+ * the graph passes run afterwards, for --passes (what each pass changed)
+ * and --plan (the plan of the rewritten graph). */
 #include <stdio.h>
 #include <string.h>
 
@@ -75,6 +79,7 @@ static void json_values(FILE *f, const oc_graph *g, const int *ids, int n)
     fputc(']', f);
 }
 
+/* Everything but the closing brace (the pass report may follow). */
 static void print_json(const oc_graph *g, const oc_summary *s)
 {
     FILE *f = stdout;
@@ -106,7 +111,7 @@ static void print_json(const oc_graph *g, const oc_summary *s)
             fprintf(f, "%lld}", (long long)(2 * s->nodes[i].macs));
     }
     fprintf(f, "],\"total_params\":%lld,\"total_state\":%lld,\"total_flops\":%lld,\"total_macs\":%lld,"
-               "\"flops_unknown_nodes\":%d,\"unsupported_nodes\":%d}\n",
+               "\"flops_unknown_nodes\":%d,\"unsupported_nodes\":%d",
             (long long)s->params, (long long)s->state, (long long)(2 * s->macs), (long long)s->macs,
             s->macs_unknown, s->n_unsupported);
 }
@@ -157,9 +162,13 @@ int oc_cmd_info(int argc, char **argv)
 {
     cli_model_args ma = {0};
     ma.batch = -1;
-    int json = 0, plan = 0;
+    int json = 0, plan = 0, show_passes = 0;
+    oc_pass_opts popts;
+    oc_pass_opts_default(&popts);
     for (int i = 1; i < argc; i++) {
-        int r = cli_model_arg("info", &ma, argc, argv, &i);
+        int r = cli_pass_arg("info", &popts, &show_passes, argc, argv, &i);
+        if (!r)
+            r = cli_model_arg("info", &ma, argc, argv, &i);
         if (r < 0)
             return 2;
         if (r)
@@ -170,11 +179,14 @@ int oc_cmd_info(int argc, char **argv)
             plan = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             printf("usage: onnxc info MODEL.onnx | --model NAME [--batch N] [--dim NAME=N] [--json] [--plan]\n"
-                   "       [--max-memory BYTES[K|M|G]]\n"
+                   "       [--max-memory BYTES[K|M|G]] [--passes [LIST]] [--no-fuse] [--no-pass NAME]\n"
                    "Prints each node's op, output shape, parameters and FLOPs, and the totals.\n"
                    "--plan also compiles the model and reports its memory plan: the arena that holds\n"
                    "all intermediate tensors (reused by liveness) next to their plain sum; it fails when\n"
-                   "the plan needs more than --max-memory (default: half the physical RAM).\n");
+                   "the plan needs more than --max-memory (default: half the physical RAM).\n"
+                   "--passes lists the graph passes (on/off, description) and what each changed;\n"
+                   "--passes LIST (or --passes=LIST) runs exactly those, --no-pass NAME turns one off,\n"
+                   "--no-fuse turns off every rewrite (constant folding stays).\n");
             return 0;
         } else {
             fprintf(stderr, "onnxc info: unknown argument '%s' (see onnxc info --help)\n", argv[i]);
@@ -201,6 +213,13 @@ int oc_cmd_info(int argc, char **argv)
     oc_summary s;
     oc_diag d;
     oc_diag_init(&d);
+    /* the table keeps every node; folding (unless switched off) only
+     * gives shapes that depend on computed constants */
+    if (oc_pass_enabled(&popts, "fold") == 1 && oc_fold_constants(g, &d) < 0) {
+        fprintf(stderr, "onnxc info: error: %s: %s\n", *g->source ? g->source : g->name, d.msg);
+        oc_graph_free(g);
+        return 1;
+    }
     if (oc_summarize(g, &s, &d)) {
         fprintf(stderr, "onnxc info: error: %s\n", d.msg);
         oc_graph_free(g);
@@ -211,12 +230,32 @@ int oc_cmd_info(int argc, char **argv)
     else
         print_table(g, &s);
     oc_summary_free(&s);
+    oc_pass_report rep = {0};
+    const char *src = *g->source ? g->source : g->name;
+    if ((show_passes || plan) && cli_run_passes("info", src, g, &popts, &rep)) {
+        if (json)
+            printf("}\n");
+        oc_pass_report_free(&rep);
+        oc_graph_free(g);
+        return 1;
+    }
+    if (json) {
+        if (show_passes) {
+            fputs(",\"passes\":", stdout);
+            cli_json_passes(stdout, &rep);
+        }
+        printf("}\n");
+    } else if (show_passes) {
+        cli_print_passes(stdout, &rep);
+    }
     if (plan) {
         oc_plan_opts po = {1, 0};
         po.max_memory = ma.max_memory;
+        po.views = rep.views;
         oc_plan *p = oc_plan_build(g, &po, &d);
         if (!p) {
-            fprintf(stderr, "onnxc info: error: %s: %s\n", *g->source ? g->source : g->name, d.msg);
+            fprintf(stderr, "onnxc info: error: %s: %s\n", src, d.msg);
+            oc_pass_report_free(&rep);
             oc_graph_free(g);
             return 1;
         }
@@ -227,6 +266,7 @@ int oc_cmd_info(int argc, char **argv)
                (double)p->scratch_bytes / 1e6);
         oc_plan_free(p);
     }
+    oc_pass_report_free(&rep);
     oc_graph_free(g);
     return 0;
 }

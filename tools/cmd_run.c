@@ -1,6 +1,6 @@
 /* cmd_run.c: `onnxc run MODEL.onnx -i [NAME=]FILE ... [-o DIR] [--format npy|pb]
  *            [--batch N] [--dim NAME=N] [--threads N] [--top K] [--mean r,g,b] [--std r,g,b] [--no-crop]
- *            [--max-memory BYTES[K|M|G]]`
+ *            [--max-memory BYTES[K|M|G]] [--no-fuse] [--passes LIST] [--no-pass NAME]`
  * Inference on one set of inputs. Inputs are ONNX TensorProto (.pb), numpy
  * (.npy) or images (decoded by stb_image, resized and normalized, ImageNet
  * mean/std by default). Outputs are written atomically as .npy or .pb into
@@ -92,9 +92,13 @@ int oc_cmd_run(int argc, char **argv)
     int n_spec = 0, top = 5, threads = 0;
     oc_image_opts io;
     oc_image_opts_default(&io);
+    oc_pass_opts popts;
+    oc_pass_opts_default(&popts);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        int r = strcmp(a, "-i") && strcmp(a, "--input") ? cli_model_arg("run", &ma, argc, argv, &i) : 0;
+        int r = cli_pass_arg("run", &popts, NULL, argc, argv, &i);
+        if (!r && strcmp(a, "-i") && strcmp(a, "--input"))
+            r = cli_model_arg("run", &ma, argc, argv, &i);
         if (r < 0)
             return 2;
         if (r)
@@ -103,7 +107,10 @@ int oc_cmd_run(int argc, char **argv)
             printf("usage: onnxc run MODEL.onnx -i [NAME=]FILE ... [-o DIR] [--format npy|pb] [--batch N]\n"
                    "       [--dim NAME=N] [--threads N] [--top K] [--mean r,g,b] [--std r,g,b] [--no-crop]\n"
                    "       [--max-memory BYTES[K|M|G]] (default: half the physical RAM)\n"
-                   "FILE: .pb (ONNX TensorProto), .npy, or an image (png, jpg, bmp, ...).\n");
+                   "       [--no-fuse] [--passes LIST] [--no-pass NAME]\n"
+                   "FILE: .pb (ONNX TensorProto), .npy, or an image (png, jpg, bmp, ...).\n"
+                   "Graph passes (onnxc info --passes lists them) run before planning; --no-fuse turns\n"
+                   "off every rewrite, --passes LIST runs exactly those, --no-pass NAME turns one off.\n");
             return 0;
         } else if (!strcmp(a, "-i") || !strcmp(a, "--input")) {
             if (!(v = cli_value("run", argc, argv, &i)))
@@ -157,6 +164,7 @@ int oc_cmd_run(int argc, char **argv)
     oc_graph *g = ma.path ? oc_onnx_load(ma.path, &d) : NULL;
     oc_tensor *inputs[MAX_INPUTS] = {0};
     oc_plan *p = NULL;
+    oc_pass_report rep = {0};
     int rc = 1;
     const char *src = ma.path ? ma.path : ma.model;
     if (!g) {
@@ -217,10 +225,11 @@ int oc_cmd_run(int argc, char **argv)
                     oc_dtype_name(g->values[g->inputs[k]].dtype), g->values[g->inputs[k]].name);
             goto fail;
         }
-    if (oc_graph_infer_shapes(g, &d))
+    if (oc_graph_infer_shapes(g, &d) || oc_passes_run(g, &popts, &rep, &d))
         goto fail;
     oc_plan_opts po = {oc_get_threads(), 0};
     po.max_memory = ma.max_memory;
+    po.views = rep.views;
     if (!(p = oc_plan_build(g, &po, &d)))
         goto fail;
     for (int k = 0; k < g->n_inputs; k++)
@@ -261,6 +270,7 @@ done:
     for (int k = 0; k < MAX_INPUTS; k++)
         oc_tensor_free(inputs[k]);
     oc_plan_free(p);
+    oc_pass_report_free(&rep);
     oc_graph_free(g);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "../../runtime/kernels/conv_depthwise.h"
 #include "../../runtime/kernels/conv_winograd.h"
 #include "../../runtime/kernels/sgemm.h"
+#include "fused.h"
 
 static int kernel_of(oc_infer *cx, const oc_value *w, int nsp, int64_t *k)
 {
@@ -495,8 +496,19 @@ const oc_op oc_ops_conv_grad[] = {
     {0},
 };
 
+/* FusedConv (ai.onnxc, see fused.h): Conv plus epilogue; X, W, B, R. */
+static int infer_fused_conv(oc_infer *cx) { return infer_conv(cx) || oc_fused_check_residual(cx) ? -1 : 0; }
+
+static int lower_fused_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (lower_conv(g, n, lw, d))
+        return -1;
+    return oc_fused_epilogue(g, n, &((oc_conv_params *)lw->params)->ep, d);
+}
+
 const oc_op oc_ops_conv[] = {
     {"Conv", 2, 3, 1, 1, infer_conv, macs_conv, 0, 0, lower_conv, grad_conv},
+    {"FusedConv", 2, 4, 1, 1, infer_fused_conv, macs_conv, 0, 0, lower_fused_conv, .domain = OC_DOMAIN_ONNXC},
     {"ConvTranspose", 2, 3, 1, 1, infer_conv_transpose, macs_conv_transpose, 0, 0, lower_conv_transpose},
     {0},
 };

@@ -10,6 +10,7 @@
 
 #include "../../runtime/kernels/gemm.h"
 #include "../../runtime/kernels/sgemm.h"
+#include "fused.h"
 
 static int infer_gemm(oc_infer *cx)
 {
@@ -304,8 +305,19 @@ const oc_op oc_ops_gemm_grad[] = {
     {0},
 };
 
+/* FusedGemm (ai.onnxc, see fused.h): Gemm plus epilogue; A, B, C, R. */
+static int infer_fused_gemm(oc_infer *cx) { return infer_gemm(cx) || oc_fused_check_residual(cx) ? -1 : 0; }
+
+static int lower_fused_gemm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (lower_gemm(g, n, lw, d))
+        return -1;
+    return oc_fused_epilogue(g, n, &((oc_gemm_params *)lw->params)->ep, d);
+}
+
 const oc_op oc_ops_gemm[] = {
     {"Gemm", 2, 3, 1, 1, infer_gemm, macs_gemm, 0, 0, lower_gemm, grad_gemm},
+    {"FusedGemm", 2, 4, 1, 1, infer_fused_gemm, macs_gemm, 0, 0, lower_fused_gemm, .domain = OC_DOMAIN_ONNXC},
     {"MatMul", 2, 2, 1, 1, infer_matmul, macs_matmul, 0, 0, lower_matmul, grad_matmul},
     {0},
 };

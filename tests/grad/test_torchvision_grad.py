@@ -77,7 +77,9 @@ for name in sys.argv[1:] or ["resnet18", "vgg11"]:
     onnx.save(m, probe)
     os.remove(path)
     act = os.path.join(d, "act")
-    rc, so, se = run_onnxc(["run", probe, "-i", f"x={os.path.join(d, 'x.npy')}", "-o", act, "--top", "0"], timeout=1200)
+    # --no-fuse: the same graph `onnxc grad` runs (no BN folding), so the same ReLU branches
+    rc, so, se = run_onnxc(["run", probe, "-i", f"x={os.path.join(d, 'x.npy')}", "-o", act, "--top", "0",
+                            "--no-fuse"], timeout=1200)
     os.remove(probe)
     if rc:
         print(f"{name}: onnxc run of the Relu probe failed: {se.strip()}")
