@@ -499,9 +499,15 @@ int oc_trainer_load_checkpoint(oc_trainer *t, const char *path, void **user, siz
         oc_fail(t->d, "%s: checkpoint version %u; this onnxc reads version %u", path, h.version, CKPT_VERSION);
         goto out;
     }
-    if (h.user_len > len || len != fixed + h.user_len) {
-        oc_fail(t->d, "%s: the checkpoint is %zu bytes, expected %zu for this model and optimizer: truncated, or "
-                      "written for another model or optimizer", path, len, fixed + (size_t)(h.user_len <= len ? h.user_len : 0));
+    /* the size the header announces (each count bounded by the file first) */
+    if (h.n_param > len / 4 || h.n_stat > len / 4 || h.n_state > OC_OPTIM_MAX_STATE || h.user_len > len) {
+        oc_fail(t->d, "%s: the checkpoint header is corrupt", path);
+        goto out;
+    }
+    size_t want = sizeof h + sizeof(float) * (size_t)(h.n_param * (1 + h.n_state) + h.n_stat) + (size_t)h.user_len + 8;
+    if (len != want) {
+        oc_fail(t->d, "%s: the checkpoint is %zu bytes; its header announces %zu: %s", path, len, want,
+                len < want ? "truncated" : "corrupt (trailing bytes)");
         goto out;
     }
     uint64_t sum;
