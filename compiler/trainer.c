@@ -241,6 +241,16 @@ int64_t oc_trainer_steps(const oc_trainer *t) { return t->step; }
 size_t oc_trainer_param_floats(const oc_trainer *t) { return t->p->train_floats; }
 int oc_trainer_param_tensors(const oc_trainer *t) { return t->tg.n_params; }
 int oc_trainer_bn_training(const oc_trainer *t) { return t->tg.n_bn_train; }
+float *oc_trainer_param(oc_trainer *t, const char *name, int64_t *numel)
+{
+    for (int k = 0; k < t->tg.n_params; k++)
+        if (!strcmp(t->tg.g->values[t->tg.params[k]].name, name)) {
+            *numel = t->p->train_numel[k];
+            return t->p->params + t->p->train_offset[k];
+        }
+    return NULL;
+}
+
 const oc_tensor *oc_trainer_logits(const oc_trainer *t) { return &t->p->tensors[t->t_logits]; }
 
 static int first_nonfinite(const oc_plan *p, char *buf, size_t cap)

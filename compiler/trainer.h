@@ -67,6 +67,10 @@ const oc_tensor *oc_trainer_predict(oc_trainer *t, const float *x);
  * (written atomically). */
 int oc_trainer_export(oc_trainer *t, const char *path);
 
+/* The current values of the trainable parameter named `name` (numel
+ * floats, in the training plan's block), or NULL. */
+float *oc_trainer_param(oc_trainer *t, const char *name, int64_t *numel);
+
 /* Facts about the run. */
 int64_t oc_trainer_batch(const oc_trainer *t);
 int64_t oc_trainer_steps(const oc_trainer *t); /* optimizer steps taken */
