@@ -33,6 +33,7 @@ struct oc_trainer {
     int *pe_param, *eg_param; /* per parameter: tensor of pe, value of eval_g (-1: none) */
     int *t_stat_out, *t_stat, *pe_stat, *eg_stat; /* per running statistic */
     int eval_stale;        /* pe lags behind p */
+    int dyn_batch;         /* the model's batch dim was dynamic: exports keep it so */
     float *xe;             /* evaluation batch */
     int64_t *ye;
 };
@@ -124,6 +125,7 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
         oc_fail(d, "%s: input '%s' has no known rank", g->name, in->name);
         goto fail;
     }
+    t->dyn_batch = in->dims[0] < 0;
     if (in->dims[0] < 0) {
         if (c->batch < 1) {
             oc_fail(d, "%s: input '%s' has a dynamic batch dimension; give a batch size", g->name, in->name);
@@ -394,6 +396,19 @@ int oc_trainer_export(oc_trainer *t, const char *path)
         const oc_tensor *s = &p->tensors[t->t_stat[k]];
         if (v >= 0 && g->values[v].constant && g->values[v].constant->numel == s->numel)
             memcpy(g->values[v].constant->data, s->data, oc_tensor_nbytes(s));
+    }
+    if (t->dyn_batch && g->values[g->inputs[0]].dims[0] >= 0) {
+        /* back to a dynamic batch: shapes computed for the fixed one are forgotten
+         * (the plans are built; the graph only serves exports from now on) */
+        g->values[g->inputs[0]].dims[0] = -1;
+        for (int v = 0; v < g->n_values; v++)
+            if (g->values[v].producer >= 0) {
+                oc_tensor_free(g->values[v].constant);
+                g->values[v].constant = NULL;
+                g->values[v].rank = -1;
+            }
+        if (oc_graph_infer_shapes(g, t->d))
+            return -1;
     }
     return oc_onnx_save(g, path, t->d);
 }

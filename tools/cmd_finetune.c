@@ -307,6 +307,10 @@ static int compute_features(const oc_graph *g, const head_info *h, const oc_data
     }
     if (v < 0 || oc_graph_mark_output(c, v, d))
         goto out;
+    c->values[c->inputs[0]].dims[0] = batch;
+    reset_shapes(c);
+    if (oc_graph_infer_shapes(c, d))
+        goto out;
     oc_plan_opts po = {.threads = oc_get_threads()};
     if (!(p = oc_plan_build(c, &po, d)))
         goto out;
@@ -548,7 +552,8 @@ int oc_cmd_finetune(int argc, char **argv)
         if (in->dims[k] < 0)
             in->dims[k] = a.size ? a.size : 224;
     }
-    in->dims[0] = a.batch;
+    if (in->dims[0] >= 0) /* a fixed batch is rebound; a dynamic one stays (the trainer binds it) */
+        in->dims[0] = a.batch;
     io.channels = (int)in->dims[1];
     io.height = in->dims[2];
     io.width = in->dims[3];
