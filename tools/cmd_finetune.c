@@ -41,10 +41,11 @@
 #include "../runtime/init.h"
 #include "../runtime/threads.h"
 #include "cli.h"
+#include "plot.h"
 
 typedef struct ft_args {
     const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
-    const char *resume, *mean, *std;
+    const char *resume, *mean, *std, *plot;
     int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full;
     double lr, momentum, weight_decay, val_split;
 } ft_args;
@@ -406,6 +407,7 @@ static void usage(void)
            "         [--epochs 5] [--batch 16] [--lr 0.01] [--optim sgd] [--momentum 0.9] [--weight-decay 1e-4]\n"
            "         [--schedule cosine] [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
            "         [--augment none|crop,flip] [--limit N] [--seed S] [--threads N] [--checkpoint DIR] [--resume DIR]\n"
+           "         [--plot FILE.svg]\n"
            "DIR: DIR/train/<class>/* and DIR/val/<class>/* (or DIR/<class>/* with --val-split F), or IDX files.\n"
            "Default: only a fresh head trains; its input features are computed once and cached.\n");
 }
@@ -414,6 +416,8 @@ static void usage(void)
 typedef struct ft_state {
     int64_t epoch, n_order;
     uint64_t rng;
+    int n; /* learning curve (--plot) */
+    double tl[1000], vl[1000], ta[1000], va[1000];
     int64_t order[];
 } ft_state;
 
@@ -457,7 +461,8 @@ int oc_cmd_finetune(int argc, char **argv)
                         : !strcmp(f, "--bn") ? &a.bn : !strcmp(f, "--optim") ? &a.optim
                         : !strcmp(f, "--schedule") ? &a.schedule : !strcmp(f, "--augment") ? &a.augment
                         : !strcmp(f, "--checkpoint") ? &a.checkpoint : !strcmp(f, "--resume") ? &a.resume
-                        : !strcmp(f, "--mean") ? &a.mean : !strcmp(f, "--std") ? &a.std : NULL;
+                        : !strcmp(f, "--mean") ? &a.mean : !strcmp(f, "--std") ? &a.std
+                        : !strcmp(f, "--plot") ? &a.plot : NULL;
         if (iv) {
             if (cli_int(f, v, 0, (int64_t)1 << 40, iv))
                 return 2;
@@ -479,9 +484,9 @@ int oc_cmd_finetune(int argc, char **argv)
         fprintf(stderr, "onnxc finetune: needs MODEL.onnx, --data DIR, --classes N (>= 2) and -o OUT.onnx\n");
         return 2;
     }
-    if (a.batch < 1 || a.epochs < 1 || a.val_split >= 1 || (a.freeze && strcmp(a.freeze, "backbone")) ||
+    if (a.batch < 1 || a.epochs < 1 || a.epochs > 1000 || a.val_split >= 1 || (a.freeze && strcmp(a.freeze, "backbone")) ||
         (a.full && a.unfreeze_from)) {
-        fprintf(stderr, "onnxc finetune: --batch and --epochs must be >= 1, --val-split < 1, --freeze takes 'backbone', "
+        fprintf(stderr, "onnxc finetune: --batch and --epochs (<= 1000) must be >= 1, --val-split < 1, --freeze takes 'backbone', "
                         "and --full excludes --unfreeze-from\n");
         return 2;
     }
@@ -618,6 +623,10 @@ int oc_cmd_finetune(int argc, char **argv)
     } else {
         if (oc_dataset_open(a.data, "train", &dtr, &d) || oc_dataset_open(a.data, "test", &dva, &d))
             goto fail;
+        if (a.mean || a.std) { /* IDX values are in [0, 1]; normalized only when asked (one channel) */
+            oc_dataset_normalize(&dtr, io.mean[0], io.std[0]);
+            oc_dataset_normalize(&dva, io.mean[0], io.std[0]);
+        }
         if (dtr.classes > a.classes) {
             oc_fail(&d, "%s: labels go up to %lld; --classes is %lld", a.data, (long long)dtr.classes - 1,
                     (long long)a.classes);
@@ -795,6 +804,11 @@ int oc_cmd_finetune(int argc, char **argv)
                "top-5 %.4f | %.1fs\n", (long long)ep + 1, lsum / spe, first, last,
                (double)correct / (double)(spe * a.batch), vl, v1, v5, now_s() - t0);
         fflush(stdout);
+        int hi = fs->n < 1000 ? fs->n++ : 999;
+        fs->tl[hi] = lsum / spe;
+        fs->ta[hi] = (double)correct / (double)(spe * a.batch);
+        fs->vl[hi] = vl;
+        fs->va[hi] = v1;
         fs->epoch = ep + 1;
         if (a.checkpoint) {
             snprintf(path, sizeof path, "%s/last.ckpt", a.checkpoint);
@@ -832,9 +846,9 @@ int oc_cmd_finetune(int argc, char **argv)
         printf("confusion matrix (validation; rows: true class, columns: predicted):\n");
         int show = a.classes <= 20;
         for (int64_t r = 0; show && r < a.classes; r++) {
-            printf("  %-16.16s", ftr ? oc_image_folder_class_name(ftr, r) : "");
-            if (!ftr)
-                printf("\r  class %-10lld", (long long)r);
+            char label[32];
+            snprintf(label, sizeof label, "class %lld", (long long)r);
+            printf("  %-16.16s", ftr ? oc_image_folder_class_name(ftr, r) : label);
             for (int64_t c = 0; c < a.classes; c++)
                 printf(" %6lld", (long long)conf[r * a.classes + c]);
             printf("\n");
@@ -842,6 +856,8 @@ int oc_cmd_finetune(int argc, char **argv)
         if (!show)
             printf("  (%lld classes: not printed)\n", (long long)a.classes);
     }
+    if (a.plot && cli_plot_curves(a.plot, "onnxc finetune", fs->n, fs->tl, fs->vl, fs->ta, fs->va, &d))
+        goto fail;
     /* the finetuned model */
     if (cached) {
         int vs[2] = {h.weight, h.bias};

@@ -25,6 +25,7 @@
 #include "../runtime/schedule.h"
 #include "../runtime/threads.h"
 #include "cli.h"
+#include "plot.h"
 
 typedef struct train_args {
     const char *model, *data, *out, *checkpoint, *resume, *plot, *optim, *schedule, *split;
@@ -92,38 +93,7 @@ static int save_state(oc_trainer *t, const char *dir, const char *name, const tr
 
 static int write_svg(const char *path, const history *h, oc_diag *d)
 {
-    char *buf = malloc(65536);
-    if (!buf)
-        return oc_fail(d, "out of memory");
-    int w = 640, ht = 360, m = 50;
-    double maxl = 1e-9;
-    for (int i = 0; i < h->n; i++)
-        maxl = fmax(maxl, fmax(h->train_loss[i], h->val_loss[i]));
-    size_t o = 0;
-    o += (size_t)snprintf(buf + o, 65536 - o,
-                          "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' "
-                          "font-size='12'>\n<rect width='100%%' height='100%%' fill='white'/>\n"
-                          "<text x='%d' y='20'>onnxc train: loss (left axis, 0-%.3g) and accuracy (right axis, 0-1) per epoch</text>\n"
-                          "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/><line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>\n",
-                          w, ht, m, maxl, m, ht - m, w - m, ht - m, m, m, m, ht - m);
-    const char *names[4] = {"train loss", "val loss", "train acc", "val acc"};
-    const char *colors[4] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
-    for (int s = 0; s < 4; s++) {
-        const double *v = s == 0 ? h->train_loss : s == 1 ? h->val_loss : s == 2 ? h->train_acc : h->val_acc;
-        double scale = s < 2 ? maxl : 1.0;
-        o += (size_t)snprintf(buf + o, 65536 - o, "<polyline fill='none' stroke='%s' stroke-width='2' points='", colors[s]);
-        for (int i = 0; i < h->n && o < 60000; i++) {
-            double x = m + (h->n > 1 ? (double)i / (h->n - 1) : 0.5) * (w - 2 * m);
-            double y = (ht - m) - (v[i] / scale) * (ht - 2 * m);
-            o += (size_t)snprintf(buf + o, 65536 - o, "%.1f,%.1f ", x, y);
-        }
-        o += (size_t)snprintf(buf + o, 65536 - o, "'/>\n<text x='%d' y='%d' fill='%s'>%s</text>\n", w - m - 80,
-                              m + 15 * s, colors[s], names[s]);
-    }
-    o += (size_t)snprintf(buf + o, 65536 - o, "<text x='%d' y='%d'>epoch 1..%d</text>\n</svg>\n", w / 2 - 30, ht - 15, h->n);
-    int rc = oc_write_file_atomic(path, buf, o, d);
-    free(buf);
-    return rc;
+    return cli_plot_curves(path, "onnxc train", h->n, h->train_loss, h->val_loss, h->train_acc, h->val_acc, d);
 }
 
 static void usage(void)

@@ -6,6 +6,8 @@
     onnxc's logits on it match PyTorch's resnet18 with the trained head
     loaded (1e-4 relative); a --full run (no cache, BN auto) exports a
     valid model too;
+(a3) transfer: LeNet-5 trained by onnxc on MNIST, head retrained on
+    Fashion-MNIST IDX features: val top-1 >= 0.5 (chance 0.1), --plot;
 (b) bad input gives a clear error and writes nothing: a class folder with
     no images, a class count that differs from --classes, an unknown --head
     (the message lists candidates), an output in a missing folder."""
@@ -107,6 +109,24 @@ if good:
         good = False
 print(f"--full: exit {rc}: {[l for l in so.splitlines() if l.startswith('training')]} {'ok' if good else 'FAIL ' + se[-300:]}")
 ok &= good
+
+# (a3) real transfer over IDX data: LeNet-5 trained by onnxc on MNIST digits,
+# its head replaced and trained on Fashion-MNIST features (a linear probe)
+fm = os.path.join(shared, "datasets", "fashion-mnist")
+mn = os.path.join(shared, "datasets", "mnist")
+if os.path.isdir(fm) and os.path.isdir(mn):
+    lenet = os.path.join(d, "lenet_mnist.onnx")
+    rc, so, se = run_onnxc(["train", "--model", "lenet5", "--data", mn, "--train-size", "10000", "--val-size", "1000",
+                            "--epochs", "1", "--lr", "0.02", "--threads", "2", "-o", lenet], timeout=900)
+    svg = os.path.join(d, "fm.svg")
+    rc2, so2, se2 = run_onnxc(["finetune", lenet, "--data", fm, "--classes", "10", "-o", os.path.join(d, "lenet_fm.onnx"),
+                               "--mean", "0.1307", "--std", "0.3081", "--batch", "32", "--limit", "20000", "--epochs", "3",
+                               "--plot", svg, "--threads", "2"], timeout=900)
+    v = re.findall(r"val loss [0-9.]+ top-1 ([0-9.]+) top-5 ([0-9.]+)", so2)
+    good = rc == 0 and rc2 == 0 and v and float(v[-1][0]) >= 0.5 and open(svg).read().startswith("<svg")
+    print(f"LeNet-5 (MNIST) -> Fashion-MNIST head-only: val top-1 {v[-1][0] if v else '?'} top-5 {v[-1][1] if v else '?'} "
+          f"(bar 0.50; chance 0.10) {'ok' if good else 'FAIL ' + se[-200:] + se2[-300:]}")
+    ok &= bool(good)
 
 # (b) bad input
 bad = os.path.join(d, "bad_data")
