@@ -17,7 +17,8 @@
  * When only the head trains and nothing is augmented, the frozen
  * backbone's output (the head's input) is computed once per image and
  * cached, and training runs on the head alone: one backbone pass per
- * image instead of one per image and epoch.
+ * image instead of one per image and epoch (--no-cache trains through the
+ * whole model instead: the reference the cache is tested and timed against).
  *
  * Default recipe: SGD momentum 0.9, lr 0.01 with a cosine schedule,
  * weight decay 1e-4, batch 16, 5 epochs (see README). */
@@ -46,7 +47,7 @@
 typedef struct ft_args {
     const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
     const char *resume, *mean, *std, *plot;
-    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full;
+    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache;
     double lr, momentum, weight_decay, val_split;
 } ft_args;
 
@@ -407,7 +408,7 @@ static void usage(void)
            "         [--epochs 5] [--batch 16] [--lr 0.01] [--optim sgd] [--momentum 0.9] [--weight-decay 1e-4]\n"
            "         [--schedule cosine] [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
            "         [--augment none|crop,flip] [--limit N] [--seed S] [--threads N] [--checkpoint DIR] [--resume DIR]\n"
-           "         [--plot FILE.svg]\n"
+           "         [--plot FILE.svg] [--no-cache]\n"
            "DIR: DIR/train/<class>/* and DIR/val/<class>/* (or DIR/<class>/* with --val-split F), or IDX files.\n"
            "Default: only a fresh head trains; its input features are computed once and cached.\n");
 }
@@ -440,8 +441,8 @@ int oc_cmd_finetune(int argc, char **argv)
             usage();
             return 0;
         }
-        if (!strcmp(f, "--keep-head") || !strcmp(f, "--full")) {
-            *(!strcmp(f, "--full") ? &a.full : &a.keep_head) = 1;
+        if (!strcmp(f, "--keep-head") || !strcmp(f, "--full") || !strcmp(f, "--no-cache")) {
+            *(!strcmp(f, "--full") ? &a.full : !strcmp(f, "--keep-head") ? &a.keep_head : &a.no_cache) = 1;
             continue;
         }
         if (f[0] != '-' && !a.model) {
@@ -678,7 +679,7 @@ int oc_cmd_finetune(int argc, char **argv)
                     flags[g->nodes[i].in[k]] = 1;
     }
     /* the cache: the head alone over precomputed features */
-    int cached = head_only && !aug_crop && !aug_flip && bnp != OC_BN_TRAIN && h.output == g->outputs[0];
+    int cached = head_only && !a.no_cache && !aug_crop && !aug_flip && bnp != OC_BN_TRAIN && h.output == g->outputs[0];
     const oc_data_source *train_src = &str.src, *val_src = &sva.src;
     if (cached) {
         printf("frozen backbone, no augmentation: computing the head's input features once (%lld images) and "
