@@ -132,11 +132,17 @@ int oc_train_graph_build(oc_graph *g, const oc_loss_spec *loss, const unsigned c
     memset(tg, 0, sizeof *tg);
     tg->g = g;
     tg->loss = tg->prediction = -1;
-    if (loss->output < 0 || loss->output >= g->n_outputs) {
+    if (loss->prediction) {
+        if ((tg->prediction = oc_graph_find(g, loss->prediction)) < 0) {
+            oc_fail(d, "the model has no value '%s' to take the loss of", loss->prediction);
+            goto fail;
+        }
+    } else if (loss->output < 0 || loss->output >= g->n_outputs) {
         oc_fail(d, "the model has %d outputs; the loss cannot take output %d", g->n_outputs, loss->output);
         goto fail;
+    } else {
+        tg->prediction = g->outputs[loss->output];
     }
-    tg->prediction = g->outputs[loss->output];
     /* the trainable set, in graph order, before anything is appended */
     int n_cand = 0, *cand = oc_trainable_params(g, &n_cand, d);
     if (!cand)

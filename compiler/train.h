@@ -43,6 +43,7 @@ typedef struct oc_loss_spec {
     const char *op;     /* e.g. "SoftmaxCrossEntropyLoss"; NULL = that one */
     const char *domain; /* "" (ONNX) or OC_DOMAIN_ONNXC */
     int output;         /* which graph output is the prediction */
+    const char *prediction; /* or a value by name (e.g. logits before a Softmax); NULL: the output */
     int label_dtype, label_rank;
     int64_t label_dims[OC_MAX_RANK];
     int64_t class_weights; /* > 0: a float input "onnxc_class_weights" of that length */

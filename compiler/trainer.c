@@ -34,6 +34,8 @@ struct oc_trainer {
     int *t_stat_out, *t_stat, *pe_stat, *eg_stat; /* per running statistic */
     int eval_stale;        /* pe lags behind p */
     int dyn_batch;         /* the model's batch dim was dynamic: exports keep it so */
+    int extra_output;      /* the logits were made an output of eval_g (hidden on export) */
+    int pe_logits;         /* tensor of pe */
     float *xe;             /* evaluation batch */
     int64_t *ye;
 };
@@ -140,7 +142,22 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
         goto fail;
     }
     t->batch = in->dims[0];
-    const oc_value *lg = &t->eval_g->values[t->eval_g->outputs[0]];
+    int lv = c->logits ? oc_graph_find(t->eval_g, c->logits) : t->eval_g->outputs[0];
+    if (lv < 0) {
+        oc_fail(d, "%s: no value named '%s' for the logits", g->name, c->logits);
+        goto fail;
+    }
+    if (lv != t->eval_g->outputs[0]) { /* evaluation reads it too: an output of the eval graph */
+        int is_out = 0;
+        for (int k = 0; k < t->eval_g->n_outputs; k++)
+            is_out |= t->eval_g->outputs[k] == lv;
+        if (!is_out) {
+            if (oc_graph_mark_output(t->eval_g, lv, d))
+                goto fail;
+            t->extra_output = 1;
+        }
+    }
+    const oc_value *lg = &t->eval_g->values[lv];
     if (lg->rank != 2 || lg->dims[0] != t->batch || lg->dims[1] < 2) {
         oc_fail(d, "%s: the first output '%s' must be logits [batch, classes >= 2]", g->name, lg->name);
         goto fail;
@@ -165,6 +182,7 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
             }
     }
     oc_loss_spec ls = {0};
+    ls.prediction = c->logits;
     ls.label_dtype = OC_INT64;
     ls.label_rank = 1;
     ls.label_dims[0] = t->batch;
@@ -224,9 +242,10 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
         t->pe_param[k] = plan_tensor(t->pe, gt2->values[t->tg.params[k]].name);
     for (int k = 0; k < ns; k++)
         t->pe_stat[k] = plan_tensor(t->pe, gt2->values[t->tg.stat_state[k]].name);
+    t->pe_logits = plan_tensor(t->pe, t->eval_g->values[lv].name);
     t->t_loss = plan_tensor(t->p, gt2->values[t->tg.loss].name);
     t->t_logits = plan_tensor(t->p, gt2->values[t->tg.prediction].name);
-    if (t->t_loss < 0 || t->t_logits < 0) {
+    if (t->t_loss < 0 || t->t_logits < 0 || t->pe_logits < 0) {
         oc_fail(d, "%s: the loss or the logits are missing from the training plan", g->name);
         goto fail;
     }
@@ -329,7 +348,7 @@ const oc_tensor *oc_trainer_predict(oc_trainer *t, const float *x)
     xt.data = (void *)x;
     if (sync_eval(t) || oc_plan_set_input(t->pe, 0, &xt, t->d) || oc_plan_run(t->pe, t->d))
         return NULL;
-    return &t->pe->tensors[t->pe->outputs[0]];
+    return &t->pe->tensors[t->pe_logits];
 }
 
 int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, double *top1, double *top5)
@@ -410,7 +429,10 @@ int oc_trainer_export(oc_trainer *t, const char *path)
         if (oc_graph_infer_shapes(g, t->d))
             return -1;
     }
-    return oc_onnx_save(g, path, t->d);
+    g->n_outputs -= t->extra_output; /* the logits were appended last */
+    int rc = oc_onnx_save(g, path, t->d);
+    g->n_outputs += t->extra_output;
+    return rc;
 }
 
 /* ---- checkpoints ----

@@ -31,6 +31,7 @@ typedef struct oc_train_config {
     oc_optim_config optim;           /* optimizer, weight decay, clipping (runtime/optim.h) */
     oc_schedule schedule;            /* learning rate per step (runtime/schedule.h) */
     int threads;                     /* 0 = the process setting (runtime/threads.h) */
+    const char *logits;              /* the value the loss and evaluation read; NULL = the first output */
     /* Called after backward with the gradient block (n floats) before
      * clipping and the update: an allreduce goes here. Nonzero = error. */
     int (*grad_hook)(void *ctx, float *grads, size_t n);
@@ -43,7 +44,8 @@ typedef struct oc_trainer oc_trainer;
 void oc_train_config_default(oc_train_config *c);
 
 /* The model graph g is not modified (the trainer works on copies); its
- * first output is the logits [batch, classes], its one input the samples;
+ * first output (or c->logits) is the logits [batch, classes], its one
+ * input the samples;
  * the loss is SoftmaxCrossEntropyLoss against int64 labels [batch]. */
 oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag *d);
 void oc_trainer_free(oc_trainer *t);

@@ -679,7 +679,7 @@ int oc_cmd_finetune(int argc, char **argv)
                     flags[g->nodes[i].in[k]] = 1;
     }
     /* the cache: the head alone over precomputed features */
-    int cached = head_only && !a.no_cache && !aug_crop && !aug_flip && bnp != OC_BN_TRAIN && h.output == g->outputs[0];
+    int cached = head_only && !a.no_cache && !aug_crop && !aug_flip && bnp != OC_BN_TRAIN;
     const oc_data_source *train_src = &str.src, *val_src = &sva.src;
     if (cached) {
         printf("frozen backbone, no augmentation: computing the head's input features once (%lld images) and "
@@ -723,6 +723,7 @@ int oc_cmd_finetune(int argc, char **argv)
     tc.batch = a.batch;
     tc.trainable = cached ? NULL : flags;
     tc.bn = bnp;
+    tc.logits = cached ? NULL : g->values[h.output].name; /* the head's output, before any Softmax */
     oc_optim_config_default(&tc.optim, kind);
     if (kind == OC_OPTIM_SGD || kind == OC_OPTIM_RMSPROP)
         tc.optim.momentum = a.momentum;

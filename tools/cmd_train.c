@@ -1,12 +1,12 @@
 /* cmd_train.c: `onnxc train --model NAME --data PATH [options]`
- * Trains one of onnxc's own networks (models/) from scratch: the model
- * graph gets a SoftmaxCrossEntropyLoss, autodiff appends the backward
- * pass, the planner lays parameters and gradients out in two contiguous
- * blocks, and each step runs the plan and then the optimizer over those
- * blocks. Prints a progress line (batches/s, ETA, running loss), per-epoch
- * train/validation loss and accuracy, keeps atomic checkpoints, stops early
- * when validation accuracy stalls, writes the learning curve as SVG and
- * the trained model as ONNX. */
+ * Trains one of onnxc's own networks (models/) from scratch through the
+ * training library (compiler/trainer.h: loss, backward pass, optimizer,
+ * schedule, BN state). This file owns only the data, the loop and its
+ * output: a progress line (batches/s, ETA, running loss), per-epoch
+ * train/validation loss and accuracy, early stopping, checkpoints
+ * (DIR/last.ckpt with the loop state, so --resume DIR continues exactly;
+ * DIR/last.onnx and best.onnx), the learning curve as SVG and the trained
+ * model as ONNX. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,11 +83,11 @@ typedef struct train_state {
     int64_t order[];              /* the current epoch's sample order */
 } train_state;
 
-static int save_state(oc_trainer *t, const char *dir, const char *name, const train_state *s, int64_t n, oc_diag *d)
+/* DIR/NAME (the trainer reports errors into the diag it was created with) */
+static int save_state(oc_trainer *t, const char *dir, const char *name, const train_state *s, int64_t n)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    (void)d; /* the trainer reports into the diag it was created with */
     return oc_trainer_save_checkpoint(t, path, s, sizeof *s + sizeof(int64_t) * (size_t)n);
 }
 
@@ -369,7 +369,7 @@ int oc_cmd_train(int argc, char **argv)
             st8->step_in_epoch = s + 1;
             done_steps++;
             if (a.checkpoint && a.ckpt_every && (s + 1) % a.ckpt_every == 0 && s + 1 < steps_per_epoch &&
-                save_state(t, a.checkpoint, "last.ckpt", st8, tr.n, &d))
+                save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))
                 goto fail;
             if (a.stop_after && done_steps >= a.stop_after) {
                 printf("stopped after %lld steps (--stop-after-steps)\n", (long long)done_steps);
@@ -415,10 +415,10 @@ int oc_cmd_train(int argc, char **argv)
         if (a.checkpoint) {
             char path[4096];
             snprintf(path, sizeof path, "%s/last.onnx", a.checkpoint);
-            if (oc_trainer_export(t, path) || save_state(t, a.checkpoint, "last.ckpt", st8, tr.n, &d))
+            if (oc_trainer_export(t, path) || save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))
                 goto fail;
             snprintf(path, sizeof path, "%s/best.onnx", a.checkpoint);
-            if (is_best && (oc_trainer_export(t, path) || save_state(t, a.checkpoint, "best.ckpt", st8, tr.n, &d)))
+            if (is_best && (oc_trainer_export(t, path) || save_state(t, a.checkpoint, "best.ckpt", st8, tr.n)))
                 goto fail;
         }
     }

@@ -8,6 +8,8 @@
     valid model too;
 (a1) the cached-feature head equals the one trained through the whole
     model (--no-cache), with both times printed;
+(a4) a MatMul + Add head under a Softmax (found through it; the loss reads
+    the logits before it);
 (a3) transfer: LeNet-5 trained by onnxc on MNIST, head retrained on
     Fashion-MNIST IDX features: val top-1 >= 0.5 (chance 0.1), --plot;
 (b) bad input gives a clear error and writes nothing: a class folder with
@@ -150,6 +152,42 @@ if os.path.isdir(fm) and os.path.isdir(mn):
     print(f"LeNet-5 (MNIST) -> Fashion-MNIST head-only: val top-1 {v[-1][0] if v else '?'} top-5 {v[-1][1] if v else '?'} "
           f"(bar 0.50; chance 0.10) {'ok' if good else 'FAIL ' + se[-200:] + se2[-300:]}")
     ok &= bool(good)
+
+# (a4) a MatMul + Add head under a Softmax: found through the Softmax, trained
+# on the logits before it (cached and --no-cache give the same run), and the
+# output model keeps its one output
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = torch.nn.Conv2d(3, 8, 3, stride=4)
+        self.bn = torch.nn.BatchNorm2d(8)
+        self.W = torch.nn.Parameter(torch.randn(8, 5) * 0.1)
+        self.b = torch.nn.Parameter(torch.zeros(5))
+
+    def forward(self, x):
+        return torch.softmax(torch.relu(self.bn(self.c(x))).mean((2, 3)) @ self.W + self.b, 1)
+
+
+tiny = os.path.join(d, "tiny_mm.onnx")
+torch.onnx.export(Tiny().eval(), torch.randn(1, 3, 64, 64), tiny, opset_version=13, input_names=["x"],
+                  output_names=["p"], dynamic_axes={"x": {0: "b"}, "p": {0: "b"}},
+                  training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+runs = []
+for extra in ([], ["--no-cache"]):
+    o = os.path.join(d, f"tiny_ft{len(runs)}.onnx")
+    rc, so, se = run_onnxc(["finetune", tiny, "--data", hym, "--classes", "2", "-o", o, "--batch", "4", "--limit", "16",
+                            "--epochs", "2"] + extra)
+    ep = [l.split("|")[1] for l in so.splitlines() if l.startswith("epoch 2")]
+    runs.append((rc, ep, o, so, se))
+good = all(r[0] == 0 for r in runs) and "head '/MatMul' (MatMul" in runs[0][3] and runs[0][1] == runs[1][1]
+if good:
+    m = onnx.load(runs[0][2])
+    onnx.checker.check_model(m, full_check=True)
+    good = [o.name for o in m.graph.output] == ["p"]
+print(f"MatMul+Add head under Softmax: cached {runs[0][1]} vs --no-cache {runs[1][1]} {'ok' if good else 'FAIL ' + runs[0][4][-300:]}")
+ok &= good
 
 # (b) bad input
 bad = os.path.join(d, "bad_data")
