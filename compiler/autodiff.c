@@ -16,6 +16,7 @@
 
 #include "ops/op.h"
 #include "shape.h"
+#include "train.h"
 
 int oc_grad_add(oc_grad_ctx *cx, const char *op, int internal, int n_in, const int *in, int n_out, int *outs)
 {
@@ -124,6 +125,10 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
                 oc_diag *d)
 {
     char lb[300];
+    /* the shorthand: every BatchNormalization trains (marking adds the
+     * running-statistics outputs, so it comes before the counts) */
+    if (o && o->bn_train && oc_bn_mark(g, NULL, OC_BN_TRAIN, NULL, d))
+        return -1;
     int nv = g->n_values, nn = g->n_nodes, rc = -1;
     if (loss < 0 || loss >= nv)
         return oc_fail(d, "the loss is value id %d, outside the graph's %d values", loss, nv);
@@ -183,7 +188,7 @@ int oc_autodiff(oc_graph *g, int loss, int n_params, const int *params, const oc
             if (n->in[k] >= 0)
                 useful[n->in[k]] = 1;
     }
-    oc_grad_ctx cx = {g, d, 0, o ? o->bn_train : 0};
+    oc_grad_ctx cx = {g, d, 0, o ? o->bn_train || o->dropout_train : 0};
     /* seed: d loss / d loss = 1 */
     {
         oc_tensor *one = oc_tensor_new(OC_FLOAT, lv->rank, lv->dims, d);

@@ -15,8 +15,12 @@
 
 #include "graph.h"
 
+/* Each BatchNormalization differentiates in the mode its node carries
+ * (training_mode, set by oc_bn_mark in compiler/train.h; training = batch
+ * statistics and running-statistics outputs). */
 typedef struct oc_autodiff_opts {
-    int bn_train; /* BatchNormalization in training mode (batch statistics) */
+    int bn_train;      /* shorthand: oc_bn_mark(g, NULL, OC_BN_TRAIN) first; Dropout trains too */
+    int dropout_train; /* Dropout without a training_mode input trains */
 } oc_autodiff_opts;
 
 /* params: value ids of the trainable values; grads (n_params ids) receives

@@ -152,8 +152,10 @@ static Onnx__AttributeProto *attr_proto(pool *p, const oc_attr *a)
     return ap;
 }
 
-int oc_onnx_save(const oc_graph *g, const char *path, oc_diag *d)
+int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_diag *d)
 {
+    *out = NULL;
+    *out_len = 0;
     pool p = {0};
     Onnx__ModelProto mp;
     Onnx__GraphProto gp;
@@ -248,20 +250,33 @@ int oc_onnx_save(const oc_graph *g, const char *path, oc_diag *d)
     if (!rc) {
         size_t len = onnx__model_proto__get_packed_size(&mp);
         if (len > ((size_t)2 << 30)) {
-            rc = oc_fail(d, "%s: the model is %zu bytes; ONNX files above 2 GiB need external data, which "
-                            "onnxc does not write yet", path, len);
+            rc = oc_fail(d, "the model is %zu bytes; ONNX files above 2 GiB need external data, which "
+                            "onnxc does not write yet", len);
         } else {
             uint8_t *buf = malloc(len ? len : 1);
             if (!buf) {
                 rc = oc_fail(d, "out of memory");
             } else {
                 onnx__model_proto__pack(&mp, buf);
-                rc = oc_write_file_atomic(path, buf, len, d);
-                free(buf);
+                *out = buf;
+                *out_len = len;
             }
         }
     }
     pool_free(&p);
+    return rc;
+}
+
+int oc_onnx_save(const oc_graph *g, const char *path, oc_diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    if (oc_onnx_encode(g, &buf, &len, d)) {
+        oc_diag_prefix(d, "%s: ", path);
+        return -1;
+    }
+    int rc = oc_write_file_atomic(path, buf, len, d);
+    free(buf);
     return rc;
 }
 

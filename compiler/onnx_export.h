@@ -8,6 +8,9 @@
 
 int oc_onnx_save(const oc_graph *g, const char *path, oc_diag *d);
 
+/* The serialized ModelProto in memory (*buf malloc'd, the caller frees it). */
+int oc_onnx_encode(const oc_graph *g, unsigned char **buf, size_t *len, oc_diag *d);
+
 /* Write one tensor as a serialized TensorProto (.pb), atomically. */
 int oc_onnx_save_tensor(const oc_tensor *t, const char *name, const char *path, oc_diag *d);
 

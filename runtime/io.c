@@ -65,6 +65,7 @@ int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag
     }
     int bad = len && fwrite(data, 1, len, f) != len;
     bad |= fflush(f) != 0;
+    bad |= !bad && fsync(fileno(f)) != 0; /* the data is on disk before the name points at it */
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path) != 0) {
         int e = errno;

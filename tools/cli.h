@@ -17,6 +17,7 @@ int oc_cmd_check(int argc, char **argv);
 int oc_cmd_run(int argc, char **argv);
 int oc_cmd_grad(int argc, char **argv);
 int oc_cmd_train(int argc, char **argv);
+int oc_cmd_finetune(int argc, char **argv);
 int oc_cmd_bench(int argc, char **argv);
 
 /* Parse a decimal integer in [lo, hi] for flag `flag`; prints an error and

@@ -8,7 +8,8 @@
  * output, differentiates the graph (compiler/autodiff.c), runs it, and
  * writes DIR/loss.pb and DIR/grad_<initializer name>.pb (ONNX TensorProto)
  * for every float parameter, so gradients can be checked against any
- * framework. BatchNormalization runs in eval mode unless --bn train. */
+ * framework. BatchNormalization runs in eval mode unless --bn train or the
+ * node itself says training (training_mode = 1). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -16,12 +17,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../compiler/autodiff.h"
 #include "../compiler/onnx_export.h"
 #include "../compiler/onnx_import.h"
 #include "../compiler/passes/passes.h"
 #include "../compiler/planner.h"
 #include "../compiler/shape.h"
+#include "../compiler/train.h"
 #include "../runtime/io.h"
 #include "../runtime/threads.h"
 #include "cli.h"
@@ -120,7 +121,7 @@ int oc_cmd_grad(int argc, char **argv)
     oc_graph *g = oc_onnx_load(model, &d);
     oc_tensor *inputs[66] = {0}; /* model inputs, labels, class weights */
     oc_plan *p = NULL;
-    int *params = NULL, *grads = NULL, n_params = 0, rc = 1, n_in = 0;
+    int n_params = 0, rc = 1, n_in = 0;
     if (!g)
         goto fail;
     if (n_spec != g->n_inputs) {
@@ -172,35 +173,37 @@ int oc_cmd_grad(int argc, char **argv)
     /* loss = SoftmaxCrossEntropyLoss(first output, labels) (NLL: the output
      * is taken as log-probabilities); label smoothing needs onnxc's own
      * CrossEntropyLoss; the other losses are onnxc's too (domain ai.onnxc).
-     * Class weights are a graph input, so they never count as parameters. */
-    int logits = g->outputs[0];
-    if (oc_graph_add_input(g, "onnxc_labels", inputs[n_in]->dtype, inputs[n_in]->rank, inputs[n_in]->dims, NULL, &d) < 0)
-        goto fail;
-    if (class_weights && oc_graph_add_input(g, "onnxc_class_weights", inputs[n_in + 1]->dtype, inputs[n_in + 1]->rank,
-                                            inputs[n_in + 1]->dims, NULL, &d) < 0)
-        goto fail;
-    const char *lin[3] = {g->values[logits].name, "onnxc_labels", "onnxc_class_weights"}, *lout[1] = {"onnxc_loss"};
-    const char *loss_op = loss_k == 0 && smoothing > 0 ? "CrossEntropyLoss" : loss_ops[loss_k];
-    const char *loss_dom = loss_k >= 2 || strcmp(loss_op, "CrossEntropyLoss") == 0 ? OC_DOMAIN_ONNXC : "";
-    int loss_node = oc_graph_add_node_in(g, loss_dom, loss_op, "onnxc_loss", class_weights ? 3 : 2, lin, 1, lout, &d);
-    if (loss_node < 0)
-        goto fail;
-    if ((smoothing > 0 && oc_node_set_float(g, loss_node, "label_smoothing", (float)smoothing, &d)) ||
-        (loss_k == 4 && oc_node_set_float(g, loss_node, "delta", (float)delta, &d)) ||
-        (loss_k == 5 && oc_node_set_float(g, loss_node, "beta", (float)delta, &d)) || oc_graph_infer_shapes(g, &d))
-        goto fail;
-    int loss_id = oc_graph_find(g, "onnxc_loss");
-    if (oc_graph_mark_output(g, loss_id, &d))
-        goto fail;
-    if (!(params = oc_trainable_params(g, &n_params, &d)) || !(grads = malloc(sizeof(int) * (size_t)(n_params + 1))))
-        goto fail;
-    if (n_params == 0) {
-        oc_fail(&d, "the model has no trainable parameters (float initializers) to differentiate");
-        goto fail;
+     * Class weights are a graph input, so they never count as parameters.
+     * The training graph (BN modes, loss, backward) is compiler/train.c's. */
+    oc_loss_spec ls = {0};
+    ls.op = loss_k == 0 && smoothing > 0 ? "CrossEntropyLoss" : loss_ops[loss_k];
+    ls.domain = loss_k >= 2 || strcmp(ls.op, "CrossEntropyLoss") == 0 ? OC_DOMAIN_ONNXC : "";
+    ls.label_dtype = inputs[n_in]->dtype;
+    ls.label_rank = inputs[n_in]->rank;
+    memcpy(ls.label_dims, inputs[n_in]->dims, sizeof(int64_t) * (size_t)inputs[n_in]->rank);
+    if (class_weights) {
+        if (inputs[n_in + 1]->rank != 1) {
+            oc_fail(&d, "%s: class weights must be a 1-D tensor", class_weights);
+            goto fail;
+        }
+        ls.class_weights = inputs[n_in + 1]->dims[0];
     }
-    oc_autodiff_opts ao = {!strcmp(bn, "train")};
-    if (oc_autodiff(g, loss_id, n_params, params, &ao, grads, &d))
+    const char *fname_attr = smoothing > 0 ? "label_smoothing" : loss_k == 4 ? "delta" : loss_k == 5 ? "beta" : NULL;
+    if (fname_attr) {
+        ls.n_fattrs = 1;
+        ls.fattr_name[0] = fname_attr;
+        ls.fattr[0] = (float)(smoothing > 0 ? smoothing : delta);
+    }
+    oc_train_graph tg;
+    int bn_train = !strcmp(bn, "train");
+    int built = oc_train_graph_build(g, &ls, NULL, bn_train ? OC_BN_TRAIN : OC_BN_MODEL, bn_train, &tg, &d);
+    g = NULL; /* owned by tg now (freed on failure) */
+    if (built)
         goto fail;
+    g = tg.g;
+    n_params = tg.n_params;
+    tg.g = NULL;
+    oc_train_graph_free(&tg);
     oc_plan_opts po = {oc_get_threads(), 0};
     if (!(p = oc_plan_build(g, &po, &d)))
         goto fail;
@@ -242,8 +245,6 @@ fail:
 done:
     for (int k = 0; k < 66; k++)
         oc_tensor_free(inputs[k]);
-    free(params);
-    free(grads);
     oc_plan_free(p);
     oc_graph_free(g);
     return rc;

@@ -15,6 +15,7 @@ static const struct {
     {"bench", oc_cmd_bench, "time a compiled model: latency, throughput, memory, per-layer profile"},
     {"check", oc_cmd_check, "run test cases in the ONNX backend-test layout and compare outputs"},
     {"train", oc_cmd_train, "train one of onnxc's own networks from scratch on a data set"},
+    {"finetune", oc_cmd_finetune, "replace a model's classifier head and train it (or more) on an image folder"},
     {"grad", oc_cmd_grad, "loss and the gradient of every parameter for one batch (autodiff)"},
     {"export", oc_cmd_export, "write one of onnxc's own networks (LeNet-5, MLP, VGG, ResNet) as ONNX"},
 };

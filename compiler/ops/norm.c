@@ -147,7 +147,7 @@ static int lower_batchnorm(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
     int extra = 0;
     for (int k = 1; k < n->n_out; k++)
         extra |= n->out[k] >= 0;
-    /* autodiff (--bn train) sets training_mode at any opset */
+    /* oc_bn_mark (compiler/train.h) sets training_mode at any opset */
     const oc_attr *tm = oc_node_attr(n, "training_mode");
     p->training = tm ? tm->i != 0 : g->opset >= 14 ? 0 : extra;
     p->n = x->dims[0];
@@ -323,9 +323,10 @@ static int lower_mvn(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_dia
 
 /* ---- gradient rules and their ops ---- */
 
-/* BatchNormalization in training mode when the node says so (opset 14+
- * training_mode, or older nodes with the running-statistics outputs) or
- * autodiff runs with bn_train. */
+/* BatchNormalization in training mode when the node says so: its
+ * training_mode attribute (set on every node by oc_bn_mark, compiler/train.h,
+ * before autodiff), or, when absent, before opset 14 the running-statistics
+ * outputs. */
 static int bn_training(const oc_graph *g, const oc_node *n)
 {
     const oc_attr *tm = oc_node_attr(n, "training_mode");
@@ -339,50 +340,6 @@ static int bn_training(const oc_graph *g, const oc_node *n)
     return 0;
 }
 
-/* Switches node nid to training mode: training_mode = 1 and outputs 1, 2
- * (the running mean and variance updated with momentum, ONNX semantics)
- * added when the model omitted them, as graph outputs
- * "updated_<running statistic>" so a training loop can carry them over. */
-static int bn_make_training(oc_grad_ctx *cx, int nid)
-{
-    oc_graph *g = cx->g;
-    oc_node *n = &g->nodes[nid];
-    int found = 0;
-    for (int k = 0; k < n->n_attrs; k++)
-        if (!strcmp(n->attrs[k].name, "training_mode")) { /* an exported training_mode = 0 */
-            n->attrs[k].type = OC_ATTR_INT;
-            n->attrs[k].i = 1;
-            found = 1;
-        }
-    if (!found && oc_node_set_int(g, nid, "training_mode", 1, cx->d))
-        return -1;
-    n = &g->nodes[nid];
-    if (n->n_out < 3) {
-        int *no = realloc(n->out, sizeof(int) * 4);
-        if (!no)
-            return oc_fail(cx->d, "out of memory");
-        for (int k = n->n_out; k < 3; k++)
-            no[k] = -1;
-        n->out = no;
-        n->n_out = 3;
-    }
-    for (int k = 1; k <= 2; k++) {
-        n = &g->nodes[nid];
-        if (n->out[k] >= 0)
-            continue;
-        char name[300];
-        snprintf(name, sizeof name, "updated_%s", g->values[n->in[k + 2]].name);
-        int id = oc_graph_add_value(g, name, cx->d);
-        if (id < 0)
-            return -1;
-        g->nodes[nid].out[k] = id;
-        g->values[id].producer = nid;
-        if (oc_graph_mark_output(g, id, cx->d))
-            return -1;
-    }
-    return 0;
-}
-
 /* BatchNormalization: dX, dScale, dB = BatchNormGrad(dY, X, scale, mean,
  * var), batch statistics in training mode (math in
  * runtime/kernels/norm.c). The running mean / var are state: no gradient. */
@@ -390,8 +347,6 @@ static int grad_batchnorm(oc_grad_ctx *cx, int nid, const int *dy, const unsigne
 {
     if (dy[0] < 0)
         return 0;
-    if (cx->bn_train && bn_make_training(cx, nid))
-        return -1;
     const oc_node *n = &cx->g->nodes[nid];
     int train = bn_training(cx->g, n);
     float eps = oc_attr_float(n, "epsilon", 1e-5f);

@@ -70,7 +70,7 @@ struct oc_grad_ctx {
     oc_graph *g;
     oc_diag *d;
     int counter;      /* for fresh value names */
-    int bn_train;     /* BatchNormalization uses batch statistics */
+    int train_mode;   /* Dropout without a training_mode input trains */
 };
 /* Adds node `op` (domain "ai.onnxc" for onnxc's own gradient ops when
  * internal is set) reading value ids in[] (-1 = omitted) with n_out fresh

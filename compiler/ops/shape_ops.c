@@ -1514,7 +1514,7 @@ static int grad_dropout(oc_grad_ctx *cx, int nid, const int *dy, const unsigned 
     const oc_tensor *tc = tm >= 0 ? g->values[tm].constant : NULL;
     if (tc && tc->numel == 1 && oc_tensor_get_f64(tc, 0) == 0)
         training = 0; /* constant false */
-    if (tm < 0 && g->opset >= 12 && cx->bn_train) {
+    if (tm < 0 && g->opset >= 12 && cx->train_mode) {
         if (dropout_set_training(cx, nid))
             return -1;
         training = 1;

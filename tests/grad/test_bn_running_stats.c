@@ -7,7 +7,11 @@
  *     updated_<mean> / updated_<var> follow the ONNX spec:
  *     running = input * momentum + batch * (1 - momentum), with the
  *     population variance of the batch,
- *   - the scale and bias gradients, dScale = sum R * xhat, dB = sum R. */
+ *   - the scale and bias gradients, dScale = sum R * xhat, dB = sum R.
+ * Then the explicit per-node modes (compiler/train.h): two BNs in a row,
+ * only the second one's scale trainable: oc_train_graph_build with the
+ * auto policy freezes the first (training_mode 0, no extra outputs) and
+ * trains the second, and records exactly its two running statistics. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include "../../compiler/autodiff.h"
 #include "../../compiler/planner.h"
 #include "../../compiler/shape.h"
+#include "../../compiler/train.h"
 #include "../unit/check.h"
 
 enum { N = 5, C = 3, S = 4 };
@@ -41,6 +46,62 @@ static const oc_tensor *plan_output(const oc_plan *p, const char *name)
         if (!strcmp(p->names[p->outputs[k]], name))
             return &p->tensors[p->outputs[k]];
     return NULL;
+}
+
+/* X -> bn1 -> bn2 -> ReduceSum; only bn2's scale is trainable. */
+static void check_modes(const float *scale, const float *bias, const float *mean, const float *var)
+{
+    oc_diag d;
+    oc_diag_init(&d);
+    float x[N * C * S];
+    unsigned seed = 11;
+    for (int i = 0; i < N * C * S; i++)
+        x[i] = (float)frand(&seed);
+    int64_t xd[3] = {N, C, S}, cd[1] = {C};
+    oc_graph *g = oc_graph_new("bn_modes", 15, &d);
+    const char *names[8] = {"s1", "b1", "m1", "v1", "s2", "b2", "m2", "v2"};
+    const float *vals[4] = {scale, bias, mean, var};
+    int ok = g && add_const(g, "X", 3, xd, x, &d) >= 0;
+    for (int k = 0; ok && k < 8; k++)
+        ok = add_const(g, names[k], 1, cd, vals[k % 4], &d) >= 0;
+    const char *in1[5] = {"X", "s1", "b1", "m1", "v1"}, *o1[1] = {"Y1"};
+    const char *in2[5] = {"Y1", "s2", "b2", "m2", "v2"}, *o2[1] = {"Y2"}, *ro[1] = {"out"};
+    int n1 = ok ? oc_graph_add_node(g, "BatchNormalization", "bn1", 5, in1, 1, o1, &d) : -1;
+    int n2 = n1 >= 0 ? oc_graph_add_node(g, "BatchNormalization", "bn2", 5, in2, 1, o2, &d) : -1;
+    int nr = n2 >= 0 ? oc_graph_add_node(g, "Flatten", "flat", 1, o2, 1, ro, &d) : -1;
+    ok = nr >= 0 && !oc_graph_infer_shapes(g, &d) && !oc_graph_mark_output(g, oc_graph_find(g, "out"), &d);
+    unsigned char *tr = ok ? calloc((size_t)g->n_values, 1) : NULL;
+    oc_train_graph tg = {0};
+    if (tr)
+        tr[oc_graph_find(g, "s2")] = 1;
+    /* the loss: MSELoss against float targets of the output's shape */
+    oc_loss_spec ls = {0};
+    ls.op = "MSELoss";
+    ls.domain = OC_DOMAIN_ONNXC;
+    ls.label_dtype = OC_FLOAT;
+    ls.label_rank = 2;
+    ls.label_dims[0] = N;
+    ls.label_dims[1] = C * S;
+    int built = tr ? oc_train_graph_build(g, &ls, tr, OC_BN_AUTO, 0, &tg, &d) : -1;
+    if (!tr)
+        oc_graph_free(g);
+    free(tr);
+    CHECK(built == 0, "building the training graph failed: %s", d.msg);
+    if (built == 0) {
+        const oc_node *b1 = &tg.g->nodes[n1], *b2 = &tg.g->nodes[n2];
+        CHECK(oc_attr_int(b1, "training_mode", -1) == 0 && (b1->n_out == 1 || b1->out[1] < 0),
+              "bn1 (frozen) should be training_mode 0 without running-stat outputs");
+        CHECK(oc_attr_int(b2, "training_mode", -1) == 1 && b2->n_out == 3 && b2->out[1] >= 0 && b2->out[2] >= 0,
+              "bn2 (trainable scale) should be training_mode 1 with running-stat outputs");
+        CHECK(tg.n_params == 1 && tg.n_bn_train == 1 && tg.n_stats == 2, "params %d, training BNs %d, stats %d",
+              tg.n_params, tg.n_bn_train, tg.n_stats);
+        CHECK(tg.n_stats == 2 && tg.stat_state[0] == oc_graph_find(tg.g, "m2") &&
+                  tg.stat_state[1] == oc_graph_find(tg.g, "v2") && tg.stat_out[0] == b2->out[1],
+              "the running statistics tracked are not bn2's");
+        printf("bn modes: bn1 frozen (training_mode 0), bn2 training (training_mode 1), %d running statistics tracked\n",
+               tg.n_stats);
+    }
+    oc_train_graph_free(&tg);
 }
 
 int main(void)
@@ -133,5 +194,6 @@ int main(void)
     oc_plan_free(p);
     free(params);
     oc_graph_free(g);
+    check_modes(scale, bias, mean, var);
     return check_finish("test_bn_running_stats");
 }

@@ -1,0 +1,93 @@
+/* trainer.h: training as a library object.
+ *
+ * An oc_trainer holds everything one training run needs besides the data:
+ * the training plan (model + loss + backward pass, compiler/train.h, with
+ * its parameters and gradients in two contiguous blocks), an evaluation
+ * plan built from an untouched copy of the model, the optimizer and its
+ * state, the LR schedule and the step count, and the BatchNorm running
+ * statistics. A step runs the training plan on one batch, hands the
+ * gradient block to an optional hook (an allreduce, later), then the
+ * optimizer (with clipping) updates the parameter block and the running
+ * statistics of training BNs are carried over. Evaluation, ONNX export and
+ * checkpoints read the same state. The CLI commands `train` and
+ * `finetune` are thin over this; so is the C API. Errors go to the diag
+ * given to oc_trainer_new. */
+#ifndef ONNXC_TRAINER_H
+#define ONNXC_TRAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../runtime/data_source.h"
+#include "../runtime/optim.h"
+#include "../runtime/schedule.h"
+#include "graph.h"
+#include "train.h"
+
+typedef struct oc_train_config {
+    int64_t batch;                   /* binds the input's first dim when it is not fixed */
+    const unsigned char *trainable;  /* flags per value id of the model; NULL = every float parameter */
+    oc_bn_policy bn;                 /* BatchNormalization modes (train.h) */
+    oc_optim_config optim;           /* optimizer, weight decay, clipping (runtime/optim.h) */
+    oc_schedule schedule;            /* learning rate per step (runtime/schedule.h) */
+    int threads;                     /* 0 = the process setting (runtime/threads.h) */
+    const char *logits;              /* the value the loss and evaluation read; NULL = the first output */
+    /* Called after backward with the gradient block (n floats) before
+     * clipping and the update: an allreduce goes here. Nonzero = error. */
+    int (*grad_hook)(void *ctx, float *grads, size_t n);
+    void *hook_ctx;
+} oc_train_config;
+
+typedef struct oc_trainer oc_trainer;
+
+/* Fills c with SGD (PyTorch defaults), a constant LR 0.01, BN auto, batch 0. */
+void oc_train_config_default(oc_train_config *c);
+
+/* The model graph g is not modified (the trainer works on copies); its
+ * first output (or c->logits) is the logits [batch, classes], its one
+ * input the samples;
+ * the loss is SoftmaxCrossEntropyLoss against int64 labels [batch]. */
+oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag *d);
+void oc_trainer_free(oc_trainer *t);
+
+/* One optimizer step on x [batch, sample...] and y [batch]; *loss gets the
+ * batch loss (before the update). A non-finite loss is an error naming the
+ * first non-finite tensor. */
+int oc_trainer_step(oc_trainer *t, const float *x, const int64_t *y, double *loss);
+
+/* The logits of the last step (valid until the next step). */
+const oc_tensor *oc_trainer_logits(const oc_trainer *t);
+
+/* Mean loss, top-1 and top-5 accuracy of the current parameters over every
+ * sample of src (no augmentation; any pointer may be NULL). */
+int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, double *top1, double *top5);
+
+/* Runs the evaluation plan on one batch x; the logits [batch, classes]. */
+const oc_tensor *oc_trainer_predict(oc_trainer *t, const float *x);
+
+/* The model with the trained parameters and BN statistics, as ONNX
+ * (written atomically). */
+int oc_trainer_export(oc_trainer *t, const char *path);
+
+/* The current values of the trainable parameter named `name` (numel
+ * floats, in the training plan's block), or NULL. */
+float *oc_trainer_param(oc_trainer *t, const char *name, int64_t *numel);
+
+/* Facts about the run. */
+int64_t oc_trainer_batch(const oc_trainer *t);
+int64_t oc_trainer_steps(const oc_trainer *t); /* optimizer steps taken */
+size_t oc_trainer_param_floats(const oc_trainer *t);
+int oc_trainer_param_tensors(const oc_trainer *t);
+int oc_trainer_bn_training(const oc_trainer *t);
+
+/* Checkpoints: one file holding a hash of the parameter names and shapes,
+ * the parameter block, the running statistics, the optimizer state and
+ * step count, and a caller blob (epoch, data order, RNG state, history),
+ * closed by a checksum; written atomically. Loading checks everything
+ * before changing any state: a truncated, corrupt or foreign file is an
+ * error and the trainer is left as it was. oc_trainer_load_checkpoint
+ * returns the blob (malloc'd) in *user / *user_len. */
+int oc_trainer_save_checkpoint(oc_trainer *t, const char *path, const void *user, size_t user_len);
+int oc_trainer_load_checkpoint(oc_trainer *t, const char *path, void **user, size_t *user_len);
+
+#endif

@@ -1,0 +1,923 @@
+/* cmd_finetune.c: `onnxc finetune MODEL.onnx --data DIR --classes N -o OUT.onnx`
+ * Transfer learning over the training library (compiler/trainer.h): the
+ * classifier head (the last Gemm, or MatMul(+Add), that feeds the first
+ * output; --head NODE picks another) is replaced by a fresh layer with N
+ * outputs (Xavier-uniform weights, zero bias, seeded) unless --keep-head,
+ * then only the head trains (default), or everything from --unfreeze-from
+ * NODE on, or everything (--full). BatchNorms of frozen parts run on
+ * their running statistics; trained ones follow --bn (auto: batch
+ * statistics when trained).
+ *
+ * Data: DIR/train/<class>/... and DIR/val/<class>/... image folders (or
+ * DIR/<class>/... split by --val-split), or a folder of IDX files; images
+ * are brought to the model's input size (torchvision's eval resize +
+ * center crop, or RandomResizedCrop + flip with --augment crop,flip) and
+ * normalized by --mean/--std (ImageNet's by default).
+ *
+ * When only the head trains and nothing is augmented, the frozen
+ * backbone's output (the head's input) is computed once per image and
+ * cached, and training runs on the head alone: one backbone pass per
+ * image instead of one per image and epoch (--no-cache trains through the
+ * whole model instead: the reference the cache is tested and timed against).
+ *
+ * Default recipe: SGD momentum 0.9, lr 0.01 with a cosine schedule,
+ * weight decay 1e-4, batch 16, 5 epochs (see README). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../compiler/onnx_export.h"
+#include "../compiler/onnx_import.h"
+#include "../compiler/passes/passes.h"
+#include "../compiler/planner.h"
+#include "../compiler/shape.h"
+#include "../compiler/trainer.h"
+#include "../runtime/data.h"
+#include "../runtime/data_source.h"
+#include "../runtime/init.h"
+#include "../runtime/threads.h"
+#include "cli.h"
+#include "plot.h"
+
+typedef struct ft_args {
+    const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
+    const char *resume, *mean, *std, *plot;
+    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache;
+    double lr, momentum, weight_decay, val_split;
+} ft_args;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- the head ---- */
+
+typedef struct head_info {
+    int node;     /* the Gemm or MatMul */
+    int add;      /* the Add after a MatMul, or -1 */
+    int weight;   /* value ids */
+    int bias;     /* -1 when absent */
+    int input;    /* the value the head reads (features) */
+    int output;   /* the value the head produces */
+    int64_t k, n; /* features in, classes out */
+    int trans_b;  /* Gemm's transB */
+} head_info;
+
+static int is_const(const oc_graph *g, int v) { return v >= 0 && g->values[v].constant != NULL; }
+
+static int64_t value_numel(const oc_graph *g, int v)
+{
+    const oc_value *x = &g->values[v];
+    int64_t n = 1;
+    for (int i = 0; i < x->rank; i++)
+        n *= x->dims[i];
+    return x->rank < 0 ? -1 : n;
+}
+
+/* A Gemm / MatMul(+Add) node with a constant 2-D weight as a head. */
+static int head_at(const oc_graph *g, int nid, head_info *h)
+{
+    const oc_node *n = &g->nodes[nid];
+    memset(h, 0, sizeof *h);
+    h->add = h->bias = -1;
+    if (!strcmp(n->op_type, "Add")) {
+        for (int k = 0; k < 2 && n->n_in == 2; k++) {
+            int p = g->values[n->in[k]].producer;
+            if (p >= 0 && !strcmp(g->nodes[p].op_type, "MatMul") && is_const(g, n->in[1 - k])) {
+                if (head_at(g, p, h))
+                    return -1;
+                h->add = nid;
+                h->bias = n->in[1 - k];
+                h->output = n->out[0];
+                return 0;
+            }
+        }
+        return -1;
+    }
+    int gemm = !strcmp(n->op_type, "Gemm");
+    if (!gemm && strcmp(n->op_type, "MatMul"))
+        return -1;
+    if (n->n_in < 2 || !is_const(g, n->in[1]) || g->values[n->in[1]].rank != 2 || is_const(g, n->in[0]))
+        return -1;
+    if (gemm && (oc_attr_int(n, "transA", 0) || oc_attr_float(n, "alpha", 1.0f) != 1.0f ||
+                 oc_attr_float(n, "beta", 1.0f) != 1.0f))
+        return -1;
+    h->node = nid;
+    h->weight = n->in[1];
+    h->input = n->in[0];
+    h->output = n->out[0];
+    h->trans_b = gemm ? (int)oc_attr_int(n, "transB", 0) : 0;
+    const int64_t *wd = g->values[h->weight].dims;
+    h->k = h->trans_b ? wd[1] : wd[0];
+    h->n = h->trans_b ? wd[0] : wd[1];
+    if (gemm && n->n_in > 2 && n->in[2] >= 0) {
+        if (!is_const(g, n->in[2]) || value_numel(g, n->in[2]) != h->n)
+            return -1;
+        h->bias = n->in[2];
+    }
+    return 0;
+}
+
+/* Candidates for an error message: every Gemm / MatMul(+Add) head. */
+static void list_heads(const oc_graph *g, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int cnt = 0;
+    buf[0] = 0;
+    for (int i = 0; i < g->n_nodes && o + 64 < cap; i++) {
+        head_info h;
+        if (strcmp(g->nodes[i].op_type, "Add") && !head_at(g, i, &h))
+            o += (size_t)snprintf(buf + o, cap - o, "%s'%s' (%s, %lld -> %lld)", cnt++ ? ", " : "", g->nodes[i].name,
+                                  g->nodes[i].op_type, (long long)h.k, (long long)h.n);
+    }
+    if (!cnt)
+        snprintf(buf, cap, "none (no Gemm or MatMul with a constant 2-D weight)");
+}
+
+/* The head feeding the first output, through shape-only and activation-free
+ * ops (Flatten, Reshape, Identity, Softmax, LogSoftmax). */
+static int find_head(const oc_graph *g, const char *name, head_info *h, oc_diag *d)
+{
+    char cands[2048];
+    if (name) {
+        for (int i = 0; i < g->n_nodes; i++)
+            if (g->nodes[i].name && !strcmp(g->nodes[i].name, name)) {
+                if (head_at(g, i, h) == 0)
+                    return 0;
+                list_heads(g, cands, sizeof cands);
+                return oc_fail(d, "--head '%s' is a %s, not a Gemm or MatMul(+Add) with a constant weight; candidates: %s",
+                               name, g->nodes[i].op_type, cands);
+            }
+        list_heads(g, cands, sizeof cands);
+        return oc_fail(d, "--head: the model has no node named '%s'; candidates: %s", name, cands);
+    }
+    int v = g->outputs[0];
+    for (int hop = 0; hop < 16 && v >= 0; hop++) {
+        int p = g->values[v].producer;
+        if (p < 0)
+            break;
+        if (head_at(g, p, h) == 0)
+            return 0;
+        const char *op = g->nodes[p].op_type;
+        if (strcmp(op, "Flatten") && strcmp(op, "Reshape") && strcmp(op, "Identity") && strcmp(op, "Softmax") &&
+            strcmp(op, "LogSoftmax"))
+            break;
+        v = g->nodes[p].in[0];
+    }
+    list_heads(g, cands, sizeof cands);
+    return oc_fail(d, "%s: no classifier head (Gemm, or MatMul(+Add)) feeds the output '%s'; give one with --head NODE; "
+                      "candidates: %s", g->source, g->values[g->outputs[0]].name, cands);
+}
+
+/* A fresh head with n outputs: Xavier-uniform weight, zero bias. */
+static int replace_head(oc_graph *g, head_info *h, int64_t n, uint64_t seed, oc_diag *d)
+{
+    int64_t wd[2] = {h->trans_b ? n : h->k, h->trans_b ? h->k : n}, bd[1] = {n};
+    oc_tensor *w = oc_tensor_new(OC_FLOAT, 2, wd, d), *b = NULL;
+    if (!w)
+        return -1;
+    oc_init ic;
+    oc_init_default(&ic, OC_INIT_XAVIER_UNIFORM);
+    oc_rng r;
+    oc_rng_seed(&r, seed);
+    /* fans are those of the [out, in] layout in both cases */
+    int64_t fd[2] = {n, h->k};
+    if (oc_init_fill(w->data, fd, 2, &ic, &r, d)) {
+        oc_tensor_free(w);
+        return -1;
+    }
+    if (!h->trans_b) { /* [K, N]: transpose the [N, K] draw */
+        float *tmp = malloc(sizeof(float) * (size_t)(n * h->k));
+        if (!tmp) {
+            oc_tensor_free(w);
+            return oc_fail(d, "out of memory");
+        }
+        memcpy(tmp, w->data, sizeof(float) * (size_t)(n * h->k));
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < h->k; j++)
+                ((float *)w->data)[j * n + i] = tmp[i * h->k + j];
+        free(tmp);
+    }
+    oc_value *wv = &g->values[h->weight];
+    oc_tensor_free(wv->constant);
+    wv->constant = w;
+    wv->dims[0] = wd[0];
+    wv->dims[1] = wd[1];
+    if (h->bias >= 0) {
+        if (!(b = oc_tensor_new(OC_FLOAT, 1, bd, d)))
+            return -1;
+        oc_value *bv = &g->values[h->bias];
+        oc_tensor_free(bv->constant);
+        bv->constant = b;
+        bv->rank = 1;
+        bv->dims[0] = n;
+    }
+    h->n = n;
+    return 0;
+}
+
+/* Forget every shape a node computed (after the input or the head changed). */
+static void reset_shapes(oc_graph *g)
+{
+    for (int v = 0; v < g->n_values; v++) {
+        oc_value *x = &g->values[v];
+        if (x->producer >= 0) {
+            if (x->constant) {
+                oc_tensor_free(x->constant);
+                x->constant = NULL;
+            }
+            x->rank = -1;
+        }
+    }
+}
+
+/* ---- a subset of a data source (--limit) ---- */
+
+typedef struct ft_source {
+    oc_data_source src; /* what the trainer sees: samples idx[0..n) of base */
+    const oc_data_source *base;
+    int64_t *idx, *tmp;
+} ft_source;
+
+static int gather_mapped(void *self, const int64_t *order, int64_t start, int64_t batch, int augment, uint64_t seed,
+                         int64_t epoch, float *x, int64_t *y, oc_diag *d)
+{
+    ft_source *f = self;
+    for (int64_t b = 0; b < batch; b++)
+        f->tmp[b] = f->idx[order[(start + b) % f->src.n]];
+    return oc_data_source_gather(f->base, f->tmp, 0, batch, augment, seed, epoch, x, y, d);
+}
+
+static int ft_source_init(ft_source *f, const oc_data_source *base, int64_t limit, int64_t batch, uint64_t seed,
+                          oc_diag *d)
+{
+    memset(f, 0, sizeof *f);
+    f->src = *base;
+    f->src.gather = gather_mapped;
+    f->src.close = NULL;
+    f->src.self = f;
+    f->base = base;
+    int64_t n = limit > 0 && limit < base->n ? limit : base->n;
+    f->src.n = n;
+    f->idx = malloc(sizeof(int64_t) * (size_t)(base->n + 1));
+    f->tmp = malloc(sizeof(int64_t) * (size_t)(batch + 1));
+    if (!f->idx || !f->tmp)
+        return oc_fail(d, "out of memory");
+    for (int64_t i = 0; i < base->n; i++)
+        f->idx[i] = i;
+    if (n < base->n) { /* a seeded subset, kept in folder order */
+        uint64_t st = seed ^ 0x11a17ull;
+        oc_shuffle(f->idx, base->n, &st);
+        for (int64_t i = 1; i < n; i++)
+            for (int64_t j = i; j > 0 && f->idx[j - 1] > f->idx[j]; j--) {
+                int64_t t = f->idx[j];
+                f->idx[j] = f->idx[j - 1];
+                f->idx[j - 1] = t;
+            }
+    }
+    return 0;
+}
+
+static void ft_source_free(ft_source *f)
+{
+    free(f->idx);
+    free(f->tmp);
+}
+
+/* ---- the frozen backbone's features, once ---- */
+
+/* Runs the model up to the head's input over every sample of src (batch
+ * at a time; the last partial batch wraps) into feats [src->n, k]. */
+static int compute_features(const oc_graph *g, const head_info *h, const oc_data_source *src, int64_t batch,
+                            float *x, int64_t *y, float *feats, int64_t *labels, oc_diag *d)
+{
+    oc_graph *c = oc_graph_clone(g, d);
+    oc_plan *p = NULL;
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)(src->n + 1));
+    int rc = -1, v = c ? oc_graph_find(c, g->values[h->input].name) : -1;
+    if (!order) {
+        oc_fail(d, "out of memory");
+        goto out;
+    }
+    if (v < 0 || oc_graph_mark_output(c, v, d))
+        goto out;
+    c->values[c->inputs[0]].dims[0] = batch;
+    reset_shapes(c);
+    if (oc_graph_infer_shapes(c, d))
+        goto out;
+    oc_plan_opts po = {.threads = oc_get_threads()};
+    if (!(p = oc_plan_build(c, &po, d)))
+        goto out;
+    int t = -1;
+    for (int k = 0; k < p->n_outputs; k++)
+        if (!strcmp(p->names[p->outputs[k]], g->values[h->input].name))
+            t = p->outputs[k];
+    if (t < 0 || p->tensors[t].numel != batch * h->k) {
+        oc_fail(d, "the head's input '%s' is not [batch, %lld]", g->values[h->input].name, (long long)h->k);
+        goto out;
+    }
+    for (int64_t i = 0; i < src->n; i++)
+        order[i] = i;
+    oc_tensor xt = p->tensors[p->inputs[0]];
+    xt.data = x;
+    if (oc_plan_set_input(p, 0, &xt, d))
+        goto out;
+    for (int64_t s = 0; s < src->n; s += batch) {
+        if (oc_data_source_gather(src, order, s, batch, 0, 0, 0, x, y, d) || oc_plan_run(p, d))
+            goto out;
+        int64_t m = src->n - s < batch ? src->n - s : batch;
+        memcpy(feats + s * h->k, p->tensors[t].data, sizeof(float) * (size_t)(m * h->k));
+        memcpy(labels + s, y, sizeof(int64_t) * (size_t)m);
+    }
+    rc = 0;
+out:
+    free(order);
+    oc_plan_free(p);
+    oc_graph_free(c);
+    return rc;
+}
+
+/* The head alone as a model: features [batch, k] -> logits [batch, n]. */
+static oc_graph *head_graph(const oc_graph *g, const head_info *h, int64_t batch, oc_diag *d)
+{
+    oc_graph *hg = oc_graph_new("head", g->opset, d);
+    if (!hg)
+        return NULL;
+    int64_t fd[2] = {batch, h->k};
+    const oc_node *n = &g->nodes[h->node];
+    oc_tensor *w = oc_tensor_clone(g->values[h->weight].constant, d);
+    oc_tensor *b = h->bias >= 0 ? oc_tensor_clone(g->values[h->bias].constant, d) : NULL;
+    const char *wn = g->values[h->weight].name, *bn = h->bias >= 0 ? g->values[h->bias].name : "";
+    int ok = w && (h->bias < 0 || b) && oc_graph_add_input(hg, "features", OC_FLOAT, 2, fd, NULL, d) >= 0 &&
+             oc_graph_add_initializer(hg, wn, w, d) >= 0;
+    if (ok && b)
+        ok = oc_graph_add_initializer(hg, bn, b, d) >= 0;
+    else if (!ok) {
+        oc_tensor_free(w);
+        oc_tensor_free(b);
+    }
+    if (ok && !strcmp(n->op_type, "Gemm")) {
+        const char *in[3] = {"features", wn, bn}, *out[1] = {"logits"};
+        int id = oc_graph_add_node(hg, "Gemm", "head", b ? 3 : 2, in, 1, out, d);
+        ok = id >= 0 && !oc_node_set_int(hg, id, "transB", h->trans_b, d);
+    } else if (ok) {
+        const char *in[2] = {"features", wn}, *out[1] = {b ? "head_mm" : "logits"};
+        const char *ain[2] = {"head_mm", bn}, *aout[1] = {"logits"};
+        ok = oc_graph_add_node(hg, "MatMul", "head", 2, in, 1, out, d) >= 0 &&
+             (!b || oc_graph_add_node(hg, "Add", "head_bias", 2, ain, 1, aout, d) >= 0);
+    }
+    ok = ok && !oc_graph_infer_shapes(hg, d) && !oc_graph_mark_output(hg, oc_graph_find(hg, "logits"), d);
+    if (!ok) {
+        oc_graph_free(hg);
+        return NULL;
+    }
+    return hg;
+}
+
+static int parse3(const char *s, float *v)
+{
+    char *end;
+    int n = 0;
+    while (n < 3) {
+        v[n++] = strtof(s, &end);
+        if (end == s)
+            return -1;
+        if (!*end)
+            break;
+        if (*end != ',')
+            return -1;
+        s = end + 1;
+    }
+    if (n == 1)
+        v[1] = v[2] = v[0];
+    return n == 1 || n == 3 ? 0 : -1;
+}
+
+static void usage(void)
+{
+    printf("usage: onnxc finetune MODEL.onnx --data DIR --classes N -o OUT.onnx\n"
+           "         [--head NODE] [--keep-head] [--freeze backbone | --unfreeze-from NODE | --full] [--bn auto|train|eval]\n"
+           "         [--epochs 5] [--batch 16] [--lr 0.01] [--optim sgd] [--momentum 0.9] [--weight-decay 1e-4]\n"
+           "         [--schedule cosine] [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
+           "         [--augment none|crop,flip] [--limit N] [--seed S] [--threads N] [--checkpoint DIR] [--resume DIR]\n"
+           "         [--plot FILE.svg] [--no-cache]\n"
+           "DIR: DIR/train/<class>/* and DIR/val/<class>/* (or DIR/<class>/* with --val-split F), or IDX files.\n"
+           "Default: only a fresh head trains; its input features are computed once and cached.\n");
+}
+
+/* The loop state in a checkpoint's caller blob. */
+typedef struct ft_state {
+    int64_t epoch, n_order;
+    uint64_t rng;
+    int n; /* learning curve (--plot) */
+    double tl[1000], vl[1000], ta[1000], va[1000];
+    int64_t order[];
+} ft_state;
+
+int oc_cmd_finetune(int argc, char **argv)
+{
+    ft_args a = {0};
+    a.epochs = 5;
+    a.batch = 16;
+    a.lr = 0.01;
+    a.momentum = 0.9;
+    a.weight_decay = 1e-4;
+    a.seed = 1;
+    a.bn = "auto";
+    a.optim = "sgd";
+    a.schedule = "cosine";
+    a.augment = "none";
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v;
+        if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
+            usage();
+            return 0;
+        }
+        if (!strcmp(f, "--keep-head") || !strcmp(f, "--full") || !strcmp(f, "--no-cache")) {
+            *(!strcmp(f, "--full") ? &a.full : !strcmp(f, "--keep-head") ? &a.keep_head : &a.no_cache) = 1;
+            continue;
+        }
+        if (f[0] != '-' && !a.model) {
+            a.model = f;
+            continue;
+        }
+        if (!(v = cli_value("finetune", argc, argv, &i)))
+            return 2;
+        int64_t *iv = !strcmp(f, "--classes") ? &a.classes : !strcmp(f, "--epochs") ? &a.epochs
+                    : !strcmp(f, "--batch") ? &a.batch : !strcmp(f, "--seed") ? &a.seed
+                    : !strcmp(f, "--threads") ? &a.threads : !strcmp(f, "--limit") ? &a.limit
+                    : !strcmp(f, "--size") ? &a.size : NULL;
+        double *dv = !strcmp(f, "--lr") ? &a.lr : !strcmp(f, "--momentum") ? &a.momentum
+                   : !strcmp(f, "--weight-decay") ? &a.weight_decay : !strcmp(f, "--val-split") ? &a.val_split : NULL;
+        const char **sv = !strcmp(f, "--data") ? &a.data : !strcmp(f, "-o") ? &a.out : !strcmp(f, "--head") ? &a.head
+                        : !strcmp(f, "--freeze") ? &a.freeze : !strcmp(f, "--unfreeze-from") ? &a.unfreeze_from
+                        : !strcmp(f, "--bn") ? &a.bn : !strcmp(f, "--optim") ? &a.optim
+                        : !strcmp(f, "--schedule") ? &a.schedule : !strcmp(f, "--augment") ? &a.augment
+                        : !strcmp(f, "--checkpoint") ? &a.checkpoint : !strcmp(f, "--resume") ? &a.resume
+                        : !strcmp(f, "--mean") ? &a.mean : !strcmp(f, "--std") ? &a.std
+                        : !strcmp(f, "--plot") ? &a.plot : NULL;
+        if (iv) {
+            if (cli_int(f, v, 0, (int64_t)1 << 40, iv))
+                return 2;
+        } else if (dv) {
+            char *end;
+            *dv = strtod(v, &end);
+            if (*end || end == v || !isfinite(*dv) || *dv < 0) {
+                fprintf(stderr, "onnxc finetune: %s expects a non-negative number, got '%s'\n", f, v);
+                return 2;
+            }
+        } else if (sv) {
+            *sv = v;
+        } else {
+            fprintf(stderr, "onnxc finetune: unknown option '%s' (see onnxc finetune --help)\n", f);
+            return 2;
+        }
+    }
+    if (!a.model || !a.data || !a.out || a.classes < 2) {
+        fprintf(stderr, "onnxc finetune: needs MODEL.onnx, --data DIR, --classes N (>= 2) and -o OUT.onnx\n");
+        return 2;
+    }
+    if (a.batch < 1 || a.epochs < 1 || a.epochs > 1000 || a.val_split >= 1 || (a.freeze && strcmp(a.freeze, "backbone")) ||
+        (a.full && a.unfreeze_from)) {
+        fprintf(stderr, "onnxc finetune: --batch and --epochs (<= 1000) must be >= 1, --val-split < 1, --freeze takes 'backbone', "
+                        "and --full excludes --unfreeze-from\n");
+        return 2;
+    }
+    int aug_crop = strstr(a.augment, "crop") != NULL, aug_flip = strstr(a.augment, "flip") != NULL;
+    if (strcmp(a.augment, "none") && !aug_crop && !aug_flip) {
+        fprintf(stderr, "onnxc finetune: --augment takes none, crop, flip or crop,flip; got '%s'\n", a.augment);
+        return 2;
+    }
+    oc_bn_policy bnp;
+    oc_optim_kind kind;
+    oc_lr_kind lk;
+    if (oc_bn_policy_parse(a.bn, &bnp) || bnp == OC_BN_MODEL || oc_optim_kind_parse(a.optim, &kind) ||
+        oc_lr_kind_parse(a.schedule, &lk)) {
+        fprintf(stderr, "onnxc finetune: bad --bn (auto|train|eval), --optim or --schedule\n");
+        return 2;
+    }
+    oc_image_folder_opts io;
+    oc_image_folder_opts_default(&io);
+    if ((a.mean && parse3(a.mean, io.mean)) || (a.std && parse3(a.std, io.std))) {
+        fprintf(stderr, "onnxc finetune: --mean and --std take one or three comma-separated numbers\n");
+        return 2;
+    }
+    /* the output's folder must exist before any work */
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", a.out);
+        char *slash = strrchr(dir, '/');
+        struct stat st;
+        if (slash && (slash[1] = 0, stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            fprintf(stderr, "onnxc finetune: error: -o %s: the folder %s does not exist\n", a.out, dir);
+            return 1;
+        }
+    }
+    oc_set_threads((int)a.threads);
+    oc_diag d;
+    oc_diag_init(&d);
+    oc_graph *g = NULL, *hg = NULL;
+    oc_image_folder *ftr = NULL, *fva = NULL, *fall = NULL;
+    oc_dataset dtr = {0}, dva = {0}, ctr = {0}, cva = {0};
+    oc_data_source btr, bva, src_ctr, src_cva;
+    int have_btr = 0, have_bva = 0, have_c = 0, rc = 1;
+    ft_source str = {0}, sva = {0};
+    oc_trainer *t = NULL;
+    float *x = NULL;
+    int64_t *y = NULL, *conf = NULL;
+    unsigned char *flags = NULL;
+    ft_state *fs = NULL;
+    double t_start = now_s();
+
+    if (!(g = oc_onnx_load(a.model, &d)) || oc_pass_untie_params(g, NULL, &d) || oc_graph_infer_shapes(g, &d))
+        goto fail;
+    if (g->n_inputs != 1 || g->n_outputs < 1) {
+        oc_fail(&d, "%s: finetune needs one image input and the logits as first output (the model has %d inputs)",
+                a.model, g->n_inputs);
+        goto fail;
+    }
+    oc_value *in = &g->values[g->inputs[0]];
+    if (in->rank != 4 || (in->dims[1] != 1 && in->dims[1] != 3)) {
+        oc_fail(&d, "%s: input '%s' must be images [N, 1 or 3, H, W]", a.model, in->name);
+        goto fail;
+    }
+    for (int k = 2; k < 4; k++) {
+        if (a.size && in->dims[k] > 0 && in->dims[k] != a.size) {
+            oc_fail(&d, "%s: input '%s' has a fixed size %lldx%lld; --size %lld does not fit", a.model, in->name,
+                    (long long)in->dims[2], (long long)in->dims[3], (long long)a.size);
+            goto fail;
+        }
+        if (in->dims[k] < 0)
+            in->dims[k] = a.size ? a.size : 224;
+    }
+    if (in->dims[0] >= 0) /* a fixed batch is rebound; a dynamic one stays (the trainer binds it) */
+        in->dims[0] = a.batch;
+    io.channels = (int)in->dims[1];
+    io.height = in->dims[2];
+    io.width = in->dims[3];
+    reset_shapes(g);
+    if (oc_graph_infer_shapes(g, &d))
+        goto fail;
+    head_info h;
+    if (find_head(g, a.head, &h, &d))
+        goto fail;
+    int new_head = !a.keep_head;
+    if (a.keep_head && h.n != a.classes) {
+        oc_fail(&d, "--keep-head: the head '%s' has %lld outputs; --classes is %lld", g->nodes[h.node].name,
+                (long long)h.n, (long long)a.classes);
+        goto fail;
+    }
+    if (new_head) {
+        if (replace_head(g, &h, a.classes, (uint64_t)a.seed, &d))
+            goto fail;
+        reset_shapes(g);
+        if (oc_graph_infer_shapes(g, &d))
+            goto fail;
+    }
+    printf("model: %s, input %lldx%lldx%lld, head '%s' (%s, %lld features -> %lld classes, %s)\n", a.model,
+           (long long)io.channels, (long long)io.height, (long long)io.width, g->nodes[h.node].name,
+           g->nodes[h.node].op_type, (long long)h.k, (long long)h.n, new_head ? "fresh" : "kept");
+
+    /* data */
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/train", a.data);
+    int folders = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (folders || a.val_split > 0) {
+        if (a.val_split > 0) {
+            if (oc_image_folder_open(folders ? path : a.data, &io, &fall, &d) ||
+                oc_image_folder_split(fall, a.val_split, (uint64_t)a.seed, &ftr, &fva, &d))
+                goto fail;
+        } else {
+            if (oc_image_folder_open(path, &io, &ftr, &d))
+                goto fail;
+            snprintf(path, sizeof path, "%s/val", a.data);
+            if (oc_image_folder_open(path, &io, &fva, &d))
+                goto fail;
+            if (oc_image_folder_check_classes(ftr, fva, &d))
+                goto fail;
+        }
+        if (oc_image_folder_classes(ftr) != a.classes) {
+            char names[1024] = "";
+            size_t o = 0;
+            for (int64_t c = 0; c < oc_image_folder_classes(ftr) && o + 80 < sizeof names; c++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", c ? ", " : "",
+                                      oc_image_folder_class_name(ftr, c));
+            oc_fail(&d, "%s has %lld class folders (%s); --classes is %lld", oc_image_folder_dir(ftr),
+                    (long long)oc_image_folder_classes(ftr), names, (long long)a.classes);
+            goto fail;
+        }
+        if (oc_data_source_images(&btr, ftr, &d))
+            goto fail;
+        have_btr = 1;
+        if (oc_data_source_images(&bva, fva, &d))
+            goto fail;
+        have_bva = 1;
+    } else {
+        if (oc_dataset_open(a.data, "train", &dtr, &d) || oc_dataset_open(a.data, "test", &dva, &d))
+            goto fail;
+        if (a.mean || a.std) { /* IDX values are in [0, 1]; normalized only when asked (one channel) */
+            oc_dataset_normalize(&dtr, io.mean[0], io.std[0]);
+            oc_dataset_normalize(&dva, io.mean[0], io.std[0]);
+        }
+        if (dtr.classes > a.classes) {
+            oc_fail(&d, "%s: labels go up to %lld; --classes is %lld", a.data, (long long)dtr.classes - 1,
+                    (long long)a.classes);
+            goto fail;
+        }
+        if (oc_data_source_dataset(&btr, &dtr, io.channels, io.height, io.width, &d))
+            goto fail;
+        have_btr = 1;
+        if (oc_data_source_dataset(&bva, &dva, io.channels, io.height, io.width, &d))
+            goto fail;
+        have_bva = 1;
+    }
+    if (ft_source_init(&str, &btr, a.limit, a.batch, (uint64_t)a.seed, &d) ||
+        ft_source_init(&sva, &bva, a.limit, a.batch, (uint64_t)a.seed + 1, &d))
+        goto fail;
+    printf("data: %s: %lld training and %lld validation images, %lld classes%s\n", a.data, (long long)str.src.n,
+           (long long)sva.src.n, (long long)a.classes, a.limit ? " (--limit)" : "");
+    x = malloc(sizeof(float) * (size_t)(a.batch * io.channels * io.height * io.width));
+    y = malloc(sizeof(int64_t) * (size_t)a.batch);
+    conf = calloc((size_t)(a.classes * a.classes), sizeof(int64_t));
+    if (!x || !y || !conf) {
+        oc_fail(&d, "out of memory");
+        goto fail;
+    }
+
+    /* what trains */
+    int head_only = !a.full && !a.unfreeze_from;
+    if (!(flags = calloc((size_t)g->n_values + 1, 1))) {
+        oc_fail(&d, "out of memory");
+        goto fail;
+    }
+    flags[h.weight] = 1;
+    if (h.bias >= 0)
+        flags[h.bias] = 1;
+    if (a.full)
+        memset(flags, 1, (size_t)g->n_values);
+    if (a.unfreeze_from) {
+        int i0 = -1;
+        for (int i = 0; i < g->n_nodes && i0 < 0; i++)
+            if (g->nodes[i].name && !strcmp(g->nodes[i].name, a.unfreeze_from))
+                i0 = i;
+        if (i0 < 0) {
+            oc_fail(&d, "--unfreeze-from: the model has no node named '%s'", a.unfreeze_from);
+            goto fail;
+        }
+        for (int i = i0; i < g->n_nodes; i++)
+            for (int k = 0; k < g->nodes[i].n_in; k++)
+                if (g->nodes[i].in[k] >= 0)
+                    flags[g->nodes[i].in[k]] = 1;
+    }
+    /* the cache: the head alone over precomputed features */
+    int cached = head_only && !a.no_cache && !aug_crop && !aug_flip && bnp != OC_BN_TRAIN;
+    const oc_data_source *train_src = &str.src, *val_src = &sva.src;
+    if (cached) {
+        printf("frozen backbone, no augmentation: computing the head's input features once (%lld images) and "
+               "training the head alone\n", (long long)(str.src.n + sva.src.n));
+        fflush(stdout);
+        double t0 = now_s();
+        oc_dataset *cs[2] = {&ctr, &cva};
+        const oc_data_source *ss[2] = {&str.src, &sva.src};
+        for (int k = 0; k < 2; k++) {
+            cs[k]->n = ss[k]->n;
+            cs[k]->rank = 1;
+            cs[k]->dims[0] = cs[k]->sample_size = h.k;
+            cs[k]->classes = a.classes;
+            snprintf(cs[k]->name, sizeof cs[k]->name, "%s (features)", a.data);
+            cs[k]->x = malloc(sizeof(float) * (size_t)(ss[k]->n * h.k + 1));
+            cs[k]->y = malloc(sizeof(int64_t) * (size_t)(ss[k]->n + 1));
+            if (!cs[k]->x || !cs[k]->y) {
+                oc_fail(&d, "out of memory for the feature cache");
+                goto fail;
+            }
+            if (compute_features(g, &h, ss[k], a.batch, x, y, cs[k]->x, cs[k]->y, &d))
+                goto fail;
+        }
+        if (oc_data_source_dataset(&src_ctr, &ctr, 0, 0, 0, &d))
+            goto fail;
+        if (oc_data_source_dataset(&src_cva, &cva, 0, 0, 0, &d)) {
+            oc_data_source_close(&src_ctr);
+            goto fail;
+        }
+        have_c = 1;
+        train_src = &src_ctr;
+        val_src = &src_cva;
+        printf("features: %lld x %lld floats in %.1fs\n", (long long)(ctr.n + cva.n), (long long)h.k, now_s() - t0);
+        if (!(hg = head_graph(g, &h, a.batch, &d)))
+            goto fail;
+    }
+
+    int64_t spe = train_src->n / a.batch > 0 ? train_src->n / a.batch : 1;
+    oc_train_config tc;
+    oc_train_config_default(&tc);
+    tc.batch = a.batch;
+    tc.trainable = cached ? NULL : flags;
+    tc.bn = bnp;
+    tc.logits = cached ? NULL : g->values[h.output].name; /* the head's output, before any Softmax */
+    oc_optim_config_default(&tc.optim, kind);
+    if (kind == OC_OPTIM_SGD || kind == OC_OPTIM_RMSPROP)
+        tc.optim.momentum = a.momentum;
+    tc.optim.weight_decay = a.weight_decay;
+    oc_schedule_default(&tc.schedule, lk, a.lr);
+    tc.schedule.step_size = spe;
+    tc.schedule.t_max = spe * a.epochs;
+    if (!(t = oc_trainer_new(cached ? hg : g, &tc, &d)))
+        goto fail;
+    printf("training: %d parameter tensors (%zu floats), %d BatchNorms on batch statistics; %s lr %g (%s), batch %lld, "
+           "%lld epochs, seed %lld, %d threads\n", oc_trainer_param_tensors(t), oc_trainer_param_floats(t),
+           oc_trainer_bn_training(t), a.optim, a.lr, a.schedule, (long long)a.batch, (long long)a.epochs,
+           (long long)a.seed, oc_get_threads());
+    if (!(fs = calloc(1, sizeof *fs + sizeof(int64_t) * (size_t)(train_src->n + 1)))) {
+        oc_fail(&d, "out of memory");
+        goto fail;
+    }
+    fs->n_order = train_src->n;
+    fs->rng = (uint64_t)a.seed;
+    for (int64_t i = 0; i < train_src->n; i++)
+        fs->order[i] = i;
+    if (a.checkpoint && mkdir(a.checkpoint, 0777) != 0 && errno != EEXIST) {
+        oc_fail(&d, "%s: cannot create the checkpoint folder: %s", a.checkpoint, strerror(errno));
+        goto fail;
+    }
+    if (a.resume) {
+        void *blob = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/last.ckpt", a.resume);
+        if (oc_trainer_load_checkpoint(t, path, &blob, &len))
+            goto fail;
+        if (len != sizeof *fs + sizeof(int64_t) * (size_t)train_src->n) {
+            free(blob);
+            oc_fail(&d, "%s: the checkpoint was written for another data set", path);
+            goto fail;
+        }
+        memcpy(fs, blob, len);
+        free(blob);
+        printf("resumed from %s after epoch %lld\n", path, (long long)fs->epoch);
+    }
+    int tty = isatty(2);
+    for (int64_t ep = fs->epoch; ep < a.epochs; ep++) {
+        oc_shuffle(fs->order, train_src->n, &fs->rng);
+        double t0 = now_s(), lsum = 0, first = 0, last = 0;
+        int64_t correct = 0;
+        for (int64_t s = 0; s < spe; s++) {
+            double l;
+            if (oc_data_source_gather(train_src, fs->order, s * a.batch, a.batch, aug_crop || aug_flip,
+                                      (uint64_t)a.seed, ep, x, y, &d))
+                goto fail;
+            if (oc_trainer_step(t, x, y, &l)) {
+                oc_diag_prefix(&d, "epoch %lld: ", (long long)ep + 1);
+                goto fail;
+            }
+            const oc_tensor *lg = oc_trainer_logits(t);
+            for (int64_t b = 0; b < a.batch; b++) {
+                const float *r = (const float *)lg->data + b * a.classes;
+                int64_t arg = 0;
+                for (int64_t k = 1; k < a.classes; k++)
+                    if (r[k] > r[arg])
+                        arg = k;
+                correct += arg == y[b];
+            }
+            lsum += l;
+            if (s == 0)
+                first = l;
+            last = l;
+            double el = now_s() - t0;
+            if (tty)
+                fprintf(stderr, "\repoch %lld/%lld [%5.1f%%] %lld/%lld batches, %.1f batches/s, ETA %.0fs, loss %.4f   ",
+                        (long long)ep + 1, (long long)a.epochs, 100.0 * (s + 1) / spe, (long long)s + 1,
+                        (long long)spe, (s + 1) / el, (spe - s - 1) / ((s + 1) / el), lsum / (s + 1));
+        }
+        if (tty)
+            fprintf(stderr, "\n");
+        double vl, v1, v5;
+        if (oc_trainer_evaluate(t, val_src, &vl, &v1, &v5))
+            goto fail;
+        printf("epoch %lld: train loss %.4f (first batch %.4f, last %.4f) top-1 %.4f | val loss %.4f top-1 %.4f "
+               "top-5 %.4f | %.1fs\n", (long long)ep + 1, lsum / spe, first, last,
+               (double)correct / (double)(spe * a.batch), vl, v1, v5, now_s() - t0);
+        fflush(stdout);
+        int hi = fs->n < 1000 ? fs->n++ : 999;
+        fs->tl[hi] = lsum / spe;
+        fs->ta[hi] = (double)correct / (double)(spe * a.batch);
+        fs->vl[hi] = vl;
+        fs->va[hi] = v1;
+        fs->epoch = ep + 1;
+        if (a.checkpoint) {
+            snprintf(path, sizeof path, "%s/last.ckpt", a.checkpoint);
+            if (oc_trainer_save_checkpoint(t, path, fs, sizeof *fs + sizeof(int64_t) * (size_t)train_src->n))
+                goto fail;
+        }
+    }
+    /* confusion matrix on the validation set */
+    {
+        int64_t *order = malloc(sizeof(int64_t) * (size_t)(val_src->n + 1));
+        if (!order) {
+            oc_fail(&d, "out of memory");
+            goto fail;
+        }
+        for (int64_t i = 0; i < val_src->n; i++)
+            order[i] = i;
+        for (int64_t s = 0; s < val_src->n; s += a.batch) {
+            const oc_tensor *lg;
+            if (oc_data_source_gather(val_src, order, s, a.batch, 0, 0, 0, x, y, &d) ||
+                !(lg = oc_trainer_predict(t, x))) {
+                free(order);
+                goto fail;
+            }
+            for (int64_t b = 0; b < a.batch && s + b < val_src->n; b++) {
+                const float *r = (const float *)lg->data + b * a.classes;
+                int64_t arg = 0;
+                for (int64_t k = 1; k < a.classes; k++)
+                    if (r[k] > r[arg])
+                        arg = k;
+                if (y[b] >= 0 && y[b] < a.classes)
+                    conf[y[b] * a.classes + arg]++;
+            }
+        }
+        free(order);
+        printf("confusion matrix (validation; rows: true class, columns: predicted):\n");
+        int show = a.classes <= 20;
+        for (int64_t r = 0; show && r < a.classes; r++) {
+            char label[32];
+            snprintf(label, sizeof label, "class %lld", (long long)r);
+            printf("  %-16.16s", ftr ? oc_image_folder_class_name(ftr, r) : label);
+            for (int64_t c = 0; c < a.classes; c++)
+                printf(" %6lld", (long long)conf[r * a.classes + c]);
+            printf("\n");
+        }
+        if (!show)
+            printf("  (%lld classes: not printed)\n", (long long)a.classes);
+    }
+    if (a.plot && cli_plot_curves(a.plot, "onnxc finetune", fs->n, fs->tl, fs->vl, fs->ta, fs->va, &d))
+        goto fail;
+    /* the finetuned model */
+    if (cached) {
+        int vs[2] = {h.weight, h.bias};
+        for (int k = 0; k < 2; k++) {
+            if (vs[k] < 0)
+                continue;
+            int64_t n = 0;
+            float *p = oc_trainer_param(t, g->values[vs[k]].name, &n);
+            oc_tensor *c = g->values[vs[k]].constant;
+            if (!p || !c || c->numel != n) {
+                oc_fail(&d, "the trained head parameter '%s' is missing", g->values[vs[k]].name);
+                goto fail;
+            }
+            memcpy(c->data, p, sizeof(float) * (size_t)n);
+        }
+        /* the file keeps a dynamic batch when the model had one */
+        oc_value *gi = &g->values[g->inputs[0]];
+        if (gi->sym[0]) {
+            gi->dims[0] = -1;
+            reset_shapes(g);
+            if (oc_graph_infer_shapes(g, &d))
+                goto fail;
+        }
+        if (oc_onnx_save(g, a.out, &d))
+            goto fail;
+    } else if (oc_trainer_export(t, a.out)) {
+        goto fail;
+    }
+    printf("wrote %s (%.1fs)\n", a.out, now_s() - t_start);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "onnxc finetune: error: %s\n", d.msg);
+done:
+    oc_trainer_free(t);
+    free(fs);
+    free(flags);
+    free(x);
+    free(y);
+    free(conf);
+    ft_source_free(&str);
+    ft_source_free(&sva);
+    if (have_c) {
+        oc_data_source_close(&src_ctr);
+        oc_data_source_close(&src_cva);
+    }
+    if (have_btr)
+        oc_data_source_close(&btr);
+    if (have_bva)
+        oc_data_source_close(&bva);
+    oc_image_folder_free(ftr);
+    oc_image_folder_free(fva);
+    oc_image_folder_free(fall);
+    oc_dataset_free(&dtr);
+    oc_dataset_free(&dva);
+    oc_dataset_free(&ctr);
+    oc_dataset_free(&cva);
+    oc_graph_free(hg);
+    oc_graph_free(g);
+    return rc;
+}
