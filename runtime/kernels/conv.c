@@ -167,10 +167,21 @@ static void fill_bias(float *y, int64_t rows, int64_t L, const float *bias)
  *    gathers its block's col [Cg*K, cols] into its own scratch (sized to
  *    stay in L2) and multiplies the whole W_g into it. Pointwise convs
  *    read X directly, no gather. Early layers (large Lout) go this way.
+ *    With ONNXC_CONV_IMPLICIT and a packed W there is no col block: the
+ *    SGEMM packs each B panel by calling conv_gather, which reads X (a
+ *    whole image per task then, cut finer only for threads).
  *  - row blocks of W (late layers at batch 1, small Lout and big Mg):
  *    per (n, g) the threads gather col together into shared scratch, then
  *    each multiplies its rows of W_g. */
 #define CONV_COL_BYTES (1024u * 1024u) /* largest col block of one thread (about L2); the SGEMM repacks it */
+/* ONNXC_CONV_IMPLICIT (CMake option ONNXC_CONV_IMPLICIT_IM2COL, off by
+ * default): column blocks with a packed W let the SGEMM gather its B
+ * panels straight from X (oc_sgemm_packed_gather) instead of writing a
+ * col block first; measured 2-5% faster per 3x3 layer, not enough to
+ * make it the default. */
+#ifndef ONNXC_CONV_IMPLICIT
+#define ONNXC_CONV_IMPLICIT 0
+#endif
 #define CONV_MIN_COLS 96              /* narrower blocks waste the GEMM's register tile */
 
 typedef struct conv_fwd {
@@ -184,14 +195,118 @@ typedef struct conv_fwd {
     const oc_kargs *a;
     int64_t G, cg, mg, K, Lin, Lout, CK, run, outer, qchunk, nq;
     int64_t n, g; /* row-block mode: the current image and group */
+    int implicit; /* column blocks gather B inside the SGEMM (implicit im2col), no col block */
 } conv_fwd;
 
+/* Implicit im2col: the SGEMM's B source for one column block of one
+ * image and group. B[k, j] = col[k, col0 + j] of the image's col matrix
+ * (k = channel * K + kernel position kk, column = output position); the
+ * index math is col_pass_rows' (gather direction). The SGEMM asks for one
+ * NR-wide panel of a K slice at a time, all panels of a slice in a row:
+ * the per-row work (plane, kernel offsets, in-range part of the last
+ * dim's run) is done once per slice into `rows`. */
+enum { GATHER_ROW_CACHE = 512 }; /* >= every ISA's KC (sgemm.h: kc <= 512) */
+
+typedef struct gather_row {
+    const float *plane;
+    int64_t base, lo, hi;                    /* last dim: image index of column x is x*s + base, in range [lo, hi) */
+    int64_t koff[OC_CONV_MAX_SPATIAL];       /* outer dims: kpos[d] * dil[d] - pb[d] */
+} gather_row;
+
+typedef struct conv_gather_ctx {
+    const conv_fwd *c;
+    const float *xg; /* the group's first input plane */
+    int64_t col0;    /* first output position of the block */
+    int64_t k0, kc;  /* the slice whose rows are cached (kc 0: none) */
+    gather_row rows[GATHER_ROW_CACHE];
+} conv_gather_ctx;
+
+static void gather_row_init(const conv_gather_ctx *gc, int64_t kr, gather_row *gr)
+{
+    const conv_fwd *c = gc->c;
+    const oc_conv_params *p = c->p;
+    int last = p->nsp - 1;
+    int64_t r = kr % c->K;
+    for (int d = last; d >= 0; d--) {
+        int64_t kp = r % p->k[d];
+        r /= p->k[d];
+        gr->koff[d] = kp * p->dil[d] - p->pb[d];
+    }
+    gr->plane = gc->xg + kr / c->K * c->Lin;
+    gr->base = gr->koff[last];
+    run_range(gr->base, p->s[last], p->in[last], c->run, &gr->lo, &gr->hi);
+}
+
+static void conv_gather(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst, int64_t ldd)
+{
+    conv_gather_ctx *gc = ctx;
+    const conv_fwd *c = gc->c;
+    const oc_conv_params *p = c->p;
+    int last = p->nsp - 1, cached = kc <= GATHER_ROW_CACHE;
+    int64_t run = c->run, s = p->s[last], ext = p->in[last];
+    if (cached && (gc->k0 != k0 || gc->kc != kc)) {
+        for (int64_t i = 0; i < kc; i++)
+            gather_row_init(gc, k0 + i, &gc->rows[i]);
+        gc->k0 = k0, gc->kc = kc;
+    }
+    /* the output rows (outer positions) the columns span: the first one's
+     * position and column range; the others start at column 0 */
+    int64_t q_start = (gc->col0 + n0) / run, o_start = (gc->col0 + n0) % run;
+    int64_t pos0[OC_CONV_MAX_SPATIAL] = {0};
+    for (int64_t d = last - 1, q = q_start; d >= 0; d--) {
+        pos0[d] = q % p->out[d];
+        q /= p->out[d];
+    }
+    for (int64_t i = 0; i < kc; i++, dst += ldd) {
+        gather_row tmp;
+        const gather_row *gr = cached ? &gc->rows[i] : &tmp;
+        if (!cached)
+            gather_row_init(gc, k0 + i, &tmp);
+        int64_t pos[OC_CONV_MAX_SPATIAL];
+        memcpy(pos, pos0, sizeof pos);
+        for (int64_t j = 0, o = o_start; j < nc; o = 0) {
+            int64_t seg = run - o < nc - j ? run - o : nc - j;
+            int64_t off = 0;
+            int valid = 1;
+            for (int d = 0; d < last; d++) {
+                int64_t ix = pos[d] * p->s[d] + gr->koff[d];
+                valid &= ix >= 0 && ix < p->in[d];
+                off = off * p->in[d] + ix;
+            }
+            float *dr = dst + j - o; /* dr[x]: output column x of this output row */
+            int64_t a = gr->lo > o ? gr->lo : o, b = gr->hi < o + seg ? gr->hi : o + seg;
+            if (!valid || a >= b)
+                a = b = o + seg;
+            for (int64_t x = o; x < a; x++)
+                dr[x] = 0.0f;
+            if (a < b) {
+                const float *src = gr->plane + off * ext + gr->base; /* image element of column x: src[x * s] */
+                if (s == 1)
+                    for (int64_t x = a; x < b; x++)
+                        dr[x] = src[x];
+                else
+                    for (int64_t x = a; x < b; x++)
+                        dr[x] = src[x * s];
+            }
+            for (int64_t x = b; x < o + seg; x++)
+                dr[x] = 0.0f;
+            j += seg;
+            for (int d = last - 1; d >= 0; d--) {
+                if (++pos[d] < p->out[d])
+                    break;
+                pos[d] = 0;
+            }
+        }
+    }
+}
+
 /* Rows [m0, m1) of Y_g's block (cols columns at yb, row stride Lout) from
- * B [CK, cols] (row stride ldb), then the epilogue on them, with onnxc's
- * SGEMM: W_g packed at plan time when it is a constant (a->prep), else
- * packed per call. gs is this thread's SGEMM scratch. */
+ * B [CK, cols] (row stride ldb; or gathered by src, packed W only), then
+ * the epilogue on them, with onnxc's SGEMM: W_g packed at plan time when
+ * it is a constant (a->prep), else packed per call. gs is this thread's
+ * SGEMM scratch. */
 static void conv_gemm_block(const conv_fwd *c, int64_t g, int64_t m0, int64_t m1, const float *B, int64_t ldb,
-                            int64_t cols, float *yb, const float *rb, void *gs)
+                            const oc_sgemm_bsrc *src, int64_t cols, float *yb, const float *rb, void *gs)
 {
     const oc_conv_params *p = c->p;
     if (m1 <= m0 || cols <= 0)
@@ -199,8 +314,11 @@ static void conv_gemm_block(const conv_fwd *c, int64_t g, int64_t m0, int64_t m1
     const float *shift = c->bias ? c->bias + g * c->mg : NULL;
     if (c->packed) {
         oc_sgemm_epi epi = {&p->ep, shift, rb, c->Lout};
-        oc_sgemm_packed(c->mg, cols, c->CK, c->packed + g * c->pack_stride, m0, m1, B, ldb, 0, 0.0f, yb, c->Lout, &epi,
-                        gs);
+        const void *wp = c->packed + g * c->pack_stride;
+        if (src)
+            oc_sgemm_packed_gather(c->mg, cols, c->CK, wp, m0, m1, src, 0.0f, yb, c->Lout, &epi, gs);
+        else
+            oc_sgemm_packed(c->mg, cols, c->CK, wp, m0, m1, B, ldb, 0, 0.0f, yb, c->Lout, &epi, gs);
     } else {
         oc_sgemm_epi epi = {&p->ep, shift ? shift + m0 : NULL, rb ? rb + m0 * c->Lout : NULL, c->Lout};
         oc_sgemm(0, 0, m1 - m0, cols, c->CK, 1.0f, c->w + (g * c->mg + m0) * c->CK, c->CK, B, ldb, 0.0f,
@@ -214,6 +332,7 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
     unsigned char *ts = c->a->tscratch + (size_t)tid * c->a->tscratch_stride;
     float *col = (float *)ts;
     void *gs = ts + c->col_bytes;
+    conv_gather_ctx gcs, *gc = &gcs;
     for (int64_t t = b; t < e; t++) {
         int64_t n = t / (c->G * c->nq), g = t / c->nq % c->G, q0 = t % c->nq * c->qchunk;
         int64_t q1 = q0 + c->qchunk < c->outer ? q0 + c->qchunk : c->outer, cols = (q1 - q0) * c->run;
@@ -221,12 +340,15 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
         const float *xg = c->x + (n * c->p->cin + g * c->cg) * c->Lin;
         const float *B = xg + q0 * c->run;
         int64_t ldb = c->Lin;
-        if (!c->p->pointwise) {
+        oc_sgemm_bsrc src = {conv_gather, gc};
+        gc->c = c, gc->xg = xg, gc->col0 = q0 * c->run, gc->k0 = 0, gc->kc = 0;
+        if (!c->p->pointwise && !c->implicit) {
             col_pass_rows(c->p, 0, c->cg, c->p->out, c->p->in, (float *)xg, col, 0, q0, q1);
             B = col;
             ldb = cols;
         }
-        conv_gemm_block(c, g, 0, c->mg, B, ldb, cols, c->y + yoff, c->res ? c->res + yoff : NULL, gs);
+        conv_gemm_block(c, g, 0, c->mg, B, ldb, c->implicit ? &src : NULL, cols, c->y + yoff,
+                        c->res ? c->res + yoff : NULL, gs);
     }
 }
 
@@ -246,7 +368,7 @@ static void conv_rows_task(void *ctx, int64_t b, int64_t e, int tid)
     int64_t yoff = (c->n * c->p->cout + c->g * c->mg) * c->Lout;
     const float *B = c->p->pointwise ? c->x + (c->n * c->p->cin + c->g * c->cg) * c->Lin : c->col;
     int64_t m0 = b * c->mr, m1 = e * c->mr < c->mg ? e * c->mr : c->mg;
-    conv_gemm_block(c, c->g, m0, m1, B, c->Lout, c->Lout, c->y + yoff, c->res ? c->res + yoff : NULL, gs);
+    conv_gemm_block(c, c->g, m0, m1, B, c->Lout, NULL, c->Lout, c->y + yoff, c->res ? c->res + yoff : NULL, gs);
 }
 
 /* Output rows (outer positions) per column block. */
@@ -315,7 +437,9 @@ int oc_conv_forward(const oc_kargs *a)
     c.mr = c.packed ? oc_sgemm_packed_mr(c.packed) : 1;
     if (c.mr < 1)
         return oc_fail(a->d, "Conv: the prepared weights are not an SGEMM pack");
-    c.qchunk = conv_qchunk(p);
+    c.implicit = ONNXC_CONV_IMPLICIT && c.packed && !p->pointwise;
+    /* implicit blocks keep no col: a whole image per task (cut below for threads) */
+    c.qchunk = c.implicit ? (c.outer > 0 ? c.outer : 1) : conv_qchunk(p);
     c.nq = (c.outer + c.qchunk - 1) / c.qchunk;
     int threads = a->threads > 0 ? a->threads : 1;
     /* enough column blocks to keep every thread busy to the end (a few

@@ -4,6 +4,9 @@
  * Conv: Y[n, m, o] = B[m] + sum_{c in group(m), kk} W[m, c, kk] * X[n, c, o*s - pb + kk*dil]
  *   weights [M, C/group, k...]. Fast path: im2col into scratch, then one
  *   sgemm per group and image; 1x1 stride-1 unpadded convs skip im2col.
+ *   Built with ONNXC_CONV_IMPLICIT_IM2COL (off by default), column blocks
+ *   with plan-time packed W skip the col block too: the SGEMM gathers its
+ *   B panels from X (implicit im2col, oc_sgemm_packed_gather).
  * ConvTranspose: the adjoint of Conv's im2col:
  *   Y[n, m, i*s - pb + kk*dil] += X[n, c, i] * W[c, m, kk]   (weights [C, M/group, k...])
  *   Fast path: col = W_g^T . X_g (sgemm), then col2im scatter-adds col into Y.

@@ -9,7 +9,7 @@
  *     for pc in K by KC                     one K slice
  *       pack A[mc.., pc..] (MB x KC)        unless A was packed at plan time
  *       for nc in N by NB
- *         pack B[pc.., nc..] (KC x NB)      L2 resident
+ *         pack B[pc.., nc..] (KC x NB)      L2 resident (or gather it: B source)
  *         for ir in mc.. by MR              A panel: L1 resident
  *           for jr in nc.. by NR            B panel streamed from L2
  *             C tile (+)= A panel * B panel; after the last slice: epilogue
@@ -195,7 +195,25 @@ typedef struct gemm_args {
     float *C;
     int64_t ldc;
     const oc_sgemm_epi *epi; /* NULL when it does nothing */
+    const oc_sgemm_bsrc *bsrc; /* B from a gather callback instead of B (packed A only) */
 } gemm_args;
+
+/* Packs B[pc, pc + kc) x [nc, nc + nw) from the B source into bp: one
+ * call per NR-wide panel, which is itself a row-major kc x w matrix (w =
+ * NR, or the last panel's width rounded up to the vector width, padding
+ * columns zero). */
+static void gather_b(const gemm_args *g, int64_t pc, int64_t kc, int64_t nc, int64_t nw, float *bp)
+{
+    const oc_sgemm_ukr *u = g->u;
+    for (int64_t n = 0; n < nw; n += u->nr) {
+        int64_t cols = min64(u->nr, nw - n), w = cols == u->nr ? u->nr : cdiv(cols, u->vw) * u->vw;
+        float *d = bp + n * kc;
+        g->bsrc->fill(g->bsrc->ctx, pc, kc, nc + n, cols, d, w);
+        if (cols < w)
+            for (int64_t k = 0; k < kc; k++)
+                memset(d + k * w + cols, 0, sizeof(float) * (size_t)(w - cols));
+    }
+}
 
 static const oc_sgemm_epi *epi_needed(const oc_sgemm_epi *e)
 {
@@ -293,8 +311,11 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
             int load_c = !first || g->beta != 0.0f;
             for (int64_t nc = n0; nc < n1; nc += u->nb) {
                 int64_t nw = min64(u->nb, n1 - nc);
-                u->pack_b(kc, nw, g->trans_b ? g->B + nc * g->ldb + pc : g->B + pc * g->ldb + nc, g->ldb,
-                          g->trans_b, bp);
+                if (g->bsrc)
+                    gather_b(g, pc, kc, nc, nw, bp);
+                else
+                    u->pack_b(kc, nw, g->trans_b ? g->B + nc * g->ldb + pc : g->B + pc * g->ldb + nc, g->ldb,
+                              g->trans_b, bp);
                 run_block(g, abase, astride, mc, mh, nc, nw, kc, bp, beta, load_c, last);
             }
         }
@@ -313,7 +334,7 @@ static int packed_args(gemm_args *g, int64_t M, int64_t N, int64_t K, const void
     if (!u || m0 % u->mr)
         return -1;
     *g = (gemm_args){u,    M, N, K, (const float *)((const unsigned char *)Ap + sizeof(pack_hdr)), NULL, 0, 0,
-                     1.0f, B, ldb, trans_b, beta, C, ldc, epi_needed(epi)};
+                     1.0f, B, ldb, trans_b, beta, C, ldc, epi_needed(epi), NULL};
     return 0;
 }
 
@@ -333,7 +354,7 @@ static gemm_args general_args(int trans_a, int trans_b, int64_t M, int64_t N, in
                               int64_t ldc, const oc_sgemm_epi *epi)
 {
     return (gemm_args){ukr_for(oc_cpu_isa()), M, N, K, NULL, A, lda, trans_a, alpha, B, ldb, trans_b, beta, C, ldc,
-                       epi_needed(epi)};
+                       epi_needed(epi), NULL};
 }
 
 void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
@@ -342,6 +363,18 @@ void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 {
     gemm_args g = general_args(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
     run(&g, 0, M, 0, N, scratch);
+}
+
+int oc_sgemm_packed_gather(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1,
+                           const oc_sgemm_bsrc *src, float beta, float *C, int64_t ldc, const oc_sgemm_epi *epi,
+                           void *scratch)
+{
+    gemm_args g;
+    if (!src || !src->fill || packed_args(&g, M, N, K, Ap, m0, m1, NULL, 0, 0, beta, C, ldc, epi))
+        return -1;
+    g.bsrc = src;
+    run(&g, m0, m1, 0, N, scratch);
+    return 0;
 }
 
 /* ---- the thread split ---- */

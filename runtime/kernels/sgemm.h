@@ -31,7 +31,9 @@
  * group, K = C_in / group * kh * kw) once with oc_sgemm_pack_a; B is the
  * column matrix (K x L) or a block of its columns [n0, n0 + nb): pass
  * B + n0, C + n0, N = nb, res + n0 (and shift + n0 if per column), keep
- * ldb, ldc, ldr. A fully connected layer at batch 1, Y[1, n] = x W: compute
+ * ldb, ldc, ldr. Or skip the col matrix: oc_sgemm_packed_gather packs
+ * B's panels from a callback that gathers them from the image (implicit
+ * im2col). A fully connected layer at batch 1, Y[1, n] = x W: compute
  * Y^T = W^T x^T instead, with W packed as the left operand (trans_a = 1
  * for W stored K x N_out, 0 for Gemm's transB W stored N_out x K), B = x
  * with trans_b = 1 (ldb = K), N = 1, ldc = 1: the narrow kernel makes it
@@ -94,6 +96,29 @@ int oc_sgemm_packed_mr(const void *Ap);
 int oc_sgemm_packed(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1, const float *B,
                     int64_t ldb, int trans_b, float beta, float *C, int64_t ldc, const oc_sgemm_epi *epi,
                     void *scratch);
+
+/* B supplied by a callback instead of memory (implicit im2col: Conv
+ * gathers B's rows straight from the image). fill writes rows
+ * [k0, k0 + kc) x columns [n0, n0 + nc) of the virtual K x N matrix B
+ * row-major into dst, row stride ldd >= nc:
+ *   dst[(k - k0) * ldd + (n - n0)] = B[k, n].
+ * dst is one of the SGEMM's packed B panels (in scratch, L2 resident), so
+ * the gather is the packing: kc is a whole K slice (<= 512), nc <= NR,
+ * and the calls of one slice come in a row with the same k0 and kc
+ * (columns ascending), so fill may cache per-row work across them. Each
+ * element of B is asked for once per pass over [m0, m1). fill may be
+ * called from any thread running the product. */
+typedef struct oc_sgemm_bsrc {
+    void (*fill)(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst, int64_t ldd);
+    void *ctx;
+} oc_sgemm_bsrc;
+
+/* oc_sgemm_packed with B from src: the same results, bit for bit, as
+ * oc_sgemm_packed on the materialized B (trans_b = 0). Returns 0, or -1
+ * (nothing done) as oc_sgemm_packed, or when src has no fill. */
+int oc_sgemm_packed_gather(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1,
+                           const oc_sgemm_bsrc *src, float beta, float *C, int64_t ldc, const oc_sgemm_epi *epi,
+                           void *scratch);
 
 /* The general product, single-threaded; packs A itself (alpha folded into
  * the packed A). alpha == 0 or K == 0 reads neither A nor B. */

@@ -1,5 +1,5 @@
 /* test_conv.c: compares the fast Conv and ConvTranspose kernels (im2col /
- * col2im + sgemm, the 1x1 shortcut) with the direct-loop references on odd
+ * col2im + sgemm, implicit im2col with packed W, the 1x1 shortcut) with the direct-loop references on odd
  * shapes: groups, depthwise, dilation, stride, asymmetric and negative
  * (ConvTranspose output_shape) pads, 1-D, 2-D and 3-D, with and without
  * bias; Conv with 1 and 2 threads and with a fused epilogue (residual +
@@ -35,6 +35,15 @@ static const conv_case cases[] = {
     {"conv2d 3x3 M=80 on 5x5 (W rows split)", 0, 2, 1, 1, 8, 80, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0}},
     {"conv2d 1x1 M=96 on 3x3 (W rows split)", 0, 2, 1, 1, 7, 96, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0}},
     {"conv2d 3x3 s1 p1 C=64 on 40x33 (column blocks)", 0, 2, 1, 3, 64, 19, 1, {40, 33}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0}},
+    /* the implicit im2col gather (packed W): strides, dilations, pads that
+     * cut runs at both ends, blocks spanning many output rows, K past KC */
+    {"conv2d 3x3 s2 dil2 asym pads C=48 on 29x23", 0, 2, 1, 2, 48, 10, 1, {29, 23}, {3, 3}, {2, 2}, {2, 2}, {2, 0}, {1, 3}, {0}},
+    {"conv2d 5x2 s(1,3) dil(1,2) pads C=6 on 17x40", 0, 2, 0, 1, 6, 9, 1, {17, 40}, {5, 2}, {1, 3}, {1, 2}, {0, 3}, {4, 1}, {0}},
+    {"conv2d kernel wider than input 3x9 s2 on 6x4", 0, 2, 1, 1, 5, 7, 1, {6, 4}, {3, 9}, {2, 2}, {1, 1}, {1, 4}, {1, 5}, {0}},
+    {"conv2d 7x7 s2 p3 C=3 on 45x38 (stem)", 0, 2, 1, 1, 3, 16, 1, {45, 38}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, {0}},
+    {"conv1d long s2 dil3 C=20", 0, 1, 1, 2, 20, 11, 1, {900}, {5}, {2}, {3}, {4}, {1}, {0}},
+    {"conv3d 3x3x3 s(1,2,1) dil(2,1,1) C=17", 0, 3, 1, 1, 17, 12, 1, {6, 9, 11}, {3, 3, 3}, {1, 2, 1}, {2, 1, 1}, {1, 1, 0}, {2, 0, 1}, {0}},
+    {"conv2d groups=3 3x3 s1 p1 on 13x50", 0, 2, 1, 2, 9, 12, 3, {13, 50}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0}},
     {"convT2d groups=2 stride 2 dil 2 pads", 1, 2, 1, 2, 4, 6, 2,
      {4, 5}, {3, 2}, {2, 3}, {2, 1}, {1, 0}, {0, 2}, {1, 0}},
     {"convT1d stride 3 output_padding 2", 1, 1, 1, 1, 3, 2, 1, {5}, {4}, {3}, {1}, {0}, {1}, {2}},

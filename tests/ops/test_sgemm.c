@@ -269,6 +269,68 @@ static void check_determinism(unsigned char *scratch, size_t sstride)
     free(A), free(B), free(C1), free(C2), free(Ap);
 }
 
+/* B source of check_gather: reads a stored matrix, counting the elements
+ * asked for (each must be asked once per row block). */
+typedef struct gather_src {
+    const float *b;
+    int64_t ldb, K, N, asked;
+    int bad;
+} gather_src;
+
+static void gather_fill(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst, int64_t ldd)
+{
+    gather_src *g = ctx;
+    if (kc < 1 || kc > 512 || nc < 1 || nc > oc_sgemm_nr() || n0 < 0 || k0 < 0 || k0 + kc > g->K ||
+        n0 + nc > g->N || ldd < nc)
+        g->bad++;
+    for (int64_t k = 0; k < kc; k++)
+        for (int64_t n = 0; n < nc; n++)
+            dst[k * ldd + n] = g->b[(k0 + k) * g->ldb + n0 + n];
+    g->asked += kc * nc;
+}
+
+/* oc_sgemm_packed_gather equals oc_sgemm_packed on the stored B bit for
+ * bit (odd M, N past NB with a narrow remainder, K past KC, row ranges,
+ * fused epilogue), and asks for every element of B exactly once. */
+static void check_gather(unsigned char *scratch)
+{
+    int64_t M = 45, N = 389, K = 421, ldb = N + 5, ldc = N + 2;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * ldb), *sh = malloc(sizeof(float) * M);
+    float *C1 = malloc(sizeof(float) * M * ldc), *C2 = malloc(sizeof(float) * M * ldc);
+    float *R = malloc(sizeof(float) * M * ldc);
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = frand();
+    for (int64_t i = 0; i < K * ldb; i++)
+        B[i] = frand();
+    for (int64_t i = 0; i < M * ldc; i++)
+        R[i] = frand();
+    for (int64_t i = 0; i < M; i++)
+        sh[i] = frand();
+    void *Ap = malloc(oc_sgemm_pack_a_bytes(M, K));
+    oc_sgemm_pack_a(M, K, A, K, 0, Ap);
+    int mr = oc_sgemm_packed_mr(Ap);
+    oc_epilogue ep = {OC_ACT_RELU, 0.0f, 0.0f, 0, 1};
+    oc_sgemm_epi epi = {&ep, sh, R, ldc};
+    int bad = 0;
+    for (int v = 0; v < 2; v++) {
+        int64_t m0 = v ? mr : 0, m1 = v ? M - 3 : M;
+        const oc_sgemm_epi *e = v ? &epi : NULL;
+        gather_src gs = {B, ldb, K, N, 0, 0};
+        oc_sgemm_bsrc src = {gather_fill, &gs};
+        for (int64_t i = 0; i < M * ldc; i++)
+            C1[i] = C2[i] = SENTINEL;
+        int rc1 = oc_sgemm_packed(M, N, K, Ap, m0, m1, B, ldb, 0, 0.0f, C1, ldc, e, scratch);
+        int rc2 = oc_sgemm_packed_gather(M, N, K, Ap, m0, m1, &src, 0.0f, C2, ldc, e, scratch);
+        if (rc1 || rc2 || gs.bad || gs.asked != K * N || memcmp(C1, C2, sizeof(float) * M * ldc))
+            bad++;
+    }
+    oc_sgemm_bsrc none = {NULL, NULL};
+    CHECK(oc_sgemm_packed_gather(M, N, K, Ap, 0, M, &none, 0.0f, C2, ldc, NULL, scratch) == -1, "no fill accepted");
+    CHECK(bad == 0, "%s: gathered B differs from stored B in %d runs", oc_sgemm_isa(), bad);
+    printf("  %s: B gathered by a callback bitwise equal to B from memory\n", oc_sgemm_isa());
+    free(A), free(B), free(sh), free(C1), free(C2), free(R), free(Ap);
+}
+
 /* The fused epilogue must give exactly what oc_epilogue_apply gives on the
  * finished product (the vector Relu/none path included), for tiles, edge
  * tiles and narrow columns, with beta 0 and 1. */
@@ -331,6 +393,7 @@ int main(int argc, char **argv)
         check_degenerate(scratch);
         check_determinism(scratch, sstride);
         check_epilogue_bitwise(scratch);
+        check_gather(scratch);
     }
     int variant = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
