@@ -30,6 +30,15 @@ int oc_get_threads(void);
 typedef void (*oc_task_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 void oc_parallel_for(int64_t n, int64_t grain, int max_threads, oc_task_fn fn, void *ctx);
 
+/* Threads worth using for `work` multiply-adds (or element operations):
+ * a region costs a hand-off to the workers (microseconds, much more when
+ * another process holds a core), so small steps run on the caller. */
+#define OC_PARALLEL_MIN_WORK 2000000.0
+static inline int oc_threads_for_work(int threads, double work)
+{
+    return threads > 1 && work >= OC_PARALLEL_MIN_WORK ? threads : 1;
+}
+
 /* Parts oc_parallel_for would use. */
 int oc_parallel_parts(int64_t n, int64_t grain, int max_threads);
 

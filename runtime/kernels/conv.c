@@ -132,7 +132,7 @@ static void col_pass_par(const oc_kargs *a, int64_t channels, const int64_t *cgr
 {
     const oc_conv_params *p = a->p;
     col_job j = {p, cgrid, img, image, col, to_img, prod(p->k, p->nsp) * prod(cgrid, p->nsp)};
-    oc_parallel_for(channels, 1, a->threads > 0 ? a->threads : 1, col_task, &j);
+    oc_parallel_for(channels, 1, oc_threads_for_work(a->threads, (double)channels * j.rows_per_channel), col_task, &j);
 }
 
 size_t oc_conv_scratch(const oc_conv_params *p)
@@ -442,7 +442,7 @@ int oc_conv_forward(const oc_kargs *a)
     /* implicit blocks keep no col: a whole image per task (cut below for threads) */
     c.qchunk = c.implicit ? (c.outer > 0 ? c.outer : 1) : conv_qchunk(p);
     c.nq = (c.outer + c.qchunk - 1) / c.qchunk;
-    int threads = a->threads > 0 ? a->threads : 1;
+    int threads = oc_threads_for_work(a->threads > 0 ? a->threads : 1, (double)p->batch * p->cout * c.Lout * c.CK);
     /* enough column blocks to keep every thread busy to the end (a few
      * per thread), when the image is wide enough to cut that finely */
     int64_t per = p->batch * c.G;

@@ -23,7 +23,7 @@
  * parameters are copied into locals (alpha, beta, gamma, approximate) so
  * the loops do not reload them after every store. */
 #define UNARY_BLOCK 4096
-#define UNARY_GRAIN 4 /* blocks per thread at least: 64 KB of input */
+#define UNARY_GRAIN 16 /* blocks per thread at least: 256 KB of input (a region costs a hand-off) */
 
 typedef void (*unary_run_fn)(const oc_unary_params *p, const float *x, float *y, int64_t n);
 
@@ -529,7 +529,7 @@ int oc_binary_forward(const oc_kargs *a)
     for (int k = 0; j.fast && k < p->n_in; k++)
         j.fast = a->in[k]->dtype == OC_FLOAT;
     int64_t inner = v.dims[v.nd - 1], rows = inner ? a->out[0]->numel / inner : 0;
-    int64_t grain = 32768 / (inner ? inner : 1);
+    int64_t grain = 131072 / (inner ? inner : 1);
     oc_parallel_for(rows, grain > 0 ? grain : 1, a->threads, bcast_task, &j);
     return 0;
 }

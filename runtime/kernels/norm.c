@@ -133,10 +133,10 @@ int oc_batchnorm_forward(const oc_kargs *a)
     bn_job j = {p, a};
     int64_t S = p->spatial > 0 ? p->spatial : 1;
     if (p->training) {
-        int64_t grain = 16384 / (S * (p->n > 0 ? p->n : 1));
+        int64_t grain = 65536 / (S * (p->n > 0 ? p->n : 1));
         oc_parallel_for(p->c, grain > 0 ? grain : 1, a->threads, bn_channels_task, &j);
     } else {
-        int64_t grain = 16384 / S;
+        int64_t grain = 65536 / S;
         oc_parallel_for(p->n * p->c, grain > 0 ? grain : 1, a->threads, bn_planes_task, &j);
     }
     return 0;
@@ -387,7 +387,7 @@ int oc_batchnorm_backward(const oc_kargs *a)
 {
     const oc_batchnorm_params *p = a->p;
     bn_job j = {p, a};
-    int64_t per = p->spatial * p->n, grain = 16384 / (per > 0 ? per : 1);
+    int64_t per = p->spatial * p->n, grain = 65536 / (per > 0 ? per : 1);
     oc_parallel_for(p->c, grain > 0 ? grain : 1, a->threads, bn_backward_channels, &j);
     return 0;
 }

@@ -338,7 +338,7 @@ int oc_pool2d_forward(const oc_kargs *a)
         return oc_fail(a->d, "pool: needs %zu bytes of per-thread scratch", need);
     p2_job j = {p, a, {0}};
     p2_geometry(p, &j.g);
-    int64_t plane = j.g.H * j.g.W, grain = 16384 / (plane > 0 ? plane : 1);
+    int64_t plane = j.g.H * j.g.W, grain = 65536 / (plane > 0 ? plane : 1);
     oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, p2_task, &j);
     return 0;
 }
@@ -452,7 +452,7 @@ int oc_global_pool_forward(const oc_kargs *a)
     if (p->dtype != OC_FLOAT && p->dtype != OC_DOUBLE)
         return oc_fail(a->d, "global pool: element type %s is not supported", oc_dtype_name(p->dtype));
     gpool_job j = {p, a->in[0]->data, a->out[0]->data};
-    int64_t grain = 16384 / (p->plane > 0 ? p->plane : 1);
+    int64_t grain = 65536 / (p->plane > 0 ? p->plane : 1);
     oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, gpool_task, &j);
     return 0;
 }
@@ -532,7 +532,7 @@ int oc_pool_backward(const oc_kargs *a)
     if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
         return oc_fail(a->d, "pool backward: only float32 MaxPool and AveragePool are supported");
     pool_bwd_job j = {p, a->in[0]->data, a->in[1]->data, a->out[0]->data};
-    int64_t isz = p->in[0] * p->in[1] * p->in[2], grain = 16384 / (isz > 0 ? isz : 1);
+    int64_t isz = p->in[0] * p->in[1] * p->in[2], grain = 65536 / (isz > 0 ? isz : 1);
     oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, pool_bwd_task, &j);
     return 0;
 }
@@ -575,7 +575,7 @@ int oc_global_pool_backward(const oc_kargs *a)
     if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
         return oc_fail(a->d, "global pool backward: only float32 GlobalMaxPool and GlobalAveragePool are supported");
     gpool_bwd_job j = {p, a->in[0]->data, a->in[1]->data, a->out[0]->data};
-    int64_t grain = 16384 / (p->plane > 0 ? p->plane : 1);
+    int64_t grain = 65536 / (p->plane > 0 ? p->plane : 1);
     oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, gpool_bwd_task, &j);
     return 0;
 }

@@ -158,7 +158,7 @@ int oc_softmax_forward(const oc_kargs *a)
     if (p->dtype != OC_FLOAT && p->dtype != OC_DOUBLE)
         return oc_fail(a->d, "softmax: element type %s is not supported", oc_dtype_name(p->dtype));
     softmax_job j = {p, a->in[0]->data, a->out[0]->data};
-    int64_t row = p->n * p->inner, grain = 16384 / (row > 0 ? row : 1);
+    int64_t row = p->n * p->inner, grain = 65536 / (row > 0 ? row : 1);
     oc_parallel_for(p->outer, grain > 0 ? grain : 1, a->threads, softmax_task, &j);
     return 0;
 }
