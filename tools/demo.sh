@@ -16,3 +16,17 @@ echo
 ./build/onnxc info build/resnet18.onnx --batch 1 --passes | grep -E "^(passes|pass |[a-z_]+ +(fold|cleanup|fuse) )"
 echo
 ./build/onnxc bench build/resnet18.onnx --batch 1 --compare fused,unfused --runs 10 --profile | head -16
+# Transfer learning on the shared data sets (skipped when they are absent):
+# LeNet-5 trained from scratch on MNIST digits, written as ONNX, then its
+# classifier head swapped for a fresh 10-class layer and finetuned on
+# Fashion-MNIST with the backbone frozen (features computed once).
+data=../shared/datasets
+if [ -d "$data/mnist-t10k" ] && [ -d "$data/fashion-mnist" ]; then
+  echo
+  ./build/onnxc train --model lenet5 --data "$data/mnist-t10k" --epochs 2 --train-size 6000 --val-size 2000 \
+    --lr 0.02 --threads 1 -o build/lenet5_mnist.onnx | tail -2
+  ./build/onnxc finetune build/lenet5_mnist.onnx --data "$data/fashion-mnist" --classes 10 --limit 3000 \
+    --threads 1 -o build/lenet5_fashion.onnx | grep -v "^  class"
+else
+  echo "(transfer-learning demo skipped: $data/mnist-t10k and $data/fashion-mnist are not there)"
+fi
