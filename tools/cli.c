@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,29 @@ int cli_bytes(const char *flag, const char *s, size_t *out)
     }
     *out = (size_t)v << shift;
     return 0;
+}
+
+int cli_set_flag(const char *cmd, const cli_flag *table, const char *f, const char *v)
+{
+    for (const cli_flag *t = table; t->name; t++) {
+        if (strcmp(t->name, f))
+            continue;
+        if (t->kind == CLI_INT)
+            return cli_int(f, v, 0, (int64_t)1 << 40, t->dst) ? -1 : 0;
+        if (t->kind == CLI_STR) {
+            *(const char **)t->dst = v;
+            return 0;
+        }
+        char *end;
+        double x = strtod(v, &end);
+        if (*end || end == v || !isfinite(x) || x < 0) {
+            fprintf(stderr, "onnxc %s: %s expects a non-negative number, got '%s'\n", cmd, f, v);
+            return -1;
+        }
+        *(double *)t->dst = x;
+        return 0;
+    }
+    return 1;
 }
 
 const char *cli_value(const char *cmd, int argc, char **argv, int *i)

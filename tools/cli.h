@@ -26,6 +26,19 @@ int cli_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *ou
 /* A byte count with an optional binary suffix: 4096, 512K, 64M, 2G.
  * Prints an error and returns -1 when it is not one (or is 0). */
 int cli_bytes(const char *flag, const char *s, size_t *out);
+/* A flag that takes a value, for table-driven parsing: `int64_t`
+ * (a non-negative integer), `double` (a non-negative finite number) or a
+ * string, stored at dst. */
+typedef enum { CLI_INT, CLI_NUM, CLI_STR } cli_flag_kind;
+typedef struct cli_flag {
+    const char *name;
+    cli_flag_kind kind;
+    void *dst;
+} cli_flag;
+/* Stores value v of flag f by the table (terminated by a NULL name):
+ * 0 done, 1 f is not in the table, -1 a bad value (printed). */
+int cli_set_flag(const char *cmd, const cli_flag *table, const char *f, const char *v);
+
 /* Value of a flag that needs one: argv[++*i], or an error (NULL). */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 

@@ -451,32 +451,38 @@ int oc_cmd_finetune(int argc, char **argv)
         }
         if (!(v = cli_value("finetune", argc, argv, &i)))
             return 2;
-        int64_t *iv = !strcmp(f, "--classes") ? &a.classes : !strcmp(f, "--epochs") ? &a.epochs
-                    : !strcmp(f, "--batch") ? &a.batch : !strcmp(f, "--seed") ? &a.seed
-                    : !strcmp(f, "--threads") ? &a.threads : !strcmp(f, "--limit") ? &a.limit
-                    : !strcmp(f, "--size") ? &a.size : NULL;
-        double *dv = !strcmp(f, "--lr") ? &a.lr : !strcmp(f, "--momentum") ? &a.momentum
-                   : !strcmp(f, "--weight-decay") ? &a.weight_decay : !strcmp(f, "--val-split") ? &a.val_split : NULL;
-        const char **sv = !strcmp(f, "--data") ? &a.data : !strcmp(f, "-o") ? &a.out : !strcmp(f, "--head") ? &a.head
-                        : !strcmp(f, "--freeze") ? &a.freeze : !strcmp(f, "--unfreeze-from") ? &a.unfreeze_from
-                        : !strcmp(f, "--bn") ? &a.bn : !strcmp(f, "--optim") ? &a.optim
-                        : !strcmp(f, "--schedule") ? &a.schedule : !strcmp(f, "--augment") ? &a.augment
-                        : !strcmp(f, "--checkpoint") ? &a.checkpoint : !strcmp(f, "--resume") ? &a.resume
-                        : !strcmp(f, "--mean") ? &a.mean : !strcmp(f, "--std") ? &a.std
-                        : !strcmp(f, "--plot") ? &a.plot : NULL;
-        if (iv) {
-            if (cli_int(f, v, 0, (int64_t)1 << 40, iv))
-                return 2;
-        } else if (dv) {
-            char *end;
-            *dv = strtod(v, &end);
-            if (*end || end == v || !isfinite(*dv) || *dv < 0) {
-                fprintf(stderr, "onnxc finetune: %s expects a non-negative number, got '%s'\n", f, v);
-                return 2;
-            }
-        } else if (sv) {
-            *sv = v;
-        } else {
+        const cli_flag flags[] = {
+            {"--classes", CLI_INT, &a.classes},
+            {"--epochs", CLI_INT, &a.epochs},
+            {"--batch", CLI_INT, &a.batch},
+            {"--seed", CLI_INT, &a.seed},
+            {"--threads", CLI_INT, &a.threads},
+            {"--limit", CLI_INT, &a.limit},
+            {"--size", CLI_INT, &a.size},
+            {"--lr", CLI_NUM, &a.lr},
+            {"--momentum", CLI_NUM, &a.momentum},
+            {"--weight-decay", CLI_NUM, &a.weight_decay},
+            {"--val-split", CLI_NUM, &a.val_split},
+            {"--data", CLI_STR, &a.data},
+            {"-o", CLI_STR, &a.out},
+            {"--head", CLI_STR, &a.head},
+            {"--freeze", CLI_STR, &a.freeze},
+            {"--unfreeze-from", CLI_STR, &a.unfreeze_from},
+            {"--bn", CLI_STR, &a.bn},
+            {"--optim", CLI_STR, &a.optim},
+            {"--schedule", CLI_STR, &a.schedule},
+            {"--augment", CLI_STR, &a.augment},
+            {"--checkpoint", CLI_STR, &a.checkpoint},
+            {"--resume", CLI_STR, &a.resume},
+            {"--mean", CLI_STR, &a.mean},
+            {"--std", CLI_STR, &a.std},
+            {"--plot", CLI_STR, &a.plot},
+            {0},
+        };
+        int r = cli_set_flag("finetune", flags, f, v);
+        if (r < 0)
+            return 2;
+        if (r > 0) {
             fprintf(stderr, "onnxc finetune: unknown option '%s' (see onnxc finetune --help)\n", f);
             return 2;
         }

@@ -129,33 +129,38 @@ int oc_cmd_train(int argc, char **argv)
         }
         if (!(v = cli_value("train", argc, argv, &i)))
             return 2;
-        int64_t *iv = !strcmp(f, "--epochs") ? &a.epochs : !strcmp(f, "--batch") ? &a.batch
-                    : !strcmp(f, "--train-size") ? &a.train_size : !strcmp(f, "--val-size") ? &a.val_size
-                    : !strcmp(f, "--seed") ? &a.seed : !strcmp(f, "--patience") ? &a.patience
-                    : !strcmp(f, "--threads") ? &a.threads : !strcmp(f, "--warmup") ? &a.warmup
-                    : !strcmp(f, "--nesterov") ? &a.nesterov : !strcmp(f, "--checkpoint-every") ? &a.ckpt_every
-                    : !strcmp(f, "--stop-after-steps") ? &a.stop_after : NULL;
-        double *dv = !strcmp(f, "--lr") ? &a.lr : !strcmp(f, "--momentum") ? &a.momentum
-                   : !strcmp(f, "--weight-decay") ? &a.weight_decay : !strcmp(f, "--val-frac") ? &a.val_frac
-                   : !strcmp(f, "--clip") ? &a.clip : NULL;
-        const char **sv = !strcmp(f, "--model") ? &a.model : !strcmp(f, "--data") ? &a.data : !strcmp(f, "-o") ? &a.out
-                        : !strcmp(f, "--checkpoint") ? &a.checkpoint : !strcmp(f, "--resume") ? &a.resume
-                        : !strcmp(f, "--plot") ? &a.plot
-                        : !strcmp(f, "--optim") ? &a.optim : !strcmp(f, "--schedule") ? &a.schedule
-                        : !strcmp(f, "--split") ? &a.split : NULL;
-        if (iv) {
-            if (cli_int(f, v, 0, (int64_t)1 << 40, iv))
-                return 2;
-        } else if (dv) {
-            char *end;
-            *dv = strtod(v, &end);
-            if (*end || end == v || !isfinite(*dv) || *dv < 0) {
-                fprintf(stderr, "onnxc train: %s expects a non-negative number, got '%s'\n", f, v);
-                return 2;
-            }
-        } else if (sv) {
-            *sv = v;
-        } else {
+        const cli_flag flags[] = {
+            {"--epochs", CLI_INT, &a.epochs},
+            {"--batch", CLI_INT, &a.batch},
+            {"--train-size", CLI_INT, &a.train_size},
+            {"--val-size", CLI_INT, &a.val_size},
+            {"--seed", CLI_INT, &a.seed},
+            {"--patience", CLI_INT, &a.patience},
+            {"--threads", CLI_INT, &a.threads},
+            {"--warmup", CLI_INT, &a.warmup},
+            {"--nesterov", CLI_INT, &a.nesterov},
+            {"--checkpoint-every", CLI_INT, &a.ckpt_every},
+            {"--stop-after-steps", CLI_INT, &a.stop_after},
+            {"--lr", CLI_NUM, &a.lr},
+            {"--momentum", CLI_NUM, &a.momentum},
+            {"--weight-decay", CLI_NUM, &a.weight_decay},
+            {"--val-frac", CLI_NUM, &a.val_frac},
+            {"--clip", CLI_NUM, &a.clip},
+            {"--model", CLI_STR, &a.model},
+            {"--data", CLI_STR, &a.data},
+            {"-o", CLI_STR, &a.out},
+            {"--checkpoint", CLI_STR, &a.checkpoint},
+            {"--resume", CLI_STR, &a.resume},
+            {"--plot", CLI_STR, &a.plot},
+            {"--optim", CLI_STR, &a.optim},
+            {"--schedule", CLI_STR, &a.schedule},
+            {"--split", CLI_STR, &a.split},
+            {0},
+        };
+        int r = cli_set_flag("train", flags, f, v);
+        if (r < 0)
+            return 2;
+        if (r > 0) {
             fprintf(stderr, "onnxc train: unknown option '%s' (see onnxc train --help)\n", f);
             return 2;
         }
