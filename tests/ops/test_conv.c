@@ -13,6 +13,7 @@
 #include "../../runtime/kernels/sgemm.h"
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
+#include "../unit/tensor_view.h"
 
 typedef struct conv_case {
     const char *name;
@@ -59,18 +60,6 @@ static float frand(unsigned *st)
     return (float)((*st >> 8) & 0xffff) / 32768.0f - 1.0f;
 }
 
-static void tensor_init(oc_tensor *t, int rank, const int64_t *dims, float *data)
-{
-    memset(t, 0, sizeof *t);
-    t->dtype = OC_FLOAT;
-    t->rank = rank;
-    t->numel = 1;
-    for (int i = 0; i < rank; i++) {
-        t->dims[i] = dims[i];
-        t->numel *= dims[i];
-    }
-    t->data = data;
-}
 
 static float *rand_buf(int64_t n, unsigned *st)
 {
@@ -114,11 +103,11 @@ static void run_case(const conv_case *cc)
     }
     unsigned st = 12345u;
     oc_tensor x, w, b, y_fast, y_ref;
-    tensor_init(&x, rank, xd, NULL);
-    tensor_init(&w, rank, wd, NULL);
-    tensor_init(&b, 1, bd, NULL);
-    tensor_init(&y_fast, rank, yd, NULL);
-    tensor_init(&y_ref, rank, yd, NULL);
+    tensor_init(&x, OC_FLOAT, rank, xd, NULL);
+    tensor_init(&w, OC_FLOAT, rank, wd, NULL);
+    tensor_init(&b, OC_FLOAT, 1, bd, NULL);
+    tensor_init(&y_fast, OC_FLOAT, rank, yd, NULL);
+    tensor_init(&y_ref, OC_FLOAT, rank, yd, NULL);
     x.data = rand_buf(x.numel, &st);
     w.data = rand_buf(w.numel, &st);
     b.data = rand_buf(b.numel, &st);
@@ -127,7 +116,7 @@ static void run_case(const conv_case *cc)
     /* Conv runs with 1 and 2 threads, plain and with a fused epilogue
      * (residual + LeakyRelu); the reference applies the same epilogue. */
     oc_tensor r;
-    tensor_init(&r, rank, yd, NULL);
+    tensor_init(&r, OC_FLOAT, rank, yd, NULL);
     r.data = rand_buf(r.numel, &st);
     for (int variant = 0; variant < (cc->transpose ? 2 : 8); variant++) {
         int threads = variant & 1 ? 2 : 1, fused = (variant & 2) != 0, packed = (variant & 4) != 0;
@@ -204,8 +193,8 @@ static void run_winograd(int64_t n, int64_t c, int64_t m, int64_t h, int64_t w, 
     unsigned st = 777u;
     int64_t xd[4] = {n, c, h, w}, wd[4] = {m, c, 3, 3}, bd[1] = {m}, yd[4] = {n, m, p.out[0], p.out[1]};
     oc_tensor x, wt, b, yf, yr, r;
-    tensor_init(&x, 4, xd, NULL), tensor_init(&wt, 4, wd, NULL), tensor_init(&b, 1, bd, NULL);
-    tensor_init(&yf, 4, yd, NULL), tensor_init(&yr, 4, yd, NULL), tensor_init(&r, 4, yd, NULL);
+    tensor_init(&x, OC_FLOAT, 4, xd, NULL), tensor_init(&wt, OC_FLOAT, 4, wd, NULL), tensor_init(&b, OC_FLOAT, 1, bd, NULL);
+    tensor_init(&yf, OC_FLOAT, 4, yd, NULL), tensor_init(&yr, OC_FLOAT, 4, yd, NULL), tensor_init(&r, OC_FLOAT, 4, yd, NULL);
     x.data = rand_buf(x.numel, &st), wt.data = rand_buf(wt.numel, &st), b.data = rand_buf(b.numel, &st);
     yf.data = rand_buf(yf.numel, &st), yr.data = rand_buf(yr.numel, &st), r.data = rand_buf(r.numel, &st);
     oc_set_threads(threads);

@@ -13,6 +13,7 @@
 #include "../../runtime/kernels/conv_depthwise.h"
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
+#include "../unit/tensor_view.h"
 
 typedef struct dw_case {
     const char *name;
@@ -46,18 +47,6 @@ static float frand(unsigned *st)
     return (float)((*st >> 8) & 0xffff) / 32768.0f - 1.0f;
 }
 
-static void tensor_init(oc_tensor *t, int rank, const int64_t *dims, float *data)
-{
-    memset(t, 0, sizeof *t);
-    t->dtype = OC_FLOAT;
-    t->rank = rank;
-    t->numel = 1;
-    for (int i = 0; i < rank; i++) {
-        t->dims[i] = dims[i];
-        t->numel *= dims[i];
-    }
-    t->data = data;
-}
 
 static float *rand_buf(int64_t n, unsigned *st)
 {
@@ -95,12 +84,12 @@ static void run_case(const dw_case *cc, int threads)
     int64_t wd[4] = {p.cout, cc->cg, cc->kh, cc->kw}, bd[1] = {p.cout};
     unsigned st = 777u + (unsigned)cc->c;
     oc_tensor x, w, b, r, yf, yr;
-    tensor_init(&x, 4, xd, NULL);
-    tensor_init(&w, 4, wd, NULL);
-    tensor_init(&b, 1, bd, NULL);
-    tensor_init(&r, 4, yd, NULL);
-    tensor_init(&yf, 4, yd, NULL);
-    tensor_init(&yr, 4, yd, NULL);
+    tensor_init(&x, OC_FLOAT, 4, xd, NULL);
+    tensor_init(&w, OC_FLOAT, 4, wd, NULL);
+    tensor_init(&b, OC_FLOAT, 1, bd, NULL);
+    tensor_init(&r, OC_FLOAT, 4, yd, NULL);
+    tensor_init(&yf, OC_FLOAT, 4, yd, NULL);
+    tensor_init(&yr, OC_FLOAT, 4, yd, NULL);
     x.data = rand_buf(x.numel, &st);
     w.data = rand_buf(w.numel, &st);
     b.data = rand_buf(b.numel, &st);

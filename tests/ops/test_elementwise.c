@@ -22,6 +22,7 @@
 #include "../../runtime/kernels/vmath.h"
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
+#include "../unit/tensor_view.h"
 
 /* |got - want| in units of the spacing of floats at want (rounded to float). */
 static double ulp_err(float got, double want)
@@ -87,18 +88,6 @@ static float frand(unsigned *st)
     return (float)((*st >> 8) & 0xffffff) / 8388608.0f - 1.0f;
 }
 
-static void tensor_init(oc_tensor *t, int dtype, int rank, const int64_t *dims, void *data)
-{
-    memset(t, 0, sizeof *t);
-    t->dtype = dtype;
-    t->rank = rank;
-    t->numel = 1;
-    for (int i = 0; i < rank; i++) {
-        t->dims[i] = dims[i];
-        t->numel *= dims[i];
-    }
-    t->data = data;
-}
 
 /* ---- 2. unary kernels vs the fused epilogue ---- */
 static void test_unary_vs_epilogue(int threads)

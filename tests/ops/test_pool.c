@@ -13,6 +13,7 @@
 #include "../../runtime/kernels/pool.h"
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
+#include "../unit/tensor_view.h"
 
 typedef struct pool_case {
     const char *name;
@@ -43,18 +44,6 @@ static float frand(unsigned *st)
     return (float)((*st >> 8) & 0xffffff) / 8388608.0f - 1.0f; /* 24 random bits */
 }
 
-static void tensor_init(oc_tensor *t, int dtype, int rank, const int64_t *dims, void *data)
-{
-    memset(t, 0, sizeof *t);
-    t->dtype = dtype;
-    t->rank = rank;
-    t->numel = 1;
-    for (int i = 0; i < rank; i++) {
-        t->dims[i] = dims[i];
-        t->numel *= dims[i];
-    }
-    t->data = data;
-}
 
 static float *rand_buf(int64_t n, unsigned *st)
 {
