@@ -257,6 +257,8 @@ fail:
     return NULL;
 }
 
+oc_plan *oc_trainer_plan(oc_trainer *t) { return t->p; }
+
 int64_t oc_trainer_batch(const oc_trainer *t) { return t->batch; }
 int64_t oc_trainer_steps(const oc_trainer *t) { return t->step; }
 size_t oc_trainer_param_floats(const oc_trainer *t) { return t->p->train_floats; }

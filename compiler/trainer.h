@@ -20,6 +20,7 @@
 
 #include "../runtime/data_source.h"
 #include "../runtime/optim.h"
+#include "../runtime/plan.h"
 #include "../runtime/schedule.h"
 #include "graph.h"
 #include "train.h"
@@ -72,6 +73,10 @@ int oc_trainer_export(oc_trainer *t, const char *path);
 /* The current values of the trainable parameter named `name` (numel
  * floats, in the training plan's block), or NULL. */
 float *oc_trainer_param(oc_trainer *t, const char *name, int64_t *numel);
+
+/* The training plan (forward, loss, backward), e.g. to profile its steps:
+ * after a step its inputs hold that step's batch. */
+oc_plan *oc_trainer_plan(oc_trainer *t);
 
 /* Facts about the run. */
 int64_t oc_trainer_batch(const oc_trainer *t);

@@ -19,6 +19,12 @@ int oc_cmd_grad(int argc, char **argv);
 int oc_cmd_train(int argc, char **argv);
 int oc_cmd_finetune(int argc, char **argv);
 int oc_cmd_bench(int argc, char **argv);
+int oc_cmd_bench_train(int argc, char **argv); /* bench --train */
+
+/* bench --profile: per step (node, op, kernel, ms, GFLOP/s, %) and per op
+ * type, from summed seconds per step over `runs` runs; json: a "layers" key. */
+struct oc_plan;
+void cli_print_profile(const struct oc_plan *p, const double *profile, const char *name, int runs, int json);
 
 /* Parse a decimal integer in [lo, hi] for flag `flag`; prints an error and
  * returns -1 when it is not one. */

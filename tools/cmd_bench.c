@@ -57,6 +57,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: onnxc bench MODEL.onnx|--model NAME [--batch B (default: the model's, else 1)] [--dim NAME=N] [--threads T] [--runs N]\n"
                "                   [--warmup N] [--compare fused,unfused,ref] [--profile] [--json] [--kernel fast|ref]\n"
+               "       onnxc bench MODEL.onnx --train full|head [--batch B] [--classes N] ...: one training step (--train --help)\n"
                "Times the compiled plan (load and planning reported, not timed); variants alternate.\n");
 }
 
@@ -108,18 +109,17 @@ typedef struct op_total {
     int count;
 } op_total;
 
-static void print_profile(const variant *v, int runs, int json)
+void cli_print_profile(const oc_plan *p, const double *profile, const char *name, int runs, int json)
 {
-    const oc_plan *p = v->p;
     double total = 0;
     for (int s = 0; s < p->n_steps; s++)
-        total += v->profile[s];
+        total += profile[s];
     char kb[160];
     if (json) {
         printf(", \"layers\": [");
         for (int s = 0; s < p->n_steps; s++) {
             const oc_step *st = &p->steps[s];
-            double ms = 1e3 * v->profile[s] / runs;
+            double ms = 1e3 * profile[s] / runs;
             printf("%s{\"node\": ", s ? ", " : "");
             cli_json_string(stdout, st->name);
             printf(", \"op\": ");
@@ -132,14 +132,14 @@ static void print_profile(const variant *v, int runs, int json)
         printf("]");
         return;
     }
-    printf("\nprofile (%s, mean of %d runs):\n", v->name, runs);
+    printf("\nprofile (%s, mean of %d runs):\n", name, runs);
     printf("  %-34s %-18s %-44s %9s %8s %6s\n", "node", "op", "kernel", "ms", "GFLOP/s", "%");
     for (int s = 0; s < p->n_steps; s++) {
         const oc_step *st = &p->steps[s];
-        double ms = 1e3 * v->profile[s] / runs;
+        double ms = 1e3 * profile[s] / runs;
         printf("  %-34.34s %-18.18s %-44.44s %9.3f %8.1f %5.1f%%\n", st->name, st->op, kernel_label(st, kb, sizeof kb),
                ms, ms > 0 && st->flops ? (double)st->flops / (ms * 1e6) : 0.0,
-               total > 0 ? 100.0 * v->profile[s] / total : 0.0);
+               total > 0 ? 100.0 * profile[s] / total : 0.0);
     }
     op_total *ops = calloc((size_t)p->n_steps + 1, sizeof *ops);
     int n_ops = 0;
@@ -149,7 +149,7 @@ static void print_profile(const variant *v, int runs, int json)
             k++;
         if (k == n_ops)
             ops[n_ops++].op = p->steps[s].op;
-        ops[k].s += v->profile[s];
+        ops[k].s += profile[s];
         ops[k].flops += p->steps[s].flops;
         ops[k].count++;
     }
@@ -181,6 +181,9 @@ static int batch_unknown(const oc_graph *g)
 
 int oc_cmd_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* a training step is timed by cmd_bench_train.c */
+        if (!strcmp(argv[i], "--train"))
+            return oc_cmd_bench_train(argc, argv);
     cli_model_args ma = {.batch = -1};
     oc_pass_opts popts; /* the passes of the default / fused variant (--no-fuse, --passes, --no-pass) */
     oc_pass_opts_default(&popts);
@@ -362,7 +365,7 @@ int oc_cmd_bench(int argc, char **argv)
         }
         printf("]");
         if (profile)
-            print_profile(&vs[0], (int)runs, 1);
+            cli_print_profile(vs[0].p, vs[0].profile, vs[0].name, (int)runs, 1);
         printf("}\n");
     } else {
         printf("model %s, batch %lld, %d thread%s, ISA %s, %lld runs after %lld warm-up\n", model, (long long)batch,
@@ -379,7 +382,7 @@ int oc_cmd_bench(int argc, char **argv)
         for (int k = 1; k < nv; k++)
             printf("%s / %s median: %.3f\n", vs[k].name, vs[0].name, vs[k].median / vs[0].median);
         if (profile)
-            print_profile(&vs[0], (int)runs, 0);
+            cli_print_profile(vs[0].p, vs[0].profile, vs[0].name, (int)runs, 0);
     }
     rc = 0;
 done:

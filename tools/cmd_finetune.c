@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../compiler/head.h"
 #include "../compiler/onnx_export.h"
 #include "../compiler/onnx_import.h"
 #include "../compiler/passes/passes.h"
@@ -56,187 +57,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ---- the head ---- */
-
-typedef struct head_info {
-    int node;     /* the Gemm or MatMul */
-    int add;      /* the Add after a MatMul, or -1 */
-    int weight;   /* value ids */
-    int bias;     /* -1 when absent */
-    int input;    /* the value the head reads (features) */
-    int output;   /* the value the head produces */
-    int64_t k, n; /* features in, classes out */
-    int trans_b;  /* Gemm's transB */
-} head_info;
-
-static int is_const(const oc_graph *g, int v) { return v >= 0 && g->values[v].constant != NULL; }
-
-static int64_t value_numel(const oc_graph *g, int v)
-{
-    const oc_value *x = &g->values[v];
-    int64_t n = 1;
-    for (int i = 0; i < x->rank; i++)
-        n *= x->dims[i];
-    return x->rank < 0 ? -1 : n;
-}
-
-/* A Gemm / MatMul(+Add) node with a constant 2-D weight as a head. */
-static int head_at(const oc_graph *g, int nid, head_info *h)
-{
-    const oc_node *n = &g->nodes[nid];
-    memset(h, 0, sizeof *h);
-    h->add = h->bias = -1;
-    if (!strcmp(n->op_type, "Add")) {
-        for (int k = 0; k < 2 && n->n_in == 2; k++) {
-            int p = g->values[n->in[k]].producer;
-            if (p >= 0 && !strcmp(g->nodes[p].op_type, "MatMul") && is_const(g, n->in[1 - k])) {
-                if (head_at(g, p, h))
-                    return -1;
-                h->add = nid;
-                h->bias = n->in[1 - k];
-                h->output = n->out[0];
-                return 0;
-            }
-        }
-        return -1;
-    }
-    int gemm = !strcmp(n->op_type, "Gemm");
-    if (!gemm && strcmp(n->op_type, "MatMul"))
-        return -1;
-    if (n->n_in < 2 || !is_const(g, n->in[1]) || g->values[n->in[1]].rank != 2 || is_const(g, n->in[0]))
-        return -1;
-    if (gemm && (oc_attr_int(n, "transA", 0) || oc_attr_float(n, "alpha", 1.0f) != 1.0f ||
-                 oc_attr_float(n, "beta", 1.0f) != 1.0f))
-        return -1;
-    h->node = nid;
-    h->weight = n->in[1];
-    h->input = n->in[0];
-    h->output = n->out[0];
-    h->trans_b = gemm ? (int)oc_attr_int(n, "transB", 0) : 0;
-    const int64_t *wd = g->values[h->weight].dims;
-    h->k = h->trans_b ? wd[1] : wd[0];
-    h->n = h->trans_b ? wd[0] : wd[1];
-    if (gemm && n->n_in > 2 && n->in[2] >= 0) {
-        if (!is_const(g, n->in[2]) || value_numel(g, n->in[2]) != h->n)
-            return -1;
-        h->bias = n->in[2];
-    }
-    return 0;
-}
-
-/* Candidates for an error message: every Gemm / MatMul(+Add) head. */
-static void list_heads(const oc_graph *g, char *buf, size_t cap)
-{
-    size_t o = 0;
-    int cnt = 0;
-    buf[0] = 0;
-    for (int i = 0; i < g->n_nodes && o + 64 < cap; i++) {
-        head_info h;
-        if (strcmp(g->nodes[i].op_type, "Add") && !head_at(g, i, &h))
-            o += (size_t)snprintf(buf + o, cap - o, "%s'%s' (%s, %lld -> %lld)", cnt++ ? ", " : "", g->nodes[i].name,
-                                  g->nodes[i].op_type, (long long)h.k, (long long)h.n);
-    }
-    if (!cnt)
-        snprintf(buf, cap, "none (no Gemm or MatMul with a constant 2-D weight)");
-}
-
-/* The head feeding the first output, through shape-only and activation-free
- * ops (Flatten, Reshape, Identity, Softmax, LogSoftmax). */
-static int find_head(const oc_graph *g, const char *name, head_info *h, oc_diag *d)
-{
-    char cands[2048];
-    if (name) {
-        for (int i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i].name && !strcmp(g->nodes[i].name, name)) {
-                if (head_at(g, i, h) == 0)
-                    return 0;
-                list_heads(g, cands, sizeof cands);
-                return oc_fail(d, "--head '%s' is a %s, not a Gemm or MatMul(+Add) with a constant weight; candidates: %s",
-                               name, g->nodes[i].op_type, cands);
-            }
-        list_heads(g, cands, sizeof cands);
-        return oc_fail(d, "--head: the model has no node named '%s'; candidates: %s", name, cands);
-    }
-    int v = g->outputs[0];
-    for (int hop = 0; hop < 16 && v >= 0; hop++) {
-        int p = g->values[v].producer;
-        if (p < 0)
-            break;
-        if (head_at(g, p, h) == 0)
-            return 0;
-        const char *op = g->nodes[p].op_type;
-        if (strcmp(op, "Flatten") && strcmp(op, "Reshape") && strcmp(op, "Identity") && strcmp(op, "Softmax") &&
-            strcmp(op, "LogSoftmax"))
-            break;
-        v = g->nodes[p].in[0];
-    }
-    list_heads(g, cands, sizeof cands);
-    return oc_fail(d, "%s: no classifier head (Gemm, or MatMul(+Add)) feeds the output '%s'; give one with --head NODE; "
-                      "candidates: %s", g->source, g->values[g->outputs[0]].name, cands);
-}
-
-/* A fresh head with n outputs: Xavier-uniform weight, zero bias. */
-static int replace_head(oc_graph *g, head_info *h, int64_t n, uint64_t seed, oc_diag *d)
-{
-    int64_t wd[2] = {h->trans_b ? n : h->k, h->trans_b ? h->k : n}, bd[1] = {n};
-    oc_tensor *w = oc_tensor_new(OC_FLOAT, 2, wd, d), *b = NULL;
-    if (!w)
-        return -1;
-    oc_init ic;
-    oc_init_default(&ic, OC_INIT_XAVIER_UNIFORM);
-    oc_rng r;
-    oc_rng_seed(&r, seed);
-    /* fans are those of the [out, in] layout in both cases */
-    int64_t fd[2] = {n, h->k};
-    if (oc_init_fill(w->data, fd, 2, &ic, &r, d)) {
-        oc_tensor_free(w);
-        return -1;
-    }
-    if (!h->trans_b) { /* [K, N]: transpose the [N, K] draw */
-        float *tmp = malloc(sizeof(float) * (size_t)(n * h->k));
-        if (!tmp) {
-            oc_tensor_free(w);
-            return oc_fail(d, "out of memory");
-        }
-        memcpy(tmp, w->data, sizeof(float) * (size_t)(n * h->k));
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < h->k; j++)
-                ((float *)w->data)[j * n + i] = tmp[i * h->k + j];
-        free(tmp);
-    }
-    oc_value *wv = &g->values[h->weight];
-    oc_tensor_free(wv->constant);
-    wv->constant = w;
-    wv->dims[0] = wd[0];
-    wv->dims[1] = wd[1];
-    if (h->bias >= 0) {
-        if (!(b = oc_tensor_new(OC_FLOAT, 1, bd, d)))
-            return -1;
-        oc_value *bv = &g->values[h->bias];
-        oc_tensor_free(bv->constant);
-        bv->constant = b;
-        bv->rank = 1;
-        bv->dims[0] = n;
-    }
-    h->n = n;
-    return 0;
-}
-
-/* Forget every shape a node computed (after the input or the head changed). */
-static void reset_shapes(oc_graph *g)
-{
-    for (int v = 0; v < g->n_values; v++) {
-        oc_value *x = &g->values[v];
-        if (x->producer >= 0) {
-            if (x->constant) {
-                oc_tensor_free(x->constant);
-                x->constant = NULL;
-            }
-            x->rank = -1;
-        }
-    }
 }
 
 /* ---- a subset of a data source (--limit) ---- */
@@ -296,7 +116,7 @@ static void ft_source_free(ft_source *f)
 
 /* Runs the model up to the head's input over every sample of src (batch
  * at a time; the last partial batch wraps) into feats [src->n, k]. */
-static int compute_features(const oc_graph *g, const head_info *h, const oc_data_source *src, int64_t batch,
+static int compute_features(const oc_graph *g, const oc_head *h, const oc_data_source *src, int64_t batch,
                             float *x, int64_t *y, float *feats, int64_t *labels, oc_diag *d)
 {
     oc_graph *c = oc_graph_clone(g, d);
@@ -310,7 +130,7 @@ static int compute_features(const oc_graph *g, const head_info *h, const oc_data
     if (v < 0 || oc_graph_mark_output(c, v, d))
         goto out;
     c->values[c->inputs[0]].dims[0] = batch;
-    reset_shapes(c);
+    oc_graph_reset_shapes(c);
     if (oc_graph_infer_shapes(c, d))
         goto out;
     oc_plan_opts po = {.threads = oc_get_threads()};
@@ -346,7 +166,7 @@ out:
 }
 
 /* The head alone as a model: features [batch, k] -> logits [batch, n]. */
-static oc_graph *head_graph(const oc_graph *g, const head_info *h, int64_t batch, oc_diag *d)
+static oc_graph *head_graph(const oc_graph *g, const oc_head *h, int64_t batch, oc_diag *d)
 {
     oc_graph *hg = oc_graph_new("head", g->opset, d);
     if (!hg)
@@ -569,11 +389,11 @@ int oc_cmd_finetune(int argc, char **argv)
     io.channels = (int)in->dims[1];
     io.height = in->dims[2];
     io.width = in->dims[3];
-    reset_shapes(g);
+    oc_graph_reset_shapes(g);
     if (oc_graph_infer_shapes(g, &d))
         goto fail;
-    head_info h;
-    if (find_head(g, a.head, &h, &d))
+    oc_head h;
+    if (oc_head_find(g, a.head, &h, &d))
         goto fail;
     int new_head = !a.keep_head;
     if (a.keep_head && h.n != a.classes) {
@@ -582,9 +402,9 @@ int oc_cmd_finetune(int argc, char **argv)
         goto fail;
     }
     if (new_head) {
-        if (replace_head(g, &h, a.classes, (uint64_t)a.seed, &d))
+        if (oc_head_replace(g, &h, a.classes, (uint64_t)a.seed, &d))
             goto fail;
-        reset_shapes(g);
+        oc_graph_reset_shapes(g);
         if (oc_graph_infer_shapes(g, &d))
             goto fail;
     }
@@ -885,7 +705,7 @@ int oc_cmd_finetune(int argc, char **argv)
         oc_value *gi = &g->values[g->inputs[0]];
         if (gi->sym[0]) {
             gi->dims[0] = -1;
-            reset_shapes(g);
+            oc_graph_reset_shapes(g);
             if (oc_graph_infer_shapes(g, &d))
                 goto fail;
         }

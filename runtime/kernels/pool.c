@@ -27,6 +27,15 @@ typedef struct taps {
 static taps clip_taps(int64_t st, int64_t k, int64_t dil, int64_t in, int64_t pe)
 {
     taps t;
+    if (dil == 1) { /* the common case, without the divisions (they dominated pooling backward) */
+        int64_t hi = in - st, end = in + pe - st;
+        t.lo = st < 0 ? -st : 0;
+        t.hi = hi < 0 ? 0 : hi > k ? k : hi;
+        if (t.lo > t.hi)
+            t.lo = t.hi;
+        t.padded = end < 0 ? 0 : end > k ? k : end;
+        return t;
+    }
     t.lo = st < 0 ? (-st + dil - 1) / dil : 0;
     t.hi = in - st > 0 ? (in - st + dil - 1) / dil : 0;
     if (t.hi > k)
@@ -492,21 +501,25 @@ static void pool_bwd_task(void *ctx, int64_t c0, int64_t c1, int tid)
                     taps t2 = clip_taps(s2, p->k[2], p->dil[2], p->in[2], p->pe[2]);
                     float g = dy[oi];
                     if (p->kind == OC_POOL_MAX) {
-                        float best = 0;
-                        int64_t at = -1;
+                        if (t0.lo >= t0.hi || t1.lo >= t1.hi || t2.lo >= t2.hi)
+                            continue;
+                        int64_t at = ((s0 + t0.lo * p->dil[0]) * p->in[1] + s1 + t1.lo * p->dil[1]) * p->in[2] + s2 +
+                                     t2.lo * p->dil[2];
+                        float best = xp[at];
                         for (int64_t j0 = t0.lo; j0 < t0.hi; j0++)
                             for (int64_t j1 = t1.lo; j1 < t1.hi; j1++) {
                                 int64_t row = ((s0 + j0 * p->dil[0]) * p->in[1] + s1 + j1 * p->dil[1]) * p->in[2];
                                 for (int64_t j2 = t2.lo; j2 < t2.hi; j2++) {
+                                    /* a mask, not a branch: the comparison is data-dependent
+                                     * and mispredicts; the first maximum wins, as in the forward */
                                     int64_t i = row + s2 + j2 * p->dil[2];
-                                    if (at < 0 || xp[i] > best) {
-                                        best = xp[i];
-                                        at = i;
-                                    }
+                                    float v = xp[i];
+                                    int64_t m = -(int64_t)(v > best);
+                                    at = (at & ~m) | (i & m);
+                                    best = v > best ? v : best;
                                 }
                             }
-                        if (at >= 0)
-                            dxp[at] += g;
+                        dxp[at] += g;
                         continue;
                     }
                     int64_t cnt = p->count_include_pad ? t0.padded * t1.padded * t2.padded

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""One training step, onnxc against PyTorch eager, side by side.
+
+For each model x mode x threads: `onnxc bench MODEL --train MODE --json`
+and PyTorch running the same step on the same architecture, alternating
+(onnxc, PyTorch, onnxc, PyTorch ...) so load from other processes hits
+both. The step is what `onnxc finetune` does per batch:
+
+  full  every parameter trains, BatchNorm in train mode (batch statistics),
+        cross-entropy, SGD momentum 0.9 lr 0.01: zero_grad, forward,
+        backward, step;
+  head  a fresh classifier head of --classes outputs trains; the backbone is
+        frozen (requires_grad False, BatchNorm in eval mode), so neither
+        side computes backbone gradients.
+
+Models are torchvision's (random seeded weights) exported with BatchNorm
+kept (TrainingMode.PRESERVE, no constant folding) into --cache; onnxc
+trains the export, PyTorch the module it came from. Prints one table:
+model, mode, batch, threads, onnxc ms, PyTorch ms, PyTorch/onnxc (above 1:
+onnxc faster). Needs /usr/bin/python3 with Debian's torch and torchvision.
+
+  python3 tools/bench/train_vs_torch.py                       # resnet18, b8, full+head, 1 and 2 threads
+  python3 tools/bench/train_vs_torch.py --threads 1 --modes full --rounds 3
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def parse():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    ap.add_argument("--onnxc", default=os.path.join(root, "build", "onnxc"))
+    ap.add_argument("--models", default="resnet18")
+    ap.add_argument("--modes", default="full,head")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--classes", type=int, default=2, help="head mode: classes of the fresh head")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--cache", default=os.path.join(root, "build", "bench-cache"))
+    ap.add_argument("--json", help="write every round here")
+    return ap.parse_args()
+
+
+def export(torch, tv, name, size, path):
+    if os.path.exists(path):
+        return
+    torch.manual_seed(0)
+    net = getattr(tv.models, name)(num_classes=1000).eval()
+    tmp = path + ".tmp"
+    torch.onnx.export(net, torch.randn(1, 3, size, size), tmp, opset_version=13, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    os.replace(tmp, path)
+
+
+def torch_step_timer(torch, tv, name, mode, batch, size, classes):
+    torch.manual_seed(0)
+    net = getattr(tv.models, name)(num_classes=1000)
+    if mode == "head":
+        for p in net.parameters():
+            p.requires_grad_(False)
+        net.eval()  # BatchNorm on running statistics
+        head = net.fc if hasattr(net, "fc") else net.classifier[-1]
+        new = torch.nn.Linear(head.in_features, classes)
+        if hasattr(net, "fc"):
+            net.fc = new
+        else:
+            net.classifier[-1] = new
+        params = list(new.parameters())
+        n_out = classes
+    else:
+        net.train()
+        params = list(net.parameters())
+        n_out = 1000
+    opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(batch, 3, size, size, generator=g)
+    y = torch.randint(0, n_out, (batch,), generator=g)
+    lossf = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(net(x), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def time_torch(step, runs, warmup):
+    for _ in range(warmup):
+        step()
+    ts = []
+    for _ in range(runs):
+        a = time.perf_counter()
+        step()
+        ts.append(1e3 * (time.perf_counter() - a))
+    ts.sort()
+    return ts[len(ts) // 2] if len(ts) % 2 else 0.5 * (ts[len(ts) // 2 - 1] + ts[len(ts) // 2])
+
+
+def main():
+    a = parse()
+    import torch
+    import torchvision as tv
+    os.makedirs(a.cache, exist_ok=True)
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    flags = open("/proc/cpuinfo").read()
+    isa = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "none"
+    print(f"CPU: {cpu}, {os.cpu_count()} cores, widest: {isa}; PyTorch {torch.__version__}; load {os.getloadavg()[0]:.2f}")
+    rows, log = [], []
+    for name in a.models.split(","):
+        path = os.path.join(a.cache, f"{name}_bn_{a.size}.onnx")
+        export(torch, tv, name, a.size, path)
+        for mode in a.modes.split(","):
+            for th in [int(t) for t in a.threads.split(",")]:
+                torch.set_num_threads(th)
+                step = torch_step_timer(torch, tv, name, mode, a.batch, a.size, a.classes)
+                best_o, best_t, err = None, None, ""
+                for r in range(a.rounds):
+                    cmd = [a.onnxc, "bench", path, "--train", mode, "--batch", str(a.batch), "--threads", str(th),
+                           "--runs", str(a.runs), "--warmup", str(a.warmup), "--json"]
+                    if mode == "head":
+                        cmd += ["--classes", str(a.classes)]
+                    p = subprocess.run(cmd, capture_output=True, text=True)
+                    if p.returncode:
+                        err = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"
+                        break
+                    o = json.loads(p.stdout)
+                    t = time_torch(step, a.runs, a.warmup)
+                    log.append({"model": name, "mode": mode, "threads": th, "round": r, "onnxc": o, "torch_ms": t})
+                    best_o = o["median_ms"] if best_o is None else min(best_o, o["median_ms"])
+                    best_t = t if best_t is None else min(best_t, t)
+                rows.append((name, mode, a.batch, th, best_o, best_t, err))
+    print(f"load at end {os.getloadavg()[0]:.2f}")
+    print(f"{'model':<10} {'mode':<5} {'batch':>5} {'thr':>3} {'onnxc ms':>10} {'torch ms':>10} {'torch/onnxc':>11}")
+    bad = 0
+    for name, mode, b, th, o, t, err in rows:
+        if err:
+            bad = 1
+            print(f"{name:<10} {mode:<5} {b:>5} {th:>3} error: {err}")
+        else:
+            print(f"{name:<10} {mode:<5} {b:>5} {th:>3} {o:>10.1f} {t:>10.1f} {t / o:>11.2f}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(log, f, indent=1)
+    return bad
+
+
+if __name__ == "__main__":
+    sys.exit(main())
