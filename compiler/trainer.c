@@ -10,6 +10,8 @@
  * are one binary file (layout below) written atomically. */
 #include "trainer.h"
 
+#include "passes/pass.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,9 +193,25 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
     if (rc)
         goto fail;
 
+    /* The graph passes run on the training graph too: a frozen part (no
+     * gradient reads its intermediate values, its parameters are not
+     * variable) folds its BatchNorms and fuses like an inference graph,
+     * while every pass leaves values that a gradient node or an update
+     * reads more than once, and variable parameters, alone. */
+    int views = 0;
+    if (!c->no_fuse) {
+        oc_pass_opts popts;
+        oc_pass_opts_default(&popts);
+        oc_pass_report rep = {0};
+        rc = oc_passes_run(t->tg.g, &popts, &rep, d);
+        views = rep.views;
+        oc_pass_report_free(&rep);
+        if (rc)
+            goto fail;
+    }
     int threads = c->threads > 0 ? c->threads : oc_get_threads();
     oc_plan_opts po = {.threads = threads, .n_train = t->tg.n_params, .train_params = t->tg.params,
-                       .train_grads = t->tg.grads};
+                       .train_grads = t->tg.grads, .views = views};
     if (!(t->p = oc_plan_build(t->tg.g, &po, d)))
         goto fail;
     /* the evaluation plan: the model with what training changes marked variable */
