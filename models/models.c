@@ -129,6 +129,30 @@ static const char *resnet(ob *b, const oc_model_opts *o, const int *layers, int 
     return ob_linear(b, x, "fc", cin, o->classes);
 }
 
+/* ResNet-8 for small images: the CIFAR-style ResNet of He et al. 2016
+ * (section 4.2) with one BasicBlock per stage: a 3x3 stem of 16 channels,
+ * stages of 16, 32, 64 channels (strides 1, 2, 2), global average pool,
+ * linear. About 78K parameters; small enough to pretrain on MNIST in
+ * seconds, and it has what transfer learning exercises in the big nets
+ * (BatchNorm, residual adds, a Gemm head). */
+static const char *resnet8(ob *b, const oc_model_opts *o)
+{
+    int64_t dims[3] = {o->channels, o->height, o->width};
+    const char *x = ob_input(b, "input", o->batch, 3, dims);
+    x = ob_conv(b, x, "conv1", o->channels, 16, 3, 1, 1, 0);
+    x = ob_relu(b, ob_bn(b, x, "bn1", 16));
+    int64_t cin = 16;
+    char pre[32];
+    for (int l = 0; l < 3; l++) {
+        int64_t planes = 16 << l;
+        snprintf(pre, sizeof pre, "layer%d.0", l + 1);
+        x = block(b, x, pre, cin, planes, l > 0 ? 2 : 1, 0);
+        cin = planes;
+    }
+    x = ob_flatten(b, ob_gap(b, x));
+    return ob_linear(b, x, "fc", cin, o->classes);
+}
+
 static const int vgg11_cfg[] = {64, -1, 128, -1, 256, 256, -1, 512, 512, -1, 512, 512, -1, 0};
 static const int vgg16_cfg[] = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512, -1, 0};
 static const int r18[] = {2, 2, 2, 2}, r34[] = {3, 4, 6, 3};
@@ -141,7 +165,7 @@ void oc_model_opts_default(const char *name, oc_model_opts *o)
         o->in_features = 64;
         o->hidden = 128;
         o->classes = 10;
-    } else if (strcmp(name, "lenet5") == 0) {
+    } else if (strcmp(name, "lenet5") == 0 || strcmp(name, "resnet8") == 0) {
         o->channels = 1;
         o->height = o->width = 28;
         o->classes = 10;
@@ -152,7 +176,7 @@ void oc_model_opts_default(const char *name, oc_model_opts *o)
     }
 }
 
-const char *oc_model_names(void) { return "mlp, lenet5, vgg11, vgg11_bn, vgg16, vgg16_bn, resnet18, resnet34, resnet50"; }
+const char *oc_model_names(void) { return "mlp, lenet5, resnet8, vgg11, vgg11_bn, vgg16, vgg16_bn, resnet18, resnet34, resnet50"; }
 
 oc_graph *oc_model_build(const char *name, const oc_model_opts *o, oc_diag *d)
 {
@@ -166,6 +190,8 @@ oc_graph *oc_model_build(const char *name, const oc_model_opts *o, oc_diag *d)
         out = mlp(&b, o);
     else if (strcmp(name, "lenet5") == 0)
         out = lenet5(&b, o);
+    else if (strcmp(name, "resnet8") == 0)
+        out = resnet8(&b, o);
     else if (strcmp(name, "vgg11") == 0 || strcmp(name, "vgg11_bn") == 0)
         out = vgg(&b, o, vgg11_cfg, name[5] == '_');
     else if (strcmp(name, "vgg16") == 0 || strcmp(name, "vgg16_bn") == 0)

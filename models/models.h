@@ -1,5 +1,5 @@
 /* models.h: onnxc's own networks, written with the builder API (see
- * builder.h): LeNet-5, an MLP, VGG-11/16 (with or without BatchNorm) and
+ * builder.h): LeNet-5, an MLP, ResNet-8 (small images), VGG-11/16 (with or without BatchNorm) and
  * ResNet-18/34/50 as in torchvision. Used by `onnxc info --model`,
  * training from scratch, tests and ONNX export. */
 #ifndef ONNXC_MODELS_H
@@ -18,10 +18,10 @@ typedef struct oc_model_opts {
 } oc_model_opts;
 
 /* Defaults: ImageNet-sized 3x224x224 and 1000 classes for VGG/ResNet,
- * 1x28x28 and 10 classes for LeNet-5, 64 -> 128 -> 10 for the MLP. */
+ * 1x28x28 and 10 classes for LeNet-5 and ResNet-8, 64 -> 128 -> 10 for the MLP. */
 void oc_model_opts_default(const char *name, oc_model_opts *o);
 
-/* Names: mlp, lenet5, vgg11, vgg11_bn, vgg16, vgg16_bn, resnet18, resnet34,
+/* Names: mlp, lenet5, resnet8, vgg11, vgg11_bn, vgg16, vgg16_bn, resnet18, resnet34,
  * resnet50. NULL with a message for an unknown name. */
 oc_graph *oc_model_build(const char *name, const oc_model_opts *o, oc_diag *d);
 

@@ -24,6 +24,8 @@ static int folder_gather(void *self, const int64_t *order, int64_t start, int64_
     return oc_image_folder_gather(self, order, start, batch, augment, seed, epoch, x, y, d);
 }
 
+static int64_t folder_label(void *self, int64_t i) { return oc_image_folder_label(self, i); }
+
 int oc_data_source_images(oc_data_source *s, oc_image_folder *f, oc_diag *d)
 {
     (void)d;
@@ -38,6 +40,7 @@ int oc_data_source_images(oc_data_source *s, oc_image_folder *f, oc_diag *d)
     s->sample_size = o->channels * o->height * o->width;
     s->name = oc_image_folder_dir(f);
     s->gather = folder_gather;
+    s->label = folder_label;
     s->self = f;
     return 0;
 }
@@ -88,6 +91,12 @@ static void ds_part(void *ctx, int64_t begin, int64_t end, int tid)
         }
         oc_img_finish(planes, a->src_c, hw, a->c, zero3, one3, dst);
     }
+}
+
+static int64_t ds_label(void *self, int64_t i)
+{
+    const ds_adapter *a = self;
+    return a->ds->y[i];
 }
 
 static int ds_gather(void *self, const int64_t *order, int64_t start, int64_t batch, int augment, uint64_t seed,
@@ -181,7 +190,200 @@ int oc_data_source_dataset(oc_data_source *s, const oc_dataset *ds, int64_t chan
     s->sample_size = a->resize ? (int64_t)a->c * a->h * a->w : ds->sample_size;
     s->name = ds->name;
     s->gather = ds_gather;
+    s->label = ds_label;
     s->close = free;
     s->self = a;
     return 0;
+}
+
+/* ---- subsets ---- */
+
+typedef struct subset {
+    const oc_data_source *base;
+    int64_t n;         /* kept samples */
+    int64_t *idx;      /* their indices in base, in base order */
+    int64_t *tmp;      /* one batch of base indices */
+    int64_t cap_tmp;
+    int64_t *map;      /* base label -> subset label (-1: dropped), base->classes entries; NULL: unchanged */
+} subset;
+
+static void subset_close(void *self)
+{
+    subset *u = self;
+    free(u->idx);
+    free(u->tmp);
+    free(u->map);
+    free(u);
+}
+
+static int64_t relabel(const subset *u, int64_t l)
+{
+    return u->map && l >= 0 && l < u->base->classes ? u->map[l] : l;
+}
+
+static int64_t subset_label(void *self, int64_t i)
+{
+    const subset *u = self;
+    return relabel(u, u->base->label(u->base->self, u->idx[i]));
+}
+
+static int subset_gather(void *self, const int64_t *order, int64_t start, int64_t batch, int augment, uint64_t seed,
+                         int64_t epoch, float *x, int64_t *y, oc_diag *d)
+{
+    subset *u = self;
+    if (batch > u->cap_tmp) {
+        int64_t *t = realloc(u->tmp, sizeof(int64_t) * (size_t)batch);
+        if (!t)
+            return oc_fail(d, "out of memory");
+        u->tmp = t;
+        u->cap_tmp = batch;
+    }
+    for (int64_t b = 0; b < batch; b++)
+        u->tmp[b] = u->idx[order[(start + b) % u->n]];
+    if (oc_data_source_gather(u->base, u->tmp, 0, batch, augment, seed, epoch, x, y, d))
+        return -1;
+    for (int64_t b = 0; b < batch; b++)
+        y[b] = relabel(u, y[b]);
+    return 0;
+}
+
+/* Keeps a seeded choice of k of the n entries of v, in their order. */
+static int choose(int64_t *v, int64_t n, int64_t k, uint64_t *st)
+{
+    if (k >= n)
+        return 0;
+    int64_t *pos = malloc(sizeof(int64_t) * (size_t)n);
+    unsigned char *keep = calloc((size_t)n, 1);
+    if (!pos || !keep) {
+        free(pos);
+        free(keep);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++)
+        pos[i] = i;
+    oc_shuffle(pos, n, st);
+    for (int64_t i = 0; i < k; i++)
+        keep[pos[i]] = 1;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (keep[i])
+            v[m++] = v[i];
+    free(keep);
+    free(pos);
+    return 0;
+}
+
+int oc_data_source_subset(oc_data_source *s, const oc_data_source *base, const oc_subset_opts *o, oc_diag *d)
+{
+    memset(s, 0, sizeof *s);
+    int by_label = o->n_labels > 0 || o->per_class > 0;
+    if (by_label && !base->label)
+        return oc_fail(d, "%s: this data source cannot be split by label", base->name);
+    subset *u = calloc(1, sizeof *u);
+    if (!u || !(u->idx = malloc(sizeof(int64_t) * (size_t)(base->n + 1))) ||
+        (by_label && !(u->map = malloc(sizeof(int64_t) * (size_t)(base->classes + 1))))) {
+        if (u)
+            subset_close(u);
+        return oc_fail(d, "out of memory");
+    }
+    u->base = base;
+    int64_t classes = base->classes;
+    if (u->map) {
+        for (int64_t c = 0; c < base->classes; c++)
+            u->map[c] = o->n_labels > 0 ? -1 : c;
+        for (int k = 0; k < o->n_labels; k++) {
+            int64_t l = o->labels[k];
+            if (l < 0 || l >= base->classes || u->map[l] >= 0) {
+                subset_close(u);
+                return l < 0 || l >= base->classes
+                           ? oc_fail(d, "%s: label %lld is not one of its %lld classes", base->name, (long long)l,
+                                     (long long)base->classes)
+                           : oc_fail(d, "label %lld is listed twice", (long long)l);
+            }
+            u->map[l] = k;
+        }
+        if (o->n_labels > 0)
+            classes = o->n_labels;
+    }
+    uint64_t st = o->seed ^ 0x5ab5e7ull;
+    for (int64_t i = 0; i < base->n; i++)
+        if (!u->map || relabel(u, base->label(base->self, i)) >= 0)
+            u->idx[u->n++] = i;
+    if (o->per_class > 0) { /* per class: a seeded choice among that class's samples */
+        int64_t *cls = malloc(sizeof(int64_t) * (size_t)(u->n + 1)), m = 0;
+        unsigned char *keep = calloc((size_t)u->n + 1, 1);
+        if (!cls || !keep) {
+            free(cls);
+            free(keep);
+            subset_close(u);
+            return oc_fail(d, "out of memory");
+        }
+        for (int64_t c = 0; c < classes; c++) {
+            int64_t k = 0;
+            for (int64_t i = 0; i < u->n; i++)
+                if (relabel(u, base->label(base->self, u->idx[i])) == c)
+                    cls[k++] = i;
+            if (choose(cls, k, o->per_class, &st)) {
+                free(cls);
+                free(keep);
+                subset_close(u);
+                return oc_fail(d, "out of memory");
+            }
+            for (int64_t i = 0; i < k && i < o->per_class; i++)
+                keep[cls[i]] = 1;
+        }
+        for (int64_t i = 0; i < u->n; i++)
+            if (keep[i])
+                u->idx[m++] = u->idx[i];
+        u->n = m;
+        free(cls);
+        free(keep);
+    }
+    if (o->limit > 0 && choose(u->idx, u->n, o->limit, &st)) {
+        subset_close(u);
+        return oc_fail(d, "out of memory");
+    }
+    if (o->limit > 0 && o->limit < u->n)
+        u->n = o->limit;
+    if (u->n == 0) {
+        subset_close(u);
+        return oc_fail(d, "%s: no samples left in the selection", base->name);
+    }
+    *s = *base;
+    s->n = u->n;
+    s->classes = classes;
+    s->gather = subset_gather;
+    s->label = base->label ? subset_label : NULL;
+    s->close = subset_close;
+    s->self = u;
+    return 0;
+}
+
+int oc_parse_label_list(const char *s, int64_t *out, int cap)
+{
+    int n = 0;
+    while (*s) {
+        char *end;
+        long a = strtol(s, &end, 10), b;
+        if (end == s || a < 0)
+            return -1;
+        s = end;
+        b = a;
+        if (*s == '-') {
+            b = strtol(s + 1, &end, 10);
+            if (end == s + 1 || b < a)
+                return -1;
+            s = end;
+        }
+        for (long v = a; v <= b; v++) {
+            if (n >= cap)
+                return -1;
+            out[n++] = v;
+        }
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return n;
 }

@@ -27,6 +27,9 @@ typedef struct oc_data_source {
     int (*gather)(void *self, const int64_t *order, int64_t start, int64_t batch, int augment, uint64_t seed,
                   int64_t epoch, float *x, int64_t *y, oc_diag *d);
     void (*close)(void *self); /* frees the adapter state (not the data it wraps) */
+    /* The label of sample i without decoding it (NULL: unknown; subsets by
+     * label then need it). */
+    int64_t (*label)(void *self, int64_t i);
     void *self;
 } oc_data_source;
 
@@ -52,5 +55,26 @@ int oc_data_source_images(oc_data_source *s, oc_image_folder *f, oc_diag *d);
  * augment is ignored. */
 int oc_data_source_dataset(oc_data_source *s, const oc_dataset *ds, int64_t channels, int64_t height, int64_t width,
                            oc_diag *d);
+
+/* A subset of a source, chosen without decoding any sample:
+ *   labels     keep only samples whose label is listed (n_labels of them;
+ *              0 = every label), relabelled by their position in the list
+ *              (e.g. digits 5..9 become classes 0..4);
+ *   per_class  then at most that many samples of each kept class (0 = all);
+ *   limit      then at most that many samples in all (0 = all).
+ * Which samples a per-class or overall cap keeps is a seeded draw; kept
+ * samples stay in the source's order. The subset reads through `base`,
+ * which must outlive it; close it with oc_data_source_close. */
+typedef struct oc_subset_opts {
+    const int64_t *labels;
+    int n_labels;
+    int64_t per_class, limit;
+    uint64_t seed;
+} oc_subset_opts;
+
+int oc_data_source_subset(oc_data_source *s, const oc_data_source *base, const oc_subset_opts *o, oc_diag *d);
+
+/* "5-9" or "0,2,4" or "1-3,7" into out[] (at most cap); the count or -1. */
+int oc_parse_label_list(const char *s, int64_t *out, int cap);
 
 #endif

@@ -15,7 +15,7 @@ ctest --test-dir build --output-on-failure -j"$jobs" | tee build/ctest-release.l
 # (ONNXC_REQUIRE_DATA=1, set by .ci/run): the ONNX backend tests and the
 # data sets in ../shared.
 if [ "${ONNXC_REQUIRE_DATA:-0}" = 1 ]; then
-  skipped=$(grep -E "\*\*\*Skipped|Not Run" build/ctest-release.log | grep -E "conformance\.|unit\.data|train\." || true)
+  skipped=$(grep -E "\*\*\*Skipped|Not Run" build/ctest-release.log | grep -E "conformance\.|unit\.data|train\.|ort\.finetune" || true)
   if [ -n "$skipped" ]; then
     echo "error: tests whose data is required were skipped (is ../shared there?):"
     echo "$skipped"

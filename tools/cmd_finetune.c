@@ -47,8 +47,8 @@
 
 typedef struct ft_args {
     const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
-    const char *resume, *mean, *std, *plot;
-    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache;
+    const char *resume, *mean, *std, *plot, *labels;
+    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class;
     double lr, momentum, weight_decay, val_split;
 } ft_args;
 
@@ -57,59 +57,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ---- a subset of a data source (--limit) ---- */
-
-typedef struct ft_source {
-    oc_data_source src; /* what the trainer sees: samples idx[0..n) of base */
-    const oc_data_source *base;
-    int64_t *idx, *tmp;
-} ft_source;
-
-static int gather_mapped(void *self, const int64_t *order, int64_t start, int64_t batch, int augment, uint64_t seed,
-                         int64_t epoch, float *x, int64_t *y, oc_diag *d)
-{
-    ft_source *f = self;
-    for (int64_t b = 0; b < batch; b++)
-        f->tmp[b] = f->idx[order[(start + b) % f->src.n]];
-    return oc_data_source_gather(f->base, f->tmp, 0, batch, augment, seed, epoch, x, y, d);
-}
-
-static int ft_source_init(ft_source *f, const oc_data_source *base, int64_t limit, int64_t batch, uint64_t seed,
-                          oc_diag *d)
-{
-    memset(f, 0, sizeof *f);
-    f->src = *base;
-    f->src.gather = gather_mapped;
-    f->src.close = NULL;
-    f->src.self = f;
-    f->base = base;
-    int64_t n = limit > 0 && limit < base->n ? limit : base->n;
-    f->src.n = n;
-    f->idx = malloc(sizeof(int64_t) * (size_t)(base->n + 1));
-    f->tmp = malloc(sizeof(int64_t) * (size_t)(batch + 1));
-    if (!f->idx || !f->tmp)
-        return oc_fail(d, "out of memory");
-    for (int64_t i = 0; i < base->n; i++)
-        f->idx[i] = i;
-    if (n < base->n) { /* a seeded subset, kept in folder order */
-        uint64_t st = seed ^ 0x11a17ull;
-        oc_shuffle(f->idx, base->n, &st);
-        for (int64_t i = 1; i < n; i++)
-            for (int64_t j = i; j > 0 && f->idx[j - 1] > f->idx[j]; j--) {
-                int64_t t = f->idx[j];
-                f->idx[j] = f->idx[j - 1];
-                f->idx[j - 1] = t;
-            }
-    }
-    return 0;
-}
-
-static void ft_source_free(ft_source *f)
-{
-    free(f->idx);
-    free(f->tmp);
 }
 
 /* ---- the frozen backbone's features, once ---- */
@@ -227,9 +174,12 @@ static void usage(void)
            "         [--head NODE] [--keep-head] [--freeze backbone | --unfreeze-from NODE | --full] [--bn auto|train|eval]\n"
            "         [--epochs 5] [--batch 16] [--lr 0.01] [--optim sgd] [--momentum 0.9] [--weight-decay 1e-4]\n"
            "         [--schedule cosine] [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
-           "         [--augment none|crop,flip] [--limit N] [--seed S] [--threads N] [--checkpoint DIR] [--resume DIR]\n"
+           "         [--augment none|crop,flip] [--labels L] [--per-class N] [--limit N] [--seed S] [--threads N]\n"
+           "         [--checkpoint DIR] [--resume DIR]\n"
            "         [--plot FILE.svg] [--no-cache]\n"
            "DIR: DIR/train/<class>/* and DIR/val/<class>/* (or DIR/<class>/* with --val-split F), or IDX files.\n"
+           "--labels 5-9 (or 0,2,4): only those classes of the data, relabelled 0..k-1 in that order (train and val);\n"
+           "--per-class N: at most N training images per class; --limit N: at most N images (train and val), seeded.\n"
            "Default: only a fresh head trains; its input features are computed once and cached.\n");
 }
 
@@ -278,6 +228,8 @@ int oc_cmd_finetune(int argc, char **argv)
             {"--seed", CLI_INT, &a.seed},
             {"--threads", CLI_INT, &a.threads},
             {"--limit", CLI_INT, &a.limit},
+            {"--per-class", CLI_INT, &a.per_class},
+            {"--labels", CLI_STR, &a.labels},
             {"--size", CLI_INT, &a.size},
             {"--lr", CLI_NUM, &a.lr},
             {"--momentum", CLI_NUM, &a.momentum},
@@ -355,7 +307,9 @@ int oc_cmd_finetune(int argc, char **argv)
     oc_dataset dtr = {0}, dva = {0}, ctr = {0}, cva = {0};
     oc_data_source btr, bva, src_ctr, src_cva;
     int have_btr = 0, have_bva = 0, have_c = 0, rc = 1;
-    ft_source str = {0}, sva = {0};
+    oc_data_source str = {0}, sva = {0};
+    int64_t label_list[256];
+    int n_labels = 0;
     oc_trainer *t = NULL;
     float *x = NULL;
     int64_t *y = NULL, *conf = NULL;
@@ -454,7 +408,7 @@ int oc_cmd_finetune(int argc, char **argv)
             oc_dataset_normalize(&dtr, io.mean[0], io.std[0]);
             oc_dataset_normalize(&dva, io.mean[0], io.std[0]);
         }
-        if (dtr.classes > a.classes) {
+        if (dtr.classes > a.classes && !a.labels) {
             oc_fail(&d, "%s: labels go up to %lld; --classes is %lld", a.data, (long long)dtr.classes - 1,
                     (long long)a.classes);
             goto fail;
@@ -466,11 +420,27 @@ int oc_cmd_finetune(int argc, char **argv)
             goto fail;
         have_bva = 1;
     }
-    if (ft_source_init(&str, &btr, a.limit, a.batch, (uint64_t)a.seed, &d) ||
-        ft_source_init(&sva, &bva, a.limit, a.batch, (uint64_t)a.seed + 1, &d))
+    if (a.labels && (n_labels = oc_parse_label_list(a.labels, label_list, 256)) < 1) {
+        oc_fail(&d, "--labels '%s': expected labels such as 5-9 or 0,2,4", a.labels);
         goto fail;
-    printf("data: %s: %lld training and %lld validation images, %lld classes%s\n", a.data, (long long)str.src.n,
-           (long long)sva.src.n, (long long)a.classes, a.limit ? " (--limit)" : "");
+    }
+    if (n_labels && n_labels != a.classes) {
+        oc_fail(&d, "--labels %s selects %d classes; --classes is %lld", a.labels, n_labels, (long long)a.classes);
+        goto fail;
+    }
+    {
+        oc_subset_opts so = {.labels = label_list, .n_labels = n_labels, .per_class = a.per_class, .limit = a.limit,
+                             .seed = (uint64_t)a.seed};
+        if (oc_data_source_subset(&str, &btr, &so, &d))
+            goto fail;
+        so.per_class = 0;
+        so.seed = (uint64_t)a.seed + 1;
+        if (oc_data_source_subset(&sva, &bva, &so, &d))
+            goto fail;
+    }
+    printf("data: %s: %lld training and %lld validation images, %lld classes%s%s%s\n", a.data, (long long)str.n,
+           (long long)sva.n, (long long)a.classes, a.labels ? " (labels " : "", a.labels ? a.labels : "",
+           a.labels ? ")" : "");
     x = malloc(sizeof(float) * (size_t)(a.batch * io.channels * io.height * io.width));
     y = malloc(sizeof(int64_t) * (size_t)a.batch);
     conf = calloc((size_t)(a.classes * a.classes), sizeof(int64_t));
@@ -506,14 +476,14 @@ int oc_cmd_finetune(int argc, char **argv)
     }
     /* the cache: the head alone over precomputed features */
     int cached = head_only && !a.no_cache && !aug_crop && !aug_flip && bnp != OC_BN_TRAIN;
-    const oc_data_source *train_src = &str.src, *val_src = &sva.src;
+    const oc_data_source *train_src = &str, *val_src = &sva;
     if (cached) {
         printf("frozen backbone, no augmentation: computing the head's input features once (%lld images) and "
-               "training the head alone\n", (long long)(str.src.n + sva.src.n));
+               "training the head alone\n", (long long)(str.n + sva.n));
         fflush(stdout);
         double t0 = now_s();
         oc_dataset *cs[2] = {&ctr, &cva};
-        const oc_data_source *ss[2] = {&str.src, &sva.src};
+        const oc_data_source *ss[2] = {&str, &sva};
         for (int k = 0; k < 2; k++) {
             cs[k]->n = ss[k]->n;
             cs[k]->rank = 1;
@@ -726,8 +696,8 @@ done:
     free(x);
     free(y);
     free(conf);
-    ft_source_free(&str);
-    ft_source_free(&sva);
+    oc_data_source_close(&str);
+    oc_data_source_close(&sva);
     if (have_c) {
         oc_data_source_close(&src_ctr);
         oc_data_source_close(&src_cva);
