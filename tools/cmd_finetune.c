@@ -48,7 +48,7 @@
 typedef struct ft_args {
     const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
     const char *resume, *mean, *std, *plot, *labels;
-    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class;
+    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class, strict;
     double lr, momentum, weight_decay, val_split;
 } ft_args;
 
@@ -175,11 +175,12 @@ static void usage(void)
            "         [--epochs 5] [--batch 16] [--lr 0.01] [--optim sgd] [--momentum 0.9] [--weight-decay 1e-4]\n"
            "         [--schedule cosine] [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
            "         [--augment none|crop,flip] [--labels L] [--per-class N] [--limit N] [--seed S] [--threads N]\n"
-           "         [--checkpoint DIR] [--resume DIR]\n"
+           "         [--checkpoint DIR] [--resume DIR] [--strict]\n"
            "         [--plot FILE.svg] [--no-cache]\n"
            "DIR: DIR/train/<class>/* and DIR/val/<class>/* (or DIR/<class>/* with --val-split F), or IDX files.\n"
            "--labels 5-9 (or 0,2,4): only those classes of the data, relabelled 0..k-1 in that order (train and val);\n"
            "--per-class N: at most N training images per class; --limit N: at most N images (train and val), seeded.\n"
+           "Unreadable images are skipped with a warning naming them (counted); --strict makes them errors.\n"
            "Default: only a fresh head trains; its input features are computed once and cached.\n");
 }
 
@@ -211,8 +212,11 @@ int oc_cmd_finetune(int argc, char **argv)
             usage();
             return 0;
         }
-        if (!strcmp(f, "--keep-head") || !strcmp(f, "--full") || !strcmp(f, "--no-cache")) {
-            *(!strcmp(f, "--full") ? &a.full : !strcmp(f, "--keep-head") ? &a.keep_head : &a.no_cache) = 1;
+        if (!strcmp(f, "--keep-head") || !strcmp(f, "--full") || !strcmp(f, "--no-cache") || !strcmp(f, "--strict")) {
+            *(!strcmp(f, "--full")        ? &a.full
+              : !strcmp(f, "--keep-head") ? &a.keep_head
+              : !strcmp(f, "--strict")    ? &a.strict
+                                          : &a.no_cache) = 1;
             continue;
         }
         if (f[0] != '-' && !a.model) {
@@ -340,6 +344,7 @@ int oc_cmd_finetune(int argc, char **argv)
     }
     if (in->dims[0] >= 0) /* a fixed batch is rebound; a dynamic one stays (the trainer binds it) */
         in->dims[0] = a.batch;
+    io.strict = (int)a.strict;
     io.channels = (int)in->dims[1];
     io.height = in->dims[2];
     io.width = in->dims[3];
@@ -438,6 +443,9 @@ int oc_cmd_finetune(int argc, char **argv)
         if (oc_data_source_subset(&sva, &bva, &so, &d))
             goto fail;
     }
+    for (int i = 0; i < d.n_warn; i++) /* unreadable files skipped at open, named and counted */
+        fprintf(stderr, "onnxc finetune: warning: %s\n", d.warn[i]);
+    d.n_warn = 0;
     printf("data: %s: %lld training and %lld validation images, %lld classes%s%s%s\n", a.data, (long long)str.n,
            (long long)sva.n, (long long)a.classes, a.labels ? " (labels " : "", a.labels ? a.labels : "",
            a.labels ? ")" : "");
@@ -683,6 +691,15 @@ int oc_cmd_finetune(int argc, char **argv)
             goto fail;
     } else if (oc_trainer_export(t, a.out)) {
         goto fail;
+    }
+    {
+        int64_t bad = (ftr ? oc_image_folder_failed(ftr) : 0) + (fva ? oc_image_folder_failed(fva) : 0) +
+                      (fall ? oc_image_folder_failed(fall) : 0);
+        for (int i = 0; i < d.n_warn; i++)
+            fprintf(stderr, "onnxc finetune: warning: %s\n", d.warn[i]);
+        if (bad)
+            fprintf(stderr, "onnxc finetune: warning: %lld image reads failed during training and were replaced by "
+                            "zeros (--strict makes that an error)\n", (long long)bad);
     }
     printf("wrote %s (%.1fs)\n", a.out, now_s() - t_start);
     rc = 0;

@@ -40,6 +40,7 @@ if not os.path.isdir(os.path.join(hym, "train")):
     print(f"SKIP: needs {hym}")
     sys.exit(SKIP)
 wd = workdir("finetune_ort")
+os.makedirs(os.path.join(wd, "ort"), exist_ok=True)
 node, modules = install_ort(os.path.join(wd, "ort"))
 TOL = 1e-4
 ok = True

@@ -215,5 +215,29 @@ for name, args, want in cases:
     print(f"{name}: exit {rc}: {se.strip()[-220:]} {'ok' if good else 'FAIL'}")
     ok &= good
 
+# a corrupt image: skipped with a warning naming it (and counted); --strict makes it an error
+cor = os.path.join(d, "corrupt_data")
+shutil.rmtree(cor, ignore_errors=True)
+for split in ("train", "val"):
+    for c in ("ants", "bees"):
+        os.makedirs(os.path.join(cor, split, c))
+        src = os.path.join(hym, split, c)
+        for f in sorted(os.listdir(src))[:3]:
+            shutil.copy(os.path.join(src, f), os.path.join(cor, split, c, f))
+open(os.path.join(cor, "train", "bees", "broken.jpg"), "wb").write(b"\xff\xd8\xff\xe0 not really a JPEG" * 8)
+o = os.path.join(d, "corrupt.onnx")
+rc, so, se = run_onnxc(["finetune", model, "--size", "112", "--batch", "2", "--epochs", "1", "--data", cor, "--classes", "2",
+                        "-o", o])
+good = rc == 0 and "broken.jpg" in se and "skipped 1 unreadable" in se and "6 training" in so
+print(f"corrupt image: exit {rc}: {[l for l in se.splitlines() if 'warning' in l][:1]} {'ok' if good else 'FAIL ' + se[-300:]}")
+ok &= good
+if os.path.exists(never):
+    os.remove(never)
+rc, so, se = run_onnxc(["finetune", model, "--size", "112", "--batch", "2", "--epochs", "1", "--data", cor, "--classes", "2",
+                        "--strict", "-o", never])
+good = rc == 1 and "broken.jpg" in se and not os.path.exists(never)
+print(f"corrupt image with --strict: exit {rc}: {se.strip()[-200:]} {'ok' if good else 'FAIL'}")
+ok &= good
+
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
