@@ -19,6 +19,7 @@ int oc_cmd_grad(int argc, char **argv);
 int oc_cmd_train(int argc, char **argv);
 int oc_cmd_finetune(int argc, char **argv);
 int oc_cmd_bench(int argc, char **argv);
+int oc_cmd_compile(int argc, char **argv);
 
 /* Parse a decimal integer in [lo, hi] for flag `flag`; prints an error and
  * returns -1 when it is not one. */
@@ -79,5 +80,11 @@ void cli_json_passes(FILE *f, const oc_pass_report *r);
 /* A tensor file by extension: .npy, or .pb (ONNX TensorProto); anything
  * else is an error naming the file. */
 oc_tensor *cli_load_tensor(const char *file, oc_diag *d);
+
+/* Whether the value of v defines a shape (Reshape's shape, Range's bounds,
+ * Slice's starts, ... or a value computed from v that reaches one), so a
+ * static-shape deployment fixes it: 1 yes, 0 no, -1 error. Shared by
+ * check and compile --bake-from. */
+int cli_defines_shape(const oc_graph *g, int v, oc_diag *d);
 
 #endif
