@@ -297,9 +297,9 @@ static void emit_c_prologue(cg *c, uint64_t hash)
             c->n, c->n, c->o->source ? c->o->source : "a model", c->n, c->n,
             c->o->portable ? " (onnxc_portable.c)" : " (onnxc's runtime library)");
     if (c->o->portable) {
-        fprintf(f, "#include <stdio.h>\n#include <string.h>\n\n#include \"onnxc_portable.h\"\n");
+        fprintf(f, "#include <math.h>\n#include <stdio.h>\n#include <string.h>\n\n#include \"onnxc_portable.h\"\n");
     } else {
-        fprintf(f, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
+        fprintf(f, "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
         static const char *const headers[] = {"plan.h", "kernels/table.h", "kernels/conv.h", "kernels/conv_winograd.h",
                                               "kernels/conv_depthwise.h", "kernels/einsum.h", "kernels/elementwise.h",
                                               "kernels/gemm.h", "kernels/indexing.h", "kernels/loss.h", "kernels/norm.h",
@@ -526,6 +526,8 @@ static void emit_c_run(cg *c)
     fprintf(f, "\n");
     for (int s = 0; s < p->n_steps; s++)
         emit_c_step(c, s);
+    if (!p->n_steps)
+        fprintf(f, "    (void)run_step; /* no step: every output is a constant or an input */\n");
     fprintf(f, "\n    /* outputs: copied out of the arena (or the weights, or an input) */\n");
     fprintf(f, "    for (k = 0; k < %s_N_OUTPUTS; k++) {\n", c->N);
     fprintf(f, "        static const int out_tensor[] = ");
@@ -583,7 +585,11 @@ static void emit_c_prepare(cg *c)
 {
     FILE *f = c->f;
     const oc_plan *p = c->p;
-    fprintf(f,
+    int any = 0;
+    for (int s = 0; s < p->n_steps; s++)
+        any |= p->steps[s].prep_bytes != 0;
+    if (any)
+        fprintf(f,
             "/* Prepares one step's data from its constant inputs (the kernel table's\n"
             " * prep for kernel `name`) into its slice of the prep region. */\n"
             "static int prepare_step(%s_ctx *c, const char *name, const void *params, int n_in, const int *in, int n_out,\n"

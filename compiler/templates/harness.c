@@ -347,8 +347,8 @@ static int h_ends_with(const char *s, const char *ext)
 
 static int h_read_tensor(const char *path, h_tensor *t)
 {
-    unsigned char *buf;
-    size_t len;
+    unsigned char *buf = NULL;
+    size_t len = 0;
     int rc;
     memset(t, 0, sizeof *t);
     if (!h_ends_with(path, ".pb") && !h_ends_with(path, ".npy"))
