@@ -561,7 +561,7 @@ static void emit_c_weights_check(cg *c)
             "        snprintf(err, cap, \"%%s: weights format version %%lu, this code reads version %%d\", what,\n"
             "                 (unsigned long)(read_u64(h + 8) %% 4294967296u), WEIGHTS_VERSION);\n        return -1;\n    }\n"
             "    if (read_u64(h + 32) != MODEL_HASH) {\n"
-            "        snprintf(err, cap, \"%%s: weights of another model (model hash %%016lx%%08lx, this model is %%016lx%%08lx)\",\n"
+            "        snprintf(err, cap, \"%%s: weights of another model (model hash %%08lx%%08lx, this model is %%08lx%%08lx)\",\n"
             "                 what, (unsigned long)(read_u64(h + 32) >> 32), (unsigned long)(read_u64(h + 32) & 0xffffffffu),\n"
             "                 (unsigned long)(MODEL_HASH >> 32), (unsigned long)(MODEL_HASH & 0xffffffffu));\n"
             "        return -1;\n    }\n"
@@ -654,10 +654,10 @@ static void emit_c_init(cg *c)
             "/* The context over caller regions; the weights are already in place. */\n"
             "static int start(%s_ctx **out, const %s_regions *r, unsigned char *weights, char *err, size_t cap)\n{\n"
             "    %s_ctx *c = r->ctx;\n"
-            "    if (!c || (!r->arena && %s_ARENA_BYTES) || (!r->scratch && %s_SCRATCH_BYTES)",
+            "    if (!c || (%s_ARENA_BYTES > 0 && !r->arena) || (%s_SCRATCH_BYTES > 0 && !r->scratch)",
             n, n, n, N, N);
     if (dflt)
-        fprintf(f, " || (!r->prep && %s_PREP_BYTES)", N);
+        fprintf(f, " || (%s_PREP_BYTES > 0 && !r->prep)", N);
     fprintf(f,
             ")\n"
             "        return fail_init(err, cap, \"%s_init_static: a region is missing\");\n"
@@ -709,7 +709,7 @@ static void emit_c_init(cg *c)
     fprintf(f,
             "int %s_init_static_file(%s_ctx **ctx, const %s_regions *r, const char *path, char *err, size_t cap)\n{\n"
             "    *ctx = NULL;\n"
-            "    if (!r->weights && %s_WEIGHTS_BYTES)\n"
+            "    if (%s_WEIGHTS_BYTES > 0 && !r->weights)\n"
             "        return fail_init(err, cap, \"%s_init_static_file: the weights region is missing\");\n"
             "    if (read_weights(path, r->weights, err, cap))\n        return -1;\n"
             "    return start(ctx, r, r->weights, err, cap);\n}\n\n",
