@@ -19,6 +19,7 @@
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define H_MAX_RANK 8
 #define H_MAX_FILE ((size_t)1 << 34) /* 16 GiB: refuse anything larger */
@@ -413,10 +414,50 @@ static void h_format_dims(char *buf, size_t cap, const int64_t *dims, int rank)
 
 static int h_usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s -i [INPUT=]FILE ... -o OUTDIR [-w WEIGHTS]\n"
+    fprintf(stderr, "usage: %s -i [INPUT=]FILE ... -o OUTDIR [-w WEIGHTS] [-t RUNS]\n"
                     "Inputs (.pb or .npy) in graph-input order, or named; each output is written as "
-                    "OUTDIR/<output name>.pb.\n", argv0);
+                    "OUTDIR/<output name>.pb. -t times RUNS more runs after the first and prints the\n"
+                    "median and fastest latency.\n", argv0);
     return 1;
+}
+
+static int h_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median and fastest of `runs` more runs (wall clock: clock_gettime where
+ * POSIX has it, else clock()). */
+static int h_time_runs(M(ctx) *ctx, const void *const *in, void *const *out, int runs)
+{
+    double *t = malloc(sizeof(double) * (size_t)runs);
+    int r;
+    if (!t)
+        return -1;
+    for (r = 0; r < runs; r++) {
+#if defined(CLOCK_MONOTONIC)
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (M(run)(ctx, in, out)) {
+            free(t);
+            return -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t[r] = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+#else
+        clock_t a = clock();
+        if (M(run)(ctx, in, out)) {
+            free(t);
+            return -1;
+        }
+        t[r] = (double)(clock() - a) / CLOCKS_PER_SEC;
+#endif
+    }
+    qsort(t, (size_t)runs, sizeof *t, h_cmp_double);
+    printf("timed %d runs: median %.3f ms, min %.3f ms\n", runs, 1e3 * t[runs / 2], 1e3 * t[0]);
+    free(t);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -426,7 +467,7 @@ int main(int argc, char **argv)
     const void *in_ptr[MU(N_INPUTS) + 1];
     void *out_ptr[MU(N_OUTPUTS) + 1];
     char err[1024], path[4096], fname[512], a[256], b[256];
-    int n_spec = 0, i, k, rc = 1;
+    int n_spec = 0, i, k, rc = 1, runs = 0;
     M(ctx) *ctx = NULL;
 #if HARNESS_PORTABLE
     M(regions) reg;
@@ -445,6 +486,10 @@ int main(int argc, char **argv)
             out_dir = argv[++i];
         } else if (!strcmp(argv[i], "-w") && i + 1 < argc) {
             weights = argv[++i];
+        } else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
+            runs = atoi(argv[++i]);
+            if (runs < 1 || runs > 100000)
+                return h_usage(argv[0]);
         } else {
             return h_usage(argv[0]);
         }
@@ -516,6 +561,10 @@ int main(int argc, char **argv)
         goto done;
     }
     if (M(run)(ctx, in_ptr, out_ptr)) {
+        fprintf(stderr, "error: %s\n", M(error)(ctx));
+        goto done;
+    }
+    if (runs && h_time_runs(ctx, in_ptr, out_ptr, runs)) {
         fprintf(stderr, "error: %s\n", M(error)(ctx));
         goto done;
     }
