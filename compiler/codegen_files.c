@@ -27,25 +27,51 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* The weights image: header (see codegen.h) + the plan's weights block. */
-static unsigned char *weights_image(const oc_plan *p, uint64_t model_hash, size_t *bytes, oc_diag *d)
+/* The 64-byte header of the weights image (see codegen.h). */
+static void weights_header(const oc_plan *p, uint64_t model_hash, unsigned char *h)
+{
+    memset(h, 0, OC_WEIGHTS_HEADER);
+    memcpy(h, OC_WEIGHTS_MAGIC, 8);
+    put_u32(h + 8, OC_WEIGHTS_VERSION);
+    put_u32(h + 12, OC_WEIGHTS_HEADER);
+    put_u64(h + 16, p->weight_bytes);
+    put_u64(h + 24, oc_fnv1a(OC_FNV_INIT, p->weights, p->weight_bytes));
+    put_u64(h + 32, model_hash);
+}
+
+/* The whole image in one block (for --embed-weights). */
+static unsigned char *weights_image(const oc_plan *p, const unsigned char *header, size_t *bytes, oc_diag *d)
 {
     size_t n = OC_WEIGHTS_HEADER + p->weight_bytes;
-    unsigned char *img = calloc(n, 1);
+    unsigned char *img = malloc(n);
     if (!img) {
         oc_fail(d, "out of memory for the weights image (%zu bytes)", n);
         return NULL;
     }
-    memcpy(img, OC_WEIGHTS_MAGIC, 8);
-    put_u32(img + 8, OC_WEIGHTS_VERSION);
-    put_u32(img + 12, OC_WEIGHTS_HEADER);
-    put_u64(img + 16, p->weight_bytes);
+    memcpy(img, header, OC_WEIGHTS_HEADER);
     if (p->weight_bytes)
         memcpy(img + OC_WEIGHTS_HEADER, p->weights, p->weight_bytes);
-    put_u64(img + 24, oc_fnv1a(OC_FNV_INIT, img + OC_WEIGHTS_HEADER, p->weight_bytes));
-    put_u64(img + 32, model_hash);
     *bytes = n;
     return img;
+}
+
+/* NAME.weights written straight from the plan's block (no copy of a large
+ * model's constants), to a temporary name and renamed. */
+static int write_weights(const char *path, const oc_plan *p, const unsigned char *header, oc_diag *d)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return oc_fail(d, "%s: cannot create: %s", tmp, strerror(errno));
+    int ok = fwrite(header, 1, OC_WEIGHTS_HEADER, f) == OC_WEIGHTS_HEADER &&
+             (!p->weight_bytes || fwrite(p->weights, 1, p->weight_bytes, f) == p->weight_bytes);
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return oc_fail(d, "%s: cannot write: %s", path, strerror(errno));
+    }
+    return 0;
 }
 
 static void emit_main(FILE *f, const oc_codegen_opts *o)
@@ -219,12 +245,14 @@ int oc_codegen_write(const oc_graph *g, const oc_plan *p, const oc_codegen_opts 
     free(buf);
     buf = NULL;
 
-    if (!(img = weights_image(p, hash, &img_bytes, d)))
-        goto done;
+    unsigned char header[OC_WEIGHTS_HEADER];
+    weights_header(p, hash, header);
     snprintf(path, sizeof path, "%s/%s.weights", o.dir, o.name);
-    if (oc_write_file_atomic(path, img, img_bytes, d))
+    if (write_weights(path, p, header, d))
         goto done;
     if (o.embed_weights) {
+        if (!(img = weights_image(p, header, &img_bytes, d)))
+            goto done;
         f = open_memstream(&buf, &len);
         if (!f)
             goto oom;
