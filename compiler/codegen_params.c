@@ -30,7 +30,9 @@
 #include "../runtime/kernels/shape_ops.h"
 #include "../runtime/kernels/unary_int.h"
 
-typedef enum { F_I32, F_U32, F_I64, F_U64, F_F32, F_F64, F_SIZE, F_U8, F_EPI } field_kind;
+/* F_DTYPE, F_ACT and F_POOL are ints printed by their enum names
+ * (OC_FLOAT, OC_ACT_RELU, OC_POOL_MAX), not as bare numbers. */
+typedef enum { F_I32, F_U32, F_I64, F_U64, F_F32, F_F64, F_SIZE, F_U8, F_EPI, F_DTYPE, F_ACT, F_POOL } field_kind;
 
 typedef struct field {
     const char *name;
@@ -45,7 +47,7 @@ typedef struct field {
 #define END {NULL, 0, F_I32, 0, 0}
 
 static const field f_epilogue[] = {
-    S(oc_epilogue, act, F_I32), S(oc_epilogue, alpha, F_F32), S(oc_epilogue, beta, F_F32),
+    S(oc_epilogue, act, F_ACT), S(oc_epilogue, alpha, F_F32), S(oc_epilogue, beta, F_F32),
     S(oc_epilogue, per_col, F_I32), S(oc_epilogue, has_residual, F_I32), END};
 static const field f_conv[] = {
     S(oc_conv_params, nsp, F_I32), S(oc_conv_params, batch, F_I64), S(oc_conv_params, cin, F_I64),
@@ -55,7 +57,7 @@ static const field f_conv[] = {
     A(oc_conv_params, dil, F_I64, OC_CONV_MAX_SPATIAL), A(oc_conv_params, pb, F_I64, OC_CONV_MAX_SPATIAL),
     S(oc_conv_params, pointwise, F_I32), S(oc_conv_params, ep, F_EPI), END};
 static const field f_einsum[] = {
-    S(oc_einsum_params, dtype, F_I32), S(oc_einsum_params, n_in, F_I32), S(oc_einsum_params, n_out, F_I32),
+    S(oc_einsum_params, dtype, F_DTYPE), S(oc_einsum_params, n_in, F_I32), S(oc_einsum_params, n_out, F_I32),
     S(oc_einsum_params, n_sum, F_I32), A(oc_einsum_params, out_ext, F_I64, OC_MAX_RANK),
     A(oc_einsum_params, sum_ext, F_I64, OC_EINSUM_MAX_SUM),
     A2(oc_einsum_params, out_stride, F_I64, OC_EINSUM_MAX_IN, OC_MAX_RANK),
@@ -69,7 +71,7 @@ static const field f_unary[] = {
     S(oc_unary_params, alpha, F_F32), S(oc_unary_params, beta, F_F32), S(oc_unary_params, gamma, F_F32),
     S(oc_unary_params, approximate, F_I32), END};
 static const field f_bcast[] = {
-    S(oc_bcast_params, op, F_I32), S(oc_bcast_params, dtype, F_I32), S(oc_bcast_params, rank, F_I32),
+    S(oc_bcast_params, op, F_I32), S(oc_bcast_params, dtype, F_DTYPE), S(oc_bcast_params, rank, F_I32),
     A(oc_bcast_params, dims, F_I64, OC_MAX_RANK), S(oc_bcast_params, n_in, F_I32), S(oc_bcast_params, fmod, F_I32),
     S(oc_bcast_params, slope_channel, F_I32), END};
 static const field f_gemm[] = {
@@ -78,27 +80,27 @@ static const field f_gemm[] = {
     S(oc_gemm_params, beta, F_F32), S(oc_gemm_params, has_c, F_I32), A(oc_gemm_params, c_stride, F_I64, 2),
     S(oc_gemm_params, ep, F_EPI), S(oc_gemm_params, skinny, F_I32), END};
 static const field f_matmul[] = {
-    S(oc_matmul_params, dtype, F_I32), S(oc_matmul_params, m, F_I64), S(oc_matmul_params, n, F_I64),
+    S(oc_matmul_params, dtype, F_DTYPE), S(oc_matmul_params, m, F_I64), S(oc_matmul_params, n, F_I64),
     S(oc_matmul_params, k, F_I64), S(oc_matmul_params, batch_rank, F_I32),
     A(oc_matmul_params, batch, F_I64, OC_MAX_RANK), A(oc_matmul_params, a_stride, F_I64, OC_MAX_RANK),
     A(oc_matmul_params, b_stride, F_I64, OC_MAX_RANK), S(oc_matmul_params, fold, F_I32), END};
 static const field f_index[] = {
-    S(oc_index_params, es, F_I32), S(oc_index_params, dtype, F_I32), S(oc_index_params, axis, F_I32),
+    S(oc_index_params, es, F_I32), S(oc_index_params, dtype, F_DTYPE), S(oc_index_params, axis, F_I32),
     S(oc_index_params, has_axis, F_I32), S(oc_index_params, batch_dims, F_I32), S(oc_index_params, reduction, F_I32),
     S(oc_index_params, largest, F_I32), S(oc_index_params, sorted, F_I32), S(oc_index_params, exclusive, F_I32),
     S(oc_index_params, reverse, F_I32), S(oc_index_params, upper, F_I32), END};
 static const field f_eye[] = {S(oc_eye_params, k, F_I64), END};
 static const field f_loss[] = {
     S(oc_loss_params, reduction, F_I32), S(oc_loss_params, softmax, F_I32), S(oc_loss_params, has_ignore, F_I32),
-    S(oc_loss_params, ignore_index, F_I64), S(oc_loss_params, dtype, F_I32), S(oc_loss_params, label_dtype, F_I32),
+    S(oc_loss_params, ignore_index, F_I64), S(oc_loss_params, dtype, F_DTYPE), S(oc_loss_params, label_dtype, F_DTYPE),
     S(oc_loss_params, n, F_I64), S(oc_loss_params, c, F_I64), S(oc_loss_params, d, F_I64), END};
 static const field f_xent[] = {
     S(oc_xent_params, reduction, F_I32), S(oc_xent_params, has_ignore, F_I32), S(oc_xent_params, ignore_index, F_I64),
-    S(oc_xent_params, smoothing, F_F64), S(oc_xent_params, dtype, F_I32), S(oc_xent_params, label_dtype, F_I32),
+    S(oc_xent_params, smoothing, F_F64), S(oc_xent_params, dtype, F_DTYPE), S(oc_xent_params, label_dtype, F_I32),
     S(oc_xent_params, n, F_I64), S(oc_xent_params, c, F_I64), S(oc_xent_params, d, F_I64), END};
 static const field f_pw_loss[] = {
     S(oc_pw_loss_params, kind, F_I32), S(oc_pw_loss_params, reduction, F_I32), S(oc_pw_loss_params, delta, F_F64),
-    S(oc_pw_loss_params, dtype, F_I32), S(oc_pw_loss_params, count, F_I64), END};
+    S(oc_pw_loss_params, dtype, F_DTYPE), S(oc_pw_loss_params, count, F_I64), END};
 static const field f_batchnorm[] = {
     S(oc_batchnorm_params, epsilon, F_F32), S(oc_batchnorm_params, momentum, F_F32),
     S(oc_batchnorm_params, training, F_I32), S(oc_batchnorm_params, n, F_I64), S(oc_batchnorm_params, c, F_I64),
@@ -124,23 +126,23 @@ static const field f_mvn[] = {
     S(oc_mvn_params, rank, F_I32), A(oc_mvn_params, dims, F_I64, OC_MAX_RANK), S(oc_mvn_params, mask, F_U32),
     S(oc_mvn_params, groups, F_I64), END};
 static const field f_pool[] = {
-    S(oc_pool_params, kind, F_I32), S(oc_pool_params, dtype, F_I32), S(oc_pool_params, count_include_pad, F_I32),
+    S(oc_pool_params, kind, F_POOL), S(oc_pool_params, dtype, F_DTYPE), S(oc_pool_params, count_include_pad, F_I32),
     S(oc_pool_params, storage_order, F_I32), S(oc_pool_params, p, F_I32), S(oc_pool_params, planes, F_I64),
     A(oc_pool_params, in, F_I64, 3), A(oc_pool_params, out, F_I64, 3), A(oc_pool_params, k, F_I64, 3),
     A(oc_pool_params, s, F_I64, 3), A(oc_pool_params, dil, F_I64, 3), A(oc_pool_params, pb, F_I64, 3),
     A(oc_pool_params, pe, F_I64, 3), END};
 static const field f_global_pool[] = {
-    S(oc_global_pool_params, kind, F_I32), S(oc_global_pool_params, dtype, F_I32), S(oc_global_pool_params, p, F_I32),
+    S(oc_global_pool_params, kind, F_POOL), S(oc_global_pool_params, dtype, F_DTYPE), S(oc_global_pool_params, p, F_I32),
     S(oc_global_pool_params, planes, F_I64), S(oc_global_pool_params, plane, F_I64), END};
 static const field f_softmax[] = {
-    S(oc_softmax_params, kind, F_I32), S(oc_softmax_params, dtype, F_I32), S(oc_softmax_params, outer, F_I64),
+    S(oc_softmax_params, kind, F_I32), S(oc_softmax_params, dtype, F_DTYPE), S(oc_softmax_params, outer, F_I64),
     S(oc_softmax_params, n, F_I64), S(oc_softmax_params, inner, F_I64), END};
 static const field f_reduce[] = {
-    S(oc_reduce_params, op, F_I32), S(oc_reduce_params, dtype, F_I32), S(oc_reduce_params, rank, F_I32),
+    S(oc_reduce_params, op, F_I32), S(oc_reduce_params, dtype, F_DTYPE), S(oc_reduce_params, rank, F_I32),
     A(oc_reduce_params, dims, F_I64, OC_MAX_RANK), S(oc_reduce_params, mask, F_U32),
     S(oc_reduce_params, axes_known, F_I32), S(oc_reduce_params, noop_with_empty_axes, F_I32), END};
 static const field f_arg[] = {
-    S(oc_arg_params, is_min, F_I32), S(oc_arg_params, select_last, F_I32), S(oc_arg_params, dtype, F_I32),
+    S(oc_arg_params, is_min, F_I32), S(oc_arg_params, select_last, F_I32), S(oc_arg_params, dtype, F_DTYPE),
     S(oc_arg_params, outer, F_I64), S(oc_arg_params, n, F_I64), S(oc_arg_params, inner, F_I64), END};
 static const field f_reduce_grad[] = {
     S(oc_reduce_grad_params, rank, F_I32), A(oc_reduce_grad_params, dims, F_I64, OC_MAX_RANK),
@@ -149,7 +151,7 @@ static const field f_resize[] = {
     S(oc_resize_params, mode, F_I32), S(oc_resize_params, coord, F_I32), S(oc_resize_params, nearest, F_I32),
     S(oc_resize_params, policy, F_I32), S(oc_resize_params, antialias, F_I32),
     S(oc_resize_params, exclude_outside, F_I32), S(oc_resize_params, cubic_a, F_F64),
-    S(oc_resize_params, extrapolation, F_F64), S(oc_resize_params, dtype, F_I32), S(oc_resize_params, rank, F_I32),
+    S(oc_resize_params, extrapolation, F_F64), S(oc_resize_params, dtype, F_DTYPE), S(oc_resize_params, rank, F_I32),
     S(oc_resize_params, n_axes, F_I32), A(oc_resize_params, axes, F_I32, OC_MAX_RANK),
     S(oc_resize_params, in_roi, F_I32), S(oc_resize_params, in_scales, F_I32), S(oc_resize_params, in_sizes, F_I32),
     S(oc_resize_params, n_attr_scales, F_I32), A(oc_resize_params, attr_scales, F_F32, OC_MAX_RANK),
@@ -167,16 +169,16 @@ static const field f_slice[] = {
     A(oc_slice_params, ends, F_I64, OC_MAX_RANK), A(oc_slice_params, axes, F_I64, OC_MAX_RANK), END};
 static const field f_axis[] = {S(oc_axis_params, es, F_I32), S(oc_axis_params, axis, F_I32), END};
 static const field f_pad[] = {
-    S(oc_pad_params, es, F_I32), S(oc_pad_params, dtype, F_I32), S(oc_pad_params, mode, F_I32),
+    S(oc_pad_params, es, F_I32), S(oc_pad_params, dtype, F_DTYPE), S(oc_pad_params, mode, F_I32),
     S(oc_pad_params, from_inputs, F_I32), S(oc_pad_params, npads, F_I32),
     A(oc_pad_params, pads, F_I64, 2 * OC_MAX_RANK), S(oc_pad_params, value, F_F64), END};
-static const field f_cast[] = {S(oc_cast_params, from, F_I32), S(oc_cast_params, to, F_I32), END};
+static const field f_cast[] = {S(oc_cast_params, from, F_DTYPE), S(oc_cast_params, to, F_DTYPE), END};
 static const field f_dropout[] = {
     S(oc_dropout_params, ratio, F_F32), S(oc_dropout_params, training, F_I32), S(oc_dropout_params, seed, F_U64), END};
 static const field f_fill[] = {S(oc_fill_params, es, F_I32), A(oc_fill_params, value, F_U8, 8), END};
 static const field f_shape[] = {S(oc_shape_params, start, F_I64), S(oc_shape_params, end, F_I64), END};
 static const field f_unary_int[] = {
-    S(oc_unary_int_params, op, F_I32), S(oc_unary_int_params, dtype, F_I32),
+    S(oc_unary_int_params, op, F_I32), S(oc_unary_int_params, dtype, F_DTYPE),
     S(oc_unary_int_params, detect_positive, F_I32), S(oc_unary_int_params, detect_negative, F_I32), END};
 
 static const struct {
@@ -224,7 +226,7 @@ static const struct {
 static size_t kind_size(field_kind k)
 {
     switch (k) {
-    case F_I32: return sizeof(int);
+    case F_I32: case F_DTYPE: case F_ACT: case F_POOL: return sizeof(int);
     case F_U32: return sizeof(unsigned);
     case F_I64: return sizeof(int64_t);
     case F_U64: return sizeof(uint64_t);
@@ -327,6 +329,24 @@ static void print_scalar(FILE *f, field_kind k, const unsigned char *p)
     case F_SIZE: memcpy(&sz, p, sizeof sz); fprintf(f, "%zu", sz); break;
     case F_U8: fprintf(f, "%u", (unsigned)*p); break;
     case F_EPI: print_struct(f, f_epilogue, p); break;
+    case F_DTYPE: case F_ACT: case F_POOL: {
+        static const char *const dtypes[] = {[OC_FLOAT] = "OC_FLOAT", [OC_UINT8] = "OC_UINT8", [OC_INT8] = "OC_INT8",
+            [OC_UINT16] = "OC_UINT16", [OC_INT16] = "OC_INT16", [OC_INT32] = "OC_INT32", [OC_INT64] = "OC_INT64",
+            [OC_BOOL] = "OC_BOOL", [OC_FLOAT16] = "OC_FLOAT16", [OC_DOUBLE] = "OC_DOUBLE", [OC_UINT32] = "OC_UINT32",
+            [OC_UINT64] = "OC_UINT64", [OC_BFLOAT16] = "OC_BFLOAT16"};
+        static const char *const acts[] = {"OC_ACT_NONE", "OC_ACT_RELU", "OC_ACT_LEAKY_RELU", "OC_ACT_CLIP",
+            "OC_ACT_SIGMOID", "OC_ACT_HARD_SIGMOID", "OC_ACT_HARD_SWISH", "OC_ACT_TANH", "OC_ACT_GELU"};
+        static const char *const pools[] = {"OC_POOL_MAX", "OC_POOL_AVG", "OC_POOL_LP"};
+        const char *const *names = k == F_DTYPE ? dtypes : k == F_ACT ? acts : pools;
+        int n = k == F_DTYPE ? (int)(sizeof dtypes / sizeof dtypes[0])
+                : k == F_ACT ? (int)(sizeof acts / sizeof acts[0]) : (int)(sizeof pools / sizeof pools[0]);
+        memcpy(&i, p, sizeof i);
+        if (i >= 0 && i < n && names[i])
+            fprintf(f, "%s", names[i]);
+        else
+            fprintf(f, "%d", i);
+        break;
+    }
     }
 }
 
