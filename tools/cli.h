@@ -25,6 +25,7 @@ int oc_cmd_bench_train(int argc, char **argv); /* bench --train */
  * type, from summed seconds per step over `runs` runs; json: a "layers" key. */
 struct oc_plan;
 void cli_print_profile(const struct oc_plan *p, const double *profile, const char *name, int runs, int json);
+int oc_cmd_compile(int argc, char **argv);
 
 /* Parse a decimal integer in [lo, hi] for flag `flag`; prints an error and
  * returns -1 when it is not one. */
@@ -85,5 +86,11 @@ void cli_json_passes(FILE *f, const oc_pass_report *r);
 /* A tensor file by extension: .npy, or .pb (ONNX TensorProto); anything
  * else is an error naming the file. */
 oc_tensor *cli_load_tensor(const char *file, oc_diag *d);
+
+/* Whether the value of v defines a shape (Reshape's shape, Range's bounds,
+ * Slice's starts, ... or a value computed from v that reaches one), so a
+ * static-shape deployment fixes it: 1 yes, 0 no, -1 error. Shared by
+ * check and compile --bake-from. */
+int cli_defines_shape(const oc_graph *g, int v, oc_diag *d);
 
 #endif

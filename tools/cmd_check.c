@@ -50,58 +50,6 @@ typedef struct check_opts {
  * list never excuses. */
 enum { CHILD_PASS = 0, CHILD_FAIL = 40, CHILD_SKIP = 41 };
 
-/* Inputs (bit k = input k) whose value defines an output's shape, so that
- * a static-shape deployment would fix them; the ops' config inputs that
- * only steer the arithmetic (Clip's bounds, CumSum's axis) are not here. */
-static const struct {
-    const char *op;
-    unsigned inputs;
-} shape_inputs[] = {
-    {"Reshape", 1u << 1},        {"Expand", 1u << 1},          {"Tile", 1u << 1},
-    {"ConstantOfShape", 1u << 0}, {"Range", 7u},               {"Slice", 0x1eu},
-    {"Pad", (1u << 1) | (1u << 3)}, {"Resize", (1u << 2) | (1u << 3)}, {"Upsample", 1u << 1},
-    {"Unsqueeze", 1u << 1},      {"Squeeze", 1u << 1},         {"TopK", 1u << 1},
-    {"OneHot", 1u << 1},         {"Split", 1u << 1},           {"CenterCropPad", 1u << 1},
-    {"ReduceSum", 1u << 1},      {"ReduceMean", 1u << 1},      {"ReduceMax", 1u << 1},
-    {"ReduceMin", 1u << 1},      {"ReduceProd", 1u << 1},      {"ReduceL1", 1u << 1},
-    {"ReduceL2", 1u << 1},       {"ReduceLogSum", 1u << 1},    {"ReduceLogSumExp", 1u << 1},
-    {"ReduceSumSquare", 1u << 1},
-};
-
-/* Whether the value of v defines a shape: v, or a value computed from it
- * (a window length through Sub and Cast into Range, say), is read by some
- * node at an input listed in shape_inputs. Shape and Size read only v's
- * shape, so nothing flows through them. */
-static int defines_shape(const oc_graph *g, int v, oc_diag *d)
-{
-    unsigned char *from_v = calloc((size_t)g->n_values + 1, 1);
-    int hit = 0;
-    if (!from_v)
-        return oc_fail(d, "out of memory");
-    from_v[v] = 1;
-    for (int i = 0; i < g->n_nodes && !hit; i++) { /* nodes are in topological order */
-        const oc_node *n = &g->nodes[i];
-        int reads_v = 0;
-        for (size_t s = 0; s < sizeof shape_inputs / sizeof shape_inputs[0]; s++) {
-            if (strcmp(n->op_type, shape_inputs[s].op) != 0)
-                continue;
-            unsigned mask = shape_inputs[s].inputs;
-            if (!strcmp(n->op_type, "Resize") && n->n_in == 2)
-                mask = 1u << 1; /* opset 10: Resize(X, scales) */
-            for (int k = 0; k < n->n_in && k < 32; k++)
-                hit |= n->in[k] >= 0 && from_v[n->in[k]] && (mask & (1u << k));
-        }
-        for (int k = 0; k < n->n_in; k++)
-            reads_v |= n->in[k] >= 0 && from_v[n->in[k]];
-        if (reads_v && strcmp(n->op_type, "Shape") != 0 && strcmp(n->op_type, "Size") != 0)
-            for (int k = 0; k < n->n_out; k++)
-                if (n->out[k] >= 0)
-                    from_v[n->out[k]] = 1;
-    }
-    free(from_v);
-    return hit;
-}
-
 static int is_dir(const char *p)
 {
     struct stat st;
@@ -208,7 +156,7 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
             continue; /* reported by oc_plan_set_input */
         for (int i = 0; i < v->rank; i++)
             v->dims[i] = inputs[k]->dims[i];
-        int shape_like = o->bake != BAKE_NONE && inputs[k]->numel <= 64 ? defines_shape(g, g->inputs[k], &d) : 0;
+        int shape_like = o->bake != BAKE_NONE && inputs[k]->numel <= 64 ? cli_defines_shape(g, g->inputs[k], &d) : 0;
         if (shape_like < 0)
             goto done;
         if (o->bake == BAKE_SMALL)

@@ -13,6 +13,7 @@ static const struct {
     {"info", oc_cmd_info, "layer table, parameters and FLOPs of a model"},
     {"run", oc_cmd_run, "run a model on inputs (.pb, .npy or images) and write its outputs"},
     {"bench", oc_cmd_bench, "time a compiled model: latency, throughput, memory, per-layer profile"},
+    {"compile", oc_cmd_compile, "generate C for a model: API header, straight-line code, weights, harness, build files"},
     {"check", oc_cmd_check, "run test cases in the ONNX backend-test layout and compare outputs"},
     {"train", oc_cmd_train, "train one of onnxc's own networks from scratch on a data set"},
     {"finetune", oc_cmd_finetune, "replace a model's classifier head and train it (or more) on an image folder"},
