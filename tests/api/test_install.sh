@@ -104,4 +104,21 @@ if "$work/cm/classify" "$src/examples/Makefile" "$src/examples/data/seven.pgm" 2
   echo "FAIL: classify accepted a Makefile as a model"; exit 1
 fi
 cat "$work/err2.txt"
-echo "PASS: installed tree builds and runs the examples with pkg-config and CMake"
+
+echo "== generated C (onnxc compile) built against the installed runtime"
+"$prefix/bin/onnxc" compile "$work/lenet5_mnist.onnx" -o "$work/gen" --name lenet --batch 1 >"$work/compile.log"
+make -s -C "$work/gen" CFLAGS="-O2 -Wall -Wextra -Werror" LDFLAGS="-Wl,-rpath,$prefix/lib"
+cmake -S "$work/gen" -B "$work/gen_cm" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="-Werror" >"$work/gen_cm.log"
+cmake --build "$work/gen_cm" >>"$work/gen_cm.log"
+if [ -f "$work/t10k0.npy" ]; then
+  "$prefix/bin/onnxc" run "$work/lenet5_mnist.onnx" -i "$work/t10k0.npy" -o "$work/run_out" --format pb >/dev/null
+  for b in "$work/gen/lenet_run" "$work/gen_cm/lenet_run"; do
+    rm -rf "$work/gen_out" && mkdir -p "$work/gen_out"
+    (cd "$work/gen" && "$b" -i "$work/t10k0.npy" -o "$work/gen_out")
+    for f in "$work"/run_out/*.pb; do
+      cmp -s "$f" "$work/gen_out/$(basename "$f")" || { echo "FAIL: $b: $(basename "$f") differs from onnxc run"; exit 1; }
+    done
+  done
+  echo "generated LeNet-5 (pkg-config and CMake builds) writes the same outputs as onnxc run, byte for byte"
+fi
+echo "PASS: installed tree builds and runs the examples and generated code with pkg-config and CMake"
