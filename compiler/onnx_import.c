@@ -592,6 +592,24 @@ oc_graph *oc_onnx_load(const char *path, oc_diag *d)
     return g;
 }
 
+/* protobuf-c's allocator, with large blocks (the weights' raw_data) backed
+ * by huge pages before they are filled (see oc_advise_huge). */
+static void *unpack_alloc_fn(void *ctx, size_t n)
+{
+    (void)ctx;
+    void *p = malloc(n);
+    oc_advise_huge(p, n);
+    return p;
+}
+
+static void unpack_free_fn(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static ProtobufCAllocator unpack_alloc = {unpack_alloc_fn, unpack_free_fn, NULL};
+
 oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *path, oc_diag *d)
 {
     if (len > MAX_PROTO_BYTES) {
@@ -605,7 +623,7 @@ oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *
                 nest == 1 ? "subgraphs (graphs in node attributes)" : "type descriptions (TypeProto)", MAX_NESTING);
         return NULL;
     }
-    Onnx__ModelProto *mp = nest < 0 ? NULL : onnx__model_proto__unpack(NULL, len, buf);
+    Onnx__ModelProto *mp = nest < 0 ? NULL : onnx__model_proto__unpack(&unpack_alloc, len, buf);
     if (!mp) {
         oc_fail(d, "%s: not a valid ONNX model (malformed or truncated protobuf)", path);
         return NULL;
@@ -646,6 +664,6 @@ oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *
         }
         free(dir);
     }
-    onnx__model_proto__free_unpacked(mp, NULL);
+    onnx__model_proto__free_unpacked(mp, &unpack_alloc);
     return g;
 }

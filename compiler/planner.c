@@ -180,7 +180,9 @@ static int prepare_steps(oc_plan *p, oc_diag *d)
     }
     if (!p->prep_bytes)
         return 0;
-    if (!(p->prep = aligned_alloc(ALIGN, p->prep_bytes)))
+    if ((p->prep = aligned_alloc(ALIGN, p->prep_bytes)))
+        oc_advise_huge(p->prep, p->prep_bytes);
+    if (!p->prep)
         return oc_fail(d, "out of memory preparing kernels (%zu bytes)", p->prep_bytes);
     return oc_plan_prepare(p, d);
 }
@@ -541,6 +543,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         }
     }
     p->arena = aligned_alloc(ALIGN, align_up(p->arena_bytes ? p->arena_bytes : 1));
+    oc_advise_huge(p->arena, p->arena_bytes);
     p->weights_map = align_up(p->weight_bytes ? p->weight_bytes : 1);
     p->weights = oc_map_block(p->weights_map);
     if (!p->arena || !p->weights)
@@ -635,7 +638,9 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         fail_memory(p, need, limit, what, d);
         goto fail;
     }
-    if (p->scratch_bytes && !(p->scratch = aligned_alloc(ALIGN, p->scratch_bytes)))
+    if (p->scratch_bytes && (p->scratch = aligned_alloc(ALIGN, p->scratch_bytes)))
+        oc_advise_huge(p->scratch, p->scratch_bytes);
+    if (p->scratch_bytes && !p->scratch)
         goto oom;
     if (prepare_steps(p, d) || (!(o && o->mutable_constants) && drop_prepared_constants(p, d)))
         goto fail;

@@ -173,7 +173,10 @@ static size_t round_pages(size_t n)
 unsigned char *oc_map_block(size_t bytes)
 {
     void *m = mmap(NULL, round_pages(bytes ? bytes : 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return m == MAP_FAILED ? NULL : m;
+    if (m == MAP_FAILED)
+        return NULL;
+    oc_advise_huge(m, bytes);
+    return m;
 }
 
 size_t oc_unmap_tail(unsigned char *block, size_t mapped, size_t keep)

@@ -1,5 +1,8 @@
 /* tensor.c: see tensor.h. */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE, MADV_POPULATE_WRITE */
 #include "tensor.h"
+
+#include <sys/mman.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -76,6 +79,8 @@ oc_tensor *oc_tensor_new(int dtype, int rank, const int64_t *dims, oc_diag *d)
         memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
     t->numel = numel;
     t->data = calloc(numel ? (size_t)numel : 1, es);
+    if (t->data)
+        oc_advise_huge(t->data, (size_t)numel * es);
     if (!t->data) {
         free(t);
         oc_fail(d, "out of memory allocating %lld bytes", (long long)(numel * (int64_t)es));
@@ -184,4 +189,26 @@ char *oc_format_bytes(char *buf, size_t cap, double bytes)
     else
         snprintf(buf, cap, "%.*f %s", bytes < 10 && bytes != (double)(int64_t)bytes ? 1 : 0, bytes, units[u]);
     return buf;
+}
+
+void oc_advise_huge(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20, page = 4096;
+    if (!p || n < ((size_t)256 << 10))
+        return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+    /* fault the pages in with one call instead of one trap per page */
+    a = ((uintptr_t)p + page - 1) & ~(page - 1);
+    e = ((uintptr_t)p + n) & ~(page - 1);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+#endif
+#else
+    (void)p;
+    (void)n;
+#endif
 }
