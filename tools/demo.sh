@@ -4,7 +4,8 @@
 # show what onnxc does with it: the model summary, the graph passes and
 # what they changed, and a timed run of the compiled plan with every pass
 # against the same plan with no rewrites (fused vs unfused, per-layer
-# kernels and GFLOP/s).
+# kernels and GFLOP/s); then transfer learning on the shared data sets and
+# the finetuned model compiled to standalone C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -27,6 +28,27 @@ if [ -d "$data/mnist-t10k" ] && [ -d "$data/fashion-mnist" ]; then
     --lr 0.02 --threads 1 -o build/lenet5_mnist.onnx | tail -2
   ./build/onnxc finetune build/lenet5_mnist.onnx --data "$data/fashion-mnist" --classes 10 --limit 3000 \
     --threads 1 -o build/lenet5_fashion.onnx | grep -v "^  class"
+  # The finetuned model as standalone C: compile, build the generated code
+  # against this build tree's runtime library, run it on one image and
+  # compare with `onnxc run` on the same input.
+  echo
+  ./build/onnxc compile build/lenet5_fashion.onnx -o build/lenet5_c --name lenet5 | tail -3
+  make -s -C build/lenet5_c ONNXC_CFLAGS="-I$PWD" \
+    ONNXC_LIBS="$PWD/build/libonnxc_runtime.a $(pkg-config --libs openblas) -lstb -lz -lpthread -lm"
+  shape=$(./build/onnxc info build/lenet5_fashion.onnx | sed -n 's/^input: *[^ ]* float32 \[\(.*\)\]/\1/p')
+  /usr/bin/python3 -c "import numpy as np; np.save('build/x.npy', np.random.RandomState(0).rand($shape).astype('float32'))" \
+    2>/dev/null || true
+  if [ -f build/x.npy ]; then
+    ./build/lenet5_c/lenet5_run -i build/x.npy -o build/lenet5_c_out > /dev/null
+    ./build/onnxc run build/lenet5_fashion.onnx -i build/x.npy -o build/lenet5_run_out --format pb > /dev/null
+    for f in build/lenet5_run_out/*.pb; do
+      if cmp -s "$f" "build/lenet5_c_out/$(basename "$f")"; then
+        echo "generated C (build/lenet5_c) and onnxc run give the same $(basename "$f"), byte for byte"
+      else
+        echo "generated C and onnxc run DIFFER on $(basename "$f")"; exit 1
+      fi
+    done
+  fi
 else
   echo "(transfer-learning demo skipped: $data/mnist-t10k and $data/fashion-mnist are not there)"
 fi

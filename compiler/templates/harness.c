@@ -414,7 +414,7 @@ static void h_format_dims(char *buf, size_t cap, const int64_t *dims, int rank)
 
 static int h_usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s -i [INPUT=]FILE ... -o OUTDIR [-w WEIGHTS] [-t RUNS]\n"
+    fprintf(stderr, "usage: %s -i [INPUT=]FILE ... -o OUTDIR [-w WEIGHTS (default: the model's, here or beside this program)] [-t RUNS]\n"
                     "Inputs (.pb or .npy) in graph-input order, or named; each output is written as "
                     "OUTDIR/<output name>.pb. -t times RUNS more runs after the first and prints the\n"
                     "median and fastest latency.\n", argv0);
@@ -466,8 +466,8 @@ int main(int argc, char **argv)
     h_tensor in[MU(N_INPUTS) + 1];
     const void *in_ptr[MU(N_INPUTS) + 1];
     void *out_ptr[MU(N_OUTPUTS) + 1];
-    char err[1024], path[4096], fname[512], a[256], b[256];
-    int n_spec = 0, i, k, rc = 1, runs = 0;
+    char err[1024], path[4096], fname[512], a[256], b[256], wpath[4096];
+    int n_spec = 0, i, k, rc = 1, runs = 0, default_w = 1;
     M(ctx) *ctx = NULL;
 #if HARNESS_PORTABLE
     M(regions) reg;
@@ -486,6 +486,7 @@ int main(int argc, char **argv)
             out_dir = argv[++i];
         } else if (!strcmp(argv[i], "-w") && i + 1 < argc) {
             weights = argv[++i];
+            default_w = 0;
         } else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
             runs = atoi(argv[++i]);
             if (runs < 1 || runs > 100000)
@@ -496,6 +497,17 @@ int main(int argc, char **argv)
     }
     if (!out_dir)
         return h_usage(argv[0]);
+    if (default_w) { /* the model's weights file: in the current folder, else beside this program */
+        FILE *wf = fopen(weights, "rb");
+        const char *slash = strrchr(argv[0], '/');
+        if (wf) {
+            fclose(wf);
+        } else if (slash && (size_t)(slash - argv[0]) + strlen(weights) + 2 < sizeof wpath) {
+            memcpy(wpath, argv[0], (size_t)(slash - argv[0]) + 1);
+            strcpy(wpath + (slash - argv[0]) + 1, weights);
+            weights = wpath;
+        }
+    }
     for (i = 0; i < n_spec; i++) {
         const char *eq = strchr(spec[i], '='), *file = spec[i];
         k = i;
