@@ -134,6 +134,9 @@ static int parse_i64(const char *s, int64_t *v)
 
 /* External data lives beside the model: a relative path with no ".."
  * component, so a model cannot make onnxc read arbitrary files. */
+/* Reads the external payload of tp into dst (nbytes); with dst NULL only
+ * checks that it exists and is long enough, so nothing of the claimed size
+ * is allocated for a file that cannot fill it. */
 static int read_external(const Onnx__TensorProto *tp, const char *dir, void *dst, size_t nbytes, oc_diag *d)
 {
     const char *loc = ext_value(tp, "location");
@@ -175,7 +178,7 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, void *dst
     } else if (off > st.st_size || (int64_t)nbytes > st.st_size - off) {
         rc = oc_fail(d, "external data file '%s' has %lld bytes; the tensor needs %zu at offset %lld", path,
                      (long long)st.st_size, nbytes, (long long)off);
-    } else if (fseeko(f, off, SEEK_SET) || fread(dst, 1, nbytes, f) != nbytes) {
+    } else if (dst && (fseeko(f, off, SEEK_SET) || fread(dst, 1, nbytes, f) != nbytes)) {
         rc = oc_fail(d, "external data file '%s': read error", path);
     }
     if (f)
@@ -222,6 +225,8 @@ static oc_tensor *tensor_from_proto(const Onnx__TensorProto *tp, const char *dir
     size_t have = 0;
     const char *field = "raw_data";
     if (external) {
+        if (read_external(tp, dir, NULL, nbytes, d))
+            return NULL;
         have = nbytes;
     } else if (tp->has_raw_data) {
         have = tp->raw_data.len;

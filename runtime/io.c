@@ -186,8 +186,8 @@ oc_tensor *oc_npy_read(const char *path, oc_diag *d)
     }
     size_t es = oc_dtype_size(dtype), have = len - hstart - hlen;
     if ((uint64_t)numel > have / es || (size_t)numel * es != have) {
-        oc_fail(d, "%s: the shape needs %lld bytes of data, the file has %zu", path, (long long)numel * (long long)es,
-                have);
+        oc_fail(d, "%s: the shape needs %lld elements of %zu bytes, the file has %zu bytes of data", path,
+                (long long)numel, es, have);
         goto out;
     }
     if ((t = oc_tensor_new(dtype, rank, dims, d)))

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 /* Writes data to a per-process scratch file ending in `ext`; its path, or NULL. */
-static const char *fuzz_file(const uint8_t *data, size_t size, const char *ext)
+static inline const char *fuzz_file(const uint8_t *data, size_t size, const char *ext)
 {
     static char path[256];
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
