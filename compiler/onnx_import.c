@@ -187,8 +187,10 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, void *dst
     return rc;
 }
 
-/* TensorProto -> oc_tensor. dir: the model's folder, for external data. */
-static oc_tensor *tensor_from_proto(const Onnx__TensorProto *tp, const char *dir, oc_diag *d)
+/* TensorProto -> oc_tensor. dir: the model's folder, for external data.
+ * steal: a large raw_data payload becomes the tensor's data instead of
+ * being copied (tp then loses it; only for protos the loader frees next). */
+static oc_tensor *tensor_from_proto_ex(const Onnx__TensorProto *tp, const char *dir, int steal, oc_diag *d)
 {
     int dtype = tp->has_data_type ? tp->data_type : 0;
     size_t es = oc_dtype_size(dtype);
@@ -249,6 +251,23 @@ static oc_tensor *tensor_from_proto(const Onnx__TensorProto *tp, const char *dir
             return NULL;
         }
     }
+    if (steal && !external && tp->has_raw_data && nbytes >= ((size_t)64 << 10)) {
+        oc_tensor *t = calloc(1, sizeof *t);
+        if (!t) {
+            oc_fail(d, "out of memory");
+            return NULL;
+        }
+        Onnx__TensorProto *own = (Onnx__TensorProto *)tp; /* the loader's own copy, freed right after */
+        t->dtype = dtype;
+        t->rank = rank;
+        for (int k = 0; k < rank; k++)
+            t->dims[k] = tp->dims[k];
+        t->numel = numel;
+        t->data = own->raw_data.data;
+        own->raw_data.data = NULL;
+        own->raw_data.len = 0;
+        return t;
+    }
     oc_tensor *t = oc_tensor_new(dtype, rank, tp->dims, d);
     if (!t)
         return NULL;
@@ -280,6 +299,11 @@ static oc_tensor *tensor_from_proto(const Onnx__TensorProto *tp, const char *dir
         }
     }
     return t;
+}
+
+static oc_tensor *tensor_from_proto(const Onnx__TensorProto *tp, const char *dir, oc_diag *d)
+{
+    return tensor_from_proto_ex(tp, dir, 0, d);
 }
 
 oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d)
@@ -487,7 +511,7 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
         const char *name = tp->name ? tp->name : "";
         if (!*name)
             return oc_fail(d, "initializer %zu has no name", i);
-        oc_tensor *t = tensor_from_proto(tp, dir, d);
+        oc_tensor *t = tensor_from_proto_ex(tp, dir, 1, d);
         if (!t) {
             oc_diag_prefix(d, "initializer '%s': ", name);
             return -1;
@@ -586,15 +610,15 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
     return 0;
 }
 
+static oc_graph *load_model(const unsigned char *buf, size_t len, const char *path, unsigned char *owned, oc_diag *d);
+
 oc_graph *oc_onnx_load(const char *path, oc_diag *d)
 {
     unsigned char *buf;
     size_t len;
     if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
         return NULL;
-    oc_graph *g = oc_onnx_load_memory(buf, len, path, d);
-    free(buf);
-    return g;
+    return load_model(buf, len, path, buf, d); /* frees buf once unpacked */
 }
 
 /* protobuf-c's allocator, with large blocks (the weights' raw_data) backed
@@ -603,7 +627,7 @@ static void *unpack_alloc_fn(void *ctx, size_t n)
 {
     (void)ctx;
     void *p = malloc(n);
-    oc_advise_huge(p, n);
+    oc_prefault(p, n);
     return p;
 }
 
@@ -617,7 +641,15 @@ static ProtobufCAllocator unpack_alloc = {unpack_alloc_fn, unpack_free_fn, NULL}
 
 oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *path, oc_diag *d)
 {
+    return load_model(buf, len, path, NULL, d);
+}
+
+/* owned (if not NULL) is buf, freed as soon as protobuf-c has copied what it
+ * needs: a model is then in memory once, not twice, while it is built. */
+static oc_graph *load_model(const unsigned char *buf, size_t len, const char *path, unsigned char *owned, oc_diag *d)
+{
     if (len > MAX_PROTO_BYTES) {
+        free(owned);
         oc_fail(d, "%s: more than %zu bytes; larger models must keep their weights as external data", path,
                 MAX_PROTO_BYTES);
         return NULL;
@@ -626,9 +658,11 @@ oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *
     if (nest > 0) {
         oc_fail(d, "%s: %s are nested more than %d deep; onnxc refuses such files", path,
                 nest == 1 ? "subgraphs (graphs in node attributes)" : "type descriptions (TypeProto)", MAX_NESTING);
+        free(owned);
         return NULL;
     }
     Onnx__ModelProto *mp = nest < 0 ? NULL : onnx__model_proto__unpack(&unpack_alloc, len, buf);
+    free(owned);
     if (!mp) {
         oc_fail(d, "%s: not a valid ONNX model (malformed or truncated protobuf)", path);
         return NULL;

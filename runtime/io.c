@@ -38,7 +38,7 @@ int oc_read_file(const char *path, unsigned char **buf, size_t *len, size_t max_
         fclose(f);
         return oc_fail(d, "%s: out of memory reading %zu bytes", path, n);
     }
-    oc_advise_huge(b, n);
+    oc_prefault(b, n);
     if (fread(b, 1, n, f) != n) {
         free(b);
         fclose(f);

@@ -93,35 +93,41 @@ int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)
     return 0;
 }
 
-int oc_plan_prepare(oc_plan *p, oc_diag *d)
+int oc_plan_prepare_step(oc_plan *p, int s, oc_diag *d)
 {
     const oc_tensor *inb[INLINE_ARGS];
     oc_tensor *outb[INLINE_ARGS];
-    for (int s = 0; s < p->n_steps; s++) {
-        oc_step *st = &p->steps[s];
-        const oc_kernel_info *k = oc_kernel_get(st->kernel);
-        if (!st->prep_bytes || !k || !k->prep)
-            continue;
-        oc_kargs a;
-        void *heap;
-        if (step_args(p, st, &a, inb, outb, &heap, d))
-            return -1;
-        a.prep = NULL;
-        int gone = 0;
-        for (int i = 0; i < st->n_in && i < 32; i++)
-            gone |= (k->prep_inputs >> i & 1u) && st->in[i] >= 0 && !p->tensors[st->in[i]].data &&
-                    p->tensors[st->in[i]].numel;
-        if (gone) { /* its constants live only in prepared form now */
-            free(heap);
-            continue;
-        }
-        int rc = k->prep(&a, p->prep + st->prep_offset);
+    oc_step *st = &p->steps[s];
+    const oc_kernel_info *k = oc_kernel_get(st->kernel);
+    if (!st->prep_bytes || !k || !k->prep)
+        return 0;
+    oc_kargs a;
+    void *heap;
+    if (step_args(p, st, &a, inb, outb, &heap, d))
+        return -1;
+    a.prep = NULL;
+    int gone = 0;
+    for (int i = 0; i < st->n_in && i < 32; i++)
+        gone |= (k->prep_inputs >> i & 1u) && st->in[i] >= 0 && !p->tensors[st->in[i]].data &&
+                p->tensors[st->in[i]].numel;
+    if (gone) { /* its constants live only in prepared form now */
         free(heap);
-        if (rc) {
-            oc_diag_prefix(d, "node '%s' (%s): ", st->name, st->op);
-            return -1;
-        }
+        return 0;
     }
+    int rc = k->prep(&a, p->prep + st->prep_offset);
+    free(heap);
+    if (rc) {
+        oc_diag_prefix(d, "node '%s' (%s): ", st->name, st->op);
+        return -1;
+    }
+    return 0;
+}
+
+int oc_plan_prepare(oc_plan *p, oc_diag *d)
+{
+    for (int s = 0; s < p->n_steps; s++)
+        if (oc_plan_prepare_step(p, s, d))
+            return -1;
     return 0;
 }
 
@@ -175,7 +181,7 @@ unsigned char *oc_map_block(size_t bytes)
     void *m = mmap(NULL, round_pages(bytes ? bytes : 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
-    oc_advise_huge(m, bytes);
+    oc_prefault(m, bytes);
     return m;
 }
 

@@ -106,5 +106,7 @@ int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d);
 /* Re-runs every kernel's preparation from constant inputs (after the
  * caller changed constants in place). */
 int oc_plan_prepare(oc_plan *p, oc_diag *d);
+/* The same for step s alone. */
+int oc_plan_prepare_step(oc_plan *p, int s, oc_diag *d);
 
 #endif

@@ -80,7 +80,7 @@ oc_tensor *oc_tensor_new(int dtype, int rank, const int64_t *dims, oc_diag *d)
     t->numel = numel;
     t->data = calloc(numel ? (size_t)numel : 1, es);
     if (t->data)
-        oc_advise_huge(t->data, (size_t)numel * es);
+        oc_prefault(t->data, (size_t)numel * es);
     if (!t->data) {
         free(t);
         oc_fail(d, "out of memory allocating %lld bytes", (long long)(numel * (int64_t)es));
@@ -194,19 +194,40 @@ char *oc_format_bytes(char *buf, size_t cap, double bytes)
 void oc_advise_huge(void *p, size_t n)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const uintptr_t huge = (uintptr_t)2 << 20, page = 4096;
+    const uintptr_t huge = (uintptr_t)2 << 20;
     if (!p || n < ((size_t)256 << 10))
         return;
     uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
     if (e > a)
         madvise((void *)a, e - a, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-    /* fault the pages in with one call instead of one trap per page */
-    a = ((uintptr_t)p + page - 1) & ~(page - 1);
-    e = ((uintptr_t)p + n) & ~(page - 1);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+void oc_prefault(void *p, size_t n)
+{
+    oc_advise_huge(p, n);
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    const uintptr_t page = 4096;
+    if (!p || n < ((size_t)256 << 10))
+        return;
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + n) & ~(page - 1);
     if (e > a)
         madvise((void *)a, e - a, MADV_POPULATE_WRITE);
 #endif
+}
+
+void oc_release_pages(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_DONTNEED)
+    const uintptr_t page = 4096;
+    if (!p)
+        return;
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + n) & ~(page - 1);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
 #else
     (void)p;
     (void)n;

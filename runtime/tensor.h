@@ -61,11 +61,19 @@ void oc_tensor_free(oc_tensor *t);
 size_t oc_tensor_nbytes(const oc_tensor *t);
 
 /* Asks the kernel to back the 2 MiB-aligned interior of a fresh buffer of
- * n bytes (n >= 4 MiB) with huge pages, before anything touches it. In a
- * VM a page fault costs microseconds: loading ResNet-50 took 35,000 of
- * them per copy of its weights. A hint only; does nothing where it is
- * not supported. */
+ * n bytes (n >= 256 KiB) with huge pages, before anything touches it. A
+ * hint only; does nothing where it is not supported. */
 void oc_advise_huge(void *p, size_t n);
+
+/* oc_advise_huge, then faults the whole buffer in with one call
+ * (MADV_POPULATE_WRITE) instead of one trap per 4 KiB page: in a VM a page
+ * fault costs microseconds, and loading ResNet-50 took 35,000 of them per
+ * copy of its weights. For buffers about to be written in full. */
+void oc_prefault(void *p, size_t n);
+
+/* Gives the whole pages inside [p, p + n) back to the system (their
+ * contents are lost; private anonymous memory reads as zeros after). */
+void oc_release_pages(void *p, size_t n);
 
 /* Element i as double / int64, whatever the dtype (for shape arithmetic). */
 double oc_tensor_get_f64(const oc_tensor *t, int64_t i);
