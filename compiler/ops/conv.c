@@ -202,6 +202,18 @@ static int64_t prod_n(const int64_t *v, int n)
     return r;
 }
 
+/* Which Winograd variant a 3x3 stride-1 conv takes: 0 (im2col + SGEMM),
+ * 2 for F(2x2, 3x3) or 4 for F(4x4, 3x3). ONNXC_CONV_WINOGRAD=0|2|4
+ * forces one (for measurements; read at each lowering). */
+static int conv_winograd_choice(const oc_conv_params *p)
+{
+    const char *env = getenv("ONNXC_CONV_WINOGRAD");
+    if (env && (!strcmp(env, "0") || !strcmp(env, "2") || !strcmp(env, "4")))
+        return atoi(env);
+    int64_t tiles4 = p->batch * ((p->out[0] + 3) / 4) * ((p->out[1] + 3) / 4);
+    return p->cin >= 32 && p->cout >= 32 && tiles4 >= 16 ? 4 : 0;
+}
+
 static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     oc_conv_params *p = oc_lower_params(lw, sizeof *p, d);
@@ -232,17 +244,15 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
         lw->tscratch = oc_conv_depthwise_tscratch(p);
         return 0;
     }
-    /* 3x3 stride-1 convs with a constant W, many channels and enough
-     * output tiles run as Winograd F(2x2, 3x3): 2.25x fewer multiplies
-     * (U_xi are packed at plan time, so W must be constant). Measured on
-     * ResNet-18 (Zen 5, bench --profile): it wins from 256 input channels
-     * with 128+ tiles (layer3/4 at batch 8: 10.6 vs 14.0 ms); with 64-128
-     * channels its 16 short-K products lose to im2col + SGEMM. */
+    /* 3x3 stride-1 convs with a constant W run as Winograd when the
+     * choice rule (conv_winograd_choice) says it beats im2col + SGEMM. */
     const oc_value *wv = &g->values[n->in[1]];
-    if (oc_conv_winograd_applicable(p) && wv->constant && !(wv->flags & OC_VALUE_VARIABLE) && p->cin >= 256 &&
-        p->batch * ((p->out[0] + 1) / 2) * ((p->out[1] + 1) / 2) >= 128) {
-        lw->fn = oc_conv_winograd_forward;
-        lw->tscratch = oc_conv_winograd_tscratch(p);
+    int wm = oc_conv_winograd_applicable(p) && wv->constant && !(wv->flags & OC_VALUE_VARIABLE)
+                 ? conv_winograd_choice(p)
+                 : 0;
+    if (wm) {
+        lw->fn = wm == 4 ? oc_conv_winograd4_forward : oc_conv_winograd_forward;
+        lw->tscratch = oc_conv_winograd_tscratch(p, wm);
         return 0;
     }
     lw->fn = oc_conv_forward;
