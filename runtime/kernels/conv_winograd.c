@@ -51,6 +51,7 @@ typedef struct wino_geom {
     int64_t per_img;                           /* segments per image */
     int64_t spb, cap;                          /* segments per block; tile columns of V and M (spb * segw) */
     int64_t ld;                                /* row stride of V and M: cap + the transforms' slack */
+    int64_t vs, ms;                            /* stride between positions xi in V and in M */
 } wino_geom;
 
 static void geometry(const oc_conv_params *p, int m, wino_geom *g)
@@ -83,6 +84,12 @@ static void geometry(const oc_conv_params *p, int m, wino_geom *g)
     g->spb = want / seg_tiles < 1 ? 1 : want / seg_tiles;
     g->cap = g->spb * seg_tiles;
     g->ld = (g->cap + 2 * OC_WINO_LANES - 1) / OC_WINO_LANES * OC_WINO_LANES;
+    /* The transforms write (read) the P positions of a lane group as P
+     * streams xs floats apart; one extra cache line per position keeps
+     * those streams off a single L1 set and 4 KB alias (with the stride a
+     * multiple of 4 KB every store would alias the transform's own loads). */
+    g->vs = g->C * g->ld + 16;
+    g->ms = g->M * g->ld + 16;
 }
 
 static const oc_wino_ukr *transforms(void)
@@ -105,7 +112,7 @@ int oc_conv_winograd_applicable(const oc_conv_params *p)
 
 static size_t block_bytes(const wino_geom *g)
 {
-    return ((sizeof(float) * (size_t)(g->P * (g->C + g->M) * g->ld)) + 63) & ~(size_t)63;
+    return ((sizeof(float) * (size_t)(g->P * (g->vs + g->ms))) + 63) & ~(size_t)63;
 }
 
 size_t oc_conv_winograd_tscratch(const oc_conv_params *p, int m)
@@ -197,7 +204,7 @@ static void block_task(void *ctx, int64_t b, int64_t e, int tid)
     const oc_conv_params *p = j->p;
     int m = g->m;
     unsigned char *ts = j->a->tscratch + (size_t)tid * j->a->tscratch_stride;
-    float *V = (float *)ts, *Mx = V + g->P * g->C * g->ld;
+    float *V = (float *)ts, *Mx = V + g->P * g->vs;
     void *gs = ts + j->vm_bytes;
     oc_wino_in_fn in = m == 2 ? j->uk->in2 : j->uk->in4;
     oc_wino_out_fn out = m == 2 ? j->uk->out2 : j->uk->out4;
@@ -212,14 +219,14 @@ static void block_task(void *ctx, int64_t b, int64_t e, int tid)
                 int64_t img, ty, k, tx0, n;
                 segment(g, s, &img, &ty, &k, &tx0, &n);
                 in(j->x + (img * g->C + c) * plane_in, g->H, g->W, m * ty - g->pt, m * tx0 - g->pl, k, n,
-                   V + c * g->ld + off, g->C * g->ld);
+                   V + c * g->ld + off, g->vs);
                 off += k * n;
             }
             nt = off;
         }
         for (int xi = 0; xi < g->P; xi++)
-            oc_sgemm_packed(g->M, nt, g->C, j->packs + (size_t)xi * j->stride, 0, g->M, V + xi * g->C * g->ld,
-                            g->ld, 0, 0.0f, Mx + xi * g->M * g->ld, g->ld, NULL, gs);
+            oc_sgemm_packed(g->M, nt, g->C, j->packs + (size_t)xi * j->stride, 0, g->M, V + xi * g->vs, g->ld, 0,
+                            0.0f, Mx + xi * g->ms, g->ld, NULL, gs);
         int64_t off = 0;
         for (int64_t s = s0; s < s1; s++) {
             int64_t img, ty, k, tx0, n;
@@ -229,7 +236,7 @@ static void block_task(void *ctx, int64_t b, int64_t e, int tid)
             int64_t at = (m * ty) * g->OW + m * tx0; /* the segment's first output in a plane */
             for (int64_t o = 0; o < g->M; o++) {
                 int64_t plane = (img * g->M + o) * plane_out;
-                out(Mx + o * g->ld + off, g->M * g->ld, k, n, j->bias ? j->bias[o] : 0.0f, &p->ep,
+                out(Mx + o * g->ld + off, g->ms, k, n, j->bias ? j->bias[o] : 0.0f, &p->ep,
                     j->res ? j->res + plane + at : NULL, j->y + plane + at, g->OW, rows, cols);
             }
             off += k * n;

@@ -15,7 +15,8 @@
  *     thread, fused residual + Relu): oc_conv_forward (im2col / implicit
  *     im2col + SGEMM, packed W) vs Winograd F(2x2, 3x3) and F(4x4, 3x3),
  *     the three timed in turn within each repetition (so load bursts hit
- *     all of them); `bench_kernels [reps] conv` runs only this part.
+ *     all of them), in thread CPU time; `bench_kernels [reps] conv` runs
+ *     only this part.
  * Each time is the best of several runs, in milliseconds.
  * Usage: bench_kernels [reps] */
 #include <math.h>
@@ -39,6 +40,16 @@ static double now(void)
 }
 
 static int reps = 5;
+
+/* CPU time of the calling thread: the conv comparison runs on one thread,
+ * and on a shared machine this leaves out the time other processes hold
+ * the core (wall time there is mostly their load). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* best time in ms of fn(a) over reps runs (after one warm-up) */
 static double best_ms(oc_kernel_fn fn, const oc_kargs *a)
@@ -288,9 +299,9 @@ static void bench_conv3x3(const char *name, int64_t n, int64_t c, int64_t m, int
         fns[v](&a[v]);
     for (int rep = 0; rep < reps; rep++)
         for (int v = 0; v < 3; v++) {
-            double t0 = now();
+            double t0 = cpu_now();
             fns[v](&a[v]);
-            double t = now() - t0;
+            double t = cpu_now() - t0;
             best[v] = t < best[v] ? t : best[v];
         }
     double gf = 2.0 * (double)(n * m * hw * hw) * (double)(c * 9) * 1e-9;
