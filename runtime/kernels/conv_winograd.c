@@ -16,10 +16,13 @@
  *
  * Work decomposition: a tile row of one image is cut into segments of at
  * most OC_WINO_SEG_MAX tiles (the transforms' vector direction); rows of
- * fewer than SEG_ROW_MIN tiles are grouped instead, k rows a segment, so
- * the vectors stay full; a block is a run of consecutive segments (of any
- * images), sized so its V and M fit in about TILE_BLOCK_BYTES. Per block (one thread, its own scratch):
- *   V [P][C][cap]  input transform, segment after segment (columns = tiles);
+ * fewer than SEG_ROW_MIN tiles are grouped instead, k rows a segment with
+ * a gap lane after each (conv_winograd_ukr.h), so the vectors stay full; a
+ * block is a run of consecutive segments (of any images), sized so its V
+ * and M fit in about TILE_BLOCK_BYTES. Per block (one thread, its own
+ * scratch), channel by channel, the window rows of all its segments are
+ * staged zero-padded first (stage_rows), then transformed:
+ *   V [P][C][cap]  input transform, segment after segment (columns = lanes);
  *   M_xi = U_xi . V_xi, P products on onnxc's packed SGEMM (U packed at plan time);
  *   Y  output transform + bias, then residual and activation on the
  *      finished tile rows while they are in L1 (the fused epilogue).
@@ -48,11 +51,15 @@ typedef struct wino_geom {
     int m, alpha, P;                           /* output tile m x m, window alpha x alpha, P = alpha^2 */
     int64_t C, M, H, W, OH, OW, pt, pl, th, tw; /* th x tw tiles per image */
     int64_t segk, segw, nseg;                  /* tile rows and tiles per row of a segment; segments per row group */
+    int64_t srs;                               /* floats per staged super row */
     int64_t per_img;                           /* segments per image */
     int64_t spb, cap;                          /* segments per block; tile columns of V and M (spb * segw) */
     int64_t ld;                                /* row stride of V and M: cap + the transforms' slack */
     int64_t vs, ms;                            /* stride between positions xi in V and in M */
 } wino_geom;
+
+/* Lanes of a segment of k tile rows of n tiles: a gap lane after each row when k > 1. */
+static int64_t lanes_of(int64_t k, int64_t n) { return k == 1 ? n : k * (n + 1); }
 
 static void geometry(const oc_conv_params *p, int m, wino_geom *g)
 {
@@ -73,11 +80,13 @@ static void geometry(const oc_conv_params *p, int m, wino_geom *g)
     g->segw = (g->tw + g->nseg - 1) / g->nseg;
     g->segk = 1;
     if (g->tw < SEG_ROW_MIN) {
-        g->segk = OC_WINO_SEG_MAX / g->tw;
+        g->segk = OC_WINO_SEG_MAX / (g->tw + 1);
         g->segk = g->segk > g->th ? g->th : g->segk;
     }
     g->per_img = (g->th + g->segk - 1) / g->segk * g->nseg;
-    int64_t seg_tiles = g->segk * g->segw;
+    int64_t seg_tiles = g->segk * g->segw, seg_lanes = lanes_of(g->segk, g->segw);
+    int64_t np = (seg_lanes + OC_WINO_LANES - 1) / OC_WINO_LANES * OC_WINO_LANES;
+    g->srs = (m * np + g->alpha + 15) / 16 * 16;
     int64_t per_tile = (int64_t)g->P * (g->C + g->M) * (int64_t)sizeof(float);
     int64_t want = per_tile > 0 ? (int64_t)TILE_BLOCK_BYTES / per_tile : TILE_BLOCK_MIN;
     want = want < TILE_BLOCK_MIN ? TILE_BLOCK_MIN : want;
@@ -110,9 +119,10 @@ int oc_conv_winograd_applicable(const oc_conv_params *p)
            p->dil[0] == 1 && p->dil[1] == 1 && p->cin > 0 && p->cout > 0 && p->out[0] > 0 && p->out[1] > 0;
 }
 
+/* V, M, then the staged rows of a block's segments. */
 static size_t block_bytes(const wino_geom *g)
 {
-    return ((sizeof(float) * (size_t)(g->P * (g->vs + g->ms))) + 63) & ~(size_t)63;
+    return ((sizeof(float) * (size_t)(g->P * (g->vs + g->ms) + g->spb * g->alpha * g->srs)) + 63) & ~(size_t)63;
 }
 
 size_t oc_conv_winograd_tscratch(const oc_conv_params *p, int m)
@@ -197,6 +207,35 @@ static void segment(const wino_geom *g, int64_t s, int64_t *img, int64_t *ty, in
     *n = g->tw - *tx0 < g->segw ? g->tw - *tx0 : g->segw;
 }
 
+/* Window row r of every lane of a segment, one super row each
+ * (conv_winograd_ukr.h): tile row kk's piece is input row
+ * m (ty + kk) - pt + r from column m tx0 - pl, m (n + 1) floats, zero
+ * outside the image; the rest of the row is zero. */
+static void stage_rows(const wino_geom *g, const float *plane, int64_t ty, int64_t k, int64_t tx0, int64_t n,
+                       float *dst)
+{
+    int m = g->m;
+    int64_t len = m * (n + 1), x0 = m * tx0 - g->pl;
+    int64_t a = x0 < 0 ? -x0 : 0, b = g->W - x0 < len ? g->W - x0 : len; /* valid columns [a, b) of a piece */
+    for (int r = 0; r < g->alpha; r++) {
+        float *row = dst + r * g->srs;
+        for (int64_t kk = 0; kk < k; kk++) {
+            float *piece = row + kk * len;
+            int64_t y = m * (ty + kk) - g->pt + r;
+            if (y < 0 || y >= g->H || b <= a) {
+                memset(piece, 0, sizeof(float) * (size_t)len);
+                continue;
+            }
+            if (a > 0)
+                memset(piece, 0, sizeof(float) * (size_t)a);
+            memcpy(piece + a, plane + y * g->W + x0 + a, sizeof(float) * (size_t)(b - a));
+            if (b < len)
+                memset(piece + b, 0, sizeof(float) * (size_t)(len - b));
+        }
+        memset(row + k * len, 0, sizeof(float) * (size_t)(g->srs - k * len));
+    }
+}
+
 static void block_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const wino_job *j = ctx;
@@ -204,7 +243,7 @@ static void block_task(void *ctx, int64_t b, int64_t e, int tid)
     const oc_conv_params *p = j->p;
     int m = g->m;
     unsigned char *ts = j->a->tscratch + (size_t)tid * j->a->tscratch_stride;
-    float *V = (float *)ts, *Mx = V + g->P * g->vs;
+    float *V = (float *)ts, *Mx = V + g->P * g->vs, *stage = Mx + g->P * g->ms;
     void *gs = ts + j->vm_bytes;
     oc_wino_in_fn in = m == 2 ? j->uk->in2 : j->uk->in4;
     oc_wino_out_fn out = m == 2 ? j->uk->out2 : j->uk->out4;
@@ -214,12 +253,17 @@ static void block_task(void *ctx, int64_t b, int64_t e, int tid)
         /* channel outer: the block's rows of one input plane are read in
          * order (prefetch-friendly), each V row written left to right */
         for (int64_t c = 0; c < g->C; c++) {
+            for (int64_t s = s0; s < s1; s++) {
+                int64_t img, ty, k, tx0, n;
+                segment(g, s, &img, &ty, &k, &tx0, &n);
+                stage_rows(g, j->x + (img * g->C + c) * plane_in, ty, k, tx0, n,
+                           stage + (s - s0) * g->alpha * g->srs);
+            }
             int64_t off = 0;
             for (int64_t s = s0; s < s1; s++) {
                 int64_t img, ty, k, tx0, n;
                 segment(g, s, &img, &ty, &k, &tx0, &n);
-                in(j->x + (img * g->C + c) * plane_in, g->H, g->W, m * ty - g->pt, m * tx0 - g->pl, k, n,
-                   V + c * g->ld + off, g->vs);
+                in(stage + (s - s0) * g->alpha * g->srs, g->srs, k, n, V + c * g->ld + off, g->vs);
                 off += k * n;
             }
             nt = off;

@@ -5,22 +5,21 @@
  * and by conv_winograd.c for the portable build). The driver picks a table
  * with oc_cpu_isa() at run time. Internal to runtime/kernels.
  *
- * Both transforms work on a *segment*: n horizontally adjacent tiles of
- * one tile row of one image plane, vectorized across the n tiles (the
- * contiguous direction of every buffer below), so the vector lanes are
- * tiles and the transform matrices become a few adds and multiplies per
- * lane (Lavin & Gray's B, A; see conv_winograd.c for the matrices).
- *
  * Both transforms work on a *segment*: k tile rows of n tiles each (k > 1
- * only when a row holds few tiles), lanes ordered lane = kk * n + t.
+ * only when a row holds few tiles). Its tiles are the vector lanes. In the
+ * staged input a several-row segment has a gap lane after each tile row,
+ * lane = kk (n + 1) + t, so every lane's window starts m columns after
+ * the previous one's; V and Mx hold the tiles without gaps, kk n + t.
  *
  * Layouts, for F(m x m, 3x3) with alpha = m + 2 and P = alpha^2 positions:
- *   input:  plane [H][W] of one channel; tile (kk, t)'s window starts at
- *           row y0 + m kk and column x0 + m t (y0 = m ty0 - pad_top,
- *           x0 = m tx0 - pad_left), alpha x alpha, zero outside the plane.
- *   V:      V[xi * xs + lane] for position xi = alpha*u + v (u: row, v:
+ *   sr:     alpha staged super rows (row stride srs) of one channel: window
+ *           row r of lane l, column j, is sr[r * srs + m * l + j], i.e. for
+ *           tile row kk the input row m (ty0 + kk) - pad_top + r, columns
+ *           from m tx0 - pad_left on, zero outside the image (the driver
+ *           stages it; entries past the last lane are zero).
+ *   V:      V[xi * xs + kk n + t] for position xi = alpha*u + v (u: row, v:
  *           column of B^T d B).
- *   Mx:     Mx[xi * xs + lane], the products summed over channels, one
+ *   Mx:     Mx[xi * xs + kk n + t], the products summed over channels, one
  *           output channel.
  *   output: y points at Y[row m ty0][column m tx0] of one output plane
  *           (row stride ldy); its first rows x cols (rows <= m k, cols <=
@@ -43,8 +42,7 @@
  * slack at the end of every row and transform segments left to right. */
 #define OC_WINO_LANES 16
 
-typedef void (*oc_wino_in_fn)(const float *plane, int64_t H, int64_t W, int64_t y0, int64_t x0, int64_t k,
-                              int64_t n, float *V, int64_t xs);
+typedef void (*oc_wino_in_fn)(const float *sr, int64_t srs, int64_t k, int64_t n, float *V, int64_t xs);
 typedef void (*oc_wino_out_fn)(const float *Mx, int64_t xs, int64_t k, int64_t n, float bias, const oc_epilogue *ep,
                                const float *res, float *y, int64_t ldy, int64_t rows, int64_t cols);
 
