@@ -27,7 +27,10 @@
  *   Y  output transform + bias, then residual and activation on the
  *      finished tile rows while they are in L1 (the fused epilogue).
  * Threads take whole blocks; when there are fewer than two blocks per
- * thread the blocks shrink (never below one segment). */
+ * thread the blocks shrink (never below one segment, nor below
+ * TILE_BLOCK_MIN tiles), and when that cannot be, the threads share each
+ * block, splitting its input channels, then its P products, then its
+ * output channels. */
 #include "conv_winograd.h"
 
 #include <string.h>
@@ -43,7 +46,7 @@
 #include "conv_winograd_tf.h"
 #undef OC_WINO_TABLE
 
-#define TILE_BLOCK_BYTES ((size_t)2 << 20) /* V and M of one block */
+#define TILE_BLOCK_BYTES ((size_t)1 << 20) /* V and M of one block: about L2 (1 MB on Zen 5); 0.5-8 MB measured, 0.5-1 best */
 #define TILE_BLOCK_MIN 48                   /* tiles: below that the SGEMM's 48-wide panels run part empty */
 #define SEG_ROW_MIN 12                      /* tiles: narrower tile rows are grouped into one segment */
 
@@ -53,7 +56,7 @@ typedef struct wino_geom {
     int64_t segk, segw, nseg;                  /* tile rows and tiles per row of a segment; segments per row group */
     int64_t srs;                               /* floats per staged super row */
     int64_t per_img;                           /* segments per image */
-    int64_t spb, cap;                          /* segments per block; tile columns of V and M (spb * segw) */
+    int64_t spb, cap;                          /* segments per block; tile columns of V and M (spb * segk * segw) */
     int64_t ld;                                /* row stride of V and M: cap + the transforms' slack */
     int64_t vs, ms;                            /* stride between positions xi in V and in M */
 } wino_geom;
@@ -236,56 +239,122 @@ static void stage_rows(const wino_geom *g, const float *plane, int64_t ty, int64
     }
 }
 
-static void block_task(void *ctx, int64_t b, int64_t e, int tid)
+/* The three steps of a block, each over a range of its own dimension so
+ * that threads can share one block (phase_task) or own whole blocks
+ * (block_task). A thread's tscratch holds V, M, its staged rows and its
+ * SGEMM scratch; a shared block uses thread 0's V and M. */
+
+/* Input transform of channels [c0, c1) of block blk into V; returns the
+ * block's tiles (V's columns). */
+static int64_t block_in(const wino_job *j, int64_t blk, int64_t c0, int64_t c1, float *V, float *stage)
 {
-    const wino_job *j = ctx;
     const wino_geom *g = &j->g;
-    const oc_conv_params *p = j->p;
-    int m = g->m;
-    unsigned char *ts = j->a->tscratch + (size_t)tid * j->a->tscratch_stride;
-    float *V = (float *)ts, *Mx = V + g->P * g->vs, *stage = Mx + g->P * g->ms;
-    void *gs = ts + j->vm_bytes;
-    oc_wino_in_fn in = m == 2 ? j->uk->in2 : j->uk->in4;
-    oc_wino_out_fn out = m == 2 ? j->uk->out2 : j->uk->out4;
-    int64_t plane_in = g->H * g->W, plane_out = g->OH * g->OW;
-    for (int64_t blk = b; blk < e; blk++) {
-        int64_t s0 = blk * g->spb, s1 = s0 + g->spb < j->segs ? s0 + g->spb : j->segs, nt = 0;
-        /* channel outer: the block's rows of one input plane are read in
-         * order (prefetch-friendly), each V row written left to right */
-        for (int64_t c = 0; c < g->C; c++) {
-            for (int64_t s = s0; s < s1; s++) {
-                int64_t img, ty, k, tx0, n;
-                segment(g, s, &img, &ty, &k, &tx0, &n);
-                stage_rows(g, j->x + (img * g->C + c) * plane_in, ty, k, tx0, n,
-                           stage + (s - s0) * g->alpha * g->srs);
-            }
-            int64_t off = 0;
-            for (int64_t s = s0; s < s1; s++) {
-                int64_t img, ty, k, tx0, n;
-                segment(g, s, &img, &ty, &k, &tx0, &n);
-                in(stage + (s - s0) * g->alpha * g->srs, g->srs, k, n, V + c * g->ld + off, g->vs);
-                off += k * n;
-            }
-            nt = off;
+    oc_wino_in_fn in = g->m == 2 ? j->uk->in2 : j->uk->in4;
+    int64_t s0 = blk * g->spb, s1 = s0 + g->spb < j->segs ? s0 + g->spb : j->segs, nt = 0, plane_in = g->H * g->W;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t img, ty, k, tx0, n;
+        segment(g, s, &img, &ty, &k, &tx0, &n);
+        nt += k * n;
+    }
+    /* channel outer: the block's rows of one input plane are read in order
+     * (prefetch-friendly), each V row written left to right; all of a
+     * channel's rows are staged before any is transformed */
+    for (int64_t c = c0; c < c1; c++) {
+        for (int64_t s = s0; s < s1; s++) {
+            int64_t img, ty, k, tx0, n;
+            segment(g, s, &img, &ty, &k, &tx0, &n);
+            stage_rows(g, j->x + (img * g->C + c) * plane_in, ty, k, tx0, n, stage + (s - s0) * g->alpha * g->srs);
         }
-        for (int xi = 0; xi < g->P; xi++)
-            oc_sgemm_packed(g->M, nt, g->C, j->packs + (size_t)xi * j->stride, 0, g->M, V + xi * g->vs, g->ld, 0,
-                            0.0f, Mx + xi * g->ms, g->ld, NULL, gs);
         int64_t off = 0;
         for (int64_t s = s0; s < s1; s++) {
             int64_t img, ty, k, tx0, n;
             segment(g, s, &img, &ty, &k, &tx0, &n);
-            int64_t rows = g->OH - m * ty < m * k ? g->OH - m * ty : m * k;
-            int64_t cols = g->OW - m * tx0 < m * n ? g->OW - m * tx0 : m * n;
-            int64_t at = (m * ty) * g->OW + m * tx0; /* the segment's first output in a plane */
-            for (int64_t o = 0; o < g->M; o++) {
-                int64_t plane = (img * g->M + o) * plane_out;
-                out(Mx + o * g->ld + off, g->ms, k, n, j->bias ? j->bias[o] : 0.0f, &p->ep,
-                    j->res ? j->res + plane + at : NULL, j->y + plane + at, g->OW, rows, cols);
-            }
+            in(stage + (s - s0) * g->alpha * g->srs, g->srs, k, n, V + c * g->ld + off, g->vs);
             off += k * n;
         }
     }
+    return nt;
+}
+
+/* M_xi = U_xi . V_xi for positions [x0, x1). */
+static void block_gemm(const wino_job *j, int64_t nt, int64_t x0, int64_t x1, const float *V, float *Mx, void *gs)
+{
+    const wino_geom *g = &j->g;
+    for (int64_t xi = x0; xi < x1; xi++)
+        oc_sgemm_packed(g->M, nt, g->C, j->packs + (size_t)xi * j->stride, 0, g->M, V + xi * g->vs, g->ld, 0, 0.0f,
+                        Mx + xi * g->ms, g->ld, NULL, gs);
+}
+
+/* Output transform (+ bias, residual, activation) of channels [o0, o1). */
+static void block_out(const wino_job *j, int64_t blk, int64_t o0, int64_t o1, const float *Mx)
+{
+    const wino_geom *g = &j->g;
+    int m = g->m;
+    oc_wino_out_fn out = m == 2 ? j->uk->out2 : j->uk->out4;
+    int64_t s0 = blk * g->spb, s1 = s0 + g->spb < j->segs ? s0 + g->spb : j->segs, off = 0;
+    int64_t plane_out = g->OH * g->OW;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t img, ty, k, tx0, n;
+        segment(g, s, &img, &ty, &k, &tx0, &n);
+        int64_t rows = g->OH - m * ty < m * k ? g->OH - m * ty : m * k;
+        int64_t cols = g->OW - m * tx0 < m * n ? g->OW - m * tx0 : m * n;
+        int64_t at = (m * ty) * g->OW + m * tx0; /* the segment's first output in a plane */
+        for (int64_t o = o0; o < o1; o++) {
+            int64_t plane = (img * g->M + o) * plane_out;
+            out(Mx + o * g->ld + off, g->ms, k, n, j->bias ? j->bias[o] : 0.0f, &j->p->ep,
+                j->res ? j->res + plane + at : NULL, j->y + plane + at, g->OW, rows, cols);
+        }
+        off += k * n;
+    }
+}
+
+typedef struct scratch_view {
+    float *V, *Mx, *stage;
+    void *gs;
+} scratch_view;
+
+static scratch_view thread_scratch(const wino_job *j, int tid)
+{
+    unsigned char *ts = j->a->tscratch + (size_t)tid * j->a->tscratch_stride;
+    scratch_view v;
+    v.V = (float *)ts;
+    v.Mx = v.V + j->g.P * j->g.vs;
+    v.stage = v.Mx + j->g.P * j->g.ms;
+    v.gs = ts + j->vm_bytes;
+    return v;
+}
+
+/* Whole blocks [b, e) on one thread, in its own scratch. */
+static void block_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const wino_job *j = ctx;
+    scratch_view sv = thread_scratch(j, tid);
+    for (int64_t blk = b; blk < e; blk++) {
+        int64_t nt = block_in(j, blk, 0, j->g.C, sv.V, sv.stage);
+        block_gemm(j, nt, 0, j->g.P, sv.V, sv.Mx, sv.gs);
+        block_out(j, blk, 0, j->g.M, sv.Mx);
+    }
+}
+
+/* One block shared by all threads, one step at a time: input channels,
+ * then positions, then output channels are split. */
+typedef struct phase_job {
+    const wino_job *j;
+    int64_t blk, nt;
+    int step; /* 0 input, 1 products, 2 output */
+    float *V, *Mx;
+} phase_job;
+
+static void phase_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    phase_job *ph = ctx;
+    scratch_view sv = thread_scratch(ph->j, tid);
+    if (ph->step == 0)
+        block_in(ph->j, ph->blk, b, e, ph->V, sv.stage);
+    else if (ph->step == 1)
+        block_gemm(ph->j, ph->nt, b, e, ph->V, ph->Mx, sv.gs);
+    else
+        block_out(ph->j, ph->blk, b, e, ph->Mx);
 }
 
 static int forward(const oc_kargs *a, int m)
@@ -303,11 +372,34 @@ static int forward(const oc_kargs *a, int m)
     if (!a->tscratch || a->tscratch_stride < j.vm_bytes + oc_sgemm_scratch_bytes())
         return oc_fail(a->d, "Conv (Winograd): per-thread scratch missing or too small");
     int threads = a->threads > 0 ? a->threads : 1;
-    /* smaller blocks than the scratch allows when that keeps every thread busy */
-    if (threads > 1 && (j.segs + j.g.spb - 1) / j.g.spb < 2 * threads) {
+    int64_t nblocks = (j.segs + j.g.spb - 1) / j.g.spb;
+    if (threads > 1 && nblocks < 2 * threads) {
+        /* Few blocks: smaller ones when each still has a full SGEMM panel
+         * row of tiles, else every block shared by all threads step by
+         * step (batch 1 on late layers: one block of 16-49 tiles). */
         int64_t spb = (j.segs + 2 * threads - 1) / (2 * threads);
-        if (spb < j.g.spb)
-            j.g.spb = spb < 1 ? 1 : spb;
+        int64_t tiles = p->batch * j.g.th * j.g.tw;
+        if (j.segs >= 2 * threads && tiles / (2 * threads) >= TILE_BLOCK_MIN) {
+            j.g.spb = spb < j.g.spb ? spb : j.g.spb;
+        } else {
+            phase_job ph = {.j = &j, .V = thread_scratch(&j, 0).V, .Mx = thread_scratch(&j, 0).Mx};
+            for (ph.blk = 0; ph.blk < nblocks; ph.blk++) {
+                ph.step = 0;
+                oc_parallel_for(j.g.C, 1, threads, phase_task, &ph);
+                int64_t s0 = ph.blk * j.g.spb, s1 = s0 + j.g.spb < j.segs ? s0 + j.g.spb : j.segs;
+                ph.nt = 0;
+                for (int64_t s = s0; s < s1; s++) {
+                    int64_t img, ty, k, tx0, n;
+                    segment(&j.g, s, &img, &ty, &k, &tx0, &n);
+                    ph.nt += k * n;
+                }
+                ph.step = 1;
+                oc_parallel_for(j.g.P, 1, threads, phase_task, &ph);
+                ph.step = 2;
+                oc_parallel_for(j.g.M, 1, threads, phase_task, &ph);
+            }
+            return 0;
+        }
     }
     oc_parallel_for((j.segs + j.g.spb - 1) / j.g.spb, 1, threads, block_task, &j);
     return 0;

@@ -181,7 +181,8 @@ static void run_case(const conv_case *cc)
  * convolution (and the float32 reference beside it): odd output sizes
  * (partial tiles at the bottom and right), asymmetric and zero pads,
  * several images, channels not a multiple of any vector width, fused
- * residual + activation, 1 and 2 threads, every ISA the machine has.
+ * residual + activation, 1 and 2 threads (whole blocks per thread,
+ * shrunk blocks, and blocks shared step by step), every ISA the machine has.
  * The error of output i is measured against the scale of its terms,
  *   err_i = |y_i - y64_i| / (|b| + |r_i| + sum |w| |x|),
  * which float32 direct convolution keeps near K * 2^-24; Winograd's
@@ -282,6 +283,7 @@ static void run_winograd_all(void)
             run_winograd(wm, 2, 5, 3, 3, 4, 1, 1, 1, 1, 0, 2);                /* one partial tile per image */
             run_winograd(wm, 1, 9, 17, 5, 300, 1, 1, 1, 1, OC_ACT_RELU, 1);  /* rows longer than a segment */
             run_winograd(wm, 2, 40, 24, 60, 18, 1, 1, 1, 1, OC_ACT_RELU, 2); /* narrow rows grouped, last group short */
+            run_winograd(wm, 4, 16, 16, 64, 64, 1, 1, 1, 1, OC_ACT_RELU, 2); /* whole blocks per thread */
             if (isa == (int)top) {
                 run_winograd(wm, 1, 256, 24, 9, 9, 1, 1, 1, 1, OC_ACT_RELU, 2);
                 run_winograd(wm, 1, 512, 64, 7, 7, 1, 1, 1, 1, OC_ACT_RELU, 1); /* ResNet layer4, K past KC */
