@@ -202,6 +202,32 @@ static int64_t prod_n(const int64_t *v, int n)
     return r;
 }
 
+/* Which Winograd variant a 3x3 stride-1 conv takes: 0 (im2col + SGEMM),
+ * 2 for F(2x2, 3x3) or 4 for F(4x4, 3x3). Measured with `bench_kernels 5
+ * conv` (Zen 5, one thread, pad 1, residual + Relu; tools/bench):
+ *   F(4x4) beats im2col 1.6-2.7x from 16 channels up whenever the batch
+ *   has 16 or more 4x4 tiles (ResNet layer1-3 and every VGG layer at
+ *   batch 1, layer4 7x7 from batch 2; 14x14 b1 1.8x, 7x7 b8 1.8x), and
+ *   beats F(2x2) there (F(2x2) 1.4-1.9x).
+ *   With fewer 4x4 tiles (7x7 at batch 1: 4 tiles, each 8x8 of which 49
+ *   are kept) F(4x4) loses (0.55x: its 36 products have N = 4 columns and
+ *   stream 4x W's bytes of U), F(2x2) still wins 1.14-1.24x (16 tiles).
+ *   With 3 input channels (VGG's first layer) both lose (0.57x, 0.84x):
+ *   the transforms cost more than the few multiplies they save.
+ * ONNXC_CONV_WINOGRAD=0|2|4 forces a choice (measurements; read at each
+ * lowering). */
+static int conv_winograd_choice(const oc_conv_params *p)
+{
+    const char *env = getenv("ONNXC_CONV_WINOGRAD");
+    if (env && (!strcmp(env, "0") || !strcmp(env, "2") || !strcmp(env, "4")))
+        return atoi(env);
+    if (p->cin < 16 || p->cout < 16)
+        return 0;
+    int64_t tiles4 = p->batch * ((p->out[0] + 3) / 4) * ((p->out[1] + 3) / 4);
+    int64_t tiles2 = p->batch * ((p->out[0] + 1) / 2) * ((p->out[1] + 1) / 2);
+    return tiles4 >= 16 ? 4 : tiles2 >= 16 ? 2 : 0;
+}
+
 static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     oc_conv_params *p = oc_lower_params(lw, sizeof *p, d);
@@ -232,17 +258,15 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
         lw->tscratch = oc_conv_depthwise_tscratch(p);
         return 0;
     }
-    /* 3x3 stride-1 convs with a constant W, many channels and enough
-     * output tiles run as Winograd F(2x2, 3x3): 2.25x fewer multiplies
-     * (U_xi are packed at plan time, so W must be constant). Measured on
-     * ResNet-18 (Zen 5, bench --profile): it wins from 256 input channels
-     * with 128+ tiles (layer3/4 at batch 8: 10.6 vs 14.0 ms); with 64-128
-     * channels its 16 short-K products lose to im2col + SGEMM. */
+    /* 3x3 stride-1 convs with a constant W run as Winograd when the
+     * choice rule (conv_winograd_choice) says it beats im2col + SGEMM. */
     const oc_value *wv = &g->values[n->in[1]];
-    if (oc_conv_winograd_applicable(p) && wv->constant && !(wv->flags & OC_VALUE_VARIABLE) && p->cin >= 256 &&
-        p->batch * ((p->out[0] + 1) / 2) * ((p->out[1] + 1) / 2) >= 128) {
-        lw->fn = oc_conv_winograd_forward;
-        lw->tscratch = oc_conv_winograd_tscratch(p);
+    int wm = oc_conv_winograd_applicable(p) && wv->constant && !(wv->flags & OC_VALUE_VARIABLE)
+                 ? conv_winograd_choice(p)
+                 : 0;
+    if (wm) {
+        lw->fn = wm == 4 ? oc_conv_winograd4_forward : oc_conv_winograd_forward;
+        lw->tscratch = oc_conv_winograd_tscratch(p, wm);
         return 0;
     }
     lw->fn = oc_conv_forward;

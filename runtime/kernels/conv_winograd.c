@@ -1,29 +1,74 @@
 /* conv_winograd.c: see conv_winograd.h.
  *
- * Transform matrices of F(2x2, 3x3):
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
- *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
- *   A^T = [1 1 1 0; 0 1 -1 -1]
- * Tile (ty, tx) of an image covers output rows 2ty..2ty+1 and columns
- * 2tx..2tx+1 and reads input rows 2ty - pt .. 2ty - pt + 3 (zero outside
- * the image), likewise for columns. */
+ * Transform matrices (Lavin & Gray 2016), interpolation points 0, 1, -1
+ * (and 2, -2 for m = 4) and infinity:
+ *   F(2x2, 3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *                G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *                A^T = [1 1 1 0; 0 1 -1 -1]
+ *   F(4x4, 3x3): B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *                       0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *                G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *                       1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *                A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * Tile (ty, tx) covers output rows m*ty .. m*ty + m - 1 (columns alike)
+ * and reads the alpha x alpha input window from row m*ty - pad_top,
+ * column m*tx - pad_left (zero outside the image).
+ *
+ * Work decomposition: a tile row of one image is cut into segments of at
+ * most OC_WINO_SEG_MAX tiles (the transforms' vector direction); rows of
+ * fewer than SEG_ROW_MIN tiles are grouped instead, k rows a segment with
+ * a gap lane after each (conv_winograd_ukr.h), so the vectors stay full; a
+ * block is a run of consecutive segments (of any images), sized so its V
+ * and M fit in about TILE_BLOCK_BYTES. Per block (one thread, its own
+ * scratch), channel by channel, the window rows of all its segments are
+ * staged zero-padded first (stage_rows), then transformed:
+ *   V [P][C][cap]  input transform, segment after segment (columns = lanes);
+ *   M_xi = U_xi . V_xi, P products on onnxc's packed SGEMM (U packed at plan time);
+ *   Y  output transform + bias, then residual and activation on the
+ *      finished tile rows while they are in L1 (the fused epilogue).
+ * Threads take whole blocks; when there are fewer than two blocks per
+ * thread the blocks shrink (never below one segment, nor below
+ * TILE_BLOCK_MIN tiles), and when that cannot be, the threads share each
+ * block, splitting its input channels, then its P products, then its
+ * output channels. */
 #include "conv_winograd.h"
 
 #include <string.h>
 
+#include "../cpu.h"
 #include "../threads.h"
+#include "conv_winograd_ukr.h"
 #include "epilogue.h"
 #include "sgemm.h"
 
-#define TILE_BLOCK_BYTES ((size_t)2 << 20) /* V and M of one block, about L2 */
+/* The portable transforms: the same source the ISA files compile. */
+#define OC_WINO_TABLE oc_wino_ukr_generic
+#include "conv_winograd_tf.h"
+#undef OC_WINO_TABLE
+
+#define TILE_BLOCK_BYTES ((size_t)1 << 20) /* V and M of one block: about L2 (1 MB on Zen 5); 0.5-8 MB measured, 0.5-1 best */
+#define TILE_BLOCK_MIN 48                   /* tiles: below that the SGEMM's 48-wide panels run part empty */
+#define SEG_ROW_MIN 12                      /* tiles: narrower tile rows are grouped into one segment */
 
 typedef struct wino_geom {
-    int64_t C, M, H, W, OH, OW, pt, pl, th, tw, tiles; /* tiles per image = th * tw */
-    int64_t tb;                                        /* tiles per block */
+    int m, alpha, P;                           /* output tile m x m, window alpha x alpha, P = alpha^2 */
+    int64_t C, M, H, W, OH, OW, pt, pl, th, tw; /* th x tw tiles per image */
+    int64_t segk, segw, nseg;                  /* tile rows and tiles per row of a segment; segments per row group */
+    int64_t srs;                               /* floats per staged super row */
+    int64_t per_img;                           /* segments per image */
+    int64_t spb, cap;                          /* segments per block; tile columns of V and M (spb * segk * segw) */
+    int64_t ld;                                /* row stride of V and M: cap + the transforms' slack */
+    int64_t vs, ms;                            /* stride between positions xi in V and in M */
 } wino_geom;
 
-static void geometry(const oc_conv_params *p, wino_geom *g)
+/* Lanes of a segment of k tile rows of n tiles: a gap lane after each row when k > 1. */
+static int64_t lanes_of(int64_t k, int64_t n) { return k == 1 ? n : k * (n + 1); }
+
+static void geometry(const oc_conv_params *p, int m, wino_geom *g)
 {
+    g->m = m;
+    g->alpha = m + 2;
+    g->P = g->alpha * g->alpha;
     g->C = p->cin;
     g->M = p->cout;
     g->H = p->in[0];
@@ -32,13 +77,43 @@ static void geometry(const oc_conv_params *p, wino_geom *g)
     g->OW = p->out[1];
     g->pt = p->pb[0];
     g->pl = p->pb[1];
-    g->th = (g->OH + 1) / 2;
-    g->tw = (g->OW + 1) / 2;
-    g->tiles = g->th * g->tw;
-    int64_t per_tile = 16 * (g->C + g->M) * (int64_t)sizeof(float);
-    int64_t tb = per_tile > 0 ? (int64_t)TILE_BLOCK_BYTES / per_tile : 16;
-    tb = tb / 16 * 16;
-    g->tb = tb < 16 ? 16 : tb > 512 ? 512 : tb; /* input_transform's tables hold 512 */
+    g->th = (g->OH + m - 1) / m;
+    g->tw = (g->OW + m - 1) / m;
+    g->nseg = (g->tw + OC_WINO_SEG_MAX - 1) / OC_WINO_SEG_MAX;
+    g->segw = (g->tw + g->nseg - 1) / g->nseg;
+    g->segk = 1;
+    if (g->tw < SEG_ROW_MIN) {
+        g->segk = OC_WINO_SEG_MAX / (g->tw + 1);
+        g->segk = g->segk > g->th ? g->th : g->segk;
+    }
+    g->per_img = (g->th + g->segk - 1) / g->segk * g->nseg;
+    int64_t seg_tiles = g->segk * g->segw, seg_lanes = lanes_of(g->segk, g->segw);
+    int64_t np = (seg_lanes + OC_WINO_LANES - 1) / OC_WINO_LANES * OC_WINO_LANES;
+    g->srs = (m * np + g->alpha + 15) / 16 * 16;
+    int64_t per_tile = (int64_t)g->P * (g->C + g->M) * (int64_t)sizeof(float);
+    int64_t want = per_tile > 0 ? (int64_t)TILE_BLOCK_BYTES / per_tile : TILE_BLOCK_MIN;
+    want = want < TILE_BLOCK_MIN ? TILE_BLOCK_MIN : want;
+    g->spb = want / seg_tiles < 1 ? 1 : want / seg_tiles;
+    g->cap = g->spb * seg_tiles;
+    g->ld = (g->cap + 2 * OC_WINO_LANES - 1) / OC_WINO_LANES * OC_WINO_LANES;
+    /* The transforms write (read) the P positions of a lane group as P
+     * streams xs floats apart; one extra cache line per position keeps
+     * those streams off a single L1 set and 4 KB alias (with the stride a
+     * multiple of 4 KB every store would alias the transform's own loads). */
+    g->vs = g->C * g->ld + 16;
+    g->ms = g->M * g->ld + 16;
+}
+
+static const oc_wino_ukr *transforms(void)
+{
+#ifdef OC_WINO_X86
+    oc_isa isa = oc_cpu_isa();
+    if (isa >= OC_ISA_AVX512)
+        return &oc_wino_ukr_avx512;
+    if (isa >= OC_ISA_AVX2)
+        return &oc_wino_ukr_avx2;
+#endif
+    return &oc_wino_ukr_generic;
 }
 
 int oc_conv_winograd_applicable(const oc_conv_params *p)
@@ -47,208 +122,288 @@ int oc_conv_winograd_applicable(const oc_conv_params *p)
            p->dil[0] == 1 && p->dil[1] == 1 && p->cin > 0 && p->cout > 0 && p->out[0] > 0 && p->out[1] > 0;
 }
 
-static size_t block_bytes(const wino_geom *g) { return sizeof(float) * (size_t)(16 * (g->C + g->M) * g->tb); }
+/* V, M, then the staged rows of a block's segments. */
+static size_t block_bytes(const wino_geom *g)
+{
+    return ((sizeof(float) * (size_t)(g->P * (g->vs + g->ms) + g->spb * g->alpha * g->srs)) + 63) & ~(size_t)63;
+}
 
-size_t oc_conv_winograd_tscratch(const oc_conv_params *p)
+size_t oc_conv_winograd_tscratch(const oc_conv_params *p, int m)
 {
     wino_geom g;
-    geometry(p, &g);
-    return ((block_bytes(&g) + 63) & ~(size_t)63) + oc_sgemm_scratch_bytes();
+    geometry(p, m, &g);
+    return block_bytes(&g) + oc_sgemm_scratch_bytes();
 }
 
 static size_t pack_stride(const wino_geom *g) { return (oc_sgemm_pack_a_bytes(g->M, g->C) + 63) & ~(size_t)63; }
 
-size_t oc_conv_winograd_prep_bytes(const oc_kargs *a)
+static size_t prep_bytes(const oc_kargs *a, int m)
 {
     wino_geom g;
-    geometry(a->p, &g);
+    geometry(a->p, m, &g);
     /* the packs, then room for one unpacked U_xi while packing */
-    return 16 * pack_stride(&g) + sizeof(float) * (size_t)(g.M * g.C);
+    return (size_t)g.P * pack_stride(&g) + sizeof(float) * (size_t)(g.M * g.C);
 }
 
-/* U_xi [M, C] = (G g G^T)[xi] for every filter; packed one xi at a time
- * through the tail of dst. */
-int oc_conv_winograd_prep(const oc_kargs *a, void *dst)
+/* Rows of G (alpha x 3) for F(2x2, 3x3) and F(4x4, 3x3). */
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double G4[6][3] = {{0.25, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
+
+/* U_xi [M, C] = (G g G^T)[r][c] (xi = alpha r + c) for every filter g,
+ * in double, rounded once; packed one xi at a time through the tail of dst. */
+static int prep(const oc_kargs *a, void *dst, int m)
 {
     wino_geom g;
-    geometry(a->p, &g);
+    geometry(a->p, m, &g);
+    const double(*G)[3] = m == 2 ? G2 : G4;
     const float *w = a->in[1]->data;
     size_t stride = pack_stride(&g);
-    float *u = (float *)((unsigned char *)dst + 16 * stride);
-    for (int xi = 0; xi < 16; xi++) {
-        int r = xi / 4, c = xi % 4;
-        for (int64_t m = 0; m < g.M; m++)
+    float *u = (float *)((unsigned char *)dst + (size_t)g.P * stride);
+    for (int xi = 0; xi < g.P; xi++) {
+        const double *gr = G[xi / g.alpha], *gc = G[xi % g.alpha];
+        for (int64_t o = 0; o < g.M; o++)
             for (int64_t ch = 0; ch < g.C; ch++) {
-                const float *f = w + (m * g.C + ch) * 9;
-                float t[4][3]; /* G g: 4 x 3 */
-                for (int j = 0; j < 3; j++) {
-                    float f0 = f[j], f1 = f[3 + j], f2 = f[6 + j];
-                    t[0][j] = f0;
-                    t[1][j] = 0.5f * (f0 + f1 + f2);
-                    t[2][j] = 0.5f * (f0 - f1 + f2);
-                    t[3][j] = f2;
+                const float *f = w + (o * g.C + ch) * 9;
+                double v = 0;
+                for (int i = 0; i < 3; i++) {
+                    double row = gr[0] * f[i] + gr[1] * f[3 + i] + gr[2] * f[6 + i]; /* (G g)[r][i] */
+                    v += row * gc[i];
                 }
-                const float *q = t[r]; /* (G g) G^T, column c */
-                float v = c == 0 ? q[0] : c == 1 ? 0.5f * (q[0] + q[1] + q[2]) : c == 2 ? 0.5f * (q[0] - q[1] + q[2]) : q[2];
-                u[m * g.C + ch] = v;
+                u[o * g.C + ch] = (float)v;
             }
         oc_sgemm_pack_a(g.M, g.C, u, g.C, 0, (unsigned char *)dst + (size_t)xi * stride);
     }
     return 0;
 }
 
+size_t oc_conv_winograd_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 2); }
+int oc_conv_winograd_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 2); }
+size_t oc_conv_winograd4_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 4); }
+int oc_conv_winograd4_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 4); }
+
 typedef struct wino_job {
     const oc_kargs *a;
     const oc_conv_params *p;
+    const oc_wino_ukr *uk;
     wino_geom g;
-    const float *x, *bias;
+    const float *x, *bias, *res;
     float *y;
     const unsigned char *packs;
     size_t stride, vm_bytes;
-    int64_t total; /* tiles of all images */
+    int64_t segs; /* segments of the whole batch */
 } wino_job;
 
-/* V [16][C][tb] for tiles t0 .. t0 + nt of the whole batch. Channels
- * outer, tiles inner: each of the 16 rows V[xi][c][.] is written
- * contiguously, and neighbouring tiles reuse the same input rows. */
-static void input_transform(const wino_job *j, int64_t t0, int64_t nt, float *V)
+/* Segment s of the batch: image, first tile row, tile rows, first tile
+ * column, tiles per row. */
+static void segment(const wino_geom *g, int64_t s, int64_t *img, int64_t *ty, int64_t *k, int64_t *tx0, int64_t *n)
 {
-    const wino_geom *g = &j->g;
-    int64_t tb = g->tb, xs = g->C * tb; /* stride between positions xi */
-    int64_t img[512], y0s[512], x0s[512];
-    unsigned char inside[512];
-    for (int64_t i = 0; i < nt; i++) {
-        int64_t t = t0 + i, r = t % g->tiles;
-        img[i] = t / g->tiles;
-        y0s[i] = 2 * (r / g->tw) - g->pt;
-        x0s[i] = 2 * (r % g->tw) - g->pl;
-        inside[i] = y0s[i] >= 0 && x0s[i] >= 0 && y0s[i] + 4 <= g->H && x0s[i] + 4 <= g->W;
-    }
-    for (int64_t c = 0; c < g->C; c++) {
-        float *o = V + c * tb;
-        for (int64_t i = 0; i < nt; i++) {
-            const float *plane = j->x + (img[i] * g->C + c) * g->H * g->W;
-            int64_t y0 = y0s[i], x0 = x0s[i];
-            float d[4][4];
-            if (inside[i]) {
-                const float *src = plane + y0 * g->W + x0;
-                for (int u = 0; u < 4; u++)
-                    for (int v = 0; v < 4; v++)
-                        d[u][v] = src[u * g->W + v];
-            } else {
-                for (int u = 0; u < 4; u++)
-                    for (int v = 0; v < 4; v++) {
-                        int64_t yy = y0 + u, xx = x0 + v;
-                        d[u][v] = yy >= 0 && yy < g->H && xx >= 0 && xx < g->W ? plane[yy * g->W + xx] : 0.0f;
-                    }
+    int64_t r = s % g->per_img;
+    *img = s / g->per_img;
+    *ty = r / g->nseg * g->segk;
+    *k = g->th - *ty < g->segk ? g->th - *ty : g->segk;
+    *tx0 = r % g->nseg * g->segw;
+    *n = g->tw - *tx0 < g->segw ? g->tw - *tx0 : g->segw;
+}
+
+/* Window row r of every lane of a segment, one super row each
+ * (conv_winograd_ukr.h): tile row kk's piece is input row
+ * m (ty + kk) - pt + r from column m tx0 - pl, m (n + 1) floats, zero
+ * outside the image; the rest of the row is zero. */
+static void stage_rows(const wino_geom *g, const float *plane, int64_t ty, int64_t k, int64_t tx0, int64_t n,
+                       float *dst)
+{
+    int m = g->m;
+    int64_t len = m * (n + 1), x0 = m * tx0 - g->pl;
+    int64_t a = x0 < 0 ? -x0 : 0, b = g->W - x0 < len ? g->W - x0 : len; /* valid columns [a, b) of a piece */
+    for (int r = 0; r < g->alpha; r++) {
+        float *row = dst + r * g->srs;
+        for (int64_t kk = 0; kk < k; kk++) {
+            float *piece = row + kk * len;
+            int64_t y = m * (ty + kk) - g->pt + r;
+            if (y < 0 || y >= g->H || b <= a) {
+                memset(piece, 0, sizeof(float) * (size_t)len);
+                continue;
             }
-            float s0[4], s1[4], s2[4], s3[4]; /* B^T d */
-            for (int v = 0; v < 4; v++) {
-                s0[v] = d[0][v] - d[2][v];
-                s1[v] = d[1][v] + d[2][v];
-                s2[v] = d[2][v] - d[1][v];
-                s3[v] = d[1][v] - d[3][v];
-            }
-            const float *sr[4] = {s0, s1, s2, s3};
-            for (int u = 0; u < 4; u++) { /* (B^T d) B */
-                const float *q = sr[u];
-                o[(4 * u + 0) * xs + i] = q[0] - q[2];
-                o[(4 * u + 1) * xs + i] = q[1] + q[2];
-                o[(4 * u + 2) * xs + i] = q[2] - q[1];
-                o[(4 * u + 3) * xs + i] = q[1] - q[3];
-            }
+            if (a > 0)
+                memset(piece, 0, sizeof(float) * (size_t)a);
+            memcpy(piece + a, plane + y * g->W + x0 + a, sizeof(float) * (size_t)(b - a));
+            if (b < len)
+                memset(piece + b, 0, sizeof(float) * (size_t)(len - b));
         }
+        memset(row + k * len, 0, sizeof(float) * (size_t)(g->srs - k * len));
     }
 }
 
-/* Y tiles from Mx [16][M][tb] (+ bias). */
-static void output_transform(const wino_job *j, int64_t t0, int64_t nt, const float *Mx)
+/* The three steps of a block, each over a range of its own dimension so
+ * that threads can share one block (phase_task) or own whole blocks
+ * (block_task). A thread's tscratch holds V, M, its staged rows and its
+ * SGEMM scratch; a shared block uses thread 0's V and M. */
+
+/* Input transform of channels [c0, c1) of block blk into V; returns the
+ * block's tiles (V's columns). */
+static int64_t block_in(const wino_job *j, int64_t blk, int64_t c0, int64_t c1, float *V, float *stage)
 {
     const wino_geom *g = &j->g;
-    int64_t tb = g->tb, xs = g->M * tb;
-    for (int64_t m = 0; m < g->M; m++) {
-        float b = j->bias ? j->bias[m] : 0.0f;
-        for (int64_t i = 0; i < nt; i++) {
-            int64_t t = t0 + i, n = t / g->tiles, r = t % g->tiles, ty = r / g->tw, tx = r % g->tw;
-            const float *q = Mx + m * tb + i;
-            float s[2][4]; /* A^T m */
-            for (int v = 0; v < 4; v++) {
-                float m0 = q[(0 + v) * xs], m1 = q[(4 + v) * xs], m2 = q[(8 + v) * xs], m3 = q[(12 + v) * xs];
-                s[0][v] = m0 + m1 + m2;
-                s[1][v] = m1 - m2 - m3;
-            }
-            float *yp = j->y + (n * g->M + m) * g->OH * g->OW;
-            int64_t oy = 2 * ty, ox = 2 * tx;
-            for (int u = 0; u < 2; u++) {
-                if (oy + u >= g->OH)
-                    break;
-                float v0 = s[u][0] + s[u][1] + s[u][2] + b, v1 = s[u][1] - s[u][2] - s[u][3] + b;
-                yp[(oy + u) * g->OW + ox] = v0;
-                if (ox + 1 < g->OW)
-                    yp[(oy + u) * g->OW + ox + 1] = v1;
-            }
+    oc_wino_in_fn in = g->m == 2 ? j->uk->in2 : j->uk->in4;
+    int64_t s0 = blk * g->spb, s1 = s0 + g->spb < j->segs ? s0 + g->spb : j->segs, nt = 0, plane_in = g->H * g->W;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t img, ty, k, tx0, n;
+        segment(g, s, &img, &ty, &k, &tx0, &n);
+        nt += k * n;
+    }
+    /* channel outer: the block's rows of one input plane are read in order
+     * (prefetch-friendly), each V row written left to right; all of a
+     * channel's rows are staged before any is transformed */
+    for (int64_t c = c0; c < c1; c++) {
+        for (int64_t s = s0; s < s1; s++) {
+            int64_t img, ty, k, tx0, n;
+            segment(g, s, &img, &ty, &k, &tx0, &n);
+            stage_rows(g, j->x + (img * g->C + c) * plane_in, ty, k, tx0, n, stage + (s - s0) * g->alpha * g->srs);
         }
+        int64_t off = 0;
+        for (int64_t s = s0; s < s1; s++) {
+            int64_t img, ty, k, tx0, n;
+            segment(g, s, &img, &ty, &k, &tx0, &n);
+            in(stage + (s - s0) * g->alpha * g->srs, g->srs, k, n, V + c * g->ld + off, g->vs);
+            off += k * n;
+        }
+    }
+    return nt;
+}
+
+/* M_xi = U_xi . V_xi for positions [x0, x1). */
+static void block_gemm(const wino_job *j, int64_t nt, int64_t x0, int64_t x1, const float *V, float *Mx, void *gs)
+{
+    const wino_geom *g = &j->g;
+    for (int64_t xi = x0; xi < x1; xi++)
+        oc_sgemm_packed(g->M, nt, g->C, j->packs + (size_t)xi * j->stride, 0, g->M, V + xi * g->vs, g->ld, 0, 0.0f,
+                        Mx + xi * g->ms, g->ld, NULL, gs);
+}
+
+/* Output transform (+ bias, residual, activation) of channels [o0, o1). */
+static void block_out(const wino_job *j, int64_t blk, int64_t o0, int64_t o1, const float *Mx)
+{
+    const wino_geom *g = &j->g;
+    int m = g->m;
+    oc_wino_out_fn out = m == 2 ? j->uk->out2 : j->uk->out4;
+    int64_t s0 = blk * g->spb, s1 = s0 + g->spb < j->segs ? s0 + g->spb : j->segs, off = 0;
+    int64_t plane_out = g->OH * g->OW;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t img, ty, k, tx0, n;
+        segment(g, s, &img, &ty, &k, &tx0, &n);
+        int64_t rows = g->OH - m * ty < m * k ? g->OH - m * ty : m * k;
+        int64_t cols = g->OW - m * tx0 < m * n ? g->OW - m * tx0 : m * n;
+        int64_t at = (m * ty) * g->OW + m * tx0; /* the segment's first output in a plane */
+        for (int64_t o = o0; o < o1; o++) {
+            int64_t plane = (img * g->M + o) * plane_out;
+            out(Mx + o * g->ld + off, g->ms, k, n, j->bias ? j->bias[o] : 0.0f, &j->p->ep,
+                j->res ? j->res + plane + at : NULL, j->y + plane + at, g->OW, rows, cols);
+        }
+        off += k * n;
     }
 }
 
+typedef struct scratch_view {
+    float *V, *Mx, *stage;
+    void *gs;
+} scratch_view;
+
+static scratch_view thread_scratch(const wino_job *j, int tid)
+{
+    unsigned char *ts = j->a->tscratch + (size_t)tid * j->a->tscratch_stride;
+    scratch_view v;
+    v.V = (float *)ts;
+    v.Mx = v.V + j->g.P * j->g.vs;
+    v.stage = v.Mx + j->g.P * j->g.ms;
+    v.gs = ts + j->vm_bytes;
+    return v;
+}
+
+/* Whole blocks [b, e) on one thread, in its own scratch. */
 static void block_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const wino_job *j = ctx;
-    const wino_geom *g = &j->g;
-    unsigned char *ts = j->a->tscratch + (size_t)tid * j->a->tscratch_stride;
-    float *V = (float *)ts, *Mx = V + 16 * g->C * g->tb;
-    void *gs = ts + j->vm_bytes;
+    scratch_view sv = thread_scratch(j, tid);
     for (int64_t blk = b; blk < e; blk++) {
-        int64_t t0 = blk * g->tb, nt = j->total - t0 < g->tb ? j->total - t0 : g->tb;
-        input_transform(j, t0, nt, V);
-        for (int xi = 0; xi < 16; xi++)
-            oc_sgemm_packed(g->M, nt, g->C, j->packs + (size_t)xi * j->stride, 0, g->M, V + xi * g->C * g->tb, g->tb, 0,
-                            0.0f, Mx + xi * g->M * g->tb, g->tb, NULL, gs);
-        output_transform(j, t0, nt, Mx);
+        int64_t nt = block_in(j, blk, 0, j->g.C, sv.V, sv.stage);
+        block_gemm(j, nt, 0, j->g.P, sv.V, sv.Mx, sv.gs);
+        block_out(j, blk, 0, j->g.M, sv.Mx);
     }
 }
 
-typedef struct epi_job {
-    const oc_conv_params *p;
-    float *y;
-    const float *res;
-    int64_t L;
-} epi_job;
+/* One block shared by all threads, one step at a time: input channels,
+ * then positions, then output channels are split. */
+typedef struct phase_job {
+    const wino_job *j;
+    int64_t blk, nt;
+    int step; /* 0 input, 1 products, 2 output */
+    float *V, *Mx;
+} phase_job;
 
-static void epi_task(void *ctx, int64_t b, int64_t e, int tid)
+static void phase_task(void *ctx, int64_t b, int64_t e, int tid)
 {
-    const epi_job *j = ctx;
-    (void)tid;
-    oc_epilogue_apply(&j->p->ep, j->y + b * j->L, j->L, e - b, j->L, b, 0, NULL, j->res ? j->res + b * j->L : NULL,
-                      j->L);
+    phase_job *ph = ctx;
+    scratch_view sv = thread_scratch(ph->j, tid);
+    if (ph->step == 0)
+        block_in(ph->j, ph->blk, b, e, ph->V, sv.stage);
+    else if (ph->step == 1)
+        block_gemm(ph->j, ph->nt, b, e, ph->V, ph->Mx, sv.gs);
+    else
+        block_out(ph->j, ph->blk, b, e, ph->Mx);
 }
 
-int oc_conv_winograd_forward(const oc_kargs *a)
+static int forward(const oc_kargs *a, int m)
 {
     const oc_conv_params *p = a->p;
-    wino_job j = {.a = a, .p = p, .x = a->in[0]->data, .y = a->out[0]->data, .packs = a->prep};
-    geometry(p, &j.g);
+    wino_job j = {.a = a, .p = p, .uk = transforms(), .x = a->in[0]->data, .y = a->out[0]->data, .packs = a->prep};
+    geometry(p, m, &j.g);
     j.bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    j.res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
     j.stride = pack_stride(&j.g);
-    j.vm_bytes = (block_bytes(&j.g) + 63) & ~(size_t)63;
-    j.total = p->batch * j.g.tiles;
+    j.vm_bytes = block_bytes(&j.g);
+    j.segs = p->batch * j.g.per_img;
     if (!j.packs || oc_sgemm_packed_mr(j.packs) < 1)
         return oc_fail(a->d, "Conv (Winograd): the transformed weights were not prepared");
     if (!a->tscratch || a->tscratch_stride < j.vm_bytes + oc_sgemm_scratch_bytes())
         return oc_fail(a->d, "Conv (Winograd): per-thread scratch missing or too small");
     int threads = a->threads > 0 ? a->threads : 1;
-    /* blocks smaller than the scratch allows when that keeps every thread busy */
-    if (threads > 1 && (j.total + j.g.tb - 1) / j.g.tb < 2 * threads) {
-        int64_t tb = (j.total + 2 * threads - 1) / (2 * threads);
-        tb = (tb + 15) / 16 * 16;
-        if (tb < j.g.tb)
-            j.g.tb = tb < 16 ? 16 : tb;
+    int64_t nblocks = (j.segs + j.g.spb - 1) / j.g.spb;
+    if (threads > 1 && nblocks < 2 * threads) {
+        /* Few blocks: smaller ones when each still has a full SGEMM panel
+         * row of tiles, else every block shared by all threads step by
+         * step (batch 1 on late layers: one block of 16-49 tiles). */
+        int64_t spb = (j.segs + 2 * threads - 1) / (2 * threads);
+        int64_t tiles = p->batch * j.g.th * j.g.tw;
+        if (j.segs >= 2 * threads && tiles / (2 * threads) >= TILE_BLOCK_MIN) {
+            j.g.spb = spb < j.g.spb ? spb : j.g.spb;
+        } else {
+            phase_job ph = {.j = &j, .V = thread_scratch(&j, 0).V, .Mx = thread_scratch(&j, 0).Mx};
+            for (ph.blk = 0; ph.blk < nblocks; ph.blk++) {
+                ph.step = 0;
+                oc_parallel_for(j.g.C, 1, threads, phase_task, &ph);
+                int64_t s0 = ph.blk * j.g.spb, s1 = s0 + j.g.spb < j.segs ? s0 + j.g.spb : j.segs;
+                ph.nt = 0;
+                for (int64_t s = s0; s < s1; s++) {
+                    int64_t img, ty, k, tx0, n;
+                    segment(&j.g, s, &img, &ty, &k, &tx0, &n);
+                    ph.nt += k * n;
+                }
+                ph.step = 1;
+                oc_parallel_for(j.g.P, 1, threads, phase_task, &ph);
+                ph.step = 2;
+                oc_parallel_for(j.g.M, 1, threads, phase_task, &ph);
+            }
+            return 0;
+        }
     }
-    oc_parallel_for((j.total + j.g.tb - 1) / j.g.tb, 1, threads, block_task, &j);
-    if (oc_epilogue_active(&p->ep)) {
-        epi_job e = {p, j.y, p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL,
-                     j.g.OH * j.g.OW};
-        oc_parallel_for(p->batch * p->cout, 16, threads, epi_task, &e);
-    }
+    oc_parallel_for((j.segs + j.g.spb - 1) / j.g.spb, 1, threads, block_task, &j);
     return 0;
 }
+
+int oc_conv_winograd_forward(const oc_kargs *a) { return forward(a, 2); }
+int oc_conv_winograd4_forward(const oc_kargs *a) { return forward(a, 4); }

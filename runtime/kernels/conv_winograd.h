@@ -1,24 +1,31 @@
 /* conv_winograd.h: 3x3 stride-1 convolution by Winograd's minimal
- * filtering F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
- * Neural Networks", 2016).
+ * filtering F(m x m, 3x3), m = 2 or 4 (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016).
  *
- * Each 2x2 output tile comes from a 4x4 input tile d and the 3x3 filter g:
+ * Each m x m output tile comes from an alpha x alpha input window d
+ * (alpha = m + 2) and the 3x3 filter g:
  *   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
- * with (.) the element-wise product over the 16 positions xi, summed over
- * input channels. Per position xi that sum is a matrix product
+ * with (.) the element-wise product over the P = alpha^2 positions xi,
+ * summed over input channels. Per position xi that sum is a matrix product
  *   M_xi [M, tiles] = U_xi [M, C] . V_xi [C, tiles]
- * which runs on onnxc's SGEMM: 16 products with 4 multiplies per output
- * element where direct convolution needs 9 (2.25x fewer). U = G g G^T is
- * computed and packed once at plan time (the kernel's prep), so the
- * kernel needs a constant W. Transforms use only adds and halvings, so
- * F(2x2, 3x3) stays within a few float32 ulps of direct convolution.
+ * which runs on onnxc's SGEMM: P products, i.e. P / m^2 multiplies per
+ * output element where direct convolution needs 9: 4 for F(2x2) (2.25x
+ * fewer), 2.25 for F(4x4) (4x fewer). U = G g G^T is computed (in double)
+ * and packed once at plan time (the kernel's prep), so the kernel needs a
+ * constant W; U takes P/9 times W's memory (1.8x, 4x).
+ *
+ * Accuracy: F(2x2)'s transforms use only adds and halvings and stay within
+ * a few float32 ulps of direct convolution. F(4x4)'s use factors up to 8
+ * (and 1/6, 1/24 in G), so rounding grows: measured against the float64
+ * reference in tests/ops/test_conv.c (the worst relative error is printed
+ * there for both), about an order of magnitude above F(2x2).
  *
  * Layout: X [N, C, H, W], W [M, C, 3, 3], Y [N, M, OH, OW] (NCHW, row
  * major); group 1, dilation 1, any pads. Work is split over blocks of
  * tiles (of all images), each thread transforming its block into its own
- * scratch: V [16][C][TB] then M [16][M][TB]. The bias is added in the
- * output transform; residual and activation (the fused epilogue) in a
- * threaded pass over Y afterwards. */
+ * scratch: V [P][C][cap] then M [P][M][cap]. The transforms are vectorized
+ * across tiles, one build per ISA chosen at run time (conv_winograd_ukr.h);
+ * bias, residual and activation are applied in the output transform. */
 #ifndef ONNXC_KERNELS_CONV_WINOGRAD_H
 #define ONNXC_KERNELS_CONV_WINOGRAD_H
 
@@ -26,12 +33,18 @@
 
 /* 2-D, 3x3 kernel, stride 1, dilation 1, one group. */
 int oc_conv_winograd_applicable(const oc_conv_params *p);
-/* Per-thread scratch: one tile block's V and M plus SGEMM scratch. */
-size_t oc_conv_winograd_tscratch(const oc_conv_params *p);
-/* Prep (from constant W): the 16 transformed filters U_xi, each packed. */
+/* Per-thread scratch of F(m x m, 3x3): one tile block's V and M plus
+ * SGEMM scratch. */
+size_t oc_conv_winograd_tscratch(const oc_conv_params *p, int m);
+/* Prep (from constant W): the P transformed filters U_xi, each packed;
+ * F(2x2, 3x3), then F(4x4, 3x3). */
 size_t oc_conv_winograd_prep_bytes(const oc_kargs *a);
 int oc_conv_winograd_prep(const oc_kargs *a, void *dst);
-/* in: X, W, optional B, optional residual; out: Y. Needs a->prep. */
+size_t oc_conv_winograd4_prep_bytes(const oc_kargs *a);
+int oc_conv_winograd4_prep(const oc_kargs *a, void *dst);
+/* in: X, W, optional B, optional residual; out: Y = act(conv + B + R).
+ * Needs a->prep from the matching prep. */
 int oc_conv_winograd_forward(const oc_kargs *a);
+int oc_conv_winograd4_forward(const oc_kargs *a);
 
 #endif

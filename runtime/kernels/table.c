@@ -27,6 +27,8 @@ static const oc_kernel_info core[] = {
      .prep_bytes = oc_conv_prep_bytes, .prep = oc_conv_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_winograd_forward", .fn = oc_conv_winograd_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "winograd-2x2",
      .prep_bytes = oc_conv_winograd_prep_bytes, .prep = oc_conv_winograd_prep, .prep_inputs = 1u << 1},
+    {.name = "oc_conv_winograd4_forward", .fn = oc_conv_winograd4_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "winograd-4x4",
+     .prep_bytes = oc_conv_winograd4_prep_bytes, .prep = oc_conv_winograd4_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_depthwise_forward", .fn = oc_conv_depthwise_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-dw"},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},

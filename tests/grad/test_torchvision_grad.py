@@ -77,9 +77,14 @@ for name in sys.argv[1:] or ["resnet18", "vgg11"]:
     onnx.save(m, probe)
     os.remove(path)
     act = os.path.join(d, "act")
-    # --no-fuse: the same graph `onnxc grad` runs (no BN folding), so the same ReLU branches
+    # --no-fuse: the same graph `onnxc grad` runs (no BN folding), so the same ReLU branches;
+    # and the same conv kernels: grad's W are trainable, so its convs run im2col + SGEMM, while
+    # this probe's constant W would take Winograd, whose other rounding (F(4x4): ~1e-6 relative)
+    # sends a few near-zero ReLU inputs to the other branch than grad's forward took
+    os.environ["ONNXC_CONV_WINOGRAD"] = "0"
     rc, so, se = run_onnxc(["run", probe, "-i", f"x={os.path.join(d, 'x.npy')}", "-o", act, "--top", "0",
                             "--no-fuse"], timeout=1200)
+    del os.environ["ONNXC_CONV_WINOGRAD"]
     os.remove(probe)
     if rc:
         print(f"{name}: onnxc run of the Relu probe failed: {se.strip()}")

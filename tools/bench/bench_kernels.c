@@ -10,7 +10,13 @@
  *     [8,96,1,1] (EfficientNet's squeeze-excite): the former loops (same
  *     shape: one plain loop; broadcast: the per-element odometer with a
  *     type switch per element, reproduced here) vs oc_binary_forward;
- *   BatchNormalization (inference) [8,64,56,56]: oc_batchnorm_ref vs oc_batchnorm_forward.
+ *   BatchNormalization (inference) [8,64,56,56]: oc_batchnorm_ref vs oc_batchnorm_forward;
+ *   3x3 stride-1 pad-1 convs of ResNet-18/50 and VGG (batch 1 and 8, one
+ *     thread, fused residual + Relu): oc_conv_forward (im2col / implicit
+ *     im2col + SGEMM, packed W) vs Winograd F(2x2, 3x3) and F(4x4, 3x3),
+ *     the three timed in turn within each repetition (so load bursts hit
+ *     all of them), in thread CPU time; `bench_kernels [reps] conv` runs
+ *     only this part.
  * Each time is the best of several runs, in milliseconds.
  * Usage: bench_kernels [reps] */
 #include <math.h>
@@ -20,6 +26,7 @@
 #include <time.h>
 
 #include "../../runtime/kernels/conv_depthwise.h"
+#include "../../runtime/kernels/conv_winograd.h"
 #include "../../runtime/kernels/elementwise.h"
 #include "../../runtime/kernels/norm.h"
 #include "../../runtime/kernels/pool.h"
@@ -33,6 +40,16 @@ static double now(void)
 }
 
 static int reps = 5;
+
+/* CPU time of the calling thread: the conv comparison runs on one thread,
+ * and on a shared machine this leaves out the time other processes hold
+ * the core (wall time there is mostly their load). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* best time in ms of fn(a) over reps runs (after one warm-up) */
 static double best_ms(oc_kernel_fn fn, const oc_kargs *a)
@@ -238,16 +255,106 @@ static void bench_bn(void)
     free(x.data), free(y.data), free(sc.data), free(b.data), free(m.data), free(v.data);
 }
 
+
+/* 3x3 s1 p1 conv [n, c, hw, hw] -> [n, m, hw, hw] with residual + Relu:
+ * im2col+gemm vs F(2x2) vs F(4x4), one thread, interleaved repetitions. */
+static void bench_conv3x3(const char *name, int64_t n, int64_t c, int64_t m, int64_t hw)
+{
+    oc_conv_params p = {.nsp = 2, .batch = n, .cin = c, .cout = m, .group = 1, .in = {hw, hw}, .out = {hw, hw},
+                        .k = {3, 3}, .s = {1, 1}, .dil = {1, 1}, .pb = {1, 1}};
+    p.ep.act = OC_ACT_RELU;
+    p.ep.has_residual = 1;
+    int64_t xd[4] = {n, c, hw, hw}, wd[4] = {m, c, 3, 3}, bd[1] = {m}, yd[4] = {n, m, hw, hw};
+    oc_tensor x, w, b, y, r;
+    tinit(&x, 4, xd), tinit(&w, 4, wd), tinit(&b, 1, bd), tinit(&y, 4, yd), tinit(&r, 4, yd);
+    const oc_tensor *in[4] = {&x, &w, &b, &r};
+    oc_tensor *out[1] = {&y};
+    oc_kargs a[3];
+    void *bufs[3][3] = {{0}};
+    oc_kernel_fn fns[3] = {oc_conv_forward, oc_conv_winograd_forward, oc_conv_winograd4_forward};
+    for (int v = 0; v < 3; v++) {
+        a[v] = (oc_kargs){.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = out, .threads = 1};
+        size_t ts = v == 0 ? oc_conv_thread_scratch(&p) : oc_conv_winograd_tscratch(&p, 2 * v);
+        size_t pb = v == 0 ? oc_conv_prep_bytes(&a[v]) : v == 1 ? oc_conv_winograd_prep_bytes(&a[v])
+                                                                 : oc_conv_winograd4_prep_bytes(&a[v]);
+        bufs[v][0] = aligned_alloc(64, (ts + 63) & ~(size_t)63);
+        bufs[v][1] = aligned_alloc(64, (pb + 63) & ~(size_t)63);
+        a[v].tscratch = bufs[v][0];
+        a[v].tscratch_stride = ts;
+        if (v == 0) {
+            oc_conv_prep(&a[v], bufs[v][1]);
+            size_t sc = oc_conv_scratch(&p);
+            if (sc <= OC_CONV_SHARED_COL_MAX)
+                a[v].scratch = bufs[v][2] = aligned_alloc(64, (sc + 63) & ~(size_t)63);
+        } else if (v == 1) {
+            oc_conv_winograd_prep(&a[v], bufs[v][1]);
+        } else {
+            oc_conv_winograd4_prep(&a[v], bufs[v][1]);
+        }
+        a[v].prep = bufs[v][1];
+    }
+    oc_set_threads(1);
+    double best[3] = {1e30, 1e30, 1e30};
+    for (int v = 0; v < 3; v++)
+        fns[v](&a[v]);
+    for (int rep = 0; rep < reps; rep++)
+        for (int v = 0; v < 3; v++) {
+            double t0 = cpu_now();
+            fns[v](&a[v]);
+            double t = cpu_now() - t0;
+            best[v] = t < best[v] ? t : best[v];
+        }
+    double gf = 2.0 * (double)(n * m * hw * hw) * (double)(c * 9) * 1e-9;
+    printf("%-34s %8.3f %8.3f %8.3f %6.2fx %6.2fx %6.0f\n", name, best[0] * 1e3, best[1] * 1e3, best[2] * 1e3,
+           best[0] / best[1], best[0] / best[2], gf / best[0]);
+    for (int v = 0; v < 3; v++)
+        free(bufs[v][0]), free(bufs[v][1]), free(bufs[v][2]);
+    free(x.data), free(w.data), free(b.data), free(y.data), free(r.data);
+}
+
+static void bench_convs(void)
+{
+    printf("\n%-34s %8s %8s %8s %7s %7s %6s\n", "3x3 s1 conv, 1 thread (best, ms)", "im2col", "F(2x2)", "F(4x4)",
+           "x F2", "x F4", "GF/s");
+    static const struct {
+        const char *name;
+        int64_t c, m, hw;
+    } layers[] = {
+        {"resnet layer1 64->64 56x56", 64, 64, 56},     {"resnet layer2 128->128 28x28", 128, 128, 28},
+        {"resnet layer3 256->256 14x14", 256, 256, 14}, {"resnet layer4 512->512 7x7", 512, 512, 7},
+        {"vgg 64->128 112x112", 64, 128, 112},          {"vgg 128->256 56x56", 128, 256, 56},
+        {"vgg 256->256 56x56", 256, 256, 56},           {"vgg 256->512 28x28", 256, 512, 28},
+        {"vgg 512->512 28x28", 512, 512, 28},           {"vgg 512->512 14x14", 512, 512, 14},
+        {"vgg 3->64 224x224", 3, 64, 224},              {"vgg 64->64 224x224", 64, 64, 224},
+        {"16->16 112x112", 16, 16, 112},                {"32->32 56x56", 32, 32, 56},
+        {"32->64 28x28", 32, 64, 28},
+    };
+    for (int n = 1; n <= 8; n += 7)
+        for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "b%d %s", n, layers[i].name);
+            if (n == 8 && layers[i].hw >= 224)
+                continue;
+            bench_conv3x3(name, n, layers[i].c, layers[i].m, layers[i].hw);
+        }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
         reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : reps;
+    if (argc > 2 && !strcmp(argv[2], "conv")) {
+        bench_convs();
+        oc_threads_shutdown();
+        return 0;
+    }
     printf("%-44s %9s %9s %9s %8s %8s\n", "kernel (best of runs, ms)", "old", "new 1T", "new 2T", "x 1T", "x 2T");
     bench_dw("depthwise 3x3 s1 p1 [1,144,56,56]", 144, 56, 1);
     bench_dw("depthwise 3x3 s2 p1 [1,96,112,112]", 96, 112, 2);
     bench_maxpool();
     bench_elementwise();
     bench_bn();
+    bench_convs();
     oc_threads_shutdown();
     return 0;
 }
