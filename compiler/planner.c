@@ -148,11 +148,7 @@ static int node_is_constant(const oc_graph *g, const oc_node *n)
 
 /* Kernels that prepare data from constant inputs (packed weights) get a
  * slice of one prep block, filled once here. */
-static unsigned char *constants_needed(const oc_plan *p, oc_diag *d);
-
-/* release: constants only prepared kernels read may lose their pages as
- * soon as they are packed (not when the plan keeps mutable constants). */
-static int prepare_steps(oc_plan *p, int release, oc_diag *d)
+static int prepare_steps(oc_plan *p, oc_diag *d)
 {
     const oc_tensor *inb[64];
     oc_tensor *outb[64];
@@ -185,48 +181,12 @@ static int prepare_steps(oc_plan *p, int release, oc_diag *d)
     if (!p->prep_bytes)
         return 0;
     if ((p->prep = aligned_alloc(ALIGN, p->prep_bytes)))
-        oc_advise_huge(p->prep, p->prep_bytes); /* faulted in as it is packed, not up front */
+        oc_advise_huge(p->prep, p->prep_bytes);
     if (!p->prep)
         return oc_fail(d, "out of memory preparing kernels (%zu bytes)", p->prep_bytes);
-    if (!release)
-        return oc_plan_prepare(p, d);
-    /* Packing step by step, the pages of a constant that only prepared
-     * kernels read go back to the system once its last such step has
-     * packed it: the weights block shrinks as the prep block grows, so
-     * the two copies never coexist in full (VGG-16: 0.5 GB less at peak).
-     * drop_prepared_constants then compacts what is left. */
-    unsigned char *needed = constants_needed(p, d);
-    int *last = needed ? malloc(sizeof(int) * (size_t)(p->n_tensors + 1)) : NULL;
-    if (!last) {
-        free(needed);
-        return oc_fail(d, "out of memory while planning");
-    }
-    for (int t = 0; t < p->n_tensors; t++)
-        last[t] = -1;
-    for (int s = 0; s < p->n_steps; s++)
-        for (int i = 0; i < p->steps[s].n_in; i++)
-            if (p->steps[s].in[i] >= 0)
-                last[p->steps[s].in[i]] = s;
-    int rc = 0;
-    for (int s = 0; s < p->n_steps && !rc; s++) {
-        const oc_step *st = &p->steps[s];
-        rc = oc_plan_prepare_step(p, s, d);
-        for (int i = 0; !rc && st->prep_bytes && i < st->n_in; i++) {
-            int t = st->in[i];
-            if (t >= 0 && p->kind[t] == OC_T_CONST && !needed[t] && last[t] == s && p->tensors[t].data)
-                oc_release_pages(p->tensors[t].data, oc_tensor_nbytes(&p->tensors[t]));
-        }
-    }
-    free(needed);
-    free(last);
-    return rc;
+    return oc_plan_prepare(p, d);
 }
 
-/* Constants that only prepared kernels read (weights that now live packed
- * in the prep block) leave the weights block: the rest move down over
- * them and the freed tail goes back to the system, so the packed copy
- * does not double the model's memory. Their tensors keep shape but lose
- * data (NULL); oc_plan_prepare skips steps whose inputs are gone. */
 /* Per tensor: read other than through a prepared input (or an output). */
 static unsigned char *constants_needed(const oc_plan *p, oc_diag *d)
 {
@@ -249,25 +209,28 @@ static unsigned char *constants_needed(const oc_plan *p, oc_diag *d)
     return needed;
 }
 
-static int drop_prepared_constants(oc_plan *p, oc_diag *d)
+/* Places the constants in the weights block, which nothing has written
+ * yet: those only prepared kernels read (weights that now live packed in
+ * the prep block) are left out and their tensors lose their data (NULL;
+ * oc_plan_prepare skips steps whose inputs are gone); the others are
+ * copied from the graph, packed together, and the unused tail of the
+ * block goes back to the system. So a packed weight is never held twice
+ * by the plan, and VGG's 411 MB classifier weight is not copied at all. */
+static int place_constants(oc_plan *p, oc_diag *d)
 {
-    if (!p->prep_bytes)
-        return 0;
     unsigned char *needed = constants_needed(p, d);
     if (!needed)
         return -1;
-    /* consts in offset order (they were laid out in tensor order) */
     size_t pos = 0;
     for (int t = 0; t < p->n_tensors; t++) {
         if (p->kind[t] != OC_T_CONST)
             continue;
         size_t bytes = align_up(oc_tensor_nbytes(&p->tensors[t]));
-        if (!needed[t]) {
+        if (!needed[t] && p->prep_bytes) {
             p->tensors[t].data = NULL;
             continue;
         }
-        if (p->offset[t] != pos)
-            memmove(p->weights + pos, p->weights + p->offset[t], oc_tensor_nbytes(&p->tensors[t]));
+        memcpy(p->weights + pos, p->tensors[t].data, oc_tensor_nbytes(&p->tensors[t]));
         p->offset[t] = pos;
         p->tensors[t].data = p->weights + pos;
         pos += bytes;
@@ -591,16 +554,26 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     p->arena = aligned_alloc(ALIGN, align_up(p->arena_bytes ? p->arena_bytes : 1));
     oc_prefault(p->arena, p->arena_bytes);
     p->weights_map = align_up(p->weight_bytes ? p->weight_bytes : 1);
-    p->weights = oc_map_block(p->weights_map);
+    p->weights = oc_map_block(p->weights_map); /* pages fault in only where written */
     if (!p->arena || !p->weights)
         goto oom;
+    /* Constants: with mutable constants every one is copied into the
+     * weights block now. Otherwise their tensors read the graph's data
+     * until the kernels have prepared (packed) theirs; then only the
+     * constants something still reads unprepared are copied
+     * (place_constants), so weights that live packed are never copied. */
+    int defer = !(o && o->mutable_constants);
     for (int v = 0; v < nv; v++) {
         int t = tid[v];
         if (t < 0)
             continue;
         if (p->kind[t] == OC_T_CONST) {
-            p->tensors[t].data = p->weights + p->offset[t];
-            memcpy(p->tensors[t].data, g->values[v].constant->data, oc_tensor_nbytes(&p->tensors[t]));
+            if (defer) {
+                p->tensors[t].data = g->values[v].constant->data;
+            } else {
+                p->tensors[t].data = p->weights + p->offset[t];
+                memcpy(p->tensors[t].data, g->values[v].constant->data, oc_tensor_nbytes(&p->tensors[t]));
+            }
         } else if (p->kind[t] == OC_T_ARENA) {
             p->tensors[t].data = p->arena + p->offset[t];
         }
@@ -688,13 +661,12 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         oc_prefault(p->scratch, p->scratch_bytes);
     if (p->scratch_bytes && !p->scratch)
         goto oom;
-    if (prepare_steps(p, !(o && o->mutable_constants), d) ||
-        (!(o && o->mutable_constants) && drop_prepared_constants(p, d)))
-        goto fail;
     for (int i = 0; i < g->n_inputs; i++)
         p->inputs[p->n_inputs++] = tid[g->inputs[i]];
     for (int i = 0; i < g->n_outputs; i++)
         p->outputs[p->n_outputs++] = tid[g->outputs[i]];
+    if (prepare_steps(p, d) || (defer && place_constants(p, d)))
+        goto fail;
     free(tid);
     free(alias);
     free(used);

@@ -181,7 +181,7 @@ unsigned char *oc_map_block(size_t bytes)
     void *m = mmap(NULL, round_pages(bytes ? bytes : 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
-    oc_prefault(m, bytes);
+    oc_advise_huge(m, bytes);
     return m;
 }
 
