@@ -214,6 +214,8 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
                        .train_grads = t->tg.grads, .views = views};
     if (!(t->p = oc_plan_build(t->tg.g, &po, d)))
         goto fail;
+    if (c->sync_bn && c->coll.allreduce)
+        t->p->coll = c->coll;
     /* the evaluation plan: the model with what training changes marked variable */
     unsigned char *var = calloc((size_t)t->eval_g->n_values + 1, 1);
     int np = t->tg.n_params, ns = t->tg.n_stats;
@@ -383,8 +385,11 @@ int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, 
         order[i] = i;
     double lsum = 0;
     int64_t c1 = 0, c5 = 0;
+    int ranks = t->cfg.ranks > 1 && t->cfg.coll.allreduce ? t->cfg.ranks : 1;
     for (int64_t s = 0; s < src->n; s += t->batch) {
         const oc_tensor *lg;
+        if (ranks > 1 && (s / t->batch) % ranks != t->cfg.rank)
+            continue; /* another rank's batch */
         if (oc_data_source_gather(src, order, s, t->batch, 0, 0, 0, t->xe, t->ye, t->d) ||
             !(lg = oc_trainer_predict(t, t->xe))) {
             free(order);
@@ -410,6 +415,14 @@ int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, 
         }
     }
     free(order);
+    if (ranks > 1) {
+        double sums[3] = {lsum, (double)c1, (double)c5};
+        if (t->cfg.coll.allreduce(t->cfg.coll.ctx, sums, 3))
+            return oc_fail(t->d, "%s: evaluation: the allreduce of the results over %d ranks failed", src->name, ranks);
+        lsum = sums[0];
+        c1 = (int64_t)sums[1];
+        c5 = (int64_t)sums[2];
+    }
     double n = src->n > 0 ? (double)src->n : 1;
     if (loss)
         *loss = lsum / n;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist.h"
 
 static const struct {
     const char *name;
@@ -35,8 +36,13 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            /* under mpirun every rank joins here (tools/dist.h) */
+            int rc = cli_dist_init(argc, argv);
+            if (rc)
+                return cli_dist_finish(rc);
+            return cli_dist_finish(commands[i].run(argc - 1, argv + 1));
+        }
     fprintf(stderr, "onnxc: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
