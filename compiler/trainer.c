@@ -50,6 +50,8 @@ void oc_train_config_default(oc_train_config *c)
     c->bn = OC_BN_AUTO;
 }
 
+static uint64_t fnv(uint64_t h, const void *data, size_t n);
+
 static int plan_tensor(const oc_plan *p, const char *name)
 {
     for (int t = 0; t < p->n_tensors; t++)
@@ -373,8 +375,40 @@ const oc_tensor *oc_trainer_predict(oc_trainer *t, const float *x)
     return &t->pe->tensors[t->pe_logits];
 }
 
+/* The running statistics averaged over the ranks (see oc_trainer_evaluate). */
+static int average_stats(oc_trainer *t)
+{
+    for (int k = 0; k < t->tg.n_stats; k++) {
+        oc_tensor *st = &t->p->tensors[t->t_stat[k]];
+        float *v = st->data;
+        double buf[256];
+        for (int64_t o = 0; o < st->numel; o += 256) {
+            int64_t m = st->numel - o < 256 ? st->numel - o : 256;
+            for (int64_t i = 0; i < m; i++)
+                buf[i] = v[o + i];
+            if (t->cfg.coll.allreduce(t->cfg.coll.ctx, buf, (size_t)m))
+                return oc_fail(t->d, "running statistic '%s': the allreduce over %d ranks failed", t->p->names[t->t_stat[k]],
+                               t->cfg.ranks);
+            for (int64_t i = 0; i < m; i++)
+                v[o + i] = (float)(buf[i] / t->cfg.ranks);
+        }
+    }
+    t->eval_stale = 1;
+    return 0;
+}
+
+uint64_t oc_trainer_state_checksum(const oc_trainer *t, int stats)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ull, t->p->params, sizeof(float) * t->p->train_floats);
+    for (int k = 0; stats && k < t->tg.n_stats; k++)
+        h = fnv(h, t->p->tensors[t->t_stat[k]].data, oc_tensor_nbytes(&t->p->tensors[t->t_stat[k]]));
+    return h;
+}
+
 int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, double *top1, double *top5)
 {
+    if (t->cfg.ranks > 1 && t->cfg.coll.allreduce && !t->cfg.sync_bn && average_stats(t))
+        return -1;
     if (src->sample_size * t->batch != t->pe->tensors[t->pe->inputs[0]].numel)
         return oc_fail(t->d, "%s: samples of %lld values; the model takes %lld", src->name, (long long)src->sample_size,
                        (long long)(t->pe->tensors[t->pe->inputs[0]].numel / t->batch));

@@ -72,7 +72,10 @@ const oc_tensor *oc_trainer_logits(const oc_trainer *t);
 /* Mean loss, top-1 and top-5 accuracy of the current parameters over every
  * sample of src (no augmentation; any pointer may be NULL). In a
  * data-parallel run (config ranks > 1) every rank must call it: each runs
- * its share of the batches and all get the totals. */
+ * its share of the batches and all get the totals; without sync_bn the
+ * running statistics (each rank's from its own batches) are first
+ * replaced by their mean over the ranks, so that every rank then
+ * evaluates, checkpoints and exports the same model. */
 int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, double *top1, double *top5);
 
 /* Runs the evaluation plan on one batch x; the logits [batch, classes]. */
@@ -89,6 +92,11 @@ float *oc_trainer_param(oc_trainer *t, const char *name, int64_t *numel);
 /* The training plan (forward, loss, backward), e.g. to profile its steps:
  * after a step its inputs hold that step's batch. */
 oc_plan *oc_trainer_plan(oc_trainer *t);
+
+/* FNV-1a of the parameter block and (stats = 1) the running statistics:
+ * equal on every rank of a data-parallel run (a debug check; without
+ * sync_bn the statistics agree only after an evaluation). */
+uint64_t oc_trainer_state_checksum(const oc_trainer *t, int stats);
 
 /* Facts about the run. */
 int64_t oc_trainer_batch(const oc_trainer *t);

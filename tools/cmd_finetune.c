@@ -625,7 +625,7 @@ int oc_cmd_finetune(int argc, char **argv)
                         arg = k;
                 correct += arg == y[b];
             }
-            if (cli_dist_check_params(oc_trainer_steps(t), oc_trainer_plan(t)->params, oc_trainer_param_floats(t), &d))
+            if (cli_dist_check_state(oc_trainer_steps(t), oc_trainer_state_checksum(t, a.sync_bn != 0), &d))
                 goto fail;
             l /= ranks; /* summed over the ranks below: the global batch's mean loss */
             lsum += l;
@@ -710,6 +710,8 @@ int oc_cmd_finetune(int argc, char **argv)
         if (!show)
             printf("  (%lld classes: not printed)\n", (long long)a.classes);
     }
+    if (cli_dist_check_state(-1, oc_trainer_state_checksum(t, 1), &d))
+        goto fail;
     if (ranks > 1) {
         double cs;
         int64_t calls;

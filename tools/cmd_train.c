@@ -425,7 +425,7 @@ int oc_cmd_train(int argc, char **argv)
             st8->run_loss += l / ranks; /* summed over ranks: the global batch's mean loss */
             st8->step_in_epoch = s + 1;
             done_steps++;
-            if (cli_dist_check_params(oc_trainer_steps(t), oc_trainer_plan(t)->params, oc_trainer_param_floats(t), &d))
+            if (cli_dist_check_state(oc_trainer_steps(t), oc_trainer_state_checksum(t, a.sync_bn != 0), &d))
                 goto fail;
             if (a.checkpoint && a.ckpt_every && (s + 1) % a.ckpt_every == 0 && s + 1 < steps_per_epoch &&
                 (gather_running(st8, rank, ranks, &d) || (rank == 0 && save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))))
@@ -485,6 +485,8 @@ int oc_cmd_train(int argc, char **argv)
     }
     printf("done: best val acc %.4f; training %.1fs (%.0f images/s), total %.1fs\n", st8->best, t_train,
            t_train > 0 ? (double)(done_steps * G) / t_train : 0.0, now_s() - t_start);
+    if (cli_dist_check_state(-1, oc_trainer_state_checksum(t, 1), &d))
+        goto fail;
     if (ranks > 1) {
         double cs;
         int64_t calls;

@@ -41,10 +41,12 @@ int cli_dist_grad_hook(void *ctx, float *grads, size_t n);
 /* oc_collective.allreduce: sums doubles over the ranks in place. */
 int cli_dist_allreduce(void *ctx, double *buf, size_t n);
 
-/* Debug (ONNXC_DIST_CHECK=N): every N optimizer steps, checks that the
- * parameter block is bitwise the same on every rank; an error names the
- * step otherwise. A no-op when unset or with one rank. */
-int cli_dist_check_params(int64_t step, const float *params, size_t n, oc_diag *d);
+/* Debug (ONNXC_DIST_CHECK=N): every N optimizer steps (and at the end:
+ * step < 0), checks that the training state (checksum: the parameters and
+ * running statistics when they are synchronized, and always at the end:
+ * oc_trainer_state_checksum) is the same on every rank, printing it; an error names the step otherwise. A no-op when unset
+ * or with one rank. */
+int cli_dist_check_state(int64_t step, uint64_t checksum, oc_diag *d);
 
 /* Seconds spent in the gradient allreduce and its calls so far. */
 void cli_dist_grad_stats(double *seconds, int64_t *calls);

@@ -212,21 +212,25 @@ int cli_dist_allreduce(void *ctx, double *buf, size_t n)
     return 0;
 }
 
-int cli_dist_check_params(int64_t step, const float *params, size_t n, oc_diag *d)
+int cli_dist_check_state(int64_t step, uint64_t h, oc_diag *d)
 {
-    if (!g_active || g_size < 2 || g_check_every < 1 || step % g_check_every)
+    if (!g_active || g_size < 2 || g_check_every < 1 || (step >= 0 && step % g_check_every))
         return 0;
-    uint64_t h = fnv(0xcbf29ce484222325ull, params, sizeof(float) * n);
+    char when[64];
+    if (step >= 0)
+        snprintf(when, sizeof when, "step %lld", (long long)step);
+    else
+        snprintf(when, sizeof when, "end of training");
     int err;
-    if (same_everywhere(h, "the parameter check (MPI_Allreduce)", &err)) {
-        printf("step %lld: parameters identical on %d ranks (checksum %016llx)\n", (long long)step, g_size,
+    if (same_everywhere(h, "the state check (MPI_Allreduce)", &err)) {
+        printf("%s: training state identical on %d ranks (checksum %016llx)\n", when, g_size,
                (unsigned long long)h);
         return 0;
     }
     if (err)
-        return oc_fail(d, "step %lld: the parameter check failed (MPI error above)", (long long)step);
-    return oc_fail(d, "step %lld: the parameters differ between ranks (rank %d checksum %016llx; ONNXC_DIST_CHECK)",
-                   (long long)step, g_rank, (unsigned long long)h);
+        return oc_fail(d, "%s: the state check failed (MPI error above)", when);
+    return oc_fail(d, "%s: the parameters or running statistics differ between ranks (rank %d checksum %016llx; "
+                      "ONNXC_DIST_CHECK)", when, g_rank, (unsigned long long)h);
 }
 
 void cli_dist_grad_stats(double *seconds, int64_t *calls)
