@@ -375,9 +375,10 @@ const oc_tensor *oc_trainer_predict(oc_trainer *t, const float *x)
     return &t->pe->tensors[t->pe_logits];
 }
 
-/* The running statistics averaged over the ranks (see oc_trainer_evaluate). */
-static int average_stats(oc_trainer *t)
+int oc_trainer_average_stats(oc_trainer *t)
 {
+    if (t->cfg.ranks < 2 || !t->cfg.coll.allreduce || t->cfg.sync_bn)
+        return 0;
     for (int k = 0; k < t->tg.n_stats; k++) {
         oc_tensor *st = &t->p->tensors[t->t_stat[k]];
         float *v = st->data;
@@ -407,7 +408,7 @@ uint64_t oc_trainer_state_checksum(const oc_trainer *t, int stats)
 
 int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, double *top1, double *top5)
 {
-    if (t->cfg.ranks > 1 && t->cfg.coll.allreduce && !t->cfg.sync_bn && average_stats(t))
+    if (oc_trainer_average_stats(t))
         return -1;
     if (src->sample_size * t->batch != t->pe->tensors[t->pe->inputs[0]].numel)
         return oc_fail(t->d, "%s: samples of %lld values; the model takes %lld", src->name, (long long)src->sample_size,

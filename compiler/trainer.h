@@ -93,6 +93,11 @@ float *oc_trainer_param(oc_trainer *t, const char *name, int64_t *numel);
  * after a step its inputs hold that step's batch. */
 oc_plan *oc_trainer_plan(oc_trainer *t);
 
+/* Data-parallel without sync_bn: replaces the running statistics by their
+ * mean over the ranks (every rank calls it; a no-op otherwise). Evaluation
+ * does it first; call it before a checkpoint taken between evaluations. */
+int oc_trainer_average_stats(oc_trainer *t);
+
 /* FNV-1a of the parameter block and (stats = 1) the running statistics:
  * equal on every rank of a data-parallel run (a debug check; without
  * sync_bn the statistics agree only after an evaluation). */

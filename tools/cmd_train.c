@@ -427,8 +427,12 @@ int oc_cmd_train(int argc, char **argv)
             done_steps++;
             if (cli_dist_check_state(oc_trainer_steps(t), oc_trainer_state_checksum(t, a.sync_bn != 0), &d))
                 goto fail;
-            if (a.checkpoint && a.ckpt_every && (s + 1) % a.ckpt_every == 0 && s + 1 < steps_per_epoch &&
-                (gather_running(st8, rank, ranks, &d) || (rank == 0 && save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))))
+            /* a checkpoint point: the ranks' running sums and (per-rank BN)
+             * statistics are combined there whether or not a folder is
+             * given, so a run resumed from one matches an uninterrupted run */
+            if (a.ckpt_every && (s + 1) % a.ckpt_every == 0 && s + 1 < steps_per_epoch &&
+                (gather_running(st8, rank, ranks, &d) || oc_trainer_average_stats(t) ||
+                 (a.checkpoint && rank == 0 && save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))))
                 goto fail;
             if (a.stop_after && done_steps >= a.stop_after) {
                 printf("stopped after %lld steps (--stop-after-steps)\n", (long long)done_steps);
