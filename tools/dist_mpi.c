@@ -128,7 +128,7 @@ int cli_dist_init(int argc, char **argv)
     int len = 0;
     MPI_Get_library_version(lib, &len);
     lib[strcspn(lib, ",\n")] = 0;
-    snprintf(g_backend, sizeof g_backend, "MPI (%s)", lib);
+    snprintf(g_backend, sizeof g_backend, "MPI (%.150s)", lib);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
