@@ -115,8 +115,15 @@ int cli_dist_init(int argc, char **argv)
         g_timeout = (unsigned)(atoi(to) > 0 ? atoi(to) : 0);
     if (!launched())
         return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
     int provided = 0;
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    watch_begin(); /* joining waits for every rank too */
+    int rc = MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    watch_end();
+    if (rc != MPI_SUCCESS) {
         fprintf(stderr, "onnxc: error: MPI_Init failed (started by a launcher, per the environment)\n");
         return 1;
     }
@@ -129,10 +136,6 @@ int cli_dist_init(int argc, char **argv)
     MPI_Get_library_version(lib, &len);
     lib[strcspn(lib, ",\n")] = 0;
     snprintf(g_backend, sizeof g_backend, "MPI (%.150s)", lib);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigaction(SIGALRM, &sa, NULL);
     if (g_rank > 0 && !freopen("/dev/null", "w", stdout))
         fprintf(stderr, "onnxc: warning: rank %d: cannot silence stdout\n", g_rank);
     /* the same command line everywhere: flags are then checked alike on

@@ -218,15 +218,16 @@ elif what == "failure":
     good = not os.path.exists(out)
     print(f"no model written by the killed run {'ok' if good else 'FAIL'}")
     ok &= good
-    # a rank that hangs (SIGSTOP) instead of dying: the collective watchdog
-    p = subprocess.Popen(MPI + ["-np", "2", exe] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ, ONNXC_DIST_TIMEOUT="3", **RANK_ENV))
+    # a rank that hangs (SIGSTOP) in training instead of dying: the
+    # collective watchdog (once a checkpoint shows that training runs)
+    ck2 = os.path.join(d, "ck_hang")
+    shutil.rmtree(ck2, ignore_errors=True)
+    p = subprocess.Popen(MPI + ["-np", "2", exe] + args + ["--checkpoint", ck2], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, ONNXC_DIST_TIMEOUT="3", **RANK_ENV))
     t0 = time.time()
-    victim = None
-    while victim is None and p.poll() is None and time.time() - t0 < 60:
-        time.sleep(0.2)
-        victim = rank_pid(1, p)
-    time.sleep(1.0)
+    while not os.path.exists(os.path.join(ck2, "last.ckpt")) and p.poll() is None and time.time() - t0 < 300:
+        time.sleep(0.05)
+    victim = rank_pid(1, p)
     if victim is None or p.poll() is not None:
         print(f"the run ended before rank 1 could be stopped (exit {p.poll()}) FAIL")
         sys.exit(1)
