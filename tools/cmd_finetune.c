@@ -713,11 +713,12 @@ int oc_cmd_finetune(int argc, char **argv)
     if (cli_dist_check_state(-1, oc_trainer_state_checksum(t, 1), &d))
         goto fail;
     if (ranks > 1) {
-        double cs;
+        double cs, cw;
         int64_t calls;
-        cli_dist_grad_stats(&cs, &calls);
-        printf("data-parallel: gradient allreduce (%zu floats) %.3f ms per step over %lld steps\n",
-               oc_trainer_param_floats(t), calls ? 1e3 * cs / (double)calls : 0.0, (long long)calls);
+        cli_dist_grad_stats(&cs, &cw, &calls);
+        printf("data-parallel: gradient allreduce (%zu floats) %.3f ms per step, waiting for the slowest rank before "
+               "it %.3f ms per step, over %lld steps\n", oc_trainer_param_floats(t), calls ? 1e3 * cs / (double)calls : 0.0,
+               calls ? 1e3 * cw / (double)calls : 0.0, (long long)calls);
     }
     if (rank > 0) { /* rank 0 writes the files */
         rc = 0;

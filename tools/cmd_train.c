@@ -492,12 +492,14 @@ int oc_cmd_train(int argc, char **argv)
     if (cli_dist_check_state(-1, oc_trainer_state_checksum(t, 1), &d))
         goto fail;
     if (ranks > 1) {
-        double cs;
+        double cs, cw;
         int64_t calls;
-        cli_dist_grad_stats(&cs, &calls);
-        printf("data-parallel: gradient allreduce (%zu floats) %.3f ms per step over %lld steps, %.1f%% of the "
-               "training time\n", oc_trainer_param_floats(t), calls ? 1e3 * cs / (double)calls : 0.0, (long long)calls,
-               t_train > 0 ? 100.0 * cs / t_train : 0.0);
+        cli_dist_grad_stats(&cs, &cw, &calls);
+        double per = calls ? 1e3 / (double)calls : 0.0;
+        printf("data-parallel: gradient allreduce (%zu floats) %.3f ms per step (%.1f%% of the training time), "
+               "waiting for the slowest rank before it %.3f ms per step, over %lld steps; step %.3f ms\n",
+               oc_trainer_param_floats(t), cs * per, t_train > 0 ? 100.0 * cs / t_train : 0.0, cw * per,
+               (long long)calls, calls ? 1e3 * t_train / (double)calls : 0.0);
     }
     rc = 0;
     if (rank > 0)

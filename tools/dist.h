@@ -48,7 +48,8 @@ int cli_dist_allreduce(void *ctx, double *buf, size_t n);
  * or with one rank. */
 int cli_dist_check_state(int64_t step, uint64_t checksum, oc_diag *d);
 
-/* Seconds spent in the gradient allreduce and its calls so far. */
-void cli_dist_grad_stats(double *seconds, int64_t *calls);
+/* Seconds spent in the gradient allreduce, seconds waited before it for
+ * the slowest rank (a barrier), and its calls so far. */
+void cli_dist_grad_stats(double *seconds, double *wait, int64_t *calls);
 
 #endif

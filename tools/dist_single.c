@@ -52,8 +52,9 @@ int cli_dist_check_state(int64_t step, uint64_t checksum, oc_diag *d)
     return 0;
 }
 
-void cli_dist_grad_stats(double *seconds, int64_t *calls)
+void cli_dist_grad_stats(double *seconds, double *wait, int64_t *calls)
 {
     *seconds = 0;
+    *wait = 0;
     *calls = 0;
 }
