@@ -1,5 +1,7 @@
 /* onnxc.c: the onnxc command-line program; dispatches to one file per
- * subcommand (cmd_*.c). Exit status: 0 success, 1 failure, 2 bad usage. */
+ * subcommand (cmd_*.c). Exit status: 0 success, 1 failure, 2 bad usage.
+ * Under mpirun every rank joins the job before its command runs and a
+ * failed rank ends the job after it (tools/dist.h). */
 #include <stdio.h>
 #include <string.h>
 
