@@ -50,6 +50,8 @@ void oc_train_config_default(oc_train_config *c)
     c->bn = OC_BN_AUTO;
 }
 
+static uint64_t fnv(uint64_t h, const void *data, size_t n);
+
 static int plan_tensor(const oc_plan *p, const char *name)
 {
     for (int t = 0; t < p->n_tensors; t++)
@@ -214,6 +216,8 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
                        .train_grads = t->tg.grads, .views = views};
     if (!(t->p = oc_plan_build(t->tg.g, &po, d)))
         goto fail;
+    if (c->sync_bn && c->coll.allreduce)
+        t->p->coll = c->coll;
     /* the evaluation plan: the model with what training changes marked variable */
     unsigned char *var = calloc((size_t)t->eval_g->n_values + 1, 1);
     int np = t->tg.n_params, ns = t->tg.n_stats;
@@ -371,8 +375,41 @@ const oc_tensor *oc_trainer_predict(oc_trainer *t, const float *x)
     return &t->pe->tensors[t->pe_logits];
 }
 
+int oc_trainer_average_stats(oc_trainer *t)
+{
+    if (t->cfg.ranks < 2 || !t->cfg.coll.allreduce || t->cfg.sync_bn)
+        return 0;
+    for (int k = 0; k < t->tg.n_stats; k++) {
+        oc_tensor *st = &t->p->tensors[t->t_stat[k]];
+        float *v = st->data;
+        double buf[256];
+        for (int64_t o = 0; o < st->numel; o += 256) {
+            int64_t m = st->numel - o < 256 ? st->numel - o : 256;
+            for (int64_t i = 0; i < m; i++)
+                buf[i] = v[o + i];
+            if (t->cfg.coll.allreduce(t->cfg.coll.ctx, buf, (size_t)m))
+                return oc_fail(t->d, "running statistic '%s': the allreduce over %d ranks failed", t->p->names[t->t_stat[k]],
+                               t->cfg.ranks);
+            for (int64_t i = 0; i < m; i++)
+                v[o + i] = (float)(buf[i] / t->cfg.ranks);
+        }
+    }
+    t->eval_stale = 1;
+    return 0;
+}
+
+uint64_t oc_trainer_state_checksum(const oc_trainer *t, int stats)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ull, t->p->params, sizeof(float) * t->p->train_floats);
+    for (int k = 0; stats && k < t->tg.n_stats; k++)
+        h = fnv(h, t->p->tensors[t->t_stat[k]].data, oc_tensor_nbytes(&t->p->tensors[t->t_stat[k]]));
+    return h;
+}
+
 int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, double *top1, double *top5)
 {
+    if (oc_trainer_average_stats(t))
+        return -1;
     if (src->sample_size * t->batch != t->pe->tensors[t->pe->inputs[0]].numel)
         return oc_fail(t->d, "%s: samples of %lld values; the model takes %lld", src->name, (long long)src->sample_size,
                        (long long)(t->pe->tensors[t->pe->inputs[0]].numel / t->batch));
@@ -383,8 +420,11 @@ int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, 
         order[i] = i;
     double lsum = 0;
     int64_t c1 = 0, c5 = 0;
+    int ranks = t->cfg.ranks > 1 && t->cfg.coll.allreduce ? t->cfg.ranks : 1;
     for (int64_t s = 0; s < src->n; s += t->batch) {
         const oc_tensor *lg;
+        if (ranks > 1 && (s / t->batch) % ranks != t->cfg.rank)
+            continue; /* another rank's batch */
         if (oc_data_source_gather(src, order, s, t->batch, 0, 0, 0, t->xe, t->ye, t->d) ||
             !(lg = oc_trainer_predict(t, t->xe))) {
             free(order);
@@ -410,6 +450,14 @@ int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, 
         }
     }
     free(order);
+    if (ranks > 1) {
+        double sums[3] = {lsum, (double)c1, (double)c5};
+        if (t->cfg.coll.allreduce(t->cfg.coll.ctx, sums, 3))
+            return oc_fail(t->d, "%s: evaluation: the allreduce of the results over %d ranks failed", src->name, ranks);
+        lsum = sums[0];
+        c1 = (int64_t)sums[1];
+        c5 = (int64_t)sums[2];
+    }
     double n = src->n > 0 ? (double)src->n : 1;
     if (loss)
         *loss = lsum / n;

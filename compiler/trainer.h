@@ -6,7 +6,7 @@
  * plan built from an untouched copy of the model, the optimizer and its
  * state, the LR schedule and the step count, and the BatchNorm running
  * statistics. A step runs the training plan on one batch, hands the
- * gradient block to an optional hook (an allreduce, later), then the
+ * gradient block to an optional hook (an allreduce), then the
  * optimizer (with clipping) updates the parameter block and the running
  * statistics of training BNs are carried over. Evaluation, ONNX export and
  * checkpoints read the same state. The CLI commands `train` and
@@ -38,6 +38,15 @@ typedef struct oc_train_config {
      * clipping and the update: an allreduce goes here. Nonzero = error. */
     int (*grad_hook)(void *ctx, float *grads, size_t n);
     void *hook_ctx;
+    /* Data-parallel runs (the caller brings the communication, e.g. MPI in
+     * the CLI; runtime/plan.h): coll sums doubles over every process. With
+     * ranks > 1, evaluation takes batch i on rank i % ranks and sums the
+     * results over the ranks, and sync_bn = 1 makes training BatchNorms use
+     * the statistics of the global batch (their per-channel sums go
+     * through coll). ranks 0 or 1 = one process. */
+    oc_collective coll;
+    int rank, ranks;
+    int sync_bn;
 } oc_train_config;
 
 typedef struct oc_trainer oc_trainer;
@@ -61,7 +70,12 @@ int oc_trainer_step(oc_trainer *t, const float *x, const int64_t *y, double *los
 const oc_tensor *oc_trainer_logits(const oc_trainer *t);
 
 /* Mean loss, top-1 and top-5 accuracy of the current parameters over every
- * sample of src (no augmentation; any pointer may be NULL). */
+ * sample of src (no augmentation; any pointer may be NULL). In a
+ * data-parallel run (config ranks > 1) every rank must call it: each runs
+ * its share of the batches and all get the totals; without sync_bn the
+ * running statistics (each rank's from its own batches) are first
+ * replaced by their mean over the ranks, so that every rank then
+ * evaluates, checkpoints and exports the same model. */
 int oc_trainer_evaluate(oc_trainer *t, const oc_data_source *src, double *loss, double *top1, double *top5);
 
 /* Runs the evaluation plan on one batch x; the logits [batch, classes]. */
@@ -78,6 +92,16 @@ float *oc_trainer_param(oc_trainer *t, const char *name, int64_t *numel);
 /* The training plan (forward, loss, backward), e.g. to profile its steps:
  * after a step its inputs hold that step's batch. */
 oc_plan *oc_trainer_plan(oc_trainer *t);
+
+/* Data-parallel without sync_bn: replaces the running statistics by their
+ * mean over the ranks (every rank calls it; a no-op otherwise). Evaluation
+ * does it first; call it before a checkpoint taken between evaluations. */
+int oc_trainer_average_stats(oc_trainer *t);
+
+/* FNV-1a of the parameter block and (stats = 1) the running statistics:
+ * equal on every rank of a data-parallel run (a debug check; without
+ * sync_bn the statistics agree only after an evaluation). */
+uint64_t oc_trainer_state_checksum(const oc_trainer *t, int stats);
 
 /* Facts about the run. */
 int64_t oc_trainer_batch(const oc_trainer *t);

@@ -63,7 +63,8 @@ static int step_args(oc_plan *p, const oc_step *st, oc_kargs *a, const oc_tensor
                     .scratch = p->scratch, .threads = p->threads, .d = d,
                     .tscratch = p->scratch ? p->scratch + (p->scratch_bytes - p->tscratch_stride * (size_t)p->threads) : NULL,
                     .tscratch_stride = p->tscratch_stride,
-                    .prep = st->prep_bytes ? p->prep + st->prep_offset : NULL};
+                    .prep = st->prep_bytes ? p->prep + st->prep_offset : NULL,
+                    .coll = p->coll.allreduce ? &p->coll : NULL};
     return 0;
 }
 

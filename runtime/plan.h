@@ -18,6 +18,16 @@
 /* Arguments of one kernel call. in[k] is NULL for an omitted optional
  * input, out[k] NULL for an omitted optional output. Kernels read only
  * these, write only out[] and scratch, and keep no state. */
+/* A collective over the processes of a data-parallel run, given by the
+ * caller (the runtime links no communication library): allreduce sums
+ * buf[0..n) over every process in place and returns nonzero on failure.
+ * Training BatchNorm calls it for its per-channel sums when a plan carries
+ * one (synchronized BatchNorm); NULL allreduce = one process. */
+typedef struct oc_collective {
+    int (*allreduce)(void *ctx, double *buf, size_t n);
+    void *ctx;
+} oc_collective;
+
 typedef struct oc_kargs {
     const void *p;              /* the op's parameter block (kernels/<op>.h) */
     int n_in, n_out;
@@ -31,6 +41,7 @@ typedef struct oc_kargs {
     unsigned char *tscratch;
     size_t tscratch_stride;
     const void *prep;           /* data the kernel prepared from constant inputs, or NULL */
+    const oc_collective *coll;  /* the plan's collective, or NULL (one process) */
 } oc_kargs;
 
 typedef int (*oc_kernel_fn)(const oc_kargs *a);
@@ -84,6 +95,9 @@ typedef struct oc_plan {
     size_t train_floats;
     float *params;
     float *grads;
+    /* Set by the caller after building (e.g. the trainer for --sync-bn):
+     * kernels that reduce over the batch reduce over every process. */
+    oc_collective coll;
 } oc_plan;
 
 /* Point the input tensors at caller memory (checked: dtype and numel must

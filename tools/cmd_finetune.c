@@ -21,7 +21,10 @@
  * whole model instead: the reference the cache is tested and timed against).
  *
  * Default recipe: SGD momentum 0.9, lr 0.01 with a cosine schedule,
- * weight decay 1e-4, batch 16, 5 epochs (see README). */
+ * weight decay 1e-4, batch 16, 5 epochs (see README). Under `mpirun -np K`
+ * (tools/dist.h) every global batch of K x --batch samples is split over
+ * the ranks, the gradients are averaged, and rank 0 alone prints and
+ * writes; the feature cache is computed by every rank. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,12 +46,13 @@
 #include "../runtime/init.h"
 #include "../runtime/threads.h"
 #include "cli.h"
+#include "dist.h"
 #include "plot.h"
 
 typedef struct ft_args {
     const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
     const char *resume, *mean, *std, *plot, *labels;
-    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class, strict;
+    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class, strict, sync_bn;
     double lr, momentum, weight_decay, val_split;
 } ft_args;
 
@@ -175,18 +179,22 @@ static void usage(void)
            "         [--epochs 5] [--batch 16] [--lr 0.01] [--optim sgd] [--momentum 0.9] [--weight-decay 1e-4]\n"
            "         [--schedule cosine] [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
            "         [--augment none|crop,flip] [--labels L] [--per-class N] [--limit N] [--seed S] [--threads N]\n"
-           "         [--checkpoint DIR] [--resume DIR] [--strict]\n"
+           "         [--checkpoint DIR] [--resume DIR] [--strict] [--sync-bn]\n"
            "         [--plot FILE.svg] [--no-cache]\n"
            "DIR: DIR/train/<class>/* and DIR/val/<class>/* (or DIR/<class>/* with --val-split F), or IDX files.\n"
            "--labels 5-9 (or 0,2,4): only those classes of the data, relabelled 0..k-1 in that order (train and val);\n"
            "--per-class N: at most N training images per class; --limit N: at most N images (train and val), seeded.\n"
            "Unreadable images are skipped with a warning naming them (counted); --strict makes them errors.\n"
-           "Default: only a fresh head trains; its input features are computed once and cached.\n");
+           "Default: only a fresh head trains; its input features are computed once and cached.\n"
+           "Data-parallel: mpirun -np K onnxc finetune ... --batch B trains on global batches of K x B (B per rank,\n"
+           "gradients averaged); --sync-bn: BatchNorm statistics over the global batch (default: per rank).\n"
+           "ONNXC_DIST_CHECK=N checks every N steps that all ranks hold the same parameters. --resume needs the same K.\n");
 }
 
 /* The loop state in a checkpoint's caller blob. */
 typedef struct ft_state {
     int64_t epoch, n_order;
+    int64_t ranks; /* data-parallel ranks of the run (1 alone) */
     uint64_t rng;
     int n; /* learning curve (--plot) */
     double tl[1000], vl[1000], ta[1000], va[1000];
@@ -212,8 +220,10 @@ int oc_cmd_finetune(int argc, char **argv)
             usage();
             return 0;
         }
-        if (!strcmp(f, "--keep-head") || !strcmp(f, "--full") || !strcmp(f, "--no-cache") || !strcmp(f, "--strict")) {
+        if (!strcmp(f, "--keep-head") || !strcmp(f, "--full") || !strcmp(f, "--no-cache") || !strcmp(f, "--strict") ||
+            !strcmp(f, "--sync-bn")) {
             *(!strcmp(f, "--full")        ? &a.full
+              : !strcmp(f, "--sync-bn")   ? &a.sync_bn
               : !strcmp(f, "--keep-head") ? &a.keep_head
               : !strcmp(f, "--strict")    ? &a.strict
                                           : &a.no_cache) = 1;
@@ -521,10 +531,22 @@ int oc_cmd_finetune(int argc, char **argv)
             goto fail;
     }
 
-    int64_t spe = train_src->n / a.batch > 0 ? train_src->n / a.batch : 1;
+    int ranks = cli_dist_size(), rank = cli_dist_rank();
+    int64_t G = a.batch * ranks; /* the global batch; rank r takes its slice r */
+    int64_t spe = train_src->n / G > 0 ? train_src->n / G : 1;
+    if (train_src->n < G) {
+        oc_fail(&d, "the global batch of %lld is larger than the %lld training images", (long long)G,
+                (long long)train_src->n);
+        goto fail;
+    }
     oc_train_config tc;
     oc_train_config_default(&tc);
     tc.batch = a.batch;
+    tc.grad_hook = cli_dist_grad_hook;
+    tc.coll.allreduce = cli_dist_allreduce;
+    tc.rank = rank;
+    tc.ranks = ranks;
+    tc.sync_bn = a.sync_bn != 0;
     tc.trainable = cached ? NULL : flags;
     tc.bn = bnp;
     tc.logits = cached ? NULL : g->values[h.output].name; /* the head's output, before any Softmax */
@@ -541,15 +563,20 @@ int oc_cmd_finetune(int argc, char **argv)
            "%lld epochs, seed %lld, %d threads\n", oc_trainer_param_tensors(t), oc_trainer_param_floats(t),
            oc_trainer_bn_training(t), a.optim, a.lr, a.schedule, (long long)a.batch, (long long)a.epochs,
            (long long)a.seed, oc_get_threads());
+    if (ranks > 1)
+        printf("data-parallel: %d ranks over %s, global batch %lld (%lld per rank), BatchNorm statistics %s\n", ranks,
+               cli_dist_backend(), (long long)G, (long long)a.batch,
+               !oc_trainer_bn_training(t) ? "(none in training mode)" : a.sync_bn ? "synchronized (--sync-bn)" : "per rank");
     if (!(fs = calloc(1, sizeof *fs + sizeof(int64_t) * (size_t)(train_src->n + 1)))) {
         oc_fail(&d, "out of memory");
         goto fail;
     }
     fs->n_order = train_src->n;
+    fs->ranks = ranks;
     fs->rng = (uint64_t)a.seed;
     for (int64_t i = 0; i < train_src->n; i++)
         fs->order[i] = i;
-    if (a.checkpoint && mkdir(a.checkpoint, 0777) != 0 && errno != EEXIST) {
+    if (a.checkpoint && rank == 0 && mkdir(a.checkpoint, 0777) != 0 && errno != EEXIST) {
         oc_fail(&d, "%s: cannot create the checkpoint folder: %s", a.checkpoint, strerror(errno));
         goto fail;
     }
@@ -564,18 +591,25 @@ int oc_cmd_finetune(int argc, char **argv)
             oc_fail(&d, "%s: the checkpoint was written for another data set", path);
             goto fail;
         }
+        if (((ft_state *)blob)->ranks != ranks) {
+            oc_fail(&d, "%s: the checkpoint was written by a run on %lld rank(s); resume it with the same number "
+                        "(mpirun -np %lld), this run has %d", path, (long long)((ft_state *)blob)->ranks,
+                    (long long)((ft_state *)blob)->ranks, ranks);
+            free(blob);
+            goto fail;
+        }
         memcpy(fs, blob, len);
         free(blob);
         printf("resumed from %s after epoch %lld\n", path, (long long)fs->epoch);
     }
-    int tty = isatty(2);
+    int tty = isatty(2) && rank == 0;
     for (int64_t ep = fs->epoch; ep < a.epochs; ep++) {
         oc_shuffle(fs->order, train_src->n, &fs->rng);
         double t0 = now_s(), lsum = 0, first = 0, last = 0;
         int64_t correct = 0;
         for (int64_t s = 0; s < spe; s++) {
             double l;
-            if (oc_data_source_gather(train_src, fs->order, s * a.batch, a.batch, aug_crop || aug_flip,
+            if (oc_data_source_gather(train_src, fs->order, s * G + rank * a.batch, a.batch, aug_crop || aug_flip,
                                       (uint64_t)a.seed, ep, x, y, &d))
                 goto fail;
             if (oc_trainer_step(t, x, y, &l)) {
@@ -591,6 +625,9 @@ int oc_cmd_finetune(int argc, char **argv)
                         arg = k;
                 correct += arg == y[b];
             }
+            if (cli_dist_check_state(oc_trainer_steps(t), oc_trainer_state_checksum(t, a.sync_bn != 0), &d))
+                goto fail;
+            l /= ranks; /* summed over the ranks below: the global batch's mean loss */
             lsum += l;
             if (s == 0)
                 first = l;
@@ -603,20 +640,31 @@ int oc_cmd_finetune(int argc, char **argv)
         }
         if (tty)
             fprintf(stderr, "\n");
+        if (ranks > 1) {
+            double sums[4] = {lsum, (double)correct, first, last};
+            if (cli_dist_allreduce(NULL, sums, 4)) {
+                oc_fail(&d, "epoch %lld: the allreduce of the training loss failed", (long long)ep + 1);
+                goto fail;
+            }
+            lsum = sums[0];
+            correct = (int64_t)sums[1];
+            first = sums[2];
+            last = sums[3];
+        }
         double vl, v1, v5;
         if (oc_trainer_evaluate(t, val_src, &vl, &v1, &v5))
             goto fail;
         printf("epoch %lld: train loss %.4f (first batch %.4f, last %.4f) top-1 %.4f | val loss %.4f top-1 %.4f "
                "top-5 %.4f | %.1fs\n", (long long)ep + 1, lsum / spe, first, last,
-               (double)correct / (double)(spe * a.batch), vl, v1, v5, now_s() - t0);
+               (double)correct / (double)(spe * G), vl, v1, v5, now_s() - t0);
         fflush(stdout);
         int hi = fs->n < 1000 ? fs->n++ : 999;
         fs->tl[hi] = lsum / spe;
-        fs->ta[hi] = (double)correct / (double)(spe * a.batch);
+        fs->ta[hi] = (double)correct / (double)(spe * G);
         fs->vl[hi] = vl;
         fs->va[hi] = v1;
         fs->epoch = ep + 1;
-        if (a.checkpoint) {
+        if (a.checkpoint && rank == 0) {
             snprintf(path, sizeof path, "%s/last.ckpt", a.checkpoint);
             if (oc_trainer_save_checkpoint(t, path, fs, sizeof *fs + sizeof(int64_t) * (size_t)train_src->n))
                 goto fail;
@@ -661,6 +709,20 @@ int oc_cmd_finetune(int argc, char **argv)
         }
         if (!show)
             printf("  (%lld classes: not printed)\n", (long long)a.classes);
+    }
+    if (cli_dist_check_state(-1, oc_trainer_state_checksum(t, 1), &d))
+        goto fail;
+    if (ranks > 1) {
+        double cs, cw;
+        int64_t calls;
+        cli_dist_grad_stats(&cs, &cw, &calls);
+        printf("data-parallel: gradient allreduce (%zu floats) %.3f ms per step, waiting for the slowest rank before "
+               "it %.3f ms per step, over %lld steps\n", oc_trainer_param_floats(t), calls ? 1e3 * cs / (double)calls : 0.0,
+               calls ? 1e3 * cw / (double)calls : 0.0, (long long)calls);
+    }
+    if (rank > 0) { /* rank 0 writes the files */
+        rc = 0;
+        goto done;
     }
     if (a.plot && cli_plot_curves(a.plot, "onnxc finetune", fs->n, fs->tl, fs->vl, fs->ta, fs->va, &d))
         goto fail;

@@ -6,7 +6,10 @@
  * train/validation loss and accuracy, early stopping, checkpoints
  * (DIR/last.ckpt with the loop state, so --resume DIR continues exactly;
  * DIR/last.onnx and best.onnx), the learning curve as SVG and the trained
- * model as ONNX. */
+ * model as ONNX. Under `mpirun -np K` (tools/dist.h) each rank takes its
+ * slice of every global batch of K x --batch samples (the sample order is
+ * one process's with batch K x B), the gradients are averaged over the
+ * ranks before each update, and rank 0 alone prints and writes files. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +28,13 @@
 #include "../runtime/schedule.h"
 #include "../runtime/threads.h"
 #include "cli.h"
+#include "dist.h"
 #include "plot.h"
 
 typedef struct train_args {
     const char *model, *data, *out, *checkpoint, *resume, *plot, *optim, *schedule, *split;
     int64_t epochs, batch, train_size, val_size, seed, patience, threads, warmup, nesterov, ckpt_every, stop_after;
+    int64_t sync_bn;
     double lr, momentum, weight_decay, val_frac, clip;
 } train_args;
 
@@ -77,6 +82,7 @@ typedef struct history {
 typedef struct train_state {
     int64_t epoch, step_in_epoch; /* where the next step is */
     int64_t stale, stopped, correct, n_order;
+    int64_t ranks;                /* data-parallel ranks of the run (1 alone) */
     uint64_t rng;                 /* the shuffling RNG */
     double best, run_loss;
     history h;
@@ -96,6 +102,22 @@ static int write_svg(const char *path, const history *h, oc_diag *d)
     return cli_plot_curves(path, "onnxc train", h->n, h->train_loss, h->val_loss, h->train_acc, h->val_acc, d);
 }
 
+/* The running loss and correct count summed over the ranks (all call
+ * it): rank 0 holds the totals, the others restart from 0, so sums taken
+ * later (the epoch's, or a resumed run's from rank 0's checkpoint) stay
+ * totals. Nothing to do alone. */
+static int gather_running(train_state *s, int rank, int ranks, oc_diag *d)
+{
+    if (ranks < 2)
+        return 0;
+    double b[2] = {s->run_loss, (double)s->correct};
+    if (cli_dist_allreduce(NULL, b, 2))
+        return oc_fail(d, "the allreduce of the training loss failed");
+    s->run_loss = rank == 0 ? b[0] : 0;
+    s->correct = rank == 0 ? (int64_t)b[1] : 0;
+    return 0;
+}
+
 static void usage(void)
 {
     printf("usage: onnxc train --model NAME --data PATH [--epochs N] [--batch N] [--lr X]\n"
@@ -103,8 +125,12 @@ static void usage(void)
            "                   [--clip MAX_GRAD_NORM] [--schedule constant|step|exponential|cosine] [--warmup STEPS]\n"
            "                   [--train-size N] [--val-size N] [--val-frac X] [--split random|ordered]\n"
            "                   [--patience N] [--seed S] [--threads N] [--checkpoint DIR [--checkpoint-every STEPS]]\n"
-           "                   [--resume DIR] [--plot FILE.svg] [-o OUT.onnx]\n"
-           "PATH: a folder of IDX files (MNIST layout) or the UCI digits .csv[.gz]. Models: %s\n",
+           "                   [--resume DIR] [--plot FILE.svg] [-o OUT.onnx] [--sync-bn]\n"
+           "PATH: a folder of IDX files (MNIST layout) or the UCI digits .csv[.gz]. Models: %s\n"
+           "Data-parallel: mpirun -np K onnxc train ... --batch B trains on global batches of K x B samples (each\n"
+           "rank B of them, the gradients averaged); --sync-bn: BatchNorm statistics over the global batch\n"
+           "(default: each rank's own, as PyTorch DDP); ONNXC_DIST_CHECK=N checks every N steps that the\n"
+           "parameters are identical on all ranks. --resume needs the same K.\n",
            oc_model_names());
 }
 
@@ -126,6 +152,10 @@ int oc_cmd_train(int argc, char **argv)
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
             usage();
             return 0;
+        }
+        if (!strcmp(f, "--sync-bn")) {
+            a.sync_bn = 1;
+            continue;
         }
         if (!(v = cli_value("train", argc, argv, &i)))
             return 2;
@@ -277,6 +307,10 @@ int oc_cmd_train(int argc, char **argv)
            (long long)(tr.rank > 1 ? tr.dims[1] * (tr.rank > 2 ? tr.dims[2] : 1) : 1),
            has_test ? " (test files as validation)" : strcmp(a.split, "ordered") ? " (seeded random split)" : " (file order split)");
 
+    /* data-parallel: rank r of K takes samples [r B, (r + 1) B) of every
+     * global batch of G = K B */
+    int ranks = cli_dist_size(), rank = cli_dist_rank();
+    int64_t G = a.batch * ranks;
     /* the model and its trainer (compiler/trainer.h) */
     if (!(g = build_model(&a, &tr, a.batch, &d)))
         goto fail;
@@ -284,7 +318,12 @@ int oc_cmd_train(int argc, char **argv)
     oc_train_config_default(&tc);
     tc.batch = a.batch;
     tc.optim = oc;
-    int64_t spe = tr.n / a.batch > 0 ? tr.n / a.batch : 1;
+    tc.grad_hook = cli_dist_grad_hook;
+    tc.coll.allreduce = cli_dist_allreduce;
+    tc.rank = rank;
+    tc.ranks = ranks;
+    tc.sync_bn = a.sync_bn != 0;
+    int64_t spe = tr.n / G > 0 ? tr.n / G : 1;
     /* schedules count optimizer steps; step decay every epoch, cosine over the run */
     oc_schedule_default(&tc.schedule, lk, a.lr);
     tc.schedule.step_size = spe;
@@ -306,18 +345,24 @@ int oc_cmd_train(int argc, char **argv)
     printf("model: %s, %d parameter tensors (%zu floats), batch %lld, %s lr %g (%s schedule), %lld epochs, seed %lld, %d threads\n",
            a.model, oc_trainer_param_tensors(t), oc_trainer_param_floats(t), (long long)a.batch, a.optim, a.lr,
            a.schedule, (long long)a.epochs, (long long)a.seed, oc_get_threads());
-    if (a.checkpoint && mkdir(a.checkpoint, 0777) != 0 && stat(a.checkpoint, &st) != 0) {
+    if (ranks > 1)
+        printf("data-parallel: %d ranks over %s, global batch %lld (%lld per rank), BatchNorm statistics %s\n", ranks,
+               cli_dist_backend(), (long long)G, (long long)a.batch,
+               !oc_trainer_bn_training(t) ? "(none in training mode)" : a.sync_bn ? "synchronized (--sync-bn)" : "per rank");
+    if (a.checkpoint && rank == 0 && mkdir(a.checkpoint, 0777) != 0 && stat(a.checkpoint, &st) != 0) {
         oc_fail(&d, "%s: cannot create the checkpoint folder", a.checkpoint);
         goto fail;
     }
-    int64_t steps_per_epoch = tr.n / a.batch;
+    int64_t steps_per_epoch = tr.n / G;
     if (steps_per_epoch < 1) {
-        oc_fail(&d, "batch %lld is larger than the %lld training samples", (long long)a.batch, (long long)tr.n);
+        oc_fail(&d, "%s %lld is larger than the %lld training samples", ranks > 1 ? "the global batch" : "batch",
+                (long long)G, (long long)tr.n);
         goto fail;
     }
     for (int64_t i = 0; i < tr.n; i++)
         order[i] = i;
     st8->n_order = tr.n;
+    st8->ranks = ranks;
     st8->rng = (uint64_t)a.seed;
     st8->best = -1;
     if (a.resume) {
@@ -333,6 +378,13 @@ int oc_cmd_train(int argc, char **argv)
                     blob_len);
             goto fail;
         }
+        if (((train_state *)blob)->ranks != ranks) {
+            oc_fail(&d, "%s: the checkpoint was written by a run on %lld rank(s); resume it with the same number "
+                        "(mpirun -np %lld), this run has %d", path, (long long)((train_state *)blob)->ranks,
+                    (long long)((train_state *)blob)->ranks, ranks);
+            free(blob);
+            goto fail;
+        }
         memcpy(st8, blob, blob_len);
         free(blob);
         printf("resumed from %s: epoch %lld, step %lld of %lld\n", path, (long long)st8->epoch + 1,
@@ -340,7 +392,7 @@ int oc_cmd_train(int argc, char **argv)
     }
     double t_start = now_s(), t_train = 0;
     int64_t done_steps = 0;
-    int tty = isatty(2); /* the progress line is for terminals; logs get per-epoch lines */
+    int tty = isatty(2) && rank == 0; /* the progress line is for terminals; logs get per-epoch lines */
     for (int64_t ep = st8->epoch; ep < a.epochs && !st8->stopped; ep++) {
         if (st8->step_in_epoch == 0) {
             oc_shuffle(order, tr.n, &st8->rng);
@@ -350,7 +402,7 @@ int oc_cmd_train(int argc, char **argv)
         double t0 = now_s();
         int64_t s0 = st8->step_in_epoch;
         for (int64_t s = s0; s < steps_per_epoch; s++) {
-            oc_dataset_gather(&tr, order, s * a.batch, a.batch, x, y);
+            oc_dataset_gather(&tr, order, s * G + rank * a.batch, a.batch, x, y);
             double l;
             if (oc_trainer_step(t, x, y, &l)) {
                 oc_diag_prefix(&d, "epoch %lld: ", (long long)ep + 1);
@@ -370,11 +422,17 @@ int oc_cmd_train(int argc, char **argv)
                         arg = k;
                 st8->correct += arg == y[b];
             }
-            st8->run_loss += l;
+            st8->run_loss += l / ranks; /* summed over ranks: the global batch's mean loss */
             st8->step_in_epoch = s + 1;
             done_steps++;
-            if (a.checkpoint && a.ckpt_every && (s + 1) % a.ckpt_every == 0 && s + 1 < steps_per_epoch &&
-                save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))
+            if (cli_dist_check_state(oc_trainer_steps(t), oc_trainer_state_checksum(t, a.sync_bn != 0), &d))
+                goto fail;
+            /* a checkpoint point: the ranks' running sums and (per-rank BN)
+             * statistics are combined there whether or not a folder is
+             * given, so a run resumed from one matches an uninterrupted run */
+            if (a.ckpt_every && (s + 1) % a.ckpt_every == 0 && s + 1 < steps_per_epoch &&
+                (gather_running(st8, rank, ranks, &d) || oc_trainer_average_stats(t) ||
+                 (a.checkpoint && rank == 0 && save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))))
                 goto fail;
             if (a.stop_after && done_steps >= a.stop_after) {
                 printf("stopped after %lld steps (--stop-after-steps)\n", (long long)done_steps);
@@ -394,18 +452,20 @@ int oc_cmd_train(int argc, char **argv)
         t_train += ep_time;
         if (tty)
             fprintf(stderr, "\n");
+        if (gather_running(st8, rank, ranks, &d))
+            goto fail;
         double vl = 0, vacc = 0;
         if (oc_trainer_evaluate(t, &vsrc, &vl, &vacc, NULL))
             goto fail;
         history *h = &st8->h;
         int i = h->n < 1000 ? h->n++ : 999;
         h->train_loss[i] = st8->run_loss / steps_per_epoch;
-        h->train_acc[i] = (double)st8->correct / (double)(steps_per_epoch * a.batch);
+        h->train_acc[i] = (double)st8->correct / (double)(steps_per_epoch * G);
         h->val_loss[i] = vl;
         h->val_acc[i] = vacc;
         printf("epoch %lld: train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.1fs, %.0f images/s\n", (long long)ep + 1,
                h->train_loss[i], h->train_acc[i], vl, vacc, ep_time,
-               (double)((steps_per_epoch - s0) * a.batch) / ep_time);
+               (double)((steps_per_epoch - s0) * G) / ep_time);
         fflush(stdout);
         int is_best = vacc > st8->best;
         if (is_best) {
@@ -417,7 +477,7 @@ int oc_cmd_train(int argc, char **argv)
         }
         st8->epoch = ep + 1;
         st8->step_in_epoch = 0;
-        if (a.checkpoint) {
+        if (a.checkpoint && rank == 0) {
             char path[4096];
             snprintf(path, sizeof path, "%s/last.onnx", a.checkpoint);
             if (oc_trainer_export(t, path) || save_state(t, a.checkpoint, "last.ckpt", st8, tr.n))
@@ -428,7 +488,22 @@ int oc_cmd_train(int argc, char **argv)
         }
     }
     printf("done: best val acc %.4f; training %.1fs (%.0f images/s), total %.1fs\n", st8->best, t_train,
-           t_train > 0 ? (double)(done_steps * a.batch) / t_train : 0.0, now_s() - t_start);
+           t_train > 0 ? (double)(done_steps * G) / t_train : 0.0, now_s() - t_start);
+    if (cli_dist_check_state(-1, oc_trainer_state_checksum(t, 1), &d))
+        goto fail;
+    if (ranks > 1) {
+        double cs, cw;
+        int64_t calls;
+        cli_dist_grad_stats(&cs, &cw, &calls);
+        double per = calls ? 1e3 / (double)calls : 0.0;
+        printf("data-parallel: gradient allreduce (%zu floats) %.3f ms per step (%.1f%% of the training time), "
+               "waiting for the slowest rank before it %.3f ms per step, over %lld steps; step %.3f ms\n",
+               oc_trainer_param_floats(t), cs * per, t_train > 0 ? 100.0 * cs / t_train : 0.0, cw * per,
+               (long long)calls, calls ? 1e3 * t_train / (double)calls : 0.0);
+    }
+    rc = 0;
+    if (rank > 0)
+        goto done; /* rank 0 writes the files */
     if (a.plot && write_svg(a.plot, &st8->h, &d))
         goto fail;
     if (a.out) {

@@ -4,7 +4,7 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-BUILD="build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libxsmm-dev libstb-dev zlib1g-dev"
+BUILD="build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libxsmm-dev libstb-dev zlib1g-dev openmpi-bin libopenmpi-dev"
 # Reference side of the tests only (the product never needs Python or Node):
 REFERENCE="python3 python3-numpy python3-onnx python3-torch python3-torchvision python3-protobuf python3-sklearn nodejs npm"
 # libFuzzer targets (tools/fuzz.sh, run by tests/run.sh):

@@ -1,9 +1,12 @@
 /* onnxc.c: the onnxc command-line program; dispatches to one file per
- * subcommand (cmd_*.c). Exit status: 0 success, 1 failure, 2 bad usage. */
+ * subcommand (cmd_*.c). Exit status: 0 success, 1 failure, 2 bad usage.
+ * Under mpirun every rank joins the job before its command runs and a
+ * failed rank ends the job after it (tools/dist.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "dist.h"
 
 static const struct {
     const char *name;
@@ -36,8 +39,13 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            /* under mpirun every rank joins here (tools/dist.h) */
+            int rc = cli_dist_init(argc, argv);
+            if (rc)
+                return cli_dist_finish(rc);
+            return cli_dist_finish(commands[i].run(argc - 1, argv + 1));
+        }
     fprintf(stderr, "onnxc: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

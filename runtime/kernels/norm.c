@@ -202,11 +202,139 @@ static void bn_planes_task(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 
+/* ---- synchronized BatchNorm ----
+ * With a collective in the kernel arguments (runtime/plan.h: a
+ * data-parallel run with --sync-bn), training statistics span the batches
+ * of every process: the same two passes as bn_channel (sum, then the sum of
+ * squared deviations from the global mean), each followed by one allreduce
+ * of the per-channel sums (the first also carries the element count), then
+ * the same per-channel transform. Channels go in blocks of BN_SYNC_BLOCK so
+ * the sums live on the stack. With one process every number is
+ * bn_channel's; with several the order of the cross-process additions
+ * differs from one process holding the whole batch (rounding only). */
+#define BN_SYNC_BLOCK 256
+
+typedef struct bn_sync_job {
+    const oc_batchnorm_params *p;
+    const oc_kargs *a;
+    int64_t c0;
+    double *sum;         /* [block] out: per-channel sums */
+    int xin;             /* X is input xin (forward 0, backward 1) */
+    const double *mean;  /* [block] in (the sum-of-squares and apply passes) */
+    const double *var;   /* [block] in (the apply passes) */
+    const double *gsum;  /* backward apply: [2 * block] global sdy, sdyx */
+    double count;        /* global elements per channel */
+} bn_sync_job;
+
+static void bn_sync_sum_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bn_sync_job *j = ctx;
+    const float *x = j->a->in[j->xin]->data;
+    int64_t C = j->p->c, S = j->p->spatial;
+    (void)tid;
+    for (int64_t k = b; k < e; k++) {
+        int64_t c = j->c0 + k;
+        double s = 0;
+        for (int64_t n = 0; n < j->p->n; n++)
+            s += bn_sum(x + (n * C + c) * S, S);
+        j->sum[k] = s;
+    }
+}
+
+static void bn_sync_sq_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bn_sync_job *j = ctx;
+    const float *x = j->a->in[j->xin]->data;
+    int64_t C = j->p->c, S = j->p->spatial;
+    (void)tid;
+    for (int64_t k = b; k < e; k++) {
+        int64_t c = j->c0 + k;
+        double q = 0;
+        for (int64_t n = 0; n < j->p->n; n++)
+            q += bn_sum_sq(x + (n * C + c) * S, S, (float)j->mean[k]);
+        j->sum[k] = q;
+    }
+}
+
+/* forward: running statistics, saved statistics and y for the block */
+static void bn_sync_apply_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bn_sync_job *j = ctx;
+    const oc_kargs *a = j->a;
+    const oc_batchnorm_params *p = j->p;
+    const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
+    const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
+    float *y = a->out[0]->data;
+    int64_t C = p->c, S = p->spatial;
+    double mo = p->momentum;
+    (void)tid;
+    for (int64_t k = b; k < e; k++) {
+        int64_t c = j->c0 + k;
+        double mean = j->mean[k], var = j->var[k];
+        if (a->n_out > 1 && a->out[1])
+            ((float *)a->out[1]->data)[c] = (float)(rmean[c] * mo + mean * (1 - mo));
+        if (a->n_out > 2 && a->out[2])
+            ((float *)a->out[2]->data)[c] = (float)(rvar[c] * mo + var * (1 - mo));
+        if (a->n_out > 3 && a->out[3])
+            ((float *)a->out[3]->data)[c] = (float)mean;
+        if (a->n_out > 4 && a->out[4])
+            ((float *)a->out[4]->data)[c] = (float)var;
+        float kf, bf;
+        bn_coeffs(p, scale[c], bias[c], mean, var, &kf, &bf);
+        for (int64_t n = 0; n < p->n; n++)
+            bn_plane(x + (n * C + c) * S, y + (n * C + c) * S, S, kf, bf);
+    }
+}
+
+/* The global mean and population variance of channels [c0, c0 + nb) of
+ * X into mean[], var[]: two allreduces. *count gets the global
+ * elements per channel. */
+static int bn_sync_moments(const oc_batchnorm_params *p, const oc_kargs *a, int backward, int64_t c0, int64_t nb,
+                           double *mean, double *var, double *count)
+{
+    double buf[BN_SYNC_BLOCK + 1];
+    bn_sync_job j = {.p = p, .a = a, .c0 = c0, .sum = buf, .xin = backward ? 1 : 0, .mean = mean};
+    int64_t per = p->n * p->spatial, grain = 65536 / (per > 0 ? per : 1);
+    grain = grain > 0 ? grain : 1;
+    oc_parallel_for(nb, grain, a->threads, bn_sync_sum_task, &j);
+    buf[nb] = (double)per;
+    if (a->coll->allreduce(a->coll->ctx, buf, (size_t)nb + 1))
+        return oc_fail(a->d, "BatchNormalization%s (synchronized, channels %lld..%lld): the allreduce of the batch sums "
+                       "failed", backward ? "Grad" : "", (long long)c0, (long long)(c0 + nb - 1));
+    double cnt = buf[nb];
+    for (int64_t k = 0; k < nb; k++)
+        mean[k] = cnt > 0 ? buf[k] / cnt : 0;
+    oc_parallel_for(nb, grain, a->threads, bn_sync_sq_task, &j);
+    if (a->coll->allreduce(a->coll->ctx, buf, (size_t)nb))
+        return oc_fail(a->d, "BatchNormalization%s (synchronized): the allreduce of the squared deviations failed",
+                       backward ? "Grad" : "");
+    for (int64_t k = 0; k < nb; k++)
+        var[k] = cnt > 0 ? buf[k] / cnt : 0;
+    *count = cnt;
+    return 0;
+}
+
+static int bn_forward_sync(const oc_batchnorm_params *p, const oc_kargs *a)
+{
+    for (int64_t c0 = 0; c0 < p->c; c0 += BN_SYNC_BLOCK) {
+        int64_t nb = p->c - c0 < BN_SYNC_BLOCK ? p->c - c0 : BN_SYNC_BLOCK;
+        double mean[BN_SYNC_BLOCK], var[BN_SYNC_BLOCK], cnt;
+        if (bn_sync_moments(p, a, 0, c0, nb, mean, var, &cnt))
+            return -1;
+        bn_sync_job j = {.p = p, .a = a, .c0 = c0, .mean = mean, .var = var};
+        int64_t per = p->n * p->spatial, grain = 65536 / (per > 0 ? per : 1);
+        oc_parallel_for(nb, grain > 0 ? grain : 1, a->threads, bn_sync_apply_task, &j);
+    }
+    return 0;
+}
+
 int oc_batchnorm_forward(const oc_kargs *a)
 {
     const oc_batchnorm_params *p = a->p;
     bn_job j = {p, a};
     int64_t S = p->spatial > 0 ? p->spatial : 1;
+    if (p->training && a->coll)
+        return bn_forward_sync(p, a);
     if (p->training) {
         int64_t grain = 65536 / (S * (p->n > 0 ? p->n : 1));
         oc_parallel_for(p->c, grain > 0 ? grain : 1, a->threads, bn_channels_task, &j);
@@ -448,10 +576,86 @@ static void bn_backward_channels(void *ctx, int64_t c0, int64_t c1, int tid)
     }
 }
 
+/* Synchronized backward: the global moments (two allreduces, as the
+ * forward), then the local sums of dy and dy * (x - mean) per channel.
+ * dScale and dB are written from the local sums (the gradient allreduce
+ * of the training step sums them over processes, as for any parameter);
+ * dX needs the global ones (a third allreduce) and the global count. */
+static void bn_sync_grad_sums_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bn_sync_job *j = ctx;
+    const float *dy = j->a->in[0]->data, *x = j->a->in[1]->data;
+    int64_t C = j->p->c, S = j->p->spatial;
+    (void)tid;
+    for (int64_t k = b; k < e; k++) {
+        int64_t c = j->c0 + k;
+        double sdy = 0, sdyx = 0;
+        for (int64_t n = 0; n < j->p->n; n++)
+            bn_sum_grad(dy + (n * C + c) * S, x + (n * C + c) * S, S, (float)j->mean[k], &sdy, &sdyx);
+        j->sum[k] = sdy;
+        j->sum[BN_SYNC_BLOCK + k] = sdyx;
+    }
+}
+
+static void bn_sync_grad_apply_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bn_sync_job *j = ctx;
+    const oc_kargs *a = j->a;
+    const oc_batchnorm_params *p = j->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data, *scale = a->in[2]->data;
+    float *dx = a->out[0] ? a->out[0]->data : NULL;
+    float *dscale = a->n_out > 1 && a->out[1] ? a->out[1]->data : NULL;
+    float *dbias = a->n_out > 2 && a->out[2] ? a->out[2]->data : NULL;
+    int64_t C = p->c, S = p->spatial;
+    double M = j->count;
+    (void)tid;
+    for (int64_t k = b; k < e; k++) {
+        int64_t c = j->c0 + k;
+        double mean = j->mean[k], inv = 1.0 / sqrt(j->var[k] + p->epsilon);
+        if (dscale)
+            dscale[c] = (float)(j->sum[BN_SYNC_BLOCK + k] * inv);
+        if (dbias)
+            dbias[c] = (float)j->sum[k];
+        if (!dx)
+            continue;
+        double k_ = scale[c] * inv, gsdy = j->gsum[k], gsdyx = j->gsum[BN_SYNC_BLOCK + k] * inv;
+        double ma = M > 0 ? gsdy / M : 0, mb = M > 0 ? gsdyx / M : 0;
+        for (int64_t n = 0; n < p->n; n++)
+            bn_grad_plane(dx + (n * C + c) * S, dy + (n * C + c) * S, x + (n * C + c) * S, S, (float)k_, (float)ma,
+                          (float)mean, (float)(inv * mb));
+    }
+}
+
+static int bn_backward_sync(const oc_batchnorm_params *p, const oc_kargs *a)
+{
+    for (int64_t c0 = 0; c0 < p->c; c0 += BN_SYNC_BLOCK) {
+        int64_t nb = p->c - c0 < BN_SYNC_BLOCK ? p->c - c0 : BN_SYNC_BLOCK;
+        double mean[BN_SYNC_BLOCK], var[BN_SYNC_BLOCK], cnt;
+        double local[2 * BN_SYNC_BLOCK], global[2 * BN_SYNC_BLOCK];
+        if (bn_sync_moments(p, a, 1, c0, nb, mean, var, &cnt))
+            return -1;
+        bn_sync_job j = {.p = p, .a = a, .c0 = c0, .sum = local, .mean = mean, .var = var, .gsum = global,
+                         .count = cnt};
+        int64_t per = p->n * p->spatial, grain = 65536 / (per > 0 ? per : 1);
+        grain = grain > 0 ? grain : 1;
+        oc_parallel_for(nb, grain, a->threads, bn_sync_grad_sums_task, &j);
+        memcpy(global, local, sizeof(double) * (size_t)nb);
+        memcpy(global + nb, local + BN_SYNC_BLOCK, sizeof(double) * (size_t)nb);
+        if (a->coll->allreduce(a->coll->ctx, global, 2 * (size_t)nb))
+            return oc_fail(a->d, "BatchNormalizationGrad (synchronized, channels %lld..%lld): the allreduce of the "
+                           "gradient sums failed", (long long)c0, (long long)(c0 + nb - 1));
+        memmove(global + BN_SYNC_BLOCK, global + nb, sizeof(double) * (size_t)nb);
+        oc_parallel_for(nb, grain, a->threads, bn_sync_grad_apply_task, &j);
+    }
+    return 0;
+}
+
 int oc_batchnorm_backward(const oc_kargs *a)
 {
     const oc_batchnorm_params *p = a->p;
     bn_job j = {p, a};
+    if (p->training && a->coll)
+        return bn_backward_sync(p, a);
     int64_t per = p->spatial * p->n, grain = 65536 / (per > 0 ? per : 1);
     oc_parallel_for(p->c, grain > 0 ? grain : 1, a->threads, bn_backward_channels, &j);
     return 0;

@@ -3,7 +3,10 @@
  * threads: inference and training forward (Y and the running / batch
  * statistics) against oc_batchnorm_ref, and the backward on 2 threads
  * against 1 thread. The per-channel arithmetic is shared, so all must
- * agree bit for bit. */
+ * agree bit for bit. Synchronized BatchNorm (a collective in the kernel
+ * arguments, as a data-parallel --sync-bn run sets) with one process must
+ * give the same bits too, its allreduces being identities; C = 300
+ * crosses its channel blocks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,18 @@ static int same(const oc_tensor *a, const oc_tensor *b)
 {
     return !memcmp(a->data, b->data, sizeof(float) * (size_t)a->numel);
 }
+
+/* one process: the sums are already global; counts the calls */
+static int n_allreduce;
+static int one_process_allreduce(void *ctx, double *buf, size_t n)
+{
+    (void)ctx;
+    (void)buf;
+    (void)n;
+    n_allreduce++;
+    return 0;
+}
+static const oc_collective one_process = {one_process_allreduce, NULL};
 
 static void run(int64_t n, int64_t c, int64_t h, int64_t w, int training, int threads)
 {
@@ -68,6 +83,25 @@ static void run(int64_t n, int64_t c, int64_t h, int64_t w, int training, int th
     printf("batchnorm %s [%lld,%lld,%lld,%lld] t=%d: %s the reference\n", training ? "training " : "inference",
            (long long)n, (long long)c, (long long)h, (long long)w, threads, ok ? "same bits as" : "DIFFERS from");
     CHECK(ok, "batchnorm forward differs from the reference");
+    if (training) { /* synchronized, one process: y and statistics as the plain kernel */
+        oc_tensor y3, s3[4];
+        tinit(&y3, 4, xd, &st);
+        for (int k = 0; k < 4; k++)
+            tinit(&s3[k], 1, cd, &st);
+        oc_tensor *o3[5] = {&y3, &s3[0], &s3[1], &s3[2], &s3[3]};
+        oc_kargs as = {.p = &p, .n_in = 5, .n_out = nout, .in = in, .out = o3, .threads = threads, .coll = &one_process};
+        n_allreduce = 0;
+        CHECK(oc_batchnorm_forward(&as) == 0, "synchronized batchnorm failed");
+        int sok = same(&y3, &y2) && n_allreduce == 2 * (int)((c + 255) / 256);
+        for (int k = 0; k < 4; k++)
+            sok &= same(&s3[k], &s2[k]);
+        printf("batchnorm synchronized [%lld,%lld,%lld,%lld] t=%d: %d allreduces, %s the plain kernel\n", (long long)n,
+               (long long)c, (long long)h, (long long)w, threads, n_allreduce, sok ? "same bits as" : "DIFFERS from");
+        CHECK(sok, "synchronized batchnorm forward differs from the plain kernel");
+        free(y3.data);
+        for (int k = 0; k < 4; k++)
+            free(s3[k].data);
+    }
 
     /* backward: dX, dScale, dB on `threads` vs 1 */
     oc_tensor dy, g1[3], g2[3];
@@ -85,6 +119,24 @@ static void run(int64_t n, int64_t c, int64_t h, int64_t w, int training, int th
     CHECK(oc_batchnorm_backward(&b1) == 0 && oc_batchnorm_backward(&b2) == 0, "batchnorm backward failed");
     CHECK(same(&g1[0], &g2[0]) && same(&g1[1], &g2[1]) && same(&g1[2], &g2[2]),
           "batchnorm backward differs on %d threads", threads);
+    if (training) {
+        oc_tensor g3[3];
+        tinit(&g3[0], 4, xd, &st);
+        for (int k = 1; k < 3; k++)
+            tinit(&g3[k], 1, cd, &st);
+        oc_tensor *bo3[3] = {&g3[0], &g3[1], &g3[2]};
+        oc_kargs b3 = {.p = &p, .n_in = 5, .n_out = 3, .in = bin, .out = bo3, .threads = threads, .coll = &one_process};
+        n_allreduce = 0;
+        CHECK(oc_batchnorm_backward(&b3) == 0, "synchronized batchnorm backward failed");
+        int sok = same(&g3[0], &g2[0]) && same(&g3[1], &g2[1]) && same(&g3[2], &g2[2]) &&
+                  n_allreduce == 3 * (int)((c + 255) / 256);
+        printf("batchnorm synchronized backward [%lld,%lld,%lld,%lld] t=%d: %d allreduces, %s the plain kernel\n",
+               (long long)n, (long long)c, (long long)h, (long long)w, threads, n_allreduce,
+               sok ? "same bits as" : "DIFFERS from");
+        CHECK(sok, "synchronized batchnorm backward differs from the plain kernel");
+        for (int k = 0; k < 3; k++)
+            free(g3[k].data);
+    }
     oc_tensor *all[] = {&x, &sc, &b, &m, &v, &y1, &y2, &dy, &g1[0], &g1[1], &g1[2], &g2[0], &g2[1], &g2[2],
                         &s1[0], &s1[1], &s1[2], &s1[3], &s2[0], &s2[1], &s2[2], &s2[3]};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
@@ -99,6 +151,7 @@ int main(void)
             run(3, 19, 7, 7, training, threads);
             run(2, 19, 1, 1, training, threads);
             run(1, 33, 13, 11, training, threads);
+            run(2, 300, 3, 3, training, threads);
         }
     }
     oc_threads_shutdown();
