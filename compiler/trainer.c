@@ -190,6 +190,13 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
     ls.label_dtype = OC_INT64;
     ls.label_rank = 1;
     ls.label_dims[0] = t->batch;
+    if (c->label_smoothing > 0) { /* torch.nn.CrossEntropyLoss(label_smoothing=...) */
+        ls.op = "CrossEntropyLoss";
+        ls.domain = OC_DOMAIN_ONNXC;
+        ls.n_fattrs = 1;
+        ls.fattr_name[0] = "label_smoothing";
+        ls.fattr[0] = (float)c->label_smoothing;
+    }
     int rc = oc_train_graph_build(gt, &ls, flags, c->bn, 1, &t->tg, d);
     free(flags);
     if (rc)

@@ -33,6 +33,7 @@ typedef struct oc_train_config {
     oc_schedule schedule;            /* learning rate per step (runtime/schedule.h) */
     int threads;                     /* 0 = the process setting (runtime/threads.h) */
     int no_fuse;                     /* 1: plan the training graph as autodiff built it (no passes) */
+    double label_smoothing;          /* > 0: onnxc's CrossEntropyLoss with this smoothing (PyTorch's) */
     const char *logits;              /* the value the loss and evaluation read; NULL = the first output */
     /* Called after backward with the gradient block (n floats) before
      * clipping and the update: an allreduce goes here. Nonzero = error. */

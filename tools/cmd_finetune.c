@@ -52,8 +52,8 @@
 typedef struct ft_args {
     const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
     const char *resume, *mean, *std, *plot, *labels;
-    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class, strict, sync_bn;
-    double lr, momentum, weight_decay, val_split;
+    int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class, strict, sync_bn, warmup, patience;
+    double lr, momentum, weight_decay, val_split, clip, label_smoothing;
 } ft_args;
 
 static double now_s(void)
@@ -177,7 +177,8 @@ static void usage(void)
     printf("usage: onnxc finetune MODEL.onnx --data DIR --classes N -o OUT.onnx\n"
            "         [--head NODE] [--keep-head] [--freeze backbone | --unfreeze-from NODE | --full] [--bn auto|train|eval]\n"
            "         [--epochs 5] [--batch 16] [--lr 0.01] [--optim sgd] [--momentum 0.9] [--weight-decay 1e-4]\n"
-           "         [--schedule cosine] [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
+           "         [--schedule cosine] [--warmup STEPS] [--clip MAX_GRAD_NORM] [--label-smoothing X] [--patience N]\n"
+           "         [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
            "         [--augment none|crop,flip] [--labels L] [--per-class N] [--limit N] [--seed S] [--threads N]\n"
            "         [--checkpoint DIR] [--resume DIR] [--strict] [--sync-bn]\n"
            "         [--plot FILE.svg] [--no-cache]\n"
@@ -195,6 +196,8 @@ static void usage(void)
 typedef struct ft_state {
     int64_t epoch, n_order;
     int64_t ranks; /* data-parallel ranks of the run (1 alone) */
+    int64_t stale;  /* epochs since the best validation loss (--patience) */
+    double best_vl;
     uint64_t rng;
     int n; /* learning curve (--plot) */
     double tl[1000], vl[1000], ta[1000], va[1000];
@@ -243,6 +246,10 @@ int oc_cmd_finetune(int argc, char **argv)
             {"--threads", CLI_INT, &a.threads},
             {"--limit", CLI_INT, &a.limit},
             {"--per-class", CLI_INT, &a.per_class},
+            {"--warmup", CLI_INT, &a.warmup},
+            {"--patience", CLI_INT, &a.patience},
+            {"--clip", CLI_NUM, &a.clip},
+            {"--label-smoothing", CLI_NUM, &a.label_smoothing},
             {"--labels", CLI_STR, &a.labels},
             {"--size", CLI_INT, &a.size},
             {"--lr", CLI_NUM, &a.lr},
@@ -281,6 +288,10 @@ int oc_cmd_finetune(int argc, char **argv)
         (a.full && a.unfreeze_from)) {
         fprintf(stderr, "onnxc finetune: --batch and --epochs (<= 1000) must be >= 1, --val-split < 1, --freeze takes 'backbone', "
                         "and --full excludes --unfreeze-from\n");
+        return 2;
+    }
+    if (a.clip < 0 || a.warmup < 0 || a.patience < 0 || !(a.label_smoothing >= 0 && a.label_smoothing < 1)) {
+        fprintf(stderr, "onnxc finetune: --clip, --warmup and --patience must be >= 0, --label-smoothing in [0, 1)\n");
         return 2;
     }
     int aug_crop = strstr(a.augment, "crop") != NULL, aug_flip = strstr(a.augment, "flip") != NULL;
@@ -554,6 +565,9 @@ int oc_cmd_finetune(int argc, char **argv)
     if (kind == OC_OPTIM_SGD || kind == OC_OPTIM_RMSPROP)
         tc.optim.momentum = a.momentum;
     tc.optim.weight_decay = a.weight_decay;
+    tc.optim.max_grad_norm = a.clip;
+    tc.label_smoothing = a.label_smoothing;
+    tc.schedule.warmup_steps = a.warmup;
     oc_schedule_default(&tc.schedule, lk, a.lr);
     tc.schedule.step_size = spe;
     tc.schedule.t_max = spe * a.epochs;
@@ -664,10 +678,25 @@ int oc_cmd_finetune(int argc, char **argv)
         fs->vl[hi] = vl;
         fs->va[hi] = v1;
         fs->epoch = ep + 1;
+        if (fs->n == 1 || vl < fs->best_vl) {
+            fs->best_vl = vl;
+            fs->stale = 0;
+        } else {
+            fs->stale++;
+        }
+        int stop = a.patience > 0 && fs->stale >= a.patience && ep + 1 < a.epochs;
+        if (stop) /* the checkpoint then says the run is over */
+            fs->epoch = a.epochs;
         if (a.checkpoint && rank == 0) {
             snprintf(path, sizeof path, "%s/last.ckpt", a.checkpoint);
             if (oc_trainer_save_checkpoint(t, path, fs, sizeof *fs + sizeof(int64_t) * (size_t)train_src->n))
                 goto fail;
+        }
+        if (stop) {
+            if (rank == 0)
+                printf("early stop: the validation loss has not improved for %lld epochs (best %.4f)\n",
+                       (long long)a.patience, fs->best_vl);
+            break;
         }
     }
     /* confusion matrix on the validation set */

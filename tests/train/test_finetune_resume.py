@@ -95,5 +95,26 @@ for name, data, want in (("corrupted", blob[:2000] + bytes([blob[2000] ^ 1]) + b
     good = rc != 0 and want in se and "last.ckpt" in se and not os.path.exists(never) and len(data) > 0
     print(f"{name} checkpoint: exit {rc}: {se.strip()[-200:]} {'ok' if good else 'FAIL'}")
     ok &= good
+# the rest of train's recipe options reach the trainer: --patience stops
+# when the validation loss stalls (lr 0: it cannot improve), and
+# --label-smoothing changes the loss of the same batch (the smoothed loss
+# itself is checked against PyTorch in grad.losses); --clip and --warmup run
+import re  # noqa: E402
+base_ft = ["finetune", lenet, "--data", mnist, "--classes", "10", "--keep-head", "--limit", "256", "--batch", "256",
+           "--lr", "0", "--threads", "1", "-o", os.path.join(d, "opts.onnx")]
+rc, so, se = run_onnxc(base_ft + ["--epochs", "5", "--patience", "1"], timeout=600)
+eps = re.findall(r"^epoch (\d+):", so, re.M)
+good = rc == 0 and "early stop" in so and eps == ["1", "2"]
+print(f"--patience 1 with lr 0: epochs run {eps}, {'early stop' if 'early stop' in so else 'no early stop'} "
+      f"{'ok' if good else 'FAIL ' + se[-200:]}")
+ok &= good
+losses = []
+for extra in ([], ["--label-smoothing", "0.2", "--clip", "1", "--warmup", "2"]):
+    rc, so, se = run_onnxc(base_ft + ["--epochs", "1"] + extra, timeout=600)
+    m = re.search(r"first batch ([0-9.]+)", so)
+    losses.append(float(m.group(1)) if rc == 0 and m else None)
+good = None not in losses and losses[0] != losses[1]
+print(f"--label-smoothing 0.2 (+ --clip, --warmup): first-batch loss {losses[0]} -> {losses[1]} {'ok' if good else 'FAIL'}")
+ok &= good
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
