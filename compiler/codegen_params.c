@@ -302,7 +302,7 @@ static void print_struct(FILE *f, const field *fields, const unsigned char *base
         }
         fprintf(f, "}");
     }
-    fprintf(f, "}");
+    fprintf(f, first ? "0}" : "}"); /* all zero: {0}, as C99 has no empty braces */
 }
 
 static void print_scalar(FILE *f, field_kind k, const unsigned char *p)

@@ -18,6 +18,7 @@ static const struct {
 } kernel_map[] = {
     {"oc_conv_forward", "ocp_conv_forward"},
     {"oc_conv_winograd_forward", "ocp_conv_forward"},
+    {"oc_conv_winograd4_forward", "ocp_conv_forward"},
     {"oc_conv_depthwise_forward", "ocp_conv_forward"},
     {"oc_conv_ref", "ocp_conv_forward"},
     {"oc_gemm_forward", "ocp_gemm_forward"},
