@@ -52,4 +52,23 @@ int cli_dist_check_state(int64_t step, uint64_t checksum, oc_diag *d);
  * the slowest rank (a barrier), and its calls so far. */
 void cli_dist_grad_stats(double *seconds, double *wait, int64_t *calls);
 
+/* The MPI backend is a plugin (libonnxc_mpi.so, tools/dist_mpi.c built
+ * with ONNXC_DIST_PLUGIN) that dist_single.c loads only when a launcher
+ * started this process, so onnxc itself links no MPI and runs without it
+ * installed. The plugin exports one table of these functions. */
+typedef struct cli_dist_ops {
+    int (*init)(int argc, char **argv);
+    int (*finish)(int rc);
+    int (*rank)(void);
+    int (*size)(void);
+    const char *(*backend)(void);
+    int (*grad_hook)(void *ctx, float *grads, size_t n);
+    int (*allreduce)(void *ctx, double *buf, size_t n);
+    int (*check_state)(int64_t step, uint64_t checksum, oc_diag *d);
+    void (*grad_stats)(double *seconds, double *wait, int64_t *calls);
+} cli_dist_ops;
+
+#define CLI_DIST_PLUGIN_SYMBOL "onnxc_dist_mpi_ops"
+#define CLI_DIST_PLUGIN_FILE "libonnxc_mpi.so"
+
 #endif

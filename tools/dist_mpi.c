@@ -8,6 +8,17 @@
  * after ONNXC_DIST_TIMEOUT seconds (default 300; 0 = none) means a peer
  * died or hangs, and the process ends with a message saying so. A rank
  * that fails for any other reason aborts the job in cli_dist_finish. */
+#ifdef ONNXC_DIST_PLUGIN /* the plugin's own names; onnxc's cli_dist_* forward to them */
+#define cli_dist_init mpi_dist_init
+#define cli_dist_finish mpi_dist_finish
+#define cli_dist_rank mpi_dist_rank
+#define cli_dist_size mpi_dist_size
+#define cli_dist_backend mpi_dist_backend
+#define cli_dist_grad_hook mpi_dist_grad_hook
+#define cli_dist_allreduce mpi_dist_allreduce
+#define cli_dist_check_state mpi_dist_check_state
+#define cli_dist_grad_stats mpi_dist_grad_stats
+#endif
 #include "dist.h"
 
 #include <limits.h>
@@ -261,3 +272,10 @@ void cli_dist_grad_stats(double *seconds, double *wait, int64_t *calls)
     *wait = g_wait_s;
     *calls = g_grad_calls;
 }
+
+#ifdef ONNXC_DIST_PLUGIN
+__attribute__((visibility("default"))) const cli_dist_ops onnxc_dist_mpi_ops = {
+    cli_dist_init,      cli_dist_finish,    cli_dist_rank,        cli_dist_size,      cli_dist_backend,
+    cli_dist_grad_hook, cli_dist_allreduce, cli_dist_check_state, cli_dist_grad_stats,
+};
+#endif
