@@ -106,8 +106,9 @@ def compile_case(case, out, portable, mode_flags):
             return "refused", msg
         return "compile", msg
     fed = [int(l.split()[1]) for l in p.stdout.splitlines() if l.startswith("input ") and "compiled in" not in l]
-    cflags = "-O1 -Wall -Wextra -Werror " + ("-std=c99 -pedantic" if portable else "-std=c11")
-    args = ["make", "-s", "-C", out, f"CFLAGS={cflags}"]
+    extra = os.environ.get("ONNXC_CG_CFLAGS", "")  # the sanitizer build's flags, as cg_common.build
+    cflags = "-O1 -Wall -Wextra -Werror " + ("-std=c99 -pedantic" if portable else "-std=c11") + (" " + extra if extra else "")
+    args = ["make", "-s", "-C", out, f"CFLAGS={cflags}"] + ([f"LDFLAGS={extra}"] if extra else [])
     if not portable:
         args += [f"ONNXC_CFLAGS={mode_flags[0]}", f"ONNXC_LIBS={mode_flags[1]}"]
     b = subprocess.run(args, capture_output=True, text=True, timeout=600)
