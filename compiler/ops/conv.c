@@ -487,7 +487,7 @@ static int lower_conv_grad_weight(const oc_graph *g, const oc_node *n, oc_lowere
         return -1;
     lw->fn = oc_conv_grad_weight;
     lw->scratch = oc_conv_scratch(p);
-    lw->tscratch = oc_sgemm_scratch_bytes();
+    lw->tscratch = p->batch > 1 ? oc_conv_grad_weight_tscratch(p) : oc_sgemm_scratch_bytes();
     return 0;
 }
 

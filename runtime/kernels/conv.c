@@ -597,8 +597,69 @@ int oc_conv_transpose_ref(const oc_kargs *a)
 
 /* ---- backward ---- */
 
+/* Per-thread slice of ConvGradWeight with images split over threads:
+ * SGEMM scratch, then one image's im2col, then a partial dW. */
+static size_t gw_align(size_t b) { return (b + 63) & ~(size_t)63; }
+
+size_t oc_conv_grad_weight_tscratch(const oc_conv_params *p)
+{
+    int64_t CK = p->cin / p->group * prod(p->k, p->nsp);
+    return gw_align(oc_sgemm_scratch_bytes()) + gw_align(oc_conv_scratch(p)) +
+           gw_align(sizeof(float) * (size_t)(p->cout * CK));
+}
+
+typedef struct gw_job {
+    const oc_kargs *a;
+    float *dw;
+    int parts;
+} gw_job;
+
+/* dW (thread 0) or the thread's partial dW, from images [n0, n1), one
+ * thread each: im2col and SGEMM run serially inside. */
+static void gw_images(const oc_kargs *a, int64_t n0, int64_t n1, float *col, float *dw, unsigned char *gs,
+                      size_t gs_bytes)
+{
+    const oc_conv_params *p = a->p;
+    const float *dy = a->in[0]->data, *x = a->in[1]->data;
+    int nsp = p->nsp;
+    int64_t G = p->group, cg = p->cin / G, mg = p->cout / G;
+    int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp), CK = cg * K;
+    oc_kargs one = *a;
+    one.threads = 1;
+    one.tscratch = gs;
+    one.tscratch_stride = gs_bytes;
+    memset(dw, 0, sizeof(float) * (size_t)(p->cout * CK));
+    for (int64_t n = n0; n < n1; n++) {
+        for (int64_t g = 0; g < G; g++) {
+            const float *xg = x + (n * p->cin + g * cg) * Lin;
+            const float *dyg = dy + (n * p->cout + g * mg) * Lout;
+            const float *src = xg;
+            if (!p->pointwise) {
+                col_pass_par(&one, cg, p->out, p->in, (float *)xg, col, 0);
+                src = col;
+            }
+            oc_gemm_call(&one, 0, 1, mg, CK, Lout, 1.0f, dyg, Lout, src, Lout, 1.0f, dw + g * mg * CK, CK, NULL, NULL);
+        }
+    }
+}
+
+static void gw_task(void *ctx, int64_t n0, int64_t n1, int tid)
+{
+    const gw_job *j = ctx;
+    const oc_kargs *a = j->a;
+    size_t gs = gw_align(oc_sgemm_scratch_bytes()), cs = gw_align(oc_conv_scratch(a->p));
+    unsigned char *ts = a->tscratch + (size_t)tid * a->tscratch_stride;
+    float *col = (float *)(ts + gs), *part = (float *)(ts + gs + cs);
+    gw_images(a, n0, n1, col, tid == 0 ? j->dw : part, ts, gs);
+}
+
 /* dW_g [Mg, Cg*K] += dY_{n,g} [Mg, Lout] . col^T, col = im2col(X_{n,g}) [Cg*K, Lout]
- * (X_{n,g} itself for pointwise convs), summed over the images n. */
+ * (X_{n,g} itself for pointwise convs), summed over the images n. With
+ * several threads and images, the images are split over the threads, each
+ * summing into its own dW (thread 0 into the output), then the partials
+ * are added: one SGEMM per image is too small to split (K = Lout is 49 at
+ * ResNet's last stage), so splitting it made the step slower. The sum
+ * order then depends on the thread count, as every threaded reduction. */
 int oc_conv_grad_weight(const oc_kargs *a)
 {
     const oc_conv_params *p = a->p;
@@ -608,9 +669,30 @@ int oc_conv_grad_weight(const oc_kargs *a)
     int64_t G = p->group, cg = p->cin / G, mg = p->cout / G;
     int64_t K = prod(p->k, nsp), Lin = prod(p->in, nsp), Lout = prod(p->out, nsp), CK = cg * K;
     float *col = a->scratch;
-    memset(dw, 0, sizeof(float) * (size_t)(p->cout * CK));
-    if (!mg || !Lout || !CK)
+    if (!mg || !Lout || !CK) {
+        memset(dw, 0, sizeof(float) * (size_t)(p->cout * CK));
         return 0;
+    }
+    int parts = a->threads > 1 && a->tscratch && a->tscratch_stride >= oc_conv_grad_weight_tscratch(p)
+                    ? oc_parallel_parts(p->batch, 1, a->threads)
+                    : 1;
+    if (parts > 1) {
+        gw_job j = {a, dw, parts};
+        size_t gs = gw_align(oc_sgemm_scratch_bytes()), cs = gw_align(oc_conv_scratch(p));
+        int64_t n = p->cout * CK;
+        /* partials start at zero here, so a part the pool ran on another
+         * slice (or serially, when nested) still adds nothing stale */
+        for (int t = 1; t < parts; t++)
+            memset(a->tscratch + (size_t)t * a->tscratch_stride + gs + cs, 0, sizeof(float) * (size_t)n);
+        oc_parallel_for(p->batch, 1, parts, gw_task, &j);
+        for (int t = 1; t < parts; t++) {
+            const float *part = (const float *)(a->tscratch + (size_t)t * a->tscratch_stride + gs + cs);
+            for (int64_t i = 0; i < n; i++)
+                dw[i] += part[i];
+        }
+        return 0;
+    }
+    memset(dw, 0, sizeof(float) * (size_t)(p->cout * CK));
     for (int64_t n = 0; n < p->batch; n++) {
         for (int64_t g = 0; g < G; g++) {
             const float *xg = x + (n * p->cin + g * cg) * Lin;

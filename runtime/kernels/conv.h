@@ -42,6 +42,8 @@ typedef struct oc_conv_params {
 /* Scratch bytes the fast kernels need: the im2col / col2im buffer of one
  * group of one image. */
 size_t oc_conv_scratch(const oc_conv_params *p);
+/* Per-thread scratch of ConvGradWeight when it splits images over threads. */
+size_t oc_conv_grad_weight_tscratch(const oc_conv_params *p);
 /* Conv forward: per-thread scratch (one block of col); the shared scratch
  * (oc_conv_scratch, one image's col) is optional and enables splitting
  * W's rows over threads when an image has few output positions. */

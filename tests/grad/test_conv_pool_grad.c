@@ -22,6 +22,7 @@
 #include "../../compiler/planner.h"
 #include "../../compiler/shape.h"
 #include "../../runtime/kernels/conv.h"
+#include "../../runtime/threads.h"
 #include "../unit/check.h"
 
 #define TOL 1e-3
@@ -289,13 +290,13 @@ static double weight_ref_diff(oc_plan *p, oc_diag *d)
     return -1;
 }
 
-static void run_case(const grad_case *c)
+static void run_case(const grad_case *c, int threads)
 {
     oc_diag d;
     oc_diag_init(&d);
     oc_graph *gb = build(c, OC_FLOAT, 1, &d), *gf = NULL;
     oc_plan *pb = NULL, *pf = NULL;
-    oc_plan_opts po = {.threads = 1, .no_reuse = 1};
+    oc_plan_opts po = {.threads = threads, .no_reuse = 1};
     int ni = n_inputs(c);
     float *vf[4] = {0};
     double *vd[4] = {0}, *y = NULL;
@@ -409,7 +410,12 @@ done:
 int main(void)
 {
     printf("gradients vs central finite differences in double (h = %g), bar %g:\n", FD_STEP, TOL);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(&cases[i]);
+    /* 2 threads: ConvGradWeight then splits the images over the threads */
+    oc_set_threads(2);
+    for (int threads = 1; threads <= 2; threads++) {
+        printf("%d thread%s:\n", threads, threads > 1 ? "s" : "");
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            run_case(&cases[i], threads);
+    }
     return check_finish("grad.conv_pool");
 }
