@@ -21,6 +21,11 @@ int oc_cmd_finetune(int argc, char **argv);
 int oc_cmd_bench(int argc, char **argv);
 int oc_cmd_bench_train(int argc, char **argv); /* bench --train */
 
+/* Monotonic clock in milliseconds, and a qsort comparator for doubles
+ * (bench and bench --train time their runs with these). */
+double cli_now_ms(void);
+int cli_cmp_double(const void *a, const void *b);
+
 /* bench --profile: per step (node, op, kernel, ms, GFLOP/s, %) and per op
  * type, from summed seconds per step over `runs` runs; json: a "layers" key. */
 struct oc_plan;

@@ -40,19 +40,6 @@ typedef struct variant {
     double median, min;
 } variant;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: onnxc bench MODEL.onnx|--model NAME [--batch B (default: the model's, else 1)] [--dim NAME=N] [--threads T] [--runs N]\n"
@@ -264,7 +251,7 @@ int oc_cmd_bench(int argc, char **argv)
     oc_diag_init(&d);
     oc_tensor *ins[64] = {0};
     int n_in = 0;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     for (int k = 0; k < nv; k++) {
         vs[k].g = cli_load_model("bench", &ma);
         if (!vs[k].g)
@@ -301,7 +288,7 @@ int oc_cmd_bench(int argc, char **argv)
             goto done;
         }
     }
-    double load_ms = (now_ms() - t0) / nv;
+    double load_ms = (cli_now_ms() - t0) / nv;
     if (vs[0].p->n_inputs > 64) {
         fprintf(stderr, "onnxc bench: models with more than 64 inputs are not supported\n");
         goto done;
@@ -323,9 +310,9 @@ int oc_cmd_bench(int argc, char **argv)
         goto done;
     for (int64_t r = -warmup; r < runs; r++) {
         for (int k = 0; k < nv; k++) {
-            double a = now_ms();
+            double a = cli_now_ms();
             int e = k == 0 && profile && r >= 0 ? oc_plan_run_profiled(vs[k].p, step_s, &d) : oc_plan_run(vs[k].p, &d);
-            double b = now_ms();
+            double b = cli_now_ms();
             if (e) {
                 fprintf(stderr, "onnxc bench: error: %s\n", d.msg);
                 free(step_s);
@@ -341,7 +328,7 @@ int oc_cmd_bench(int argc, char **argv)
     }
     free(step_s);
     for (int k = 0; k < nv; k++) {
-        qsort(vs[k].times, (size_t)runs, sizeof(double), cmp_double);
+        qsort(vs[k].times, (size_t)runs, sizeof(double), cli_cmp_double);
         vs[k].min = vs[k].times[0];
         vs[k].median = runs % 2 ? vs[k].times[runs / 2] : 0.5 * (vs[k].times[runs / 2 - 1] + vs[k].times[runs / 2]);
     }

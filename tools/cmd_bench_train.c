@@ -28,19 +28,6 @@
 #include "../runtime/threads.h"
 #include "cli.h"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: onnxc bench MODEL.onnx|--model NAME --train full|head [--batch B (default 8)] [--classes N]\n"
@@ -110,7 +97,7 @@ int oc_cmd_bench_train(int argc, char **argv)
     int64_t *y = NULL;
     double *times = NULL, *prof = NULL, *step_s = NULL;
     const char *model = ma.path ? ma.path : ma.model;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     oc_graph *g = cli_load_model("bench", &ma);
     if (!g)
         return 1;
@@ -164,7 +151,7 @@ int oc_cmd_bench_train(int argc, char **argv)
     tc.optim.momentum = 0.9;
     if (!(t = oc_trainer_new(g, &tc, &d)))
         goto fail;
-    double load_ms = now_ms() - t0;
+    double load_ms = cli_now_ms() - t0;
     x = malloc(sizeof(float) * (size_t)(batch * sample));
     y = malloc(sizeof(int64_t) * (size_t)batch);
     times = calloc((size_t)runs, sizeof(double));
@@ -179,11 +166,11 @@ int oc_cmd_bench_train(int argc, char **argv)
     for (int64_t b = 0; b < batch; b++)
         y[b] = (int64_t)(oc_rng_uniform(&r) * (double)classes) % classes;
     for (int64_t k = -warmup; k < runs; k++) {
-        double loss, a = now_ms();
+        double loss, a = cli_now_ms();
         if (oc_trainer_step(t, x, y, &loss))
             goto fail;
         if (k >= 0)
-            times[k] = now_ms() - a;
+            times[k] = cli_now_ms() - a;
     }
     if (profile) { /* the training plan's steps alone (the optimizer update is not a step) */
         oc_plan *p = oc_trainer_plan(t);
@@ -199,7 +186,7 @@ int oc_cmd_bench_train(int argc, char **argv)
                 prof[s] += step_s[s];
         }
     }
-    qsort(times, (size_t)runs, sizeof(double), cmp_double);
+    qsort(times, (size_t)runs, sizeof(double), cli_cmp_double);
     double med = runs % 2 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
