@@ -221,11 +221,13 @@ typedef struct bn_sync_job {
     double *sum;         /* [block] out: per-channel sums */
     int xin;             /* X is input xin (forward 0, backward 1) */
     const double *mean;  /* [block] in (the sum-of-squares and apply passes) */
+    int squares;         /* bn_sync_sum_task: sums of squared deviations */
     const double *var;   /* [block] in (the apply passes) */
     const double *gsum;  /* backward apply: [2 * block] global sdy, sdyx */
     double count;        /* global elements per channel */
 } bn_sync_job;
 
+/* Per channel of the block: sum x (squares 0) or sum (x - mean)^2 (squares 1). */
 static void bn_sync_sum_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const bn_sync_job *j = ctx;
@@ -236,23 +238,8 @@ static void bn_sync_sum_task(void *ctx, int64_t b, int64_t e, int tid)
         int64_t c = j->c0 + k;
         double s = 0;
         for (int64_t n = 0; n < j->p->n; n++)
-            s += bn_sum(x + (n * C + c) * S, S);
+            s += j->squares ? bn_sum_sq(x + (n * C + c) * S, S, (float)j->mean[k]) : bn_sum(x + (n * C + c) * S, S);
         j->sum[k] = s;
-    }
-}
-
-static void bn_sync_sq_task(void *ctx, int64_t b, int64_t e, int tid)
-{
-    const bn_sync_job *j = ctx;
-    const float *x = j->a->in[j->xin]->data;
-    int64_t C = j->p->c, S = j->p->spatial;
-    (void)tid;
-    for (int64_t k = b; k < e; k++) {
-        int64_t c = j->c0 + k;
-        double q = 0;
-        for (int64_t n = 0; n < j->p->n; n++)
-            q += bn_sum_sq(x + (n * C + c) * S, S, (float)j->mean[k]);
-        j->sum[k] = q;
     }
 }
 
@@ -304,7 +291,8 @@ static int bn_sync_moments(const oc_batchnorm_params *p, const oc_kargs *a, int 
     double cnt = buf[nb];
     for (int64_t k = 0; k < nb; k++)
         mean[k] = cnt > 0 ? buf[k] / cnt : 0;
-    oc_parallel_for(nb, grain, a->threads, bn_sync_sq_task, &j);
+    j.squares = 1;
+    oc_parallel_for(nb, grain, a->threads, bn_sync_sum_task, &j);
     if (a->coll->allreduce(a->coll->ctx, buf, (size_t)nb))
         return oc_fail(a->d, "BatchNormalization%s (synchronized): the allreduce of the squared deviations failed",
                        backward ? "Grad" : "");
