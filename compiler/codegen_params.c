@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/kernels/bitcast.h"
 #include "../runtime/kernels/conv.h"
 #include "../runtime/kernels/einsum.h"
 #include "../runtime/kernels/elementwise.h"
@@ -172,7 +173,9 @@ static const field f_pad[] = {
     S(oc_pad_params, es, F_I32), S(oc_pad_params, dtype, F_DTYPE), S(oc_pad_params, mode, F_I32),
     S(oc_pad_params, from_inputs, F_I32), S(oc_pad_params, npads, F_I32),
     A(oc_pad_params, pads, F_I64, 2 * OC_MAX_RANK), S(oc_pad_params, value, F_F64), END};
-static const field f_cast[] = {S(oc_cast_params, from, F_DTYPE), S(oc_cast_params, to, F_DTYPE), END};
+static const field f_cast[] = {S(oc_cast_params, from, F_DTYPE), S(oc_cast_params, to, F_DTYPE),
+                               S(oc_cast_params, saturate, F_I32), S(oc_cast_params, round_mode, F_I32), END};
+static const field f_bitcast[] = {S(oc_bitcast_params, from, F_DTYPE), S(oc_bitcast_params, to, F_DTYPE), END};
 static const field f_dropout[] = {
     S(oc_dropout_params, ratio, F_F32), S(oc_dropout_params, training, F_I32), S(oc_dropout_params, seed, F_U64), END};
 static const field f_fill[] = {S(oc_fill_params, es, F_I32), A(oc_fill_params, value, F_U8, 8), END};
@@ -217,6 +220,7 @@ static const struct {
     {"oc_axis_params", f_axis, sizeof(oc_axis_params)},
     {"oc_pad_params", f_pad, sizeof(oc_pad_params)},
     {"oc_cast_params", f_cast, sizeof(oc_cast_params)},
+    {"oc_bitcast_params", f_bitcast, sizeof(oc_bitcast_params)},
     {"oc_dropout_params", f_dropout, sizeof(oc_dropout_params)},
     {"oc_fill_params", f_fill, sizeof(oc_fill_params)},
     {"oc_shape_params", f_shape, sizeof(oc_shape_params)},
