@@ -267,10 +267,23 @@ static int qmm_shape(const oc_value *A, const oc_value *B, int *rank, int64_t *d
 
 static int is_qlinear(const oc_node *n) { return n->op_type[0] == 'Q'; }
 
+/* QLinearMatMul / QLinearConv: the data inputs (0, 3) and the three scales
+ * (1, 4, 6) must be there; zero points may be omitted (read as 0). */
+static int qlinear_inputs_present(oc_infer *cx)
+{
+    static const int need[] = {0, 1, 3, 4, 6};
+    for (int i = 0; i < 5; i++)
+        if (!oc_infer_in(cx, need[i]))
+            return oc_infer_fail(cx, "input %d is missing", need[i]);
+    return 0;
+}
+
 static int infer_qmatmul(oc_infer *cx)
 {
     oc_node *n = oc_infer_node(cx);
     int q = is_qlinear(n);
+    if (q && qlinear_inputs_present(cx))
+        return -1;
     oc_value *A = oc_infer_in_ranked(cx, 0), *B = oc_infer_in_ranked(cx, q ? 3 : 1);
     if (!A || !B)
         return -1;
@@ -367,6 +380,8 @@ static int infer_qconv(oc_infer *cx)
 {
     oc_node *n = oc_infer_node(cx);
     int q = is_qlinear(n);
+    if (q && qlinear_inputs_present(cx))
+        return -1;
     oc_value *x = oc_infer_in_ranked(cx, 0), *w = oc_infer_in_ranked(cx, q ? 3 : 1);
     if (!x || !w)
         return -1;
