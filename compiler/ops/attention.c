@@ -84,18 +84,45 @@ static int pos_attr(const oc_node *n, const char *name, int required, int64_t *o
     return 0;
 }
 
-/* Every present input and output of the kinds listed must be float32:
- * bit k of in_mask for input k, of out_mask for output k. */
+static int is_float_type(int dt)
+{
+    return dt == OC_FLOAT || dt == OC_FLOAT16 || dt == OC_BFLOAT16 || dt == OC_DOUBLE;
+}
+
+/* Every present input and output of the kinds listed must be of a float
+ * type (bit k of in_mask for input k, of out_mask for output k); the
+ * kernels compute in float32. */
 static int need_float(const oc_graph *g, const oc_node *n, unsigned in_mask, unsigned out_mask, oc_diag *d)
 {
     for (int k = 0; k < n->n_in; k++)
-        if ((in_mask >> k & 1) && n->in[k] >= 0 && g->values[n->in[k]].dtype != OC_FLOAT)
-            return oc_fail(d, "%s supports float32 only; input %d is %s", n->op_type, k,
+        if ((in_mask >> k & 1) && n->in[k] >= 0 && !is_float_type(g->values[n->in[k]].dtype))
+            return oc_fail(d, "input %d must be float32, float16, bfloat16 or float64, got %s", k,
                            oc_dtype_name(g->values[n->in[k]].dtype));
     for (int k = 0; k < n->n_out; k++)
-        if ((out_mask >> k & 1) && n->out[k] >= 0 && g->values[n->out[k]].dtype != OC_FLOAT)
-            return oc_fail(d, "%s supports float32 only; output %d is %s", n->op_type, k,
+        if ((out_mask >> k & 1) && n->out[k] >= 0 && !is_float_type(g->values[n->out[k]].dtype))
+            return oc_fail(d, "output %d must be float32, float16, bfloat16 or float64, got %s", k,
                            oc_dtype_name(g->values[n->out[k]].dtype));
+    return 0;
+}
+
+/* Shared scratch: the kernel's own `own` bytes, then the float32 copies of
+ * its tensors of other float types (runtime/kernels/attention.h). */
+static int set_scratch(const oc_graph *g, const oc_node *n, size_t own, oc_lowered *lw, oc_diag *d)
+{
+    int dt[16], m = 0;
+    int64_t ne[16];
+    for (int k = 0; k < n->n_in + n->n_out && m < 16; k++) {
+        int id = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+        if (id < 0)
+            continue;
+        dt[m] = g->values[id].dtype;
+        ne[m] = oc_value_numel(&g->values[id]);
+        if (ne[m] < 0 || (size_t)ne[m] > ((size_t)1 << 40))
+            return oc_fail(d, "tensor '%s' is too large", g->values[id].name);
+        m++;
+    }
+    size_t conv = oc_attention_convert_bytes(dt, ne, m);
+    lw->scratch = conv ? ((own + 63) & ~(size_t)63) + conv : own;
     return 0;
 }
 
@@ -250,8 +277,8 @@ static int lower_attention(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
      * extent may be shorter than T (padded with -inf / False) */
     const oc_value *m = in_value(g, n, 3);
     if (m) {
-        if (m->dtype != OC_FLOAT && m->dtype != OC_BOOL)
-            return oc_fail(d, "attn_mask must be bool or float32, got %s", oc_dtype_name(m->dtype));
+        if (m->dtype != OC_BOOL && !is_float_type(m->dtype))
+            return oc_fail(d, "attn_mask must be bool or of a float type, got %s", oc_dtype_name(m->dtype));
         if (m->rank < 1 || m->rank > 4)
             return oc_fail(d, "attn_mask must have rank 1 to 4, got %d", m->rank);
         p->mask = m->dtype == OC_BOOL ? 2 : 1;
@@ -290,7 +317,8 @@ static int lower_attention(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
             return oc_fail(d, "the key / value cache is too large");
     }
     p->kv_scratch = kv;
-    lw->scratch = kv;
+    if (set_scratch(g, n, kv, lw, d))
+        return -1;
     lw->tscratch = p->thread_scratch;
     double fl = 2.0 * (double)a.B * (double)a.Hq * (double)a.Sq * (double)a.T * (double)(a.D + a.Dv);
     lw->flops = fl < 1e18 ? (int64_t)fl : 0;
@@ -415,8 +443,10 @@ static int lower_linear_attention(const oc_graph *g, const oc_node *n, oc_lowere
         if (__builtin_mul_overflow((size_t)(a.B * a.Hkv), (size_t)(a.Dk * a.Dv), &bytes) ||
             __builtin_mul_overflow(bytes, sizeof(float), &bytes))
             return oc_fail(d, "the state is too large");
-        p->state_scratch = lw->scratch = bytes;
+        p->state_scratch = bytes;
     }
+    if (set_scratch(g, n, p->state_scratch, lw, d))
+        return -1;
     lw->tscratch = sizeof(float) * (size_t)a.Dv;
     double fl = 2.0 * (double)a.B * (double)a.T * (double)a.Dk * (double)a.Dv * (double)(a.Hq + 2 * a.Hkv);
     lw->flops = fl < 1e18 ? (int64_t)fl : 0;
@@ -497,6 +527,8 @@ static int lower_rotary(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_
         return -1;
     if (p->has_pos && g->values[n->in[3]].dtype != OC_INT64)
         return oc_fail(d, "position_ids must be int64, got %s", oc_dtype_name(g->values[n->in[3]].dtype));
+    if (set_scratch(g, n, 0, lw, d))
+        return -1;
     lw->fn = oc_rotary_forward;
     return 0;
 }
@@ -527,6 +559,8 @@ static int lower_swiglu(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_
     if (p->n != oc_value_numel(&g->values[n->in[1]]))
         return oc_fail(d, "A and B must have one shape");
     p->alpha = oc_attr_float(n, "alpha", 1.0f);
+    if (set_scratch(g, n, 0, lw, d))
+        return -1;
     lw->fn = oc_swiglu_forward;
     return 0;
 }
@@ -582,6 +616,8 @@ static int lower_causal_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw
 {
     oc_causal_conv_params *p = oc_lower_params(lw, sizeof *p, d);
     if (!p || causal_conv_geometry(g, n, p, d) || need_float(g, n, 0xf, 0x3, d))
+        return -1;
+    if (set_scratch(g, n, 0, lw, d))
         return -1;
     lw->fn = oc_causal_conv_forward;
     return 0;

@@ -20,6 +20,92 @@
 
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
+/* ---- other float types: the float32 kernels run on converted copies ---- */
+
+static int is_other_float(int dt) { return dt == OC_FLOAT16 || dt == OC_BFLOAT16 || dt == OC_DOUBLE; }
+
+size_t oc_attention_convert_bytes(const int *dtypes, const int64_t *numel, int n)
+{
+    size_t total = 0;
+    for (int k = 0; k < n; k++)
+        if (is_other_float(dtypes[k]))
+            total += ALIGN64(sizeof(float) * (size_t)numel[k]);
+    return total;
+}
+
+static void to_float(const oc_tensor *t, float *dst)
+{
+    for (int64_t i = 0; i < t->numel; i++)
+        dst[i] = t->dtype == OC_FLOAT16    ? oc_half_to_float(((const uint16_t *)t->data)[i])
+                 : t->dtype == OC_BFLOAT16 ? oc_bf16_to_float(((const uint16_t *)t->data)[i])
+                                           : (float)((const double *)t->data)[i];
+}
+
+static void from_float(const float *src, oc_tensor *t)
+{
+    for (int64_t i = 0; i < t->numel; i++) {
+        if (t->dtype == OC_FLOAT16)
+            ((uint16_t *)t->data)[i] = oc_float_to_half(src[i]);
+        else if (t->dtype == OC_BFLOAT16)
+            ((uint16_t *)t->data)[i] = oc_float_to_bf16(src[i]);
+        else
+            ((double *)t->data)[i] = src[i];
+    }
+}
+
+#define MAX_IO 8
+
+/* Runs the float32 kernel fn: directly when no input or output is of
+ * another float type, else on float32 copies placed in the shared scratch
+ * after the kernel's own first `own` bytes (the lowering reserved
+ * oc_attention_convert_bytes more). Results are rounded once, at the end. */
+static int run_float(const oc_kargs *a, oc_kernel_fn fn, size_t own)
+{
+    int other = 0;
+    for (int k = 0; k < a->n_in; k++)
+        other |= a->in[k] && is_other_float(a->in[k]->dtype);
+    for (int k = 0; k < a->n_out; k++)
+        other |= a->out[k] && is_other_float(a->out[k]->dtype);
+    if (!other)
+        return fn(a);
+    if (a->n_in > MAX_IO || a->n_out > MAX_IO || !a->scratch)
+        return oc_fail(a->d, "internal error: a converted kernel runs without its scratch");
+    unsigned char *cs = (unsigned char *)a->scratch + ALIGN64(own);
+    oc_tensor tin[MAX_IO], tout[MAX_IO];
+    const oc_tensor *pin[MAX_IO];
+    oc_tensor *pout[MAX_IO];
+    for (int k = 0; k < a->n_in; k++) {
+        pin[k] = a->in[k];
+        if (!a->in[k] || !is_other_float(a->in[k]->dtype))
+            continue;
+        tin[k] = *a->in[k];
+        tin[k].dtype = OC_FLOAT;
+        tin[k].data = cs;
+        cs += ALIGN64(sizeof(float) * (size_t)tin[k].numel);
+        to_float(a->in[k], tin[k].data);
+        pin[k] = &tin[k];
+    }
+    for (int k = 0; k < a->n_out; k++) {
+        pout[k] = a->out[k];
+        if (!a->out[k] || !is_other_float(a->out[k]->dtype))
+            continue;
+        tout[k] = *a->out[k];
+        tout[k].dtype = OC_FLOAT;
+        tout[k].data = cs;
+        cs += ALIGN64(sizeof(float) * (size_t)tout[k].numel);
+        pout[k] = &tout[k];
+    }
+    oc_kargs b = *a;
+    b.in = pin;
+    b.out = pout;
+    if (fn(&b))
+        return -1;
+    for (int k = 0; k < a->n_out; k++)
+        if (pout[k] != a->out[k])
+            from_float(pout[k]->data, a->out[k]);
+    return 0;
+}
+
 size_t oc_attention_tscratch(int64_t q_len, int64_t total)
 {
     return ALIGN64(oc_sgemm_scratch_bytes()) + sizeof(float) * (size_t)q_len * (size_t)total;
@@ -240,8 +326,18 @@ static int attention_run(const oc_kargs *a, int fast)
     return 0;
 }
 
-int oc_attention_forward(const oc_kargs *a) { return attention_run(a, 1); }
-int oc_attention_ref(const oc_kargs *a) { return attention_run(a, 0); }
+static int attention_fast(const oc_kargs *a) { return attention_run(a, 1); }
+static int attention_plain(const oc_kargs *a) { return attention_run(a, 0); }
+
+int oc_attention_forward(const oc_kargs *a)
+{
+    return run_float(a, attention_fast, ((const oc_attention_params *)a->p)->kv_scratch);
+}
+
+int oc_attention_ref(const oc_kargs *a)
+{
+    return run_float(a, attention_plain, ((const oc_attention_params *)a->p)->kv_scratch);
+}
 
 /* ---- LinearAttention ---- */
 
@@ -300,7 +396,7 @@ static void lin_task(void *ctx, int64_t begin, int64_t end, int tid)
     }
 }
 
-int oc_linear_attention_forward(const oc_kargs *a)
+static int linear_attention_f32(const oc_kargs *a)
 {
     const oc_linear_attention_params *p = a->p;
     lin_job j = {.p = p, .q = a->in[0]->data, .k = a->in[1]->data, .v = a->in[2]->data,
@@ -324,7 +420,7 @@ int oc_linear_attention_forward(const oc_kargs *a)
 
 /* ---- RotaryEmbedding ---- */
 
-int oc_rotary_forward(const oc_kargs *a)
+static int rotary_f32(const oc_kargs *a)
 {
     const oc_rotary_params *p = a->p;
     const float *x = a->in[0]->data, *cc = a->in[1]->data, *sc = a->in[2]->data;
@@ -360,7 +456,7 @@ int oc_rotary_forward(const oc_kargs *a)
 
 /* ---- SwiGLU ---- */
 
-int oc_swiglu_forward(const oc_kargs *a)
+static int swiglu_f32(const oc_kargs *a)
 {
     const oc_swiglu_params *p = a->p;
     const float *x = a->in[0]->data, *g = a->in[1]->data;
@@ -372,7 +468,7 @@ int oc_swiglu_forward(const oc_kargs *a)
 
 /* ---- CausalConvWithState ---- */
 
-int oc_causal_conv_forward(const oc_kargs *a)
+static int causal_conv_f32(const oc_kargs *a)
 {
     const oc_causal_conv_params *p = a->p;
     const float *x = a->in[0]->data, *w = a->in[1]->data;
@@ -401,3 +497,14 @@ int oc_causal_conv_forward(const oc_kargs *a)
         }
     return 0;
 }
+
+/* ---- entry points: float32, or other float types through float32 copies ---- */
+
+int oc_linear_attention_forward(const oc_kargs *a)
+{
+    return run_float(a, linear_attention_f32, ((const oc_linear_attention_params *)a->p)->state_scratch);
+}
+
+int oc_rotary_forward(const oc_kargs *a) { return run_float(a, rotary_f32, 0); }
+int oc_swiglu_forward(const oc_kargs *a) { return run_float(a, swiglu_f32, 0); }
+int oc_causal_conv_forward(const oc_kargs *a) { return run_float(a, causal_conv_f32, 0); }

@@ -1,7 +1,10 @@
 /* attention.h: kernels of the transformer-era ops: Attention (opset 23,
  * 24, 25), LinearAttention, RotaryEmbedding, SwiGLU and
  * CausalConvWithState. The compiler side (attributes, shape rules,
- * lowering) is compiler/ops/attention.c. float32 throughout; every input
+ * lowering) is compiler/ops/attention.c. The arithmetic is float32;
+ * float16, bfloat16 and float64 tensors are converted to float32 copies
+ * in the step's shared scratch (after the kernel's own part) and the
+ * outputs rounded back once at the end. Every input
  * shape was checked by the lowering, so the kernels trust their
  * parameter blocks and check only values known at run time (position
  * ids, sequence lengths).
@@ -20,6 +23,11 @@
 #define ONNXC_KERNELS_ATTENTION_H
 
 #include "../plan.h"
+
+/* Scratch bytes of the float32 copies for n tensors (inputs and outputs)
+ * of these dtypes and element counts: 0 when all are float32 or not
+ * floating point. */
+size_t oc_attention_convert_bytes(const int *dtypes, const int64_t *numel, int n);
 
 /* ---- Attention ----
  *   S = scale * Q K^T             (per batch b, query head h, kv head h / (Hq / Hkv))
