@@ -1,5 +1,7 @@
 /* attention.c: the transformer-era ops: Attention (opset 23, 24, 25),
  * LinearAttention, RotaryEmbedding, SwiGLU and CausalConvWithState.
+ * FlexAttention of the ai.onnx.preview domain (without its score_mod /
+ * prob_mod subgraphs) runs Attention's kernel.
  * Attribute handling, shape rules and lowering; the kernels are
  * runtime/kernels/attention.c, where attention.h states the math.
  *
@@ -52,7 +54,7 @@ static const oc_value *in_value(const oc_graph *g, const oc_node *n, int k)
 
 static int has_out(const oc_node *n, int k) { return k < n->n_out && n->out[k] >= 0; }
 
-/* Input k with rank `rank` (any of two when rank2 >= 0), else an error. */
+/* Input k, which must have rank `rank`, else an error. */
 static const oc_value *in_rank(const oc_graph *g, const oc_node *n, int k, const char *what, int rank,
                                const char *lb, oc_diag *d)
 {
@@ -318,6 +320,89 @@ static int lower_attention(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
     }
     p->kv_scratch = kv;
     if (set_scratch(g, n, kv, lw, d))
+        return -1;
+    lw->tscratch = p->thread_scratch;
+    double fl = 2.0 * (double)a.B * (double)a.Hq * (double)a.Sq * (double)a.T * (double)(a.D + a.Dv);
+    lw->flops = fl < 1e18 ? (int64_t)fl : 0;
+    lw->fn = oc_attention_forward;
+    return 0;
+}
+
+/* ==================== FlexAttention (ai.onnx.preview, 1) ====================
+ * Attention over 4-D Q, K, V with no mask: Y = softmax(scale Q K^T) V,
+ * GQA as in Attention. Its optional score_mod / prob_mod subgraphs would
+ * rewrite the scores / probabilities; onnxc records subgraph attributes
+ * by type only and refuses them. */
+
+static int flex_geometry(const oc_graph *g, const oc_node *n, attn_geo *a, oc_diag *d)
+{
+    char lb[300];
+    oc_node_label(n, lb, sizeof lb);
+    memset(a, 0, sizeof *a);
+    const oc_value *q = in_rank(g, n, 0, "Q", 4, lb, d), *k = q ? in_rank(g, n, 1, "K", 4, lb, d) : NULL,
+                   *v = k ? in_rank(g, n, 2, "V", 4, lb, d) : NULL;
+    if (!v)
+        return -1;
+    a->B = q->dims[0];
+    a->Hq = q->dims[1];
+    a->Sq = q->dims[2];
+    a->D = q->dims[3];
+    a->Hkv = k->dims[1];
+    a->Skv = a->T = k->dims[2];
+    a->Dv = v->dims[3];
+    if (dims_clash(k->dims[0], a->B) || dims_clash(v->dims[0], a->B) || dims_clash(v->dims[1], a->Hkv) ||
+        dims_clash(v->dims[2], a->Skv) || dims_clash(k->dims[3], a->D))
+        return oc_fail(d, "%s: Q [B, Hq, L, E], K [B, Hkv, S, E] and V [B, Hkv, S, Ev] do not match", lb);
+    if (a->Hq == 0 || a->Hkv == 0 || (a->Hq > 0 && a->Hkv > 0 && a->Hq % a->Hkv))
+        return oc_fail(d, "%s: %lld query heads are not a positive multiple of %lld key/value heads", lb,
+                       (long long)a->Hq, (long long)a->Hkv);
+    return 0;
+}
+
+static int infer_flex_attention(oc_infer *cx)
+{
+    attn_geo a;
+    if (flex_geometry(cx->g, oc_infer_node(cx), &a, cx->d))
+        return -1;
+    int64_t y[4] = {a.B, a.Hq, a.Sq, a.Dv};
+    return set_out(cx, 0, oc_infer_in(cx, 2)->dtype, 4, y);
+}
+
+static int lower_flex_attention(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    attn_geo a;
+    if (flex_geometry(g, n, &a, d) || need_float(g, n, 0x7, 0x1, d))
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        const char *mod = i ? "prob_mod" : "score_mod";
+        if (oc_node_attr(n, mod))
+            return oc_fail(d, "the %s subgraph is not supported (onnxc does not run subgraph attributes yet)", mod);
+    }
+    oc_attention_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    p->batch = a.B;
+    p->q_heads = a.Hq;
+    p->kv_heads = a.Hkv;
+    p->q_len = a.Sq;
+    p->kv_len = p->total = a.T;
+    p->head = a.D;
+    p->v_head = a.Dv;
+    p->left_window = p->right_window = -1;
+    p->scale = oc_node_attr(n, "scale") ? oc_attr_float(n, "scale", 1.0f)
+               : a.D > 0                ? (float)(1.0 / sqrt((double)a.D))
+                                        : 1.0f;
+    if (!isfinite(p->scale))
+        return oc_fail(d, "'scale' must be finite");
+    int64_t sp = oc_attr_int(n, "softmax_precision", 0);
+    if (sp != 0 && sp != OC_FLOAT && sp != OC_FLOAT16 && sp != OC_DOUBLE && sp != OC_BFLOAT16)
+        return oc_fail(d, "softmax_precision must be 1, 10, 11 or 16, got %lld", (long long)sp);
+    p->softmax_dtype = (int)sp;
+    size_t scores;
+    if (__builtin_mul_overflow((size_t)a.Sq, (size_t)a.T, &scores) || scores > ((size_t)1 << 40))
+        return oc_fail(d, "the %lld x %lld score block is too large", (long long)a.Sq, (long long)a.T);
+    p->thread_scratch = oc_attention_tscratch(a.Sq, a.T);
+    if (set_scratch(g, n, 0, lw, d))
         return -1;
     lw->tscratch = p->thread_scratch;
     double fl = 2.0 * (double)a.B * (double)a.Hq * (double)a.Sq * (double)a.T * (double)(a.D + a.Dv);
@@ -641,5 +726,6 @@ const oc_op oc_ops_attention[] = {
     {"RotaryEmbedding", 3, 4, 1, 1, infer_rotary, NULL, 0, 0, lower_rotary},
     {"SwiGLU", 2, 2, 1, 1, infer_swiglu, NULL, 0, 0, lower_swiglu},
     {"CausalConvWithState", 2, 4, 1, 2, infer_causal_conv, NULL, 0, 0, lower_causal_conv},
+    {"FlexAttention", 3, 3, 1, 1, infer_flex_attention, NULL, 0, 0, lower_flex_attention, NULL, OC_DOMAIN_PREVIEW},
     {0},
 };
