@@ -172,6 +172,8 @@ typedef struct attn_job {
     size_t tstride;
 } attn_job;
 
+#define NONPAD_LIMIT ((int64_t)1 << 60)
+
 /* Query row i of (b, h): bias, softmax and the guard on s[0..T), with the
  * qk output captured at the stage qk_mode names. */
 static void attn_row(const attn_job *j, int64_t b, int64_t h, int64_t i, float *s)
@@ -186,8 +188,15 @@ static void attn_row(const attn_job *j, int64_t b, int64_t h, int64_t i, float *
             s[c] = p->softcap * tanhf(s[c] / p->softcap);
     if (qk && p->qk_mode == OC_QK_SOFTCAP)
         memcpy(qk, s, sizeof(float) * (size_t)T);
-    /* offset of this query block: the keys before it */
-    int64_t off = p->has_past ? p->past_len : p->has_nonpad ? j->nonpad[b] - p->q_len : 0;
+    /* offset of this query block: the keys before it. nonpad_kv_seqlen is
+     * data: clamped far outside [0, T] (no result changes) so that the
+     * position arithmetic cannot overflow. */
+    int64_t nonpad = 0;
+    if (p->has_nonpad) {
+        nonpad = j->nonpad[b];
+        nonpad = nonpad < -NONPAD_LIMIT ? -NONPAD_LIMIT : nonpad > NONPAD_LIMIT ? NONPAD_LIMIT : nonpad;
+    }
+    int64_t off = p->has_past ? p->past_len : p->has_nonpad ? nonpad - p->q_len : 0;
     int64_t pos = i + off;
     const int64_t *ms = p->mask_stride;
     int64_t mrow = b * ms[0] + h * ms[1] + i * ms[2];
@@ -209,7 +218,7 @@ static void attn_row(const attn_job *j, int64_t b, int64_t h, int64_t i, float *
             ok = 0;
         if (p->right_window >= 0 && c - pos > p->right_window)
             ok = 0;
-        if (p->has_nonpad && c >= j->nonpad[b])
+        if (p->has_nonpad && c >= nonpad)
             ok = 0;
         if (!ok)
             bias = -INFINITY;
