@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/kernels/attention.h"
 #include "../runtime/kernels/conv.h"
 #include "../runtime/kernels/einsum.h"
 #include "../runtime/kernels/elementwise.h"
@@ -225,12 +226,47 @@ static const field f_unique[] = {
     S(oc_unique_params, n, F_I64), S(oc_unique_params, es, F_I32), END};
 static const field f_image_decoder[] = {S(oc_image_decoder_params, pixel_format, F_I32), END};
 
+static const field f_attention[] = {
+    S(oc_attention_params, batch, F_I64), S(oc_attention_params, q_heads, F_I64),
+    S(oc_attention_params, kv_heads, F_I64), S(oc_attention_params, q_len, F_I64),
+    S(oc_attention_params, kv_len, F_I64), S(oc_attention_params, past_len, F_I64),
+    S(oc_attention_params, total, F_I64), S(oc_attention_params, head, F_I64), S(oc_attention_params, v_head, F_I64),
+    S(oc_attention_params, packed, F_I32), S(oc_attention_params, scale, F_F32), S(oc_attention_params, softcap, F_F32),
+    S(oc_attention_params, causal, F_I32), S(oc_attention_params, left_window, F_I64),
+    S(oc_attention_params, right_window, F_I64), S(oc_attention_params, qk_mode, F_I32),
+    S(oc_attention_params, softmax_dtype, F_DTYPE), S(oc_attention_params, mask, F_I32),
+    S(oc_attention_params, mask_len, F_I64), A(oc_attention_params, mask_stride, F_I64, 4),
+    S(oc_attention_params, has_past, F_I32), S(oc_attention_params, has_nonpad, F_I32),
+    S(oc_attention_params, kv_scratch, F_SIZE), S(oc_attention_params, thread_scratch, F_SIZE), END};
+static const field f_linear_attention[] = {
+    S(oc_linear_attention_params, batch, F_I64), S(oc_linear_attention_params, seq, F_I64),
+    S(oc_linear_attention_params, q_heads, F_I64), S(oc_linear_attention_params, kv_heads, F_I64),
+    S(oc_linear_attention_params, dk, F_I64), S(oc_linear_attention_params, dv, F_I64),
+    S(oc_linear_attention_params, gated, F_I32), S(oc_linear_attention_params, delta, F_I32),
+    S(oc_linear_attention_params, decay_per_key, F_I32), S(oc_linear_attention_params, beta_heads, F_I64),
+    S(oc_linear_attention_params, scale, F_F32), S(oc_linear_attention_params, state_scratch, F_SIZE), END};
+static const field f_rotary[] = {
+    S(oc_rotary_params, batch, F_I64), S(oc_rotary_params, heads, F_I64), S(oc_rotary_params, seq, F_I64),
+    S(oc_rotary_params, head, F_I64), S(oc_rotary_params, rot, F_I64), S(oc_rotary_params, packed, F_I32),
+    S(oc_rotary_params, interleaved, F_I32), S(oc_rotary_params, has_pos, F_I32),
+    S(oc_rotary_params, max_pos, F_I64), END};
+static const field f_swiglu[] = {S(oc_swiglu_params, n, F_I64), S(oc_swiglu_params, alpha, F_F32), END};
+static const field f_causal_conv[] = {
+    S(oc_causal_conv_params, batch, F_I64), S(oc_causal_conv_params, channels, F_I64),
+    S(oc_causal_conv_params, len, F_I64), S(oc_causal_conv_params, k, F_I64), S(oc_causal_conv_params, silu, F_I32),
+    END};
+
 static const struct {
     const char *type;
     const field *fields;
     size_t size;
 } printers[] = {
     {"oc_conv_params", f_conv, sizeof(oc_conv_params)},
+    {"oc_attention_params", f_attention, sizeof(oc_attention_params)},
+    {"oc_linear_attention_params", f_linear_attention, sizeof(oc_linear_attention_params)},
+    {"oc_rotary_params", f_rotary, sizeof(oc_rotary_params)},
+    {"oc_swiglu_params", f_swiglu, sizeof(oc_swiglu_params)},
+    {"oc_causal_conv_params", f_causal_conv, sizeof(oc_causal_conv_params)},
     {"oc_einsum_params", f_einsum, sizeof(oc_einsum_params)},
     {"oc_unary_params", f_unary, sizeof(oc_unary_params)},
     {"oc_bcast_params", f_bcast, sizeof(oc_bcast_params)},

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "attention.h"
 #include "conv.h"
 #include "conv_winograd.h"
 #include "conv_depthwise.h"
@@ -32,6 +33,12 @@ static const oc_kernel_info core[] = {
      .prep_bytes = oc_conv_winograd_prep_bytes, .prep = oc_conv_winograd_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_winograd4_forward", .fn = oc_conv_winograd4_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "winograd-4x4",
      .prep_bytes = oc_conv_winograd4_prep_bytes, .prep = oc_conv_winograd4_prep, .prep_inputs = 1u << 1},
+    {.name = "oc_conv_transpose_winograd_forward", .fn = oc_conv_transpose_winograd_forward, .params_type = "oc_conv_params",
+     .ref = oc_conv_transpose_ref, .variant = "winograd-2x2",
+     .prep_bytes = oc_conv_transpose_winograd_prep_bytes, .prep = oc_conv_transpose_winograd_prep, .prep_inputs = 1u << 1},
+    {.name = "oc_conv_transpose_winograd4_forward", .fn = oc_conv_transpose_winograd4_forward, .params_type = "oc_conv_params",
+     .ref = oc_conv_transpose_ref, .variant = "winograd-4x4",
+     .prep_bytes = oc_conv_transpose_winograd4_prep_bytes, .prep = oc_conv_transpose_winograd4_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_depthwise_forward", .fn = oc_conv_depthwise_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-dw"},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
@@ -90,6 +97,12 @@ static const oc_kernel_info core[] = {
     {.name = "oc_arg_forward", .fn = oc_arg_forward, .params_type = "oc_arg_params", .ref = NULL},
     {.name = "oc_softmax_backward", .fn = oc_softmax_backward, .params_type = "oc_softmax_params", .ref = NULL},
     {.name = "oc_reduce_backward", .fn = oc_reduce_backward, .params_type = "oc_reduce_grad_params", .ref = NULL},
+    {.name = "oc_attention_forward", .fn = oc_attention_forward, .params_type = "oc_attention_params", .ref = oc_attention_ref, .variant = "sgemm"},
+    {.name = "oc_attention_ref", .fn = oc_attention_ref, .params_type = "oc_attention_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_linear_attention_forward", .fn = oc_linear_attention_forward, .params_type = "oc_linear_attention_params", .ref = NULL},
+    {.name = "oc_rotary_forward", .fn = oc_rotary_forward, .params_type = "oc_rotary_params", .ref = NULL},
+    {.name = "oc_swiglu_forward", .fn = oc_swiglu_forward, .params_type = "oc_swiglu_params", .ref = NULL},
+    {.name = "oc_causal_conv_forward", .fn = oc_causal_conv_forward, .params_type = "oc_causal_conv_params", .ref = NULL},
     {.name = "oc_resize_forward", .fn = oc_resize_forward, .params_type = "oc_resize_params", .ref = NULL},
     {.name = "oc_depth_space_forward", .fn = oc_depth_space_forward, .params_type = "oc_depth_space_params", .ref = NULL},
     {.name = "oc_copy_forward", .fn = oc_copy_forward, .params_type = "oc_copy_params", .ref = NULL},
