@@ -16,11 +16,14 @@
 #include "gemm.h"
 #include "indexing.h"
 #include "loss.h"
+#include "misc.h"
 #include "norm.h"
 #include "pool.h"
 #include "reduce.h"
 #include "resize.h"
 #include "shape_ops.h"
+#include "signal.h"
+#include "spatial.h"
 #include "unary_int.h"
 
 static const oc_kernel_info core[] = {
@@ -124,6 +127,27 @@ static const oc_kernel_info core[] = {
     {.name = "oc_tile_backward", .fn = oc_tile_backward, .params_type = "", .ref = NULL},
     {.name = "oc_dropout_backward", .fn = oc_dropout_backward, .params_type = "oc_dropout_params", .ref = NULL},
     {.name = "oc_unary_int_forward", .fn = oc_unary_int_forward, .params_type = "oc_unary_int_params", .ref = NULL},
+    /* signal.c */
+    {.name = "oc_dft_forward", .fn = oc_dft_forward, .params_type = "oc_dft_params", .ref = NULL},
+    {.name = "oc_stft_forward", .fn = oc_stft_forward, .params_type = "oc_stft_params", .ref = NULL},
+    {.name = "oc_window_forward", .fn = oc_window_forward, .params_type = "oc_window_params", .ref = NULL},
+    /* spatial.c */
+    {.name = "oc_grid_sample_forward", .fn = oc_grid_sample_forward, .params_type = "oc_grid_sample_params", .ref = NULL},
+    {.name = "oc_affine_grid_forward", .fn = oc_affine_grid_forward, .params_type = "oc_affine_grid_params", .ref = NULL},
+    {.name = "oc_roi_align_forward", .fn = oc_roi_align_forward, .params_type = "oc_roi_align_params", .ref = NULL},
+    {.name = "oc_deform_conv_forward", .fn = oc_deform_conv_forward, .params_type = "oc_deform_conv_params", .ref = NULL},
+    {.name = "oc_col2im_forward", .fn = oc_col2im_forward, .params_type = "oc_col2im_params", .ref = NULL},
+    {.name = "oc_max_unpool_forward", .fn = oc_max_unpool_forward, .params_type = "oc_max_unpool_params", .ref = NULL},
+    {.name = "oc_center_crop_pad_forward", .fn = oc_center_crop_pad_forward, .params_type = "oc_center_crop_pad_params", .ref = NULL},
+    /* misc.c */
+    {.name = "oc_nms_forward", .fn = oc_nms_forward, .params_type = "oc_nms_params", .ref = NULL},
+    {.name = "oc_cumprod_forward", .fn = oc_cumprod_forward, .params_type = "oc_cumprod_params", .ref = NULL},
+    {.name = "oc_det_forward", .fn = oc_det_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_reverse_sequence_forward", .fn = oc_reverse_sequence_forward, .params_type = "oc_reverse_seq_params", .ref = NULL},
+    {.name = "oc_tensor_scatter_forward", .fn = oc_tensor_scatter_forward, .params_type = "oc_tensor_scatter_params", .ref = NULL},
+    {.name = "oc_unique_forward", .fn = oc_unique_forward, .params_type = "oc_unique_params", .ref = NULL},
+    {.name = "oc_tfidf_forward", .fn = oc_tfidf_forward, .params_type = "oc_tfidf_params", .ref = NULL},
+    {.name = "oc_image_decoder_forward", .fn = oc_image_decoder_forward, .params_type = "oc_image_decoder_params", .ref = NULL},
     {0},
 };
 
