@@ -41,6 +41,8 @@ int oc_img_probe(const char *path, int *w, int *h, int *c, char *err, size_t err
 /* Decodes `path`; channels: 1 (gray, BT.601 luma from color) or 3 (gray
  * replicated later by the resampler's caller, so c may come back 1). */
 int oc_img_decode(const char *path, int channels, oc_img8 *im, char *err, size_t errcap);
+/* The same for an encoded image held in memory (the ImageDecoder op). */
+int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img8 *im, char *err, size_t errcap);
 void oc_img8_free(oc_img8 *im);
 
 /* RGB (interleaved) to gray in place: Y = 0.299 R + 0.587 G + 0.114 B,
