@@ -129,6 +129,17 @@ onnxc_status onnxc_options_disable_pass(onnxc_options *o, const char *name)
     return ONNXC_OK;
 }
 
+onnxc_status onnxc_options_set_passes(onnxc_options *o, const char *list)
+{
+    if (!o || !list)
+        return oc_api_error(ONNXC_ERR_ARGUMENT, "onnxc_options_set_passes: %s is NULL", o ? "list" : "options");
+    oc_diag d;
+    oc_diag_init(&d);
+    if (oc_pass_opts_add(&o->passes, 1, list, &d))
+        return oc_api_diag_error(ONNXC_ERR_ARGUMENT, &d);
+    return ONNXC_OK;
+}
+
 onnxc_status onnxc_options_set_max_memory(onnxc_options *o, uint64_t bytes)
 {
     if (!o)
@@ -212,13 +223,14 @@ oc_graph *oc_api_model_graph(const onnxc_model *m, oc_diag *d)
     return import_bound(m, d);
 }
 
-/* Compiles the plan; given[k] (may be NULL) supplies the extents of input
- * k's unknown dims. */
-static onnxc_status compile(onnxc_model *m, const onnxc_tensor *given)
+/* Compiles the plan from g (consumed; NULL: the file imported afresh);
+ * given[k] (may be NULL) supplies the extents of input k's unknown dims. */
+static onnxc_status compile(onnxc_model *m, oc_graph *g, const onnxc_tensor *given)
 {
     oc_diag d;
     oc_diag_init(&d);
-    oc_graph *g = import_bound(m, &d);
+    if (!g)
+        g = import_bound(m, &d);
     oc_pass_report rep = {0};
     onnxc_status st = ONNXC_ERR_MODEL;
     if (!g)
@@ -330,12 +342,12 @@ static onnxc_status load(const char *path, unsigned char *bytes, size_t len, con
             p->rank = c ? c->rank : g->values[v].rank;
             memcpy(p->dims, c ? c->dims : g->values[v].dims, sizeof p->dims);
         }
-    oc_graph_free(g);
     if (bad) {
+        oc_graph_free(g);
         onnxc_model_free(m);
         return oc_api_error(ONNXC_ERR_NO_MEMORY, "%s: out of memory", path);
     }
-    onnxc_status st = compile(m, NULL);
+    onnxc_status st = compile(m, g, NULL); /* the graph just read: no second import */
     if (st) {
         onnxc_model_free(m);
         return st;
@@ -489,7 +501,7 @@ onnxc_status onnxc_model_run(onnxc_model *m, int n_inputs, const onnxc_tensor *i
         m->plan = NULL;
     }
     if (!m->plan) {
-        onnxc_status st = compile(m, inputs);
+        onnxc_status st = compile(m, NULL, inputs);
         if (st)
             return st;
         if (!m->plan)
