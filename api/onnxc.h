@@ -122,7 +122,7 @@ onnxc_status onnxc_options_set_threads(onnxc_options *o, int n);
 onnxc_status onnxc_options_set_optimize(onnxc_options *o, int on);
 /* Turns named passes off: one name or a comma-separated list ("fuse",
  * "bn_fold,dce", ...; onnxc info --passes lists them). An unknown name is
- * an ONNXC_ERR_ARGUMENT naming the valid ones. */
+ * an ONNXC_ERR_ARGUMENT naming the valid ones, and changes nothing. */
 onnxc_status onnxc_options_disable_pass(onnxc_options *o, const char *name);
 /* Runs exactly the passes in the comma-separated list (in the pass
  * manager's order; "" runs none), instead of every pass that is on (the

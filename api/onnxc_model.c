@@ -124,8 +124,10 @@ onnxc_status onnxc_options_disable_pass(onnxc_options *o, const char *name)
         return oc_api_error(ONNXC_ERR_ARGUMENT, "onnxc_options_disable_pass: %s is NULL", o ? "name" : "options");
     oc_diag d;
     oc_diag_init(&d);
-    if (oc_pass_opts_add(&o->passes, 0, name, &d))
+    oc_pass_opts p = o->passes; /* a bad name leaves the options as they were */
+    if (oc_pass_opts_add(&p, 0, name, &d))
         return oc_api_diag_error(ONNXC_ERR_ARGUMENT, &d);
+    o->passes = p;
     return ONNXC_OK;
 }
 
@@ -135,8 +137,10 @@ onnxc_status onnxc_options_set_passes(onnxc_options *o, const char *list)
         return oc_api_error(ONNXC_ERR_ARGUMENT, "onnxc_options_set_passes: %s is NULL", o ? "list" : "options");
     oc_diag d;
     oc_diag_init(&d);
-    if (oc_pass_opts_add(&o->passes, 1, list, &d))
+    oc_pass_opts p = o->passes;
+    if (oc_pass_opts_add(&p, 1, list, &d))
         return oc_api_diag_error(ONNXC_ERR_ARGUMENT, &d);
+    o->passes = p;
     return ONNXC_OK;
 }
 

@@ -333,7 +333,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/model.onnx", cases[i].dir);
-        for (int how = 0; how < 3; how++) {
+        for (int how = 0; how < 4; how++) {
             onnxc_model *m = NULL;
             onnxc_options *o = NULL;
             onnxc_status st;
@@ -348,13 +348,19 @@ int main(int argc, char **argv)
                     onnxc_options_set_optimize(o, 0);
                     onnxc_options_set_threads(o, 2);
                 }
+                if (how == 3) { /* exactly the passes listed: constant folding only */
+                    CHECK(onnxc_options_set_passes(o, "fold,no_such_pass") == ONNXC_ERR_ARGUMENT &&
+                              strstr(onnxc_last_error(), "no_such_pass"),
+                          "unknown pass in a list: %s", onnxc_last_error());
+                    CHECK(onnxc_options_set_passes(o, "fold") == ONNXC_OK, "set_passes: %s", onnxc_last_error());
+                }
                 st = onnxc_model_load(path, o, &m);
                 onnxc_options_free(o);
             }
             CHECK(st == ONNXC_OK, "%s: load: %s", path, onnxc_last_error());
             if (st)
                 continue;
-            const char *hows[] = {"from path", "from memory", "unfused, 2 threads"};
+            const char *hows[] = {"from path", "from memory", "unfused, 2 threads", "passes: fold"};
             run_and_compare(&cases[i], m, hows[how]);
             check_model_io(&cases[i], m);
             if (how == 0)
