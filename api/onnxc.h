@@ -141,7 +141,9 @@ typedef struct onnxc_model onnxc_model;
 /* Reads and compiles an ONNX model. opts may be NULL (defaults). When an
  * input keeps an unknown dim, compiling waits for the first run, which
  * takes the extents from the tensors given (and a run with other extents
- * compiles again). */
+ * compiles again). The model does not keep the file's bytes once compiled:
+ * compiling again and onnxc_trainer_new read the file again, and fail
+ * (ONNXC_ERR_MODEL) if it changed or went away meanwhile. */
 onnxc_status onnxc_model_load(const char *path, const onnxc_options *opts, onnxc_model **out);
 /* The same from a serialized ModelProto in memory (copied; the caller may
  * free data on return). Models with external data need a path. */

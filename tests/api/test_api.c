@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../compiler/onnx_import.h" /* reads the reference .pb tensors */
 #include "../unit/check.h"
@@ -278,6 +279,30 @@ static void check_bad_models(const char *model_path)
     onnxc_options_free(o);
     onnxc_model_free(NULL);
     CHECK(onnxc_model_run(NULL, 0, NULL, 0, NULL) == ONNXC_ERR_ARGUMENT, "NULL model run");
+
+    /* a model loaded from a path does not keep the file's bytes: a trainer
+     * reads the file again, and refuses it once it changed */
+    char copy[4096];
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(copy, sizeof copy, "%s/onnxc_test_api_%d.onnx", tmp, (int)getpid());
+    bytes = read_all(model_path, &len);
+    FILE *f = bytes ? fopen(copy, "wb") : NULL;
+    CHECK(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0, "cannot write %s", copy);
+    st = onnxc_model_load(copy, NULL, &m);
+    CHECK(st == ONNXC_OK, "load %s: %s", copy, onnxc_last_error());
+    if (st == ONNXC_OK) {
+        f = fopen(copy, "ab");
+        CHECK(f && fputc(0, f) == 0 && fclose(f) == 0, "cannot append to %s", copy);
+        onnxc_trainer *t = NULL;
+        st = onnxc_trainer_new(m, NULL, &t);
+        CHECK(st == ONNXC_ERR_MODEL && !t && strstr(onnxc_last_error(), "changed"), "changed file: %s %s",
+              onnxc_status_name(st), onnxc_last_error());
+        printf("model file changed after loading: %s: %s\n", onnxc_status_name(st), onnxc_last_error());
+        onnxc_trainer_free(t);
+        onnxc_model_free(m);
+    }
+    free(bytes);
+    remove(copy);
 }
 
 typedef struct thread_job {
