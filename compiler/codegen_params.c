@@ -17,17 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/kernels/attention.h"
 #include "../runtime/kernels/conv.h"
 #include "../runtime/kernels/einsum.h"
 #include "../runtime/kernels/elementwise.h"
 #include "../runtime/kernels/gemm.h"
 #include "../runtime/kernels/indexing.h"
 #include "../runtime/kernels/loss.h"
+#include "../runtime/kernels/misc.h"
 #include "../runtime/kernels/norm.h"
 #include "../runtime/kernels/pool.h"
 #include "../runtime/kernels/reduce.h"
 #include "../runtime/kernels/resize.h"
 #include "../runtime/kernels/shape_ops.h"
+#include "../runtime/kernels/signal.h"
+#include "../runtime/kernels/spatial.h"
 #include "../runtime/kernels/unary_int.h"
 
 /* F_DTYPE, F_ACT and F_POOL are ints printed by their enum names
@@ -180,6 +184,77 @@ static const field f_shape[] = {S(oc_shape_params, start, F_I64), S(oc_shape_par
 static const field f_unary_int[] = {
     S(oc_unary_int_params, op, F_I32), S(oc_unary_int_params, dtype, F_DTYPE),
     S(oc_unary_int_params, detect_positive, F_I32), S(oc_unary_int_params, detect_negative, F_I32), END};
+/* signal.c, spatial.c, misc.c (TfIdfVectorizer's variable-size block has
+ * no printer: onnxc compile refuses it) */
+static const field f_dft[] = {
+    S(oc_dft_params, axis, F_I64), S(oc_dft_params, axis_input, F_I32), S(oc_dft_params, inverse, F_I32),
+    S(oc_dft_params, onesided, F_I32), END};
+static const field f_stft[] = {S(oc_stft_params, onesided, F_I32), END};
+static const field f_window[] = {S(oc_window_params, kind, F_I32), S(oc_window_params, periodic, F_I32), END};
+static const field f_grid_sample[] = {
+    S(oc_grid_sample_params, mode, F_I32), S(oc_grid_sample_params, padding, F_I32),
+    S(oc_grid_sample_params, align_corners, F_I32), END};
+static const field f_affine_grid[] = {S(oc_affine_grid_params, align_corners, F_I32), END};
+static const field f_roi_align[] = {
+    S(oc_roi_align_params, max_mode, F_I32), S(oc_roi_align_params, half_pixel, F_I32),
+    S(oc_roi_align_params, sampling_ratio, F_I64), S(oc_roi_align_params, spatial_scale, F_F64), END};
+static const field f_deform_conv[] = {
+    S(oc_deform_conv_params, group, F_I64), S(oc_deform_conv_params, offset_group, F_I64),
+    A(oc_deform_conv_params, k, F_I64, 2), A(oc_deform_conv_params, s, F_I64, 2),
+    A(oc_deform_conv_params, dil, F_I64, 2), A(oc_deform_conv_params, pb, F_I64, 2), END};
+static const field f_col2im[] = {
+    S(oc_col2im_params, nsp, F_I32), A(oc_col2im_params, dil, F_I64, OC_SPATIAL_MAX),
+    A(oc_col2im_params, pb, F_I64, OC_SPATIAL_MAX), A(oc_col2im_params, pe, F_I64, OC_SPATIAL_MAX),
+    A(oc_col2im_params, s, F_I64, OC_SPATIAL_MAX), END};
+static const field f_max_unpool[] = {
+    S(oc_max_unpool_params, nsp, F_I32), A(oc_max_unpool_params, k, F_I64, OC_SPATIAL_MAX),
+    A(oc_max_unpool_params, s, F_I64, OC_SPATIAL_MAX), A(oc_max_unpool_params, pb, F_I64, OC_SPATIAL_MAX),
+    A(oc_max_unpool_params, pe, F_I64, OC_SPATIAL_MAX), END};
+static const field f_center_crop_pad[] = {
+    S(oc_center_crop_pad_params, n_axes, F_I32), A(oc_center_crop_pad_params, axes, F_I32, OC_MAX_RANK),
+    S(oc_center_crop_pad_params, es, F_I32), END};
+static const field f_nms[] = {S(oc_nms_params, center_point_box, F_I32), S(oc_nms_params, boxes, F_I64), END};
+static const field f_cumprod[] = {S(oc_cumprod_params, exclusive, F_I32), S(oc_cumprod_params, reverse, F_I32), END};
+static const field f_reverse_seq[] = {
+    S(oc_reverse_seq_params, batch_axis, F_I32), S(oc_reverse_seq_params, time_axis, F_I32),
+    S(oc_reverse_seq_params, es, F_I32), END};
+static const field f_tensor_scatter[] = {
+    S(oc_tensor_scatter_params, axis, F_I32), S(oc_tensor_scatter_params, circular, F_I32),
+    S(oc_tensor_scatter_params, es, F_I32), END};
+static const field f_unique[] = {
+    S(oc_unique_params, has_axis, F_I32), S(oc_unique_params, axis, F_I32), S(oc_unique_params, sorted, F_I32),
+    S(oc_unique_params, n, F_I64), S(oc_unique_params, es, F_I32), END};
+static const field f_image_decoder[] = {S(oc_image_decoder_params, pixel_format, F_I32), END};
+
+static const field f_attention[] = {
+    S(oc_attention_params, batch, F_I64), S(oc_attention_params, q_heads, F_I64),
+    S(oc_attention_params, kv_heads, F_I64), S(oc_attention_params, q_len, F_I64),
+    S(oc_attention_params, kv_len, F_I64), S(oc_attention_params, past_len, F_I64),
+    S(oc_attention_params, total, F_I64), S(oc_attention_params, head, F_I64), S(oc_attention_params, v_head, F_I64),
+    S(oc_attention_params, packed, F_I32), S(oc_attention_params, scale, F_F32), S(oc_attention_params, softcap, F_F32),
+    S(oc_attention_params, causal, F_I32), S(oc_attention_params, left_window, F_I64),
+    S(oc_attention_params, right_window, F_I64), S(oc_attention_params, qk_mode, F_I32),
+    S(oc_attention_params, softmax_dtype, F_DTYPE), S(oc_attention_params, mask, F_I32),
+    S(oc_attention_params, mask_len, F_I64), A(oc_attention_params, mask_stride, F_I64, 4),
+    S(oc_attention_params, has_past, F_I32), S(oc_attention_params, has_nonpad, F_I32),
+    S(oc_attention_params, kv_scratch, F_SIZE), S(oc_attention_params, thread_scratch, F_SIZE), END};
+static const field f_linear_attention[] = {
+    S(oc_linear_attention_params, batch, F_I64), S(oc_linear_attention_params, seq, F_I64),
+    S(oc_linear_attention_params, q_heads, F_I64), S(oc_linear_attention_params, kv_heads, F_I64),
+    S(oc_linear_attention_params, dk, F_I64), S(oc_linear_attention_params, dv, F_I64),
+    S(oc_linear_attention_params, gated, F_I32), S(oc_linear_attention_params, delta, F_I32),
+    S(oc_linear_attention_params, decay_per_key, F_I32), S(oc_linear_attention_params, beta_heads, F_I64),
+    S(oc_linear_attention_params, scale, F_F32), S(oc_linear_attention_params, state_scratch, F_SIZE), END};
+static const field f_rotary[] = {
+    S(oc_rotary_params, batch, F_I64), S(oc_rotary_params, heads, F_I64), S(oc_rotary_params, seq, F_I64),
+    S(oc_rotary_params, head, F_I64), S(oc_rotary_params, rot, F_I64), S(oc_rotary_params, packed, F_I32),
+    S(oc_rotary_params, interleaved, F_I32), S(oc_rotary_params, has_pos, F_I32),
+    S(oc_rotary_params, max_pos, F_I64), END};
+static const field f_swiglu[] = {S(oc_swiglu_params, n, F_I64), S(oc_swiglu_params, alpha, F_F32), END};
+static const field f_causal_conv[] = {
+    S(oc_causal_conv_params, batch, F_I64), S(oc_causal_conv_params, channels, F_I64),
+    S(oc_causal_conv_params, len, F_I64), S(oc_causal_conv_params, k, F_I64), S(oc_causal_conv_params, silu, F_I32),
+    END};
 
 static const struct {
     const char *type;
@@ -187,6 +262,11 @@ static const struct {
     size_t size;
 } printers[] = {
     {"oc_conv_params", f_conv, sizeof(oc_conv_params)},
+    {"oc_attention_params", f_attention, sizeof(oc_attention_params)},
+    {"oc_linear_attention_params", f_linear_attention, sizeof(oc_linear_attention_params)},
+    {"oc_rotary_params", f_rotary, sizeof(oc_rotary_params)},
+    {"oc_swiglu_params", f_swiglu, sizeof(oc_swiglu_params)},
+    {"oc_causal_conv_params", f_causal_conv, sizeof(oc_causal_conv_params)},
     {"oc_einsum_params", f_einsum, sizeof(oc_einsum_params)},
     {"oc_unary_params", f_unary, sizeof(oc_unary_params)},
     {"oc_bcast_params", f_bcast, sizeof(oc_bcast_params)},
@@ -221,6 +301,22 @@ static const struct {
     {"oc_fill_params", f_fill, sizeof(oc_fill_params)},
     {"oc_shape_params", f_shape, sizeof(oc_shape_params)},
     {"oc_unary_int_params", f_unary_int, sizeof(oc_unary_int_params)},
+    {"oc_dft_params", f_dft, sizeof(oc_dft_params)},
+    {"oc_stft_params", f_stft, sizeof(oc_stft_params)},
+    {"oc_window_params", f_window, sizeof(oc_window_params)},
+    {"oc_grid_sample_params", f_grid_sample, sizeof(oc_grid_sample_params)},
+    {"oc_affine_grid_params", f_affine_grid, sizeof(oc_affine_grid_params)},
+    {"oc_roi_align_params", f_roi_align, sizeof(oc_roi_align_params)},
+    {"oc_deform_conv_params", f_deform_conv, sizeof(oc_deform_conv_params)},
+    {"oc_col2im_params", f_col2im, sizeof(oc_col2im_params)},
+    {"oc_max_unpool_params", f_max_unpool, sizeof(oc_max_unpool_params)},
+    {"oc_center_crop_pad_params", f_center_crop_pad, sizeof(oc_center_crop_pad_params)},
+    {"oc_nms_params", f_nms, sizeof(oc_nms_params)},
+    {"oc_cumprod_params", f_cumprod, sizeof(oc_cumprod_params)},
+    {"oc_reverse_seq_params", f_reverse_seq, sizeof(oc_reverse_seq_params)},
+    {"oc_tensor_scatter_params", f_tensor_scatter, sizeof(oc_tensor_scatter_params)},
+    {"oc_unique_params", f_unique, sizeof(oc_unique_params)},
+    {"oc_image_decoder_params", f_image_decoder, sizeof(oc_image_decoder_params)},
 };
 
 static size_t kind_size(field_kind k)

@@ -79,6 +79,9 @@ typedef struct oc_attr {
 /* Operator domain of onnxc's own ops (gradient ops, onnxc-only losses).
  * Model files cannot use it; exported files import it at version 1. */
 #define OC_DOMAIN_ONNXC "ai.onnxc"
+/* ONNX's preview domain (opset 1): its ops that onnxc registers
+ * (FlexAttention) are imported from files and exported with it. */
+#define OC_DOMAIN_PREVIEW "ai.onnx.preview"
 
 typedef struct oc_node {
     char *name;

@@ -159,12 +159,13 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
     pool p = {0};
     Onnx__ModelProto mp;
     Onnx__GraphProto gp;
-    Onnx__OperatorSetIdProto os, os_onnxc;
-    Onnx__OperatorSetIdProto *osp[2] = {&os, &os_onnxc};
+    Onnx__OperatorSetIdProto os, os_onnxc, os_preview;
+    Onnx__OperatorSetIdProto *osp[3] = {&os};
     onnx__model_proto__init(&mp);
     onnx__graph_proto__init(&gp);
     onnx__operator_set_id_proto__init(&os);
     onnx__operator_set_id_proto__init(&os_onnxc);
+    onnx__operator_set_id_proto__init(&os_preview);
     os.domain = "";
     os.has_version = 1;
     os.version = g->opset;
@@ -173,14 +174,24 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
     os_onnxc.domain = OC_DOMAIN_ONNXC;
     os_onnxc.has_version = 1;
     os_onnxc.version = 1;
-    int uses_onnxc = 0;
-    for (int i = 0; i < g->n_nodes; i++)
+    os_preview.domain = OC_DOMAIN_PREVIEW; /* FlexAttention */
+    os_preview.has_version = 1;
+    os_preview.version = 1;
+    int uses_onnxc = 0, uses_preview = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
         uses_onnxc |= g->nodes[i].domain && strcmp(g->nodes[i].domain, OC_DOMAIN_ONNXC) == 0;
+        uses_preview |= g->nodes[i].domain && strcmp(g->nodes[i].domain, OC_DOMAIN_PREVIEW) == 0;
+    }
+    size_t n_os = 1;
+    if (uses_onnxc)
+        osp[n_os++] = &os_onnxc;
+    if (uses_preview)
+        osp[n_os++] = &os_preview;
     mp.has_ir_version = 1;
     mp.ir_version = g->opset >= 19 ? 9 : 8;
     mp.producer_name = "onnxc";
     mp.producer_version = "0.1";
-    mp.n_opset_import = uses_onnxc ? 2 : 1;
+    mp.n_opset_import = n_os;
     mp.opset_import = osp;
     mp.graph = &gp;
     gp.name = g->name;

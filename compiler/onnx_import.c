@@ -583,9 +583,11 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
         if (strcmp(dom, OC_DOMAIN_ONNXC) == 0)
             return oc_fail(d, "node '%s' (%s) is in domain '%s', onnxc's internal domain, which model files cannot use",
                            name, op_type, dom);
-        if (*dom && strcmp(dom, "ai.onnx") != 0)
-            return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain", name,
-                           op_type, dom);
+        int preview = strcmp(dom, OC_DOMAIN_PREVIEW) == 0 && oc_op_find(dom, op_type);
+        if (*dom && strcmp(dom, "ai.onnx") != 0 && !preview)
+            return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain%s", name,
+                           op_type, dom,
+                           strcmp(dom, OC_DOMAIN_PREVIEW) == 0 ? " and FlexAttention of 'ai.onnx.preview'" : "");
         /* onnxc's gradient ops and own losses are no ONNX ops: from a file
          * they are unknown, and refused outright because their shape rules
          * trust the graphs autodiff builds */
@@ -595,8 +597,9 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
                            name, op_type, dom, OC_DOMAIN_ONNXC);
         if (np->n_input > 4096 || np->n_output > 4096)
             return oc_fail(d, "node '%s' (%s) has too many inputs or outputs", name, op_type);
-        int nid = oc_graph_add_node(g, op_type, name, (int)np->n_input, (const char *const *)np->input,
-                                    (int)np->n_output, (const char *const *)np->output, d);
+        int nid = oc_graph_add_node_in(g, preview ? dom : "", op_type, name, (int)np->n_input,
+                                       (const char *const *)np->input, (int)np->n_output,
+                                       (const char *const *)np->output, d);
         if (nid < 0)
             return -1;
         for (size_t a = 0; a < np->n_attribute; a++)

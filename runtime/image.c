@@ -105,6 +105,42 @@ int oc_img_decode(const char *path, int channels, int64_t max_pixels, oc_img8 *i
     return 0;
 }
 
+int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img8 *im, char *err, size_t errcap)
+{
+    memset(im, 0, sizeof *im);
+    if (len > INT32_MAX) {
+        set_err(err, errcap, "encoded image is larger than 2 GiB", NULL);
+        return -1;
+    }
+    int w, h, c;
+    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &c)) {
+        set_err(err, errcap, "not a readable image", stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+        return -1;
+    }
+    if (check_size(w, h, 0, err, errcap))
+        return -1;
+    int want = c >= 3 ? 3 : 1, w2, h2, c2;
+    unsigned char *px = stbi_load_from_memory(buf, (int)len, &w2, &h2, &c2, want);
+    if (!px) {
+        set_err(err, errcap, "cannot decode image", stbi_failure_reason() ? stbi_failure_reason() : "unknown");
+        return -1;
+    }
+    if (w2 != w || h2 != h) {
+        stbi_image_free(px);
+        set_err(err, errcap, "image size changed between header and data", NULL);
+        return -1;
+    }
+    if (channels == 1 && want == 3) {
+        oc_img_rgb_to_luma(px, (int64_t)w * h);
+        want = 1;
+    }
+    im->px = px;
+    im->w = w;
+    im->h = h;
+    im->c = want;
+    return 0;
+}
+
 void oc_img8_free(oc_img8 *im)
 {
     if (im->px)

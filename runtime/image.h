@@ -50,6 +50,9 @@ int oc_img_probe(const char *path, int64_t max_pixels, int *w, int *h, int *c, c
  * header is checked against max_pixels as in oc_img_probe before any
  * pixel is decoded. */
 int oc_img_decode(const char *path, int channels, int64_t max_pixels, oc_img8 *im, char *err, size_t errcap);
+/* The same for an encoded image held in memory (the ImageDecoder op),
+ * under the default pixel limit (OC_IMG_MAX_PIXELS). */
+int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img8 *im, char *err, size_t errcap);
 void oc_img8_free(oc_img8 *im);
 
 /* RGB (interleaved) to gray in place: Y = 0.299 R + 0.587 G + 0.114 B,

@@ -6,9 +6,11 @@
  * ReduceMean (ReduceGrad). */
 #include "op.h"
 
-/* TopK and CumSum kernels are chosen in indexing.c beside the other index ops. */
+/* TopK and CumSum kernels are chosen in indexing.c beside the other index ops,
+ * CumProd's in misc.c. */
 int oc_lower_topk(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
 int oc_lower_cumsum(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
+int oc_lower_cumprod(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
 
 #include <string.h>
 
@@ -438,6 +440,6 @@ const oc_op oc_ops_reduce[] = {
     {"ArgMin", 1, 1, 1, 1, infer_argmax, NULL, 0, 0, lower_argmax},
     {"TopK", 1, 2, 2, 2, infer_topk, NULL, 0, 1u << 1, oc_lower_topk},
     {"CumSum", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1, oc_lower_cumsum},
-    {"CumProd", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1},
+    {"CumProd", 2, 2, 1, 1, infer_cumulative, NULL, 0, 1u << 1, oc_lower_cumprod},
     {0},
 };

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "attention.h"
 #include "conv.h"
 #include "conv_winograd.h"
 #include "conv_depthwise.h"
@@ -15,11 +16,14 @@
 #include "gemm.h"
 #include "indexing.h"
 #include "loss.h"
+#include "misc.h"
 #include "norm.h"
 #include "pool.h"
 #include "reduce.h"
 #include "resize.h"
 #include "shape_ops.h"
+#include "signal.h"
+#include "spatial.h"
 #include "unary_int.h"
 
 static const oc_kernel_info core[] = {
@@ -29,6 +33,12 @@ static const oc_kernel_info core[] = {
      .prep_bytes = oc_conv_winograd_prep_bytes, .prep = oc_conv_winograd_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_winograd4_forward", .fn = oc_conv_winograd4_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "winograd-4x4",
      .prep_bytes = oc_conv_winograd4_prep_bytes, .prep = oc_conv_winograd4_prep, .prep_inputs = 1u << 1},
+    {.name = "oc_conv_transpose_winograd_forward", .fn = oc_conv_transpose_winograd_forward, .params_type = "oc_conv_params",
+     .ref = oc_conv_transpose_ref, .variant = "winograd-2x2",
+     .prep_bytes = oc_conv_transpose_winograd_prep_bytes, .prep = oc_conv_transpose_winograd_prep, .prep_inputs = 1u << 1},
+    {.name = "oc_conv_transpose_winograd4_forward", .fn = oc_conv_transpose_winograd4_forward, .params_type = "oc_conv_params",
+     .ref = oc_conv_transpose_ref, .variant = "winograd-4x4",
+     .prep_bytes = oc_conv_transpose_winograd4_prep_bytes, .prep = oc_conv_transpose_winograd4_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_depthwise_forward", .fn = oc_conv_depthwise_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-dw"},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
@@ -87,6 +97,12 @@ static const oc_kernel_info core[] = {
     {.name = "oc_arg_forward", .fn = oc_arg_forward, .params_type = "oc_arg_params", .ref = NULL},
     {.name = "oc_softmax_backward", .fn = oc_softmax_backward, .params_type = "oc_softmax_params", .ref = NULL},
     {.name = "oc_reduce_backward", .fn = oc_reduce_backward, .params_type = "oc_reduce_grad_params", .ref = NULL},
+    {.name = "oc_attention_forward", .fn = oc_attention_forward, .params_type = "oc_attention_params", .ref = oc_attention_ref, .variant = "sgemm"},
+    {.name = "oc_attention_ref", .fn = oc_attention_ref, .params_type = "oc_attention_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_linear_attention_forward", .fn = oc_linear_attention_forward, .params_type = "oc_linear_attention_params", .ref = NULL},
+    {.name = "oc_rotary_forward", .fn = oc_rotary_forward, .params_type = "oc_rotary_params", .ref = NULL},
+    {.name = "oc_swiglu_forward", .fn = oc_swiglu_forward, .params_type = "oc_swiglu_params", .ref = NULL},
+    {.name = "oc_causal_conv_forward", .fn = oc_causal_conv_forward, .params_type = "oc_causal_conv_params", .ref = NULL},
     {.name = "oc_resize_forward", .fn = oc_resize_forward, .params_type = "oc_resize_params", .ref = NULL},
     {.name = "oc_depth_space_forward", .fn = oc_depth_space_forward, .params_type = "oc_depth_space_params", .ref = NULL},
     {.name = "oc_copy_forward", .fn = oc_copy_forward, .params_type = "oc_copy_params", .ref = NULL},
@@ -111,6 +127,27 @@ static const oc_kernel_info core[] = {
     {.name = "oc_tile_backward", .fn = oc_tile_backward, .params_type = "", .ref = NULL},
     {.name = "oc_dropout_backward", .fn = oc_dropout_backward, .params_type = "oc_dropout_params", .ref = NULL},
     {.name = "oc_unary_int_forward", .fn = oc_unary_int_forward, .params_type = "oc_unary_int_params", .ref = NULL},
+    /* signal.c */
+    {.name = "oc_dft_forward", .fn = oc_dft_forward, .params_type = "oc_dft_params", .ref = NULL},
+    {.name = "oc_stft_forward", .fn = oc_stft_forward, .params_type = "oc_stft_params", .ref = NULL},
+    {.name = "oc_window_forward", .fn = oc_window_forward, .params_type = "oc_window_params", .ref = NULL},
+    /* spatial.c */
+    {.name = "oc_grid_sample_forward", .fn = oc_grid_sample_forward, .params_type = "oc_grid_sample_params", .ref = NULL},
+    {.name = "oc_affine_grid_forward", .fn = oc_affine_grid_forward, .params_type = "oc_affine_grid_params", .ref = NULL},
+    {.name = "oc_roi_align_forward", .fn = oc_roi_align_forward, .params_type = "oc_roi_align_params", .ref = NULL},
+    {.name = "oc_deform_conv_forward", .fn = oc_deform_conv_forward, .params_type = "oc_deform_conv_params", .ref = NULL},
+    {.name = "oc_col2im_forward", .fn = oc_col2im_forward, .params_type = "oc_col2im_params", .ref = NULL},
+    {.name = "oc_max_unpool_forward", .fn = oc_max_unpool_forward, .params_type = "oc_max_unpool_params", .ref = NULL},
+    {.name = "oc_center_crop_pad_forward", .fn = oc_center_crop_pad_forward, .params_type = "oc_center_crop_pad_params", .ref = NULL},
+    /* misc.c */
+    {.name = "oc_nms_forward", .fn = oc_nms_forward, .params_type = "oc_nms_params", .ref = NULL},
+    {.name = "oc_cumprod_forward", .fn = oc_cumprod_forward, .params_type = "oc_cumprod_params", .ref = NULL},
+    {.name = "oc_det_forward", .fn = oc_det_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_reverse_sequence_forward", .fn = oc_reverse_sequence_forward, .params_type = "oc_reverse_seq_params", .ref = NULL},
+    {.name = "oc_tensor_scatter_forward", .fn = oc_tensor_scatter_forward, .params_type = "oc_tensor_scatter_params", .ref = NULL},
+    {.name = "oc_unique_forward", .fn = oc_unique_forward, .params_type = "oc_unique_params", .ref = NULL},
+    {.name = "oc_tfidf_forward", .fn = oc_tfidf_forward, .params_type = "oc_tfidf_params", .ref = NULL},
+    {.name = "oc_image_decoder_forward", .fn = oc_image_decoder_forward, .params_type = "oc_image_decoder_params", .ref = NULL},
     {0},
 };
 

@@ -10,6 +10,7 @@
 
 #include "../../compiler/graph.h"
 #include "../../compiler/onnx_export.h"
+#include "../../compiler/onnx_import.h"
 #include "../../compiler/ops/op.h"
 #include "../../compiler/shape.h"
 #include "../../runtime/io.h"
@@ -199,6 +200,26 @@ static void test_domains(void)
     CHECK(oc_onnx_save(g, path, &d) == 0, "save: %s", d.msg);
     saved_opsets(path, ops, sizeof ops);
     CHECK(strcmp(ops, ":17") == 0, "opset_import without: '%s'", ops);
+    oc_graph_free(g);
+
+    /* ai.onnx.preview: FlexAttention is registered there only; a saved
+     * graph imports the domain and loads back with the node in it */
+    CHECK(oc_op_find(OC_DOMAIN_PREVIEW, "FlexAttention") && !oc_op_find("", "FlexAttention"), "FlexAttention lookup");
+    int64_t qd[4] = {1, 2, 3, 4};
+    const char *qkv[3] = {"q", "k", "v"}, *y[1] = {"y"};
+    g = oc_graph_new("g", 26, &d);
+    int ok = g != NULL;
+    for (int i = 0; ok && i < 3; i++)
+        ok = oc_graph_add_input(g, qkv[i], OC_FLOAT, 4, qd, NULL, &d) >= 0;
+    int f = ok ? oc_graph_add_node_in(g, OC_DOMAIN_PREVIEW, "FlexAttention", "flex", 3, qkv, 1, y, &d) : -1;
+    CHECK(f >= 0 && oc_graph_mark_output(g, g->nodes[f].out[0], &d) == 0 && oc_onnx_save(g, path, &d) == 0,
+          "FlexAttention graph: %s", d.msg);
+    saved_opsets(path, ops, sizeof ops);
+    CHECK(strcmp(ops, ":26,ai.onnx.preview:1") == 0, "opset_import with a FlexAttention node: '%s'", ops);
+    oc_graph *back = oc_onnx_load(path, &d);
+    CHECK(back && back->n_nodes == 1 && back->nodes[0].op == oc_op_find(OC_DOMAIN_PREVIEW, "FlexAttention"),
+          "FlexAttention loads back: %s", back ? "wrong node" : d.msg);
+    oc_graph_free(back);
     remove(path);
     oc_graph_free(g);
 }
