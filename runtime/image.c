@@ -37,11 +37,76 @@ static int check_size(int w, int h, int64_t max_pixels, char *err, size_t cap)
     return 0;
 }
 
+/* PNG: every chunk's declared length must fit in the file. stb_image
+ * trusts IDAT lengths and grows its buffer to them before reading, so a
+ * few bytes that claim a 900 MB chunk cost a 900 MB allocation (found by
+ * fuzz_image). Other formats pass through. `get` reads n bytes at pos
+ * (0 when they are not all there); size is the whole input's. */
+typedef int (*byte_reader)(void *ctx, int64_t pos, unsigned char *dst, int n);
+
+static int png_chunks_fit(byte_reader get, void *ctx, int64_t size, char *err, size_t cap)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[8];
+    if (size < 8 || !get(ctx, 0, b, 8) || memcmp(b, sig, 8) != 0)
+        return 0;
+    for (int64_t pos = 8; pos + 8 <= size;) {
+        if (!get(ctx, pos, b, 8))
+            break;
+        int64_t len = (int64_t)b[0] << 24 | (int64_t)b[1] << 16 | (int64_t)b[2] << 8 | b[3];
+        if (len > size - pos - 12) {
+            if (err && cap)
+                snprintf(err, cap, "PNG chunk '%c%c%c%c' at byte %lld claims %lld bytes, past the end of the data (%lld bytes)",
+                         b[4] >= 32 && b[4] < 127 ? b[4] : '?', b[5] >= 32 && b[5] < 127 ? b[5] : '?',
+                         b[6] >= 32 && b[6] < 127 ? b[6] : '?', b[7] >= 32 && b[7] < 127 ? b[7] : '?', (long long)pos,
+                         (long long)len, (long long)size);
+            return -1;
+        }
+        if (!memcmp(b + 4, "IEND", 4))
+            break;
+        pos += 12 + len;
+    }
+    return 0;
+}
+
+static int file_get(void *ctx, int64_t pos, unsigned char *dst, int n)
+{
+    FILE *f = ctx;
+    return fseeko(f, (off_t)pos, SEEK_SET) == 0 && fread(dst, 1, (size_t)n, f) == (size_t)n;
+}
+
+typedef struct mem_src {
+    const unsigned char *p;
+    int64_t n;
+} mem_src;
+
+static int mem_get(void *ctx, int64_t pos, unsigned char *dst, int n)
+{
+    const mem_src *m = ctx;
+    if (pos < 0 || pos > m->n - n)
+        return 0;
+    memcpy(dst, m->p + pos, (size_t)n);
+    return 1;
+}
+
+/* The PNG check on an open file, which is left at its start. */
+static int file_png_check(FILE *f, char *err, size_t cap)
+{
+    int64_t size = fseeko(f, 0, SEEK_END) == 0 ? (int64_t)ftello(f) : -1;
+    int rc = size >= 0 ? png_chunks_fit(file_get, f, size, err, cap) : 0;
+    rewind(f);
+    return rc;
+}
+
 int oc_img_probe(const char *path, int64_t max_pixels, int *w, int *h, int *c, char *err, size_t errcap)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
         set_err(err, errcap, "cannot open", NULL);
+        return -1;
+    }
+    if (file_png_check(f, err, errcap)) {
+        fclose(f);
         return -1;
     }
     int ok = stbi_info_from_file(f, w, h, c);
@@ -71,6 +136,10 @@ int oc_img_decode(const char *path, int channels, int64_t max_pixels, oc_img8 *i
         return -1;
     }
     int w, h, c;
+    if (file_png_check(f, err, errcap)) {
+        fclose(f);
+        return -1;
+    }
     if (!stbi_info_from_file(f, &w, &h, &c)) {
         fclose(f);
         set_err(err, errcap, "not a readable image", stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
@@ -113,6 +182,9 @@ int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img
         return -1;
     }
     int w, h, c;
+    mem_src ms = {buf, (int64_t)len};
+    if (png_chunks_fit(mem_get, &ms, (int64_t)len, err, errcap))
+        return -1;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &c)) {
         set_err(err, errcap, "not a readable image", stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
         return -1;
