@@ -151,7 +151,7 @@ static const oc_kernel_info core[] = {
     {0},
 };
 
-static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary};
+static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary, oc_kernels_controlflow};
 
 #define MAX_KERNELS 256
 static const oc_kernel_info *all[MAX_KERNELS];
