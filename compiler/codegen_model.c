@@ -777,7 +777,7 @@ int oc_cg_write_model_c(FILE *f, const oc_graph *g, const oc_plan *p, const oc_c
         if (st->n_in + st->n_out > c.max_args)
             c.max_args = st->n_in + st->n_out;
         const char *why;
-        if (st->n_sub) {
+        if (st->n_sub && !o->portable) { /* (portable mode refuses it below: no portable twin) */
             oc_fail(d, "node '%s' (%s): onnxc compile cannot emit control flow (its subgraphs run as sub-plans "
                        "in the runtime only); run the model with onnxc run",
                     st->name, st->op);
