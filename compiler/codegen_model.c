@@ -778,6 +778,12 @@ int oc_cg_write_model_c(FILE *f, const oc_graph *g, const oc_plan *p, const oc_c
         if (st->n_in + st->n_out > c.max_args)
             c.max_args = st->n_in + st->n_out;
         const char *why;
+        if (st->n_sub && !o->portable) { /* (portable mode refuses it below: no portable twin) */
+            oc_fail(d, "node '%s' (%s): onnxc compile cannot emit control flow (its subgraphs run as sub-plans "
+                       "in the runtime only); run the model with onnxc run",
+                    st->name, st->op);
+            goto done;
+        }
         if (o->portable) {
             if (!oc_cg_portable_accepts(p, st, &why)) {
                 oc_fail(d, "node '%s' (%s): --portable cannot emit it (kernel %s: %s); portable mode covers Conv, "

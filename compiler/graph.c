@@ -122,6 +122,7 @@ static void attr_clear(oc_attr *a)
     for (int i = 0; a->tensors && i < a->n; i++)
         oc_tensor_free(a->tensors[i]);
     free(a->tensors);
+    oc_graph_free(a->g);
 }
 
 void oc_graph_free(oc_graph *g)
@@ -154,6 +155,7 @@ void oc_graph_free(oc_graph *g)
     free(g->name);
     free(g->producer);
     free(g->source);
+    free(g->capture_slot);
     free(g);
 }
 

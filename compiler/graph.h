@@ -27,6 +27,8 @@ enum {
     OC_VALUE_INITIALIZER = 1u << 2, /* constant data from the model (a weight) */
     OC_VALUE_VARIABLE = 1u << 3,    /* trainable: its data changes between runs, so
                                      * nothing may be folded from it */
+    OC_VALUE_CAPTURED = 1u << 4,    /* in a subgraph: an outer-scope value it reads
+                                     * (also OC_VALUE_INPUT; see oc_graph.n_captured) */
 };
 
 typedef struct oc_value {
@@ -72,8 +74,9 @@ typedef struct oc_attr {
     char **strings;
     oc_tensor *t;
     oc_tensor **tensors;
-    /* Subgraph attributes (If/Loop/Scan bodies) are recorded by type only;
-     * onnxc does not execute control flow yet. */
+    /* OC_ATTR_GRAPH: the subgraph (If branches, Loop/Scan bodies), owned.
+     * GRAPHS, sparse tensors and type protos are recorded by type only. */
+    struct oc_graph *g;
 } oc_attr;
 
 /* Operator domain of onnxc's own ops (gradient ops, onnxc-only losses).
@@ -93,6 +96,10 @@ typedef struct oc_node {
     int *out;               /* value ids, -1 = omitted optional output */
     int n_attrs;
     oc_attr *attrs;
+    /* The last n_implicit inputs are no ONNX inputs: they are the outer
+     * values the node's subgraphs read (captured by name at import), so
+     * that ordering, liveness and dead-code removal see those reads. */
+    int n_implicit;
 } oc_node;
 
 typedef struct oc_graph {
@@ -112,7 +119,20 @@ typedef struct oc_graph {
     /* name -> value id, open addressing */
     int *index;
     int index_cap;
+
+    /* Subgraphs (a node attribute of the enclosing graph `parent`): the
+     * last n_captured graph inputs are outer-scope values the subgraph
+     * reads (flag OC_VALUE_CAPTURED, same name as outside); captured input
+     * c is input capture_slot[c] of the node holding the subgraph (one of
+     * its implicit inputs). depth is 0 for a model's main graph. */
+    struct oc_graph *parent;
+    int depth;
+    int n_captured;
+    int *capture_slot;
 } oc_graph;
+
+/* Deepest subgraph nesting onnxc imports (a main graph is depth 0). */
+#define OC_MAX_SUBGRAPH_DEPTH 8
 
 oc_graph *oc_graph_new(const char *name, int64_t opset, oc_diag *d);
 void oc_graph_free(oc_graph *g);

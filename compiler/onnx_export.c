@@ -223,7 +223,7 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
         if (!np || !in || !out || !attrs)
             break;
         onnx__node_proto__init(np);
-        for (int k = 0; k < n->n_in; k++)
+        for (int k = 0; k < n->n_in - n->n_implicit; k++)
             in[k] = n->in[k] >= 0 ? g->values[n->in[k]].name : "";
         for (int k = 0; k < n->n_out; k++)
             out[k] = n->out[k] >= 0 ? g->values[n->out[k]].name : "";
@@ -236,7 +236,7 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
         np->name = n->name;
         np->op_type = n->op_type;
         np->domain = n->domain;
-        np->n_input = (size_t)n->n_in;
+        np->n_input = (size_t)(n->n_in - n->n_implicit);
         np->input = in;
         np->n_output = (size_t)n->n_out;
         np->output = out;

@@ -420,6 +420,27 @@ static int apply_type(oc_value *v, const Onnx__TypeProto *tp, const char *what, 
 
 /* ---- attributes ---- */
 
+static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, oc_diag *d);
+
+/* A GraphProto attribute (If branch, Loop/Scan body) as a subgraph of g:
+ * names it does not define resolve in the enclosing graphs (captured,
+ * see resolve_name). */
+static int import_subgraph(oc_graph *g, oc_attr *a, const Onnx__GraphProto *gp, const char *dir, oc_diag *d)
+{
+    if (g->depth + 1 > OC_MAX_SUBGRAPH_DEPTH)
+        return oc_fail(d, "attribute '%s': subgraphs nest deeper than %d levels", a->name, OC_MAX_SUBGRAPH_DEPTH);
+    if (!(a->g = oc_graph_new(gp->name ? gp->name : "", g->opset, d)))
+        return -1;
+    a->g->parent = g;
+    a->g->depth = g->depth + 1;
+    a->g->ir_version = g->ir_version;
+    if (import_graph(a->g, gp, dir, d)) {
+        oc_diag_prefix(d, "attribute '%s' (subgraph '%s'): ", a->name, gp->name ? gp->name : "");
+        return -1;
+    }
+    return 0;
+}
+
 static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, const char *dir, oc_diag *d)
 {
     if (!ap->name || !*ap->name)
@@ -507,7 +528,11 @@ static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, con
             a->n = (int)i + 1;
         }
         break;
-    case OC_ATTR_GRAPH: case OC_ATTR_GRAPHS: case OC_ATTR_SPARSE_TENSOR: case OC_ATTR_SPARSE_TENSORS:
+    case OC_ATTR_GRAPH:
+        if (!ap->g)
+            return oc_fail(d, "attribute '%s' is a graph but holds none", ap->name);
+        return import_subgraph(g, a, ap->g, dir, d);
+    case OC_ATTR_GRAPHS: case OC_ATTR_SPARSE_TENSOR: case OC_ATTR_SPARSE_TENSORS:
     case OC_ATTR_TYPE_PROTO: case OC_ATTR_TYPE_PROTOS:
         break; /* recorded by type only (see graph.h) */
     default:
@@ -517,6 +542,64 @@ static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, con
 }
 
 /* ---- the model ---- */
+
+/* Value `name` as seen from graph g: its own, or for a subgraph an
+ * outer-scope value (ONNX resolves names through the enclosing graphs),
+ * which becomes a captured input of g and of every graph in between.
+ * -1 when no enclosing graph defines it (no diagnostic), -2 on error. */
+static int resolve_name(oc_graph *g, const char *name, oc_diag *d)
+{
+    int id = oc_graph_find(g, name);
+    if (id >= 0 || !g->parent)
+        return id;
+    int outer = resolve_name(g->parent, name, d);
+    if (outer < 0)
+        return outer;
+    /* its type is copied again by the control-flow op's shape rule */
+    const oc_value *ov = &g->parent->values[outer];
+    if ((id = oc_graph_add_input(g, name, ov->dtype, ov->rank, ov->rank >= 0 ? ov->dims : NULL, NULL, d)) < 0)
+        return -2;
+    g->values[id].flags |= OC_VALUE_CAPTURED;
+    g->n_captured++;
+    return id;
+}
+
+/* After node nid's attributes: the outer values its subgraphs captured
+ * become its implicit inputs (one slot per value), and each subgraph
+ * records which slot feeds each of its captured inputs. */
+static int add_implicit_inputs(oc_graph *g, int nid, oc_diag *d)
+{
+    oc_node *n = &g->nodes[nid];
+    for (int a = 0; a < n->n_attrs; a++) {
+        oc_graph *sub = n->attrs[a].g;
+        if (!sub || !sub->n_captured)
+            continue;
+        if (!(sub->capture_slot = calloc((size_t)sub->n_captured, sizeof(int))))
+            return oc_fail(d, "out of memory");
+        for (int c = 0; c < sub->n_captured; c++) {
+            const char *name = sub->values[sub->inputs[sub->n_inputs - sub->n_captured + c]].name;
+            int id = oc_graph_find(g, name), slot = -1;
+            if (id < 0)
+                return oc_fail(d, "internal error: captured value '%s' is not in the enclosing graph", name);
+            for (int k = n->n_in - n->n_implicit; k < n->n_in && slot < 0; k++)
+                if (n->in[k] == id)
+                    slot = k;
+            if (slot < 0) {
+                if (n->n_in >= 1 << 20)
+                    return oc_fail(d, "too many captured values");
+                int *in = realloc(n->in, sizeof(int) * (size_t)(n->n_in + 2));
+                if (!in)
+                    return oc_fail(d, "out of memory");
+                n->in = in;
+                slot = n->n_in++;
+                n->in[slot] = id;
+                n->n_implicit++;
+            }
+            sub->capture_slot[c] = slot;
+        }
+    }
+    return 0;
+}
 
 static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, oc_diag *d)
 {
@@ -554,7 +637,8 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
             return -1;
         if (apply_type(&g->values[id], vi->type, "input", d))
             return -1;
-        if (g->values[id].rank < 0 || !g->values[id].dtype)
+        /* a subgraph's inputs (Loop/Scan body) get their types from the op */
+        if (!g->parent && (g->values[id].rank < 0 || !g->values[id].dtype))
             return oc_fail(d, "graph input '%s' has no tensor type with a shape", name);
     }
     /* declare node outputs so nodes may be listed in any order */
@@ -580,7 +664,9 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
     for (size_t i = 0; i < gp->n_output; i++) {
         const Onnx__ValueInfoProto *vi = gp->output[i];
         const char *name = vi->name ? vi->name : "";
-        int id = oc_graph_find(g, name);
+        int id = resolve_name(g, name, d);
+        if (id == -2)
+            return -1;
         if (id < 0)
             return oc_fail(d, "graph output '%s' is not produced by any node, input or initializer", name);
         if (apply_type(&g->values[id], vi->type, "output", d) || oc_graph_mark_output(g, id, d))
@@ -615,6 +701,9 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
                            name, op_type, dom, OC_DOMAIN_ONNXC);
         if (np->n_input > 4096 || np->n_output > 4096)
             return oc_fail(d, "node '%s' (%s) has too many inputs or outputs", name, op_type);
+        for (size_t j = 0; j < np->n_input; j++)
+            if (np->input[j] && *np->input[j] && resolve_name(g, np->input[j], d) == -2)
+                return -1;
         int nid = oc_graph_add_node_in(g, preview ? dom : "", op_type, name, (int)np->n_input,
                                        (const char *const *)np->input, (int)np->n_output,
                                        (const char *const *)np->output, d);
@@ -625,6 +714,10 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
                 oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
                 return -1;
             }
+        if (add_implicit_inputs(g, nid, d)) {
+            oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
+            return -1;
+        }
     }
     if (oc_graph_toposort(g, d) || oc_graph_validate(g, d))
         return -1;

@@ -133,6 +133,15 @@ int oc_plan_arena(int n, const size_t *size, const int *def, const int *last, si
     return 0;
 }
 
+/* Control flow: a node holding a subgraph (If, Loop, Scan). */
+static int has_subgraph(const oc_node *n)
+{
+    for (int k = 0; k < n->n_attrs; k++)
+        if (n->attrs[k].g)
+            return 1;
+    return 0;
+}
+
 static int node_is_constant(const oc_graph *g, const oc_node *n)
 {
     int any = 0;
@@ -339,6 +348,16 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
             if (!oc_dtype_size(val->dtype) && val->dtype)
                 oc_fail(d, "value '%s' has element type %s, which onnxc cannot run yet", val->name,
                         oc_dtype_name(val->dtype));
+            else if (val->producer >= 0 && has_subgraph(&g->nodes[val->producer]))
+                oc_fail(d, "%s: output '%s' has shape %s, which onnxc cannot fix when planning (its condition or trip "
+                           "count is only known at run time and the shape depends on it, or its subgraph's shapes "
+                           "do not resolve); onnxc plans static shapes and cannot run it yet",
+                        oc_node_label(&g->nodes[val->producer], lb, sizeof lb), val->name,
+                        oc_format_dims(sh, sizeof sh, val->dims, val->rank < 0 ? 0 : val->rank));
+            else if (g->parent)
+                oc_fail(d, "value '%s' has unknown shape %s (in a subgraph: a shape that depends on the iteration "
+                           "or on data is not supported yet)", val->name,
+                        oc_format_dims(sh, sizeof sh, val->dims, val->rank < 0 ? 0 : val->rank));
             else
                 oc_fail(d, "value '%s' has unknown shape %s; bind symbolic dims with --batch or --dim", val->name,
                         oc_format_dims(sh, sizeof sh, val->dims, val->rank < 0 ? 0 : val->rank));
@@ -596,6 +615,9 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         oc_lowered lw = {0};
         if (n->op->lower(g, n, &lw, d)) {
             free(lw.params);
+            for (int k = 0; k < lw.n_sub; k++)
+                oc_plan_free(lw.sub[k]);
+            free(lw.sub);
             if (!strstr(d->msg, "node '"))
                 oc_diag_prefix(d, "%s: ", oc_node_label(n, lb, sizeof lb));
             goto fail;
@@ -603,6 +625,9 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         int kid = oc_kernel_id_of(lw.fn);
         if (kid < 0) {
             free(lw.params);
+            for (int k = 0; k < lw.n_sub; k++)
+                oc_plan_free(lw.sub[k]);
+            free(lw.sub);
             oc_fail(d, "%s: internal error: its kernel is not in the kernel table (runtime/kernels/table.c)",
                     oc_node_label(n, lb, sizeof lb));
             goto fail;
@@ -617,6 +642,8 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         st->kernel = kid;
         st->params = lw.params;
         st->params_size = lw.params_size;
+        st->sub = lw.sub;
+        st->n_sub = lw.n_sub;
         st->scratch = align_up(lw.scratch);
         st->tscratch = align_up(lw.tscratch);
         st->flops = lw.flops;

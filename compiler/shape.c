@@ -58,16 +58,27 @@ int oc_graph_bind_dims(oc_graph *g, int64_t batch, int n, const oc_dim_binding *
     return 0;
 }
 
+/* Control flow (If, Loop, Scan): its output shapes may stay unknown until
+ * a condition or trip count is folded (the fold pass infers again). */
+static int holds_subgraph(const oc_node *n)
+{
+    for (int k = 0; k < n->n_attrs; k++)
+        if (n->attrs[k].g)
+            return 1;
+    return 0;
+}
+
 /* Input of node i whose shape is unknown because an op onnxc lacks (or a
- * node skipped for that reason) produced it without a declared type: id
- * of that value, or -1. */
+ * node skipped for that reason, or control flow whose shapes are not
+ * known yet) produced it without a declared type: id of that value, or -1. */
 static int blocked_input(const oc_graph *g, const oc_node *n, const unsigned char *skipped)
 {
     for (int k = 0; k < n->n_in; k++) {
         if (n->in[k] < 0)
             continue;
         const oc_value *v = &g->values[n->in[k]];
-        if (v->rank < 0 && v->producer >= 0 && (!g->nodes[v->producer].op || skipped[v->producer]))
+        if (v->rank < 0 && v->producer >= 0 &&
+            (!g->nodes[v->producer].op || skipped[v->producer] || holds_subgraph(&g->nodes[v->producer])))
             return n->in[k];
     }
     return -1;
@@ -107,8 +118,8 @@ int oc_graph_infer_shapes_hook(oc_graph *g, oc_infer_hook after, void *ctx, oc_d
             continue;
         }
         const oc_op *op = n->op;
-        if (n->n_in < op->min_in || n->n_in > op->max_in) {
-            rc = oc_fail(d, "%s has %d inputs; %s takes %d to %d", oc_node_label(n, lb, sizeof lb), n->n_in,
+        if (n->n_in - n->n_implicit < op->min_in || n->n_in - n->n_implicit > op->max_in) {
+            rc = oc_fail(d, "%s has %d inputs; %s takes %d to %d", oc_node_label(n, lb, sizeof lb), n->n_in - n->n_implicit,
                          op->name, op->min_in, op->max_in);
             break;
         }

@@ -64,7 +64,8 @@ static int step_args(oc_plan *p, const oc_step *st, oc_kargs *a, const oc_tensor
                     .tscratch = p->scratch ? p->scratch + (p->scratch_bytes - p->tscratch_stride * (size_t)p->threads) : NULL,
                     .tscratch_stride = p->tscratch_stride,
                     .prep = st->prep_bytes ? p->prep + st->prep_offset : NULL,
-                    .coll = p->coll.allreduce ? &p->coll : NULL};
+                    .coll = p->coll.allreduce ? &p->coll : NULL,
+                    .sub = st->sub, .n_sub = st->n_sub};
     return 0;
 }
 
@@ -144,6 +145,9 @@ void oc_plan_free(oc_plan *p)
         free(p->steps[s].out);
         free(p->steps[s].name);
         free(p->steps[s].op);
+        for (int k = 0; k < p->steps[s].n_sub; k++)
+            oc_plan_free(p->steps[s].sub[k]);
+        free(p->steps[s].sub);
     }
     for (int i = 0; i < p->n_tensors; i++)
         free(p->names ? p->names[i] : NULL);

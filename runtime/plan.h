@@ -28,6 +28,8 @@ typedef struct oc_collective {
     void *ctx;
 } oc_collective;
 
+struct oc_plan;
+
 typedef struct oc_kargs {
     const void *p;              /* the op's parameter block (kernels/<op>.h) */
     int n_in, n_out;
@@ -42,6 +44,10 @@ typedef struct oc_kargs {
     size_t tscratch_stride;
     const void *prep;           /* data the kernel prepared from constant inputs, or NULL */
     const oc_collective *coll;  /* the plan's collective, or NULL (one process) */
+    /* Control flow (If, Loop, Scan): the step's sub-plans (branches,
+     * bodies), which the kernel feeds and runs; NULL / 0 for other kernels. */
+    struct oc_plan *const *sub;
+    int n_sub;
 } oc_kargs;
 
 typedef int (*oc_kernel_fn)(const oc_kargs *a);
@@ -59,6 +65,8 @@ typedef struct oc_step {
     size_t prep_bytes;  /* 0: none */
     int64_t flops;      /* 2 x multiply-accumulates of one run (0 when not counted) */
     char *name, *op;    /* node name and op type, for messages and profiles */
+    struct oc_plan **sub; /* owned sub-plans of a control-flow step (kernels/controlflow.h) */
+    int n_sub;
 } oc_step;
 
 enum { OC_T_ARENA = 0, OC_T_CONST = 1, OC_T_INPUT = 2, OC_T_PARAM = 3, OC_T_GRAD = 4 };

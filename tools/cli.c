@@ -29,6 +29,7 @@ static const struct {
     {"ReduceMin", 1u << 1},      {"ReduceProd", 1u << 1},      {"ReduceL1", 1u << 1},
     {"ReduceL2", 1u << 1},       {"ReduceLogSum", 1u << 1},    {"ReduceLogSumExp", 1u << 1},
     {"ReduceSumSquare", 1u << 1},
+    {"Loop", 1u << 0}, /* the trip count sizes the stacked scan outputs */
 };
 
 /* Whether the value of v defines a shape: v, or a value computed from it

@@ -27,6 +27,10 @@ typedef struct oc_lowered {
     size_t scratch;       /* shared by the step's threads */
     size_t tscratch;      /* per thread (oc_kargs.tscratch) */
     int64_t flops;        /* 2 x MACs of one run, for profiles (0: not counted) */
+    /* Control flow: sub-plans (branches, bodies) the step owns afterwards
+     * and hands its kernel (oc_kargs.sub); malloc'd array. */
+    oc_plan **sub;
+    int n_sub;
 } oc_lowered;
 
 typedef struct oc_grad_ctx oc_grad_ctx;

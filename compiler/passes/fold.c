@@ -36,6 +36,9 @@ static int try_fold(oc_graph *g, int nid)
     oc_node *n = &g->nodes[nid];
     if (!n->op || !n->op->lower || n->n_in == 0 || n->n_in > 64 || n->n_out > 16)
         return 0;
+    for (int k = 0; k < n->n_attrs; k++)
+        if (n->attrs[k].g) /* control flow: its shape rule folds what is constant */
+            return 0;
     for (size_t k = 0; k < sizeof never_fold / sizeof never_fold[0]; k++)
         if (!strcmp(n->op_type, never_fold[k]))
             return 0;
