@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gradient_op.h"
 #include "onnx.pb-c.h"
 #include "ops/op.h"
 #include "../runtime/io.h"
@@ -509,7 +510,7 @@ typedef struct file_domain {
 static const file_domain file_domains[] = {
     {OC_DOMAIN_PREVIEW, "FlexAttention"},
     {OC_DOMAIN_ML, "ArrayFeatureExtractor, Binarizer, LabelEncoder and TreeEnsemble"},
-    {OC_DOMAIN_TRAINING, "Adagrad, Adam and Momentum"},
+    {OC_DOMAIN_TRAINING, "Adagrad, Adam, Gradient and Momentum"},
 };
 #define N_FILE_DOMAINS (sizeof file_domains / sizeof file_domains[0])
 #define FILE_DOMAIN_LIST "'" OC_DOMAIN_ML "', '" OC_DOMAIN_PREVIEW "' and '" OC_DOMAIN_TRAINING "'"
@@ -754,7 +755,8 @@ static oc_graph *load_model(const unsigned char *buf, size_t len, const char *pa
         g->producer = oc_strdup(producer);
         g->source = oc_strdup(path);
         g->ir_version = mp->has_ir_version ? mp->ir_version : 0;
-        if (!dir || !g->producer || !g->source || import_graph(g, mp->graph, slash ? dir : ".", &im, d)) {
+        if (!dir || !g->producer || !g->source || import_graph(g, mp->graph, slash ? dir : ".", &im, d) ||
+            oc_expand_gradient_ops(g, d)) {
             oc_fail(d, "out of memory");
             oc_diag_prefix(d, "%s: ", path);
             oc_graph_free(g);

@@ -118,10 +118,19 @@ static int lower_optim(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_d
     return 0;
 }
 
+/* Gradient names what it differentiates in attributes; the importer
+ * replaces it by autodiff's nodes (compiler/gradient_op.c), so a Gradient
+ * node reaching shape inference was built some other way. */
+static int infer_gradient(oc_infer *cx)
+{
+    return oc_infer_fail(cx, "Gradient nodes are expanded when a file is imported; this one was not");
+}
+
 /* Input counts: R, T and at least one group; the importer caps them at 4096. */
 const oc_op oc_ops_optim[] = {
     {"Adagrad", 5, 4096, 2, 4096, infer_optim, NULL, 0, 3u, lower_optim, .domain = OC_DOMAIN_TRAINING},
     {"Adam", 6, 4096, 3, 4096, infer_optim, NULL, 0, 3u, lower_optim, .domain = OC_DOMAIN_TRAINING},
+    {"Gradient", 0, 4096, 1, 4096, infer_gradient, NULL, 0, 0, NULL, .domain = OC_DOMAIN_TRAINING},
     {"Momentum", 5, 4096, 2, 4096, infer_optim, NULL, 0, 3u, lower_optim, .domain = OC_DOMAIN_TRAINING},
     {0},
 };
