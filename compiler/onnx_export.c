@@ -251,7 +251,9 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
     }
     for (int i = 0; !rc && !p.oom && i < g->n_values; i++) {
         const oc_value *v = &g->values[i];
-        if ((v->flags & OC_VALUE_INITIALIZER) && v->constant) {
+        /* weights, and the constants passes add without a producer (the
+         * seed of an imported Gradient's backward pass) */
+        if (v->constant && ((v->flags & OC_VALUE_INITIALIZER) || (v->producer < 0 && !(v->flags & OC_VALUE_INPUT)))) {
             Onnx__TensorProto *tp = tensor_proto(&p, v->constant, v->name);
             if (tp)
                 gp.initializer[gp.n_initializer++] = tp;
