@@ -26,6 +26,8 @@
 #include "../runtime/kernels/indexing.h"
 #include "../runtime/kernels/loss.h"
 #include "../runtime/kernels/misc.h"
+#include "../runtime/kernels/ml.h"
+#include "../runtime/kernels/optim_ops.h"
 #include "../runtime/kernels/norm.h"
 #include "../runtime/kernels/pool.h"
 #include "../runtime/kernels/quant.h"
@@ -252,6 +254,14 @@ static const field f_unique[] = {
     S(oc_unique_params, has_axis, F_I32), S(oc_unique_params, axis, F_I32), S(oc_unique_params, sorted, F_I32),
     S(oc_unique_params, n, F_I64), S(oc_unique_params, es, F_I32), END};
 static const field f_image_decoder[] = {S(oc_image_decoder_params, pixel_format, F_I32), END};
+/* ml.c, optim_ops.c (TreeEnsemble's and LabelEncoder's variable-size
+ * blocks have no printer: onnxc compile refuses them) */
+static const field f_binarizer[] = {S(oc_binarizer_params, threshold, F_F64), END};
+static const field f_optim_op[] = {
+    S(oc_optim_op_params, kind, F_I32), S(oc_optim_op_params, n, F_I32), S(oc_optim_op_params, alpha, F_F64),
+    S(oc_optim_op_params, beta, F_F64), S(oc_optim_op_params, epsilon, F_F64),
+    S(oc_optim_op_params, decay_factor, F_F64), S(oc_optim_op_params, norm_coefficient, F_F64),
+    S(oc_optim_op_params, norm_coefficient_post, F_F64), END};
 
 static const field f_attention[] = {
     S(oc_attention_params, batch, F_I64), S(oc_attention_params, q_heads, F_I64),
@@ -348,6 +358,8 @@ static const struct {
     {"oc_tensor_scatter_params", f_tensor_scatter, sizeof(oc_tensor_scatter_params)},
     {"oc_unique_params", f_unique, sizeof(oc_unique_params)},
     {"oc_image_decoder_params", f_image_decoder, sizeof(oc_image_decoder_params)},
+    {"oc_binarizer_params", f_binarizer, sizeof(oc_binarizer_params)},
+    {"oc_optim_op_params", f_optim_op, sizeof(oc_optim_op_params)},
 };
 
 static size_t kind_size(field_kind k)

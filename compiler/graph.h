@@ -85,6 +85,12 @@ typedef struct oc_attr {
 /* ONNX's preview domain (opset 1): its ops that onnxc registers
  * (FlexAttention) are imported from files and exported with it. */
 #define OC_DOMAIN_PREVIEW "ai.onnx.preview"
+/* ONNX's classical-ML domain (ArrayFeatureExtractor, Binarizer,
+ * LabelEncoder, TreeEnsemble) and its training-preview domain (Adagrad,
+ * Adam, Momentum): imported from files, exported at the graph's
+ * opset_ml (ML) and version 1 (training). */
+#define OC_DOMAIN_ML "ai.onnx.ml"
+#define OC_DOMAIN_TRAINING "ai.onnx.preview.training"
 
 typedef struct oc_node {
     char *name;
@@ -107,6 +113,7 @@ typedef struct oc_graph {
     char *producer;   /* producer_name + version, "" when absent */
     int64_t ir_version;
     int64_t opset;    /* opset of the default domain */
+    int64_t opset_ml; /* opset of ai.onnx.ml the file imports (0: none) */
     char *source;     /* file the graph came from ("" when built in C) */
 
     oc_value *values;

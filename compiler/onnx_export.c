@@ -171,13 +171,15 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
     pool p = {0};
     Onnx__ModelProto mp;
     Onnx__GraphProto gp;
-    Onnx__OperatorSetIdProto os, os_onnxc, os_preview;
-    Onnx__OperatorSetIdProto *osp[3] = {&os};
+    Onnx__OperatorSetIdProto os, os_onnxc, os_preview, os_ml, os_training;
+    Onnx__OperatorSetIdProto *osp[5] = {&os};
     onnx__model_proto__init(&mp);
     onnx__graph_proto__init(&gp);
     onnx__operator_set_id_proto__init(&os);
     onnx__operator_set_id_proto__init(&os_onnxc);
     onnx__operator_set_id_proto__init(&os_preview);
+    onnx__operator_set_id_proto__init(&os_ml);
+    onnx__operator_set_id_proto__init(&os_training);
     os.domain = "";
     os.has_version = 1;
     os.version = g->opset;
@@ -189,16 +191,29 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
     os_preview.domain = OC_DOMAIN_PREVIEW; /* FlexAttention */
     os_preview.has_version = 1;
     os_preview.version = 1;
-    int uses_onnxc = 0, uses_preview = 0;
+    os_ml.domain = OC_DOMAIN_ML; /* the opset the source file imported; 5 (TreeEnsemble's) when built in C */
+    os_ml.has_version = 1;
+    os_ml.version = g->opset_ml > 0 ? g->opset_ml : 5;
+    os_training.domain = OC_DOMAIN_TRAINING; /* Adagrad, Adam, Momentum */
+    os_training.has_version = 1;
+    os_training.version = 1;
+    int uses_onnxc = 0, uses_preview = 0, uses_ml = 0, uses_training = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        uses_onnxc |= g->nodes[i].domain && strcmp(g->nodes[i].domain, OC_DOMAIN_ONNXC) == 0;
-        uses_preview |= g->nodes[i].domain && strcmp(g->nodes[i].domain, OC_DOMAIN_PREVIEW) == 0;
+        const char *dom = g->nodes[i].domain ? g->nodes[i].domain : "";
+        uses_onnxc |= strcmp(dom, OC_DOMAIN_ONNXC) == 0;
+        uses_preview |= strcmp(dom, OC_DOMAIN_PREVIEW) == 0;
+        uses_ml |= strcmp(dom, OC_DOMAIN_ML) == 0;
+        uses_training |= strcmp(dom, OC_DOMAIN_TRAINING) == 0;
     }
     size_t n_os = 1;
     if (uses_onnxc)
         osp[n_os++] = &os_onnxc;
     if (uses_preview)
         osp[n_os++] = &os_preview;
+    if (uses_ml)
+        osp[n_os++] = &os_ml;
+    if (uses_training)
+        osp[n_os++] = &os_training;
     mp.has_ir_version = 1;
     mp.ir_version = g->opset >= 19 ? 9 : 8;
     mp.producer_name = "onnxc";
@@ -248,7 +263,9 @@ int oc_onnx_encode(const oc_graph *g, unsigned char **out, size_t *out_len, oc_d
     }
     for (int i = 0; !rc && !p.oom && i < g->n_values; i++) {
         const oc_value *v = &g->values[i];
-        if ((v->flags & OC_VALUE_INITIALIZER) && v->constant) {
+        /* weights, and the constants passes add without a producer (the
+         * seed of an imported Gradient's backward pass) */
+        if (v->constant && ((v->flags & OC_VALUE_INITIALIZER) || (v->producer < 0 && !(v->flags & OC_VALUE_INPUT)))) {
             Onnx__TensorProto *tp = tensor_proto(&p, v->constant, v->name);
             if (tp)
                 gp.initializer[gp.n_initializer++] = tp;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gradient_op.h"
 #include "onnx.pb-c.h"
 #include "ops/op.h"
 #include "../runtime/dtype.h"
@@ -420,12 +421,14 @@ static int apply_type(oc_value *v, const Onnx__TypeProto *tp, const char *what, 
 
 /* ---- attributes ---- */
 
-static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, oc_diag *d);
+typedef struct file_imports file_imports; /* what the model's opset_import lists (below) */
+static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, const file_imports *im, oc_diag *d);
 
 /* A GraphProto attribute (If branch, Loop/Scan body) as a subgraph of g:
  * names it does not define resolve in the enclosing graphs (captured,
  * see resolve_name). */
-static int import_subgraph(oc_graph *g, oc_attr *a, const Onnx__GraphProto *gp, const char *dir, oc_diag *d)
+static int import_subgraph(oc_graph *g, oc_attr *a, const Onnx__GraphProto *gp, const char *dir, const file_imports *im,
+                           oc_diag *d)
 {
     if (g->depth + 1 > OC_MAX_SUBGRAPH_DEPTH)
         return oc_fail(d, "attribute '%s': subgraphs nest deeper than %d levels", a->name, OC_MAX_SUBGRAPH_DEPTH);
@@ -434,14 +437,15 @@ static int import_subgraph(oc_graph *g, oc_attr *a, const Onnx__GraphProto *gp, 
     a->g->parent = g;
     a->g->depth = g->depth + 1;
     a->g->ir_version = g->ir_version;
-    if (import_graph(a->g, gp, dir, d)) {
+    if (import_graph(a->g, gp, dir, im, d)) {
         oc_diag_prefix(d, "attribute '%s' (subgraph '%s'): ", a->name, gp->name ? gp->name : "");
         return -1;
     }
     return 0;
 }
 
-static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, const char *dir, oc_diag *d)
+static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, const char *dir, const file_imports *im,
+                       oc_diag *d)
 {
     if (!ap->name || !*ap->name)
         return oc_fail(d, "an attribute has no name");
@@ -531,7 +535,7 @@ static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, con
     case OC_ATTR_GRAPH:
         if (!ap->g)
             return oc_fail(d, "attribute '%s' is a graph but holds none", ap->name);
-        return import_subgraph(g, a, ap->g, dir, d);
+        return import_subgraph(g, a, ap->g, dir, im, d);
     case OC_ATTR_GRAPHS: case OC_ATTR_SPARSE_TENSOR: case OC_ATTR_SPARSE_TENSORS:
     case OC_ATTR_TYPE_PROTO: case OC_ATTR_TYPE_PROTOS:
         break; /* recorded by type only (see graph.h) */
@@ -601,7 +605,37 @@ static int add_implicit_inputs(oc_graph *g, int nid, oc_diag *d)
     return 0;
 }
 
-static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, oc_diag *d)
+/* Domains beside the default one whose ops model files may use: those
+ * onnxc registers ops in, never onnxc's own (OC_DOMAIN_ONNXC). */
+typedef struct file_domain {
+    const char *domain;
+    const char *ops; /* for messages */
+} file_domain;
+static const file_domain file_domains[] = {
+    {OC_DOMAIN_PREVIEW, "FlexAttention"},
+    {OC_DOMAIN_ML, "ArrayFeatureExtractor, Binarizer, LabelEncoder and TreeEnsemble"},
+    {OC_DOMAIN_TRAINING, "Adagrad, Adam, Gradient and Momentum"},
+};
+#define N_FILE_DOMAINS (sizeof file_domains / sizeof file_domains[0])
+#define FILE_DOMAIN_LIST "'" OC_DOMAIN_ML "', '" OC_DOMAIN_PREVIEW "' and '" OC_DOMAIN_TRAINING "'"
+/* the newest ai.onnx.ml opset whose ops onnxc follows (TreeEnsemble) */
+#define OC_MAX_OPSET_ML 5
+
+static const file_domain *find_file_domain(const char *dom)
+{
+    for (size_t i = 0; i < N_FILE_DOMAINS; i++)
+        if (strcmp(dom, file_domains[i].domain) == 0)
+            return &file_domains[i];
+    return NULL;
+}
+
+/* What the model's opset_import lists. */
+struct file_imports {
+    int has_default;
+    unsigned char imported[N_FILE_DOMAINS];
+};
+
+static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, const file_imports *im, oc_diag *d)
 {
     char lb[300];
     /* initializers first: an input with the same name is an input with a
@@ -684,14 +718,26 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
         if (!*op_type)
             return oc_fail(d, "node %zu ('%s') has no op_type", k, name);
         const char *dom = np->domain ? np->domain : "";
+        if (strcmp(dom, "ai.onnx") == 0)
+            dom = "";
         if (strcmp(dom, OC_DOMAIN_ONNXC) == 0)
             return oc_fail(d, "node '%s' (%s) is in domain '%s', onnxc's internal domain, which model files cannot use",
                            name, op_type, dom);
-        int preview = strcmp(dom, OC_DOMAIN_PREVIEW) == 0 && oc_op_find(dom, op_type);
-        if (*dom && strcmp(dom, "ai.onnx") != 0 && !preview)
-            return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain%s", name,
-                           op_type, dom,
-                           strcmp(dom, OC_DOMAIN_PREVIEW) == 0 ? " and FlexAttention of 'ai.onnx.preview'" : "");
+        if (!*dom && !im->has_default)
+            return oc_fail(d, "node '%s' (%s) is in the default ONNX domain, which the model does not import", name,
+                           op_type);
+        if (*dom) {
+            const file_domain *fd = find_file_domain(dom);
+            if (!fd)
+                return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain, %s",
+                               name, op_type, dom, FILE_DOMAIN_LIST);
+            if (!im->imported[fd - file_domains])
+                return oc_fail(d, "node '%s' (%s) is in domain '%s', which the model does not import", name, op_type,
+                               dom);
+            if (!oc_op_find(dom, op_type))
+                return oc_fail(d, "node '%s' (%s): onnxc has no op of that name in domain '%s' (only %s)", name,
+                               op_type, dom, fd->ops);
+        }
         /* onnxc's gradient ops and own losses are no ONNX ops: from a file
          * they are unknown, and refused outright because their shape rules
          * trust the graphs autodiff builds */
@@ -704,13 +750,13 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
         for (size_t j = 0; j < np->n_input; j++)
             if (np->input[j] && *np->input[j] && resolve_name(g, np->input[j], d) == -2)
                 return -1;
-        int nid = oc_graph_add_node_in(g, preview ? dom : "", op_type, name, (int)np->n_input,
+        int nid = oc_graph_add_node_in(g, dom, op_type, name, (int)np->n_input,
                                        (const char *const *)np->input, (int)np->n_output,
                                        (const char *const *)np->output, d);
         if (nid < 0)
             return -1;
         for (size_t a = 0; a < np->n_attribute; a++)
-            if (import_attr(g, nid, np->attribute[a], dir, d)) {
+            if (import_attr(g, nid, np->attribute[a], dir, im, d)) {
                 oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
                 return -1;
             }
@@ -782,21 +828,35 @@ static oc_graph *load_model(const unsigned char *buf, size_t len, const char *pa
         return NULL;
     }
     oc_graph *g = NULL;
-    int64_t opset = -1;
+    int64_t opset = -1, opset_ml = 0;
+    file_imports im = {0};
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
-        if (!os->domain || !*os->domain || strcmp(os->domain, "ai.onnx") == 0)
+        const char *dom = os->domain ? os->domain : "";
+        const file_domain *fd = find_file_domain(dom);
+        if (!*dom || strcmp(dom, "ai.onnx") == 0)
             opset = os->has_version ? os->version : 0;
+        else if (fd)
+            im.imported[fd - file_domains] = 1;
+        if (strcmp(dom, OC_DOMAIN_ML) == 0)
+            opset_ml = os->has_version ? os->version : 0;
     }
+    /* a file that imports no opset at all is taken as opset 1 (IR 1-2);
+     * one that imports only other domains (ai.onnx.ml models) gets the
+     * newest opset for any node onnxc adds, and no default-domain nodes */
+    im.has_default = opset >= 0 || !mp->n_opset_import;
     if (!mp->graph) {
         oc_fail(d, "%s: the model has no graph", path);
-    } else if (opset < 0 && mp->n_opset_import) {
-        oc_fail(d, "%s: the model imports no opset of the default ONNX domain", path);
     } else if (opset > OC_MAX_OPSET) {
         oc_fail(d, "%s: opset %lld is newer than the newest onnxc supports (%d)", path, (long long)opset, OC_MAX_OPSET);
     } else if (opset == 0) {
         oc_fail(d, "%s: opset version 0 is not valid", path);
-    } else if ((g = oc_graph_new(mp->graph->name ? mp->graph->name : "", opset < 0 ? 1 : opset, d))) {
+    } else if (im.imported[find_file_domain(OC_DOMAIN_ML) - file_domains] && (opset_ml < 1 || opset_ml > OC_MAX_OPSET_ML)) {
+        oc_fail(d, "%s: opset %lld of domain '%s' is not one onnxc supports (1 to %d)", path, (long long)opset_ml,
+                OC_DOMAIN_ML, OC_MAX_OPSET_ML);
+    } else if ((g = oc_graph_new(mp->graph->name ? mp->graph->name : "",
+                                 opset > 0 ? opset : im.has_default ? 1 : OC_MAX_OPSET, d))) {
+        g->opset_ml = opset_ml;
         char *dir = oc_strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
         if (slash)
             *slash = 0;
@@ -809,7 +869,8 @@ static oc_graph *load_model(const unsigned char *buf, size_t len, const char *pa
         g->producer = oc_strdup(producer);
         g->source = oc_strdup(path);
         g->ir_version = mp->has_ir_version ? mp->ir_version : 0;
-        if (!dir || !g->producer || !g->source || import_graph(g, mp->graph, slash ? dir : ".", d)) {
+        if (!dir || !g->producer || !g->source || import_graph(g, mp->graph, slash ? dir : ".", &im, d) ||
+            oc_expand_gradient_ops(g, d)) {
             oc_fail(d, "out of memory");
             oc_diag_prefix(d, "%s: ", path);
             oc_graph_free(g);

@@ -17,7 +17,9 @@
 #include "indexing.h"
 #include "loss.h"
 #include "misc.h"
+#include "ml.h"
 #include "norm.h"
+#include "optim_ops.h"
 #include "pool.h"
 #include "reduce.h"
 #include "resize.h"
@@ -148,6 +150,13 @@ static const oc_kernel_info core[] = {
     {.name = "oc_unique_forward", .fn = oc_unique_forward, .params_type = "oc_unique_params", .ref = NULL},
     {.name = "oc_tfidf_forward", .fn = oc_tfidf_forward, .params_type = "oc_tfidf_params", .ref = NULL},
     {.name = "oc_image_decoder_forward", .fn = oc_image_decoder_forward, .params_type = "oc_image_decoder_params", .ref = NULL},
+    /* ml.c (ai.onnx.ml); TreeEnsemble's and LabelEncoder's variable-size blocks have no printer */
+    {.name = "oc_binarizer_forward", .fn = oc_binarizer_forward, .params_type = "oc_binarizer_params", .ref = NULL},
+    {.name = "oc_array_feature_extractor_forward", .fn = oc_array_feature_extractor_forward, .params_type = "", .ref = NULL},
+    {.name = "oc_tree_ensemble_forward", .fn = oc_tree_ensemble_forward, .params_type = "oc_tree_ensemble_params", .ref = NULL},
+    {.name = "oc_label_encoder_forward", .fn = oc_label_encoder_forward, .params_type = "oc_label_encoder_params", .ref = NULL},
+    /* optim_ops.c (ai.onnx.preview.training) */
+    {.name = "oc_optim_op_forward", .fn = oc_optim_op_forward, .params_type = "oc_optim_op_params", .ref = NULL},
     {0},
 };
 
