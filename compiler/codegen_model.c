@@ -305,7 +305,8 @@ static void emit_c_prologue(cg *c, uint64_t hash)
                                               "kernels/elementwise.h", "kernels/gemm.h", "kernels/indexing.h",
                                               "kernels/loss.h", "kernels/norm.h", "kernels/pool.h", "kernels/reduce.h",
                                               "kernels/resize.h", "kernels/shape_ops.h", "kernels/unary_int.h",
-                                              "kernels/signal.h", "kernels/spatial.h", "kernels/misc.h"};
+                                              "kernels/signal.h", "kernels/spatial.h", "kernels/misc.h",
+                                              "kernels/rnn.h"};
         for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
             fprintf(f, "#include \"runtime/%s\"\n", headers[i]);
     }

@@ -29,6 +29,7 @@
 #include "../runtime/kernels/pool.h"
 #include "../runtime/kernels/reduce.h"
 #include "../runtime/kernels/resize.h"
+#include "../runtime/kernels/rnn.h"
 #include "../runtime/kernels/shape_ops.h"
 #include "../runtime/kernels/signal.h"
 #include "../runtime/kernels/spatial.h"
@@ -224,6 +225,14 @@ static const field f_tensor_scatter[] = {
 static const field f_unique[] = {
     S(oc_unique_params, has_axis, F_I32), S(oc_unique_params, axis, F_I32), S(oc_unique_params, sorted, F_I32),
     S(oc_unique_params, n, F_I64), S(oc_unique_params, es, F_I32), END};
+static const field f_rnn[] = {
+    S(oc_rnn_params, kind, F_I32), S(oc_rnn_params, direction, F_I32), S(oc_rnn_params, dirs, F_I32),
+    S(oc_rnn_params, layout, F_I32), S(oc_rnn_params, seq, F_I64), S(oc_rnn_params, batch, F_I64),
+    S(oc_rnn_params, input, F_I64), S(oc_rnn_params, hidden, F_I64), S(oc_rnn_params, gates, F_I32),
+    S(oc_rnn_params, n_act, F_I32), A(oc_rnn_params, act, F_I32, OC_RNN_MAX_ACTS),
+    A(oc_rnn_params, alpha, F_F32, OC_RNN_MAX_ACTS), A(oc_rnn_params, beta, F_F32, OC_RNN_MAX_ACTS),
+    S(oc_rnn_params, has_clip, F_I32), S(oc_rnn_params, clip, F_F32), S(oc_rnn_params, linear_before_reset, F_I32),
+    S(oc_rnn_params, input_forget, F_I32), S(oc_rnn_params, scratch, F_SIZE), END};
 static const field f_image_decoder[] = {S(oc_image_decoder_params, pixel_format, F_I32), END};
 
 static const field f_attention[] = {
@@ -317,6 +326,7 @@ static const struct {
     {"oc_tensor_scatter_params", f_tensor_scatter, sizeof(oc_tensor_scatter_params)},
     {"oc_unique_params", f_unique, sizeof(oc_unique_params)},
     {"oc_image_decoder_params", f_image_decoder, sizeof(oc_image_decoder_params)},
+    {"oc_rnn_params", f_rnn, sizeof(oc_rnn_params)},
 };
 
 static size_t kind_size(field_kind k)

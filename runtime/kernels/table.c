@@ -21,6 +21,7 @@
 #include "pool.h"
 #include "reduce.h"
 #include "resize.h"
+#include "rnn.h"
 #include "shape_ops.h"
 #include "signal.h"
 #include "spatial.h"
@@ -148,6 +149,9 @@ static const oc_kernel_info core[] = {
     {.name = "oc_unique_forward", .fn = oc_unique_forward, .params_type = "oc_unique_params", .ref = NULL},
     {.name = "oc_tfidf_forward", .fn = oc_tfidf_forward, .params_type = "oc_tfidf_params", .ref = NULL},
     {.name = "oc_image_decoder_forward", .fn = oc_image_decoder_forward, .params_type = "oc_image_decoder_params", .ref = NULL},
+    /* rnn.c */
+    {.name = "oc_rnn_forward", .fn = oc_rnn_forward, .params_type = "oc_rnn_params", .ref = oc_rnn_ref, .variant = "sgemm"},
+    {.name = "oc_rnn_ref", .fn = oc_rnn_ref, .params_type = "oc_rnn_params", .ref = NULL, .variant = "direct-ref"},
     {0},
 };
 
