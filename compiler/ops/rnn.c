@@ -225,7 +225,8 @@ static int lower_rnn(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_dia
         return oc_fail(d, "would need too much scratch memory (seq %lld, batch %lld, hidden %lld)",
                        (long long)p->seq, (long long)p->batch, (long long)p->hidden);
     lw->scratch = p->scratch;
-    lw->flops = 2 * macs_rnn(g, n);
+    int64_t macs = macs_rnn(g, n);
+    lw->flops = macs > 0 ? 2 * macs : 0;
     lw->fn = oc_rnn_forward;
     return 0;
 }
