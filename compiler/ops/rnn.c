@@ -231,9 +231,142 @@ static int lower_rnn(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_dia
     return 0;
 }
 
+/* ---- gradient: one onnxc op for the three kinds ---- */
+
+/* RNN / GRU / LSTM: dX, dW, dR, dB, d initial_h, d initial_c, dP =
+ * RNNGrad(dY, dY_h, dY_c, X, W, R, B, sequence_lens, initial_h, initial_c,
+ * P) (back-propagation through time, runtime/kernels/rnn.c). The resolved
+ * attributes travel as plain ints and floats (activation codes, not
+ * names). sequence_lens is data: no gradient. */
+static int grad_rnn(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
+{
+    const oc_node *n = &cx->g->nodes[nid];
+    int lstm = kind_of(n) == OC_RNN_LSTM, g_y[3];
+    for (int k = 0; k < 3; k++) /* dy has one entry per output the node has */
+        g_y[k] = k < n->n_out && (k < 2 || lstm) ? dy[k] : -1;
+    if (g_y[0] < 0 && g_y[1] < 0 && g_y[2] < 0)
+        return 0;
+    oc_rnn_params p;
+    char err[256];
+    if (resolve(cx->g, n, &p, err, sizeof err))
+        return oc_fail(cx->d, "%s", err);
+    int in[11], out[7];
+    for (int k = 0; k < 3; k++)
+        in[k] = g_y[k];
+    for (int k = 0; k < 8; k++)
+        in[3 + k] = k < n->n_in ? n->in[k] : -1;
+    int gid = oc_grad_add(cx, "RNNGrad", 1, 11, in, 7, out);
+    if (gid < 0)
+        return -1;
+    int total = p.n_act * p.dirs;
+    int64_t acts[OC_RNN_MAX_ACTS];
+    for (int i = 0; i < total; i++)
+        acts[i] = p.act[i];
+    if (oc_node_set_int(cx->g, gid, "kind", p.kind, cx->d) ||
+        oc_node_set_int(cx->g, gid, "direction", p.direction, cx->d) ||
+        oc_node_set_int(cx->g, gid, "layout", p.layout, cx->d) ||
+        oc_node_set_int(cx->g, gid, "hidden_size", p.hidden, cx->d) ||
+        oc_node_set_int(cx->g, gid, "linear_before_reset", p.linear_before_reset, cx->d) ||
+        oc_node_set_int(cx->g, gid, "input_forget", p.input_forget, cx->d) ||
+        oc_node_set_int(cx->g, gid, "has_clip", p.has_clip, cx->d) ||
+        oc_node_set_float(cx->g, gid, "clip", p.clip, cx->d) ||
+        oc_node_set_ints(cx->g, gid, "acts", total, acts, cx->d) ||
+        oc_node_set_floats(cx->g, gid, "alpha", total, p.alpha, cx->d) ||
+        oc_node_set_floats(cx->g, gid, "beta", total, p.beta, cx->d))
+        return -1;
+    static const int from[8] = {0, 1, 2, 3, -1, 4, 5, 6}; /* forward input -> grad output */
+    for (int k = 0; k < 8; k++)
+        if (need[k] && from[k] >= 0)
+            dx[k] = out[from[k]];
+    return 0;
+}
+
+/* RNNGrad's parameters: its own attributes, sizes from X, W, R (inputs 3-5). */
+static int grad_resolve(const oc_graph *g, const oc_node *n, oc_rnn_params *p, char *err, size_t cap)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = (int)oc_attr_int(n, "kind", -1);
+    p->direction = (int)oc_attr_int(n, "direction", -1);
+    p->layout = (int)oc_attr_int(n, "layout", 0);
+    p->hidden = oc_attr_int(n, "hidden_size", 0);
+    if (p->kind < 0 || p->kind > 2 || p->direction < 0 || p->direction > 2 || (p->layout & ~1) || p->hidden < 1 ||
+        p->hidden > (1 << 24))
+        return snprintf(err, cap, "bad RNNGrad attributes"), -1;
+    p->gates = p->kind == OC_RNN_LSTM ? 4 : p->kind == OC_RNN_GRU ? 3 : 1;
+    p->n_act = p->kind == OC_RNN_LSTM ? 3 : p->kind == OC_RNN_GRU ? 2 : 1;
+    p->dirs = p->direction == OC_RNN_BIDIRECTIONAL ? 2 : 1;
+    p->linear_before_reset = oc_attr_int(n, "linear_before_reset", 0) != 0;
+    p->input_forget = oc_attr_int(n, "input_forget", 0) != 0;
+    p->has_clip = oc_attr_int(n, "has_clip", 0) != 0;
+    p->clip = oc_attr_float(n, "clip", 0.0f);
+    int total = p->n_act * p->dirs;
+    const int64_t *acts;
+    const oc_attr *al = oc_node_attr(n, "alpha"), *be = oc_node_attr(n, "beta");
+    if (oc_attr_ints(n, "acts", &acts) != total || !al || !be || al->type != OC_ATTR_FLOATS ||
+        be->type != OC_ATTR_FLOATS || al->n != total || be->n != total)
+        return snprintf(err, cap, "bad RNNGrad activation attributes"), -1;
+    for (int i = 0; i < total; i++) {
+        if (acts[i] < 0 || acts[i] >= OC_RNN_ACT_COUNT)
+            return snprintf(err, cap, "bad RNNGrad activation code"), -1;
+        p->act[i] = (int)acts[i];
+        p->alpha[i] = al->floats[i];
+        p->beta[i] = be->floats[i];
+    }
+    if (n->n_in < 6 || n->in[3] < 0 || n->in[4] < 0 || n->in[5] < 0)
+        return snprintf(err, cap, "RNNGrad needs X, W and R"), -1;
+    const oc_value *x = &g->values[n->in[3]];
+    if (x->rank != 3)
+        return snprintf(err, cap, "X must be 3-D"), -1;
+    p->seq = x->dims[p->layout ? 1 : 0];
+    p->batch = x->dims[p->layout ? 0 : 1];
+    p->input = x->dims[2];
+    return 0;
+}
+
+static int infer_rnn_grad(oc_infer *cx)
+{
+    oc_node *n = oc_infer_node(cx);
+    oc_rnn_params p;
+    char err[256];
+    if (grad_resolve(cx->g, n, &p, err, sizeof err))
+        return oc_infer_fail(cx, "%s", err);
+    int dt = cx->g->values[n->in[3]].dtype;
+    int64_t H = p.hidden, GH = p.gates * H, s[3] = {p.dirs, p.batch, H}, b[2] = {p.dirs, 2 * GH},
+            pd[2] = {p.dirs, 3 * H};
+    if (p.layout)
+        s[0] = p.batch, s[1] = p.dirs;
+    if (oc_infer_same_as(cx, 0, 3) || oc_infer_same_as(cx, 1, 4) || oc_infer_same_as(cx, 2, 5) ||
+        oc_infer_set_out(cx, 3, dt, 2, b) || oc_infer_set_out(cx, 4, dt, 3, s) || oc_infer_set_out(cx, 5, dt, 3, s))
+        return -1;
+    return oc_infer_set_out(cx, 6, dt, 2, pd);
+}
+
+static int lower_rnn_grad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    oc_rnn_params *p = oc_lower_params(lw, sizeof *p, d);
+    if (!p)
+        return -1;
+    char err[256];
+    if (grad_resolve(g, n, p, err, sizeof err))
+        return oc_fail(d, "%s", err);
+    if (g->values[n->in[3]].dtype != OC_FLOAT)
+        return oc_fail(d, "RNN gradients support float32 only");
+    if (p->seq < 0 || p->batch < 0 || p->input < 0)
+        return oc_fail(d, "needs known sizes");
+    size_t bytes = oc_rnn_backward_scratch(p);
+    if (!bytes || bytes > (size_t)OC_MAX_TENSOR_BYTES)
+        return oc_fail(d, "would need too much scratch memory");
+    p->scratch = bytes;
+    lw->scratch = bytes;
+    lw->fn = oc_rnn_backward;
+    return 0;
+}
+
 const oc_op oc_ops_rnn[] = {
-    {"RNN", 3, 6, 0, 2, infer_rnn, macs_rnn, 0, 1u << 4, lower_rnn},
-    {"GRU", 3, 6, 0, 2, infer_rnn, macs_rnn, 0, 1u << 4, lower_rnn},
-    {"LSTM", 3, 8, 0, 3, infer_rnn, macs_rnn, 0, 1u << 4, lower_rnn},
+    {.name = "RNNGrad", .min_in = 6, .max_in = 11, .min_out = 7, .max_out = 7, .infer = infer_rnn_grad,
+     .lower = lower_rnn_grad, .domain = OC_DOMAIN_ONNXC},
+    {"RNN", 3, 6, 0, 2, infer_rnn, macs_rnn, 0, 1u << 4, lower_rnn, grad_rnn},
+    {"GRU", 3, 6, 0, 2, infer_rnn, macs_rnn, 0, 1u << 4, lower_rnn, grad_rnn},
+    {"LSTM", 3, 8, 0, 3, infer_rnn, macs_rnn, 0, 1u << 4, lower_rnn, grad_rnn},
     {0},
 };

@@ -80,4 +80,13 @@ size_t oc_rnn_scratch(const oc_rnn_params *p);
 int oc_rnn_forward(const oc_kargs *a);
 int oc_rnn_ref(const oc_kargs *a);
 
+/* Backward (ai.onnxc RNNGrad, one op for all three kinds):
+ *   inputs  dY, dY_h, dY_c (each optional), X, W, R, B, sequence_lens,
+ *           initial_h, initial_c, P (as the forward's)
+ *   outputs dX, dW, dR, dB, d initial_h, d initial_c, dP
+ * Naive back-propagation through time; the forward is recomputed and each
+ * step recorded in scratch (oc_rnn_backward_scratch bytes; 0 on overflow). */
+size_t oc_rnn_backward_scratch(const oc_rnn_params *p);
+int oc_rnn_backward(const oc_kargs *a);
+
 #endif

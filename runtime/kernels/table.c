@@ -152,6 +152,7 @@ static const oc_kernel_info core[] = {
     /* rnn.c */
     {.name = "oc_rnn_forward", .fn = oc_rnn_forward, .params_type = "oc_rnn_params", .ref = oc_rnn_ref, .variant = "sgemm"},
     {.name = "oc_rnn_ref", .fn = oc_rnn_ref, .params_type = "oc_rnn_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_rnn_backward", .fn = oc_rnn_backward, .params_type = "oc_rnn_params", .ref = NULL},
     {0},
 };
 

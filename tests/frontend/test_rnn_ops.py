@@ -15,7 +15,6 @@ onnx = require("onnx")
 np = require("numpy")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-root = workdir("rnn_ops")
 rng = np.random.default_rng(11)
 vi = helper.make_tensor_value_info
 NP2ONNX = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int32): TensorProto.INT32}
@@ -59,8 +58,8 @@ def act_list(op, dirs, names, alphas, betas):
 
 
 def rnn_ref(op, X, W, R, B=None, lens=None, h0=None, c0=None, P=None, direction="forward", layout=0,
-            acts=None, alphas=None, betas=None, clip=None, lbr=0, input_forget=0):
-    X, W, R = (v.astype(np.float64) for v in (X, W, R))
+            acts=None, alphas=None, betas=None, clip=None, lbr=0, input_forget=0, dtype=np.float32):
+    X, W, R = (np.asarray(v, dtype=np.float64) for v in (X, W, R))
     if layout:
         X = X.transpose(1, 0, 2)
         h0 = None if h0 is None else h0.transpose(1, 0, 2)
@@ -106,11 +105,11 @@ def rnn_ref(op, X, W, R, B=None, lens=None, h0=None, c0=None, P=None, direction=
             Yh[d, n], Yc[d, n] = h, c
     if layout:
         Y, Yh, Yc = Y.transpose(2, 0, 1, 3), Yh.transpose(1, 0, 2), Yc.transpose(1, 0, 2)
-    return Y.astype(np.float32), Yh.astype(np.float32), Yc.astype(np.float32)
+    return Y.astype(dtype), Yh.astype(dtype), Yc.astype(dtype)
 
 
 def write_case(name, node, opset, inputs, outputs):
-    d = os.path.join(root, name)
+    d = os.path.join(workdir("rnn_ops"), name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(os.path.join(d, "test_data_set_0"))
     g = helper.make_graph([node], name, [vi(k, NP2ONNX[v.dtype], v.shape) for k, v in inputs.items()],
@@ -175,43 +174,48 @@ def case(name, op, S=5, N=3, I=4, H=6, direction="forward", layout=0, bias=True,
     return write_case(name, node, 14, ins, {k: all_outs[k] for k in out_names if k in outs})
 
 
-cases = [
-    case("rnn_reverse_layout1", "RNN", direction="reverse", layout=1, init=True),
-    case("rnn_bidir_lens", "RNN", direction="bidirectional", lens=[5, 2, 0], init=True),
-    case("rnn_acts_alpha", "RNN", direction="bidirectional", acts=["LeakyRelu", "ScaledTanh"],
-         alphas=[0.1, 0.8], betas=[1.3]),
-    case("rnn_affine_hardsigmoid", "RNN", direction="bidirectional", acts=["Affine", "HardSigmoid"],
-         alphas=[0.5, 0.3], betas=[0.1, 0.4]),
-    case("rnn_elu_softsign", "RNN", direction="bidirectional", acts=["Elu", "Softsign"], clip=1.5),
-    case("rnn_softplus_thresholded", "RNN", direction="bidirectional", acts=["Softplus", "ThresholdedRelu"],
-         alphas=[0.2]),
-    case("gru_bidir_layout1_lbr", "GRU", direction="bidirectional", layout=1, init=True, lbr=1),
-    case("gru_reverse_lens", "GRU", direction="reverse", lens=[3, 5, 1], init=True),
-    case("gru_bidir_lens_clip", "GRU", direction="bidirectional", lens=[4, 1, 5], clip=0.9, lbr=1),
-    case("gru_acts", "GRU", acts=["HardSigmoid", "Relu"], alphas=[0.3], betas=[0.6], bias=False),
-    case("gru_y_only", "GRU", direction="bidirectional", outs=("Y",)),
-    case("lstm_bidir_peep_layout1", "LSTM", direction="bidirectional", layout=1, init=True, peep=True),
-    case("lstm_reverse_lens_peep", "LSTM", direction="reverse", lens=[2, 5, 0], init=True, peep=True),
-    case("lstm_bidir_clip_acts", "LSTM", direction="bidirectional", clip=0.7,
-         acts=["HardSigmoid", "Tanh", "Softsign", "Sigmoid", "Elu", "Tanh"], alphas=[0.25, 0.9], betas=[0.45]),
-    case("lstm_input_forget", "LSTM", input_forget=1, init=True, peep=True),
-    case("lstm_yc_only", "LSTM", direction="bidirectional", lens=[5, 3, 4], init=True, outs=("Y_c",)),
-    case("lstm_long_batch", "LSTM", S=17, N=9, I=13, H=11, direction="bidirectional", init=True),
-]
+def main():
+    cases = [
+        case("rnn_reverse_layout1", "RNN", direction="reverse", layout=1, init=True),
+        case("rnn_bidir_lens", "RNN", direction="bidirectional", lens=[5, 2, 0], init=True),
+        case("rnn_acts_alpha", "RNN", direction="bidirectional", acts=["LeakyRelu", "ScaledTanh"],
+             alphas=[0.1, 0.8], betas=[1.3]),
+        case("rnn_affine_hardsigmoid", "RNN", direction="bidirectional", acts=["Affine", "HardSigmoid"],
+             alphas=[0.5, 0.3], betas=[0.1, 0.4]),
+        case("rnn_elu_softsign", "RNN", direction="bidirectional", acts=["Elu", "Softsign"], clip=1.5),
+        case("rnn_softplus_thresholded", "RNN", direction="bidirectional", acts=["Softplus", "ThresholdedRelu"],
+             alphas=[0.2]),
+        case("gru_bidir_layout1_lbr", "GRU", direction="bidirectional", layout=1, init=True, lbr=1),
+        case("gru_reverse_lens", "GRU", direction="reverse", lens=[3, 5, 1], init=True),
+        case("gru_bidir_lens_clip", "GRU", direction="bidirectional", lens=[4, 1, 5], clip=0.9, lbr=1),
+        case("gru_acts", "GRU", acts=["HardSigmoid", "Relu"], alphas=[0.3], betas=[0.6], bias=False),
+        case("gru_y_only", "GRU", direction="bidirectional", outs=("Y",)),
+        case("lstm_bidir_peep_layout1", "LSTM", direction="bidirectional", layout=1, init=True, peep=True),
+        case("lstm_reverse_lens_peep", "LSTM", direction="reverse", lens=[2, 5, 0], init=True, peep=True),
+        case("lstm_bidir_clip_acts", "LSTM", direction="bidirectional", clip=0.7,
+             acts=["HardSigmoid", "Tanh", "Softsign", "Sigmoid", "Elu", "Tanh"], alphas=[0.25, 0.9], betas=[0.45]),
+        case("lstm_input_forget", "LSTM", input_forget=1, init=True, peep=True),
+        case("lstm_yc_only", "LSTM", direction="bidirectional", lens=[5, 3, 4], init=True, outs=("Y_c",)),
+        case("lstm_long_batch", "LSTM", S=17, N=9, I=13, H=11, direction="bidirectional", init=True),
+    ]
 
-failed = False
-rc, outp, err = run_onnxc(["check", *cases])
-print(outp, err, end="")
-if rc != 0 or f"{len(cases)} passed, 0 failed" not in outp:
-    failed = True
-    print("FAIL: onnxc check on the cases above")
+    failed = False
+    rc, outp, err = run_onnxc(["check", *cases])
+    print(outp, err, end="")
+    if rc != 0 or f"{len(cases)} passed, 0 failed" not in outp:
+        failed = True
+        print("FAIL: onnxc check on the cases above")
 
-# untrusted input: a sequence length past the sequence is an error naming it, not a read out of bounds
-bad = case("rnn_bad_lens", "RNN", lens=[5, 6, 1])
-rc, outp, err = run_onnxc(["check", bad])
-msg = (outp + err).strip().splitlines()
-print(f"sequence_lens 6 for a sequence of 5: exit {rc}: {[m for m in msg if 'sequence_lens' in m][:1]}")
-if rc == 0 or "sequence_lens" not in outp + err:
-    failed = True
-    print("FAIL: expected a failure naming sequence_lens")
-sys.exit(1 if failed else 0)
+    # untrusted input: a sequence length past the sequence is an error naming it, not a read out of bounds
+    bad = case("rnn_bad_lens", "RNN", lens=[5, 6, 1])
+    rc, outp, err = run_onnxc(["check", bad])
+    msg = (outp + err).strip().splitlines()
+    print(f"sequence_lens 6 for a sequence of 5: exit {rc}: {[m for m in msg if 'sequence_lens' in m][:1]}")
+    if rc == 0 or "sequence_lens" not in outp + err:
+        failed = True
+        print("FAIL: expected a failure naming sequence_lens")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
