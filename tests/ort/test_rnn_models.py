@@ -6,12 +6,19 @@ Models (small, seeded random weights, built here):
              on the last hidden state: a text classifier over int64 tokens
   gru_seq    GRU(8, 12, 2 layers, bidirectional, batch first) -> Linear(24, 5)
              per step; outputs the sequence and the final hidden states
+  gru_text   Embedding(40, 12) -> GRU(12, 10, 2 layers, bidirectional) ->
+             Linear(20, 3) on the last layer's two final hidden states
   lstm_bi    LSTM(8, 10, bidirectional, sequence first) with h0 and c0 as
              graph inputs; outputs Y, Y_h and Y_c
   rnn_relu   RNN(6, 10, relu, bidirectional, 2 layers): the plain RNN op
 
 Each is exported with torch.onnx.export, run with `onnxc run`, and every
-output compared with PyTorch's: max abs diff <= 1e-4.
+output compared with PyTorch's: max abs diff <= 1e-4. The two text
+classifiers are also differentiated: `onnxc grad` (cross entropy on fixed
+labels, back-propagation through the recurrent ops) against PyTorch
+autograd for the loss and the gradients of the named parameters
+(embedding, linear head; the embedding's gradient arrives through the
+LSTM / GRU's dX), max abs diff <= 1e-4.
 
 With --ort, the same models are run under ONNX Runtime (npm onnxruntime-node,
 installed by this test as tests/ort/test_export_ort.py does) and compared with
@@ -57,6 +64,18 @@ class GruSeq(nn.Module):
         return self.fc(y), h
 
 
+class GruText(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(40, 12)
+        self.gru = nn.GRU(12, 10, num_layers=2, bidirectional=True, batch_first=True)
+        self.fc = nn.Linear(20, 3)
+
+    def forward(self, tokens):
+        _, h = self.gru(self.emb(tokens))
+        return self.fc(torch.cat([h[-2], h[-1]], dim=1))
+
+
 class LstmBi(nn.Module):
     def __init__(self):
         super().__init__()
@@ -83,6 +102,7 @@ def models():
     return [
         ("lstm_text", LstmText(), {"tokens": rng.integers(0, 60, size=(3, 7), dtype=np.int64)}, ["logits"]),
         ("gru_seq", GruSeq(), {"x": f(2, 6, 8)}, ["y", "h"]),
+        ("gru_text", GruText(), {"tokens": rng.integers(0, 40, size=(4, 9), dtype=np.int64)}, ["logits"]),
         ("lstm_bi", LstmBi(), {"x": f(5, 3, 8), "h0": f(2, 3, 10), "c0": f(2, 3, 10)}, ["y", "h", "c"]),
         ("rnn_relu", RnnRelu(), {"x": f(4, 2, 6)}, ["y", "h"]),
     ]
@@ -136,6 +156,36 @@ def compare(name, got_dir, ref, what):
     return [f"{name}: {p}" for p in problems]
 
 
+GRAD_MODELS = ("lstm_text", "gru_text")
+
+
+def compare_grads(name, module, path, inputs, specs, d):
+    labels = np.arange(next(iter(inputs.values())).shape[0], dtype=np.int64) % 3
+    lab = os.path.join(d, "labels.npy")
+    np.save(lab, labels)
+    gdir = os.path.join(d, "grad")
+    rc, so, se = run_onnxc(["grad", path, *sum((["-i", s] for s in specs), []), "--labels", lab, "-o", gdir])
+    if rc != 0:
+        return [f"{name}: onnxc grad failed ({rc}): {se.strip()}"]
+    module.zero_grad()
+    out = module(*(torch.from_numpy(v) for v in inputs.values()))
+    loss = torch.nn.functional.cross_entropy(out, torch.from_numpy(labels))
+    loss.backward()
+    ref = {"loss": loss.detach().numpy()}
+    ref.update({f"grad_{k}": p.grad.numpy() for k, p in module.named_parameters()
+                if os.path.exists(os.path.join(gdir, f"grad_{k}.pb"))})
+    if len(ref) < 3:
+        return [f"{name}: onnxc grad wrote no gradient for the named parameters ({sorted(os.listdir(gdir))})"]
+    got_dir = os.path.join(d, "grad_npy")
+    os.makedirs(got_dir, exist_ok=True)
+    from onnx import numpy_helper
+    import onnx
+    for k in ref:
+        np.save(os.path.join(got_dir, f"{k}.npy"),
+                numpy_helper.to_array(onnx.load_tensor(os.path.join(gdir, f"{k}.pb"))).reshape(ref[k].shape))
+    return compare(name, got_dir, ref, "torch autograd")
+
+
 def main():
     use_ort = "--ort" in sys.argv[1:]
     wd = workdir("ort_rnn" if use_ort else "rnn_models")
@@ -165,10 +215,12 @@ def main():
                 continue
             ref = {o: np.load(os.path.join(ort_dir, f"{o}.npy")) for o in outputs}
         failures += compare(name, got, ref, "ORT" if use_ort else "torch")
+        if not use_ort and name in GRAD_MODELS:
+            failures += compare_grads(name, module, path, inputs, specs, d)
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures))
         sys.exit(1)
-    print(f"all 4 recurrent models match {'ONNX Runtime' if use_ort else 'PyTorch'}"
+    print(f"all 5 recurrent models match {'ONNX Runtime' if use_ort else 'PyTorch'}"
           f" within {MAX_ABS_DIFF:g}")
 
 
