@@ -120,9 +120,15 @@ onnxc_status onnxc_options_set_threads(onnxc_options *o, int n);
  * Conv/Gemm + activation fusion, ...); 0: every node runs as its own
  * step (the CLI's --no-fuse). */
 onnxc_status onnxc_options_set_optimize(onnxc_options *o, int on);
-/* Turns one named pass off ("fuse", "bn_fold", ...; onnxc info --passes
- * lists them). */
+/* Turns named passes off: one name or a comma-separated list ("fuse",
+ * "bn_fold,dce", ...; onnxc info --passes lists them). An unknown name is
+ * an ONNXC_ERR_ARGUMENT naming the valid ones, and changes nothing. */
 onnxc_status onnxc_options_disable_pass(onnxc_options *o, const char *name);
+/* Runs exactly the passes in the comma-separated list (in the pass
+ * manager's order; "" runs none), instead of every pass that is on (the
+ * CLI's --passes LIST). Later calls add to the list; disable_pass still
+ * turns one of them off. */
+onnxc_status onnxc_options_set_passes(onnxc_options *o, const char *list);
 /* Bytes the compiled model may allocate (arena, weights, scratch);
  * 0 = half the physical RAM. A model above it fails to load, naming its
  * largest tensor. */
@@ -135,7 +141,9 @@ typedef struct onnxc_model onnxc_model;
 /* Reads and compiles an ONNX model. opts may be NULL (defaults). When an
  * input keeps an unknown dim, compiling waits for the first run, which
  * takes the extents from the tensors given (and a run with other extents
- * compiles again). */
+ * compiles again). The model does not keep the file's bytes once compiled:
+ * compiling again and onnxc_trainer_new read the file again, and fail
+ * (ONNXC_ERR_MODEL) if it changed or went away meanwhile. */
 onnxc_status onnxc_model_load(const char *path, const onnxc_options *opts, onnxc_model **out);
 /* The same from a serialized ModelProto in memory (copied; the caller may
  * free data on return). Models with external data need a path. */

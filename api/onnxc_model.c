@@ -1,17 +1,22 @@
 /* onnxc_model.c: load options and inference models of the public API
  * (onnxc.h).
  *
- * A model keeps the serialized file it was loaded from and one compiled
- * plan. Compiling is the CLI's `run` path: import, bind dims, infer shapes,
- * run the graph passes, plan; the graph is freed afterwards (the plan
- * holds copies of the weights). A model whose inputs keep an unknown dim
- * is compiled at its first run from the tensors given, and again when a
- * later run brings other extents. The kept file also gives trainers a
- * model untouched by the inference rewrites (onnxc_trainer.c). */
+ * A model keeps one compiled plan and the means to import its file again.
+ * Compiling is the CLI's `run` path: import, bind dims, infer shapes, run
+ * the graph passes, plan; the graph is freed afterwards (the plan holds
+ * copies of the weights). A model whose inputs keep an unknown dim is
+ * compiled at its first run from the tensors given, and again when a later
+ * run brings other extents. Importing again also gives trainers a model
+ * untouched by the inference rewrites (onnxc_trainer.c). A model loaded
+ * from memory keeps its copy of the bytes; one loaded from a path drops
+ * them once compiled and reads the file again when needed (checking that
+ * its size and modification time did not change), so a loaded model does
+ * not hold its file in memory twice (the plan's weights, the bytes). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../compiler/onnx_import.h"
 #include "../compiler/passes/pass.h"
@@ -124,8 +129,23 @@ onnxc_status onnxc_options_disable_pass(onnxc_options *o, const char *name)
         return oc_api_error(ONNXC_ERR_ARGUMENT, "onnxc_options_disable_pass: %s is NULL", o ? "name" : "options");
     oc_diag d;
     oc_diag_init(&d);
-    if (oc_pass_opts_add(&o->passes, 0, name, &d))
+    oc_pass_opts p = o->passes; /* a bad name leaves the options as they were */
+    if (oc_pass_opts_add(&p, 0, name, &d))
         return oc_api_diag_error(ONNXC_ERR_ARGUMENT, &d);
+    o->passes = p;
+    return ONNXC_OK;
+}
+
+onnxc_status onnxc_options_set_passes(onnxc_options *o, const char *list)
+{
+    if (!o || !list)
+        return oc_api_error(ONNXC_ERR_ARGUMENT, "onnxc_options_set_passes: %s is NULL", o ? "list" : "options");
+    oc_diag d;
+    oc_diag_init(&d);
+    oc_pass_opts p = o->passes;
+    if (oc_pass_opts_add(&p, 1, list, &d))
+        return oc_api_diag_error(ONNXC_ERR_ARGUMENT, &d);
+    o->passes = p;
     return ONNXC_OK;
 }
 
@@ -147,8 +167,9 @@ typedef struct io_info {
 
 struct onnxc_model {
     char *path;                /* names the model in messages; external data is found beside it */
-    unsigned char *bytes;      /* the serialized ModelProto */
-    size_t len;
+    unsigned char *bytes;      /* the serialized ModelProto (from memory); NULL: read from path */
+    size_t len;                /* its size, or the file's */
+    struct timespec mtime;     /* of the file when it was loaded */
     onnxc_options opts;        /* a copy (dim names owned) */
     int n_in, n_out, n_param;
     io_info *in, *out, *param; /* as declared after binding; out and in updated by compiling */
@@ -190,10 +211,26 @@ static int info_fill(io_info *dst, const oc_value *v)
     return 0;
 }
 
-/* The file as imported with the options' dims bound: a fresh graph. */
+static int same_file(const struct stat *st, size_t len, struct timespec mtime)
+{
+    return (uint64_t)st->st_size == len && st->st_mtim.tv_sec == mtime.tv_sec && st->st_mtim.tv_nsec == mtime.tv_nsec;
+}
+
+/* The file as imported with the options' dims bound: a fresh graph. A
+ * model loaded from a path reads it again (oc_onnx_load frees the bytes as
+ * soon as they are unpacked), refusing a file that changed since. */
 static oc_graph *import_bound(const onnxc_model *m, oc_diag *d)
 {
-    oc_graph *g = oc_onnx_load_memory(m->bytes, m->len, m->path, d);
+    oc_graph *g;
+    struct stat st;
+    if (m->bytes) {
+        g = oc_onnx_load_memory(m->bytes, m->len, m->path, d);
+    } else if (stat(m->path, &st) != 0 || !same_file(&st, m->len, m->mtime)) {
+        oc_fail(d, "%s: the file changed (or went away) since the model was loaded; load it again", m->path);
+        return NULL;
+    } else {
+        g = oc_onnx_load(m->path, d);
+    }
     if (!g)
         return NULL;
     oc_dim_binding b[MAX_DIM_BINDINGS];
@@ -212,13 +249,14 @@ oc_graph *oc_api_model_graph(const onnxc_model *m, oc_diag *d)
     return import_bound(m, d);
 }
 
-/* Compiles the plan; given[k] (may be NULL) supplies the extents of input
- * k's unknown dims. */
-static onnxc_status compile(onnxc_model *m, const onnxc_tensor *given)
+/* Compiles the plan from g (consumed; NULL: the file imported afresh);
+ * given[k] (may be NULL) supplies the extents of input k's unknown dims. */
+static onnxc_status compile(onnxc_model *m, oc_graph *g, const onnxc_tensor *given)
 {
     oc_diag d;
     oc_diag_init(&d);
-    oc_graph *g = import_bound(m, &d);
+    if (!g)
+        g = import_bound(m, &d);
     oc_pass_report rep = {0};
     onnxc_status st = ONNXC_ERR_MODEL;
     if (!g)
@@ -272,8 +310,8 @@ done:
     return st == ONNXC_OK ? st : oc_api_diag_error(st, &d);
 }
 
-static onnxc_status load(const char *path, unsigned char *bytes, size_t len, const onnxc_options *opts,
-                         onnxc_model **out)
+static onnxc_status load(const char *path, unsigned char *bytes, size_t len, const struct stat *st,
+                         const onnxc_options *opts, onnxc_model **out)
 {
     onnxc_model *m = calloc(1, sizeof *m);
     oc_diag d;
@@ -285,6 +323,8 @@ static onnxc_status load(const char *path, unsigned char *bytes, size_t len, con
     }
     m->bytes = bytes;
     m->len = len;
+    if (st)
+        m->mtime = st->st_mtim;
     if (opts) {
         m->opts = *opts;
         m->opts.n_dims = 0;
@@ -330,15 +370,15 @@ static onnxc_status load(const char *path, unsigned char *bytes, size_t len, con
             p->rank = c ? c->rank : g->values[v].rank;
             memcpy(p->dims, c ? c->dims : g->values[v].dims, sizeof p->dims);
         }
-    oc_graph_free(g);
     if (bad) {
+        oc_graph_free(g);
         onnxc_model_free(m);
         return oc_api_error(ONNXC_ERR_NO_MEMORY, "%s: out of memory", path);
     }
-    onnxc_status st = compile(m, NULL);
-    if (st) {
+    onnxc_status rc = compile(m, g, NULL); /* the graph just read: no second import */
+    if (rc) {
         onnxc_model_free(m);
-        return st;
+        return rc;
     }
     *out = m;
     return ONNXC_OK;
@@ -349,13 +389,18 @@ onnxc_status onnxc_model_load(const char *path, const onnxc_options *opts, onnxc
     if (!out || !path)
         return oc_api_error(ONNXC_ERR_ARGUMENT, "onnxc_model_load: %s is NULL", out ? "path" : "out");
     *out = NULL;
-    oc_diag d;
-    oc_diag_init(&d);
-    unsigned char *bytes;
-    size_t len;
-    if (oc_read_file(path, &bytes, &len, MAX_MODEL_BYTES, &d))
-        return oc_api_diag_error(ONNXC_ERR_IO, &d);
-    return load(path, bytes, len, opts, out);
+    /* the file's facts now; each import reads it (not kept in memory) */
+    struct stat st;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return oc_api_error(ONNXC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int bad = fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode);
+    fclose(f);
+    if (bad)
+        return oc_api_error(ONNXC_ERR_IO, "%s: not a regular file", path);
+    if (st.st_size == 0)
+        return oc_api_error(ONNXC_ERR_IO, "%s: the file is empty", path);
+    return load(path, NULL, (size_t)st.st_size, &st, opts, out);
 }
 
 onnxc_status onnxc_model_load_memory(const void *data, size_t size, const onnxc_options *opts, onnxc_model **out)
@@ -371,7 +416,7 @@ onnxc_status onnxc_model_load_memory(const void *data, size_t size, const onnxc_
         return oc_api_error(ONNXC_ERR_NO_MEMORY, "<memory>: out of memory copying %zu bytes", size);
     if (size)
         memcpy(bytes, data, size);
-    return load("<memory>", bytes, size, opts, out);
+    return load("<memory>", bytes, size, NULL, opts, out);
 }
 
 int onnxc_model_input_count(const onnxc_model *m)
@@ -489,7 +534,7 @@ onnxc_status onnxc_model_run(onnxc_model *m, int n_inputs, const onnxc_tensor *i
         m->plan = NULL;
     }
     if (!m->plan) {
-        onnxc_status st = compile(m, inputs);
+        onnxc_status st = compile(m, NULL, inputs);
         if (st)
             return st;
         if (!m->plan)

@@ -300,13 +300,13 @@ static void emit_c_prologue(cg *c, uint64_t hash)
         fprintf(f, "#include <math.h>\n#include <stdio.h>\n#include <string.h>\n\n#include \"onnxc_portable.h\"\n");
     } else {
         fprintf(f, "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
-        static const char *const headers[] = {"plan.h", "kernels/table.h", "kernels/attention.h", "kernels/conv.h",
-                                              "kernels/conv_winograd.h", "kernels/conv_depthwise.h", "kernels/einsum.h",
-                                              "kernels/elementwise.h", "kernels/gemm.h", "kernels/indexing.h",
-                                              "kernels/loss.h", "kernels/norm.h", "kernels/pool.h", "kernels/reduce.h",
-                                              "kernels/resize.h", "kernels/shape_ops.h", "kernels/unary_int.h",
-                                              "kernels/signal.h", "kernels/spatial.h", "kernels/misc.h",
-                                              "kernels/rnn.h"};
+        static const char *const headers[] = {"plan.h", "kernels/table.h", "kernels/attention.h", "kernels/bitcast.h",
+                                              "kernels/conv.h", "kernels/conv_winograd.h", "kernels/conv_depthwise.h",
+                                              "kernels/einsum.h", "kernels/elementwise.h", "kernels/gemm.h",
+                                              "kernels/indexing.h", "kernels/loss.h", "kernels/norm.h", "kernels/pool.h",
+                                              "kernels/quant.h", "kernels/reduce.h", "kernels/resize.h",
+                                              "kernels/shape_ops.h", "kernels/unary_int.h", "kernels/signal.h",
+                                              "kernels/spatial.h", "kernels/misc.h", "kernels/rnn.h"};
         for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
             fprintf(f, "#include \"runtime/%s\"\n", headers[i]);
     }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../runtime/kernels/attention.h"
+#include "../runtime/kernels/bitcast.h"
 #include "../runtime/kernels/conv.h"
 #include "../runtime/kernels/einsum.h"
 #include "../runtime/kernels/elementwise.h"
@@ -27,6 +28,7 @@
 #include "../runtime/kernels/misc.h"
 #include "../runtime/kernels/norm.h"
 #include "../runtime/kernels/pool.h"
+#include "../runtime/kernels/quant.h"
 #include "../runtime/kernels/reduce.h"
 #include "../runtime/kernels/resize.h"
 #include "../runtime/kernels/rnn.h"
@@ -177,7 +179,32 @@ static const field f_pad[] = {
     S(oc_pad_params, es, F_I32), S(oc_pad_params, dtype, F_DTYPE), S(oc_pad_params, mode, F_I32),
     S(oc_pad_params, from_inputs, F_I32), S(oc_pad_params, npads, F_I32),
     A(oc_pad_params, pads, F_I64, 2 * OC_MAX_RANK), S(oc_pad_params, value, F_F64), END};
-static const field f_cast[] = {S(oc_cast_params, from, F_DTYPE), S(oc_cast_params, to, F_DTYPE), END};
+static const field f_cast[] = {S(oc_cast_params, from, F_DTYPE), S(oc_cast_params, to, F_DTYPE),
+                               S(oc_cast_params, saturate, F_I32), S(oc_cast_params, round_mode, F_I32), END};
+static const field f_bitcast[] = {S(oc_bitcast_params, from, F_DTYPE), S(oc_bitcast_params, to, F_DTYPE), END};
+static const field f_quant[] = {
+    S(oc_quant_params, x_dtype, F_DTYPE), S(oc_quant_params, y_dtype, F_DTYPE), S(oc_quant_params, scale_dtype, F_DTYPE),
+    S(oc_quant_params, has_zp, F_I32), S(oc_quant_params, saturate, F_I32), S(oc_quant_params, precision, F_DTYPE),
+    S(oc_quant_params, outer, F_I64), S(oc_quant_params, axis_dim, F_I64), S(oc_quant_params, inner, F_I64),
+    S(oc_quant_params, block, F_I64), S(oc_quant_params, s_outer, F_I64), S(oc_quant_params, s_axis, F_I64),
+    S(oc_quant_params, s_inner, F_I64), END};
+static const field f_qmatmul[] = {
+    S(oc_qmatmul_params, a_dtype, F_DTYPE), S(oc_qmatmul_params, b_dtype, F_DTYPE), S(oc_qmatmul_params, y_dtype, F_DTYPE),
+    S(oc_qmatmul_params, scale_dtype, F_DTYPE), S(oc_qmatmul_params, requant, F_I32),
+    S(oc_qmatmul_params, a_zp_rows, F_I32), S(oc_qmatmul_params, b_zp_cols, F_I32),
+    S(oc_qmatmul_params, a_scale_rows, F_I32), S(oc_qmatmul_params, b_scale_cols, F_I32),
+    S(oc_qmatmul_params, brank, F_I32), A(oc_qmatmul_params, bdims, F_I64, OC_MAX_RANK),
+    A(oc_qmatmul_params, a_bstride, F_I64, OC_MAX_RANK), A(oc_qmatmul_params, b_bstride, F_I64, OC_MAX_RANK),
+    S(oc_qmatmul_params, m, F_I64), S(oc_qmatmul_params, k, F_I64), S(oc_qmatmul_params, n, F_I64), END};
+static const field f_qconv[] = {
+    S(oc_qconv_params, x_dtype, F_DTYPE), S(oc_qconv_params, w_dtype, F_DTYPE), S(oc_qconv_params, y_dtype, F_DTYPE),
+    S(oc_qconv_params, scale_dtype, F_DTYPE), S(oc_qconv_params, requant, F_I32),
+    S(oc_qconv_params, w_zp_per_channel, F_I32), S(oc_qconv_params, w_scale_per_channel, F_I32),
+    S(oc_qconv_params, has_bias, F_I32), S(oc_qconv_params, nsp, F_I32), S(oc_qconv_params, batch, F_I64),
+    S(oc_qconv_params, cin, F_I64), S(oc_qconv_params, cout, F_I64), S(oc_qconv_params, group, F_I64),
+    A(oc_qconv_params, in, F_I64, OC_QCONV_MAX_SPATIAL), A(oc_qconv_params, out, F_I64, OC_QCONV_MAX_SPATIAL),
+    A(oc_qconv_params, k, F_I64, OC_QCONV_MAX_SPATIAL), A(oc_qconv_params, s, F_I64, OC_QCONV_MAX_SPATIAL),
+    A(oc_qconv_params, dil, F_I64, OC_QCONV_MAX_SPATIAL), A(oc_qconv_params, pb, F_I64, OC_QCONV_MAX_SPATIAL), END};
 static const field f_dropout[] = {
     S(oc_dropout_params, ratio, F_F32), S(oc_dropout_params, training, F_I32), S(oc_dropout_params, seed, F_U64), END};
 static const field f_fill[] = {S(oc_fill_params, es, F_I32), A(oc_fill_params, value, F_U8, 8), END};
@@ -306,6 +333,10 @@ static const struct {
     {"oc_axis_params", f_axis, sizeof(oc_axis_params)},
     {"oc_pad_params", f_pad, sizeof(oc_pad_params)},
     {"oc_cast_params", f_cast, sizeof(oc_cast_params)},
+    {"oc_bitcast_params", f_bitcast, sizeof(oc_bitcast_params)},
+    {"oc_quant_params", f_quant, sizeof(oc_quant_params)},
+    {"oc_qmatmul_params", f_qmatmul, sizeof(oc_qmatmul_params)},
+    {"oc_qconv_params", f_qconv, sizeof(oc_qconv_params)},
     {"oc_dropout_params", f_dropout, sizeof(oc_dropout_params)},
     {"oc_fill_params", f_fill, sizeof(oc_fill_params)},
     {"oc_shape_params", f_shape, sizeof(oc_shape_params)},

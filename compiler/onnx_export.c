@@ -1,5 +1,6 @@
 /* onnx_export.c: IR -> ONNX ModelProto (protobuf-c). Every tensor is
- * written as raw_data (little-endian), values keep their inferred types as
+ * written as raw_data (little-endian; 2-bit and 4-bit types packed as the
+ * ONNX spec says), values keep their inferred types as
  * value_info, and symbolic dims keep their names. */
 #include "onnx_export.h"
 
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "onnx.pb-c.h"
+#include "../runtime/dtype.h"
 #include "../runtime/io.h"
 
 /* Arena of everything the proto structs point to, freed at once. */
@@ -63,6 +65,16 @@ static Onnx__TensorProto *tensor_proto(pool *p, const oc_tensor *t, const char *
     tp->data_type = t->dtype;
     tp->name = (char *)name;
     tp->has_raw_data = 1;
+    if (oc_dtype_info_of(t->dtype)->bits < 8) { /* 2-bit and 4-bit elements are packed in files */
+        size_t wire = oc_dtype_wire_bytes(t->dtype, t->numel);
+        uint8_t *packed = palloc(p, wire);
+        if (!packed)
+            return NULL;
+        oc_dtype_pack(t->dtype, t->data, t->numel, packed);
+        tp->raw_data.len = wire;
+        tp->raw_data.data = packed;
+        return tp;
+    }
     tp->raw_data.len = oc_tensor_nbytes(t);
     tp->raw_data.data = t->data; /* borrowed: not freed by the pool */
     return tp;

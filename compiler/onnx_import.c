@@ -14,6 +14,7 @@
 
 #include "onnx.pb-c.h"
 #include "ops/op.h"
+#include "../runtime/dtype.h"
 #include "../runtime/io.h"
 
 /* protobuf-c takes a size_t; ONNX files above 2 GiB must use external data,
@@ -218,7 +219,11 @@ static oc_tensor *tensor_from_proto_ex(const Onnx__TensorProto *tp, const char *
         oc_fail(d, "%lld elements is larger than onnxc's per-tensor limit", (long long)numel);
         return NULL;
     }
-    size_t nbytes = (size_t)numel * es;
+    /* nbytes in memory; wire bytes in the file, where 2-bit and 4-bit
+     * elements are packed (in raw_data and, one byte per entry, in
+     * int32_data) */
+    size_t nbytes = (size_t)numel * es, wire = oc_dtype_wire_bytes(dtype, numel);
+    int packed = oc_dtype_info_of(dtype)->bits < 8;
     char shape[256];
     oc_format_dims(shape, sizeof shape, tp->dims, rank);
     int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
@@ -227,14 +232,13 @@ static oc_tensor *tensor_from_proto_ex(const Onnx__TensorProto *tp, const char *
     size_t have = 0;
     const char *field = "raw_data";
     if (external) {
-        if (read_external(tp, dir, NULL, nbytes, d))
+        if (read_external(tp, dir, NULL, wire, d))
             return NULL;
-        have = nbytes;
+        have = wire;
     } else if (tp->has_raw_data) {
         have = tp->raw_data.len;
-        if (have != nbytes) {
-            oc_fail(d, "raw_data has %zu bytes but shape %s of %s needs %zu", have, shape, oc_dtype_name(dtype),
-                    nbytes);
+        if (have != wire) {
+            oc_fail(d, "raw_data has %zu bytes but shape %s of %s needs %zu", have, shape, oc_dtype_name(dtype), wire);
             return NULL;
         }
     } else {
@@ -246,12 +250,14 @@ static oc_tensor *tensor_from_proto_ex(const Onnx__TensorProto *tp, const char *
         case OC_UINT32: case OC_UINT64: count = tp->n_uint64_data; field = "uint64_data"; break;
         default: count = tp->n_int32_data; field = "int32_data"; break;
         }
-        if (count != (size_t)numel) {
-            oc_fail(d, "%s has %zu elements but shape %s needs %lld", field, count, shape, (long long)numel);
+        size_t need = packed ? wire : (size_t)numel;
+        if (count != need) {
+            oc_fail(d, "%s has %zu %s but shape %s of %s needs %zu", field, count, packed ? "packed bytes" : "elements",
+                    shape, oc_dtype_name(dtype), need);
             return NULL;
         }
     }
-    if (steal && !external && tp->has_raw_data && nbytes >= ((size_t)64 << 10)) {
+    if (steal && !packed && !external && tp->has_raw_data && nbytes >= ((size_t)64 << 10)) {
         oc_tensor *t = calloc(1, sizeof *t);
         if (!t) {
             oc_fail(d, "out of memory");
@@ -271,14 +277,23 @@ static oc_tensor *tensor_from_proto_ex(const Onnx__TensorProto *tp, const char *
     oc_tensor *t = oc_tensor_new(dtype, rank, tp->dims, d);
     if (!t)
         return NULL;
+    uint8_t *bytes = NULL; /* packed payload from external data or int32_data */
+    if (packed && (external || !tp->has_raw_data) && !(bytes = malloc(wire ? wire : 1))) {
+        oc_tensor_free(t);
+        oc_fail(d, "out of memory");
+        return NULL;
+    }
     if (external) {
-        if (read_external(tp, dir, t->data, nbytes, d)) {
+        if (read_external(tp, dir, packed ? bytes : t->data, wire, d)) {
+            free(bytes);
             oc_tensor_free(t);
             return NULL;
         }
     } else if (tp->has_raw_data) {
-        if (nbytes)
-            memcpy(t->data, tp->raw_data.data, nbytes);
+        oc_dtype_unpack(dtype, tp->raw_data.data, numel, t->data);
+    } else if (packed) {
+        for (size_t i = 0; i < wire; i++)
+            bytes[i] = (uint8_t)tp->int32_data[i];
     } else {
         for (int64_t i = 0; i < numel; i++) {
             switch (dtype) {
@@ -294,10 +309,13 @@ static oc_tensor *tensor_from_proto_ex(const Onnx__TensorProto *tp, const char *
                 break;
             case OC_INT8: ((int8_t *)t->data)[i] = (int8_t)tp->int32_data[i]; break;
             case OC_BOOL: ((uint8_t *)t->data)[i] = tp->int32_data[i] != 0; break;
-            default: ((uint8_t *)t->data)[i] = (uint8_t)tp->int32_data[i]; break;
+            default: ((uint8_t *)t->data)[i] = (uint8_t)tp->int32_data[i]; break; /* uint8, the float8 codes */
             }
         }
     }
+    if (bytes)
+        oc_dtype_unpack(dtype, bytes, numel, t->data);
+    free(bytes);
     return t;
 }
 

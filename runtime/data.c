@@ -16,7 +16,7 @@ static unsigned char *read_gz(const char *path, size_t *len, size_t max, oc_diag
         oc_fail(d, "%s: cannot open", path);
         return NULL;
     }
-    size_t cap = 1 << 20, n = 0;
+    size_t cap = max < ((size_t)1 << 20) ? max + 1 : (size_t)1 << 20, n = 0; /* full at max + 1: too long */
     unsigned char *buf = malloc(cap);
     while (buf) {
         if (n == cap) {
@@ -57,37 +57,100 @@ static unsigned char *read_gz(const char *path, size_t *len, size_t max, oc_diag
 
 static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-static int load_idx(const char *images, const char *labels, oc_dataset *ds, oc_diag *d)
+/* Reads up to n bytes of f into buf (in pieces gzread can count); *got
+ * says how many came. -1 on corrupt compressed data. */
+static int gz_read(gzFile f, unsigned char *buf, size_t n, size_t *got)
 {
-    size_t ni, nl;
-    unsigned char *im = read_gz(images, &ni, (size_t)1 << 32, d), *lb = NULL;
+    *got = 0;
+    while (*got < n) {
+        size_t want = n - *got > (1u << 30) ? (1u << 30) : n - *got;
+        int r = gzread(f, buf + *got, (unsigned)want);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        *got += (size_t)r;
+    }
+    return 0;
+}
+
+/* The body of an IDX file after its header: exactly n bytes, then the end
+ * of the file. The header was checked first, so a small compressed file
+ * that claims (or inflates to) gigabytes costs no more than its header
+ * allows. */
+static unsigned char *read_body(gzFile f, const char *path, size_t header, uint64_t n, oc_diag *d)
+{
+    unsigned char *buf = malloc(n ? (size_t)n : 1), extra;
+    size_t got, more;
+    if (!buf) {
+        oc_fail(d, "out of memory reading %s (%llu bytes)", path, (unsigned long long)n);
+        return NULL;
+    }
+    if (gz_read(f, buf, (size_t)n, &got) || gz_read(f, &extra, 1, &more)) {
+        free(buf);
+        oc_fail(d, "%s: corrupt or truncated compressed data", path);
+        return NULL;
+    }
+    if (got != n || more) {
+        free(buf);
+        oc_fail(d, "%s: the header says %llu bytes of data but the file has %s%zu", path, (unsigned long long)n,
+                more ? "more than " : "", header + got);
+        return NULL;
+    }
+    return buf;
+}
+
+static int load_idx(const char *images, const char *labels, size_t max_bytes, oc_dataset *ds, oc_diag *d)
+{
+    gzFile fi = gzopen(images, "rb"), fl = NULL;
+    unsigned char hi[16], hl[8], *im = NULL, *lb = NULL;
+    size_t got;
     int rc = -1;
-    if (!im)
-        return -1;
-    if (!(lb = read_gz(labels, &nl, (size_t)1 << 28, d)))
-        goto out;
-    if (ni < 16 || be32(im) != 2051) {
-        oc_fail(d, "%s: not an IDX3 image file (magic %u, expected 2051)", images, ni >= 4 ? be32(im) : 0);
+    if (!fi)
+        return oc_fail(d, "%s: cannot open", images);
+    if (gz_read(fi, hi, sizeof hi, &got)) {
+        oc_fail(d, "%s: corrupt or truncated compressed data", images);
         goto out;
     }
-    if (nl < 8 || be32(lb) != 2049) {
-        oc_fail(d, "%s: not an IDX1 label file (magic %u, expected 2049)", labels, nl >= 4 ? be32(lb) : 0);
+    if (got < 16 || be32(hi) != 2051) {
+        oc_fail(d, "%s: not an IDX3 image file (magic %u, expected 2051)", images, got >= 4 ? be32(hi) : 0);
         goto out;
     }
-    /* header fields are untrusted: n * h * w stays below 2^56 (no uint64
-     * wrap) and must match the file, which read_gz capped at 4 GiB, before
-     * 4 bytes per pixel are allocated */
-    uint64_t n = be32(im + 4), h = be32(im + 8), w = be32(im + 12);
-    if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096 || ni != 16 + n * h * w ||
+    /* header fields are untrusted: at most 4 GiB of pixels (n * h * w
+     * cannot wrap: each factor is below 2^32 and h, w at most 4096) */
+    uint64_t n = be32(hi + 4), h = be32(hi + 8), w = be32(hi + 12);
+    if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096 || n * h * w > ((uint64_t)1 << 32) - 16 ||
         n * h * w > SIZE_MAX / sizeof(float)) {
-        oc_fail(d, "%s: header says %llu images of %llux%llu but the file has %zu bytes", images, (unsigned long long)n,
-                (unsigned long long)h, (unsigned long long)w, ni);
+        oc_fail(d, "%s: header says %llu images of %llux%llu, outside the supported size (at most 4096 per side, "
+                   "4 GiB in all)", images, (unsigned long long)n, (unsigned long long)h, (unsigned long long)w);
         goto out;
     }
-    if (be32(lb + 4) != n || nl != 8 + n) {
-        oc_fail(d, "%s: %u labels for %llu images in %s", labels, be32(lb + 4), (unsigned long long)n, images);
+    uint64_t need = n * h * w * sizeof(float) + n * sizeof(int64_t);
+    if (max_bytes && need > max_bytes) {
+        char a[32], b[32];
+        oc_fail(d, "%s: %llu images of %llux%llu take %s as floats, above the limit of %s", images,
+                (unsigned long long)n, (unsigned long long)h, (unsigned long long)w,
+                oc_format_bytes(a, sizeof a, (double)need), oc_format_bytes(b, sizeof b, (double)max_bytes));
         goto out;
     }
+    if (!(fl = gzopen(labels, "rb"))) {
+        oc_fail(d, "%s: cannot open", labels);
+        goto out;
+    }
+    if (gz_read(fl, hl, sizeof hl, &got)) {
+        oc_fail(d, "%s: corrupt or truncated compressed data", labels);
+        goto out;
+    }
+    if (got < 8 || be32(hl) != 2049) {
+        oc_fail(d, "%s: not an IDX1 label file (magic %u, expected 2049)", labels, got >= 4 ? be32(hl) : 0);
+        goto out;
+    }
+    if (be32(hl + 4) != n) {
+        oc_fail(d, "%s: %u labels for %llu images in %s", labels, be32(hl + 4), (unsigned long long)n, images);
+        goto out;
+    }
+    if (!(im = read_body(fi, images, sizeof hi, n * h * w, d)) || !(lb = read_body(fl, labels, sizeof hl, n, d)))
+        goto out;
     memset(ds, 0, sizeof *ds);
     ds->n = (int64_t)n;
     ds->rank = 3;
@@ -103,25 +166,33 @@ static int load_idx(const char *images, const char *labels, oc_dataset *ds, oc_d
         goto out;
     }
     for (uint64_t i = 0; i < n * h * w; i++)
-        ds->x[i] = im[16 + i] / 255.0f;
+        ds->x[i] = im[i] / 255.0f;
     for (uint64_t i = 0; i < n; i++) {
-        ds->y[i] = lb[8 + i];
+        ds->y[i] = lb[i];
         if (ds->y[i] + 1 > ds->classes)
             ds->classes = ds->y[i] + 1;
     }
     snprintf(ds->name, sizeof ds->name, "%s", images);
     rc = 0;
 out:
+    gzclose(fi);
+    if (fl)
+        gzclose(fl);
     free(im);
     free(lb);
     return rc;
 }
 
 /* UCI digits: rows of 64 pixel values 0..16 and a label, comma-separated. */
-static int load_digits_csv(const char *path, oc_dataset *ds, oc_diag *d)
+static int load_digits_csv(const char *path, size_t max_bytes, oc_dataset *ds, oc_diag *d)
 {
     size_t len;
-    unsigned char *buf = read_gz(path, &len, (size_t)1 << 28, d);
+    /* a row takes at least 130 bytes of text ("0,0,...,0,d\n") and becomes
+     * 65 * 4 + 8 bytes in memory: the text limit bounds the set's */
+    size_t max_text = (size_t)1 << 28;
+    if (max_bytes && max_bytes / 2 < max_text)
+        max_text = max_bytes / 2 > 4096 ? max_bytes / 2 : 4096;
+    unsigned char *buf = read_gz(path, &len, max_text, d);
     if (!buf)
         return -1;
     int64_t rows = 0;
@@ -194,6 +265,11 @@ static int find_idx(const char *dir, const char *prefix, const char *kind, char 
 
 int oc_dataset_open(const char *path, const char *split, oc_dataset *ds, oc_diag *d)
 {
+    return oc_dataset_open_limit(path, split, 0, ds, d);
+}
+
+int oc_dataset_open_limit(const char *path, const char *split, size_t max_bytes, oc_dataset *ds, oc_diag *d)
+{
     struct stat st;
     memset(ds, 0, sizeof *ds);
     if (stat(path, &st) != 0)
@@ -207,11 +283,11 @@ int oc_dataset_open(const char *path, const char *split, oc_dataset *ds, oc_diag
                 return oc_fail(d, "%s: no IDX image and label files (*-images-idx3-ubyte[.gz], *-labels-idx1-ubyte[.gz])",
                                path);
         }
-        return load_idx(im, lb, ds, d);
+        return load_idx(im, lb, max_bytes, ds, d);
     }
     size_t n = strlen(path);
     if ((n > 4 && !strcmp(path + n - 4, ".csv")) || (n > 7 && !strcmp(path + n - 7, ".csv.gz")))
-        return load_digits_csv(path, ds, d);
+        return load_digits_csv(path, max_bytes, ds, d);
     return oc_fail(d, "%s: unknown data set format (a folder of IDX files, or the digits .csv[.gz])", path);
 }
 

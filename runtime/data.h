@@ -29,6 +29,10 @@ typedef struct oc_dataset {
  * split: "train" or "test" picks the files of that name in a folder
  * (falls back to whatever the folder has). Pixels are scaled to [0, 1]. */
 int oc_dataset_open(const char *path, const char *split, oc_dataset *ds, oc_diag *d);
+/* The same, refusing a set whose samples and labels would take more than
+ * max_bytes in memory (0: no limit beyond the readers' own, 4 GiB of IDX
+ * pixels); IDX headers are checked against it before any data is read. */
+int oc_dataset_open_limit(const char *path, const char *split, size_t max_bytes, oc_dataset *ds, oc_diag *d);
 void oc_dataset_free(oc_dataset *ds);
 
 /* Moves samples [from, from + count) into a new set `out` (a view copy);

@@ -239,7 +239,7 @@ int oc_image_folder_open(const char *dir, const oc_image_folder_opts *o, oc_imag
             int w, h, ch;
             if (!path) {
                 oc_fail(d, "out of memory");
-            } else if (oc_img_probe(path, &w, &h, &ch, err, sizeof err)) {
+            } else if (oc_img_probe(path, o->max_pixels, &w, &h, &ch, err, sizeof err)) {
                 if (o->strict)
                     oc_fail(d, "%s: %s", path, err);
                 else if (skipped < SKIP_NAMES)
@@ -489,7 +489,7 @@ static int load_sample(const oc_image_folder *f, int64_t i, int augment, uint64_
 {
     const oc_image_folder_opts *o = &f->o;
     oc_img8 im;
-    if (oc_img_decode(f->paths[i], o->channels, &im, err, ERR_LEN))
+    if (oc_img_decode(f->paths[i], o->channels, o->max_pixels, &im, err, ERR_LEN))
         return -1;
     oc_img_view v;
     if (augment) {

@@ -52,6 +52,8 @@ typedef struct oc_image_folder_opts {
     double scale_min, scale_max; /* RandomResizedCrop area fraction */
     double ratio_min, ratio_max; /* RandomResizedCrop aspect ratio w/h */
     double flip_p;               /* horizontal flip probability */
+    int64_t max_pixels;          /* images above this many pixels are skipped (strict: an error) when the
+                                  * folder is listed; 0 = OC_IMG_MAX_PIXELS (2^28) */
 } oc_image_folder_opts;
 
 /* 3x224x224, ImageNet mean (0.485, 0.456, 0.406) / std (0.229, 0.224,

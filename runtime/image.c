@@ -14,18 +14,30 @@ static void set_err(char *err, size_t cap, const char *msg, const char *why)
         snprintf(err, cap, "%s%s%s%s", msg, why ? " (" : "", why ? why : "", why ? ")" : "");
 }
 
-static int check_size(int w, int h, char *err, size_t cap)
+int64_t oc_img_pixel_limit(int64_t max_pixels)
 {
-    if (w < 1 || h < 1 || w > OC_IMG_MAX_SIDE || h > OC_IMG_MAX_SIDE || (int64_t)w * h > OC_IMG_MAX_PIXELS) {
+    return max_pixels > 0 && max_pixels < OC_IMG_MAX_PIXELS ? max_pixels : OC_IMG_MAX_PIXELS;
+}
+
+static int check_size(int w, int h, int64_t max_pixels, char *err, size_t cap)
+{
+    int64_t limit = oc_img_pixel_limit(max_pixels);
+    if (w < 1 || h < 1 || w > OC_IMG_MAX_SIDE || h > OC_IMG_MAX_SIDE) {
         if (err && cap)
             snprintf(err, cap, "%dx%d pixels is outside the supported size (1 to %d per side, %lld pixels)", w, h,
-                     OC_IMG_MAX_SIDE, (long long)OC_IMG_MAX_PIXELS);
+                     OC_IMG_MAX_SIDE, (long long)limit);
+        return -1;
+    }
+    if ((int64_t)w * h > limit) {
+        if (err && cap)
+            snprintf(err, cap, "%dx%d = %lld pixels is above the limit of %lld pixels", w, h, (long long)w * h,
+                     (long long)limit);
         return -1;
     }
     return 0;
 }
 
-int oc_img_probe(const char *path, int *w, int *h, int *c, char *err, size_t errcap)
+int oc_img_probe(const char *path, int64_t max_pixels, int *w, int *h, int *c, char *err, size_t errcap)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -38,7 +50,7 @@ int oc_img_probe(const char *path, int *w, int *h, int *c, char *err, size_t err
         set_err(err, errcap, "not a readable image", stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
         return -1;
     }
-    return check_size(*w, *h, err, errcap);
+    return check_size(*w, *h, max_pixels, err, errcap);
 }
 
 void oc_img_rgb_to_luma(unsigned char *px, int64_t pixels)
@@ -50,7 +62,7 @@ void oc_img_rgb_to_luma(unsigned char *px, int64_t pixels)
     }
 }
 
-int oc_img_decode(const char *path, int channels, oc_img8 *im, char *err, size_t errcap)
+int oc_img_decode(const char *path, int channels, int64_t max_pixels, oc_img8 *im, char *err, size_t errcap)
 {
     memset(im, 0, sizeof *im);
     FILE *f = fopen(path, "rb");
@@ -64,7 +76,7 @@ int oc_img_decode(const char *path, int channels, oc_img8 *im, char *err, size_t
         set_err(err, errcap, "not a readable image", stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
         return -1;
     }
-    if (check_size(w, h, err, errcap)) {
+    if (check_size(w, h, max_pixels, err, errcap)) {
         fclose(f);
         return -1;
     }
@@ -105,7 +117,7 @@ int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img
         set_err(err, errcap, "not a readable image", stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
         return -1;
     }
-    if (check_size(w, h, err, errcap))
+    if (check_size(w, h, 0, err, errcap))
         return -1;
     int want = c >= 3 ? 3 : 1, w2, h2, c2;
     unsigned char *px = stbi_load_from_memory(buf, (int)len, &w2, &h2, &c2, want);

@@ -34,14 +34,24 @@ typedef struct oc_img8 {
     int w, h, c;
 } oc_img8;
 
+/* The pixel limit in force for a caller's max_pixels: 0 (or anything
+ * above OC_IMG_MAX_PIXELS) means OC_IMG_MAX_PIXELS. A lower limit bounds
+ * the memory and time one file can take (decoding allocates w * h *
+ * channels bytes): a service taking images from users, or a fuzzer. */
+int64_t oc_img_pixel_limit(int64_t max_pixels);
+
 /* Reads only the header: size and channel count in the file. err gets a
- * message without the file name (the caller adds it). */
-int oc_img_probe(const char *path, int *w, int *h, int *c, char *err, size_t errcap);
+ * message without the file name (the caller adds it). Fails on an image
+ * above max_pixels pixels (oc_img_pixel_limit) or OC_IMG_MAX_SIDE a side. */
+int oc_img_probe(const char *path, int64_t max_pixels, int *w, int *h, int *c, char *err, size_t errcap);
 
 /* Decodes `path`; channels: 1 (gray, BT.601 luma from color) or 3 (gray
- * replicated later by the resampler's caller, so c may come back 1). */
-int oc_img_decode(const char *path, int channels, oc_img8 *im, char *err, size_t errcap);
-/* The same for an encoded image held in memory (the ImageDecoder op). */
+ * replicated later by the resampler's caller, so c may come back 1). The
+ * header is checked against max_pixels as in oc_img_probe before any
+ * pixel is decoded. */
+int oc_img_decode(const char *path, int channels, int64_t max_pixels, oc_img8 *im, char *err, size_t errcap);
+/* The same for an encoded image held in memory (the ImageDecoder op),
+ * under the default pixel limit (OC_IMG_MAX_PIXELS). */
 int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img8 *im, char *err, size_t errcap);
 void oc_img8_free(oc_img8 *im);
 

@@ -238,6 +238,7 @@ void oc_image_opts_default(oc_image_opts *o)
     o->height = o->width = 224;
     o->center_crop = 1;
     o->channels = 3;
+    o->max_pixels = 0;
     const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
     memcpy(o->mean, mean, sizeof mean);
     memcpy(o->std, std, sizeof std);
@@ -254,7 +255,7 @@ oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d)
     }
     char err[256];
     oc_img8 im;
-    if (oc_img_decode(path, o->channels, &im, err, sizeof err)) {
+    if (oc_img_decode(path, o->channels, o->max_pixels, &im, err, sizeof err)) {
         oc_fail(d, "%s: %s", path, err);
         return NULL;
     }

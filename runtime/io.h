@@ -24,10 +24,11 @@ typedef struct oc_image_opts {
     int center_crop;       /* resize the short side to size*256/224, then crop (torchvision style) */
     float mean[3], std[3]; /* per channel, applied to values in [0, 1] */
     int channels;          /* 1 (grayscale) or 3 (RGB) */
+    int64_t max_pixels;    /* larger files are refused before decoding; 0 = OC_IMG_MAX_PIXELS (2^28) */
 } oc_image_opts;
 
 /* ImageNet defaults: 224x224, crop, mean (0.485, 0.456, 0.406), std
- * (0.229, 0.224, 0.225), RGB. */
+ * (0.229, 0.224, 0.225), RGB, the largest pixel limit. */
 void oc_image_opts_default(oc_image_opts *o);
 
 /* Decode and preprocess one image into a [1, C, H, W] float32 tensor. */

@@ -2,35 +2,14 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE, MADV_POPULATE_WRITE */
 #include "tensor.h"
 
+#include "dtype.h"
+
 #include <sys/mman.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-size_t oc_dtype_size(int dtype)
-{
-    switch (dtype) {
-    case OC_FLOAT: case OC_INT32: case OC_UINT32: return 4;
-    case OC_UINT8: case OC_INT8: case OC_BOOL: return 1;
-    case OC_UINT16: case OC_INT16: case OC_FLOAT16: case OC_BFLOAT16: return 2;
-    case OC_INT64: case OC_DOUBLE: case OC_UINT64: return 8;
-    default: return 0;
-    }
-}
-
-const char *oc_dtype_name(int dtype)
-{
-    static const char *names[] = {
-        "undefined", "float32", "uint8", "int8", "uint16", "int16", "int32", "int64",
-        "string", "bool", "float16", "float64", "uint32", "uint64", "complex64",
-        "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
-        "float8e5m2fnuz", "uint4", "int4", "float4e2m1"};
-    if (dtype >= 0 && dtype < (int)(sizeof names / sizeof names[0]))
-        return names[dtype];
-    return "unknown-dtype";
-}
 
 int oc_shape_numel(const int64_t *dims, int rank, int64_t *numel, oc_diag *d)
 {
@@ -107,56 +86,9 @@ void oc_tensor_free(oc_tensor *t)
 
 size_t oc_tensor_nbytes(const oc_tensor *t) { return (size_t)t->numel * oc_dtype_size(t->dtype); }
 
-/* IEEE 754 binary16 -> double, including subnormals, inf and NaN. */
-static double half_to_f64(uint16_t h)
-{
-    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m | 0x400, e - 25);
-    return (h & 0x8000) ? -v : v;
-}
+double oc_tensor_get_f64(const oc_tensor *t, int64_t i) { return oc_elem_get_f64(t->dtype, t->data, i); }
 
-static double bf16_to_f64(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-double oc_tensor_get_f64(const oc_tensor *t, int64_t i)
-{
-    const void *p = t->data;
-    switch (t->dtype) {
-    case OC_FLOAT: return ((const float *)p)[i];
-    case OC_DOUBLE: return ((const double *)p)[i];
-    case OC_INT64: return (double)((const int64_t *)p)[i];
-    case OC_INT32: return ((const int32_t *)p)[i];
-    case OC_UINT32: return ((const uint32_t *)p)[i];
-    case OC_INT16: return ((const int16_t *)p)[i];
-    case OC_UINT16: return ((const uint16_t *)p)[i];
-    case OC_INT8: return ((const int8_t *)p)[i];
-    case OC_UINT8: case OC_BOOL: return ((const uint8_t *)p)[i];
-    case OC_UINT64: return (double)((const uint64_t *)p)[i];
-    case OC_FLOAT16: return half_to_f64(((const uint16_t *)p)[i]);
-    case OC_BFLOAT16: return bf16_to_f64(((const uint16_t *)p)[i]);
-    default: return 0;
-    }
-}
-
-int64_t oc_tensor_get_i64(const oc_tensor *t, int64_t i)
-{
-    switch (t->dtype) {
-    case OC_INT64: return ((const int64_t *)t->data)[i];
-    case OC_UINT64: return (int64_t)((const uint64_t *)t->data)[i];
-    case OC_FLOAT: case OC_DOUBLE: case OC_FLOAT16: case OC_BFLOAT16: {
-        double v = oc_tensor_get_f64(t, i);
-        if (v != v || v >= 9.2e18 || v <= -9.2e18)
-            return v < 0 ? INT64_MIN : INT64_MAX;
-        return (int64_t)v;
-    }
-    default: return (int64_t)oc_tensor_get_f64(t, i);
-    }
-}
+int64_t oc_tensor_get_i64(const oc_tensor *t, int64_t i) { return oc_elem_get_i64(t->dtype, t->data, i); }
 
 char *oc_format_dims(char *buf, size_t cap, const int64_t *dims, int rank)
 {

@@ -34,12 +34,25 @@ typedef enum oc_dtype {
     OC_DOUBLE = 11,
     OC_UINT32 = 12,
     OC_UINT64 = 13,
+    OC_COMPLEX64 = 14,
+    OC_COMPLEX128 = 15,
     OC_BFLOAT16 = 16,
-    OC_DTYPE_LIMIT = 24
+    OC_FLOAT8E4M3FN = 17,
+    OC_FLOAT8E4M3FNUZ = 18,
+    OC_FLOAT8E5M2 = 19,
+    OC_FLOAT8E5M2FNUZ = 20,
+    OC_UINT4 = 21,
+    OC_INT4 = 22,
+    OC_FLOAT4E2M1 = 23,
+    OC_FLOAT8E8M0 = 24,
+    OC_UINT2 = 25,
+    OC_INT2 = 26,
+    OC_DTYPE_LIMIT = 27
 } oc_dtype;
 
-/* Bytes per element; 0 for types onnxc cannot hold densely (string,
- * complex, 4-bit and 8-bit floats, unknown numbers). */
+/* Bytes per element in memory (types narrower than a byte take one; see
+ * dtype.h); 0 for types onnxc cannot hold (string, complex, unknown
+ * numbers). Both read the element-type table in dtype.c. */
 size_t oc_dtype_size(int dtype);
 const char *oc_dtype_name(int dtype);
 

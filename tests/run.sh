@@ -29,10 +29,11 @@ echo "== tests: ASan + UBSan build =="
 ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE heavy
 # libFuzzer targets (tests/fuzz): replay every regression file, then fuzz each
-# target briefly from the seed corpora (clang; installed by install-deps.sh).
+# target for about a minute from the seed corpora (clang; installed by
+# install-deps.sh): two at a time, about 3 minutes for the five targets.
 if command -v clang >/dev/null; then
-  echo "== fuzzing: ${ONNXC_FUZZ_SECONDS:-30} s per target =="
-  bash tools/fuzz.sh "${ONNXC_FUZZ_SECONDS:-30}"
+  echo "== fuzzing: ${ONNXC_FUZZ_SECONDS:-60} s per target =="
+  bash tools/fuzz.sh "${ONNXC_FUZZ_SECONDS:-60}"
 else
   echo "== fuzzing skipped: clang is not installed =="
   [ "${ONNXC_REQUIRE_DATA:-0}" = 1 ] && exit 1

@@ -28,6 +28,7 @@
 #include "../compiler/onnx_import.h"
 #include "../compiler/planner.h"
 #include "../compiler/shape.h"
+#include "../runtime/dtype.h"
 #include "cli.h"
 
 /* Which data-set inputs become graph constants before planning. */
@@ -80,8 +81,7 @@ static int compare(const oc_tensor *got, const oc_tensor *want, const check_opts
                  oc_format_dims(b, sizeof b, want->dims, want->rank));
         return 0;
     }
-    int fl = got->dtype == OC_FLOAT || got->dtype == OC_DOUBLE || got->dtype == OC_FLOAT16 ||
-             got->dtype == OC_BFLOAT16;
+    int fl = oc_dtype_is_float(got->dtype);
     if (!oc_dtype_size(got->dtype)) {
         snprintf(why, cap, "cannot compare element type %s", oc_dtype_name(got->dtype));
         return 0;

@@ -53,6 +53,7 @@ typedef struct ft_args {
     const char *model, *data, *out, *head, *freeze, *unfreeze_from, *bn, *optim, *schedule, *augment, *checkpoint;
     const char *resume, *mean, *std, *plot, *labels;
     int64_t classes, epochs, batch, seed, threads, limit, size, keep_head, full, no_cache, per_class, strict, sync_bn, warmup, patience;
+    int64_t max_image_pixels; /* 0: the loader's limit */
     double lr, momentum, weight_decay, val_split, clip, label_smoothing;
 } ft_args;
 
@@ -181,11 +182,12 @@ static void usage(void)
            "         [--val-split F] [--size PIXELS] [--mean R,G,B] [--std R,G,B]\n"
            "         [--augment none|crop,flip] [--labels L] [--per-class N] [--limit N] [--seed S] [--threads N]\n"
            "         [--checkpoint DIR] [--resume DIR] [--strict] [--sync-bn]\n"
-           "         [--plot FILE.svg] [--no-cache]\n"
+           "         [--plot FILE.svg] [--no-cache] [--max-image-pixels N]\n"
            "DIR: DIR/train/<class>/* and DIR/val/<class>/* (or DIR/<class>/* with --val-split F), or IDX files.\n"
            "--labels 5-9 (or 0,2,4): only those classes of the data, relabelled 0..k-1 in that order (train and val);\n"
            "--per-class N: at most N training images per class; --limit N: at most N images (train and val), seeded.\n"
-           "Unreadable images are skipped with a warning naming them (counted); --strict makes them errors.\n"
+           "Unreadable images, and images above --max-image-pixels pixels (default 268435456), are skipped\n"
+           "with a warning naming them (counted); --strict makes them errors.\n"
            "Default: only a fresh head trains; its input features are computed once and cached.\n"
            "Data-parallel: mpirun -np K onnxc finetune ... --batch B trains on global batches of K x B (B per rank,\n"
            "gradients averaged); --sync-bn: BatchNorm statistics over the global batch (default: per rank).\n"
@@ -248,6 +250,7 @@ int oc_cmd_finetune(int argc, char **argv)
             {"--per-class", CLI_INT, &a.per_class},
             {"--warmup", CLI_INT, &a.warmup},
             {"--patience", CLI_INT, &a.patience},
+            {"--max-image-pixels", CLI_INT, &a.max_image_pixels},
             {"--clip", CLI_NUM, &a.clip},
             {"--label-smoothing", CLI_NUM, &a.label_smoothing},
             {"--labels", CLI_STR, &a.labels},
@@ -309,6 +312,7 @@ int oc_cmd_finetune(int argc, char **argv)
     }
     oc_image_folder_opts io;
     oc_image_folder_opts_default(&io);
+    io.max_pixels = a.max_image_pixels;
     if ((a.mean && parse3(a.mean, io.mean)) || (a.std && parse3(a.std, io.std))) {
         fprintf(stderr, "onnxc finetune: --mean and --std take one or three comma-separated numbers\n");
         return 2;

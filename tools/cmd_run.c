@@ -1,10 +1,14 @@
 /* cmd_run.c: `onnxc run MODEL.onnx -i [NAME=]FILE ... [-o DIR] [--format npy|pb]
  *            [--batch N] [--dim NAME=N] [--threads N] [--top K] [--mean r,g,b] [--std r,g,b] [--no-crop]
- *            [--max-memory BYTES[K|M|G]] [--no-fuse] [--passes LIST] [--no-pass NAME]`
+ *            [--max-memory BYTES[K|M|G]] [--max-image-pixels N] [--no-fuse] [--passes LIST] [--no-pass NAME]`
  * Inference on one set of inputs. Inputs are ONNX TensorProto (.pb), numpy
  * (.npy) or images (decoded by stb_image, resized and normalized, ImageNet
  * mean/std by default). Outputs are written atomically as .npy or .pb into
- * DIR; a 1-D or 2-D float output also prints its top classes. */
+ * DIR; a 1-D or 2-D float output also prints its top classes.
+ *
+ * The model is loaded, compiled and run through the public API
+ * (api/onnxc.h), as an embedder would; this file adds what a command line
+ * needs around it: flags, tensor and image files in, files out. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -13,10 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../api/onnxc.h"
 #include "../compiler/onnx_export.h"
-#include "../compiler/onnx_import.h"
-#include "../compiler/planner.h"
-#include "../compiler/shape.h"
+#include "../runtime/image.h"
 #include "../runtime/io.h"
 #include "../runtime/threads.h"
 #include "cli.h"
@@ -59,10 +62,10 @@ static int parse_triple(const char *flag, const char *s, float *out)
     return 0;
 }
 
-static void print_top(const char *name, const oc_tensor *t, int top)
+static void print_top(const char *name, const onnxc_tensor *t, int top)
 {
     int64_t rows = t->rank == 2 ? t->dims[0] : 1, cols = t->dims[t->rank - 1];
-    if (cols < 2 || t->dtype != OC_FLOAT)
+    if (cols < 2 || t->dtype != ONNXC_FLOAT)
         return;
     for (int64_t r = 0; r < rows && r < 8; r++) {
         const float *v = (const float *)t->data + r * cols;
@@ -82,6 +85,50 @@ static void print_top(const char *name, const oc_tensor *t, int top)
         }
         printf("\n");
     }
+}
+
+/* The load options of the flags: dims, threads, memory cap, passes. */
+static onnxc_status make_options(const cli_model_args *ma, int64_t batch, int threads, const oc_pass_opts *popts,
+                                 onnxc_options **out)
+{
+    onnxc_options *o;
+    onnxc_status st = onnxc_options_new(&o);
+    if (st)
+        return st;
+    if (batch > 0)
+        st = onnxc_options_set_batch(o, batch);
+    for (int i = 0; !st && i < ma->n_dims; i++)
+        st = onnxc_options_set_dim(o, ma->dims[i].name, ma->dims[i].value);
+    if (!st)
+        st = onnxc_options_set_threads(o, threads);
+    if (!st)
+        st = onnxc_options_set_max_memory(o, ma->max_memory);
+    if (!st && popts->no_fuse)
+        st = onnxc_options_set_optimize(o, 0);
+    if (!st && popts->only_set)
+        st = onnxc_options_set_passes(o, "");
+    for (int k = 0; !st && k < popts->n_only; k++)
+        st = onnxc_options_set_passes(o, popts->only[k]);
+    for (int k = 0; !st && k < popts->n_off; k++)
+        st = onnxc_options_disable_pass(o, popts->off[k]);
+    if (st) {
+        onnxc_options_free(o);
+        return st;
+    }
+    *out = o;
+    return ONNXC_OK;
+}
+
+static onnxc_status load_model(const char *path, const cli_model_args *ma, int64_t batch, int threads,
+                               const oc_pass_opts *popts, onnxc_model **m)
+{
+    onnxc_options *o;
+    onnxc_status st = make_options(ma, batch, threads, popts, &o);
+    if (st)
+        return st;
+    st = onnxc_model_load(path, o, m);
+    onnxc_options_free(o);
+    return st;
 }
 
 int oc_cmd_run(int argc, char **argv)
@@ -107,8 +154,9 @@ int oc_cmd_run(int argc, char **argv)
             printf("usage: onnxc run MODEL.onnx -i [NAME=]FILE ... [-o DIR] [--format npy|pb] [--batch N]\n"
                    "       [--dim NAME=N] [--threads N] [--top K] [--mean r,g,b] [--std r,g,b] [--no-crop]\n"
                    "       [--max-memory BYTES[K|M|G]] (default: half the physical RAM)\n"
-                   "       [--no-fuse] [--passes LIST] [--no-pass NAME]\n"
-                   "FILE: .pb (ONNX TensorProto), .npy, or an image (png, jpg, bmp, ...).\n"
+                   "       [--max-image-pixels N] (default 268435456) [--no-fuse] [--passes LIST] [--no-pass NAME]\n"
+                   "FILE: .pb (ONNX TensorProto), .npy, or an image (png, jpg, bmp, ...); an image above\n"
+                   "--max-image-pixels pixels is refused from its header, before decoding.\n"
                    "Graph passes (onnxc info --passes lists them) run before planning; --no-fuse turns\n"
                    "off every rewrite, --passes LIST runs exactly those, --no-pass NAME turns one off.\n");
             return 0;
@@ -147,6 +195,11 @@ int oc_cmd_run(int argc, char **argv)
                 fprintf(stderr, "onnxc run: --std values must be positive\n");
                 return 2;
             }
+        } else if (!strcmp(a, "--max-image-pixels")) {
+            int64_t x;
+            if (!(v = cli_value("run", argc, argv, &i)) || cli_int(a, v, 1, OC_IMG_MAX_PIXELS, &x))
+                return 2;
+            io.max_pixels = x;
         } else if (!strcmp(a, "--no-crop")) {
             io.center_crop = 0;
         } else {
@@ -154,30 +207,34 @@ int oc_cmd_run(int argc, char **argv)
             return 2;
         }
     }
+    /* the pool is process-wide: --threads 1 also shrinks it */
     oc_set_threads(threads);
-    if (!ma.path && !ma.model) {
-        fprintf(stderr, "onnxc run: no model given\n");
-        return 2;
+    if (!ma.path) {
+        fprintf(stderr, ma.model ? "onnxc run: --model is not supported here; export it first (onnxc export)\n"
+                                 : "onnxc run: no model given\n");
+        return ma.model ? 1 : 2;
     }
-    oc_diag d;
-    oc_diag_init(&d);
-    oc_graph *g = ma.path ? oc_onnx_load(ma.path, &d) : NULL;
-    oc_tensor *inputs[MAX_INPUTS] = {0};
-    oc_plan *p = NULL;
-    oc_pass_report rep = {0};
-    int rc = 1;
-    const char *src = ma.path ? ma.path : ma.model;
-    if (!g) {
-        if (ma.model)
-            fprintf(stderr, "onnxc run: --model is not supported here; export it first (onnxc export)\n");
-        else
-            fprintf(stderr, "onnxc run: error: %s\n", d.msg);
+    const char *src = ma.path;
+    onnxc_model *m = NULL;
+    if (load_model(src, &ma, ma.batch, threads, &popts, &m)) {
+        fprintf(stderr, "onnxc run: error: %s\n", onnxc_last_error());
         return 1;
     }
-    if (oc_graph_bind_dims(g, ma.batch, ma.n_dims, ma.dims, &d))
+    oc_tensor *files[MAX_INPUTS] = {0};
+    onnxc_tensor in[MAX_INPUTS], out[MAX_INPUTS];
+    memset(in, 0, sizeof in);
+    memset(out, 0, sizeof out);
+    oc_diag d;
+    oc_diag_init(&d);
+    int rc = 1, n_in = onnxc_model_input_count(m), n_out = onnxc_model_output_count(m);
+    int64_t image_batch = -1; /* an image input's batch dim when it differs from the model's */
+    if (n_spec > n_in) {
+        oc_fail(&d, "%d inputs given; the model takes %d", n_spec, n_in);
         goto fail;
-    if (n_spec > g->n_inputs) {
-        oc_fail(&d, "%d inputs given; the model takes %d", n_spec, g->n_inputs);
+    }
+    if (n_in > MAX_INPUTS || n_out > MAX_INPUTS) {
+        oc_fail(&d, "the model has %d inputs and %d outputs; at most %d each are supported here", n_in, n_out,
+                MAX_INPUTS);
         goto fail;
     }
     for (int s = 0; s < n_spec; s++) {
@@ -187,76 +244,79 @@ int oc_cmd_run(int argc, char **argv)
             char name[512];
             snprintf(name, sizeof name, "%.*s", (int)(eq - in_spec[s]), in_spec[s]);
             file = eq + 1;
-            for (k = 0; k < g->n_inputs && strcmp(g->values[g->inputs[k]].name, name); k++)
-                ;
-            if (k == g->n_inputs) {
+            if ((k = onnxc_model_input_index(m, name)) < 0) {
                 oc_fail(&d, "the model has no input named '%s'", name);
                 goto fail;
             }
         }
-        if (inputs[k]) {
-            oc_fail(&d, "input '%s' is given twice", g->values[g->inputs[k]].name);
+        onnxc_value_info v;
+        onnxc_model_input_info(m, k, &v);
+        if (files[k]) {
+            oc_fail(&d, "input '%s' is given twice", v.name);
             goto fail;
         }
-        oc_value *v = &g->values[g->inputs[k]];
         if (is_image(file)) {
-            if (v->rank != 4 || (v->dims[1] != 1 && v->dims[1] != 3) || v->dims[2] < 1 || v->dims[3] < 1) {
-                oc_fail(&d, "input '%s' is not an image input [N, 1 or 3, H, W] with known H and W", v->name);
+            if (v.rank != 4 || (v.dims[1] != 1 && v.dims[1] != 3) || v.dims[2] < 1 || v.dims[3] < 1) {
+                oc_fail(&d, "input '%s' is not an image input [N, 1 or 3, H, W] with known H and W", v.name);
                 goto fail;
             }
-            io.channels = (int)v->dims[1];
-            io.height = v->dims[2];
-            io.width = v->dims[3];
-            inputs[k] = oc_image_load(file, &io, &d);
+            io.channels = (int)v.dims[1];
+            io.height = v.dims[2];
+            io.width = v.dims[3];
+            files[k] = oc_image_load(file, &io, &d);
+            /* one image is a batch of one, whatever batch the model fixes */
+            if (files[k] && ma.batch < 0 && v.dims[0] >= 0 && v.dims[0] != files[k]->dims[0])
+                image_batch = files[k]->dims[0];
         } else {
-            inputs[k] = cli_load_tensor(file, &d);
+            files[k] = cli_load_tensor(file, &d);
         }
-        if (!inputs[k])
+        if (!files[k])
             goto fail;
-        /* symbolic dims take the data's extents; fixed ones must match */
-        if (v->rank == inputs[k]->rank)
-            for (int i = 0; i < v->rank; i++)
-                if (v->dims[i] < 0 || (i == 0 && ma.batch < 0 && is_image(file)))
-                    v->dims[i] = inputs[k]->dims[i];
+        const oc_tensor *t = files[k];
+        in[k] = (onnxc_tensor){.dtype = t->dtype, .rank = t->rank, .data = t->data, .bytes = oc_tensor_nbytes(t)};
+        memcpy(in[k].dims, t->dims, sizeof(int64_t) * (size_t)t->rank);
     }
-    for (int k = 0; k < g->n_inputs; k++)
-        if (!inputs[k]) {
-            oc_fail(&d, "input '%s' (%s) was not given; use -i %s=FILE", g->values[g->inputs[k]].name,
-                    oc_dtype_name(g->values[g->inputs[k]].dtype), g->values[g->inputs[k]].name);
+    for (int k = 0; k < n_in; k++)
+        if (!files[k]) {
+            onnxc_value_info v;
+            onnxc_model_input_info(m, k, &v);
+            oc_fail(&d, "input '%s' (%s) was not given; use -i %s=FILE", v.name, onnxc_dtype_name(v.dtype), v.name);
             goto fail;
         }
-    if (oc_graph_infer_shapes(g, &d) || oc_passes_run(g, &popts, &rep, &d))
-        goto fail;
-    oc_plan_opts po = {oc_get_threads(), 0};
-    po.max_memory = ma.max_memory;
-    po.views = rep.views;
-    if (!(p = oc_plan_build(g, &po, &d)))
-        goto fail;
-    for (int k = 0; k < g->n_inputs; k++)
-        if (oc_plan_set_input(p, k, inputs[k], &d))
-            goto fail;
-    if (oc_plan_run(p, &d))
-        goto fail;
+    if (image_batch > 0) { /* compiled again for the image's batch */
+        onnxc_model_free(m);
+        if (load_model(src, &ma, image_batch, threads, &popts, &m)) {
+            m = NULL;
+            goto api_fail;
+        }
+    }
+    if (onnxc_model_run(m, n_in, in, n_out, out))
+        goto api_fail;
     if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
         oc_fail(&d, "%s: cannot create output folder: %s", out_dir, strerror(errno));
         goto fail;
     }
-    for (int k = 0; k < p->n_outputs; k++) {
-        const oc_tensor *t = &p->tensors[p->outputs[k]];
+    for (int k = 0; k < n_out; k++) {
+        const onnxc_tensor *t = &out[k];
+        onnxc_value_info v;
+        onnxc_model_output_info(m, k, &v);
         char sh[256];
-        printf("output '%s': %s %s\n", p->names[p->outputs[k]], oc_dtype_name(t->dtype),
+        printf("output '%s': %s %s\n", v.name, onnxc_dtype_name(t->dtype),
                oc_format_dims(sh, sizeof sh, t->dims, t->rank));
         if (top > 0 && (t->rank == 1 || t->rank == 2))
-            print_top(p->names[p->outputs[k]], t, top);
+            print_top(v.name, t, top);
         if (out_dir) {
             char fname[256], path[4096];
-            snprintf(fname, sizeof fname, "%s", p->names[p->outputs[k]]);
+            snprintf(fname, sizeof fname, "%s", v.name);
             for (char *c = fname; *c; c++)
                 if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
                     *c = '_';
             snprintf(path, sizeof path, "%s/%s.%s", out_dir, fname, format);
-            int w = !strcmp(format, "npy") ? oc_npy_write(path, t, &d)
-                                           : oc_onnx_save_tensor(t, p->names[p->outputs[k]], path, &d);
+            oc_tensor ot = {.dtype = t->dtype, .rank = t->rank, .data = t->data};
+            memcpy(ot.dims, t->dims, sizeof ot.dims);
+            if (oc_shape_numel(ot.dims, ot.rank, &ot.numel, &d))
+                goto fail;
+            int w = !strcmp(format, "npy") ? oc_npy_write(path, &ot, &d) : oc_onnx_save_tensor(&ot, v.name, path, &d);
             if (w)
                 goto fail;
             printf("wrote %s\n", path);
@@ -264,13 +324,14 @@ int oc_cmd_run(int argc, char **argv)
     }
     rc = 0;
     goto done;
+api_fail:
+    fprintf(stderr, "onnxc run: error: %s\n", onnxc_last_error());
+    goto done;
 fail:
     fprintf(stderr, "onnxc run: error: %s: %s\n", src, d.msg);
 done:
     for (int k = 0; k < MAX_INPUTS; k++)
-        oc_tensor_free(inputs[k]);
-    oc_plan_free(p);
-    oc_pass_report_free(&rep);
-    oc_graph_free(g);
+        oc_tensor_free(files[k]);
+    onnxc_model_free(m);
     return rc;
 }

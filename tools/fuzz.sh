@@ -9,6 +9,10 @@
 #
 #   tools/fuzz.sh [SECONDS (default 60)] [TARGET ...]   targets: import run tensor image idx
 #
+# ONNXC_FUZZ_TIMEOUT (default 10): seconds one input may take before it
+# counts as a hang (wall time: raise it on a machine whose processes get
+# stopped and resumed, or a pause reads as a hang).
+#
 # Seeds: the ONNX backend suite's models and tensors (../shared), the
 # repository's own test files, small images and IDX files cut from the
 # shared data sets when they are there. Corpora persist in build-fuzz/corpus.
@@ -95,7 +99,7 @@ run_one() {
     "$bin" -runs=0 tests/fuzz/regress/$t/* >"$log.regress" 2>&1 || { echo "fuzz_$t: a regression file fails again (see $log.regress)"; return 1; }
   fi
   local rc=0
-  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len=262144 -print_final_stats=1 \
+  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout="${ONNXC_FUZZ_TIMEOUT:-10}" -max_len=262144 -print_final_stats=1 \
     -artifact_prefix="$find/" "$out/corpus/$t" >"$log" 2>&1 || rc=$?
   local execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   local size=$(ls "$out/corpus/$t" | wc -l)

@@ -1073,8 +1073,9 @@ static int lower_pad(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_dia
     return 0;
 }
 
-/* Cast / CastLike between the dense numeric types (float16 and bfloat16
- * included); strings and the 8-bit/4-bit float and int types are not. */
+/* Cast / CastLike between every type onnxc holds (strings and complex
+ * are not). saturate (opset 19) and round_mode (opset 24) only change
+ * conversions into the float8 types; runtime/dtype.h has the rules. */
 static int lower_cast(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     const oc_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
@@ -1083,11 +1084,24 @@ static int lower_cast(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
         oc_diag_prefix(d, "Cast from %s to %s: ", oc_dtype_name(x->dtype), oc_dtype_name(y->dtype));
         return -1;
     }
+    int64_t saturate = oc_attr_int(n, "saturate", 1);
+    if (saturate != 0 && saturate != 1)
+        return oc_fail(d, "saturate must be 0 or 1, got %lld", (long long)saturate);
+    static const char *const modes[] = {[OC_ROUND_UP] = "up", [OC_ROUND_DOWN] = "down", [OC_ROUND_NEAREST] = "nearest"};
+    const char *rm = oc_attr_string(n, "round_mode", "up");
+    int mode = -1;
+    for (int k = 0; k < (int)(sizeof modes / sizeof modes[0]); k++)
+        if (!strcmp(rm, modes[k]))
+            mode = k;
+    if (mode < 0)
+        return oc_fail(d, "round_mode '%s' is not one of up, down, nearest", rm);
     oc_cast_params *p = oc_lower_params(lw, sizeof *p, d);
     if (!p)
         return -1;
     p->from = x->dtype;
     p->to = y->dtype;
+    p->saturate = (int)saturate;
+    p->round_mode = mode;
     lw->fn = oc_cast_forward;
     return 0;
 }

@@ -15,121 +15,13 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-float oc_half_to_float(uint16_t h)
-{
-    int e = (h >> 10) & 31, m = h & 1023;
-    float v = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m + 1024), e - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
-/* Direct rounding from double, so that float64 -> float16 rounds once. */
-uint16_t oc_float_to_half(double v)
-{
-    uint16_t sign = signbit(v) ? 0x8000 : 0;
-    double a = fabs(v);
-    if (isnan(v))
-        return (uint16_t)(sign | 0x7e00);
-    if (a >= 65520.0) /* halfway between 65504 and 2^16 rounds (to even) to inf */
-        return (uint16_t)(sign | 0x7c00);
-    if (a < 6.103515625e-05) /* below 2^-14: subnormal, in units of 2^-24 */
-        return (uint16_t)(sign | (uint16_t)nearbyint(ldexp(a, 24))); /* 1024 is the smallest normal */
-    int k;
-    frexp(a, &k); /* a = f * 2^k, f in [0.5, 1): a has exponent k - 1 */
-    double q = nearbyint(ldexp(a, 11 - k)); /* 11 significant bits, in [1024, 2048] */
-    if (q >= 2048) {
-        q = 1024;
-        k++;
-    }
-    return (uint16_t)(sign | ((k - 1 + 15) << 10) | ((uint16_t)q - 1024));
-}
-
-float oc_bf16_to_float(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-uint16_t oc_float_to_bf16(float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    if (isnan(v))
-        return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fff + ((u >> 16) & 1); /* round to nearest even */
-    return (uint16_t)(u >> 16);
-}
-
-/* float -> int64 without undefined behaviour: truncation toward zero,
- * NaN -> 0, saturation at the int64 range. */
-static int64_t f64_to_i64(double v)
-{
-    if (v != v)
-        return 0;
-    if (v >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (v <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
-static uint64_t f64_to_u64(double v)
-{
-    if (v != v || v <= -1.0)
-        return v <= -1.0 ? (uint64_t)f64_to_i64(v) : 0;
-    if (v >= 18446744073709551615.0)
-        return UINT64_MAX;
-    return (uint64_t)v;
-}
-
-double oc_elem_get_f64(int dtype, const void *base, int64_t i)
-{
-    switch (dtype) {
-    case OC_FLOAT: return ((const float *)base)[i];
-    case OC_DOUBLE: return ((const double *)base)[i];
-    case OC_FLOAT16: return oc_half_to_float(((const uint16_t *)base)[i]);
-    case OC_BFLOAT16: return oc_bf16_to_float(((const uint16_t *)base)[i]);
-    case OC_INT64: return (double)((const int64_t *)base)[i];
-    case OC_UINT64: return (double)((const uint64_t *)base)[i];
-    case OC_INT32: return ((const int32_t *)base)[i];
-    case OC_UINT32: return ((const uint32_t *)base)[i];
-    case OC_INT16: return ((const int16_t *)base)[i];
-    case OC_UINT16: return ((const uint16_t *)base)[i];
-    case OC_INT8: return ((const int8_t *)base)[i];
-    case OC_UINT8: return ((const uint8_t *)base)[i];
-    case OC_BOOL: return ((const uint8_t *)base)[i] != 0;
-    default: return 0;
-    }
-}
-
-void oc_elem_set_f64(int dtype, void *base, int64_t i, double v)
-{
-    switch (dtype) {
-    case OC_FLOAT: ((float *)base)[i] = (float)v; break;
-    case OC_DOUBLE: ((double *)base)[i] = v; break;
-    case OC_FLOAT16: ((uint16_t *)base)[i] = oc_float_to_half(v); break;
-    case OC_BFLOAT16: ((uint16_t *)base)[i] = oc_float_to_bf16((float)v); break;
-    case OC_INT64: ((int64_t *)base)[i] = f64_to_i64(v); break;
-    case OC_UINT64: ((uint64_t *)base)[i] = f64_to_u64(v); break;
-    case OC_INT32: ((int32_t *)base)[i] = (int32_t)f64_to_i64(v); break;
-    case OC_UINT32: ((uint32_t *)base)[i] = (uint32_t)f64_to_i64(v); break;
-    case OC_INT16: ((int16_t *)base)[i] = (int16_t)f64_to_i64(v); break;
-    case OC_UINT16: ((uint16_t *)base)[i] = (uint16_t)f64_to_i64(v); break;
-    case OC_INT8: ((int8_t *)base)[i] = (int8_t)f64_to_i64(v); break;
-    case OC_UINT8: ((uint8_t *)base)[i] = (uint8_t)f64_to_i64(v); break;
-    case OC_BOOL: ((uint8_t *)base)[i] = v != 0; break;
-    default: break;
-    }
-}
-
 int64_t oc_index_get(const oc_tensor *t, int64_t i)
 {
     if (t->dtype == OC_INT64)
         return ((const int64_t *)t->data)[i];
     if (t->dtype == OC_INT32)
         return ((const int32_t *)t->data)[i];
-    return f64_to_i64(oc_elem_get_f64(t->dtype, t->data, i));
+    return oc_elem_get_i64(t->dtype, t->data, i);
 }
 
 static size_t esize(const oc_tensor *t) { return oc_dtype_size(t->dtype); }
@@ -759,8 +651,6 @@ int oc_pad_forward(const oc_kargs *a)
 
 /* ---------------------------------------------------------------- Cast */
 
-static int is_float_type(int t) { return t == OC_FLOAT || t == OC_DOUBLE || t == OC_FLOAT16 || t == OC_BFLOAT16; }
-
 static void load_f64(int dt, const void *src, int64_t at, int64_t n, double *buf)
 {
     switch (dt) {
@@ -781,22 +671,25 @@ static void load_i64(int dt, const void *src, int64_t at, int64_t n, int64_t *bu
     case OC_INT8: for (int64_t i = 0; i < n; i++) buf[i] = ((const int8_t *)src)[at + i]; break;
     case OC_UINT8: for (int64_t i = 0; i < n; i++) buf[i] = ((const uint8_t *)src)[at + i]; break;
     case OC_BOOL: for (int64_t i = 0; i < n; i++) buf[i] = ((const uint8_t *)src)[at + i] != 0; break;
-    default: break;
+    default: for (int64_t i = 0; i < n; i++) buf[i] = oc_elem_get_i64(dt, src, at + i); break;
     }
 }
 
-static void store_f64(int dt, void *dst, int64_t at, int64_t n, const double *buf)
+/* Float targets round to nearest even; the float8 types follow Cast's
+ * saturate (and float8e8m0 its round_mode), see runtime/dtype.h. */
+static void store_f64(int dt, void *dst, int64_t at, int64_t n, const double *buf, const oc_cvt_mode *m)
 {
     switch (dt) {
     case OC_FLOAT: for (int64_t i = 0; i < n; i++) ((float *)dst)[at + i] = (float)buf[i]; break;
     case OC_DOUBLE: memcpy((double *)dst + at, buf, sizeof(double) * (size_t)n); break;
-    default: for (int64_t i = 0; i < n; i++) oc_elem_set_f64(dt, dst, at + i, buf[i]); break;
+    default: for (int64_t i = 0; i < n; i++) oc_elem_set_f64_mode(dt, dst, at + i, buf[i], m); break;
     }
 }
 
 /* Integer to integer: C conversions (wrap to the target width), bool is
  * "not zero". */
-static void store_i64(int dt, void *dst, int64_t at, int64_t n, const int64_t *buf, int src_unsigned64)
+static void store_i64(int dt, void *dst, int64_t at, int64_t n, const int64_t *buf, int src_unsigned64,
+                      const oc_cvt_mode *m)
 {
     switch (dt) {
     case OC_INT64: case OC_UINT64: memcpy((int64_t *)dst + at, buf, sizeof(int64_t) * (size_t)n); break;
@@ -807,6 +700,10 @@ static void store_i64(int dt, void *dst, int64_t at, int64_t n, const int64_t *b
     case OC_INT8: for (int64_t i = 0; i < n; i++) ((int8_t *)dst)[at + i] = (int8_t)buf[i]; break;
     case OC_UINT8: for (int64_t i = 0; i < n; i++) ((uint8_t *)dst)[at + i] = (uint8_t)buf[i]; break;
     case OC_BOOL: for (int64_t i = 0; i < n; i++) ((uint8_t *)dst)[at + i] = buf[i] != 0; break;
+    case OC_INT4: case OC_UINT4: case OC_INT2: case OC_UINT2:
+        for (int64_t i = 0; i < n; i++)
+            oc_elem_set_i64(dt, dst, at + i, buf[i]);
+        break;
     case OC_FLOAT:
         for (int64_t i = 0; i < n; i++)
             ((float *)dst)[at + i] = src_unsigned64 ? (float)(uint64_t)buf[i] : (float)buf[i];
@@ -817,7 +714,7 @@ static void store_i64(int dt, void *dst, int64_t at, int64_t n, const int64_t *b
         break;
     default:
         for (int64_t i = 0; i < n; i++)
-            oc_elem_set_f64(dt, dst, at + i, src_unsigned64 ? (double)(uint64_t)buf[i] : (double)buf[i]);
+            oc_elem_set_f64_mode(dt, dst, at + i, src_unsigned64 ? (double)(uint64_t)buf[i] : (double)buf[i], m);
         break;
     }
 }
@@ -835,19 +732,20 @@ int oc_cast_forward(const oc_kargs *a)
             memcpy(y->data, x->data, oc_tensor_nbytes(y));
         return 0;
     }
-    if (is_float_type(p->from)) {
+    oc_cvt_mode mode = {p->saturate, p->round_mode};
+    if (oc_dtype_is_float(p->from)) {
         double buf[CAST_CHUNK];
         for (int64_t at = 0; at < n; at += CAST_CHUNK) {
             int64_t m = n - at < CAST_CHUNK ? n - at : CAST_CHUNK;
             load_f64(p->from, x->data, at, m, buf);
-            store_f64(p->to, y->data, at, m, buf);
+            store_f64(p->to, y->data, at, m, buf, &mode);
         }
     } else {
         int64_t buf[CAST_CHUNK];
         for (int64_t at = 0; at < n; at += CAST_CHUNK) {
             int64_t m = n - at < CAST_CHUNK ? n - at : CAST_CHUNK;
             load_i64(p->from, x->data, at, m, buf);
-            store_i64(p->to, y->data, at, m, buf, p->from == OC_UINT64);
+            store_i64(p->to, y->data, at, m, buf, p->from == OC_UINT64, &mode);
         }
     }
     return 0;
@@ -934,7 +832,7 @@ int oc_range_forward(const oc_kargs *a)
     const oc_tensor *ts = a->in[0], *tl = a->in[1], *td = a->in[2];
     oc_tensor *y = a->out[0];
     int dt = y->dtype;
-    if (is_float_type(dt)) {
+    if (oc_dtype_is_float(dt)) {
         double s = oc_elem_get_f64(ts->dtype, ts->data, 0), l = oc_elem_get_f64(tl->dtype, tl->data, 0);
         double d = oc_elem_get_f64(td->dtype, td->data, 0);
         double cnt = d != 0 ? ceil((l - s) / d) : -1;

@@ -11,27 +11,17 @@
  * planned output shape, so a model whose data disagrees with its declared
  * shapes fails with a message instead of writing out of bounds.
  *
- * Element helpers for all dense dtypes (float16/bfloat16 included) are
- * shared with kernels/indexing.c. */
+ * Element conversions for every held dtype come from runtime/dtype.h. */
 #ifndef ONNXC_KERNELS_SHAPE_OPS_H
 #define ONNXC_KERNELS_SHAPE_OPS_H
 
+#include "../dtype.h"
 #include "../plan.h"
 
 /* ---- element helpers ---- */
 
-/* IEEE binary16 <-> float, round to nearest even (subnormals, inf, NaN). */
-float oc_half_to_float(uint16_t h);
-uint16_t oc_float_to_half(double v);
-/* bfloat16: the top 16 bits of a float32, rounded to nearest even. */
-float oc_bf16_to_float(uint16_t h);
-uint16_t oc_float_to_bf16(float v);
-
-/* Element i of any dense numeric dtype as double, and the reverse (float
- * to integer truncates toward zero, NaN -> 0, saturating at the int64
- * range; narrower integers then wrap as C conversions do). */
-double oc_elem_get_f64(int dtype, const void *base, int64_t i);
-void oc_elem_set_f64(int dtype, void *base, int64_t i, double v);
+/* Conversions between element types (oc_half_to_float, oc_elem_get_f64,
+ * ...) live in runtime/dtype.h. */
 
 /* Index element i of an int32/int64 tensor (other types are converted). */
 int64_t oc_index_get(const oc_tensor *t, int64_t i);
@@ -115,7 +105,9 @@ int oc_pad_forward(const oc_kargs *a);
 /* ---- Cast, CastLike ---- */
 
 typedef struct oc_cast_params {
-    int from, to; /* dtypes */
+    int from, to;   /* dtypes */
+    int saturate;   /* float8 targets: clamp out-of-range values (the default) */
+    int round_mode; /* float8e8m0 targets: OC_ROUND_UP (default), _DOWN, _NEAREST */
 } oc_cast_params;
 
 int oc_cast_forward(const oc_kargs *a);

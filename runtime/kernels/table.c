@@ -156,7 +156,7 @@ static const oc_kernel_info core[] = {
     {0},
 };
 
-static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary};
+static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary, oc_kernels_bitcast, oc_kernels_quant};
 
 #define MAX_KERNELS 256
 static const oc_kernel_info *all[MAX_KERNELS];

@@ -35,5 +35,7 @@ int oc_kernel_find(const char *name);
 
 /* Family tables (NULL-name terminated), defined beside the kernels. */
 extern const oc_kernel_info oc_kernels_elementwise_unary[];
+extern const oc_kernel_info oc_kernels_bitcast[]; /* bitcast.c */
+extern const oc_kernel_info oc_kernels_quant[];   /* quant.c */
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../compiler/onnx_import.h" /* reads the reference .pb tensors */
 #include "../unit/check.h"
@@ -278,6 +279,30 @@ static void check_bad_models(const char *model_path)
     onnxc_options_free(o);
     onnxc_model_free(NULL);
     CHECK(onnxc_model_run(NULL, 0, NULL, 0, NULL) == ONNXC_ERR_ARGUMENT, "NULL model run");
+
+    /* a model loaded from a path does not keep the file's bytes: a trainer
+     * reads the file again, and refuses it once it changed */
+    char copy[4096];
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(copy, sizeof copy, "%s/onnxc_test_api_%d.onnx", tmp, (int)getpid());
+    bytes = read_all(model_path, &len);
+    FILE *f = bytes ? fopen(copy, "wb") : NULL;
+    CHECK(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0, "cannot write %s", copy);
+    st = onnxc_model_load(copy, NULL, &m);
+    CHECK(st == ONNXC_OK, "load %s: %s", copy, onnxc_last_error());
+    if (st == ONNXC_OK) {
+        f = fopen(copy, "ab");
+        CHECK(f && fputc(0, f) == 0 && fclose(f) == 0, "cannot append to %s", copy);
+        onnxc_trainer *t = NULL;
+        st = onnxc_trainer_new(m, NULL, &t);
+        CHECK(st == ONNXC_ERR_MODEL && !t && strstr(onnxc_last_error(), "changed"), "changed file: %s %s",
+              onnxc_status_name(st), onnxc_last_error());
+        printf("model file changed after loading: %s: %s\n", onnxc_status_name(st), onnxc_last_error());
+        onnxc_trainer_free(t);
+        onnxc_model_free(m);
+    }
+    free(bytes);
+    remove(copy);
 }
 
 typedef struct thread_job {
@@ -333,7 +358,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/model.onnx", cases[i].dir);
-        for (int how = 0; how < 3; how++) {
+        for (int how = 0; how < 4; how++) {
             onnxc_model *m = NULL;
             onnxc_options *o = NULL;
             onnxc_status st;
@@ -348,13 +373,19 @@ int main(int argc, char **argv)
                     onnxc_options_set_optimize(o, 0);
                     onnxc_options_set_threads(o, 2);
                 }
+                if (how == 3) { /* exactly the passes listed: constant folding only */
+                    CHECK(onnxc_options_set_passes(o, "fold,no_such_pass") == ONNXC_ERR_ARGUMENT &&
+                              strstr(onnxc_last_error(), "no_such_pass"),
+                          "unknown pass in a list: %s", onnxc_last_error());
+                    CHECK(onnxc_options_set_passes(o, "fold") == ONNXC_OK, "set_passes: %s", onnxc_last_error());
+                }
                 st = onnxc_model_load(path, o, &m);
                 onnxc_options_free(o);
             }
             CHECK(st == ONNXC_OK, "%s: load: %s", path, onnxc_last_error());
             if (st)
                 continue;
-            const char *hows[] = {"from path", "from memory", "unfused, 2 threads"};
+            const char *hows[] = {"from path", "from memory", "unfused, 2 threads", "passes: fold"};
             run_and_compare(&cases[i], m, hows[how]);
             check_model_io(&cases[i], m);
             if (how == 0)

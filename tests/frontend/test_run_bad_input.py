@@ -1,6 +1,6 @@
 """`onnxc run` on bad inputs: wrong shape, dtype or count, a missing
 input, an unknown input name, a file that is not an image, an image too
-large to decode or to resize, a truncated .npy, an unsupported op: exit 1 with one clear line naming what is wrong
+large to decode or to resize or above --max-image-pixels, a truncated .npy, an unsupported op: exit 1 with one clear line naming what is wrong
 and no output file left behind. A NaN input propagates (exit 0). Real
 images (PNG written by numpy+zlib here) go through decode + resize."""
 import os
@@ -76,6 +76,9 @@ cases = [
     # image headers are untrusted: a side above 16384 is refused before decoding
     ("image too wide", [img_model, "-i", png("wide.png", np.zeros((1, 20000, 3), np.uint8))],
      ["wide.png", "20000x1", "16384"]),
+    # --max-image-pixels: refused from the header, before decoding
+    ("image over limit", [img_model, "-i", png("small.png", np.zeros((12, 16, 3), np.uint8)),
+                          "--max-image-pixels", "100"], ["small.png", "16x12 = 192 pixels", "limit of 100"]),
     ("truncated npy", [sig, "-i", trunc], ["trunc.npy"]),
     ("unsupported op", [unsup, "-i", good], ["mystery", "NoSuchOp"]),
     ("bad flag value", [sig, "-i", good, "--threads", "lots"], ["--threads"]),

@@ -2,11 +2,14 @@
  * files (shared/datasets READMEs): MNIST t10k has 10,000 28x28 images with
  * class counts 980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009; the
  * UCI digits CSV has 1,797 8x8 samples. Also: corrupt and truncated files
- * give clear errors. Argument 1: the shared/datasets folder. */
+ * give clear errors, a set above a memory limit is refused from its header,
+ * and a compressed file inflating past its header's size stops there. Argument 1: the shared/datasets folder. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "../../runtime/data.h"
 #include "check.h"
@@ -72,6 +75,31 @@ int main(int argc, char **argv)
     fclose(f);
     oc_diag_init(&d);
     CHECK(oc_dataset_open(dir, "train", &ds, &d) == -1 && strstr(d.msg, "bytes"), "truncated IDX: '%s'", d.msg);
+    /* a memory limit refuses the set from its header: 100 * 784 floats +
+     * 100 labels = 314,400 bytes */
+    oc_diag_init(&d);
+    CHECK(oc_dataset_open_limit(dir, "train", 100000, &ds, &d) == -1 && strstr(d.msg, "above the limit"),
+          "IDX above the memory limit: '%s'", d.msg);
+    /* a gzip bomb: 3 images of 28x28 declared, 64 MiB of zeros inflated;
+     * refused after the declared 2,352 bytes, not read whole */
+    snprintf(f1, sizeof f1, "%s/train-images-idx3-ubyte", dir);
+    remove(f1);
+    snprintf(f1, sizeof f1, "%s/train-images-idx3-ubyte.gz", dir);
+    gzFile gz = gzopen(f1, "wb9");
+    hdr[7] = 3;
+    gzwrite(gz, hdr, 16);
+    static unsigned char zeros[1 << 16];
+    for (int i = 0; i < 1024; i++)
+        gzwrite(gz, zeros, sizeof zeros);
+    gzclose(gz);
+    f = fopen(f2, "wb");
+    lh[7] = 3;
+    fwrite(lh, 1, 8, f);
+    fwrite(zeros, 1, 3, f);
+    fclose(f);
+    oc_diag_init(&d);
+    CHECK(oc_dataset_open(dir, "train", &ds, &d) == -1 && strstr(d.msg, "says 2352 bytes of data but the file has more"),
+          "IDX gzip bomb: '%s'", d.msg);
     snprintf(f1, sizeof f1, "%s/bad.csv", dir);
     f = fopen(f1, "w");
     fputs("1,2,3\n", f);

@@ -230,6 +230,15 @@ static void test_scan(void)
     rc = oc_image_folder_open(dir, &o, &f, &d);
     CHECK(rc != 0 && strstr(d.msg, "b3.jpg") && f == NULL, "strict open: rc %d: %s", rc, d.msg);
     printf("strict: %s\n", d.msg);
+    /* a pixel limit refuses larger images from their header (Dog/d2.png,
+     * 64x48, is the first above 3000 pixels in the listing order) */
+    o.max_pixels = 3000;
+    oc_diag_init(&d);
+    rc = oc_image_folder_open(dir, &o, &f, &d);
+    CHECK(rc != 0 && strstr(d.msg, "d2.png") && strstr(d.msg, "64x48 = 3072 pixels is above the limit of 3000"),
+          "pixel limit: rc %d: %s", rc, d.msg);
+    printf("pixel limit: %s\n", d.msg);
+    o.max_pixels = 0;
     /* a class without images */
     path_of(dir, sizeof dir, "empty");
     oc_diag_init(&d);

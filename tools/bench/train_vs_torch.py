@@ -102,7 +102,7 @@ def time_torch(step, runs, warmup):
         step()
         ts.append(1e3 * (time.perf_counter() - a))
     ts.sort()
-    return ts[len(ts) // 2] if len(ts) % 2 else 0.5 * (ts[len(ts) // 2 - 1] + ts[len(ts) // 2])
+    return (ts[len(ts) // 2] if len(ts) % 2 else 0.5 * (ts[len(ts) // 2 - 1] + ts[len(ts) // 2])), ts[0]
 
 
 def main():
@@ -122,7 +122,7 @@ def main():
             for th in [int(t) for t in a.threads.split(",")]:
                 torch.set_num_threads(th)
                 step = torch_step_timer(torch, tv, name, mode, a.batch, a.size, a.classes)
-                best_o, best_t, err = None, None, ""
+                best_o, best_t, min_o, min_t, err = None, None, None, None, ""
                 for r in range(a.rounds):
                     cmd = [a.onnxc, "bench", path, "--train", mode, "--batch", str(a.batch), "--threads", str(th),
                            "--runs", str(a.runs), "--warmup", str(a.warmup), "--json"]
@@ -133,20 +133,26 @@ def main():
                         err = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"
                         break
                     o = json.loads(p.stdout)
-                    t = time_torch(step, a.runs, a.warmup)
-                    log.append({"model": name, "mode": mode, "threads": th, "round": r, "onnxc": o, "torch_ms": t})
+                    t, tmin = time_torch(step, a.runs, a.warmup)
+                    log.append({"model": name, "mode": mode, "threads": th, "round": r, "onnxc": o, "torch_ms": t,
+                                "torch_min_ms": tmin})
                     best_o = o["median_ms"] if best_o is None else min(best_o, o["median_ms"])
                     best_t = t if best_t is None else min(best_t, t)
-                rows.append((name, mode, a.batch, th, best_o, best_t, err))
+                    min_o = o["min_ms"] if min_o is None else min(min_o, o["min_ms"])
+                    min_t = tmin if min_t is None else min(min_t, tmin)
+                rows.append((name, mode, a.batch, th, best_o, best_t, min_o, min_t, err))
     print(f"load at end {os.getloadavg()[0]:.2f}")
-    print(f"{'model':<10} {'mode':<5} {'batch':>5} {'thr':>3} {'onnxc ms':>10} {'torch ms':>10} {'torch/onnxc':>11}")
+    print("medians: the best round's median step; fastest: the fastest single step of any round")
+    print(f"{'model':<10} {'mode':<5} {'batch':>5} {'thr':>3} {'onnxc ms':>10} {'torch ms':>10} {'torch/onnxc':>11}"
+          f" {'fastest onnxc':>14} {'fastest torch':>14} {'ratio':>6}")
     bad = 0
-    for name, mode, b, th, o, t, err in rows:
+    for name, mode, b, th, o, t, mo, mt, err in rows:
         if err:
             bad = 1
             print(f"{name:<10} {mode:<5} {b:>5} {th:>3} error: {err}")
         else:
-            print(f"{name:<10} {mode:<5} {b:>5} {th:>3} {o:>10.1f} {t:>10.1f} {t / o:>11.2f}")
+            print(f"{name:<10} {mode:<5} {b:>5} {th:>3} {o:>10.1f} {t:>10.1f} {t / o:>11.2f}"
+                  f" {mo:>14.1f} {mt:>14.1f} {mt / mo:>6.2f}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(log, f, indent=1)
