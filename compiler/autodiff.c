@@ -22,11 +22,11 @@ int oc_grad_add(oc_grad_ctx *cx, const char *op, int internal, int n_in, const i
 {
     oc_graph *g = cx->g;
     const char *in_names[16];
-    char out_buf[4][96];
-    const char *out_names[4];
+    char out_buf[8][96];
+    const char *out_names[8];
     char name[96];
-    if (n_in > 16 || n_out > 4)
-        return oc_fail(cx->d, "gradient node %s has %d inputs and %d outputs; at most 16 and 4 are supported", op,
+    if (n_in > 16 || n_out > 8)
+        return oc_fail(cx->d, "gradient node %s has %d inputs and %d outputs; at most 16 and 8 are supported", op,
                        n_in, n_out);
     for (int k = 0; k < n_in; k++)
         in_names[k] = in[k] >= 0 ? g->values[in[k]].name : "";

@@ -307,7 +307,7 @@ static void emit_c_prologue(cg *c, uint64_t hash)
                                               "kernels/quant.h", "kernels/reduce.h", "kernels/resize.h",
                                               "kernels/shape_ops.h", "kernels/unary_int.h", "kernels/signal.h",
                                               "kernels/spatial.h", "kernels/misc.h",
-                                              "kernels/ml.h", "kernels/optim_ops.h"};
+                                              "kernels/ml.h", "kernels/optim_ops.h", "kernels/rnn.h"};
         for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
             fprintf(f, "#include \"runtime/%s\"\n", headers[i]);
     }

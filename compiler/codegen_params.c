@@ -33,6 +33,7 @@
 #include "../runtime/kernels/quant.h"
 #include "../runtime/kernels/reduce.h"
 #include "../runtime/kernels/resize.h"
+#include "../runtime/kernels/rnn.h"
 #include "../runtime/kernels/shape_ops.h"
 #include "../runtime/kernels/signal.h"
 #include "../runtime/kernels/spatial.h"
@@ -253,6 +254,14 @@ static const field f_tensor_scatter[] = {
 static const field f_unique[] = {
     S(oc_unique_params, has_axis, F_I32), S(oc_unique_params, axis, F_I32), S(oc_unique_params, sorted, F_I32),
     S(oc_unique_params, n, F_I64), S(oc_unique_params, es, F_I32), END};
+static const field f_rnn[] = {
+    S(oc_rnn_params, kind, F_I32), S(oc_rnn_params, direction, F_I32), S(oc_rnn_params, dirs, F_I32),
+    S(oc_rnn_params, layout, F_I32), S(oc_rnn_params, seq, F_I64), S(oc_rnn_params, batch, F_I64),
+    S(oc_rnn_params, input, F_I64), S(oc_rnn_params, hidden, F_I64), S(oc_rnn_params, gates, F_I32),
+    S(oc_rnn_params, n_act, F_I32), A(oc_rnn_params, act, F_I32, OC_RNN_MAX_ACTS),
+    A(oc_rnn_params, alpha, F_F32, OC_RNN_MAX_ACTS), A(oc_rnn_params, beta, F_F32, OC_RNN_MAX_ACTS),
+    S(oc_rnn_params, has_clip, F_I32), S(oc_rnn_params, clip, F_F32), S(oc_rnn_params, linear_before_reset, F_I32),
+    S(oc_rnn_params, input_forget, F_I32), S(oc_rnn_params, scratch, F_SIZE), END};
 static const field f_image_decoder[] = {S(oc_image_decoder_params, pixel_format, F_I32), END};
 /* ml.c, optim_ops.c (TreeEnsemble's and LabelEncoder's variable-size
  * blocks have no printer: onnxc compile refuses them) */
@@ -360,6 +369,7 @@ static const struct {
     {"oc_image_decoder_params", f_image_decoder, sizeof(oc_image_decoder_params)},
     {"oc_binarizer_params", f_binarizer, sizeof(oc_binarizer_params)},
     {"oc_optim_op_params", f_optim_op, sizeof(oc_optim_op_params)},
+    {"oc_rnn_params", f_rnn, sizeof(oc_rnn_params)},
 };
 
 static size_t kind_size(field_kind k)

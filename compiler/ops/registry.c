@@ -25,6 +25,8 @@ extern const oc_op oc_ops_signal[], oc_ops_spatial[], oc_ops_misc[];
 extern const oc_op oc_ops_controlflow[];
 /* ONNX's other domains: ai.onnx.ml (ml.c) and ai.onnx.preview.training (optim_ops.c) */
 extern const oc_op oc_ops_ml[], oc_ops_optim[];
+/* recurrent nets: RNN, GRU, LSTM (rnn.c) */
+extern const oc_op oc_ops_rnn[];
 
 /* gradient ops of the norm, reduce and gemm families */
 extern const oc_op oc_ops_norm_grad[], oc_ops_reduce_grad[], oc_ops_gemm_grad[];
@@ -41,7 +43,7 @@ static const oc_op *const families[] = {
     oc_ops_shape, oc_ops_reduce,   oc_ops_indexing, oc_ops_resize, oc_ops_loss,
     oc_ops_einsum, oc_ops_attention, oc_ops_elementwise_grad, oc_ops_loss_grad, oc_ops_shape_grad,
     oc_ops_signal, oc_ops_spatial, oc_ops_misc, oc_ops_bitcast, oc_ops_quant, oc_ops_controlflow,
-    oc_ops_ml, oc_ops_optim,
+    oc_ops_ml, oc_ops_optim, oc_ops_rnn,
 };
 
 #define MAX_OPS 512

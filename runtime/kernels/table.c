@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "reduce.h"
 #include "resize.h"
+#include "rnn.h"
 #include "shape_ops.h"
 #include "signal.h"
 #include "spatial.h"
@@ -157,6 +158,10 @@ static const oc_kernel_info core[] = {
     {.name = "oc_label_encoder_forward", .fn = oc_label_encoder_forward, .params_type = "oc_label_encoder_params", .ref = NULL},
     /* optim_ops.c (ai.onnx.preview.training) */
     {.name = "oc_optim_op_forward", .fn = oc_optim_op_forward, .params_type = "oc_optim_op_params", .ref = NULL},
+    /* rnn.c */
+    {.name = "oc_rnn_forward", .fn = oc_rnn_forward, .params_type = "oc_rnn_params", .ref = oc_rnn_ref, .variant = "sgemm"},
+    {.name = "oc_rnn_ref", .fn = oc_rnn_ref, .params_type = "oc_rnn_params", .ref = NULL, .variant = "direct-ref"},
+    {.name = "oc_rnn_backward", .fn = oc_rnn_backward, .params_type = "oc_rnn_params", .ref = NULL},
     {0},
 };
 
