@@ -17,6 +17,7 @@
 #include "../compiler/onnx_import.h"
 #include "../compiler/planner.h"
 #include "../compiler/shape.h"
+#include "../runtime/strtensor.h"
 #include "../runtime/io.h"
 #include "../runtime/threads.h"
 #include "cli.h"
@@ -246,7 +247,11 @@ int oc_cmd_run(int argc, char **argv)
         char sh[256];
         printf("output '%s': %s %s\n", p->names[p->outputs[k]], oc_dtype_name(t->dtype),
                oc_format_dims(sh, sizeof sh, t->dims, t->rank));
-        if (top > 0 && (t->rank == 1 || t->rank == 2))
+        if (t->dtype == OC_STRING) { /* the first few strings */
+            const oc_str *sv = t->data;
+            for (int64_t i = 0; i < t->numel && i < 8; i++)
+                printf("  [%lld] \"%.200s\"\n", (long long)i, oc_str_bytes(sv[i]));
+        } else if (top > 0 && (t->rank == 1 || t->rank == 2))
             print_top(p->names[p->outputs[k]], t, top);
         if (out_dir) {
             char fname[256], path[4096];

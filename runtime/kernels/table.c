@@ -151,7 +151,8 @@ static const oc_kernel_info core[] = {
     {0},
 };
 
-static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary, oc_kernels_bitcast, oc_kernels_quant};
+static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary, oc_kernels_bitcast, oc_kernels_quant,
+                                              oc_kernels_strings};
 
 #define MAX_KERNELS 256
 static const oc_kernel_info *all[MAX_KERNELS];

@@ -37,5 +37,6 @@ int oc_kernel_find(const char *name);
 extern const oc_kernel_info oc_kernels_elementwise_unary[];
 extern const oc_kernel_info oc_kernels_bitcast[]; /* bitcast.c */
 extern const oc_kernel_info oc_kernels_quant[];   /* quant.c */
+extern const oc_kernel_info oc_kernels_strings[]; /* string_ops.c */
 
 #endif
