@@ -4,7 +4,8 @@
  * Inference on one set of inputs. Inputs are ONNX TensorProto (.pb), numpy
  * (.npy) or images (decoded by stb_image, resized and normalized, ImageNet
  * mean/std by default). Outputs are written atomically as .npy or .pb into
- * DIR; a 1-D or 2-D float output also prints its top classes. */
+ * DIR (string outputs always as .pb: .npy has no string type here); a 1-D or
+ * 2-D float output also prints its top classes, a string output its first strings. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -259,8 +260,10 @@ int oc_cmd_run(int argc, char **argv)
             for (char *c = fname; *c; c++)
                 if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
                     *c = '_';
-            snprintf(path, sizeof path, "%s/%s.%s", out_dir, fname, format);
-            int w = !strcmp(format, "npy") ? oc_npy_write(path, t, &d)
+            /* .npy has no string type onnxc writes: string outputs go out as .pb */
+            const char *fmt = t->dtype == OC_STRING ? "pb" : format;
+            snprintf(path, sizeof path, "%s/%s.%s", out_dir, fname, fmt);
+            int w = !strcmp(fmt, "npy") ? oc_npy_write(path, t, &d)
                                            : oc_onnx_save_tensor(t, p->names[p->outputs[k]], path, &d);
             if (w)
                 goto fail;
