@@ -16,7 +16,10 @@ int oc_string_equal_forward(const oc_kargs *a);
 enum { OC_STRNORM_NONE = 0, OC_STRNORM_LOWER = 1, OC_STRNORM_UPPER = 2 };
 
 /* StringNormalizer: the parameter block is this header followed by
- * n_stop NUL-terminated stopwords (stop_bytes bytes in all). */
+ * n_stop NUL-terminated stopwords (stop_bytes bytes in all). The 'locale'
+ * attribute is ignored: case changes and case-insensitive stopword matches
+ * touch ASCII letters only (bytes >= 0x80 stay as they are), where the
+ * ONNX reference lowers and uppers full Unicode. */
 typedef struct oc_strnorm_params {
     int action;         /* OC_STRNORM_*; ASCII letters only change case */
     int case_sensitive; /* 0: stopwords match ignoring ASCII case */
@@ -42,7 +45,16 @@ typedef struct oc_strsplit_params {
 int oc_string_split_forward(const oc_kargs *a);
 
 /* RegexFullMatch: a header followed by the POSIX extended (glibc) form of
- * the pattern and a NUL; compiled on each run. */
+ * the pattern and a NUL; compiled on each run.
+ *
+ * ONNX specifies RE2 syntax; glibc's regcomp/regexec (REG_EXTENDED, C
+ * locale) stand in for it. Where they differ: matching is on bytes, not
+ * UTF-8 code points ('.' and [^x] take one byte of a multi-byte
+ * character, \w is ASCII letters, digits and '_'); POSIX picks the
+ * leftmost-longest match where RE2 picks leftmost-first, which cannot
+ * change whether a whole string matches; RE2-only syntax is refused at
+ * lowering with the reason (flags (?i), named groups, lazy quantifiers,
+ * \A \z \p{..}, \W \D \S inside []), as is anything regcomp rejects. */
 typedef struct oc_regex_params {
     int64_t len;
 } oc_regex_params;
