@@ -522,7 +522,9 @@ onnxc_status onnxc_model_run(onnxc_model *m, int n_inputs, const onnxc_tensor *i
         oc_diag d;
         oc_diag_init(&d);
         int64_t numel;
-        size_t es = oc_dtype_size(t->dtype);
+        /* string tensors (runtime/strtensor.h) hold pointers into onnxc's
+         * own memory: not part of the C API yet */
+        size_t es = t->dtype == OC_STRING ? 0 : oc_dtype_size(t->dtype);
         if (oc_shape_numel(t->dims, t->rank, &numel, &d))
             return oc_api_error(ONNXC_ERR_ARGUMENT, "%s: input '%s': %s", m->path, m->in[k].name, d.msg);
         if (!es || (uint64_t)numel > SIZE_MAX / es || (size_t)numel * es > t->bytes || (numel && !t->data))

@@ -38,7 +38,7 @@ const char *onnxc_status_name(onnxc_status s)
 
 size_t onnxc_dtype_size(int dtype)
 {
-    return oc_dtype_size(dtype);
+    return dtype == OC_STRING ? 0 : oc_dtype_size(dtype); /* strings are not exchanged through the API yet */
 }
 
 const char *onnxc_dtype_name(int dtype)

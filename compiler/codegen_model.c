@@ -772,6 +772,13 @@ int oc_cg_write_model_c(FILE *f, const oc_graph *g, const oc_plan *p, const oc_c
         free(c.by_name);
         return oc_fail(d, "out of memory");
     }
+    for (int t = 0; t < p->n_tensors; t++)
+        if (p->tensors[t].dtype == OC_STRING) {
+            oc_fail(d, "tensor '%s': string tensors are not supported by onnxc compile (generated C has no string "
+                       "storage); run the model with onnxc run",
+                    p->names[t]);
+            goto done;
+        }
     for (int s = 0; s < p->n_steps; s++) {
         const oc_step *st = &p->steps[s];
         snames[s] = st->name && *st->name ? st->name : st->op;

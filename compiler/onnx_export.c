@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "onnx.pb-c.h"
+#include "../runtime/strtensor.h"
 #include "../runtime/dtype.h"
 #include "../runtime/io.h"
 
@@ -64,6 +65,17 @@ static Onnx__TensorProto *tensor_proto(pool *p, const oc_tensor *t, const char *
     tp->has_data_type = 1;
     tp->data_type = t->dtype;
     tp->name = (char *)name;
+    if (t->dtype == OC_STRING) { /* strings go in string_data, one entry each, bytes borrowed */
+        const oc_str *src = t->data;
+        ProtobufCBinaryData *sd = palloc(p, sizeof *sd * ((size_t)t->numel + 1));
+        if (!sd)
+            return NULL;
+        for (int64_t i = 0; i < t->numel; i++)
+            sd[i] = (ProtobufCBinaryData){(size_t)src[i].n, (uint8_t *)oc_str_bytes(src[i])};
+        tp->n_string_data = (size_t)t->numel;
+        tp->string_data = sd;
+        return tp;
+    }
     tp->has_raw_data = 1;
     if (oc_dtype_info_of(t->dtype)->bits < 8) { /* 2-bit and 4-bit elements are packed in files */
         size_t wire = oc_dtype_wire_bytes(t->dtype, t->numel);

@@ -16,6 +16,7 @@
 #include "onnx.pb-c.h"
 #include "ops/op.h"
 #include "../runtime/dtype.h"
+#include "../runtime/strtensor.h"
 #include "../runtime/io.h"
 
 /* protobuf-c takes a size_t; ONNX files above 2 GiB must use external data,
@@ -189,6 +190,51 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, void *dst
     return rc;
 }
 
+/* A STRING TensorProto: its string_data, one entry per element (raw_data
+ * and external data cannot hold strings); lengths, embedded NULs and the
+ * total size are checked by oc_string_tensor_pack. */
+static oc_tensor *string_tensor_from_proto(const Onnx__TensorProto *tp, oc_diag *d)
+{
+    if (tp->n_dims > OC_MAX_RANK) {
+        oc_fail(d, "rank %zu exceeds the supported %d", tp->n_dims, OC_MAX_RANK);
+        return NULL;
+    }
+    if (tp->segment) {
+        oc_fail(d, "segmented tensors are not supported");
+        return NULL;
+    }
+    if ((tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
+        tp->has_raw_data) {
+        oc_fail(d, "a string tensor must keep its strings in string_data (not raw_data or external data)");
+        return NULL;
+    }
+    int rank = (int)tp->n_dims;
+    int64_t numel;
+    if (oc_shape_numel(tp->dims, rank, &numel, d))
+        return NULL;
+    if ((uint64_t)numel != (uint64_t)tp->n_string_data) {
+        char shape[256];
+        oc_fail(d, "string_data has %zu strings but shape %s needs %lld", tp->n_string_data,
+                oc_format_dims(shape, sizeof shape, tp->dims, rank), (long long)numel);
+        return NULL;
+    }
+    const char **bytes = malloc(sizeof *bytes * ((size_t)numel + 1));
+    size_t *len = malloc(sizeof *len * ((size_t)numel + 1));
+    oc_tensor *t = NULL;
+    if (!bytes || !len) {
+        oc_fail(d, "out of memory");
+    } else {
+        for (int64_t i = 0; i < numel; i++) {
+            bytes[i] = (const char *)tp->string_data[i].data;
+            len[i] = tp->string_data[i].len;
+        }
+        t = oc_string_tensor_pack(rank, tp->dims, bytes, len, "string_data", d);
+    }
+    free(bytes);
+    free(len);
+    return t;
+}
+
 /* TensorProto -> oc_tensor. dir: the model's folder, for external data.
  * steal: a large raw_data payload becomes the tensor's data instead of
  * being copied (tp then loses it; only for protos the loader frees next). */
@@ -196,10 +242,8 @@ static oc_tensor *tensor_from_proto_ex(const Onnx__TensorProto *tp, const char *
 {
     int dtype = tp->has_data_type ? tp->data_type : 0;
     size_t es = oc_dtype_size(dtype);
-    if (dtype == OC_STRING) {
-        oc_fail(d, "string tensors are not supported");
-        return NULL;
-    }
+    if (dtype == OC_STRING)
+        return string_tensor_from_proto(tp, d);
     if (!es) {
         oc_fail(d, "element type %d (%s) is not supported", dtype, oc_dtype_name(dtype));
         return NULL;

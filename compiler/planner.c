@@ -8,6 +8,7 @@
  * reshape of an arena tensor is no step at all: its output aliases the
  * input's block (see plan_views). */
 #include "planner.h"
+#include "../runtime/strtensor.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -297,6 +298,48 @@ static size_t plan_views(const oc_graph *g, unsigned char *keep, const int *tid,
 
 static int view_root(const int *alias, int t) { return t >= 0 && alias[t] >= 0 ? alias[t] : t; }
 
+/* Ops that may read or write string tensors: the string ops, Equal, and
+ * ops that only move elements (their kernels copy oc_str pairs, whose bytes
+ * stay where they are: runtime/strtensor.h). Any other op meeting a string
+ * would treat the pairs as numbers. */
+static const char *const string_ops[] = {
+    "StringNormalizer", "StringConcat", "StringSplit", "RegexFullMatch", "Equal", "Identity", "Reshape",
+    "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Gather", "Expand", "Tile",
+    "Shape", "Size",
+};
+
+/* String tensors: only in string_ops, and never constants (a constant's
+ * bytes would have to live in the weights block). Returns 1 when the plan
+ * has string tensors, 0 when not, -1 on error. */
+static int check_strings(const oc_graph *g, const unsigned char *used, const unsigned char *keep, oc_diag *d)
+{
+    int any = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        if (!used[v] || g->values[v].dtype != OC_STRING)
+            continue;
+        any = 1;
+        if (g->values[v].constant)
+            return oc_fail(d, "value '%s': constant string tensors are not supported", g->values[v].name);
+    }
+    for (int s = 0; any && s < g->n_nodes; s++) {
+        const oc_node *n = &g->nodes[s];
+        if (!keep[s])
+            continue;
+        int str = 0;
+        for (int k = 0; k < n->n_in; k++)
+            str |= n->in[k] >= 0 && g->values[n->in[k]].dtype == OC_STRING;
+        for (int k = 0; k < n->n_out; k++)
+            str |= n->out[k] >= 0 && g->values[n->out[k]].dtype == OC_STRING;
+        int ok = !str;
+        for (size_t i = 0; !ok && !(n->domain && *n->domain) && i < sizeof string_ops / sizeof string_ops[0]; i++)
+            ok = !strcmp(n->op_type, string_ops[i]);
+        if (!ok)
+            return oc_fail(d, "node '%s' (%s): string tensors are not supported by this op", n->name ? n->name : "",
+                           n->op_type);
+    }
+    return any;
+}
+
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
 {
     char lb[300], sh[256];
@@ -337,6 +380,11 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
             if (n->out[k] >= 0)
                 used[n->out[k]] = 1;
     }
+    int has_str = check_strings(g, used, keep, d);
+    if (has_str < 0)
+        goto fail;
+    if (has_str && !(p->strings = calloc(1, sizeof *p->strings)))
+        goto oom;
     for (int v = 0; v < nv; v++) {
         if (!used[v])
             continue;

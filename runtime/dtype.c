@@ -21,7 +21,7 @@ static const oc_dtype_info table[] = {
     ROW(OC_INT16, "int16", "OC_INT16", OC_KIND_SINT, 16, 2),
     ROW(OC_INT32, "int32", "OC_INT32", OC_KIND_SINT, 32, 4),
     ROW(OC_INT64, "int64", "OC_INT64", OC_KIND_SINT, 64, 8),
-    ROW(OC_STRING, "string", "OC_STRING", OC_KIND_NONE, 0, 0),
+    ROW(OC_STRING, "string", "OC_STRING", OC_KIND_STRING, 128, 16),
     ROW(OC_BOOL, "bool", "OC_BOOL", OC_KIND_BOOL, 8, 1),
     ROW(OC_FLOAT16, "float16", "OC_FLOAT16", OC_KIND_FLOAT, 16, 2),
     ROW(OC_DOUBLE, "float64", "OC_DOUBLE", OC_KIND_FLOAT, 64, 8),

@@ -29,11 +29,12 @@
 #include <stdint.h>
 
 typedef enum oc_dtype_kind {
-    OC_KIND_NONE = 0, /* undefined, string, complex, unknown numbers: not held */
+    OC_KIND_NONE = 0, /* undefined, complex, unknown numbers: not held */
     OC_KIND_BOOL,
     OC_KIND_SINT,
     OC_KIND_UINT,
-    OC_KIND_FLOAT
+    OC_KIND_FLOAT,
+    OC_KIND_STRING /* an oc_str per element (runtime/strtensor.h): moved, never converted */
 } oc_dtype_kind;
 
 typedef struct oc_dtype_info {

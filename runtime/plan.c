@@ -3,6 +3,7 @@
 #include "plan.h"
 
 #include "kernels/table.h"
+#include "strtensor.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -65,7 +66,7 @@ static int step_args(oc_plan *p, const oc_step *st, oc_kargs *a, const oc_tensor
                     .tscratch_stride = p->tscratch_stride,
                     .prep = st->prep_bytes ? p->prep + st->prep_offset : NULL,
                     .coll = p->coll.allreduce ? &p->coll : NULL,
-                    .sub = st->sub, .n_sub = st->n_sub};
+                    .sub = st->sub, .n_sub = st->n_sub, .strings = p->strings};
     return 0;
 }
 
@@ -76,6 +77,7 @@ int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)
     for (int k = 0; k < p->n_inputs; k++)
         if (!p->tensors[p->inputs[k]].data && p->tensors[p->inputs[k]].numel)
             return oc_fail(d, "input '%s' was not given", p->names[p->inputs[k]]);
+    oc_strpool_reset(p->strings); /* the last run's strings */
     for (int s = 0; s < p->n_steps; s++) {
         oc_step *st = &p->steps[s];
         oc_kargs a;
@@ -166,6 +168,8 @@ void oc_plan_free(oc_plan *p)
     free(p->train_numel);
     free(p->params);
     free(p->grads);
+    oc_strpool_reset(p->strings);
+    free(p->strings);
     free(p);
 }
 

@@ -48,6 +48,10 @@ typedef struct oc_kargs {
      * bodies), which the kernel feeds and runs; NULL / 0 for other kernels. */
     struct oc_plan *const *sub;
     int n_sub;
+    /* Where kernels that make strings keep their bytes (runtime/strtensor.h):
+     * the plan's pool, emptied at the start of each run; NULL when the
+     * caller gives none (string-making kernels then fail cleanly). */
+    struct oc_strpool *strings;
 } oc_kargs;
 
 typedef int (*oc_kernel_fn)(const oc_kargs *a);
@@ -106,6 +110,8 @@ typedef struct oc_plan {
     /* Set by the caller after building (e.g. the trainer for --sync-bn):
      * kernels that reduce over the batch reduce over every process. */
     oc_collective coll;
+    /* Bytes of the strings kernels made in the last run (runtime/strtensor.h). */
+    struct oc_strpool *strings;
 } oc_plan;
 
 /* Point the input tensors at caller memory (checked: dtype and numel must

@@ -3,6 +3,7 @@
 #include "tensor.h"
 
 #include "dtype.h"
+#include "strtensor.h"
 
 #include <sys/mman.h>
 
@@ -68,8 +69,33 @@ oc_tensor *oc_tensor_new(int dtype, int rank, const int64_t *dims, oc_diag *d)
     return t;
 }
 
+/* A string tensor's elements point at bytes it may not own (the plan's
+ * string pool, its own block): a clone gets its own copy of them. */
+static oc_tensor *clone_strings(const oc_tensor *t, oc_diag *d)
+{
+    size_t n = (size_t)t->numel + 1;
+    const char **bytes = malloc(sizeof *bytes * n);
+    size_t *len = malloc(sizeof *len * n);
+    oc_tensor *c = NULL;
+    if (!bytes || !len) {
+        oc_fail(d, "out of memory");
+    } else {
+        const oc_str *s = t->data;
+        for (int64_t i = 0; i < t->numel; i++) {
+            bytes[i] = oc_str_bytes(s[i]);
+            len[i] = (size_t)s[i].n;
+        }
+        c = oc_string_tensor_pack(t->rank, t->dims, bytes, len, "string", d);
+    }
+    free(bytes);
+    free(len);
+    return c;
+}
+
 oc_tensor *oc_tensor_clone(const oc_tensor *t, oc_diag *d)
 {
+    if (t->dtype == OC_STRING)
+        return clone_strings(t, d);
     oc_tensor *c = oc_tensor_new(t->dtype, t->rank, t->dims, d);
     if (c)
         memcpy(c->data, t->data, oc_tensor_nbytes(t));

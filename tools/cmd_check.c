@@ -29,6 +29,7 @@
 #include "../compiler/planner.h"
 #include "../compiler/shape.h"
 #include "../runtime/dtype.h"
+#include "../runtime/strtensor.h"
 #include "cli.h"
 
 /* Which data-set inputs become graph constants before planning. */
@@ -80,6 +81,17 @@ static int compare(const oc_tensor *got, const oc_tensor *want, const check_opts
         snprintf(why, cap, "shape %s, expected %s", oc_format_dims(a, sizeof a, got->dims, got->rank),
                  oc_format_dims(b, sizeof b, want->dims, want->rank));
         return 0;
+    }
+    if (got->dtype == OC_STRING) {
+        const oc_str *x = got->data, *y = want->data;
+        for (int64_t i = 0; i < got->numel; i++)
+            if (x[i].n != y[i].n || memcmp(oc_str_bytes(x[i]), oc_str_bytes(y[i]), (size_t)x[i].n)) {
+                snprintf(why, cap, "string %lld is \"%.60s\", expected \"%.60s\"", (long long)i,
+                         oc_str_bytes(x[i]), oc_str_bytes(y[i]));
+                *worst = 1;
+                return 0;
+            }
+        return 1;
     }
     int fl = oc_dtype_is_float(got->dtype);
     if (!oc_dtype_size(got->dtype)) {
@@ -161,7 +173,7 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
             goto done;
         if (o->bake == BAKE_SMALL)
             shape_like |= ((v->dtype == OC_INT64 || v->dtype == OC_INT32) && inputs[k]->numel <= 64) ||
-                          (inputs[k]->rank == 0 && oc_dtype_size(v->dtype));
+                          (inputs[k]->rank == 0 && oc_dtype_size(v->dtype) && v->dtype != OC_STRING);
         if (shape_like && !v->constant &&
             !(v->constant = oc_tensor_clone(inputs[k], &d)))
             goto done;

@@ -4,7 +4,8 @@
  * Inference on one set of inputs. Inputs are ONNX TensorProto (.pb), numpy
  * (.npy) or images (decoded by stb_image, resized and normalized, ImageNet
  * mean/std by default). Outputs are written atomically as .npy or .pb into
- * DIR; a 1-D or 2-D float output also prints its top classes.
+ * DIR (string outputs always as .pb: .npy has no string type here); a 1-D or
+ * 2-D float output also prints its top classes, a string output its first strings.
  *
  * The model is loaded, compiled and run through the public API
  * (api/onnxc.h), as an embedder would; this file adds what a command line
@@ -20,6 +21,7 @@
 #include "../api/onnxc.h"
 #include "../compiler/onnx_export.h"
 #include "../runtime/image.h"
+#include "../runtime/strtensor.h"
 #include "../runtime/io.h"
 #include "../runtime/threads.h"
 #include "cli.h"
@@ -303,7 +305,14 @@ int oc_cmd_run(int argc, char **argv)
         char sh[256];
         printf("output '%s': %s %s\n", v.name, onnxc_dtype_name(t->dtype),
                oc_format_dims(sh, sizeof sh, t->dims, t->rank));
-        if (top > 0 && (t->rank == 1 || t->rank == 2))
+        if (t->dtype == OC_STRING) { /* the first few strings */
+            const oc_str *sv = t->data;
+            int64_t numel = 0;
+            if (oc_shape_numel(t->dims, t->rank, &numel, &d))
+                goto fail;
+            for (int64_t i = 0; i < numel && i < 8; i++)
+                printf("  [%lld] \"%.200s\"\n", (long long)i, oc_str_bytes(sv[i]));
+        } else if (top > 0 && (t->rank == 1 || t->rank == 2))
             print_top(v.name, t, top);
         if (out_dir) {
             char fname[256], path[4096];
@@ -311,12 +320,14 @@ int oc_cmd_run(int argc, char **argv)
             for (char *c = fname; *c; c++)
                 if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
                     *c = '_';
-            snprintf(path, sizeof path, "%s/%s.%s", out_dir, fname, format);
+            /* .npy has no string type onnxc writes: string outputs go out as .pb */
+            const char *fmt = t->dtype == OC_STRING ? "pb" : format;
+            snprintf(path, sizeof path, "%s/%s.%s", out_dir, fname, fmt);
             oc_tensor ot = {.dtype = t->dtype, .rank = t->rank, .data = t->data};
             memcpy(ot.dims, t->dims, sizeof ot.dims);
             if (oc_shape_numel(ot.dims, ot.rank, &ot.numel, &d))
                 goto fail;
-            int w = !strcmp(format, "npy") ? oc_npy_write(path, &ot, &d) : oc_onnx_save_tensor(&ot, v.name, path, &d);
+            int w = !strcmp(fmt, "npy") ? oc_npy_write(path, &ot, &d) : oc_onnx_save_tensor(&ot, v.name, path, &d);
             if (w)
                 goto fail;
             printf("wrote %s\n", path);

@@ -268,6 +268,8 @@ static const struct {
 
 static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
+    if (!strcmp(n->op_type, "Equal") && n->n_in == 2 && n->in[0] >= 0 && g->values[n->in[0]].dtype == OC_STRING)
+        return oc_lower_string_equal(g, n, lw, d); /* string_ops.c */
     oc_bcast_params *p = oc_lower_params(lw, sizeof *p, d);
     if (!p)
         return -1;
@@ -283,6 +285,8 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         return oc_fail(d, "at most 64 inputs are supported");
     const oc_value *y = &g->values[n->out[0]];
     p->dtype = g->values[n->in[p->op == OC_BIN_WHERE ? 1 : 0]].dtype;
+    if (p->dtype == OC_STRING)
+        return oc_fail(d, "string tensors are not supported by %s", n->op_type);
     if (!oc_dtype_size(p->dtype) || p->dtype == OC_FLOAT16 || p->dtype == OC_BFLOAT16)
         return oc_fail(d, "element type %s is not supported", oc_dtype_name(p->dtype));
     p->fmod = (int)oc_attr_int(n, "fmod", 0);

@@ -87,6 +87,8 @@ int oc_grad_unbroadcast(oc_grad_ctx *cx, int dy, int like);
 /* Allocates a zeroed parameter block of `size` into out (helper for lower
  * functions); NULL with a diagnostic when out of memory. */
 void *oc_lower_params(oc_lowered *out, size_t size, oc_diag *d);
+/* Equal on string tensors (string_ops.c); elementwise.c's Equal hands over. */
+int oc_lower_string_equal(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d);
 /* Copies a value's static type into a tensor view (no data). */
 void oc_value_view(const oc_value *v, oc_tensor *t);
 

@@ -878,7 +878,9 @@ static int infer_tile(oc_infer *cx)
 static int lower_es(const oc_value *v, oc_diag *d, int *es)
 {
     size_t s = oc_dtype_size(v->dtype);
-    if (v->dtype == OC_STRING || !(s == 1 || s == 2 || s == 4 || s == 8))
+    /* strings move as 16-byte oc_str pairs; the planner lets them reach
+     * only the ops that move elements (compiler/planner.c) */
+    if (!(s == 1 || s == 2 || s == 4 || s == 8 || (s == 16 && v->dtype == OC_STRING)))
         return oc_fail(d, "element type %s of '%s' is not supported", oc_dtype_name(v->dtype), v->name);
     *es = (int)s;
     return 0;

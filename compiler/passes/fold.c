@@ -44,7 +44,7 @@ static int try_fold(oc_graph *g, int nid)
             return 0;
     int any_out = 0;
     for (int k = 0; k < n->n_in; k++)
-        if (n->in[k] >= 0 && !g->values[n->in[k]].constant)
+        if (n->in[k] >= 0 && (!g->values[n->in[k]].constant || g->values[n->in[k]].dtype == OC_STRING))
             return 0;
     for (int k = 0; k < n->n_out; k++) {
         if (n->out[k] < 0)
@@ -53,7 +53,8 @@ static int try_fold(oc_graph *g, int nid)
         int64_t numel = oc_value_numel(v);
         if (!v->constant)
             any_out = 1;
-        if (numel < 0 || numel > OC_FOLD_MAX || !oc_dtype_size(v->dtype))
+        /* string results would point into a kernel's string pool */
+        if (numel < 0 || numel > OC_FOLD_MAX || !oc_dtype_size(v->dtype) || v->dtype == OC_STRING)
             return 0;
     }
     if (!any_out)

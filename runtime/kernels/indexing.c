@@ -36,7 +36,8 @@ static void copy_elem(size_t es, void *dst, const void *src)
     case 1: *(uint8_t *)dst = *(const uint8_t *)src; break;
     case 2: memcpy(dst, src, 2); break;
     case 4: memcpy(dst, src, 4); break;
-    default: memcpy(dst, src, 8); break;
+    case 8: memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, es); break; /* 16: a string element */
     }
 }
 

@@ -145,6 +145,8 @@ BLOCK_COPY(uint8_t)
 BLOCK_COPY(uint16_t)
 BLOCK_COPY(uint32_t)
 BLOCK_COPY(uint64_t)
+typedef struct { uint64_t lo, hi; } pair16; /* a string element (runtime/strtensor.h) */
+BLOCK_COPY(pair16)
 
 static void block(int es, void *o, int64_t os0, const void *in, int64_t n0, int64_t n1, int64_t s0, int64_t s1)
 {
@@ -152,6 +154,7 @@ static void block(int es, void *o, int64_t os0, const void *in, int64_t n0, int6
     case 1: block_uint8_t(o, os0, in, n0, n1, s0, s1); break;
     case 2: block_uint16_t(o, os0, in, n0, n1, s0, s1); break;
     case 4: block_uint32_t(o, os0, in, n0, n1, s0, s1); break;
+    case 16: block_pair16(o, os0, in, n0, n1, s0, s1); break;
     default: block_uint64_t(o, os0, in, n0, n1, s0, s1); break;
     }
 }

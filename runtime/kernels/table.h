@@ -39,5 +39,6 @@ extern const oc_kernel_info oc_kernels_bitcast[]; /* bitcast.c */
 extern const oc_kernel_info oc_kernels_quant[];   /* quant.c */
 /* controlflow.c: If (steps with sub-plans) */
 extern const oc_kernel_info oc_kernels_controlflow[];
+extern const oc_kernel_info oc_kernels_strings[]; /* string_ops.c */
 
 #endif

@@ -166,7 +166,9 @@ static void test_table(void)
         const oc_dtype_info *i = oc_dtype_info_of(t);
         CHECK(i->name && (i->size == 0 || i->bits <= 8 * i->size), "row %d (%s)", t, i->name);
     }
-    CHECK(oc_dtype_size(OC_FLOAT8E8M0) == 1 && oc_dtype_size(OC_INT2) == 1 && oc_dtype_size(OC_STRING) == 0,
+    /* a string element is an oc_str (pointer, length): runtime/strtensor.h */
+    CHECK(oc_dtype_size(OC_FLOAT8E8M0) == 1 && oc_dtype_size(OC_INT2) == 1 && oc_dtype_size(OC_STRING) == 16 &&
+              oc_dtype_size(OC_COMPLEX64) == 0 && oc_dtype_info_of(OC_STRING)->kind == OC_KIND_STRING,
           "sizes in memory");
     CHECK(!strcmp(oc_dtype_name(99), "unknown-dtype"), "numbers outside the table");
 }
