@@ -15,7 +15,10 @@
  * that was the node's output keeps its name, type and graph-output role;
  * the node writes a fresh float32 value. One Cast per value and wrapped
  * consumer group: a float16 value read by several wrapped nodes is widened
- * once, just before its first such reader.
+ * once, just before its first such reader. A constant input (a weight) is
+ * widened here instead, into a float32 initializer (float16 and bfloat16
+ * values are exact in float32), so no run pays for converting it; the
+ * float16 original stays for other readers, or dce drops it.
  *
  * Rounding: the reference (numpy) computes a float16 op in float32 and
  * rounds its result to float16 to nearest even, once per op output; the
@@ -34,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/dtype.h"
 #include "../ops/op.h"
 
 static int is_half(int dtype) { return dtype == OC_FLOAT16 || dtype == OC_BFLOAT16; }
@@ -115,6 +119,20 @@ static int add_cast(oc_graph *g, const char *base, int in, int out, int to, oc_d
     return nid;
 }
 
+/* A float32 initializer holding the float16/bfloat16 constant t (every
+ * such value is exact in float32); its value id or -1. */
+static int add_wide_const(oc_graph *g, const char *base, const oc_tensor *t, oc_diag *d)
+{
+    oc_tensor *w = oc_tensor_new(OC_FLOAT, t->rank, t->dims, d);
+    if (!w)
+        return -1;
+    const uint16_t *src = t->data;
+    float *dst = w->data;
+    for (int64_t i = 0; i < t->numel; i++)
+        dst[i] = t->dtype == OC_FLOAT16 ? oc_half_to_float(src[i]) : oc_bf16_to_float(src[i]);
+    return oc_pass_add_const(g, base, "_f32", w, d);
+}
+
 int oc_pass_widen(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
 {
     int n0 = g->n_nodes, nv0 = g->n_values, count = 0, rc = -1;
@@ -159,12 +177,21 @@ int oc_pass_widen(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
             }
             cap = nc;
         }
-        int casts_in = 0, casts_out = 0;
+        int casts_in = 0, casts_out = 0, consts = 0;
         for (int k = 0; k < n_in; k++) {
             int v = g->nodes[i].in[k];
             if (v < 0 || !is_half(g->values[v].dtype))
                 continue;
-            if (wide[v] < 0) {
+            if (wide[v] < 0 && oc_pass_is_const(g, v) && is_half(g->values[v].constant->dtype)) {
+                /* a weight: widened once here (exactly) rather than at every run */
+                char vname[256];
+                snprintf(vname, sizeof vname, "%s", g->values[v].name);
+                int w = add_wide_const(g, vname, g->values[v].constant, d);
+                if (w < 0)
+                    goto done;
+                wide[v] = w;
+                consts++;
+            } else if (wide[v] < 0) {
                 char vname[256];
                 snprintf(vname, sizeof vname, "%s", g->values[v].name);
                 int w = fresh_value(g, vname, "_f32", d);
@@ -196,8 +223,9 @@ int oc_pass_widen(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
             after[n_new++] = 1;
             casts_out++;
         }
-        oc_pass_note(cx, "%s '%s' runs in float32: %d input cast%s, %d output cast%s", g->nodes[i].op_type,
-                     g->nodes[i].name, casts_in, casts_in == 1 ? "" : "s", casts_out, casts_out == 1 ? "" : "s");
+        oc_pass_note(cx, "%s '%s' runs in float32: %d input cast%s, %d constant%s widened, %d output cast%s",
+                     g->nodes[i].op_type, g->nodes[i].name, casts_in, casts_in == 1 ? "" : "s", consts,
+                     consts == 1 ? "" : "s", casts_out, casts_out == 1 ? "" : "s");
     }
     /* place each Cast next to its node: rebuild the node array in order */
     {

@@ -9,6 +9,8 @@ float16 (or bfloat16) graph inputs:
     per-op rounding;
   - Sqrt and Max (float16), and ReduceMax with its int64 axes input (which
     must stay int64: only float16/bfloat16 inputs are widened);
+  - Mul by a float16 initializer, which the pass widens into a float32
+    initializer (no Cast at run time);
   - a bfloat16 Mul, against float32 products rounded to bfloat16 to nearest
     even by hand (numpy has no bfloat16).
 `onnxc run` must give the exact bits, `onnxc info --passes --json` must
@@ -23,7 +25,7 @@ from common import require, run_onnxc, workdir
 
 onnx = require("onnx")
 np = require("numpy")
-from onnx import TensorProto, helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 W = workdir("widen")
 rng = np.random.default_rng(15)
@@ -157,6 +159,22 @@ rc, msg, res = run(m, {"x": save_pb("x", x), "b": feeds["b"]}, ["y"])
 ok &= rc == 0 and compare("Sqrt/Max/ReduceMax float16 vs numpy", res[0], want)
 if rc:
     print(f"run failed: {msg}")
+
+# ---- a float16 weight: widened at compile time into a float32 initializer ----
+k = (rng.standard_normal(shape) * 2).astype(np.float16)
+m = save_model(
+    "const_f16",
+    [helper.make_node("Mul", ["x", "k"], ["y"], name="mulk")],
+    [helper.make_tensor_value_info("x", F16, shape)],
+    [helper.make_tensor_value_info("y", F16, shape)],
+    [numpy_helper.from_array(k, "k")])
+rc, msg, res = run(m, {"x": save_pb("x", x)}, ["y"])
+ok &= rc == 0 and compare("Mul by a float16 weight vs numpy", res[0], x * k)
+if rc:
+    print(f"run failed: {msg}")
+notes = wrapped_notes(m)
+print(f"widen notes: {notes}")
+ok &= len(notes) == 1 and "1 input cast, 1 constant widened" in notes[0]
 
 # ---- bfloat16 Mul ----
 pa = f32_to_bf16_bits(rng.standard_normal(shape) * 3)
