@@ -159,8 +159,6 @@ int oc_pass_widen(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
     for (int i = 0; i < n0; i++) {
         if (!wrap[i])
             continue;
-        char base[256];
-        snprintf(base, sizeof base, "%s", g->nodes[i].name && *g->nodes[i].name ? g->nodes[i].name : g->nodes[i].op_type);
         int n_in = g->nodes[i].n_in, n_out = g->nodes[i].n_out;
         int need = n_new + n_in + n_out;
         if (need > cap) {
