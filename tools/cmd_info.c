@@ -186,7 +186,7 @@ int oc_cmd_info(int argc, char **argv)
                    "the plan needs more than --max-memory (default: half the physical RAM).\n"
                    "--passes lists the graph passes (on/off, description) and what each changed;\n"
                    "--passes LIST (or --passes=LIST) runs exactly those, --no-pass NAME turns one off,\n"
-                   "--no-fuse turns off every rewrite (constant folding stays).\n");
+                   "--no-fuse turns off every rewrite (constant folding and widen stay).\n");
             return 0;
         } else {
             fprintf(stderr, "onnxc info: unknown argument '%s' (see onnxc info --help)\n", argv[i]);

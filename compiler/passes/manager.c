@@ -14,6 +14,9 @@ static const oc_pass passes[] = {
     {"fold", oc_pass_fold, "fold", 0,
      "evaluate nodes whose inputs are all constants with their kernels, then drop every node whose outputs "
      "are all known"},
+    {"widen", oc_pass_widen, "types", 0,
+     "run float16/bfloat16 nodes whose kernels take float32 only in float32, between Casts (rounding once per "
+     "output)"},
     {"identity", oc_pass_identity, "cleanup", 0,
      "remove Identity and inference Dropout; run Reshape/Flatten/Squeeze/Unsqueeze as views of their input"},
     {"bn_fold", oc_pass_bn_fold, "fuse", 1,
@@ -178,7 +181,7 @@ static const char *skip_reason(const oc_pass *p, const oc_pass_opts *o)
         return "not selected (--passes)";
     if (listed(o->off, o->n_off, p->name))
         return "turned off (--no-pass)";
-    if (o->no_fuse && strcmp(p->group, "fold"))
+    if (o->no_fuse && (!strcmp(p->group, "cleanup") || !strcmp(p->group, "fuse")))
         return "no rewrites (--no-fuse)";
     if (o->training && p->inference_only)
         return "inference only (training)";

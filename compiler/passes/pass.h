@@ -2,6 +2,7 @@
  * planning are an ordered table of named passes (manager.c):
  *
  *   fold      constant folding with the runtime kernels (passes/fold.c)
+ *   widen     float16/bfloat16 nodes run in float32 between Casts (widen.c)
  *   identity  Identity / inference Dropout removal, reshapes as views (identity.c)
  *   bn_fold   BatchNormalization folded into the Conv before it (bn_fold.c)
  *   fuse      Conv/Gemm + activation (+ residual Add), MatMul + Add (fuse.c)
@@ -21,7 +22,8 @@
  * activation, Add and Reshape as its own step with the same kernels.
  * Folding (group "fold") stays on under no_fuse: planning needs the static
  * shapes it resolves, and the nodes it removes are ones the planner would
- * drop anyway (all outputs known). `training` skips inference-only passes
+ * drop anyway (all outputs known). So does widening (group "types"):
+ * without it a float16 node whose kernels take float32 only cannot run. `training` skips inference-only passes
  * (a BatchNormalization that trains cannot be folded). */
 #ifndef ONNXC_PASSES_PASS_H
 #define ONNXC_PASSES_PASS_H
@@ -79,7 +81,7 @@ typedef int (*oc_pass_fn)(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 typedef struct oc_pass {
     const char *name;
     oc_pass_fn run;
-    const char *group;  /* "fold", "cleanup" or "fuse" */
+    const char *group;  /* "fold", "types", "cleanup" or "fuse" */
     int inference_only; /* skipped when training */
     const char *desc;   /* one line */
 } oc_pass;
@@ -127,6 +129,7 @@ int oc_pass_grow_inputs(oc_node *n, int count, oc_diag *d);
 
 /* The passes (see the files named above). */
 int oc_pass_fold(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
+int oc_pass_widen(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_identity(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_bn_fold(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_fuse(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);

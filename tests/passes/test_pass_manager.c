@@ -116,12 +116,12 @@ static void test_default_and_numbers(void)
     CHECK(g->n_nodes == 1 && !strcmp(g->nodes[0].op_type, "FusedConv") && !strcmp(g->nodes[0].domain, "ai.onnxc"),
           "%d nodes, first %s", g->n_nodes, g->n_nodes ? g->nodes[0].op_type : "-");
     CHECK(g->n_nodes == 1 && !strcmp(g->values[g->nodes[0].out[0]].name, "y"), "the fused node must write 'y'");
-    const char *names[] = {"fold", "identity", "bn_fold", "fuse", "dce"};
-    /* dce: the dead Relu (then it drops B and the BN's 4 inputs nothing
-     * reads any more, noted but not counted: W, read by the Conv alone, was
-     * scaled in place) */
-    int changes[] = {0, 2, 1, 1, 1};
-    for (int k = 0; k < 5; k++) {
+    const char *names[] = {"fold", "widen", "identity", "bn_fold", "fuse", "dce"};
+    /* widen: nothing (float32 throughout); dce: the dead Relu (then it
+     * drops B and the BN's 4 inputs nothing reads any more, noted but not
+     * counted: W, read by the Conv alone, was scaled in place) */
+    int changes[] = {0, 0, 2, 1, 1, 1};
+    for (int k = 0; k < 6; k++) {
         const oc_pass_result *r = result(&rep, names[k]);
         CHECK(r && r->state == OC_PASS_RAN && r->changes == changes[k], "%s: state %d changes %d", names[k],
               r ? r->state : -1, r ? r->changes : -1);
@@ -151,7 +151,7 @@ static void test_switches(void)
     oc_pass_report rep;
     oc_pass_opts o;
 
-    /* --no-fuse: nothing but folding runs; the graph keeps its 6 nodes */
+    /* --no-fuse: nothing but folding and widening runs; the graph keeps its 6 nodes */
     oc_graph *g = build_bn_graph();
     oc_pass_opts_default(&o);
     o.no_fuse = 1;
@@ -159,6 +159,7 @@ static void test_switches(void)
     CHECK(oc_passes_run(g, &o, &rep, &d) == 0, "%s", d.msg);
     CHECK(g->n_nodes == 6, "--no-fuse left %d nodes", g->n_nodes);
     CHECK(result(&rep, "fold")->state == OC_PASS_RAN, "fold must run under --no-fuse");
+    CHECK(result(&rep, "widen")->state == OC_PASS_RAN, "widen must run under --no-fuse");
     const char *off[] = {"identity", "bn_fold", "fuse", "dce"};
     for (int k = 0; k < 4; k++)
         CHECK(result(&rep, off[k])->state == OC_PASS_SKIPPED && strstr(result(&rep, off[k])->why, "--no-fuse"),
@@ -219,7 +220,7 @@ static void test_switches(void)
     oc_pass_opts_default(&o);
     oc_diag_init(&d);
     CHECK(oc_pass_opts_add(&o, 0, "fold,fusion", &d) == -1 && strstr(d.msg, "unknown pass 'fusion'") &&
-              strstr(d.msg, "fold, identity, bn_fold, fuse, dce"),
+              strstr(d.msg, "fold, widen, identity, bn_fold, fuse, dce"),
           "msg '%s'", d.msg);
 }
 
