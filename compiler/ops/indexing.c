@@ -99,6 +99,9 @@ static int infer_scatter_nd(oc_infer *cx)
     int r = x->rank, q = idx->rank;
     if (r < 1 || q < 1)
         return oc_infer_fail(cx, "data and indices must have rank >= 1, got %d and %d", r, q);
+    /* the kernel reads updates with data's element type (found by fuzz_run) */
+    if (x->dtype && u->dtype && x->dtype != u->dtype)
+        return oc_infer_fail(cx, "updates are %s but data is %s", oc_dtype_name(u->dtype), oc_dtype_name(x->dtype));
     int64_t m = idx->dims[q - 1];
     if (m >= 0) {
         if (m < 1 || m > r)
