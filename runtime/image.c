@@ -127,6 +127,32 @@ void oc_img_rgb_to_luma(unsigned char *px, int64_t pixels)
     }
 }
 
+/* The end of both decoders: stb's pixels px (want channels, w2 x h2, NULL
+ * on failure) checked against the header's w x h, gray made from color
+ * when channels == 1, and handed to im. */
+static int finish_decode(unsigned char *px, int w, int h, int w2, int h2, int want, int channels, oc_img8 *im,
+                         char *err, size_t errcap)
+{
+    if (!px) {
+        set_err(err, errcap, "cannot decode image", stbi_failure_reason() ? stbi_failure_reason() : "unknown");
+        return -1;
+    }
+    if (w2 != w || h2 != h) {
+        stbi_image_free(px);
+        set_err(err, errcap, "image size changed between header and data", NULL);
+        return -1;
+    }
+    if (channels == 1 && want == 3) {
+        oc_img_rgb_to_luma(px, (int64_t)w * h);
+        want = 1;
+    }
+    im->px = px;
+    im->w = w;
+    im->h = h;
+    im->c = want;
+    return 0;
+}
+
 int oc_img_decode(const char *path, int channels, int64_t max_pixels, oc_img8 *im, char *err, size_t errcap)
 {
     memset(im, 0, sizeof *im);
@@ -154,24 +180,7 @@ int oc_img_decode(const char *path, int channels, int64_t max_pixels, oc_img8 *i
     int w2, h2, c2;
     unsigned char *px = stbi_load_from_file(f, &w2, &h2, &c2, want);
     fclose(f);
-    if (!px) {
-        set_err(err, errcap, "cannot decode image", stbi_failure_reason() ? stbi_failure_reason() : "unknown");
-        return -1;
-    }
-    if (w2 != w || h2 != h) {
-        stbi_image_free(px);
-        set_err(err, errcap, "image size changed between header and data", NULL);
-        return -1;
-    }
-    if (channels == 1 && want == 3) {
-        oc_img_rgb_to_luma(px, (int64_t)w * h);
-        want = 1;
-    }
-    im->px = px;
-    im->w = w;
-    im->h = h;
-    im->c = want;
-    return 0;
+    return finish_decode(px, w, h, w2, h2, want, channels, im, err, errcap);
 }
 
 int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img8 *im, char *err, size_t errcap)
@@ -193,24 +202,7 @@ int oc_img_decode_mem(const unsigned char *buf, size_t len, int channels, oc_img
         return -1;
     int want = c >= 3 ? 3 : 1, w2, h2, c2;
     unsigned char *px = stbi_load_from_memory(buf, (int)len, &w2, &h2, &c2, want);
-    if (!px) {
-        set_err(err, errcap, "cannot decode image", stbi_failure_reason() ? stbi_failure_reason() : "unknown");
-        return -1;
-    }
-    if (w2 != w || h2 != h) {
-        stbi_image_free(px);
-        set_err(err, errcap, "image size changed between header and data", NULL);
-        return -1;
-    }
-    if (channels == 1 && want == 3) {
-        oc_img_rgb_to_luma(px, (int64_t)w * h);
-        want = 1;
-    }
-    im->px = px;
-    im->w = w;
-    im->h = h;
-    im->c = want;
-    return 0;
+    return finish_decode(px, w, h, w2, h2, want, channels, im, err, errcap);
 }
 
 void oc_img8_free(oc_img8 *im)
