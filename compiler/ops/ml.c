@@ -249,7 +249,8 @@ static int lower_tree_ensemble(const oc_graph *g, const oc_node *n, oc_lowered *
             next_member++; /* the NaN */
         }
     }
-    memcpy(set, members, sizeof(double) * (size_t)c_members);
+    if (c_members > 0) /* members is NULL when no node tests set membership */
+        memcpy(set, members, sizeof(double) * (size_t)c_members);
     p->n_set = c_members;
     for (int i = 0; i < nl; i++) {
         if (ltarget[i] < 0 || ltarget[i] >= nt) {

@@ -241,7 +241,7 @@ static int lower_rnn(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_dia
 static int grad_rnn(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char *need, int *dx)
 {
     const oc_node *n = &cx->g->nodes[nid];
-    int lstm = kind_of(n) == OC_RNN_LSTM, g_y[3];
+    int lstm = kind_of(n) == OC_RNN_LSTM, g_y[3], n_in = n->n_in;
     for (int k = 0; k < 3; k++) /* dy has one entry per output the node has */
         g_y[k] = k < n->n_out && (k < 2 || lstm) ? dy[k] : -1;
     if (g_y[0] < 0 && g_y[1] < 0 && g_y[2] < 0)
@@ -275,7 +275,7 @@ static int grad_rnn(oc_grad_ctx *cx, int nid, const int *dy, const unsigned char
         oc_node_set_floats(cx->g, gid, "beta", total, p.beta, cx->d))
         return -1;
     static const int from[8] = {0, 1, 2, 3, -1, 4, 5, 6}; /* forward input -> grad output */
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < n_in && k < 8; k++) /* need and dx have one entry per input */
         if (need[k] && from[k] >= 0)
             dx[k] = out[from[k]];
     return 0;
