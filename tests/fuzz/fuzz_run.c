@@ -4,12 +4,17 @@
  * zeros) — the kernels' own checks of data-dependent sizes and indices
  * (Gather, Slice, Reshape from a runtime tensor, ...) are what this
  * exercises beyond fuzz_import. The first two bytes give the model's length.
+ * A string input gets strings of 0-7 bytes cut from the tail (an oc_str
+ * holds a pointer: raw bytes there would be wild pointers, not untrusted
+ * data any caller can pass).
  *   build-fuzz/fuzz_run -max_total_time=60 CORPUS_DIR (tools/fuzz.sh) */
 #include <string.h>
 
 #include "../../compiler/onnx_import.h"
 #include "../../compiler/planner.h"
 #include "../../compiler/shape.h"
+#include "../../runtime/strtensor.h"
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (p) {
             int ok = p->n_inputs <= 16;
             oc_tensor *in[16] = {0};
+            char *text[16] = {0};
             for (int i = 0; ok && i < p->n_inputs; i++) {
                 const oc_tensor *v = &p->tensors[p->inputs[i]];
                 in[i] = oc_tensor_new(v->dtype, v->rank, v->dims, &d);
@@ -43,14 +49,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     break;
                 }
                 unsigned char *b = in[i]->data;
-                for (size_t k = 0; k < n; k++)
-                    b[k] = tlen ? tail[k % tlen] : 0;
+                if (v->dtype == OC_STRING) {
+                    oc_str *sv = in[i]->data;
+                    if (!(text[i] = malloc(8 * (size_t)in[i]->numel + 1))) {
+                        ok = 0;
+                        break;
+                    }
+                    for (int64_t k = 0, at = 0; k < in[i]->numel; k++) {
+                        int64_t len = tlen ? tail[(size_t)k % tlen] % 8 : 0;
+                        char *c = text[i] + 8 * k;
+                        for (int64_t j = 0; j < len; j++, at++)
+                            c[j] = tail[(size_t)at % tlen] ? (char)tail[(size_t)at % tlen] : 'a';
+                        c[len] = 0;
+                        sv[k].p = len ? c : NULL;
+                        sv[k].n = len;
+                    }
+                } else {
+                    for (size_t k = 0; k < n; k++)
+                        b[k] = tlen ? tail[k % tlen] : 0;
+                }
                 ok = oc_plan_set_input(p, i, in[i], &d) == 0;
             }
             if (ok)
                 oc_plan_run(p, &d);
-            for (int i = 0; i < 16; i++)
+            for (int i = 0; i < 16; i++) {
                 oc_tensor_free(in[i]);
+                free(text[i]);
+            }
             oc_plan_free(p);
         }
     }
