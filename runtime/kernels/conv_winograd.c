@@ -247,23 +247,25 @@ static void wt_task(void *ctx, int64_t b, int64_t e, int tid)
     for (int64_t blk = b; blk < e; blk++) {
         int64_t o0 = blk * j->rows, o1 = o0 + j->rows < g->M ? o0 + j->rows : g->M, n = (o1 - o0) * g->C;
         float *u = wt + 9 * n;
-        if (!j->flip) { /* W [M, C, 3, 3]: the block's filters are contiguous */
-            const float *src = j->w + o0 * g->C * 9;
-            for (int64_t f = 0; f < n; f++)
-                for (int t = 0; t < 9; t++)
-                    wt[t * n + f] = src[f * 9 + t];
-        } else {
-            for (int64_t o = o0; o < o1; o++)
-                for (int64_t ch = 0; ch < g->C; ch++) {
-                    const float *src = j->w + (ch * g->M + o) * 9;
-                    int64_t f = (o - o0) * g->C + ch;
+        /* filter f = ch R + r (input channel major, r = o - o0): each U_xi
+         * comes out k major, [C][R], which is the pack's own panel layout */
+        int64_t R = o1 - o0;
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t ch = 0; ch < g->C; ch++) {
+                int64_t f = ch * R + r;
+                if (!j->flip) { /* W [M, C, 3, 3] */
+                    const float *src = j->w + ((o0 + r) * g->C + ch) * 9;
+                    for (int t = 0; t < 9; t++)
+                        wt[t * n + f] = src[t];
+                } else { /* ConvTranspose's W [C_in, C_out, 3, 3], rotated */
+                    const float *src = j->w + (ch * g->M + o0 + r) * 9;
                     for (int t = 0; t < 9; t++)
                         wt[t * n + f] = src[8 - t];
                 }
-        }
+            }
         filter(wt, n, u, n);
         for (int xi = 0; xi < g->P; xi++)
-            oc_sgemm_pack_a_rows(g->M, g->C, o0, o1, u + xi * n, g->C, j->packs + (size_t)xi * j->stride);
+            oc_sgemm_pack_a_rows(g->M, g->C, o0, o1, u + xi * n, R, 1, j->packs + (size_t)xi * j->stride);
     }
 }
 

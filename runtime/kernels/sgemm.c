@@ -168,7 +168,8 @@ void oc_sgemm_pack_a_header(int64_t M, int64_t K, void *dst)
     memcpy(dst, &h, sizeof h);
 }
 
-void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const float *A, int64_t lda, void *dst)
+void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const float *A, int64_t lda, int trans_a,
+                          void *dst)
 {
     const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
     if (m1 <= m0 || K <= 0 || m0 % u->mr)
@@ -176,8 +177,8 @@ void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const fl
     float *base = (float *)((unsigned char *)dst + sizeof(pack_hdr));
     for (int64_t pc = 0; pc < K; pc += u->kc) {
         int64_t kc = min64(u->kc, K - pc);
-        u->pack_a(m1 - m0, kc, A + pc, lda, 0, 1.0f, base + pc * cdiv(M, u->mr) * u->mr + m0 / u->mr * kc * u->mr,
-                  kc * u->mr);
+        u->pack_a(m1 - m0, kc, trans_a ? A + pc * lda : A + pc, lda, trans_a, 1.0f,
+                  base + pc * cdiv(M, u->mr) * u->mr + m0 / u->mr * kc * u->mr, kc * u->mr);
     }
 }
 
