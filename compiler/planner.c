@@ -157,8 +157,13 @@ static int node_is_constant(const oc_graph *g, const oc_node *n)
 }
 
 /* Kernels that prepare data from constant inputs (packed weights) get a
- * slice of one prep block, filled once here. */
-static int prepare_steps(oc_plan *p, oc_diag *d)
+ * slice of one prep block, filled once here. A constant the graph marks
+ * variable (a parameter `onnxc grad` differentiates) is not prepared: its
+ * kernel was chosen to read it as it is at every run (a trained Conv W is
+ * transformed at run time, in float), and a plan that prepared it anyway
+ * would compute other roundings than the training step it stands for.
+ * variable[t] marks such tensors (NULL: none). */
+static int prepare_steps(oc_plan *p, const unsigned char *variable, oc_diag *d)
 {
     const oc_tensor *inb[64];
     oc_tensor *outb[64];
@@ -169,7 +174,8 @@ static int prepare_steps(oc_plan *p, oc_diag *d)
             continue;
         int ok = 1;
         for (int i = 0; i < st->n_in && i < 32; i++)
-            if ((k->prep_inputs >> i & 1u) && (st->in[i] < 0 || p->kind[st->in[i]] != OC_T_CONST))
+            if ((k->prep_inputs >> i & 1u) &&
+                (st->in[i] < 0 || p->kind[st->in[i]] != OC_T_CONST || (variable && variable[st->in[i]])))
                 ok = 0;
         if (!ok)
             continue;
@@ -740,7 +746,15 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         p->inputs[p->n_inputs++] = tid[g->inputs[i]];
     for (int i = 0; i < g->n_outputs; i++)
         p->outputs[p->n_outputs++] = tid[g->outputs[i]];
-    if (prepare_steps(p, d) || (defer && place_constants(p, d)))
+    unsigned char *variable = calloc((size_t)p->n_tensors + 1, 1);
+    if (!variable)
+        goto oom;
+    for (int v = 0; v < g->n_values; v++)
+        if (tid[v] >= 0 && (g->values[v].flags & OC_VALUE_VARIABLE))
+            variable[tid[v]] = 1;
+    int prep_rc = prepare_steps(p, variable, d);
+    free(variable);
+    if (prep_rc || (defer && place_constants(p, d)))
         goto fail;
     free(tid);
     free(alias);

@@ -214,9 +214,19 @@ static int64_t prod_n(const int64_t *v, int n)
  *   stream 4x W's bytes of U), F(2x2) still wins 1.14-1.24x (16 tiles).
  *   With 3 input channels (VGG's first layer) both lose (0.57x, 0.84x):
  *   the transforms cost more than the few multiplies they save.
+ * A trained W (fixed = 0) is transformed at every run, a cost of P M C
+ * that only the batch's tiles amortize: F(4x4)'s 36 transformed filters
+ * need many more tiles than F(2x2)'s 16. Measured on ResNet-18's training
+ * step at batch 8 (Zen 5, one thread, `onnxc bench --train full
+ * --profile`, forward convs and their ConvTranspose data gradients):
+ * F(4x4) wins at 56x56 and 28x28 (49+ tiles per image: 6 against 7.5-9
+ * ms), F(2x2) at 14x14 and 7x7 (16 and 4 per image: 7.4 against 7.6-10
+ * ms, 12.3 against 14.5 ms), and both beat im2col (17-26 ms there). The
+ * rule counts tiles per image, not per batch, so that data-parallel ranks
+ * (each with a part of the batch) run the same kernels as one process.
  * ONNXC_CONV_WINOGRAD=0|2|4 forces a choice (measurements; read at each
  * lowering). */
-static int conv_winograd_choice(const oc_conv_params *p)
+static int conv_winograd_choice(const oc_conv_params *p, int fixed)
 {
     const char *env = getenv("ONNXC_CONV_WINOGRAD");
     if (env && (!strcmp(env, "0") || !strcmp(env, "2") || !strcmp(env, "4")))
@@ -225,7 +235,16 @@ static int conv_winograd_choice(const oc_conv_params *p)
         return 0;
     int64_t tiles4 = p->batch * ((p->out[0] + 3) / 4) * ((p->out[1] + 3) / 4);
     int64_t tiles2 = p->batch * ((p->out[0] + 1) / 2) * ((p->out[1] + 1) / 2);
+    if (!fixed) /* per image, so that data-parallel ranks (a smaller batch each) run the kernels one process would */
+        return tiles4 / p->batch >= 32 ? 4 : tiles2 / p->batch >= 16 ? 2 : 0;
     return tiles4 >= 16 ? 4 : tiles2 >= 16 ? 2 : 0;
+}
+
+/* W (input 1) is a constant the planner prepares once (not trained). */
+static int weight_is_fixed(const oc_graph *g, const oc_node *n)
+{
+    const oc_value *wv = &g->values[n->in[1]];
+    return wv->constant && !(wv->flags & OC_VALUE_VARIABLE);
 }
 
 static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
@@ -258,15 +277,16 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
         lw->tscratch = oc_conv_depthwise_tscratch(p);
         return 0;
     }
-    /* 3x3 stride-1 convs with a constant W run as Winograd when the
-     * choice rule (conv_winograd_choice) says it beats im2col + SGEMM. */
-    const oc_value *wv = &g->values[n->in[1]];
-    int wm = oc_conv_winograd_applicable(p) && wv->constant && !(wv->flags & OC_VALUE_VARIABLE)
-                 ? conv_winograd_choice(p)
-                 : 0;
+    /* 3x3 stride-1 convs run as Winograd when the choice rule
+     * (conv_winograd_choice) says it beats im2col + SGEMM. A constant W is
+     * transformed once at plan time; a trained one at every run, into
+     * shared scratch. */
+    int fixed = weight_is_fixed(g, n);
+    int wm = oc_conv_winograd_applicable(p) ? conv_winograd_choice(p, fixed) : 0;
     if (wm) {
         lw->fn = wm == 4 ? oc_conv_winograd4_forward : oc_conv_winograd_forward;
         lw->tscratch = oc_conv_winograd_tscratch(p, wm);
+        lw->scratch = fixed ? 0 : oc_conv_winograd_runtime_scratch(p, wm);
         return 0;
     }
     lw->fn = oc_conv_forward;
@@ -309,6 +329,16 @@ static int lower_conv_transpose(const oc_graph *g, const oc_node *n, oc_lowered 
     int64_t ext[3] = {p->cout / p->group * prod_n(p->k, nsp), prod_n(p->in, nsp), p->cin / p->group};
     if (blas_fits(ext, 3, d))
         return -1;
+    /* 3x3 stride-1 (Conv's data gradient in training) as a Winograd conv
+     * with the rotated filter, by the same choice rule as Conv. */
+    int fixed = weight_is_fixed(g, n);
+    int wm = oc_conv_transpose_winograd_applicable(p) ? conv_winograd_choice(p, fixed) : 0;
+    if (wm) {
+        lw->fn = wm == 4 ? oc_conv_transpose_winograd4_forward : oc_conv_transpose_winograd_forward;
+        lw->tscratch = oc_conv_winograd_tscratch(p, wm);
+        lw->scratch = fixed ? 0 : oc_conv_winograd_runtime_scratch(p, wm);
+        return 0;
+    }
     lw->fn = oc_conv_transpose_forward;
     lw->scratch = oc_conv_transpose_scratch(p);
     lw->tscratch = oc_sgemm_scratch_bytes();

@@ -122,6 +122,32 @@ int oc_conv_winograd_applicable(const oc_conv_params *p)
            p->dil[0] == 1 && p->dil[1] == 1 && p->cin > 0 && p->cout > 0 && p->out[0] > 0 && p->out[1] > 0;
 }
 
+/* A 3x3 stride-1 ConvTranspose is the conv of its input with the
+ * rotated, transposed filter and start pads 2 - pb: from
+ *   Y[o] += X[i] W[kk] for o = i - pb + kk
+ * follows Y[o] = sum_t X[o - (2 - pb) + t] W[2 - t] per dim (zero outside
+ * X), whatever Y's extent. */
+int oc_conv_transpose_winograd_applicable(const oc_conv_params *p)
+{
+    return oc_conv_winograd_applicable(p) && p->pb[0] >= 0 && p->pb[0] <= 2 && p->pb[1] >= 0 && p->pb[1] <= 2;
+}
+
+/* The conv geometry a kernel runs: p itself, or (flip) the conv that a
+ * ConvTranspose with parameters p equals, written to *q. */
+static const oc_conv_params *conv_view(const oc_conv_params *p, int flip, oc_conv_params *q)
+{
+    if (!flip)
+        return p;
+    *q = *p;
+    q->pb[0] = 2 - p->pb[0];
+    q->pb[1] = 2 - p->pb[1];
+    return q;
+}
+
+/* Per-thread floats of the run-time weight transform: wt and the P U_xi
+ * of one block of output channels. */
+static size_t wt_block_floats(const wino_geom *g, int64_t rows) { return (size_t)(9 + g->P) * (size_t)(rows * g->C); }
+
 /* V, M, then the staged rows of a block's segments. */
 static size_t block_bytes(const wino_geom *g)
 {
@@ -132,15 +158,18 @@ size_t oc_conv_winograd_tscratch(const oc_conv_params *p, int m)
 {
     wino_geom g;
     geometry(p, m, &g);
-    return block_bytes(&g) + oc_sgemm_scratch_bytes();
+    size_t run = block_bytes(&g) + oc_sgemm_scratch_bytes();
+    size_t wt = sizeof(float) * wt_block_floats(&g, OC_SGEMM_MR_MAX); /* the run-time weight transform's block */
+    return run > wt ? run : wt;
 }
 
 static size_t pack_stride(const wino_geom *g) { return (oc_sgemm_pack_a_bytes(g->M, g->C) + 63) & ~(size_t)63; }
 
-static size_t prep_bytes(const oc_kargs *a, int m)
+static size_t prep_bytes(const oc_kargs *a, int m, int flip)
 {
     wino_geom g;
-    geometry(a->p, m, &g);
+    oc_conv_params q;
+    geometry(conv_view(a->p, flip, &q), m, &g);
     /* the packs, then room for one unpacked U_xi while packing */
     return (size_t)g.P * pack_stride(&g) + sizeof(float) * (size_t)(g.M * g.C);
 }
@@ -154,12 +183,23 @@ static const double G4[6][3] = {{0.25, 0, 0},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                 {0, 0, 1}};
 
+/* Filter tap t (0..8, row major) of the conv filter from input channel
+ * ch to output channel o. Conv's W is [M, C, 3, 3]; a ConvTranspose run
+ * as a conv (flip) reads its W [C_in, C_out, 3, 3] transposed and rotated
+ * by 180 degrees: tap t of the conv is tap 8 - t of W[ch][o]. */
+static float filter_tap(const float *w, int64_t o, int64_t ch, int t, const wino_geom *g, int flip)
+{
+    return flip ? w[(ch * g->M + o) * 9 + (8 - t)] : w[(o * g->C + ch) * 9 + t];
+}
+
 /* U_xi [M, C] = (G g G^T)[r][c] (xi = alpha r + c) for every filter g,
- * in double, rounded once; packed one xi at a time through the tail of dst. */
-static int prep(const oc_kargs *a, void *dst, int m)
+ * in double, rounded once; packed one xi at a time through the tail of
+ * dst. The plan-time path (constant W). */
+static int prep(const oc_kargs *a, void *dst, int m, int flip)
 {
     wino_geom g;
-    geometry(a->p, m, &g);
+    oc_conv_params q;
+    geometry(conv_view(a->p, flip, &q), m, &g);
     const double(*G)[3] = m == 2 ? G2 : G4;
     const float *w = a->in[1]->data;
     size_t stride = pack_stride(&g);
@@ -168,10 +208,10 @@ static int prep(const oc_kargs *a, void *dst, int m)
         const double *gr = G[xi / g.alpha], *gc = G[xi % g.alpha];
         for (int64_t o = 0; o < g.M; o++)
             for (int64_t ch = 0; ch < g.C; ch++) {
-                const float *f = w + (o * g.C + ch) * 9;
                 double v = 0;
                 for (int i = 0; i < 3; i++) {
-                    double row = gr[0] * f[i] + gr[1] * f[3 + i] + gr[2] * f[6 + i]; /* (G g)[r][i] */
+                    double row = gr[0] * filter_tap(w, o, ch, i, &g, flip) + gr[1] * filter_tap(w, o, ch, 3 + i, &g, flip) +
+                                 gr[2] * filter_tap(w, o, ch, 6 + i, &g, flip); /* (G g)[r][i] */
                     v += row * gc[i];
                 }
                 u[o * g.C + ch] = (float)v;
@@ -181,10 +221,79 @@ static int prep(const oc_kargs *a, void *dst, int m)
     return 0;
 }
 
-size_t oc_conv_winograd_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 2); }
-int oc_conv_winograd_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 2); }
-size_t oc_conv_winograd4_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 4); }
-int oc_conv_winograd4_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 4); }
+/* The run-time path (W trained, so new at every step): the same U in
+ * float, vectorizable and split over threads by blocks of MR output
+ * channels (one SGEMM panel). Per block, in the thread's scratch, its
+ * filters are laid out tap major, wt[t][o C + ch], so that
+ *   U_xi = sum_t coef_xi[t] wt[t]     (coef_xi[t] = G[r][t/3] G[c][t%3])
+ * is nine contiguous streams; the block's rows of all P U_xi are computed
+ * while wt is in L2 and packed straight into their place in each pack. */
+typedef struct wt_job {
+    const float *w;
+    unsigned char *packs;
+    const wino_geom *g;
+    const oc_kargs *a;
+    size_t stride;
+    int64_t rows; /* output channels per block */
+    int flip;
+} wt_job;
+
+static void wt_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const wt_job *j = ctx;
+    const wino_geom *g = j->g;
+    oc_wino_filter_fn filter = g->m == 2 ? transforms()->filter2 : transforms()->filter4;
+    float *wt = (float *)(j->a->tscratch + (size_t)tid * j->a->tscratch_stride);
+    for (int64_t blk = b; blk < e; blk++) {
+        int64_t o0 = blk * j->rows, o1 = o0 + j->rows < g->M ? o0 + j->rows : g->M, n = (o1 - o0) * g->C;
+        float *u = wt + 9 * n;
+        /* filter f = ch R + r (input channel major, r = o - o0): each U_xi
+         * comes out k major, [C][R], which is the pack's own panel layout */
+        int64_t R = o1 - o0;
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t ch = 0; ch < g->C; ch++) {
+                int64_t f = ch * R + r;
+                if (!j->flip) { /* W [M, C, 3, 3] */
+                    const float *src = j->w + ((o0 + r) * g->C + ch) * 9;
+                    for (int t = 0; t < 9; t++)
+                        wt[t * n + f] = src[t];
+                } else { /* ConvTranspose's W [C_in, C_out, 3, 3], rotated */
+                    const float *src = j->w + (ch * g->M + o0 + r) * 9;
+                    for (int t = 0; t < 9; t++)
+                        wt[t * n + f] = src[8 - t];
+                }
+            }
+        filter(wt, n, u, n);
+        for (int xi = 0; xi < g->P; xi++)
+            oc_sgemm_pack_a_rows(g->M, g->C, o0, o1, u + xi * n, R, 1, j->packs + (size_t)xi * j->stride);
+    }
+}
+
+/* Shared scratch of the run-time path: the P packs. */
+static size_t runtime_bytes(const wino_geom *g) { return (size_t)g->P * pack_stride(g); }
+
+static int transform_at_run_time(const oc_kargs *a, const wino_geom *g, int flip, int threads)
+{
+    if (!a->scratch)
+        return oc_fail(a->d, "Conv (Winograd): no scratch for the run-time weight transform");
+    wt_job j = {.w = a->in[1]->data, .packs = a->scratch, .g = g, .a = a, .stride = pack_stride(g), .flip = flip,
+                .rows = oc_sgemm_pack_mr()};
+    if (a->tscratch_stride < sizeof(float) * wt_block_floats(g, j.rows))
+        return oc_fail(a->d, "Conv (Winograd): per-thread scratch too small for the run-time weight transform");
+    for (int xi = 0; xi < g->P; xi++)
+        oc_sgemm_pack_a_header(g->M, g->C, j.packs + (size_t)xi * j.stride);
+    oc_parallel_for((g->M + j.rows - 1) / j.rows, 1, threads, wt_task, &j);
+    return 0;
+}
+
+size_t oc_conv_winograd_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 2, 0); }
+int oc_conv_winograd_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 2, 0); }
+size_t oc_conv_winograd4_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 4, 0); }
+int oc_conv_winograd4_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 4, 0); }
+size_t oc_conv_transpose_winograd_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 2, 1); }
+int oc_conv_transpose_winograd_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 2, 1); }
+size_t oc_conv_transpose_winograd4_prep_bytes(const oc_kargs *a) { return prep_bytes(a, 4, 1); }
+int oc_conv_transpose_winograd4_prep(const oc_kargs *a, void *dst) { return prep(a, dst, 4, 1); }
 
 typedef struct wino_job {
     const oc_kargs *a;
@@ -357,9 +466,10 @@ static void phase_task(void *ctx, int64_t b, int64_t e, int tid)
         block_out(ph->j, ph->blk, b, e, ph->Mx);
 }
 
-static int forward(const oc_kargs *a, int m)
+static int forward(const oc_kargs *a, int m, int flip)
 {
-    const oc_conv_params *p = a->p;
+    oc_conv_params q;
+    const oc_conv_params *p = conv_view(a->p, flip, &q);
     wino_job j = {.a = a, .p = p, .uk = transforms(), .x = a->in[0]->data, .y = a->out[0]->data, .packs = a->prep};
     geometry(p, m, &j.g);
     j.bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
@@ -367,11 +477,16 @@ static int forward(const oc_kargs *a, int m)
     j.stride = pack_stride(&j.g);
     j.vm_bytes = block_bytes(&j.g);
     j.segs = p->batch * j.g.per_img;
-    if (!j.packs || oc_sgemm_packed_mr(j.packs) < 1)
-        return oc_fail(a->d, "Conv (Winograd): the transformed weights were not prepared");
+    int threads = a->threads > 0 ? a->threads : 1;
     if (!a->tscratch || a->tscratch_stride < j.vm_bytes + oc_sgemm_scratch_bytes())
         return oc_fail(a->d, "Conv (Winograd): per-thread scratch missing or too small");
-    int threads = a->threads > 0 ? a->threads : 1;
+    if (!j.packs) { /* W is not a constant: transform it now */
+        if (transform_at_run_time(a, &j.g, flip, threads))
+            return -1;
+        j.packs = a->scratch;
+    }
+    if (oc_sgemm_packed_mr(j.packs) < 1)
+        return oc_fail(a->d, "Conv (Winograd): the transformed weights were not prepared");
     int64_t nblocks = (j.segs + j.g.spb - 1) / j.g.spb;
     if (threads > 1 && nblocks < 2 * threads) {
         /* Few blocks: smaller ones when each still has a full SGEMM panel
@@ -405,5 +520,14 @@ static int forward(const oc_kargs *a, int m)
     return 0;
 }
 
-int oc_conv_winograd_forward(const oc_kargs *a) { return forward(a, 2); }
-int oc_conv_winograd4_forward(const oc_kargs *a) { return forward(a, 4); }
+int oc_conv_winograd_forward(const oc_kargs *a) { return forward(a, 2, 0); }
+int oc_conv_winograd4_forward(const oc_kargs *a) { return forward(a, 4, 0); }
+int oc_conv_transpose_winograd_forward(const oc_kargs *a) { return forward(a, 2, 1); }
+int oc_conv_transpose_winograd4_forward(const oc_kargs *a) { return forward(a, 4, 1); }
+
+size_t oc_conv_winograd_runtime_scratch(const oc_conv_params *p, int m)
+{
+    wino_geom g;
+    geometry(p, m, &g);
+    return runtime_bytes(&g);
+}

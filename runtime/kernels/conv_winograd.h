@@ -11,8 +11,15 @@
  * which runs on onnxc's SGEMM: P products, i.e. P / m^2 multiplies per
  * output element where direct convolution needs 9: 4 for F(2x2) (2.25x
  * fewer), 2.25 for F(4x4) (4x fewer). U = G g G^T is computed (in double)
- * and packed once at plan time (the kernel's prep), so the kernel needs a
- * constant W; U takes P/9 times W's memory (1.8x, 4x).
+ * and packed once at plan time (the kernel's prep) when W is a constant;
+ * a trained W is transformed at every run instead (in float, nine
+ * multiply-adds per element of U, split over threads) into the step's
+ * shared scratch. U takes P/9 times W's memory (1.8x, 4x).
+ *
+ * A 3x3 stride-1 ConvTranspose (the data gradient of such a Conv) is the
+ * same computation: the conv of its input with W transposed and rotated
+ * by 180 degrees, start pads 2 - pb; the oc_conv_transpose_winograd*
+ * kernels take ConvTranspose's parameters and read W that way.
  *
  * Accuracy: F(2x2)'s transforms use only adds and halvings and stay within
  * a few float32 ulps of direct convolution. F(4x4)'s use factors up to 8
@@ -42,9 +49,24 @@ size_t oc_conv_winograd_prep_bytes(const oc_kargs *a);
 int oc_conv_winograd_prep(const oc_kargs *a, void *dst);
 size_t oc_conv_winograd4_prep_bytes(const oc_kargs *a);
 int oc_conv_winograd4_prep(const oc_kargs *a, void *dst);
+/* Shared scratch for a W that is not a constant (no prep): the packed U
+ * and a tap-major copy of W. */
+size_t oc_conv_winograd_runtime_scratch(const oc_conv_params *p, int m);
 /* in: X, W, optional B, optional residual; out: Y = act(conv + B + R).
- * Needs a->prep from the matching prep. */
+ * Uses a->prep from the matching prep when there is one, else transforms
+ * W into a->scratch (oc_conv_winograd_runtime_scratch bytes). */
 int oc_conv_winograd_forward(const oc_kargs *a);
 int oc_conv_winograd4_forward(const oc_kargs *a);
+
+/* ConvTranspose, 2-D, 3x3, stride 1, dilation 1, one group, start pads
+ * 0..2 (p: ConvTranspose's parameters). Prep and scratch as for Conv;
+ * the run-time scratch is oc_conv_winograd_runtime_scratch(p, m). */
+int oc_conv_transpose_winograd_applicable(const oc_conv_params *p);
+size_t oc_conv_transpose_winograd_prep_bytes(const oc_kargs *a);
+int oc_conv_transpose_winograd_prep(const oc_kargs *a, void *dst);
+size_t oc_conv_transpose_winograd4_prep_bytes(const oc_kargs *a);
+int oc_conv_transpose_winograd4_prep(const oc_kargs *a, void *dst);
+int oc_conv_transpose_winograd_forward(const oc_kargs *a);
+int oc_conv_transpose_winograd4_forward(const oc_kargs *a);
 
 #endif

@@ -242,4 +242,51 @@ static void wino_out4(const float *restrict Mx, int64_t xs, int64_t k, int64_t n
     store_rows(o, 4, k, n, ep, res, y, ldy, rows, cols);
 }
 
-const oc_wino_ukr OC_WINO_TABLE = {.in2 = wino_in2, .in4 = wino_in4, .out2 = wino_out2, .out4 = wino_out4};
+/* U = G g G^T, separably: first Gg = G g (alpha x 3, three taps each),
+ * then U = Gg G^T (alpha x alpha), vectorized over filters in chunks that
+ * stay in L1. G's entries are compile-time constants, so the zeros and
+ * ones fold away. */
+#define WINO_FCHUNK 64
+static inline void filter_tf(const float *restrict wt, int64_t n, float *restrict u, int64_t us, int alpha,
+                             const float (*G)[3])
+{
+    for (int64_t e0 = 0; e0 < n; e0 += WINO_FCHUNK) {
+        int64_t cn = n - e0 < WINO_FCHUNK ? n - e0 : WINO_FCHUNK;
+        float gg[6][3][WINO_FCHUNK];
+        for (int r = 0; r < alpha; r++)
+            for (int j = 0; j < 3; j++) {
+                const float *restrict w0 = wt + (0 + j) * n + e0, *restrict w1 = wt + (3 + j) * n + e0,
+                                      *restrict w2 = wt + (6 + j) * n + e0;
+                float *restrict d = gg[r][j];
+                for (int64_t e = 0; e < cn; e++)
+                    d[e] = G[r][0] * w0[e] + G[r][1] * w1[e] + G[r][2] * w2[e];
+            }
+        for (int r = 0; r < alpha; r++)
+            for (int c = 0; c < alpha; c++) {
+                const float *restrict a0 = gg[r][0], *restrict a1 = gg[r][1], *restrict a2 = gg[r][2];
+                float *restrict d = u + (r * alpha + c) * us + e0;
+                for (int64_t e = 0; e < cn; e++)
+                    d[e] = a0[e] * G[c][0] + a1[e] * G[c][1] + a2[e] * G[c][2];
+            }
+    }
+}
+
+static void wino_filter2(const float *wt, int64_t n, float *u, int64_t us)
+{
+    static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    filter_tf(wt, n, u, us, 4, G);
+}
+
+static void wino_filter4(const float *wt, int64_t n, float *u, int64_t us)
+{
+    static const float G[6][3] = {{0.25f, 0, 0},
+                                  {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                  {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                  {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                  {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                  {0, 0, 1}};
+    filter_tf(wt, n, u, us, 6, G);
+}
+
+const oc_wino_ukr OC_WINO_TABLE = {.in2 = wino_in2, .in4 = wino_in4, .out2 = wino_out2, .out4 = wino_out4,
+                                   .filter2 = wino_filter2, .filter4 = wino_filter4};

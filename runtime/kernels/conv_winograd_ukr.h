@@ -46,11 +46,18 @@ typedef void (*oc_wino_in_fn)(const float *sr, int64_t srs, int64_t k, int64_t n
 typedef void (*oc_wino_out_fn)(const float *Mx, int64_t xs, int64_t k, int64_t n, float bias, const oc_epilogue *ep,
                                const float *res, float *y, int64_t ldy, int64_t rows, int64_t cols);
 
+/* Filter transform U = G g G^T of n filters given tap major, wt[t * n + e]
+ * (t = 3 ky + kx): writes U's position xi = alpha r + c of filter e to
+ * u[xi * us + e] (F(2x2): 16 positions, F(4x4): 36). */
+typedef void (*oc_wino_filter_fn)(const float *wt, int64_t n, float *u, int64_t us);
+
 typedef struct oc_wino_ukr {
     /* F(2x2, 3x3) and F(4x4, 3x3) input transforms: V = B^T d B per tile. */
     oc_wino_in_fn in2, in4;
     /* Output transforms: Y tile = act(A^T Mx A + bias + residual). */
     oc_wino_out_fn out2, out4;
+    /* Filter transforms (trained weights, at every run). */
+    oc_wino_filter_fn filter2, filter4;
 } oc_wino_ukr;
 
 extern const oc_wino_ukr oc_wino_ukr_generic;

@@ -31,7 +31,7 @@
 /* ---- generic microkernel: portable C, any CPU ---- */
 
 enum { G_MR = 4, G_NR = 16, G_KC = 256, G_NB = 256, G_MB = 256 };
-enum { MR_MAX = 8 }; /* largest MR of any ISA (pack sizes do not depend on the ISA) */
+enum { MR_MAX = OC_SGEMM_MR_MAX }; /* pack sizes do not depend on the ISA */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -157,6 +157,29 @@ void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int tran
             u->pack_a(M, kc, trans_a ? A + pc * lda : A + pc, lda, trans_a, 1.0f,
                       (float *)((unsigned char *)dst + sizeof h) + pc * cdiv(M, u->mr) * u->mr, kc * u->mr);
         }
+}
+
+int oc_sgemm_pack_mr(void) { return ukr_for(oc_cpu_isa())->mr; }
+
+void oc_sgemm_pack_a_header(int64_t M, int64_t K, void *dst)
+{
+    const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
+    pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
+    memcpy(dst, &h, sizeof h);
+}
+
+void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const float *A, int64_t lda, int trans_a,
+                          void *dst)
+{
+    const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
+    if (m1 <= m0 || K <= 0 || m0 % u->mr)
+        return;
+    float *base = (float *)((unsigned char *)dst + sizeof(pack_hdr));
+    for (int64_t pc = 0; pc < K; pc += u->kc) {
+        int64_t kc = min64(u->kc, K - pc);
+        u->pack_a(m1 - m0, kc, trans_a ? A + pc * lda : A + pc, lda, trans_a, 1.0f,
+                  base + pc * cdiv(M, u->mr) * u->mr + m0 / u->mr * kc * u->mr, kc * u->mr);
+    }
 }
 
 /* The pack's kernel table, or NULL when Ap is not a pack of M x K. */

@@ -84,6 +84,17 @@ size_t oc_sgemm_scratch_bytes(void);
  * KC x MR floats, k-major, rows past M zero. */
 size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K);
 void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst);
+/* The same pack built a row block at a time (by several threads, or from
+ * rows computed just before): oc_sgemm_pack_a_header once, then
+ * oc_sgemm_pack_a_rows for row blocks [m0, m1) covering 0..M. A holds the
+ * block: element (m, k) at A[(m - m0) * lda + k], or with trans_a at
+ * A[k * lda + (m - m0)] (k major: a block of MR rows so laid out is copied
+ * as it is). m0 must be a multiple of oc_sgemm_pack_mr(), m1 one too or M. */
+int oc_sgemm_pack_mr(void);
+#define OC_SGEMM_MR_MAX 8 /* the largest MR of any ISA */
+void oc_sgemm_pack_a_header(int64_t M, int64_t K, void *dst);
+void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const float *A, int64_t lda, int trans_a,
+                          void *dst);
 /* MR of a pack (row split granularity for oc_sgemm_packed); 0 if Ap is not a pack. */
 int oc_sgemm_packed_mr(const void *Ap);
 

@@ -191,9 +191,18 @@ static void run_case(const conv_case *cc)
  * fast kernel and of the float32 reference. */
 static double winograd_worst_f4, winograd_worst_f2, winograd_worst_ref;
 
-static void run_winograd(int wm, int64_t n, int64_t c, int64_t m, int64_t h, int64_t w, int64_t pt, int64_t pl,
-                         int64_t pbot, int64_t pr, int act, int threads)
+/* How a case runs the Winograd kernels: W prepared at plan time or
+ * transformed at run time, as a Conv or as the equivalent ConvTranspose
+ * (X, the transposed and rotated W, start pads 2 - pad). */
+enum { WINO_PREP, WINO_RUNTIME, WINO_T_PREP, WINO_T_RUNTIME, WINO_MODES };
+static const char *const wino_mode_name[WINO_MODES] = {"", " run-time W", " ConvTranspose", " ConvTranspose run-time W"};
+
+static void run_winograd_mode(int mode, int wm, int64_t n, int64_t c, int64_t m, int64_t h, int64_t w, int64_t pt,
+                              int64_t pl, int64_t pbot, int64_t pr, int act, int threads)
 {
+    int transpose = mode == WINO_T_PREP || mode == WINO_T_RUNTIME;
+    if (transpose)
+        act = 0; /* ConvTranspose has no fused epilogue */
     oc_conv_params p = {0};
     p.nsp = 2, p.batch = n, p.cin = c, p.cout = m, p.group = 1;
     p.in[0] = h, p.in[1] = w, p.k[0] = p.k[1] = 3, p.s[0] = p.s[1] = 1, p.dil[0] = p.dil[1] = 1;
@@ -215,19 +224,41 @@ static void run_winograd(int wm, int64_t n, int64_t c, int64_t m, int64_t h, int
     oc_set_threads(threads);
     const oc_tensor *in[4] = {&x, &wt, &b, act ? &r : NULL};
     oc_tensor *of[1] = {&yf}, *orf[1] = {&yr};
+    /* the ConvTranspose twin: W_T [c, m, 3, 3] with W_T[ch][o][8 - t] = W[o][ch][t] */
+    oc_conv_params pt_ = p;
+    pt_.pb[0] = 2 - pt, pt_.pb[1] = 2 - pl;
+    int64_t wtd[4] = {c, m, 3, 3};
+    oc_tensor wtt;
+    tensor_init(&wtt, OC_FLOAT, 4, wtd, NULL);
+    wtt.data = malloc(sizeof(float) * (size_t)wtt.numel);
+    for (int64_t o = 0; o < m; o++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int t = 0; t < 9; t++)
+                ((float *)wtt.data)[(ch * m + o) * 9 + 8 - t] = ((const float *)wt.data)[(o * c + ch) * 9 + t];
+    const oc_tensor *in_t[3] = {&x, &wtt, &b};
     size_t per = (oc_conv_winograd_tscratch(&p, wm) + 63) & ~(size_t)63;
     unsigned char *ts = malloc(per * (size_t)threads);
-    oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = of, .threads = threads, .tscratch = ts,
-                   .tscratch_stride = per};
-    oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = orf, .threads = 1};
-    size_t pb = wm == 4 ? oc_conv_winograd4_prep_bytes(&af) : oc_conv_winograd_prep_bytes(&af);
-    void *prep = aligned_alloc(64, (pb + 127) & ~(size_t)63);
-    if (wm == 4)
-        oc_conv_winograd4_prep(&af, prep);
-    else
-        oc_conv_winograd_prep(&af, prep);
-    af.prep = prep;
-    int rf = wm == 4 ? oc_conv_winograd4_forward(&af) : oc_conv_winograd_forward(&af), rr = oc_conv_ref(&ar);
+    oc_kargs af = {.p = transpose ? &pt_ : &p, .n_in = transpose ? 3 : 4, .n_out = 1, .in = transpose ? in_t : in,
+                   .out = of, .threads = threads, .tscratch = ts, .tscratch_stride = per};
+    oc_kargs ar = {.p = af.p, .n_in = af.n_in, .n_out = 1, .in = af.in, .out = orf, .threads = 1};
+    void *prep = NULL, *scratch = NULL;
+    if (mode == WINO_PREP || mode == WINO_T_PREP) {
+        size_t pb = transpose ? (wm == 4 ? oc_conv_transpose_winograd4_prep_bytes(&af) : oc_conv_transpose_winograd_prep_bytes(&af))
+                              : (wm == 4 ? oc_conv_winograd4_prep_bytes(&af) : oc_conv_winograd_prep_bytes(&af));
+        prep = aligned_alloc(64, (pb + 127) & ~(size_t)63);
+        if (transpose)
+            wm == 4 ? oc_conv_transpose_winograd4_prep(&af, prep) : oc_conv_transpose_winograd_prep(&af, prep);
+        else
+            wm == 4 ? oc_conv_winograd4_prep(&af, prep) : oc_conv_winograd_prep(&af, prep);
+        af.prep = prep;
+    } else {
+        size_t sb = oc_conv_winograd_runtime_scratch(af.p, wm);
+        scratch = aligned_alloc(64, (sb + 127) & ~(size_t)63);
+        af.scratch = scratch;
+    }
+    int rf = transpose ? (wm == 4 ? oc_conv_transpose_winograd4_forward(&af) : oc_conv_transpose_winograd_forward(&af))
+                       : (wm == 4 ? oc_conv_winograd4_forward(&af) : oc_conv_winograd_forward(&af));
+    int rr = transpose ? oc_conv_transpose_ref(&ar) : oc_conv_ref(&ar);
     const float *X = x.data, *Wt = wt.data, *B = b.data, *R = r.data, *YF = yf.data, *YR = yr.data;
     double worst = 0, worst_ref = 0;
     for (int64_t i = 0; i < n; i++)
@@ -256,17 +287,28 @@ static void run_winograd(int wm, int64_t n, int64_t c, int64_t m, int64_t h, int
                     worst_ref = er > worst_ref ? er : worst_ref;
                 }
     double tol = wm == 4 ? 2e-5 : 2e-6; /* about 50 and 5 times float32 direct convolution's worst here */
-    printf("winograd F(%dx%d) %s N%lld C%lld M%lld %lldx%lld pads %lld/%lld/%lld/%lld%s, %d thread%s: Y [%lld,%lld,%lld,%lld] "
+    printf("winograd F(%dx%d)%s %s N%lld C%lld M%lld %lldx%lld pads %lld/%lld/%lld/%lld%s, %d thread%s: Y [%lld,%lld,%lld,%lld] "
            "worst err %.2e (float32 direct %.2e, bound %.0e)\n",
-           wm, wm, oc_isa_name(oc_cpu_isa()), (long long)n, (long long)c, (long long)m, (long long)h, (long long)w,
+           wm, wm, wino_mode_name[mode], oc_isa_name(oc_cpu_isa()), (long long)n, (long long)c, (long long)m, (long long)h, (long long)w,
            (long long)pt, (long long)pl, (long long)pbot, (long long)pr,
            act == OC_ACT_RELU ? ", residual+Relu" : act ? ", residual+LeakyRelu" : "", threads, threads > 1 ? "s" : "",
            (long long)n, (long long)m, (long long)OH, (long long)OW, worst, worst_ref, tol);
-    CHECK(rf == 0 && rr == 0 && worst <= tol, "winograd F(%d): rc %d/%d, worst err %g > %g", wm, rf, rr, worst, tol);
+    CHECK(rf == 0 && rr == 0 && worst <= tol, "winograd F(%d)%s: rc %d/%d, worst err %g > %g", wm, wino_mode_name[mode],
+          rf, rr, worst, tol);
     double *acc = wm == 4 ? &winograd_worst_f4 : &winograd_worst_f2;
     *acc = worst > *acc ? worst : *acc;
     winograd_worst_ref = worst_ref > winograd_worst_ref ? worst_ref : winograd_worst_ref;
     free(x.data), free(wt.data), free(b.data), free(yf.data), free(yr.data), free(r.data), free(ts), free(prep);
+    free(scratch), free(wtt.data);
+}
+
+/* Every case in every mode (the ConvTranspose modes only where its start
+ * pads 2 - pad stay in 0..2, which the kernel requires). */
+static void run_winograd(int wm, int64_t n, int64_t c, int64_t m, int64_t h, int64_t w, int64_t pt, int64_t pl,
+                         int64_t pbot, int64_t pr, int act, int threads)
+{
+    for (int mode = 0; mode < WINO_MODES; mode++)
+        run_winograd_mode(mode, wm, n, c, m, h, w, pt, pl, pbot, pr, act, threads);
 }
 
 static void run_winograd_all(void)
