@@ -5,7 +5,8 @@
                seed: the written ONNX initializers (parameters and BN
                running statistics) agree within 1e-5 relative per tensor
                (max |a - b| / max |a|), read with numpy: LeNet-5 (onnxc
-               train, no BN), ResNet-8 with --sync-bn, and LeNet-5 through
+               train, no BN, 20 steps), ResNet-8 with --sync-bn (2 steps: see
+               below), and LeNet-5 through
                onnxc finetune --full. Whether they are bitwise equal is
                printed; they are not expected to be (each rank's GEMMs sum
                B samples, the allreduce then adds the two halves: another
@@ -129,17 +130,24 @@ if what == "equivalence":
     if must("lenet5 1 process", *r1) and must("lenet5 2 ranks", *r2):
         compare("lenet5 train, 20 steps: 2 ranks x batch 8 vs 1 process x batch 16", a, b)
         check_lines("lenet5 2 ranks", r2[1], 21)
-    # ResNet-8 with synchronized BatchNorm: 8 steps
+    # ResNet-8 with synchronized BatchNorm: 2 steps. Not more: MNIST's
+    # background makes whole channels of equal pre-activations, and once
+    # the two summation orders have moved the parameters by ~1e-7 such a
+    # value within rounding of zero can take the other ReLU branch on one
+    # side only, and the runs part by ~1e-3 from that step on (seen after 3
+    # and 6 steps, with Winograd and with im2col convs alike). Two steps
+    # check what equivalence means here (allreduced gradients and
+    # synchronized batch statistics give one process's step) before that.
     a, b, c = (os.path.join(d, n) for n in ("resnet8_1x16.onnx", "resnet8_2x8_sync.onnx", "resnet8_2x8.onnx"))
-    r1 = single(train + ["--model", "resnet8", "--train-size", "128", "--batch", "16", "-o", a])
-    r2 = ranks(2, train + ["--model", "resnet8", "--train-size", "128", "--batch", "8", "--sync-bn", "-o", b], chk)
-    r3 = ranks(2, train + ["--model", "resnet8", "--train-size", "128", "--batch", "8", "-o", c], chk)
+    r1 = single(train + ["--model", "resnet8", "--train-size", "32", "--batch", "16", "-o", a])
+    r2 = ranks(2, train + ["--model", "resnet8", "--train-size", "32", "--batch", "8", "--sync-bn", "-o", b], chk)
+    r3 = ranks(2, train + ["--model", "resnet8", "--train-size", "32", "--batch", "8", "-o", c], chk)
     if must("resnet8 1 process", *r1) and must("resnet8 2 ranks --sync-bn", *r2) and must("resnet8 2 ranks", *r3):
-        compare("resnet8 train --sync-bn, 8 steps: 2 ranks x batch 8 vs 1 process x batch 16", a, b)
-        check_lines("resnet8 --sync-bn 2 ranks (parameters and running statistics every step)", r2[1], 9)
+        compare("resnet8 train --sync-bn, 2 steps: 2 ranks x batch 8 vs 1 process x batch 16", a, b)
+        check_lines("resnet8 --sync-bn 2 ranks (parameters and running statistics every step)", r2[1], 3)
         compare("resnet8 train without --sync-bn (per-rank BN statistics) vs 1 process: must differ", a, c, 1e-3,
                 expect_close=False)
-        check_lines("resnet8 per-rank BN, 2 ranks (parameters every step, statistics at the end)", r3[1], 9)
+        check_lines("resnet8 per-rank BN, 2 ranks (parameters every step, statistics at the end)", r3[1], 3)
         print("2-rank run output:\n  " + "\n  ".join(l for l in r2[1].splitlines() if "identical" not in l))
     # finetune: LeNet-5 from the first run, every layer, 20 steps
     base = os.path.join(d, "lenet_1x16.onnx")
