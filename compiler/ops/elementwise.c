@@ -29,16 +29,27 @@ static int infer_unary_bool(oc_infer *cx)
     return oc_infer_set_out(cx, 0, OC_BOOL, x->rank, x->dims);
 }
 
-/* Broadcast all present inputs; output dtype: `dtype` or input 0's. */
-static int broadcast_out(oc_infer *cx, int first, int dtype)
+/* Broadcast inputs first.. (none of these ops has an optional input, so
+ * each must be there); those from same_from on must share one element
+ * type, as every kernel here reads them as one (Where: X and Y, not the
+ * condition; Pow: none, its exponent has a type of its own). Output dtype:
+ * `dtype` or input `first`'s. */
+static int broadcast_out_typed(oc_infer *cx, int first, int same_from, int dtype)
 {
     oc_node *n = oc_infer_node(cx);
     const oc_value *v[64];
-    int nv = 0;
+    int nv = 0, t0 = 0;
     for (int k = first; k < n->n_in && nv < 64; k++) {
         oc_value *x = oc_infer_in(cx, k);
-        if (x)
-            v[nv++] = x;
+        if (!x)
+            return oc_infer_fail(cx, "input %d is missing", k);
+        if (k >= same_from && x->dtype) {
+            if (t0 && x->dtype != t0)
+                return oc_infer_fail(cx, "input %d is %s, but input %d is %s: they must have one element type", k,
+                                     oc_dtype_name(x->dtype), same_from, oc_dtype_name(t0));
+            t0 = x->dtype;
+        }
+        v[nv++] = x;
     }
     if (nv == 0)
         return oc_infer_fail(cx, "no inputs");
@@ -48,6 +59,8 @@ static int broadcast_out(oc_infer *cx, int first, int dtype)
         return -1;
     return oc_infer_set_out(cx, 0, dtype ? dtype : v[0]->dtype, r, dims);
 }
+
+static int broadcast_out(oc_infer *cx, int first, int dtype) { return broadcast_out_typed(cx, first, first, dtype); }
 
 /* Integer ops that shape arithmetic uses, with the spec's integer
  * semantics (wrapping, truncating Div); *ok = 0 leaves the value to run
@@ -175,7 +188,7 @@ static int infer_where(oc_infer *cx)
     oc_value *x = oc_infer_in(cx, 1);
     if (!x || !oc_infer_in(cx, 0) || !oc_infer_in(cx, 2))
         return oc_infer_fail(cx, "needs condition, X and Y");
-    return broadcast_out(cx, 0, x->dtype);
+    return broadcast_out_typed(cx, 0, 1, x->dtype);
 }
 
 static int infer_prelu(oc_infer *cx)
@@ -191,7 +204,7 @@ static int infer_pow(oc_infer *cx)
     oc_value *x = oc_infer_in(cx, 0);
     if (!x || !oc_infer_in(cx, 1))
         return oc_infer_fail(cx, "needs X and Y");
-    return broadcast_out(cx, 0, x->dtype);
+    return broadcast_out_typed(cx, 0, 2, x->dtype);
 }
 
 
@@ -283,6 +296,11 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         p->op = OC_BIN_SHIFT_RIGHT;
     if (n->n_in > 64)
         return oc_fail(d, "at most 64 inputs are supported");
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] < 0)
+            return oc_fail(d, "input %d is missing", k);
+    if (n->n_in < (p->op == OC_BIN_WHERE ? 3 : 1) || n->n_out < 1 || n->out[0] < 0)
+        return oc_fail(d, "%s needs %d inputs and an output", n->op_type, p->op == OC_BIN_WHERE ? 3 : 1);
     const oc_value *y = &g->values[n->out[0]];
     p->dtype = g->values[n->in[p->op == OC_BIN_WHERE ? 1 : 0]].dtype;
     if (p->dtype == OC_STRING)
