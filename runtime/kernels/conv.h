@@ -44,6 +44,9 @@ typedef struct oc_conv_params {
 size_t oc_conv_scratch(const oc_conv_params *p);
 /* Per-thread scratch of ConvGradWeight when it splits images over threads. */
 size_t oc_conv_grad_weight_tscratch(const oc_conv_params *p);
+/* Shared scratch of oc_conv_grad_weight: one image's col, and on small
+ * images room to multiply all images at once. */
+size_t oc_conv_grad_weight_scratch(const oc_conv_params *p);
 /* Conv forward: per-thread scratch (one block of col); the shared scratch
  * (oc_conv_scratch, one image's col) is optional and enables splitting
  * W's rows over threads when an image has few output positions. */
