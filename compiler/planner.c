@@ -339,6 +339,8 @@ static int check_strings(const oc_graph *g, const unsigned char *used, const uns
         int ok = !str;
         for (size_t i = 0; !ok && !(n->domain && *n->domain) && i < sizeof string_ops / sizeof string_ops[0]; i++)
             ok = !strcmp(n->op_type, string_ops[i]);
+        /* ai.onnx.ml's LabelEncoder reads string keys (its lowering refuses string values) */
+        ok |= n->domain && !strcmp(n->domain, OC_DOMAIN_ML) && !strcmp(n->op_type, "LabelEncoder");
         if (!ok)
             return oc_fail(d, "node '%s' (%s): string tensors are not supported by this op", n->name ? n->name : "",
                            n->op_type);

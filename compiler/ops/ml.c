@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/ml.h"
+#include "../../runtime/strtensor.h"
 
 static int is_float_type(int dt) { return dt == OC_FLOAT || dt == OC_DOUBLE; }
 static int is_number_type(int dt)
@@ -314,13 +315,12 @@ static int label_attrs(const oc_node *n, const oc_attr **keys, const oc_attr **v
     *values = one_of(n, value_attrs, &sv);
     if (!*keys || !*values || sk || sv)
         return oc_fail(d, "needs exactly one keys_* and one values_* attribute");
-    if (list_dtype(*keys) == OC_STRING || list_dtype(*values) == OC_STRING ||
-        oc_node_attr(n, "default_string") ||
+    if (list_dtype(*values) == OC_STRING || oc_node_attr(n, "default_string") ||
         (oc_node_attr(n, "default_tensor") && oc_node_attr(n, "default_tensor")->t &&
          oc_node_attr(n, "default_tensor")->t->dtype == OC_STRING))
-        return oc_fail(d, "string keys or values need string tensors, which onnxc does not support");
-    if (!is_number_type(list_dtype(*keys)) || !is_number_type(list_dtype(*values)))
-        return oc_fail(d, "keys and values must be numbers (float, double, int64, int32, int16)");
+        return oc_fail(d, "string values are not supported (string keys are)");
+    if ((!is_number_type(list_dtype(*keys)) && list_dtype(*keys) != OC_STRING) || !is_number_type(list_dtype(*values)))
+        return oc_fail(d, "keys must be numbers (float, double, int64, int32, int16) or strings, values numbers");
     return 0;
 }
 
@@ -356,6 +356,34 @@ static int cmp_pair_float(const void *a, const void *b)
     return x->fkey < y->fkey ? -1 : x->fkey > y->fkey;
 }
 
+/* A string key while sorting: its bytes, length and value. */
+typedef struct str_key {
+    const char *s;
+    int64_t len;
+    double value;
+} str_key;
+
+static int cmp_str_key(const void *a, const void *b)
+{
+    const str_key *x = a, *y = b;
+    return oc_label_key_cmp(x->s, x->len, y->s, y->len);
+}
+
+/* The keys of a keys_strings list or a string keys_tensor: count, and
+ * piece i's bytes and length. */
+static int64_t string_keys(const oc_attr *ka, const char **s, int64_t *len, int64_t cap)
+{
+    if (ka->type == OC_ATTR_TENSOR && ka->t) {
+        const oc_str *v = ka->t->data;
+        for (int64_t i = 0; i < ka->t->numel && i < cap; i++)
+            s[i] = oc_str_bytes(v[i]), len[i] = v[i].n;
+        return ka->t->numel;
+    }
+    for (int i = 0; i < ka->n && i < cap; i++)
+        s[i] = ka->strings[i], len[i] = (int64_t)strlen(ka->strings[i]);
+    return ka->n;
+}
+
 static int lower_label_encoder(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     (void)g;
@@ -363,10 +391,41 @@ static int lower_label_encoder(const oc_graph *g, const oc_node *n, oc_lowered *
     if (label_attrs(n, &ka, &va, d))
         return -1;
     double *keys = NULL, *values = NULL, *dflt = NULL;
-    int rc = -1, kt = list_dtype(ka), vt = list_dtype(va);
-    int64_t nk = attr_numbers(n, ka->name, &keys, d), nv = attr_numbers(n, va->name, &values, d), nd = -1;
+    const char **sk = NULL;
+    int64_t *sl = NULL, sbytes = 0;
+    str_key *sorted = NULL;
+    int rc = -1, kt = list_dtype(ka), vt = list_dtype(va), str = kt == OC_STRING;
+    int64_t nk = str ? string_keys(ka, NULL, NULL, 0) : attr_numbers(n, ka->name, &keys, d),
+            nv = attr_numbers(n, va->name, &values, d), nd = -1;
     if (nk < 0 || nv < 0)
         goto out;
+    if (str) {
+        sk = malloc(sizeof(char *) * (size_t)(nk + 1));
+        sl = malloc(sizeof(int64_t) * (size_t)(nk + 1));
+        if (!sk || !sl) {
+            oc_fail(d, "out of memory");
+            goto out;
+        }
+        string_keys(ka, sk, sl, nk);
+        if (nk != nv) {
+            oc_fail(d, "%s has %lld entries but %s has %lld", ka->name, (long long)nk, va->name, (long long)nv);
+            goto out;
+        }
+        if (!(sorted = malloc(sizeof(str_key) * (size_t)(nk + 1)))) {
+            oc_fail(d, "out of memory");
+            goto out;
+        }
+        for (int64_t i = 0; i < nk; i++)
+            sorted[i] = (str_key){sk[i], sl[i], values[i]};
+        qsort(sorted, (size_t)nk, sizeof *sorted, cmp_str_key);
+        for (int64_t i = 0; i < nk; i++) {
+            if (sl[i] > OC_MAX_STRING_BYTES || sbytes > (int64_t)OC_MAX_TENSOR_BYTES) {
+                oc_fail(d, "%s: the keys are too long", ka->name);
+                goto out;
+            }
+            sbytes += sl[i];
+        }
+    }
     if (nk != nv) {
         oc_fail(d, "%s has %lld entries but %s has %lld", ka->name, (long long)nk, va->name, (long long)nv);
         goto out;
@@ -383,29 +442,43 @@ static int lower_label_encoder(const oc_graph *g, const oc_node *n, oc_lowered *
         }
         dv = dflt[0];
     }
-    size_t off = align8(sizeof(oc_label_encoder_params));
-    oc_label_encoder_params *p = oc_lower_params(lw, off + sizeof(oc_label_pair) * (size_t)nk, d);
+    size_t off = align8(sizeof(oc_label_encoder_params)), boff = off + sizeof(oc_label_pair) * (size_t)nk;
+    oc_label_encoder_params *p = oc_lower_params(lw, boff + (size_t)sbytes + 1, d);
     if (!p)
         goto out;
     oc_label_pair *pairs = (oc_label_pair *)((unsigned char *)p + off);
-    p->int_keys = !is_float_type(kt);
+    char *bytes = (char *)p + boff;
+    p->int_keys = !str && !is_float_type(kt);
+    p->str_keys = str;
     p->n = nk;
     p->dflt = dv;
     p->pairs_off = off;
+    p->bytes_off = boff;
     const oc_attr *ki = strcmp(ka->name, "keys_int64s") == 0 ? ka : NULL;
-    for (int64_t i = 0; i < nk; i++) {
+    for (int64_t i = 0, at = 0; i < nk; i++) {
         /* int64 keys straight from the list, so that large ones stay exact */
-        pairs[i].ikey = ki ? ki->ints[i] : (int64_t)keys[i];
-        pairs[i].fkey = keys[i];
-        pairs[i].value = values[i];
+        pairs[i].ikey = str ? 0 : ki ? ki->ints[i] : (int64_t)keys[i];
+        pairs[i].fkey = str ? 0 : keys[i];
+        pairs[i].value = str ? sorted[i].value : values[i];
+        pairs[i].soff = pairs[i].slen = 0;
+        if (str) { /* already in key order */
+            memcpy(bytes + at, sorted[i].s, (size_t)sorted[i].len);
+            pairs[i].soff = at;
+            pairs[i].slen = sorted[i].len;
+            at += sorted[i].len;
+        }
     }
-    qsort(pairs, (size_t)nk, sizeof *pairs, p->int_keys ? cmp_pair_int : cmp_pair_float);
+    if (!str)
+        qsort(pairs, (size_t)nk, sizeof *pairs, p->int_keys ? cmp_pair_int : cmp_pair_float);
     lw->fn = oc_label_encoder_forward;
     rc = 0;
 out:
     free(keys);
     free(values);
     free(dflt);
+    free(sk);
+    free(sl);
+    free(sorted);
     return rc;
 }
 

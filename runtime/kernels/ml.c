@@ -1,6 +1,7 @@
 /* ml.c: Binarizer, ArrayFeatureExtractor, TreeEnsemble and LabelEncoder
  * of ai.onnx.ml; see ml.h. Naive reference kernels. */
 #include "ml.h"
+#include "../strtensor.h"
 
 #include <float.h>
 #include <math.h>
@@ -109,16 +110,37 @@ int oc_tree_ensemble_forward(const oc_kargs *a)
     return 0;
 }
 
+int oc_label_key_cmp(const char *a, int64_t na, const char *b, int64_t nb)
+{
+    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    return c ? c : na < nb ? -1 : na > nb;
+}
+
 int oc_label_encoder_forward(const oc_kargs *a)
 {
     const oc_label_encoder_params *p = a->p;
     const oc_label_pair *pairs = (const oc_label_pair *)((const unsigned char *)a->p + p->pairs_off);
+    const char *bytes = (const char *)a->p + p->bytes_off;
     const oc_tensor *x = a->in[0];
     oc_tensor *y = a->out[0];
+    if (p->str_keys && x->dtype != OC_STRING)
+        return oc_fail(a->d, "LabelEncoder: string keys need a string input, got %s", oc_dtype_name(x->dtype));
     for (int64_t i = 0; i < x->numel; i++) {
         double v = p->dflt;
         int64_t lo = 0, hi = p->n; /* first pair whose key is not below the input */
-        if (p->int_keys) {
+        if (p->str_keys) {
+            oc_str key = ((const oc_str *)x->data)[i];
+            const char *kb = oc_str_bytes(key);
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (oc_label_key_cmp(bytes + pairs[mid].soff, pairs[mid].slen, kb, key.n) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < p->n && !oc_label_key_cmp(bytes + pairs[lo].soff, pairs[lo].slen, kb, key.n))
+                v = pairs[lo].value;
+        } else if (p->int_keys) {
             int64_t key = oc_index_get(x, i);
             while (lo < hi) {
                 int64_t mid = lo + (hi - lo) / 2;

@@ -60,18 +60,25 @@ typedef struct oc_label_pair {
     int64_t ikey;   /* integer keys */
     double fkey;    /* float keys */
     double value;
+    int64_t soff, slen; /* string keys: bytes at bytes_off + soff in the block */
 } oc_label_pair;
 
 /* A variable-size block: this header, then n oc_label_pair sorted by key
- * (NaN float keys last) at pairs_off. */
+ * (NaN float keys last; string keys by bytes, a prefix first) at
+ * pairs_off, then string keys' bytes at bytes_off. */
 typedef struct oc_label_encoder_params {
     int int_keys;   /* keys are integers (compare ikey), else floats (fkey) */
+    int str_keys;   /* keys are strings (X is a string tensor) */
     int64_t n;
     double dflt;    /* value of inputs no key matches */
-    size_t pairs_off;
+    size_t pairs_off, bytes_off;
 } oc_label_encoder_params;
 
-/* LabelEncoder over numbers: Y[i] = the value of key X[i], or the default. */
+/* Order of string keys: bytes compared as unsigned, a prefix first. */
+int oc_label_key_cmp(const char *a, int64_t na, const char *b, int64_t nb);
+
+/* LabelEncoder to numbers: Y[i] = the value of key X[i] (a number or a
+ * string), or the default. */
 int oc_label_encoder_forward(const oc_kargs *a);
 
 #endif
