@@ -123,6 +123,20 @@ int oc_graph_infer_shapes_hook(oc_graph *g, oc_infer_hook after, void *ctx, oc_d
                          op->name, op->min_in, op->max_in);
             break;
         }
+        /* The first min_in inputs are required (an empty name marks an
+         * absent optional one), except Loop's trip count and condition and
+         * Scan-8's sequence_lens, which the spec lets be empty. */
+        if (strcmp(op->name, "Loop") && strcmp(op->name, "Scan")) {
+            int missing = -1;
+            for (int k = 0; k < op->min_in && k < n->n_in && missing < 0; k++)
+                if (n->in[k] < 0)
+                    missing = k;
+            if (missing >= 0) {
+                rc = oc_fail(d, "%s: input %d is required but its name is empty", oc_node_label(n, lb, sizeof lb),
+                             missing);
+                break;
+            }
+        }
         if (n->n_out < op->min_out || n->n_out > op->max_out) {
             rc = oc_fail(d, "%s has %d outputs; %s gives %d to %d", oc_node_label(n, lb, sizeof lb), n->n_out,
                          op->name, op->min_out, op->max_out);
