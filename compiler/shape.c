@@ -126,13 +126,26 @@ int oc_graph_infer_shapes_hook(oc_graph *g, oc_infer_hook after, void *ctx, oc_d
         /* The first min_in inputs are required (an empty name marks an
          * absent optional one), except Loop's trip count and condition and
          * Scan-8's sequence_lens, which the spec lets be empty. */
-        if (strcmp(op->name, "Loop") && strcmp(op->name, "Scan")) {
+        int internal = n->domain && !strcmp(n->domain, OC_DOMAIN_ONNXC); /* onnxc's own ops mark absent inputs -1 */
+        if (!internal && strcmp(op->name, "Loop") && strcmp(op->name, "Scan")) {
             int missing = -1;
             for (int k = 0; k < op->min_in && k < n->n_in && missing < 0; k++)
                 if (n->in[k] < 0)
                     missing = k;
             if (missing >= 0) {
                 rc = oc_fail(d, "%s: input %d is required but its name is empty", oc_node_label(n, lb, sizeof lb),
+                             missing);
+                break;
+            }
+        }
+        /* Likewise the first min_out outputs (the recurrent ops' are all optional). */
+        if (!internal && strcmp(op->name, "RNN") && strcmp(op->name, "GRU") && strcmp(op->name, "LSTM")) {
+            int missing = -1;
+            for (int k = 0; k < op->min_out && k < n->n_out && missing < 0; k++)
+                if (n->out[k] < 0)
+                    missing = k;
+            if (missing >= 0) {
+                rc = oc_fail(d, "%s: output %d is required but its name is empty", oc_node_label(n, lb, sizeof lb),
                              missing);
                 break;
             }
