@@ -280,7 +280,8 @@ int oc_roi_align_forward(const oc_kargs *a)
         double bh = rh / (double)oh, bw = rw / (double)ow;
         double gh_d = p->sampling_ratio > 0 ? (double)p->sampling_ratio : ceil(rh / (double)oh);
         double gw_d = p->sampling_ratio > 0 ? (double)p->sampling_ratio : ceil(rw / (double)ow);
-        if (!(gh_d >= 0 && gw_d >= 0 && gh_d * gw_d <= (double)(1 << 24)))
+        if (!(gh_d >= 0 && gw_d >= 0 && gh_d <= (double)(1 << 24) && gw_d <= (double)(1 << 24) &&
+              gh_d * gw_d <= (double)(1 << 24))) /* each bounded too: 0 times 1e31 passes the product */
             return oc_fail(a->d, "roi %lld asks for an unreasonable sampling grid", (long long)r);
         int64_t gh = (int64_t)gh_d, gw = (int64_t)gw_d, count = gh * gw > 1 ? gh * gw : 1;
         for (int64_t c = 0; c < C; c++) {
