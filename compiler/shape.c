@@ -68,6 +68,15 @@ static int holds_subgraph(const oc_node *n)
     return 0;
 }
 
+/* The first of ids[0..min(n, lim)) that is absent (-1), or -1. */
+static int first_empty(const int *ids, int n, int lim)
+{
+    for (int k = 0; k < lim && k < n; k++)
+        if (ids[k] < 0)
+            return k;
+    return -1;
+}
+
 /* Input of node i whose shape is unknown because an op onnxc lacks (or a
  * node skipped for that reason, or control flow whose shapes are not
  * known yet) produced it without a declared type: id of that value, or -1. */
@@ -123,32 +132,20 @@ int oc_graph_infer_shapes_hook(oc_graph *g, oc_infer_hook after, void *ctx, oc_d
                          op->name, op->min_in, op->max_in);
             break;
         }
-        /* The first min_in inputs are required (an empty name marks an
-         * absent optional one), except Loop's trip count and condition and
-         * Scan-8's sequence_lens, which the spec lets be empty. */
-        int internal = n->domain && !strcmp(n->domain, OC_DOMAIN_ONNXC); /* onnxc's own ops mark absent inputs -1 */
-        if (!internal && strcmp(op->name, "Loop") && strcmp(op->name, "Scan")) {
-            int missing = -1;
-            for (int k = 0; k < op->min_in && k < n->n_in && missing < 0; k++)
-                if (n->in[k] < 0)
-                    missing = k;
-            if (missing >= 0) {
-                rc = oc_fail(d, "%s: input %d is required but its name is empty", oc_node_label(n, lb, sizeof lb),
-                             missing);
-                break;
-            }
-        }
-        /* Likewise the first min_out outputs (the recurrent ops' are all optional). */
-        if (!internal && strcmp(op->name, "RNN") && strcmp(op->name, "GRU") && strcmp(op->name, "LSTM")) {
-            int missing = -1;
-            for (int k = 0; k < op->min_out && k < n->n_out && missing < 0; k++)
-                if (n->out[k] < 0)
-                    missing = k;
-            if (missing >= 0) {
-                rc = oc_fail(d, "%s: output %d is required but its name is empty", oc_node_label(n, lb, sizeof lb),
-                             missing);
-                break;
-            }
+        /* The first min_in inputs and min_out outputs are required (an
+         * empty name marks an absent optional one), except Loop's trip
+         * count and condition, Scan-8's sequence_lens and the recurrent
+         * ops' outputs, which the spec lets be empty. onnxc's own ops mark
+         * absent inputs -1 and are not checked. */
+        int internal = n->domain && !strcmp(n->domain, OC_DOMAIN_ONNXC);
+        int in_opt = !strcmp(op->name, "Loop") || !strcmp(op->name, "Scan");
+        int out_opt = !strcmp(op->name, "RNN") || !strcmp(op->name, "GRU") || !strcmp(op->name, "LSTM");
+        int miss_in = internal || in_opt ? -1 : first_empty(n->in, n->n_in, op->min_in);
+        int miss_out = internal || out_opt ? -1 : first_empty(n->out, n->n_out, op->min_out);
+        if (miss_in >= 0 || miss_out >= 0) {
+            rc = oc_fail(d, "%s: %s %d is required but its name is empty", oc_node_label(n, lb, sizeof lb),
+                         miss_in >= 0 ? "input" : "output", miss_in >= 0 ? miss_in : miss_out);
+            break;
         }
         if (n->n_out < op->min_out || n->n_out > op->max_out) {
             rc = oc_fail(d, "%s has %d outputs; %s gives %d to %d", oc_node_label(n, lb, sizeof lb), n->n_out,

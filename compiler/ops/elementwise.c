@@ -314,8 +314,6 @@ static int lower_broadcast(const oc_graph *g, const oc_node *n, oc_lowered *lw, 
         p->dims[i] = y->dims[i];
     for (int k = 0; k < n->n_in; k++) {
         oc_tensor v;
-        if (n->in[k] < 0)
-            return oc_fail(d, "input %d is missing", k);
         oc_value_view(&g->values[n->in[k]], &v);
         if (p->op == OC_BIN_PRELU && k == 1 && g->opset < 7 && v.rank == 1 && y->rank >= 2 &&
             v.dims[0] == y->dims[1] && v.dims[0] != 1) {
