@@ -466,12 +466,12 @@ static int apply_type(oc_value *v, const Onnx__TypeProto *tp, const char *what, 
 /* ---- attributes ---- */
 
 typedef struct file_imports file_imports; /* what the model's opset_import lists (below) */
-static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, const file_imports *im, oc_diag *d);
+static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, file_imports *im, oc_diag *d);
 
 /* A GraphProto attribute (If branch, Loop/Scan body) as a subgraph of g:
  * names it does not define resolve in the enclosing graphs (captured,
  * see resolve_name). */
-static int import_subgraph(oc_graph *g, oc_attr *a, const Onnx__GraphProto *gp, const char *dir, const file_imports *im,
+static int import_subgraph(oc_graph *g, oc_attr *a, const Onnx__GraphProto *gp, const char *dir, file_imports *im,
                            oc_diag *d)
 {
     if (g->depth + 1 > OC_MAX_SUBGRAPH_DEPTH)
@@ -488,13 +488,14 @@ static int import_subgraph(oc_graph *g, oc_attr *a, const Onnx__GraphProto *gp, 
     return 0;
 }
 
-static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, const char *dir, const file_imports *im,
+static int import_attr(oc_graph *g, int nid, const Onnx__AttributeProto *ap, const char *dir, file_imports *im,
                        oc_diag *d)
 {
     if (!ap->name || !*ap->name)
         return oc_fail(d, "an attribute has no name");
     if (ap->ref_attr_name)
-        return oc_fail(d, "attribute '%s' refers to a function attribute; functions are not supported", ap->name);
+        return oc_fail(d, "attribute '%s' refers to attribute '%s' of a function, but is not in a local function's body",
+                       ap->name, ap->ref_attr_name);
     oc_attr *a = oc_node_add_attr(g, nid, ap->name, d);
     if (!a)
         return -1;
@@ -677,11 +678,307 @@ static const file_domain *find_file_domain(const char *dom)
 struct file_imports {
     int has_default;
     unsigned char imported[N_FILE_DOMAINS];
+    /* the model's local functions, and counts while inlining them */
+    Onnx__FunctionProto *const *functions;
+    size_t n_functions;
+    size_t inlined;
+    int calls, failed_in_call;
 };
 
-static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, const file_imports *im, oc_diag *d)
+/* One node to add: a NodeProto from the file, or a node of a local
+ * function's body after inlining renamed its values and resolved its
+ * attribute references (see expand_call). */
+typedef struct node_call {
+    const Onnx__NodeProto *np;  /* op_type, domain, overload */
+    const char *name;
+    int n_in;
+    const char *const *in;
+    int n_out;
+    const char *const *out;
+    const Onnx__AttributeProto *const *attrs;
+    int n_attrs;
+} node_call;
+
+/* Local functions (ModelProto.functions): a node whose (domain, op_type,
+ * overload) names one is replaced at import by the function's body,
+ * renamed and with its attribute references resolved; nothing after the
+ * importer sees functions. Calls nest at most this deep (a function that
+ * calls itself is refused here), and one model inlines at most this many
+ * nodes (calls that fan out at every level grow exponentially). */
+#define MAX_CALL_DEPTH 32
+#define MAX_INLINED_NODES (1 << 20)
+
+static const Onnx__FunctionProto *find_function(const file_imports *im, const Onnx__NodeProto *np)
+{
+    const char *dom = np->domain ? np->domain : "", *ov = np->overload ? np->overload : "";
+    for (size_t i = 0; i < im->n_functions; i++) {
+        const Onnx__FunctionProto *f = im->functions[i];
+        if (strcmp(f->name ? f->name : "", np->op_type ? np->op_type : "") == 0 &&
+            strcmp(f->domain ? f->domain : "", dom) == 0 && strcmp(f->overload ? f->overload : "", ov) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static int import_node(oc_graph *g, const node_call *c, int depth, const char *dir, file_imports *im, oc_diag *d);
+
+/* What is wrong with the model's local functions, or NULL: each needs a
+ * name, and no two may share (domain, name, overload). */
+static int check_functions(const Onnx__ModelProto *mp, oc_diag *d)
+{
+    for (size_t i = 0; i < mp->n_functions; i++) {
+        const Onnx__FunctionProto *f = mp->functions[i];
+        if (!f->name || !*f->name)
+            return oc_fail(d, "local function %zu has no name", i);
+        for (size_t j = 0; j < i; j++) {
+            const Onnx__FunctionProto *e = mp->functions[j];
+            if (strcmp(e->name, f->name) == 0 && strcmp(e->domain ? e->domain : "", f->domain ? f->domain : "") == 0 &&
+                strcmp(e->overload ? e->overload : "", f->overload ? f->overload : "") == 0)
+                return oc_fail(d, "local functions %zu and %zu are both '%s' in domain '%s' (overload '%s')", j, i,
+                               f->name, f->domain ? f->domain : "", f->overload ? f->overload : "");
+        }
+    }
+    return 0;
+}
+
+/* The name a body value of function call c takes in the graph: a formal
+ * input is the call's actual input ("" when the call omits it), a formal
+ * output the call's actual output, anything else the call's prefix plus
+ * its own name. Returns a string in *buf (or an actual name). */
+static const char *rename_in_call(const Onnx__FunctionProto *f, const node_call *c, const char *prefix,
+                                  const char *name, char **buf)
+{
+    *buf = NULL;
+    if (!name || !*name)
+        return "";
+    for (size_t i = 0; i < f->n_input; i++)
+        if (f->input[i] && strcmp(f->input[i], name) == 0)
+            return (int)i < c->n_in && c->in[i] ? c->in[i] : "";
+    for (size_t i = 0; i < f->n_output; i++)
+        if (f->output[i] && strcmp(f->output[i], name) == 0 && (int)i < c->n_out && c->out[i] && *c->out[i])
+            return c->out[i];
+    size_t lp = strlen(prefix), ln = strlen(name);
+    if (!(*buf = malloc(lp + ln + 1)))
+        return NULL;
+    memcpy(*buf, prefix, lp);
+    memcpy(*buf + lp, name, ln + 1);
+    return *buf;
+}
+
+/* Attribute references in a body node: `ap` with ref_attr_name takes the
+ * call's attribute of that name, else the function's default
+ * (attribute_proto), else it is left out. A shallow copy carries the body
+ * attribute's own name. Returns 0 and sets *out (NULL: left out). */
+static int resolve_attr_ref(const Onnx__FunctionProto *f, const node_call *c, const Onnx__AttributeProto *ap,
+                            Onnx__AttributeProto *copy, const Onnx__AttributeProto **out, oc_diag *d)
+{
+    *out = ap;
+    if (!ap->ref_attr_name)
+        return 0;
+    const Onnx__AttributeProto *src = NULL;
+    for (int i = 0; i < c->n_attrs && !src; i++)
+        if (c->attrs[i]->name && strcmp(c->attrs[i]->name, ap->ref_attr_name) == 0)
+            src = c->attrs[i];
+    for (size_t i = 0; i < f->n_attribute_proto && !src; i++)
+        if (f->attribute_proto[i]->name && strcmp(f->attribute_proto[i]->name, ap->ref_attr_name) == 0)
+            src = f->attribute_proto[i];
+    if (!src) {
+        int declared = 0;
+        for (size_t i = 0; i < f->n_attribute; i++)
+            declared |= f->attribute[i] && strcmp(f->attribute[i], ap->ref_attr_name) == 0;
+        if (!declared)
+            return oc_fail(d, "attribute '%s' refers to '%s', which the function does not declare",
+                           ap->name ? ap->name : "", ap->ref_attr_name);
+        *out = NULL; /* declared, not given, no default: the attribute is absent */
+        return 0;
+    }
+    if (src->ref_attr_name)
+        return oc_fail(d, "attribute '%s' refers to '%s', whose value is itself a reference", ap->name ? ap->name : "",
+                       ap->ref_attr_name);
+    if (ap->has_type && src->has_type && ap->type != src->type)
+        return oc_fail(d, "attribute '%s' refers to '%s', whose type (%d) is not the one the body expects (%d)",
+                       ap->name ? ap->name : "", ap->ref_attr_name, (int)src->type, (int)ap->type);
+    *copy = *src;
+    copy->name = ap->name;
+    *out = copy;
+    return 0;
+}
+
+/* Call c of local function f: every body node added to g under renamed
+ * values (see rename_in_call); body nodes that call functions expand in
+ * turn. */
+static int expand_call(oc_graph *g, const node_call *c, const Onnx__FunctionProto *f, int depth, const char *dir,
+                       file_imports *im, oc_diag *d)
+{
+    const char *fname = f->name ? f->name : "";
+    if (depth >= MAX_CALL_DEPTH)
+        return oc_fail(d, "local function calls nest more than %d deep (a function that calls itself?)",
+                       MAX_CALL_DEPTH);
+    if ((size_t)c->n_in > f->n_input || (size_t)c->n_out > f->n_output)
+        return oc_fail(d, "the call has %d inputs and %d outputs; function '%s' takes at most %zu and %zu", c->n_in,
+                       c->n_out, fname, f->n_input, f->n_output);
+    if (f->n_node > MAX_INLINED_NODES || (im->inlined += f->n_node) > MAX_INLINED_NODES)
+        return oc_fail(d, "inlining local functions makes more than %d nodes", MAX_INLINED_NODES);
+    char prefix[320];
+    snprintf(prefix, sizeof prefix, "%s/%s#%d/", c->name, fname, im->calls++);
+    int rc = -1;
+    size_t cap = 0;
+    char **bufs = NULL;        /* renamed names of the body node being added */
+    const char **names = NULL; /* its inputs, then outputs */
+    const Onnx__AttributeProto **attrs = NULL;
+    Onnx__AttributeProto *copies = NULL;
+    /* declare every body output first, as import_graph does for a graph */
+    for (size_t k = 0; k < f->n_node; k++) {
+        const Onnx__NodeProto *b = f->node[k];
+        for (size_t j = 0; j < b->n_output; j++) {
+            char *buf;
+            const char *o = rename_in_call(f, c, prefix, b->output[j], &buf);
+            if (!o) {
+                oc_fail(d, "out of memory");
+                goto done;
+            }
+            if (*o && oc_graph_find(g, o) < 0 && oc_graph_add_value(g, o, d) < 0) {
+                free(buf);
+                goto done;
+            }
+            free(buf);
+        }
+    }
+    for (size_t k = 0; k < f->n_node; k++) {
+        const Onnx__NodeProto *b = f->node[k];
+        const char *op_type = b->op_type ? b->op_type : "";
+        if (b->n_input > 4096 || b->n_output > 4096) {
+            oc_fail(d, "body node %zu (%s) has too many inputs or outputs", k, op_type);
+            goto done;
+        }
+        size_t need = b->n_input + b->n_output + b->n_attribute + 1;
+        if (need > cap) {
+            free(bufs);
+            free(names);
+            free(attrs);
+            free(copies);
+            cap = need;
+            bufs = calloc(cap, sizeof *bufs);
+            names = calloc(cap, sizeof *names);
+            attrs = calloc(cap, sizeof *attrs);
+            copies = calloc(cap, sizeof *copies);
+            if (!bufs || !names || !attrs || !copies) {
+                oc_fail(d, "out of memory");
+                goto done;
+            }
+        }
+        size_t nn = b->n_input + b->n_output;
+        for (size_t j = 0; j < nn; j++) {
+            const char *nm = j < b->n_input ? b->input[j] : b->output[j - b->n_input];
+            if (!(names[j] = rename_in_call(f, c, prefix, nm, &bufs[j]))) {
+                oc_fail(d, "out of memory");
+                goto body_fail;
+            }
+        }
+        int na = 0;
+        for (size_t a = 0; a < b->n_attribute; a++) {
+            const Onnx__AttributeProto *ap = b->attribute[a];
+            if (ap->g || ap->n_graphs) {
+                oc_fail(d, "body node %zu (%s): attribute '%s' holds a subgraph; onnxc does not inline subgraphs in "
+                           "local functions yet",
+                        k, op_type, ap->name ? ap->name : "");
+                goto body_fail;
+            }
+            if (resolve_attr_ref(f, c, ap, &copies[a], &attrs[na], d)) {
+                oc_diag_prefix(d, "body node %zu (%s): ", k, op_type);
+                goto body_fail;
+            }
+            na += attrs[na] != NULL;
+        }
+        char bname[400];
+        snprintf(bname, sizeof bname, "%s%s", prefix, b->name && *b->name ? b->name : op_type);
+        node_call bc = {b, bname, (int)b->n_input, names, (int)b->n_output, names + b->n_input, attrs, na};
+        int r = import_node(g, &bc, depth + 1, dir, im, d);
+        for (size_t j = 0; j < nn; j++)
+            free(bufs[j]), bufs[j] = NULL;
+        if (r)
+            goto done;
+        continue;
+    body_fail:
+        for (size_t j = 0; j < nn; j++)
+            free(bufs[j]), bufs[j] = NULL;
+        goto done;
+    }
+    rc = 0;
+done:
+    free(bufs);
+    free(names);
+    free(attrs);
+    free(copies);
+    if (rc && !im->failed_in_call) { /* the innermost call names itself; the outer ones add nothing */
+        im->failed_in_call = 1;
+        oc_diag_prefix(d, "local function '%s%s%s' (called by '%s'): ", f->domain && *f->domain ? f->domain : "",
+                       f->domain && *f->domain ? "." : "", fname, c->name);
+    }
+    return rc;
+}
+
+/* Node c into g: a call of a local function expands (expand_call);
+ * anything else must be an op onnxc knows, in a domain the model imports. */
+static int import_node(oc_graph *g, const node_call *c, int depth, const char *dir, file_imports *im, oc_diag *d)
 {
     char lb[300];
+    const Onnx__NodeProto *np = c->np;
+    const char *op_type = np->op_type ? np->op_type : "", *name = c->name;
+    if (!*op_type)
+        return oc_fail(d, "node '%s' has no op_type", name);
+    const Onnx__FunctionProto *f = find_function(im, np);
+    if (f)
+        return expand_call(g, c, f, depth, dir, im, d);
+    const char *dom = np->domain ? np->domain : "";
+    if (strcmp(dom, "ai.onnx") == 0)
+        dom = "";
+    if (strcmp(dom, OC_DOMAIN_ONNXC) == 0)
+        return oc_fail(d, "node '%s' (%s) is in domain '%s', onnxc's internal domain, which model files cannot use",
+                       name, op_type, dom);
+    if (!*dom && !im->has_default)
+        return oc_fail(d, "node '%s' (%s) is in the default ONNX domain, which the model does not import", name,
+                       op_type);
+    if (*dom) {
+        const file_domain *fd = find_file_domain(dom);
+        if (!fd)
+            return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain, %s "
+                              "and the model's local functions",
+                           name, op_type, dom, FILE_DOMAIN_LIST);
+        if (!im->imported[fd - file_domains])
+            return oc_fail(d, "node '%s' (%s) is in domain '%s', which the model does not import", name, op_type,
+                           dom);
+        if (!oc_op_find(dom, op_type))
+            return oc_fail(d, "node '%s' (%s): onnxc has no op of that name in domain '%s' (only %s)", name,
+                           op_type, dom, fd->ops);
+    }
+    /* onnxc's gradient ops and own losses are no ONNX ops: from a file
+     * they are unknown, and refused outright because their shape rules
+     * trust the graphs autodiff builds */
+    if (!oc_op_find(dom, op_type) && oc_op_find(OC_DOMAIN_ONNXC, op_type))
+        return oc_fail(d, "node '%s' (%s): unknown op in domain '%s' (onnxc has an internal op of that name in "
+                          "domain '%s', which model files cannot use)",
+                       name, op_type, dom, OC_DOMAIN_ONNXC);
+    for (int j = 0; j < c->n_in; j++)
+        if (c->in[j] && *c->in[j] && resolve_name(g, c->in[j], d) == -2)
+            return -1;
+    int nid = oc_graph_add_node_in(g, dom, op_type, name, c->n_in, c->in, c->n_out, c->out, d);
+    if (nid < 0)
+        return -1;
+    for (int a = 0; a < c->n_attrs; a++)
+        if (import_attr(g, nid, c->attrs[a], dir, im, d)) {
+            oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
+            return -1;
+        }
+    if (add_implicit_inputs(g, nid, d)) {
+        oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
+        return -1;
+    }
+    return 0;
+}
+
+static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir, file_imports *im, oc_diag *d)
+{
     /* initializers first: an input with the same name is an input with a
      * default value (IR < 4 lists every weight as an input); onnxc treats
      * such inputs as constants */
@@ -759,55 +1056,13 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
             snprintf(gen, sizeof gen, "%s_%zu", op_type, k);
             name = gen;
         }
-        if (!*op_type)
-            return oc_fail(d, "node %zu ('%s') has no op_type", k, name);
-        const char *dom = np->domain ? np->domain : "";
-        if (strcmp(dom, "ai.onnx") == 0)
-            dom = "";
-        if (strcmp(dom, OC_DOMAIN_ONNXC) == 0)
-            return oc_fail(d, "node '%s' (%s) is in domain '%s', onnxc's internal domain, which model files cannot use",
-                           name, op_type, dom);
-        if (!*dom && !im->has_default)
-            return oc_fail(d, "node '%s' (%s) is in the default ONNX domain, which the model does not import", name,
-                           op_type);
-        if (*dom) {
-            const file_domain *fd = find_file_domain(dom);
-            if (!fd)
-                return oc_fail(d, "node '%s' (%s) is in domain '%s'; onnxc supports only the default ONNX domain, %s",
-                               name, op_type, dom, FILE_DOMAIN_LIST);
-            if (!im->imported[fd - file_domains])
-                return oc_fail(d, "node '%s' (%s) is in domain '%s', which the model does not import", name, op_type,
-                               dom);
-            if (!oc_op_find(dom, op_type))
-                return oc_fail(d, "node '%s' (%s): onnxc has no op of that name in domain '%s' (only %s)", name,
-                               op_type, dom, fd->ops);
-        }
-        /* onnxc's gradient ops and own losses are no ONNX ops: from a file
-         * they are unknown, and refused outright because their shape rules
-         * trust the graphs autodiff builds */
-        if (!oc_op_find(dom, op_type) && oc_op_find(OC_DOMAIN_ONNXC, op_type))
-            return oc_fail(d, "node '%s' (%s): unknown op in domain '%s' (onnxc has an internal op of that name in "
-                              "domain '%s', which model files cannot use)",
-                           name, op_type, dom, OC_DOMAIN_ONNXC);
         if (np->n_input > 4096 || np->n_output > 4096)
             return oc_fail(d, "node '%s' (%s) has too many inputs or outputs", name, op_type);
-        for (size_t j = 0; j < np->n_input; j++)
-            if (np->input[j] && *np->input[j] && resolve_name(g, np->input[j], d) == -2)
-                return -1;
-        int nid = oc_graph_add_node_in(g, dom, op_type, name, (int)np->n_input,
-                                       (const char *const *)np->input, (int)np->n_output,
-                                       (const char *const *)np->output, d);
-        if (nid < 0)
+        node_call c = {np, name, (int)np->n_input, (const char *const *)np->input, (int)np->n_output,
+                       (const char *const *)np->output, (const Onnx__AttributeProto *const *)np->attribute,
+                       (int)np->n_attribute};
+        if (import_node(g, &c, 0, dir, im, d))
             return -1;
-        for (size_t a = 0; a < np->n_attribute; a++)
-            if (import_attr(g, nid, np->attribute[a], dir, im, d)) {
-                oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
-                return -1;
-            }
-        if (add_implicit_inputs(g, nid, d)) {
-            oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
-            return -1;
-        }
     }
     if (oc_graph_toposort(g, d) || oc_graph_validate(g, d))
         return -1;
@@ -889,8 +1144,12 @@ static oc_graph *load_model(const unsigned char *buf, size_t len, const char *pa
      * one that imports only other domains (ai.onnx.ml models) gets the
      * newest opset for any node onnxc adds, and no default-domain nodes */
     im.has_default = opset >= 0 || !mp->n_opset_import;
+    im.functions = mp->functions;
+    im.n_functions = mp->n_functions;
     if (!mp->graph) {
         oc_fail(d, "%s: the model has no graph", path);
+    } else if (check_functions(mp, d)) {
+        oc_diag_prefix(d, "%s: ", path);
     } else if (opset > OC_MAX_OPSET) {
         oc_fail(d, "%s: opset %lld is newer than the newest onnxc supports (%d)", path, (long long)opset, OC_MAX_OPSET);
     } else if (opset == 0) {

@@ -35,9 +35,9 @@ seed() { # seed TARGET: fills $out/corpus/TARGET once
   local node=$shared/onnx-backend-tests/node
   case $t in
     import)
-      find "$node" -name model.onnx 2>/dev/null | head -400 | while read -r f; do cp "$f" "$c/$(echo "$f" | md5sum | cut -c1-16)"; done ;;
+      find tests/fuzz/seeds "$node" -name '*.onnx' 2>/dev/null | head -400 | while read -r f; do cp "$f" "$c/$(echo "$f" | md5sum | cut -c1-16)"; done ;;
     run) # two length bytes, the model, then input bytes
-      find "$node" -name model.onnx -size -60k 2>/dev/null | head -300 | while read -r f; do
+      find tests/fuzz/seeds "$node" -name '*.onnx' -size -60k 2>/dev/null | head -300 | while read -r f; do
         n=$(stat -c %s "$f")
         { printf "\\x$(printf %02x $((n >> 8 & 255)))\\x$(printf %02x $((n & 255)))"; cat "$f"; head -c 64 /dev/urandom; } \
           >"$c/$(echo "$f" | md5sum | cut -c1-16)"
