@@ -34,6 +34,7 @@
 #include "../runtime/kernels/reduce.h"
 #include "../runtime/kernels/resize.h"
 #include "../runtime/kernels/rnn.h"
+#include "../runtime/kernels/sequence.h"
 #include "../runtime/kernels/shape_ops.h"
 #include "../runtime/kernels/signal.h"
 #include "../runtime/kernels/spatial.h"
@@ -168,6 +169,8 @@ static const field f_resize[] = {
 static const field f_depth_space[] = {
     S(oc_depth_space_params, kind, F_I32), S(oc_depth_space_params, block, F_I64),
     S(oc_depth_space_params, esize, F_SIZE), END};
+static const field f_seqsel[] = {S(oc_seqsel_params, mode, F_I32), S(oc_seqsel_params, slot, F_I32),
+                                 S(oc_seqsel_params, length, F_I32), END};
 static const field f_copy[] = {S(oc_copy_params, check_reshape, F_I32), S(oc_copy_params, allowzero, F_I32), END};
 static const field f_view[] = {
     S(oc_view_params, es, F_I32), S(oc_view_params, rank, F_I32), A(oc_view_params, dims, F_I64, OC_MAX_RANK),
@@ -338,6 +341,7 @@ static const struct {
     {"oc_resize_params", f_resize, sizeof(oc_resize_params)},
     {"oc_depth_space_params", f_depth_space, sizeof(oc_depth_space_params)},
     {"oc_copy_params", f_copy, sizeof(oc_copy_params)},
+    {"oc_seqsel_params", f_seqsel, sizeof(oc_seqsel_params)},
     {"oc_view_params", f_view, sizeof(oc_view_params)},
     {"oc_slice_params", f_slice, sizeof(oc_slice_params)},
     {"oc_axis_params", f_axis, sizeof(oc_axis_params)},

@@ -15,6 +15,7 @@
 #include "gradient_op.h"
 #include "onnx.pb-c.h"
 #include "ops/op.h"
+#include "ops/sequence.h"
 #include "../runtime/dtype.h"
 #include "../runtime/strtensor.h"
 #include "../runtime/io.h"
@@ -406,9 +407,13 @@ static int apply_type(oc_value *v, const Onnx__TypeProto *tp, const char *what, 
 {
     if (!tp)
         return 0;
-    if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
-        return oc_fail(d, "%s '%s' is not a tensor (sequence, map, optional and sparse values are not supported)",
+    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE)
+        return oc_fail(d, "%s '%s' is a sequence; onnxc lowers sequences to tensors when they are made and used "
+                          "inside the graph, and does not take them as graph inputs or outputs yet",
                        what, v->name);
+    if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        return oc_fail(d, "%s '%s' is not a tensor (map, optional and sparse values are not supported)", what,
+                       v->name);
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     if (!tt)
         return 0;
@@ -683,6 +688,8 @@ struct file_imports {
     size_t n_functions;
     size_t inlined;
     int calls, failed_in_call;
+    /* the model's sequences, lowered to lists of tensors (ops/sequence.h) */
+    oc_seq_table *seqs;
 };
 
 /* One node to add: a NodeProto from the file, or a node of a local
@@ -707,6 +714,13 @@ typedef struct node_call {
  * nodes (calls that fan out at every level grow exponentially). */
 #define MAX_CALL_DEPTH 32
 #define MAX_INLINED_NODES (1 << 20)
+
+/* A default-domain op whose output is a sequence (no tensor value). */
+static int makes_sequence(const Onnx__NodeProto *np)
+{
+    const char *dom = np->domain ? np->domain : "";
+    return (!*dom || strcmp(dom, "ai.onnx") == 0) && np->op_type && oc_seq_op_kind(np->op_type) == 2;
+}
 
 static const Onnx__FunctionProto *find_function(const file_imports *im, const Onnx__NodeProto *np)
 {
@@ -830,6 +844,8 @@ static int expand_call(oc_graph *g, const node_call *c, const Onnx__FunctionProt
     /* declare every body output first, as import_graph does for a graph */
     for (size_t k = 0; k < f->n_node; k++) {
         const Onnx__NodeProto *b = f->node[k];
+        if (makes_sequence(b))
+            continue;
         for (size_t j = 0; j < b->n_output; j++) {
             char *buf;
             const char *o = rename_in_call(f, c, prefix, b->output[j], &buf);
@@ -918,6 +934,40 @@ done:
     return rc;
 }
 
+/* A sequence op (ops/sequence.h): its tensor inputs resolve as for any
+ * node, its attributes are read here, the rest is the lowering's. */
+static int import_sequence_node(oc_graph *g, const node_call *c, file_imports *im, oc_diag *d)
+{
+    char lb[300];
+    const char *op_type = c->np->op_type;
+    for (int j = 0; j < c->n_in; j++)
+        if (c->in[j] && *c->in[j] && !oc_seq_has(im->seqs, g, c->in[j]) && resolve_name(g, c->in[j], d) == -2)
+            return -1;
+    oc_seq_attrs at = {0, 0, 0, 1};
+    for (int a = 0; a < c->n_attrs; a++) {
+        const Onnx__AttributeProto *ap = c->attrs[a];
+        const char *an = ap->name ? ap->name : "";
+        if (ap->ref_attr_name)
+            return oc_fail(d, "node '%s' (%s): attribute '%s' refers to a function attribute outside a function",
+                           c->name, op_type, an);
+        if (strcmp(an, "axis") == 0)
+            at.has_axis = 1, at.axis = ap->i;
+        else if (strcmp(an, "new_axis") == 0)
+            at.new_axis = ap->i;
+        else if (strcmp(an, "keepdims") == 0)
+            at.keepdims = ap->i;
+    }
+    if (at.new_axis != 0 && at.new_axis != 1)
+        return oc_fail(d, "node '%s' (%s): new_axis must be 0 or 1, got %lld", c->name, op_type,
+                       (long long)at.new_axis);
+    if (oc_seq_lower(g, &im->seqs, op_type, c->name, c->n_in, c->in, c->n_out, c->out, &at, d)) {
+        snprintf(lb, sizeof lb, "node '%s' (%s): ", c->name, op_type);
+        oc_diag_prefix(d, "%s", lb);
+        return -1;
+    }
+    return 0;
+}
+
 /* Node c into g: a call of a local function expands (expand_call);
  * anything else must be an op onnxc knows, in a domain the model imports. */
 static int import_node(oc_graph *g, const node_call *c, int depth, const char *dir, file_imports *im, oc_diag *d)
@@ -933,6 +983,8 @@ static int import_node(oc_graph *g, const node_call *c, int depth, const char *d
     const char *dom = np->domain ? np->domain : "";
     if (strcmp(dom, "ai.onnx") == 0)
         dom = "";
+    if (!*dom && im->has_default && oc_seq_op_kind(op_type))
+        return import_sequence_node(g, c, im, d);
     if (strcmp(dom, OC_DOMAIN_ONNXC) == 0)
         return oc_fail(d, "node '%s' (%s) is in domain '%s', onnxc's internal domain, which model files cannot use",
                        name, op_type, dom);
@@ -959,9 +1011,14 @@ static int import_node(oc_graph *g, const node_call *c, int depth, const char *d
         return oc_fail(d, "node '%s' (%s): unknown op in domain '%s' (onnxc has an internal op of that name in "
                           "domain '%s', which model files cannot use)",
                        name, op_type, dom, OC_DOMAIN_ONNXC);
-    for (int j = 0; j < c->n_in; j++)
+    for (int j = 0; j < c->n_in; j++) {
+        if (c->in[j] && *c->in[j] && oc_seq_has(im->seqs, g, c->in[j]))
+            return oc_fail(d, "node '%s' (%s) input %d '%s' is a sequence; onnxc lowers sequences to tensors and "
+                              "supports them only as inputs of the sequence ops",
+                           name, op_type, j, c->in[j]);
         if (c->in[j] && *c->in[j] && resolve_name(g, c->in[j], d) == -2)
             return -1;
+    }
     int nid = oc_graph_add_node_in(g, dom, op_type, name, c->n_in, c->in, c->n_out, c->out, d);
     if (nid < 0)
         return -1;
@@ -1019,6 +1076,8 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
     /* declare node outputs so nodes may be listed in any order */
     for (size_t k = 0; k < gp->n_node; k++) {
         const Onnx__NodeProto *np = gp->node[k];
+        if (makes_sequence(np))
+            continue; /* no tensor: ops/sequence.h */
         for (size_t j = 0; j < np->n_output; j++) {
             const char *o = np->output[j];
             if (!o || !*o)
@@ -1181,6 +1240,7 @@ static oc_graph *load_model(const unsigned char *buf, size_t len, const char *pa
         }
         free(dir);
     }
+    oc_seq_table_free(im.seqs);
     onnx__model_proto__free_unpacked(mp, &unpack_alloc);
     return g;
 }

@@ -36,6 +36,7 @@ extern const oc_op oc_ops_conv_grad[], oc_ops_pool_grad[];
 
 extern const oc_op oc_ops_bitcast[], oc_ops_quant[]; /* bitcast.c, quant.c */
 extern const oc_op oc_ops_strings[];                /* string_ops.c */
+extern const oc_op oc_ops_sequence[];               /* sequence.c: SequenceSelect */
 
 static const oc_op *const families[] = {
     oc_ops_conv_grad, oc_ops_pool_grad,
@@ -44,7 +45,7 @@ static const oc_op *const families[] = {
     oc_ops_shape, oc_ops_reduce,   oc_ops_indexing, oc_ops_resize, oc_ops_loss,
     oc_ops_einsum, oc_ops_attention, oc_ops_elementwise_grad, oc_ops_loss_grad, oc_ops_shape_grad,
     oc_ops_signal, oc_ops_spatial, oc_ops_misc, oc_ops_bitcast, oc_ops_quant, oc_ops_controlflow,
-    oc_ops_ml, oc_ops_optim, oc_ops_rnn, oc_ops_strings,
+    oc_ops_ml, oc_ops_optim, oc_ops_rnn, oc_ops_strings, oc_ops_sequence,
 };
 
 #define MAX_OPS 512

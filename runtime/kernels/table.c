@@ -166,7 +166,7 @@ static const oc_kernel_info core[] = {
 };
 
 static const oc_kernel_info *const lists[] = {core, oc_kernels_elementwise_unary, oc_kernels_bitcast, oc_kernels_quant,
-                                               oc_kernels_controlflow, oc_kernels_strings};
+                                               oc_kernels_controlflow, oc_kernels_strings, oc_kernels_sequence};
 
 #define MAX_KERNELS 256
 static const oc_kernel_info *all[MAX_KERNELS];

@@ -37,6 +37,7 @@ int oc_kernel_find(const char *name);
 extern const oc_kernel_info oc_kernels_elementwise_unary[];
 extern const oc_kernel_info oc_kernels_bitcast[]; /* bitcast.c */
 extern const oc_kernel_info oc_kernels_quant[];   /* quant.c */
+extern const oc_kernel_info oc_kernels_sequence[]; /* sequence.c */
 /* controlflow.c: If (steps with sub-plans) */
 extern const oc_kernel_info oc_kernels_controlflow[];
 extern const oc_kernel_info oc_kernels_strings[]; /* string_ops.c */
