@@ -275,9 +275,9 @@ static int lower_insert_erase(oc_graph *g, oc_seq_table *tab, int insert, const 
     if (!s)
         return -1;
     int n = s->n, len = insert ? n + 1 : n - 1, kpos = insert ? 2 : 1;
-    const char *x = insert ? in[1] : NULL;
-    if (insert && (n_in < 2 || !x || !*x))
-        return oc_fail(d, "SequenceInsert needs the tensor to insert (input 1)");
+    const char *x = insert && n_in > 1 ? in[1] : NULL;
+    if (insert && (!x || !*x || oc_graph_find(g, x) < 0))
+        return oc_fail(d, "SequenceInsert needs a tensor of this graph to insert (input 1)");
     if (!insert && n == 0)
         return oc_fail(d, "SequenceErase on an empty sequence");
     const char *pos = n_in > kpos && in[kpos] && *in[kpos] ? in[kpos] : NULL;
@@ -412,13 +412,18 @@ static int lower_split(oc_graph *g, oc_seq_table *tab, const char *name, int n_i
     int64_t *sizes = NULL; /* the pieces' lengths, when known now */
     int n = -1;
     if (split) {
-        const oc_value *sv = &g->values[oc_graph_find(g, split)];
+        int sid = oc_graph_find(g, split);
+        if (sid < 0)
+            return oc_fail(d, "split '%s' is not a tensor of this graph", split);
+        const oc_value *sv = &g->values[sid];
         if (sv->dtype != OC_INT64 && sv->dtype != OC_INT32)
             return oc_fail(d, "split '%s' must be int32 or int64", split);
         if (sv->rank > 1 || sv->rank < 0)
             return oc_fail(d, "split '%s' must be a scalar or a 1-D tensor with a declared shape", split);
         if (sv->constant && sv->producer < 0) {
             const oc_tensor *t = sv->constant;
+            if (t->dtype != sv->dtype || t->rank != sv->rank || (sv->rank == 0 && t->numel != 1))
+                return oc_fail(d, "split '%s' holds data that does not match its type", split);
             if (sv->rank == 0) {
                 int64_t c = sv->dtype == OC_INT64 ? ((const int64_t *)t->data)[0] : ((const int32_t *)t->data)[0];
                 if (c <= 0 || dim < 0)
@@ -438,8 +443,20 @@ static int lower_split(oc_graph *g, oc_seq_table *tab, const char *name, int n_i
                 n = (int)t->numel;
                 if (!(sizes = malloc(sizeof *sizes * ((size_t)n + 1))))
                     return oc_fail(d, "out of memory");
-                for (int k = 0; k < n; k++)
+                int64_t sum = 0;
+                for (int k = 0; k < n; k++) {
                     sizes[k] = sv->dtype == OC_INT64 ? ((const int64_t *)t->data)[k] : ((const int32_t *)t->data)[k];
+                    if (sizes[k] < 0 || sizes[k] > ((int64_t)1 << 40)) {
+                        free(sizes);
+                        return oc_fail(d, "split '%s': length %d is %lld", split, k, (long long)sizes[k]);
+                    }
+                    sum += sizes[k];
+                }
+                if (dim >= 0 && sum != dim) {
+                    free(sizes);
+                    return oc_fail(d, "split '%s' sums to %lld, but '%s' has %lld along axis %lld", split,
+                                   (long long)sum, x->name, (long long)dim, (long long)axis);
+                }
             }
         } else if (sv->rank == 1 && sv->dims[0] >= 0 && sv->dims[0] <= MAX_SEQ_LEN) {
             /* the lengths come at run time, as Split's input 1 (onnxc's Split
