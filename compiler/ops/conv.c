@@ -519,6 +519,14 @@ static int lower_conv_grad_weight(const oc_graph *g, const oc_node *n, oc_lowere
     int64_t ext[3] = {p->cout / p->group, prod_n(p->out, p->nsp), p->cin / p->group * prod_n(p->k, p->nsp)};
     if (blas_fits(ext, 3, d))
         return -1;
+    /* 3x3 stride-1 by F(3x3, 2x2) where Winograd would run the forward
+     * (the choice rule of a trained W); else im2col + SGEMM */
+    if (oc_conv_grad_weight_winograd_applicable(p) && conv_winograd_choice(p, 0, 0)) {
+        lw->fn = oc_conv_grad_weight_winograd;
+        lw->scratch = oc_conv_grad_weight_winograd_scratch(p);
+        lw->tscratch = oc_conv_grad_weight_winograd_tscratch(p);
+        return 0;
+    }
     lw->fn = oc_conv_grad_weight;
     lw->scratch = oc_conv_grad_weight_scratch(p);
     lw->tscratch = p->batch > 1 ? oc_conv_grad_weight_tscratch(p) : oc_sgemm_scratch_bytes();

@@ -531,3 +531,203 @@ size_t oc_conv_winograd_runtime_scratch(const oc_conv_params *p, int m)
     geometry(p, m, &g);
     return runtime_bytes(&g);
 }
+
+/* ---- weight gradient: F(3x3, 2x2) ----
+ * dW[o, c, i, j] = sum over n, oh, ow of dY[n, o, oh, ow] X[n, c, oh + i - pt, ow + j - pl].
+ * Cut dY into the 2x2 tiles of the forward's F(2x2, 3x3) grid: each tile H
+ * and the 4x4 input window D under it (the forward's window, zero outside
+ * the image) give a 3x3 correlation, which is F(3, 2) in each direction.
+ * That is F(2, 3)'s algorithm transposed (its trilinear form read with the
+ * output and the filter swapped):
+ *   dW_tile = G^T [ (A H A^T) (.) (B^T D B) ] G
+ * with F(2x2, 3x3)'s own A (4x2), B^T and G (4x3). The transforms are
+ * linear, so the sum over tiles and images happens between them: per
+ * position xi a matrix product
+ *   Acc_xi [M, C] += U_xi [M, tiles] . V_xi [C, tiles]^T,
+ * 16 products of K = tiles where im2col's one has K = 9 x (output
+ * pixels), 2.25x fewer multiplies. V is the forward's input transform
+ * (block_in, vectorized), U the 2x2 tiles of dY through A (plain C), the
+ * 3x3 result through G once at the end. Tiles go in blocks of
+ * GW_BLOCK_BYTES of U and V, all threads on one block: transforms split
+ * over channels, products over positions. */
+#define GW_BLOCK_BYTES ((size_t)8 << 20)
+
+typedef struct gw_geom {
+    wino_geom g;
+    int64_t us;    /* stride between positions in U */
+    int64_t segs;  /* segments of the batch */
+    size_t stage;  /* bytes of staged rows per thread */
+} gw_geom;
+
+static void gw_geometry(const oc_conv_params *p, gw_geom *q)
+{
+    wino_geom *g = &q->g;
+    geometry(p, 2, g);
+    int64_t seg_tiles = g->segk * g->segw;
+    int64_t per_tile = 16 * (g->C + g->M) * (int64_t)sizeof(float);
+    int64_t want = (int64_t)GW_BLOCK_BYTES / (per_tile > 0 ? per_tile : 1);
+    want = want < TILE_BLOCK_MIN ? TILE_BLOCK_MIN : want;
+    q->segs = p->batch * g->per_img;
+    g->spb = want / seg_tiles < 1 ? 1 : want / seg_tiles;
+    g->spb = g->spb > q->segs ? (q->segs > 0 ? q->segs : 1) : g->spb;
+    g->cap = g->spb * seg_tiles;
+    g->ld = (g->cap + 2 * OC_WINO_LANES - 1) / OC_WINO_LANES * OC_WINO_LANES;
+    g->vs = g->C * g->ld + 16;
+    q->us = g->M * g->ld + 16;
+    q->stage = ((size_t)g->spb * (size_t)g->alpha * (size_t)g->srs * sizeof(float) + 63) & ~(size_t)63;
+}
+
+int oc_conv_grad_weight_winograd_applicable(const oc_conv_params *p)
+{
+    return oc_conv_winograd_applicable(p) && p->batch > 0;
+}
+
+static size_t gw_align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+size_t oc_conv_grad_weight_winograd_scratch(const oc_conv_params *p)
+{
+    gw_geom q;
+    gw_geometry(p, &q);
+    return gw_align64(sizeof(float) * (size_t)(16 * q.g.vs)) + gw_align64(sizeof(float) * (size_t)(16 * q.us)) +
+           gw_align64(sizeof(float) * (size_t)(16 * q.g.M * q.g.C));
+}
+
+size_t oc_conv_grad_weight_winograd_tscratch(const oc_conv_params *p)
+{
+    gw_geom q;
+    gw_geometry(p, &q);
+    return q.stage + oc_sgemm_scratch_bytes();
+}
+
+typedef struct gw_job {
+    wino_job j; /* x, g, uk for block_in */
+    gw_geom q;
+    const float *dy;
+    float *V, *U, *acc, *dw;
+    int64_t blk, nt;
+    int step; /* 0: V, 1: U, 2: products, 3: output */
+} gw_job;
+
+/* U of output channels [o0, o1) of block blk: A H A^T of each 2x2 tile of
+ * dY (zero past the edges), A = [1 0; 1 1; 1 -1; 0 -1]. */
+static void gw_dy(const gw_job *w, int64_t o0, int64_t o1)
+{
+    const wino_geom *g = &w->q.g;
+    int64_t s0 = w->blk * g->spb, s1 = s0 + g->spb < w->q.segs ? s0 + g->spb : w->q.segs;
+    int64_t plane = g->OH * g->OW;
+    for (int64_t o = o0; o < o1; o++) {
+        int64_t off = 0;
+        for (int64_t s = s0; s < s1; s++) {
+            int64_t img, ty, k, tx0, n;
+            segment(g, s, &img, &ty, &k, &tx0, &n);
+            const float *src = w->dy + (img * g->M + o) * plane;
+            for (int64_t kk = 0; kk < k; kk++) {
+                int64_t r = 2 * (ty + kk);
+                const float *row0 = src + r * g->OW, *row1 = r + 1 < g->OH ? row0 + g->OW : NULL;
+                float *u = w->U + o * g->ld + off + kk * n;
+                for (int64_t t = 0; t < n; t++) {
+                    int64_t cc = 2 * (tx0 + t);
+                    int right = cc + 1 < g->OW;
+                    float h00 = row0[cc], h01 = right ? row0[cc + 1] : 0.0f;
+                    float h10 = row1 ? row1[cc] : 0.0f, h11 = row1 && right ? row1[cc + 1] : 0.0f;
+                    /* rows of A H, then each row (a, b) -> (a, a + b, a - b, -b) */
+                    float r0[2] = {h00, h01}, r1[2] = {h00 + h10, h01 + h11}, r2[2] = {h00 - h10, h01 - h11},
+                          r3[2] = {-h10, -h11};
+                    const float *rows[4] = {r0, r1, r2, r3};
+                    for (int uu = 0; uu < 4; uu++) {
+                        float a = rows[uu][0], b = rows[uu][1];
+                        u[(4 * uu + 0) * w->q.us + t] = a;
+                        u[(4 * uu + 1) * w->q.us + t] = a + b;
+                        u[(4 * uu + 2) * w->q.us + t] = a - b;
+                        u[(4 * uu + 3) * w->q.us + t] = -b;
+                    }
+                }
+            }
+            off += k * n;
+        }
+    }
+}
+
+/* dW of output channels [o0, o1): G^T Acc G per (o, c), G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
+static void gw_out(const gw_job *w, int64_t o0, int64_t o1)
+{
+    const wino_geom *g = &w->q.g;
+    int64_t C = g->C, MC = g->M * C;
+    for (int64_t o = o0; o < o1; o++)
+        for (int64_t c = 0; c < C; c++) {
+            float m[16], t[4][3];
+            for (int xi = 0; xi < 16; xi++)
+                m[xi] = w->acc[xi * MC + o * C + c];
+            for (int uu = 0; uu < 4; uu++) { /* t = Acc G */
+                const float *r = m + 4 * uu;
+                t[uu][0] = r[0] + 0.5f * (r[1] + r[2]);
+                t[uu][1] = 0.5f * (r[1] - r[2]);
+                t[uu][2] = 0.5f * (r[1] + r[2]) + r[3];
+            }
+            float *d = w->dw + (o * C + c) * 9;
+            for (int jj = 0; jj < 3; jj++) { /* G^T t */
+                d[0 * 3 + jj] = t[0][jj] + 0.5f * (t[1][jj] + t[2][jj]);
+                d[1 * 3 + jj] = 0.5f * (t[1][jj] - t[2][jj]);
+                d[2 * 3 + jj] = 0.5f * (t[1][jj] + t[2][jj]) + t[3][jj];
+            }
+        }
+}
+
+static void gw_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    gw_job *w = ctx;
+    unsigned char *ts = w->j.a->tscratch + (size_t)tid * w->j.a->tscratch_stride;
+    const wino_geom *g = &w->q.g;
+    if (w->step == 0) {
+        block_in(&w->j, w->blk, b, e, w->V, (float *)ts);
+    } else if (w->step == 1) {
+        gw_dy(w, b, e);
+    } else if (w->step == 2) {
+        for (int64_t xi = b; xi < e; xi++)
+            oc_sgemm(0, 1, g->M, g->C, w->nt, 1.0f, w->U + xi * w->q.us, g->ld, w->V + xi * g->vs, g->ld,
+                     w->blk ? 1.0f : 0.0f, w->acc + xi * g->M * g->C, g->C, NULL, ts + w->q.stage);
+    } else {
+        gw_out(w, b, e);
+    }
+}
+
+int oc_conv_grad_weight_winograd(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    gw_job w = {.j = {.a = a, .p = p, .uk = transforms(), .x = a->in[1]->data}, .dy = a->in[0]->data,
+                .dw = a->out[0]->data};
+    gw_geometry(p, &w.q);
+    w.j.g = w.q.g;
+    w.j.segs = w.q.segs;
+    int threads = a->threads > 0 ? a->threads : 1;
+    if (!a->tscratch || a->tscratch_stride < oc_conv_grad_weight_winograd_tscratch(p) || !a->scratch)
+        return oc_fail(a->d, "ConvGradWeight (Winograd): scratch missing or too small");
+    unsigned char *sc = a->scratch;
+    w.V = (float *)sc;
+    w.U = (float *)(sc + gw_align64(sizeof(float) * (size_t)(16 * w.q.g.vs)));
+    w.acc = (float *)((unsigned char *)w.U + gw_align64(sizeof(float) * (size_t)(16 * w.q.us)));
+    const wino_geom *g = &w.q.g;
+    if (w.q.segs == 0) {
+        memset(w.dw, 0, sizeof(float) * (size_t)(g->M * g->C * 9));
+        return 0;
+    }
+    int64_t nblocks = (w.q.segs + g->spb - 1) / g->spb;
+    for (w.blk = 0; w.blk < nblocks; w.blk++) {
+        int64_t s0 = w.blk * g->spb, s1 = s0 + g->spb < w.q.segs ? s0 + g->spb : w.q.segs;
+        w.nt = 0;
+        for (int64_t s = s0; s < s1; s++) {
+            int64_t img, ty, k, tx0, n;
+            segment(g, s, &img, &ty, &k, &tx0, &n);
+            w.nt += k * n;
+        }
+        w.step = 0;
+        oc_parallel_for(g->C, 1, threads, gw_task, &w);
+        w.step = 1;
+        oc_parallel_for(g->M, 1, threads, gw_task, &w);
+        w.step = 2;
+        oc_parallel_for(16, 1, threads, gw_task, &w);
+    }
+    w.step = 3;
+    oc_parallel_for(g->M, 1, threads, gw_task, &w);
+    return 0;
+}

@@ -69,4 +69,16 @@ int oc_conv_transpose_winograd4_prep(const oc_kargs *a, void *dst);
 int oc_conv_transpose_winograd_forward(const oc_kargs *a);
 int oc_conv_transpose_winograd4_forward(const oc_kargs *a);
 
+/* ConvGradWeight (dW of a Conv that oc_conv_winograd_applicable accepts)
+ * by F(3x3, 2x2): in dY, X (W's shape only); out dW [M, C, 3, 3]. The
+ * 2x2 tiles of dY and the forward's 4x4 input windows are transformed, 16
+ * products per block of tiles accumulate, and G^T Acc G gives dW (see
+ * conv_winograd.c). Shared scratch: one block's U and V and the 16
+ * accumulators; per thread: staged rows and SGEMM scratch. Reference:
+ * oc_conv_grad_weight_ref. */
+int oc_conv_grad_weight_winograd_applicable(const oc_conv_params *p);
+size_t oc_conv_grad_weight_winograd_scratch(const oc_conv_params *p);
+size_t oc_conv_grad_weight_winograd_tscratch(const oc_conv_params *p);
+int oc_conv_grad_weight_winograd(const oc_kargs *a);
+
 #endif

@@ -47,6 +47,7 @@ static const oc_kernel_info core[] = {
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
     {.name = "oc_conv_transpose_ref", .fn = oc_conv_transpose_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_grad_weight", .fn = oc_conv_grad_weight, .params_type = "oc_conv_params", .ref = oc_conv_grad_weight_ref, .variant = "im2col+gemm"},
+    {.name = "oc_conv_grad_weight_winograd", .fn = oc_conv_grad_weight_winograd, .params_type = "oc_conv_params", .ref = oc_conv_grad_weight_ref, .variant = "winograd-3x3"},
     {.name = "oc_conv_grad_weight_ref", .fn = oc_conv_grad_weight_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_grad_bias", .fn = oc_conv_grad_bias, .params_type = "oc_conv_params", .ref = NULL},
     {.name = "oc_einsum_forward", .fn = oc_einsum_forward, .params_type = "oc_einsum_params", .ref = NULL},

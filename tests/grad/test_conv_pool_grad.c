@@ -48,6 +48,11 @@ static const grad_case cases[] = {
      {3, 2}, {2, 2}, {2, 1}, {1, 0, 2, 1}, 1, NULL, 0, 0},
     {"conv2d 3x3 pad 1 on 17x18, batch 3 (images one SGEMM each)", "Conv", 4, {3, 3, 17, 18}, 4, 1, 1,
      {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 0, NULL, 0, 0},
+    /* 16+ channels, enough tiles: dW by Winograd F(3x3, 2x2) (runtime/kernels/conv_winograd.c) */
+    {"conv2d 3x3 16->16 pad 1 on 9x11 batch 2 (Winograd dW)", "Conv", 4, {2, 16, 9, 11}, 16, 1, 1,
+     {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, NULL, 0, 0},
+    {"conv2d 3x3 16->20 pads 0,2,2,1 on 8x9 (Winograd dW)", "Conv", 4, {1, 16, 8, 9}, 20, 1, 0,
+     {3, 3}, {1, 1}, {1, 1}, {0, 2, 2, 1}, 1, NULL, 0, 0},
     {"conv1d stride 3, unread tail (output_padding)", "Conv", 3, {2, 3, 14}, 4, 1, 1,
      {3}, {3}, {1}, {0, 0}, 0, NULL, 0, 0},
     {"conv3d groups=2 mixed stride/dil/pads", "Conv", 5, {1, 4, 4, 5, 6}, 4, 2, 1,
