@@ -539,16 +539,90 @@ static void pool_bwd_task(void *ctx, int64_t c0, int64_t c1, int tid)
     }
 }
 
-int oc_pool_backward(const oc_kargs *a)
+/* MaxPoolGrad of 2-D windows with dilation 1, a chunk of output columns
+ * at a time: taps outer, output columns inner, so the search for each
+ * window's maximum runs in vector lanes (one output per lane) instead of
+ * one dependent compare-and-select chain per window. Taps go in the
+ * general loop's order and the first visited tap or a strictly greater
+ * value wins, so each window picks the element the general loop picks,
+ * and the scatter adds in the same order: the results are bitwise
+ * oc_pool_backward_ref's. */
+#define MAXPOOL_BWD_CHUNK 256
+
+static int maxpool2d_bwd_applicable(const oc_pool_params *p)
+{
+    return p->kind == OC_POOL_MAX && p->in[0] == 1 && p->out[0] == 1 && p->k[0] == 1 && p->pb[0] == 0 &&
+           p->dil[1] == 1 && p->dil[2] == 1 && p->in[1] * p->in[2] < ((int64_t)1 << 31);
+}
+
+static void maxpool2d_bwd_plane(const oc_pool_params *p, const float *dy, const float *xp, float *dxp)
+{
+    int64_t H = p->in[1], W = p->in[2], OH = p->out[1], OW = p->out[2];
+    int64_t kh = p->k[1], kw = p->k[2], sh = p->s[1], sw = p->s[2], ph = p->pb[1], pw = p->pb[2];
+    float best[MAXPOOL_BWD_CHUNK];
+    int32_t at[MAXPOOL_BWD_CHUNK];
+    memset(dxp, 0, sizeof(float) * (size_t)(H * W));
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t h0 = oh * sh - ph;
+        for (int64_t c0 = 0; c0 < OW; c0 += MAXPOOL_BWD_CHUNK) {
+            int64_t c1 = c0 + MAXPOOL_BWD_CHUNK < OW ? c0 + MAXPOOL_BWD_CHUNK : OW;
+            for (int64_t ow = c0; ow < c1; ow++) {
+                best[ow - c0] = 0.0f;
+                at[ow - c0] = -1;
+            }
+            for (int64_t i = 0; i < kh; i++) {
+                int64_t h = h0 + i;
+                if (h < 0 || h >= H)
+                    continue;
+                const float *row = xp + h * W;
+                for (int64_t j = 0; j < kw; j++) {
+                    /* output columns whose tap j is inside the row: 0 <= ow*sw - pw + j < W */
+                    int64_t off = j - pw, lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    int64_t hi = W - 1 - off >= 0 ? (W - 1 - off) / sw + 1 : 0;
+                    lo = lo < c0 ? c0 : lo;
+                    hi = hi > c1 ? c1 : hi;
+                    int32_t base = (int32_t)(h * W + off);
+                    for (int64_t ow = lo; ow < hi; ow++) {
+                        float v = row[ow * sw + off];
+                        int32_t idx = base + (int32_t)(ow * sw);
+                        int take = (at[ow - c0] < 0) | (v > best[ow - c0]);
+                        best[ow - c0] = take ? v : best[ow - c0];
+                        at[ow - c0] = take ? idx : at[ow - c0];
+                    }
+                }
+            }
+            const float *g = dy + oh * OW;
+            for (int64_t ow = c0; ow < c1; ow++)
+                if (at[ow - c0] >= 0)
+                    dxp[at[ow - c0]] += g[ow];
+        }
+    }
+}
+
+static void maxpool2d_bwd_task(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    const pool_bwd_job *j = ctx;
+    const oc_pool_params *p = j->p;
+    int64_t isz = p->in[1] * p->in[2], osz = p->out[1] * p->out[2];
+    (void)tid;
+    for (int64_t c = c0; c < c1; c++)
+        maxpool2d_bwd_plane(p, j->dy + c * osz, j->x + c * isz, j->dx + c * isz);
+}
+
+static int pool_backward(const oc_kargs *a, int fast)
 {
     const oc_pool_params *p = a->p;
     if (p->dtype != OC_FLOAT || (p->kind != OC_POOL_MAX && p->kind != OC_POOL_AVG))
         return oc_fail(a->d, "pool backward: only float32 MaxPool and AveragePool are supported");
     pool_bwd_job j = {p, a->in[0]->data, a->in[1]->data, a->out[0]->data};
     int64_t isz = p->in[0] * p->in[1] * p->in[2], grain = 65536 / (isz > 0 ? isz : 1);
-    oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, pool_bwd_task, &j);
+    oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads,
+                    fast && maxpool2d_bwd_applicable(p) ? maxpool2d_bwd_task : pool_bwd_task, &j);
     return 0;
 }
+
+int oc_pool_backward(const oc_kargs *a) { return pool_backward(a, 1); }
+int oc_pool_backward_ref(const oc_kargs *a) { return pool_backward(a, 0); }
 
 typedef struct gpool_bwd_job {
     const oc_global_pool_params *p;

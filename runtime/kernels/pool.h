@@ -66,6 +66,10 @@ int oc_global_pool_ref(const oc_kargs *a);
  *   GlobalAveragePool: dX[n, c, i] = dY[n, c] / plane;
  *   GlobalMaxPool:     dX[n, c, i] = dY[n, c] at the plane's first maximum, else 0. */
 int oc_pool_backward(const oc_kargs *a);
+/* The general loop nest over windows, oc_pool_backward's reference: the
+ * fast path (2-D MaxPool, dilation 1) searches a row of windows in vector
+ * lanes and gives the same bits. */
+int oc_pool_backward_ref(const oc_kargs *a);
 int oc_global_pool_backward(const oc_kargs *a);
 
 #endif

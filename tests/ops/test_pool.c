@@ -5,7 +5,8 @@
  * pads, count_include_pad, 1-D pools, 19 and 33 channels; the threaded
  * global pools against oc_global_pool_ref; the Indices fallback; and the
  * threaded pool backward on 2 threads against 1 thread (bitwise: planes
- * are independent). Prints each case and its worst difference. */
+ * are independent) and the backward's fast path against its general loop
+ * (bitwise, also with ties). Prints each case and its worst difference. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,19 @@ static void run_case(const pool_case *cc, int threads)
     CHECK(oc_pool_backward(&g1) == 0 && oc_pool_backward(&g2) == 0, "%s: backward failed", cc->name);
     CHECK(!memcmp(dx1.data, dx2.data, sizeof(float) * (size_t)x.numel), "%s: backward differs on %d threads",
           cc->name, threads);
+    /* the fast path (2-D MaxPool) against the general loop, bitwise, on the
+     * random X and on X rounded to {-1, 0, 1} (ties everywhere: the first
+     * maximal tap must win in both) */
+    for (int ties = 0; ties < 2; ties++) {
+        if (ties)
+            for (int64_t i = 0; i < x.numel; i++)
+                ((float *)x.data)[i] = roundf(((float *)x.data)[i]);
+        oc_kargs gr = {.p = &p, .n_in = 2, .n_out = 1, .in = bin, .out = b2, .threads = 1};
+        oc_kargs gf = {.p = &p, .n_in = 2, .n_out = 1, .in = bin, .out = b1, .threads = threads};
+        CHECK(oc_pool_backward_ref(&gr) == 0 && oc_pool_backward(&gf) == 0, "%s: backward failed", cc->name);
+        CHECK(!memcmp(dx1.data, dx2.data, sizeof(float) * (size_t)x.numel),
+              "%s: backward fast path differs from the general loop (ties %d)", cc->name, ties);
+    }
     free(dy.data);
     free(dx1.data);
     free(dx2.data);
