@@ -447,8 +447,9 @@ static int lower_split(oc_graph *g, oc_seq_table *tab, const char *name, int n_i
                 for (int k = 0; k < n; k++) {
                     sizes[k] = sv->dtype == OC_INT64 ? ((const int64_t *)t->data)[k] : ((const int32_t *)t->data)[k];
                     if (sizes[k] < 0 || sizes[k] > ((int64_t)1 << 40)) {
+                        long long bad = (long long)sizes[k];
                         free(sizes);
-                        return oc_fail(d, "split '%s': length %d is %lld", split, k, (long long)sizes[k]);
+                        return oc_fail(d, "split '%s': length %d is %lld", split, k, bad);
                     }
                     sum += sizes[k];
                 }
