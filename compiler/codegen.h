@@ -21,8 +21,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../runtime/optim.h"
 #include "../runtime/plan.h"
 #include "graph.h"
+
+/* A training module (onnxc compile --train): the plan is a trainer's
+ * training plan (compiler/trainer.h: forward, loss, backward; parameters
+ * and gradients in its two blocks) and the module's step runs it, then the
+ * optimizer update and the running-statistics copies, as oc_trainer_step
+ * does. */
+typedef struct oc_codegen_train {
+    int t_loss, t_logits, t_labels; /* tensors of the plan */
+    int n_stats;                    /* after the update: stat_out[k] copied over stat[k] */
+    const int *stat_out, *stat;
+    oc_optim_config optim;
+} oc_codegen_train;
 
 typedef struct oc_codegen_opts {
     const char *name;     /* C prefix and file stem ("model") */
@@ -31,6 +44,11 @@ typedef struct oc_codegen_opts {
     int portable;         /* self-contained C99 */
     int embed_weights;    /* also NAME_weights.c: the weights image as a C array */
     const char *uppercase_name; /* NAME in capitals, for macros (oc_codegen_write fills it) */
+    /* Training: train set writes the training module NAME (its files and
+     * NAME_main.c, no build files); with_train names the training module
+     * the inference module's Makefile and CMakeLists.txt also build. */
+    const oc_codegen_train *train;
+    const char *with_train;
 } oc_codegen_opts;
 
 /* Writes every file for plan p (built from graph g with mutable_constants
@@ -80,6 +98,10 @@ extern const char oc_cg_text_harness_c[];
 int oc_cg_write_model_c(FILE *f, const oc_graph *g, const oc_plan *p, const oc_codegen_opts *o, uint64_t model_hash,
                         oc_diag *d);
 int oc_cg_write_model_h(FILE *f, const oc_plan *p, const oc_codegen_opts *o);
+/* The weights block of the generated code: the plan's constants, then for
+ * a training module its parameter block at oc_cg_params_offset. */
+size_t oc_cg_params_offset(const oc_plan *p);
+size_t oc_cg_weights_bytes(const oc_plan *p, const oc_codegen_opts *o);
 /* The hash that ties a weights file to a plan's layout. */
 uint64_t oc_cg_model_hash(const oc_plan *p);
 

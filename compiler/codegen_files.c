@@ -27,37 +27,63 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* The bytes after the header: the plan's weights block, or for a training
+ * module that block, padding and the initial parameters (*owned: a copy
+ * the caller frees). */
+typedef struct wblock {
+    const unsigned char *data;
+    size_t bytes;
+    unsigned char *owned;
+} wblock;
+
+static int weights_block(const oc_plan *p, const oc_codegen_opts *o, wblock *b, oc_diag *d)
+{
+    b->owned = NULL;
+    b->data = p->weights;
+    b->bytes = oc_cg_weights_bytes(p, o);
+    if (!o->train)
+        return 0;
+    if (!(b->owned = calloc(1, b->bytes + 1)))
+        return oc_fail(d, "out of memory for the weights image (%zu bytes)", b->bytes);
+    if (p->weight_bytes)
+        memcpy(b->owned, p->weights, p->weight_bytes);
+    if (p->train_floats)
+        memcpy(b->owned + oc_cg_params_offset(p), p->params, sizeof(float) * p->train_floats);
+    b->data = b->owned;
+    return 0;
+}
+
 /* The 64-byte header of the weights image (see codegen.h). */
-static void weights_header(const oc_plan *p, uint64_t model_hash, unsigned char *h)
+static void weights_header(const wblock *b, uint64_t model_hash, unsigned char *h)
 {
     memset(h, 0, OC_WEIGHTS_HEADER);
     memcpy(h, OC_WEIGHTS_MAGIC, 8);
     put_u32(h + 8, OC_WEIGHTS_VERSION);
     put_u32(h + 12, OC_WEIGHTS_HEADER);
-    put_u64(h + 16, p->weight_bytes);
-    put_u64(h + 24, oc_fnv1a(OC_FNV_INIT, p->weights, p->weight_bytes));
+    put_u64(h + 16, b->bytes);
+    put_u64(h + 24, oc_fnv1a(OC_FNV_INIT, b->data, b->bytes));
     put_u64(h + 32, model_hash);
 }
 
 /* The whole image in one block (for --embed-weights). */
-static unsigned char *weights_image(const oc_plan *p, const unsigned char *header, size_t *bytes, oc_diag *d)
+static unsigned char *weights_image(const wblock *p, const unsigned char *header, size_t *bytes, oc_diag *d)
 {
-    size_t n = OC_WEIGHTS_HEADER + p->weight_bytes;
+    size_t n = OC_WEIGHTS_HEADER + p->bytes;
     unsigned char *img = malloc(n);
     if (!img) {
         oc_fail(d, "out of memory for the weights image (%zu bytes)", n);
         return NULL;
     }
     memcpy(img, header, OC_WEIGHTS_HEADER);
-    if (p->weight_bytes)
-        memcpy(img + OC_WEIGHTS_HEADER, p->weights, p->weight_bytes);
+    if (p->bytes)
+        memcpy(img + OC_WEIGHTS_HEADER, p->data, p->bytes);
     *bytes = n;
     return img;
 }
 
 /* NAME.weights written straight from the plan's block (no copy of a large
  * model's constants), to a temporary name and renamed. */
-static int write_weights(const char *path, const oc_plan *p, const unsigned char *header, oc_diag *d)
+static int write_weights(const char *path, const wblock *p, const unsigned char *header, oc_diag *d)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -65,7 +91,7 @@ static int write_weights(const char *path, const oc_plan *p, const unsigned char
     if (!f)
         return oc_fail(d, "%s: cannot create: %s", tmp, strerror(errno));
     int ok = fwrite(header, 1, OC_WEIGHTS_HEADER, f) == OC_WEIGHTS_HEADER &&
-             (!p->weight_bytes || fwrite(p->weights, 1, p->weight_bytes, f) == p->weight_bytes);
+             (!p->bytes || fwrite(p->data, 1, p->bytes, f) == p->bytes);
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
@@ -84,8 +110,8 @@ static void emit_main(FILE *f, const oc_codegen_opts *o)
             "#include \"%s.h\"\n\n"
             "#define M(sym) %s_##sym   /* the model's functions and types */\n"
             "#define MU(sym) %s_##sym  /* its macros */\n"
-            "#define HARNESS_PORTABLE %d\n\n",
-            o->name, o->name, o->name, o->name, o->uppercase_name, o->portable);
+            "#define HARNESS_PORTABLE %d\n#define HARNESS_TRAIN %d\n\n",
+            o->name, o->name, o->name, o->name, o->uppercase_name, o->portable, o->train != NULL);
     /* the template's own header comment describes the rest */
     fputs(oc_cg_text_harness_c, f);
 }
@@ -115,14 +141,24 @@ static void emit_makefile(FILE *f, const oc_codegen_opts *o)
     }
     if (o->embed_weights)
         fprintf(f, "SRCS += %s_weights.c\n", n);
+    const char *t = o->with_train;
+    if (t)
+        fprintf(f, "# the training module (onnxc compile --train) and its harness\nTRAIN_SRCS = %s_main.c %s.c\n", t, t);
     fprintf(f,
-            "\nOBJS = $(SRCS:.c=.o)\n\n"
-            "all: %s_run\n\n"
-            "%s_run: $(OBJS)\n\t$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)\n\n"
-            "%%.o: %%.c %s.h%s\n\t$(CC) $(CFLAGS) %s-c -o $@ $<\n\n"
-            "clean:\n\trm -f $(OBJS) %s_run\n\n"
-            ".PHONY: all clean\n",
-            n, n, n, o->portable ? " onnxc_portable.h" : "", o->portable ? "" : "$(ONNXC_CFLAGS) ", n);
+            "\nOBJS = $(SRCS:.c=.o)\n%s\n"
+            "all: %s_run%s%s\n\n"
+            "%s_run: $(OBJS)\n\t$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)\n\n",
+            t ? "TRAIN_OBJS = $(TRAIN_SRCS:.c=.o)\n" : "", n, t ? " " : "", t ? t : "", n);
+    if (t)
+        fprintf(f, "%s_run: $(TRAIN_OBJS)\n\t$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TRAIN_OBJS) $(LDLIBS)\n\n"
+                   "%s: %s_run\n\n",
+                t, t, t);
+    fprintf(f,
+            "%%.o: %%.c %s.h%s%s%s\n\t$(CC) $(CFLAGS) %s-c -o $@ $<\n\n"
+            "clean:\n\trm -f $(OBJS) %s_run%s%s%s\n\n"
+            ".PHONY: all clean%s%s\n",
+            n, t ? " " : "", t ? t : "", t ? ".h" : "", o->portable ? "" : "$(ONNXC_CFLAGS) ", n,
+            t ? " $(TRAIN_OBJS) " : "", t ? t : "", t ? "_run" : "", t ? " " : "", t ? t : "");
 }
 
 static void emit_cmake(FILE *f, const oc_codegen_opts *o)
@@ -149,6 +185,12 @@ static void emit_cmake(FILE *f, const oc_codegen_opts *o)
     if (o->embed_weights)
         fprintf(f, "target_sources(%s PRIVATE %s_weights.c)\n", n, n);
     fprintf(f, "add_executable(%s_run main.c)\ntarget_link_libraries(%s_run PRIVATE %s)\n", n, n, n);
+    if (o->with_train)
+        fprintf(f, "# the training module (onnxc compile --train) and its harness\n"
+                   "add_library(%s %s.c)\ntarget_link_libraries(%s PUBLIC onnxc::runtime)\n"
+                   "add_executable(%s_run %s_main.c)\ntarget_link_libraries(%s_run PRIVATE %s)\n",
+                o->with_train, o->with_train, o->with_train, o->with_train, o->with_train, o->with_train,
+                o->with_train);
 }
 
 /* NAME_weights.c: the image as a C array, aligned for reading in place. */
@@ -200,6 +242,7 @@ int oc_codegen_write(const oc_graph *g, const oc_plan *p, const oc_codegen_opts 
     size_t len = 0;
     unsigned char *img = NULL;
     size_t img_bytes = 0;
+    wblock wb = {0};
     int rc = -1;
     if (!o.name || !*o.name)
         o.name = "model";
@@ -246,12 +289,14 @@ int oc_codegen_write(const oc_graph *g, const oc_plan *p, const oc_codegen_opts 
     buf = NULL;
 
     unsigned char header[OC_WEIGHTS_HEADER];
-    weights_header(p, hash, header);
+    if (weights_block(p, &o, &wb, d))
+        goto done;
+    weights_header(&wb, hash, header);
     snprintf(path, sizeof path, "%s/%s.weights", o.dir, o.name);
-    if (write_weights(path, p, header, d))
+    if (write_weights(path, &wb, header, d))
         goto done;
     if (o.embed_weights) {
-        if (!(img = weights_image(p, header, &img_bytes, d)))
+        if (!(img = weights_image(&wb, header, &img_bytes, d)))
             goto done;
         f = open_memstream(&buf, &len);
         if (!f)
@@ -265,13 +310,18 @@ int oc_codegen_write(const oc_graph *g, const oc_plan *p, const oc_codegen_opts 
         free(buf);
         buf = NULL;
     }
-    if (write_text(o.dir, "main.c", emit_main, &o, NULL, d) || write_text(o.dir, "Makefile", emit_makefile, &o, NULL, d) ||
-        write_text(o.dir, "CMakeLists.txt", emit_cmake, &o, NULL, d))
+    if (o.train) { /* the inference module writes the build files */
+        snprintf(file, sizeof file, "%s_main.c", o.name);
+        if (write_text(o.dir, file, emit_main, &o, NULL, d))
+            goto done;
+    } else if (write_text(o.dir, "main.c", emit_main, &o, NULL, d) ||
+               write_text(o.dir, "Makefile", emit_makefile, &o, NULL, d) ||
+               write_text(o.dir, "CMakeLists.txt", emit_cmake, &o, NULL, d)) {
         goto done;
+    }
     if (o.portable && (write_text(o.dir, "onnxc_portable.h", NULL, &o, oc_cg_text_portable_h, d) ||
                        write_text(o.dir, "onnxc_portable.c", NULL, &o, oc_cg_text_portable_c, d)))
         goto done;
-    (void)file;
     rc = 0;
     goto done;
 oom:
@@ -279,5 +329,6 @@ oom:
 done:
     free(buf);
     free(img);
+    free(wb.owned);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "codegen.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,14 +124,33 @@ static void names_free(cg_names *nm)
     free(nm->name);
 }
 
-/* Plan inputs the caller feeds (inputs compiled in as constants are not). */
-static int fed_inputs(const oc_plan *p, int *ids)
+/* Plan inputs the caller feeds (inputs compiled in as constants are not;
+ * a training module's labels are an argument of their own). */
+static int fed_inputs(const oc_plan *p, const oc_codegen_opts *o, int *ids)
 {
     int n = 0;
     for (int k = 0; k < p->n_inputs; k++)
-        if (p->kind[p->inputs[k]] == OC_T_INPUT)
+        if (p->kind[p->inputs[k]] == OC_T_INPUT && !(o->train && p->inputs[k] == o->train->t_labels))
             ids[n++] = p->inputs[k];
     return n;
+}
+
+/* Outputs the module returns: a training module returns its loss (and
+ * logits) from its step function instead. */
+static int module_outputs(const oc_plan *p, const oc_codegen_opts *o) { return o->train ? 0 : p->n_outputs; }
+
+size_t oc_cg_params_offset(const oc_plan *p) { return (p->weight_bytes + 63) / 64 * 64; }
+
+size_t oc_cg_weights_bytes(const oc_plan *p, const oc_codegen_opts *o)
+{
+    return o->train ? oc_cg_params_offset(p) + sizeof(float) * p->train_floats : p->weight_bytes;
+}
+
+/* Byte offset of a parameter or gradient tensor in its block. */
+static size_t train_block_offset(const oc_plan *p, int t)
+{
+    const float *base = p->kind[t] == OC_T_PARAM ? p->params : p->grads;
+    return sizeof(float) * (size_t)((const float *)p->tensors[t].data - base);
 }
 
 /* ---------------- NAME.h ---------------- */
@@ -145,9 +165,28 @@ static void emit_h_contract(FILE *f, const oc_plan *p, const oc_codegen_opts *o,
             o->portable ? CTX_BYTES_PORTABLE : CTX_BYTES_DEFAULT);
     fprintf(f, "#define %s_ARENA_BYTES %zu /* intermediates, reused by liveness (%zu without reuse) */\n", N,
             p->arena_bytes, p->tensor_bytes);
-    fprintf(f, "#define %s_WEIGHTS_BYTES %zu /* constants, read only */\n", N, p->weight_bytes);
+    size_t wb = oc_cg_weights_bytes(p, o);
+    if (o->train)
+        fprintf(f, "#define %s_WEIGHTS_BYTES %zu /* constants, then the trained parameters from byte %s_PARAMS_OFFSET "
+                   "(written by each step, so never read in place) */\n",
+                N, wb, N);
+    else
+        fprintf(f, "#define %s_WEIGHTS_BYTES %zu /* constants, read only */\n", N, wb);
     fprintf(f, "#define %s_WEIGHTS_FILE_BYTES %zu /* the weights image: a %d-byte header, then the constants */\n", N,
-            p->weight_bytes + OC_WEIGHTS_HEADER, OC_WEIGHTS_HEADER);
+            wb + OC_WEIGHTS_HEADER, OC_WEIGHTS_HEADER);
+    if (o->train) {
+        const oc_tensor *x = &p->tensors[p->inputs[0]];
+        fprintf(f, "#define %s_PARAMS_OFFSET %zu /* bytes into the weights region */\n", N, oc_cg_params_offset(p));
+        fprintf(f, "#define %s_PARAM_FLOATS %zu /* trained parameters, one float block */\n", N, p->train_floats);
+        fprintf(f, "#define %s_GRADS_BYTES %zu /* their gradients, same layout */\n", N,
+                sizeof(float) * p->train_floats);
+        fprintf(f, "#define %s_OPTIM_BYTES %zu /* optimizer state (%s: %d buffer(s) of PARAM_FLOATS) */\n", N,
+                sizeof(float) * p->train_floats * (size_t)oc_optim_state_buffers(&o->train->optim),
+                oc_optim_kind_name(o->train->optim.kind), oc_optim_state_buffers(&o->train->optim));
+        fprintf(f, "#define %s_BATCH %lld /* samples per step */\n", N, (long long)(x->rank ? x->dims[0] : 1));
+        fprintf(f, "#define %s_CLASSES %lld /* logits per sample */\n", N,
+                (long long)p->tensors[o->train->t_logits].dims[p->tensors[o->train->t_logits].rank - 1]);
+    }
     fprintf(f, "#define %s_SCRATCH_BYTES %zu /* kernel scratch, shared by the steps */\n", N, p->scratch_bytes);
     if (!o->portable) {
         fprintf(f, "#define %s_PREP_BYTES %zu /* kernel data prepared from the weights at init (packed) */\n", N,
@@ -200,6 +239,9 @@ static void emit_h_api(FILE *f, const oc_codegen_opts *o, const char *n)
             o->uppercase_name);
     if (!o->portable)
         fprintf(f, "    void *prep;    /* %s_PREP_BYTES */\n", o->uppercase_name);
+    if (o->train)
+        fprintf(f, "    void *grads;   /* %s_GRADS_BYTES */\n    void *optim;   /* %s_OPTIM_BYTES */\n",
+                o->uppercase_name, o->uppercase_name);
     fprintf(f, "} %s_regions;\n\n", n);
     fprintf(f,
             "/* Each init returns 0 and sets *ctx, or returns -1 with a one-line reason\n"
@@ -219,21 +261,53 @@ static void emit_h_api(FILE *f, const oc_codegen_opts *o, const char *n)
     if (o->embed_weights)
         fprintf(f, "/* The weights image compiled into the program (%s_weights.c). */\n"
                    "extern const unsigned char %s_weights_image[];\n", n, n);
+    if (o->train)
+        fprintf(f,
+                "\n/* One training step on a batch: inputs[k] points at input k's bytes (the\n"
+                " * samples, %s_BATCH of them), labels at %s_BATCH class indices in\n"
+                " * [0, %s_CLASSES). Forward, loss, backward, then the optimizer update of\n"
+                " * the parameters with learning rate lr and the BatchNorm running statistics.\n"
+                " * *loss (may be NULL) gets the batch loss before the update, logits (may be\n"
+                " * NULL) %s_BATCH x %s_CLASSES floats. 0, or -1 with %s_error(ctx)\n"
+                " * saying why (a non-finite loss leaves the parameters unchanged). */\n"
+                "int %s_step(%s_ctx *ctx, const void *const *inputs, const int64_t *labels, double lr, float *loss,\n"
+                "            float *logits);\n"
+                "/* Steps taken since init. */\n"
+                "int64_t %s_steps(const %s_ctx *ctx);\n"
+                "/* The trained parameters and running statistics by their ONNX names, as an\n"
+                " * onnxc tensors file (written atomically). 0, or -1 with %s_error(ctx). */\n"
+                "int %s_save_weights(%s_ctx *ctx, const char *path);\n",
+                o->uppercase_name, o->uppercase_name, o->uppercase_name, o->uppercase_name, o->uppercase_name, n, n, n,
+                n, n, n, n, n);
+    else
+        fprintf(f,
+                "\n/* One inference: inputs[k] points at input k's bytes, outputs[k] at room for\n"
+                " * output k's bytes (see %s_input_info / %s_output_info). 0, or -1 with\n"
+                " * %s_error(ctx) saying why. */\n"
+                "int %s_run(%s_ctx *ctx, const void *const *inputs, void *const *outputs);\n",
+                n, n, n, n, n);
     fprintf(f,
-            "\n/* One inference: inputs[k] points at input k's bytes, outputs[k] at room for\n"
-            " * output k's bytes (see %s_input_info / %s_output_info). 0, or -1 with\n"
-            " * %s_error(ctx) saying why. */\n"
-            "int %s_run(%s_ctx *ctx, const void *const *inputs, void *const *outputs);\n"
             "const char *%s_error(const %s_ctx *ctx);\n"
             "/* Releases what %s_init allocated (nothing for %s_init_static); NULL is fine. */\n"
             "void %s_free(%s_ctx *ctx);\n",
-            n, n, n, n, n, n, n, n, n, n, n);
+            n, n, n, n, n, n);
 }
 
 int oc_cg_write_model_h(FILE *f, const oc_plan *p, const oc_codegen_opts *o)
 {
     const char *n = o->name, *N = o->uppercase_name;
-    int fed[256], nf = fed_inputs(p, fed);
+    int fed[256], nf = fed_inputs(p, o, fed), no = module_outputs(p, o);
+    if (o->train)
+        fprintf(f,
+                "/* %s.h: the training module of model %s, generated by `onnxc compile --train`\n"
+                " * from %s. Usage: %s_init with the path of %s.weights (or %s_init_static\n"
+                " * with caller-owned regions), %s_step once per batch (forward, loss,\n"
+                " * backward, optimizer update), %s_save_weights to write the trained\n"
+                " * parameters and BatchNorm statistics (`onnxc export MODEL.onnx --trained\n"
+                " * FILE -o OUT.onnx` puts them back into the model), %s_free.\n"
+                " * Regenerate instead of editing. */\n",
+                n, n, o->source ? o->source : "a model", n, n, n, n, n, n);
+    else
     fprintf(f,
             "/* %s.h: the API of model %s, generated by `onnxc compile` from %s%s.\n"
             " * Usage: %s_init with the path of %s.weights (or %s_init_static with\n"
@@ -243,10 +317,10 @@ int oc_cg_write_model_h(FILE *f, const oc_plan *p, const oc_codegen_opts *o)
     fprintf(f, "#ifndef %s_H_INCLUDED\n#define %s_H_INCLUDED\n\n#include <stddef.h>\n#include <stdint.h>\n\n", N, N);
     fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     emit_h_contract(f, p, o, N);
-    fprintf(f, "#define %s_N_INPUTS %d\n#define %s_N_OUTPUTS %d\n", N, nf, N, p->n_outputs);
+    fprintf(f, "#define %s_N_INPUTS %d\n#define %s_N_OUTPUTS %d\n", N, nf, N, no);
     for (int k = 0; k < nf; k++)
         emit_h_tensor_macros(f, p, N, "INPUT", k, fed[k]);
-    for (int k = 0; k < p->n_outputs; k++)
+    for (int k = 0; k < no; k++)
         emit_h_tensor_macros(f, p, N, "OUTPUT", k, p->outputs[k]);
     fprintf(f, "\n");
     emit_h_api(f, o, n);
@@ -307,7 +381,7 @@ static void emit_c_prologue(cg *c, uint64_t hash)
                                               "kernels/quant.h", "kernels/reduce.h", "kernels/resize.h",
                                               "kernels/shape_ops.h", "kernels/unary_int.h", "kernels/signal.h",
                                               "kernels/spatial.h", "kernels/misc.h",
-                                              "kernels/ml.h", "kernels/optim_ops.h", "kernels/rnn.h"};
+                                              "kernels/ml.h", "kernels/optim_ops.h", "kernels/rnn.h", "optim.h", "io.h"};
         for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
             fprintf(f, "#include \"runtime/%s\"\n", headers[i]);
     }
@@ -322,6 +396,9 @@ static void emit_c_prologue(cg *c, uint64_t hash)
                 c->p->tscratch_stride);
         fprintf(f, "#define N_TABLE_KERNELS %d /* kernels reached through the kernel table by name */\n",
                 c->n_by_name ? c->n_by_name : 1);
+        if (c->o->train)
+            fprintf(f, "#define GRADS_REGION_BYTES %s_GRADS_BYTES\n#define OPTIM_REGION_BYTES %s_OPTIM_BYTES\n", c->N,
+                    c->N);
     }
     fprintf(f, "\n");
 }
@@ -337,6 +414,12 @@ static void emit_c_ctx(cg *c)
         fprintf(f, "    oc_kernel_fn table_kernel[N_TABLE_KERNELS];\n");
         fprintf(f, "    oc_diag diag;         /* what a kernel reported at run time */\n");
     }
+    if (c->o->train)
+        fprintf(f, "    unsigned char *grads;  /* the gradient block */\n"
+                   "    const int64_t *labels; /* the caller's labels during %s_step */\n"
+                   "    unsigned char *optim;  /* the optimizer's state region */\n"
+                   "    oc_optim opt;          /* its state lives in the optim region */\n"
+                   "    int64_t steps;\n", c->n);
     fprintf(f, "    char err[512];\n};\n");
     fprintf(f, "/* compile-time check: the context fits the bytes the header promises */\n");
     fprintf(f, "typedef char ctx_fits_in_%s_CTX_BYTES[sizeof(struct %s_ctx) <= %s_CTX_BYTES ? 1 : -1];\n\n", c->N, c->n,
@@ -351,16 +434,27 @@ static void emit_c_tensor_table(cg *c)
     for (int t = 0; t < p->n_tensors; t++)
         fprintf(f, "    %s,%s\n", c->t.name[t], t == 0 ? " /* = 0 */" : "");
     fprintf(f, "    N_TENSORS\n};\n\n");
-    fprintf(f, "enum { IN_ARENA, IN_WEIGHTS, IN_INPUT }; /* where a tensor's bytes are */\n");
+    fprintf(f, "enum { IN_ARENA, IN_WEIGHTS, IN_INPUT%s }; /* where a tensor's bytes are */\n",
+            c->o->train ? ", IN_GRADS, IN_LABELS" : "");
     fprintf(f, "typedef struct tensor_desc {\n    int dtype, rank;\n    int64_t dims[OC_MAX_RANK];\n"
                "    int64_t numel;\n    int where;\n    size_t offset; /* bytes into the arena or weights; input index */\n"
                "} tensor_desc;\n\n");
     fprintf(f, "static const tensor_desc tensors[N_TENSORS] = {\n");
-    int fed[256], nf = fed_inputs(p, fed);
+    int fed[256], nf = fed_inputs(p, c->o, fed);
     for (int t = 0; t < p->n_tensors; t++) {
         const oc_tensor *x = &p->tensors[t];
         const char *where = p->kind[t] == OC_T_ARENA ? "IN_ARENA" : p->kind[t] == OC_T_CONST ? "IN_WEIGHTS" : "IN_INPUT";
         size_t off = p->offset[t];
+        if (p->kind[t] == OC_T_PARAM) {
+            where = "IN_WEIGHTS";
+            off = oc_cg_params_offset(p) + train_block_offset(p, t);
+        } else if (p->kind[t] == OC_T_GRAD) {
+            where = "IN_GRADS";
+            off = train_block_offset(p, t);
+        } else if (c->o->train && t == c->o->train->t_labels) {
+            where = "IN_LABELS";
+            off = 0;
+        }
         if (p->kind[t] == OC_T_INPUT)
             for (int k = 0; k < nf; k++)
                 if (fed[k] == t)
@@ -376,9 +470,9 @@ static void emit_c_info(cg *c)
 {
     FILE *f = c->f;
     const oc_plan *p = c->p;
-    int fed[256], nf = fed_inputs(p, fed);
+    int fed[256], nf = fed_inputs(p, c->o, fed);
     for (int io = 0; io < 2; io++) {
-        int n = io ? p->n_outputs : nf;
+        int n = io ? module_outputs(p, c->o) : nf;
         const int *ids = io ? p->outputs : fed;
         const char *what = io ? "output" : "input";
         fprintf(f, "static const %s_tensor_info %s_infos[%d] = {\n", c->n, what, n ? n : 1);
@@ -424,9 +518,13 @@ static void emit_c_step_runner(cg *c)
             "    memcpy(v->dims, d->dims, sizeof v->dims);\n    v->numel = d->numel;\n"
             "    if (d->where == IN_ARENA)\n        v->data = c->arena + d->offset;\n"
             "    else if (d->where == IN_WEIGHTS)\n        v->data = c->weights + d->offset;\n"
+            "%s"
             "    else /* a caller's input; none while init prepares kernels */\n"
             "        v->data = c->in ? (void *)c->in[d->offset] : NULL;\n}\n\n",
-            c->n);
+            c->n,
+            c->o->train ? "    else if (d->where == IN_GRADS)\n        v->data = c->grads + d->offset;\n"
+                          "    else if (d->where == IN_LABELS)\n        v->data = (void *)c->labels;\n"
+                        : "");
     fprintf(f,
             "/* Views of a step's tensors (-1: an omitted optional one) and the kernel\n"
             " * arguments over them. */\n"
@@ -538,6 +636,106 @@ static void emit_c_run(cg *c)
     fprintf(f, ";\n        oc_tensor v;\n        view(c, out_tensor[k], &v);\n"
                "        memcpy(outputs[k], v.data, output_infos[k].bytes);\n    }\n");
     fprintf(f, "    c->in = NULL;\n    return 0;\n}\n\n");
+}
+
+static void emit_optim_config(FILE *f, const oc_optim_config *o)
+{
+    fprintf(f,
+            "/* The optimizer and its hyper-parameters (runtime/optim.h), as given to onnxc compile. */\n"
+            "static const oc_optim_config optim_config = {\n"
+            "    .kind = %d, /* %s */\n"
+            "    .weight_decay = %.17g, .momentum = %.17g, .dampening = %.17g, .nesterov = %d,\n"
+            "    .beta1 = %.17g, .beta2 = %.17g, .eps = %.17g, .amsgrad = %d,\n"
+            "    .alpha = %.17g, .centered = %d, .lr_decay = %.17g, .initial_accumulator_value = %.17g,\n"
+            "    .max_grad_norm = %.17g, .norm_type = ",
+            (int)o->kind, oc_optim_kind_name(o->kind), o->weight_decay, o->momentum, o->dampening, o->nesterov,
+            o->beta1, o->beta2, o->eps, o->amsgrad, o->alpha, o->centered, o->lr_decay, o->initial_accumulator_value,
+            o->max_grad_norm);
+    if (isinf(o->norm_type))
+        fprintf(f, "INFINITY");
+    else
+        fprintf(f, "%.17g", o->norm_type);
+    fprintf(f, "};\n\n");
+}
+
+/* A training module's step: the plan (forward, loss, backward), the
+ * update, the running statistics; and the saving of what was trained. */
+static void emit_c_train(cg *c)
+{
+    FILE *f = c->f;
+    const oc_plan *p = c->p;
+    const oc_codegen_train *tr = c->o->train;
+    fprintf(f, "/* Running statistics of the training BatchNorms: after the update, each\n"
+               " * new value (a plan output) replaces the statistic the next step reads. */\n");
+    fprintf(f, "static const int stat_new[] = ");
+    emit_int_list(f, tr->stat_out, tr->n_stats, &c->t);
+    fprintf(f, ", stat_state[] = ");
+    emit_int_list(f, tr->stat, tr->n_stats, &c->t);
+    fprintf(f, ";\n#define N_STATS %d\n\n", tr->n_stats);
+    fprintf(f, "/* The plan: forward, loss, backward (gradients into the grads region). */\n"
+               "static int run_plan(%s_ctx *c)\n{\n", c->n);
+    for (int s = 0; s < p->n_steps; s++)
+        emit_c_step(c, s);
+    fprintf(f, "    (void)c;\n    return 0;\n}\n\n");
+    fprintf(f,
+            "int %s_step(%s_ctx *c, const void *const *inputs, const int64_t *labels, double lr, float *loss,\n"
+            "            float *logits)\n{\n"
+            "    oc_tensor v, w;\n    float l;\n    int k;\n"
+            "    c->err[0] = 0;\n    oc_diag_init(&c->diag);\n",
+            c->n, c->n);
+    fprintf(f, "    for (k = 0; k < %s_BATCH; k++)\n"
+               "        if (labels[k] < 0 || labels[k] >= %s_CLASSES) {\n"
+               "            snprintf(c->err, sizeof c->err, \"label %%d is %%lld, outside [0, %%d)\", k, (long long)labels[k],\n"
+               "                     %s_CLASSES);\n"
+               "            return -1;\n        }\n",
+            c->N, c->N, c->N);
+    fprintf(f, "    c->in = inputs;\n    c->labels = labels;\n"
+               "    k = run_plan(c);\n    c->in = NULL;\n    c->labels = NULL;\n    if (k)\n        return -1;\n");
+    fprintf(f, "    view(c, %s, &v); /* the loss, before the update */\n    l = *(const float *)v.data;\n",
+            c->t.name[tr->t_loss]);
+    fprintf(f, "    if (loss)\n        *loss = l;\n"
+               "    if (logits) {\n        view(c, %s, &v);\n        memcpy(logits, v.data, sizeof(float) * (size_t)v.numel);\n    }\n",
+            c->t.name[tr->t_logits]);
+    fprintf(f, "    if (!isfinite(l)) {\n"
+               "        snprintf(c->err, sizeof c->err, \"step %%lld: the loss is %%g; the parameters were not updated\",\n"
+               "                 (long long)c->steps + 1, (double)l);\n        return -1;\n    }\n");
+    fprintf(f, "    oc_optim_step(&c->opt, (float *)(c->weights + %s_PARAMS_OFFSET), (float *)c->grads, lr);\n", c->N);
+    fprintf(f, "    for (k = 0; k < N_STATS; k++) {\n"
+               "        view(c, stat_new[k], &v);\n        view(c, stat_state[k], &w);\n"
+               "        memcpy(w.data, v.data, sizeof(float) * (size_t)v.numel);\n    }\n"
+               "    (void)w;\n    c->steps++;\n    return 0;\n}\n\n");
+    fprintf(f, "int64_t %s_steps(const %s_ctx *c)\n{\n    return c ? c->steps : 0;\n}\n\n", c->n, c->n);
+    /* what is saved: the parameters, then the statistics, by name */
+    int n_saved = 0;
+    fprintf(f, "/* What %s_save_weights writes: the trained parameters and the running\n"
+               " * statistics, under their ONNX initializer names. */\nstatic const int saved[] = {", c->n);
+    for (int t = 0; t < p->n_tensors; t++)
+        if (p->kind[t] == OC_T_PARAM)
+            fprintf(f, "%s%s", n_saved++ ? ", " : "", c->t.name[t]);
+    for (int k = 0; k < tr->n_stats; k++)
+        fprintf(f, "%s%s", n_saved++ ? ", " : "", c->t.name[tr->stat[k]]);
+    if (!n_saved)
+        fprintf(f, "-1");
+    fprintf(f, "};\n#define N_SAVED %d\n\n", n_saved);
+    fprintf(f, "static const char *const tensor_names[N_TENSORS] = {\n");
+    for (int t = 0; t < p->n_tensors; t++)
+        fprintf(f, "    \"%s\",\n", p->names[t]);
+    fprintf(f, "};\n\n");
+    fprintf(f,
+            "int %s_save_weights(%s_ctx *c, const char *path)\n{\n"
+            "    oc_tensor *v = malloc(sizeof(oc_tensor) * (N_SAVED + 1));\n"
+            "    const oc_tensor **vp = malloc(sizeof(oc_tensor *) * (N_SAVED + 1));\n"
+            "    const char **names = malloc(sizeof(char *) * (N_SAVED + 1));\n"
+            "    int k, rc = -1;\n"
+            "    c->err[0] = 0;\n    oc_diag_init(&c->diag);\n"
+            "    if (!v || !vp || !names) {\n        snprintf(c->err, sizeof c->err, \"out of memory\");\n        goto done;\n    }\n"
+            "    for (k = 0; k < N_SAVED; k++) {\n"
+            "        view(c, saved[k], &v[k]);\n        vp[k] = &v[k];\n        names[k] = tensor_names[saved[k]];\n    }\n"
+            "    if (oc_tensors_save(path, N_SAVED, names, vp, &c->diag))\n"
+            "        snprintf(c->err, sizeof c->err, \"%%.500s\", c->diag.msg);\n"
+            "    else\n        rc = 0;\n"
+            "done:\n    free(v);\n    free(vp);\n    free(names);\n    return rc;\n}\n\n",
+            c->n, c->n);
 }
 
 /* Weights image checks shared by every init. */
@@ -661,12 +859,19 @@ static void emit_c_init(cg *c)
             n, n, n, N, N);
     if (dflt)
         fprintf(f, " || (%s_PREP_BYTES > 0 && !r->prep)", N);
+    if (c->o->train)
+        fprintf(f, " || (%s_GRADS_BYTES > 0 && !r->grads) ||\n        (%s_OPTIM_BYTES > 0 && !r->optim)", N, N);
     fprintf(f,
             ")\n"
             "        return fail_init(err, cap, \"%s_init_static: a region is missing\");\n"
             "    memset(c, 0, sizeof *c);\n"
             "    c->arena = r->arena;\n    c->weights = weights;\n    c->scratch = r->scratch;\n",
             n);
+    if (c->o->train)
+        fprintf(f, "    c->grads = r->grads;\n    c->optim = r->optim;\n"
+                   "    if (oc_optim_init_in(&c->opt, &optim_config, %s_PARAM_FLOATS, r->optim, &c->diag))\n"
+                   "        return fail_init(err, cap, c->diag.msg);\n",
+                N);
     fprintf(f, "%s", dflt ? "    c->prep = r->prep;\n    if (prepare(c))\n        return fail_init(err, cap, c->err);\n" : "");
     fprintf(f, "    *out = c;\n    return 0;\n}\n\n");
     fprintf(f,
@@ -683,10 +888,15 @@ static void emit_c_init(cg *c)
             "                     (unsigned long)(WEIGHTS_HEADER + (size_t)%s_WEIGHTS_BYTES));\n"
             "        return -1;\n    }\n"
             "    if (check_data(h, h + WEIGHTS_HEADER, \"weights image\", err, cap))\n        return -1;\n"
+            "%s"
             "    w = r->weights ? (unsigned char *)r->weights : (unsigned char *)h + WEIGHTS_HEADER;\n"
             "    if (r->weights)\n        memcpy(w, h + WEIGHTS_HEADER, %s_WEIGHTS_BYTES);\n"
             "    return start(ctx, r, w, err, cap);\n}\n\n",
-            n, n, n, N, N, N);
+            n, n, n, N, N,
+            c->o->train ? "    if (!r->weights) /* training writes the parameters and statistics */\n"
+                          "        return fail_init(err, cap, \"a training module needs a weights region (r->weights)\");\n"
+                        : "",
+            N);
     fprintf(f,
             "/* Reads a weights file into `weights` (WEIGHTS_BYTES) after checking its header. */\n"
             "static int read_weights(const char *path, unsigned char *weights, char *err, size_t cap)\n{\n"
@@ -732,15 +942,19 @@ static void emit_c_init(cg *c)
                 "    r.ctx = alloc_region(sizeof(%s_ctx));\n    r.arena = alloc_region(%s_ARENA_BYTES);\n"
                 "    r.weights = alloc_region(%s_WEIGHTS_BYTES);\n    r.scratch = alloc_region(%s_SCRATCH_BYTES);\n"
                 "    r.prep = alloc_region(%s_PREP_BYTES);\n"
-                "    if (!r.ctx || !r.arena || !r.weights || !r.scratch || !r.prep)\n"
+                "%s"
+                "    if (!r.ctx || !r.arena || !r.weights || !r.scratch || !r.prep%s)\n"
                 "        rc = fail_init(err, cap, \"out of memory\");\n"
                 "    else if (path)\n        rc = %s_init_static_file(ctx, &r, path, err, cap);\n"
                 "    else\n        rc = %s_init_static(ctx, &r, image, image_bytes, err, cap);\n"
                 "    if (rc) {\n"
                 "        free(r.ctx);\n        free(r.arena);\n        free(r.weights);\n        free(r.scratch);\n"
-                "        free(r.prep);\n        *ctx = NULL;\n        return -1;\n    }\n"
+                "        free(r.prep);\n%s        *ctx = NULL;\n        return -1;\n    }\n"
                 "    (*ctx)->owned = 1;\n    return 0;\n}\n\n",
-                n, n, n, N, N, N, N, n, n);
+                n, n, n, N, N, N, N,
+                c->o->train ? "    r.grads = alloc_region(GRADS_REGION_BYTES);\n    r.optim = alloc_region(OPTIM_REGION_BYTES);\n" : "",
+                c->o->train ? " || !r.grads || !r.optim" : "", n, n,
+                c->o->train ? "        free(r.grads);\n        free(r.optim);\n" : "");
         fprintf(f,
                 "int %s_init(%s_ctx **ctx, const char *path, char *err, size_t cap)\n{\n"
                 "    return init_heap(ctx, path ? path : %s_WEIGHTS_FILE, NULL, 0, err, cap);\n}\n\n"
@@ -753,7 +967,8 @@ static void emit_c_init(cg *c)
     if (dflt)
         fprintf(f,
                 "    if (!c || !c->owned)\n        return;\n"
-                "    free(c->arena);\n    free(c->weights);\n    free(c->scratch);\n    free(c->prep);\n    free(c);\n");
+                "    free(c->arena);\n    free(c->weights);\n    free(c->scratch);\n    free(c->prep);\n%s    free(c);\n",
+                c->o->train ? "    free(c->grads);\n    free(c->optim);\n" : "");
     else
         fprintf(f, "    (void)c; /* the caller owns every region */\n");
     fprintf(f, "}\n");
@@ -811,9 +1026,14 @@ int oc_cg_write_model_c(FILE *f, const oc_graph *g, const oc_plan *p, const oc_c
     }
     if (c.max_args < 1)
         c.max_args = 1;
+    if (o->train && o->portable) {
+        oc_fail(d, "--train and --portable: the training step needs onnxc's runtime library (its backward kernels "
+                   "and optimizers have no portable twin yet)");
+        goto done;
+    }
     for (int t = 0; t < p->n_tensors; t++) {
-        if (p->kind[t] == OC_T_PARAM || p->kind[t] == OC_T_GRAD) {
-            oc_fail(d, "tensor '%s': training tensors are not supported by onnxc compile yet", p->names[t]);
+        if ((p->kind[t] == OC_T_PARAM || p->kind[t] == OC_T_GRAD) && !o->train) {
+            oc_fail(d, "tensor '%s': a training tensor in an inference module", p->names[t]);
             goto done;
         }
         if (!dtype_enum(p->tensors[t].dtype)) {
@@ -831,13 +1051,18 @@ int oc_cg_write_model_c(FILE *f, const oc_graph *g, const oc_plan *p, const oc_c
     emit_c_info(&c);
     if (emit_c_params(&c, d))
         goto done;
+    if (o->train)
+        emit_optim_config(f, &o->train->optim);
     emit_c_step_runner(&c);
     emit_c_weights_check(&c);
     if (!o->portable)
         emit_c_prepare(&c);
     emit_c_init(&c);
     fprintf(f, "\n");
-    emit_c_run(&c);
+    if (o->train)
+        emit_c_train(&c);
+    else
+        emit_c_run(&c);
     rc = 0;
 done:
     names_free(&c.t);

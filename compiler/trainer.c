@@ -220,7 +220,7 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
     }
     int threads = c->threads > 0 ? c->threads : oc_get_threads();
     oc_plan_opts po = {.threads = threads, .n_train = t->tg.n_params, .train_params = t->tg.params,
-                       .train_grads = t->tg.grads, .views = views};
+                       .train_grads = t->tg.grads, .views = views, .mutable_constants = c->weights_block};
     if (!(t->p = oc_plan_build(t->tg.g, &po, d)))
         goto fail;
     if (c->sync_bn && c->coll.allreduce)
@@ -287,6 +287,19 @@ fail:
 }
 
 oc_plan *oc_trainer_plan(oc_trainer *t) { return t->p; }
+
+void oc_trainer_get_layout(const oc_trainer *t, oc_trainer_layout *l)
+{
+    l->plan = t->p;
+    l->t_loss = t->t_loss;
+    l->t_logits = t->t_logits;
+    l->t_samples = t->p->inputs[0];
+    l->t_labels = t->p->inputs[1];
+    l->n_stats = t->tg.n_stats;
+    l->stat_out = t->t_stat_out;
+    l->stat = t->t_stat;
+    l->optim = &t->cfg.optim;
+}
 
 int64_t oc_trainer_batch(const oc_trainer *t) { return t->batch; }
 int64_t oc_trainer_steps(const oc_trainer *t) { return t->step; }

@@ -48,6 +48,9 @@ typedef struct oc_train_config {
     oc_collective coll;
     int rank, ranks;
     int sync_bn;
+    /* 1: every constant of the training plan is copied into its weights
+     * block (the code generator writes that block as the weights file). */
+    int weights_block;
 } oc_train_config;
 
 typedef struct oc_trainer oc_trainer;
@@ -103,6 +106,18 @@ int oc_trainer_average_stats(oc_trainer *t);
  * equal on every rank of a data-parallel run (a debug check; without
  * sync_bn the statistics agree only after an evaluation). */
 uint64_t oc_trainer_state_checksum(const oc_trainer *t, int stats);
+
+/* What a step does besides running the training plan, for the code
+ * generator (onnxc compile --train), which emits the same step as C. */
+typedef struct oc_trainer_layout {
+    const oc_plan *plan;      /* the training plan */
+    int t_loss, t_logits;     /* its loss (a float scalar) and logits tensors */
+    int t_samples, t_labels;  /* its two inputs: the batch and the int64 labels */
+    int n_stats;              /* after the update, tensor stat_out[k] is copied over stat[k] */
+    const int *stat_out, *stat;
+    const oc_optim_config *optim;
+} oc_trainer_layout;
+void oc_trainer_get_layout(const oc_trainer *t, oc_trainer_layout *l);
 
 /* Facts about the run. */
 int64_t oc_trainer_batch(const oc_trainer *t);

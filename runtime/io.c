@@ -283,3 +283,174 @@ oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d)
     }
     return t;
 }
+
+/* ---------------- named tensors (io.h) ---------------- */
+
+static uint64_t tns_fnv(uint64_t h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void tns_put(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t tns_get(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int oc_tensors_save(const char *path, int n, const char *const *names, const oc_tensor *const *t, oc_diag *d)
+{
+    size_t len = 16 + 8;
+    for (int k = 0; k < n; k++) {
+        size_t el = oc_dtype_size(t[k]->dtype);
+        if (!el || t[k]->dtype == OC_STRING || !names[k] || t[k]->rank < 0 || t[k]->rank > OC_MAX_RANK)
+            return oc_fail(d, "%s: tensor %d ('%s') cannot be saved", path, k, names[k] ? names[k] : "");
+        len += 12 + strlen(names[k]) + 8 * (size_t)t[k]->rank + el * (size_t)t[k]->numel;
+    }
+    unsigned char *buf = malloc(len), *q = buf;
+    if (!buf)
+        return oc_fail(d, "%s: out of memory (%zu bytes)", path, len);
+    memcpy(q, OC_TENSORS_MAGIC, 8);
+    tns_put(q + 8, OC_TENSORS_VERSION, 4);
+    tns_put(q + 12, (uint64_t)n, 4);
+    q += 16;
+    for (int k = 0; k < n; k++) {
+        size_t nl = strlen(names[k]), bytes = oc_tensor_nbytes(t[k]);
+        tns_put(q, nl, 4);
+        memcpy(q + 4, names[k], nl);
+        q += 4 + nl;
+        tns_put(q, (uint64_t)t[k]->dtype, 4);
+        tns_put(q + 4, (uint64_t)t[k]->rank, 4);
+        q += 8;
+        for (int i = 0; i < t[k]->rank; i++, q += 8)
+            tns_put(q, (uint64_t)t[k]->dims[i], 8);
+        if (bytes)
+            memcpy(q, t[k]->data, bytes);
+        q += bytes;
+    }
+    tns_put(q, tns_fnv(0xcbf29ce484222325ULL, buf, (size_t)(q - buf)), 8);
+    int rc = oc_write_file_atomic(path, buf, len, d);
+    free(buf);
+    return rc;
+}
+
+void oc_tensors_free(int n, char **names, oc_tensor **t)
+{
+    for (int k = 0; k < n; k++) {
+        if (names)
+            free(names[k]);
+        if (t)
+            oc_tensor_free(t[k]);
+    }
+    free(names);
+    free(t);
+}
+
+int oc_tensors_load(const char *path, int *n_out, char ***names_out, oc_tensor ***t_out, oc_diag *d)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    *n_out = 0;
+    *names_out = NULL;
+    *t_out = NULL;
+    if (oc_read_file(path, &buf, &len, (size_t)OC_MAX_TENSOR_BYTES, d))
+        return -1;
+    if (len < 24 || memcmp(buf, OC_TENSORS_MAGIC, 8)) {
+        free(buf);
+        return oc_fail(d, "%s: not an onnxc tensors file (bad magic or shorter than its header)", path);
+    }
+    if (tns_get(buf + 8, 4) != OC_TENSORS_VERSION) {
+        unsigned v = (unsigned)tns_get(buf + 8, 4);
+        free(buf);
+        return oc_fail(d, "%s: tensors file version %u, this onnxc reads version %d", path, v, OC_TENSORS_VERSION);
+    }
+    if (tns_fnv(0xcbf29ce484222325ULL, buf, len - 8) != tns_get(buf + len - 8, 8)) {
+        free(buf);
+        return oc_fail(d, "%s: corrupt tensors file (checksum mismatch)", path);
+    }
+    uint64_t n = tns_get(buf + 12, 4);
+    const unsigned char *q = buf + 16, *end = buf + len - 8;
+    if (n > (uint64_t)(end - q) / 12) {
+        free(buf);
+        return oc_fail(d, "%s: %llu tensors cannot fit in %zu bytes", path, (unsigned long long)n, len);
+    }
+    char **names = calloc((size_t)n + 1, sizeof *names);
+    oc_tensor **ts = calloc((size_t)n + 1, sizeof *ts);
+    int k = 0;
+    if (!names || !ts) {
+        oc_fail(d, "%s: out of memory", path);
+        goto fail;
+    }
+    for (; (uint64_t)k < n; k++) {
+        if (end - q < 4 || tns_get(q, 4) > (uint64_t)(end - q - 4) || tns_get(q, 4) > 4096) {
+            oc_fail(d, "%s: tensor %d: its name runs past the end of the file", path, k);
+            goto fail;
+        }
+        size_t nl = (size_t)tns_get(q, 4);
+        if (!(names[k] = malloc(nl + 1))) {
+            oc_fail(d, "%s: out of memory", path);
+            goto fail;
+        }
+        memcpy(names[k], q + 4, nl);
+        names[k][nl] = 0;
+        q += 4 + nl;
+        if (end - q < 8) {
+            oc_fail(d, "%s: tensor '%s': truncated before its type", path, names[k]);
+            goto fail;
+        }
+        uint64_t dt = tns_get(q, 4), rank = tns_get(q + 4, 4);
+        q += 8;
+        if (dt > 64 || !oc_dtype_size((int)dt) || dt == OC_STRING || rank > OC_MAX_RANK ||
+            (uint64_t)(end - q) < 8 * rank) {
+            oc_fail(d, "%s: tensor '%s': bad element type %llu or rank %llu", path, names[k], (unsigned long long)dt,
+                    (unsigned long long)rank);
+            goto fail;
+        }
+        int64_t dims[OC_MAX_RANK];
+        uint64_t numel = 1;
+        for (uint64_t i = 0; i < rank; i++, q += 8) {
+            uint64_t v = tns_get(q, 8);
+            if (v > (uint64_t)OC_MAX_TENSOR_BYTES || (v && numel > (uint64_t)OC_MAX_TENSOR_BYTES / v)) {
+                oc_fail(d, "%s: tensor '%s': dimension %llu is out of range", path, names[k], (unsigned long long)i);
+                goto fail;
+            }
+            dims[i] = (int64_t)v;
+            numel *= v;
+        }
+        uint64_t bytes = numel * oc_dtype_size((int)dt);
+        if (bytes > (uint64_t)(end - q)) {
+            oc_fail(d, "%s: tensor '%s': %llu bytes of data run past the end of the file", path, names[k],
+                    (unsigned long long)bytes);
+            goto fail;
+        }
+        if (!(ts[k] = oc_tensor_new((int)dt, (int)rank, dims, d)))
+            goto fail;
+        if (bytes)
+            memcpy(ts[k]->data, q, (size_t)bytes);
+        q += bytes;
+    }
+    if (q != end) {
+        oc_fail(d, "%s: %zu bytes after the last tensor", path, (size_t)(end - q));
+        goto fail;
+    }
+    free(buf);
+    *n_out = (int)n;
+    *names_out = names;
+    *t_out = ts;
+    return 0;
+fail:
+    free(buf);
+    oc_tensors_free(k + 1 <= (int)n ? k + 1 : (int)n, names, ts);
+    return -1;
+}

@@ -19,6 +19,20 @@ int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag
 oc_tensor *oc_npy_read(const char *path, oc_diag *d);
 int oc_npy_write(const char *path, const oc_tensor *t, oc_diag *d);
 
+/* Named tensors in one file (trained weights from generated code, read
+ * back by `onnxc export --trained`). Little-endian:
+ *   "ONNXCTNS"  8 bytes, version u32 (1), count u32, then per tensor:
+ *   name length u32, name bytes, ONNX dtype u32, rank u32, dims i64 x rank,
+ *   the elements; closed by the FNV-1a 64 of every byte before it (u64).
+ * Written atomically; a read checks every length and the checksum before
+ * it returns anything. */
+#define OC_TENSORS_MAGIC "ONNXCTNS"
+#define OC_TENSORS_VERSION 1
+int oc_tensors_save(const char *path, int n, const char *const *names, const oc_tensor *const *t, oc_diag *d);
+/* *names and *t get n malloc'd entries (free with oc_tensors_free). */
+int oc_tensors_load(const char *path, int *n, char ***names, oc_tensor ***t, oc_diag *d);
+void oc_tensors_free(int n, char **names, oc_tensor **t);
+
 typedef struct oc_image_opts {
     int64_t height, width; /* output size */
     int center_crop;       /* resize the short side to size*256/224, then crop (torchvision style) */

@@ -103,6 +103,61 @@ static int check_config(const oc_optim_config *c, oc_diag *d)
     return 0;
 }
 
+/* The state buffers a configuration keeps, with their PyTorch names. */
+static int state_names(const oc_optim_config *c, const char **names)
+{
+    int k = 0;
+    switch (c->kind) {
+    case OC_OPTIM_SGD:
+        if (c->momentum != 0)
+            names[k++] = "momentum_buffer";
+        break;
+    case OC_OPTIM_ADAGRAD:
+        names[k++] = "sum";
+        break;
+    case OC_OPTIM_RMSPROP:
+        names[k++] = "square_avg";
+        if (c->momentum > 0)
+            names[k++] = "momentum_buffer";
+        if (c->centered)
+            names[k++] = "grad_avg";
+        break;
+    case OC_OPTIM_ADAM:
+    case OC_OPTIM_ADAMW:
+        names[k++] = "exp_avg";
+        names[k++] = "exp_avg_sq";
+        if (c->amsgrad)
+            names[k++] = "max_exp_avg_sq";
+        break;
+    default:
+        break;
+    }
+    return k;
+}
+
+int oc_optim_state_buffers(const oc_optim_config *c)
+{
+    const char *names[OC_OPTIM_MAX_STATE];
+    return state_names(c, names);
+}
+
+int oc_optim_init_in(oc_optim *o, const oc_optim_config *c, size_t n, float *block, oc_diag *d)
+{
+    memset(o, 0, sizeof(*o));
+    o->grad_norm = -1;
+    if (check_config(c, d))
+        return -1;
+    o->cfg = *c;
+    o->n = n;
+    o->n_state = state_names(c, o->state_name);
+    if (o->n_state > 0 && n > 0 && !block)
+        return oc_fail(d, "optimizer %s: no memory given for its state", kind_names[c->kind]);
+    for (int k = 0; k < o->n_state && n > 0; k++)
+        o->state[k] = block + (size_t)k * n;
+    oc_optim_reset(o);
+    return 0;
+}
+
 int oc_optim_init(oc_optim *o, const oc_optim_config *c, size_t n, oc_diag *d)
 {
     memset(o, 0, sizeof(*o));
@@ -111,33 +166,7 @@ int oc_optim_init(oc_optim *o, const oc_optim_config *c, size_t n, oc_diag *d)
         return -1;
     o->cfg = *c;
     o->n = n;
-
-    /* State buffers and their PyTorch names (optimizer.state[p][name]). */
-    switch (c->kind) {
-    case OC_OPTIM_SGD:
-        if (c->momentum != 0)
-            o->state_name[o->n_state++] = "momentum_buffer";
-        break;
-    case OC_OPTIM_ADAGRAD:
-        o->state_name[o->n_state++] = "sum";
-        break;
-    case OC_OPTIM_RMSPROP:
-        o->state_name[o->n_state++] = "square_avg";
-        if (c->momentum > 0)
-            o->state_name[o->n_state++] = "momentum_buffer";
-        if (c->centered)
-            o->state_name[o->n_state++] = "grad_avg";
-        break;
-    case OC_OPTIM_ADAM:
-    case OC_OPTIM_ADAMW:
-        o->state_name[o->n_state++] = "exp_avg";
-        o->state_name[o->n_state++] = "exp_avg_sq";
-        if (c->amsgrad)
-            o->state_name[o->n_state++] = "max_exp_avg_sq";
-        break;
-    default:
-        break;
-    }
+    o->n_state = state_names(c, o->state_name); /* PyTorch's optimizer.state[p] keys */
     if (o->n_state > 0 && n > 0) {
         if (n > SIZE_MAX / sizeof(float) / (size_t)o->n_state)
             return oc_fail(d, "optimizer %s: %zu parameters are too many", kind_names[c->kind], n);
@@ -156,8 +185,9 @@ void oc_optim_reset(oc_optim *o)
 {
     o->t = 0;
     o->grad_norm = -1;
-    if (o->block)
-        memset(o->block, 0, sizeof(float) * o->n * (size_t)o->n_state);
+    for (int k = 0; k < o->n_state; k++) /* in o->block, or in the caller's (oc_optim_init_in) */
+        if (o->state[k])
+            memset(o->state[k], 0, sizeof(float) * o->n);
     if (o->cfg.kind == OC_OPTIM_ADAGRAD && o->state[0]) {
         float v = (float)o->cfg.initial_accumulator_value;
         for (size_t i = 0; i < o->n; i++)

@@ -92,6 +92,14 @@ const char *oc_optim_kind_name(oc_optim_kind kind);
 int oc_optim_init(oc_optim *o, const oc_optim_config *c, size_t n, oc_diag *d);
 void oc_optim_free(oc_optim *o);
 
+/* The number of n-float state buffers configuration c keeps (0 to
+ * OC_OPTIM_MAX_STATE), and an init over caller memory: block holds that
+ * many times n floats and is owned by the caller (generated code places it
+ * in a region of its memory contract); oc_optim_free then frees nothing
+ * but the no-decay ranges. */
+int oc_optim_state_buffers(const oc_optim_config *c);
+int oc_optim_init_in(oc_optim *o, const oc_optim_config *c, size_t n, float *block, oc_diag *d);
+
 /* Excludes [offset, offset + count) from weight decay (L2 and decoupled). */
 int oc_optim_exclude_decay(oc_optim *o, size_t offset, size_t count, oc_diag *d);
 

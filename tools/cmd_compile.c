@@ -1,13 +1,18 @@
 /* cmd_compile.c: `onnxc compile MODEL.onnx -o DIR [--name NAME] [--batch N] [--dim NAME=N]
  *                [--portable] [--embed-weights] [--threads N] [--bake-from DIR]
- *                [--no-fuse] [--passes LIST] [--no-pass NAME]`
+ *                [--no-fuse] [--passes LIST] [--no-pass NAME]
+ *                [--train [--loss cross_entropy] [--optim NAME] [--momentum M] [--nesterov]
+ *                 [--weight-decay W] [--bn auto|train|eval|model] [--freeze none|backbone]]`
  * Loads the model, runs the same shape inference, graph passes and planner
  * as `onnxc run`, and hands the plan to the code generator
  * (compiler/codegen.h), which writes NAME.h, NAME.c, NAME.weights, main.c,
  * a Makefile and a CMakeLists.txt into DIR. --bake-from reads an ONNX
  * backend-test data set (DIR/input_K.pb): the model's input shapes are
  * bound to the data's and inputs whose value defines a shape are compiled
- * in as constants, as `onnxc check` does. */
+ * in as constants, as `onnxc check` does.
+ * --train also writes the training module NAME_train (compiler/trainer.h's
+ * training plan: forward, cross-entropy loss, backward, optimizer update)
+ * with its harness NAME_train_main.c; the build files build both. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +21,9 @@
 
 #include "../compiler/codegen.h"
 #include "../compiler/onnx_import.h"
+#include "../compiler/head.h"
 #include "../compiler/planner.h"
+#include "../compiler/trainer.h"
 #include "../models/models.h"
 #include "cli.h"
 
@@ -73,7 +80,13 @@ static int usage(FILE *f)
             "Default mode links onnxc's runtime library (pkg-config onnxc-runtime, or CMake find_package(onnxc));\n"
             "--portable writes self-contained C99 (libm only) for Conv/Gemm/MatMul/pool/BN/activation/Softmax nets.\n"
             "--threads N sizes kernel scratch for N threads (default 1). --bake-from reads input_K.pb files:\n"
-            "input shapes follow the data and inputs that define a shape become constants.\n");
+            "input shapes follow the data and inputs that define a shape become constants.\n"
+            "--train also writes the training module NAME_train: NAME_train_step(ctx, inputs, labels, lr, &loss,\n"
+            "logits) runs forward, softmax cross-entropy against int64 labels, backward and the optimizer update\n"
+            "(--optim sgd|adam|adamw|adagrad|rmsprop, --momentum M, --nesterov, --weight-decay W); --freeze\n"
+            "backbone trains only the classifier head (the last Gemm/MatMul), none (default) everything;\n"
+            "--bn auto|train|eval|model as onnxc train. NAME_train_save_weights writes the trained tensors;\n"
+            "`onnxc export MODEL.onnx --trained FILE -o OUT.onnx` puts them back into the model.\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -85,7 +98,9 @@ int oc_cmd_compile(int argc, char **argv)
     oc_pass_opts_default(&popts);
     oc_codegen_opts co = {.name = "model"};
     const char *bake_dir = NULL;
-    int threads = 1;
+    int threads = 1, train = 0, nesterov = 0;
+    const char *loss = "cross_entropy", *optim = "sgd", *bn = "auto", *freeze = "none";
+    double momentum = 0, weight_decay = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int r = cli_pass_arg("compile", &popts, NULL, argc, argv, &i);
@@ -115,6 +130,24 @@ int oc_cmd_compile(int argc, char **argv)
             co.portable = 1;
         } else if (!strcmp(a, "--embed-weights")) {
             co.embed_weights = 1;
+        } else if (!strcmp(a, "--train")) {
+            train = 1;
+        } else if (!strcmp(a, "--nesterov")) {
+            nesterov = 1;
+        } else if (!strcmp(a, "--loss") || !strcmp(a, "--optim") || !strcmp(a, "--bn") || !strcmp(a, "--freeze")) {
+            if (!(v = cli_value("compile", argc, argv, &i)))
+                return 2;
+            *(a[2] == 'l' ? &loss : a[2] == 'o' ? &optim : a[2] == 'b' ? &bn : &freeze) = v;
+        } else if (!strcmp(a, "--momentum") || !strcmp(a, "--weight-decay")) {
+            char *end;
+            if (!(v = cli_value("compile", argc, argv, &i)))
+                return 2;
+            double x = strtod(v, &end);
+            if (*end || !(x >= 0 && x < 1e6)) {
+                fprintf(stderr, "onnxc compile: %s takes a number >= 0, got '%s'\n", a, v);
+                return 2;
+            }
+            *(a[2] == 'm' ? &momentum : &weight_decay) = x;
         } else {
             fprintf(stderr, "onnxc compile: unknown argument '%s' (see onnxc compile --help)\n", a);
             return 2;
@@ -130,12 +163,58 @@ int oc_cmd_compile(int argc, char **argv)
     }
     if (co.portable)
         threads = 1;
+    oc_train_config tc;
+    oc_train_config_default(&tc);
+    int train_flag_given = nesterov || momentum > 0 || weight_decay > 0 || strcmp(loss, "cross_entropy") ||
+                           strcmp(optim, "sgd") || strcmp(bn, "auto") || strcmp(freeze, "none");
+    if (!train && train_flag_given) {
+        fprintf(stderr, "onnxc compile: --loss, --optim, --momentum, --nesterov, --weight-decay, --bn and --freeze "
+                        "need --train\n");
+        return 2;
+    }
+    if (train) {
+        oc_diag d0;
+        oc_diag_init(&d0);
+        if (co.portable) {
+            fprintf(stderr, "onnxc compile: --train and --portable: the training step needs onnxc's runtime library "
+                            "(its backward kernels and optimizers have no portable twin yet)\n");
+            return 2;
+        }
+        if (strcmp(loss, "cross_entropy")) {
+            fprintf(stderr, "onnxc compile: --loss %s: the training module supports cross_entropy (softmax "
+                            "cross-entropy on the first output against int64 class labels)\n", loss);
+            return 2;
+        }
+        if (strcmp(freeze, "none") && strcmp(freeze, "backbone")) {
+            fprintf(stderr, "onnxc compile: --freeze must be none or backbone, got '%s'\n", freeze);
+            return 2;
+        }
+        if (oc_optim_kind_parse(optim, &tc.optim.kind)) {
+            fprintf(stderr, "onnxc compile: --optim must be sgd, adam, adamw, adagrad or rmsprop, got '%s'\n", optim);
+            return 2;
+        }
+        oc_optim_config_default(&tc.optim, tc.optim.kind);
+        tc.optim.momentum = momentum;
+        tc.optim.nesterov = nesterov;
+        if (weight_decay > 0 || tc.optim.kind != OC_OPTIM_ADAMW)
+            tc.optim.weight_decay = weight_decay;
+        if (oc_bn_policy_parse(bn, &tc.bn)) {
+            fprintf(stderr, "onnxc compile: --bn must be auto, train, eval or model, got '%s'\n", bn);
+            return 2;
+        }
+        tc.threads = threads;
+        tc.no_fuse = popts.no_fuse;
+        tc.weights_block = 1;
+        (void)d0;
+    }
     double t0 = seconds();
     oc_diag d;
     oc_diag_init(&d);
     oc_graph *g = NULL;
     oc_plan *p = NULL;
     oc_pass_report rep = {0};
+    oc_trainer *trainer = NULL;
+    char train_name[96] = "";
     unsigned char baked[MAX_BAKE] = {0};
     int rc = 1;
     const char *src = ma.path ? ma.path : ma.model;
@@ -152,7 +231,33 @@ int oc_cmd_compile(int argc, char **argv)
         goto fail;
     if (bake_dir && bake_from(g, bake_dir, baked, &d))
         goto fail;
-    if (oc_graph_infer_shapes(g, &d) || oc_passes_run(g, &popts, &rep, &d))
+    if (oc_graph_infer_shapes(g, &d))
+        goto fail;
+    if (train) { /* the trainer plans its own copy of the model, before the inference passes */
+        unsigned char *flags = NULL;
+        if (!strcmp(freeze, "backbone")) {
+            oc_head h;
+            if (oc_head_find(g, NULL, &h, &d))
+                goto fail;
+            if (!(flags = calloc((size_t)g->n_values + 1, 1))) {
+                oc_fail(&d, "out of memory");
+                goto fail;
+            }
+            flags[h.weight] = 1;
+            if (h.bias >= 0)
+                flags[h.bias] = 1;
+        }
+        tc.trainable = flags;
+        trainer = oc_trainer_new(g, &tc, &d);
+        free(flags);
+        if (!trainer) {
+            oc_diag_prefix(&d, "--train: ");
+            goto fail;
+        }
+        snprintf(train_name, sizeof train_name, "%s_train", co.name);
+        co.with_train = train_name;
+    }
+    if (oc_passes_run(g, &popts, &rep, &d))
         goto fail;
     oc_plan_opts po = {threads, 0};
     po.max_memory = ma.max_memory;
@@ -178,11 +283,33 @@ int oc_cmd_compile(int argc, char **argv)
             printf("input %d '%s': %s %s (argument %d)\n", k, v->name, oc_dtype_name(v->dtype),
                    oc_format_dims(sh, sizeof sh, v->dims, v->rank), fed++);
     }
+    if (trainer) {
+        oc_trainer_layout l;
+        oc_trainer_get_layout(trainer, &l);
+        oc_codegen_train cgt = {.t_loss = l.t_loss, .t_logits = l.t_logits, .t_labels = l.t_labels,
+                                .n_stats = l.n_stats, .stat_out = l.stat_out, .stat = l.stat, .optim = *l.optim};
+        oc_codegen_opts ct = co;
+        ct.name = train_name;
+        ct.train = &cgt;
+        ct.with_train = NULL;
+        ct.embed_weights = 0;
+        if (oc_codegen_write(g, l.plan, &ct, &d)) {
+            oc_diag_prefix(&d, "--train: ");
+            goto fail;
+        }
+        char pb[32];
+        printf("training module %s: %d steps (forward, loss, backward), %zu trained parameters (%s), %d BatchNorm(s) "
+               "in training mode, optimizer %s -> %s/%s.{h,c,weights}, %s_main.c\n",
+               train_name, l.plan->n_steps, l.plan->train_floats,
+               oc_format_bytes(pb, sizeof pb, 4.0 * (double)l.plan->train_floats), oc_trainer_bn_training(trainer),
+               oc_optim_kind_name(l.optim->kind), co.dir, train_name, train_name);
+    }
     rc = 0;
     goto done;
 fail:
     fprintf(stderr, "onnxc compile: error: %s: %s\n", src, d.msg);
 done:
+    oc_trainer_free(trainer);
     oc_plan_free(p);
     oc_pass_report_free(&rep);
     oc_graph_free(g);

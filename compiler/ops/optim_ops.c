@@ -26,11 +26,11 @@ static int read_attrs(const oc_node *n, oc_optim_op_params *p, oc_diag *d)
     memset(p, 0, sizeof *p);
     p->norm_coefficient = oc_attr_float(n, "norm_coefficient", 0.0f);
     if (strcmp(n->op_type, "Adagrad") == 0) {
-        p->kind = OC_OPTIM_ADAGRAD;
+        p->kind = OC_OPTOP_ADAGRAD;
         p->decay_factor = oc_attr_float(n, "decay_factor", 0.0f);
         p->epsilon = oc_attr_float(n, "epsilon", 1e-6f);
     } else if (strcmp(n->op_type, "Adam") == 0) {
-        p->kind = OC_OPTIM_ADAM;
+        p->kind = OC_OPTOP_ADAM;
         p->alpha = oc_attr_float(n, "alpha", 0.9f);
         p->beta = oc_attr_float(n, "beta", 0.999f);
         p->epsilon = oc_attr_float(n, "epsilon", 1e-6f);
@@ -42,9 +42,9 @@ static int read_attrs(const oc_node *n, oc_optim_op_params *p, oc_diag *d)
                 return oc_fail(d, "Momentum needs attribute '%s'", required[i]);
         const char *mode = oc_attr_string(n, "mode", "");
         if (strcmp(mode, "standard") == 0)
-            p->kind = OC_OPTIM_MOMENTUM;
+            p->kind = OC_OPTOP_MOMENTUM;
         else if (strcmp(mode, "nesterov") == 0)
-            p->kind = OC_OPTIM_NESTEROV;
+            p->kind = OC_OPTOP_NESTEROV;
         else
             return oc_fail(d, "mode '%s' is neither 'standard' nor 'nesterov'", mode);
         p->alpha = oc_attr_float(n, "alpha", 0.0f);

@@ -412,6 +412,11 @@ static void h_format_dims(char *buf, size_t cap, const int64_t *dims, int rank)
         snprintf(buf + n, cap - n, "]");
 }
 
+#ifndef HARNESS_TRAIN
+#define HARNESS_TRAIN 0
+#endif
+
+#if !HARNESS_TRAIN
 static int h_usage(const char *argv0)
 {
     fprintf(stderr, "usage: %s -i [INPUT=]FILE ... -o OUTDIR [-w WEIGHTS (default: the model's, here or beside this program)] [-t RUNS]\n"
@@ -611,3 +616,105 @@ done:
 #endif
     return rc;
 }
+#else /* HARNESS_TRAIN: the harness of a training module */
+
+static int h_usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s -i SAMPLES --labels LABELS [--steps K] [--lr X] [-w WEIGHTS] [--save FILE]\n"
+                    "SAMPLES (.pb or .npy): N samples of the model's input shape (N a multiple of the batch, %d);\n"
+                    "LABELS: N int64 class indices. Runs K training steps (default: one pass) over the batches\n"
+                    "in order, printing each step's loss, and with --save writes the trained parameters and\n"
+                    "BatchNorm statistics (onnxc export MODEL.onnx --trained FILE -o OUT.onnx reads them).\n",
+            argv0, (int)MU(BATCH));
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *samples = NULL, *labels = NULL, *save = NULL, *weights = MU(WEIGHTS_FILE);
+    const M(tensor_info) *ti = M(input_info)(0);
+    h_tensor x, y;
+    char err[1024], a[256], b[256];
+    long steps = -1, s, n_batches;
+    double lr = 0.01;
+    int i, k, same, rc = 1;
+    M(ctx) *ctx = NULL;
+    (void)h_write_pb; /* the inference harness's writer */
+    memset(&x, 0, sizeof x);
+    memset(&y, 0, sizeof y);
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-i") && i + 1 < argc)
+            samples = argv[++i];
+        else if (!strcmp(argv[i], "--labels") && i + 1 < argc)
+            labels = argv[++i];
+        else if (!strcmp(argv[i], "--save") && i + 1 < argc)
+            save = argv[++i];
+        else if (!strcmp(argv[i], "-w") && i + 1 < argc)
+            weights = argv[++i];
+        else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+            steps = atol(argv[++i]);
+            if (steps < 1 || steps > 100000000L)
+                return h_usage(argv[0]);
+        } else if (!strcmp(argv[i], "--lr") && i + 1 < argc) {
+            char *end;
+            lr = strtod(argv[++i], &end);
+            if (*end || !(lr >= 0 && lr < 1e6))
+                return h_usage(argv[0]);
+        } else
+            return h_usage(argv[0]);
+    }
+    if (!samples || !labels || MU(N_INPUTS) != 1)
+        return h_usage(argv[0]);
+    if (h_read_tensor(samples, &x) || h_read_tensor(labels, &y)) {
+        fprintf(stderr, "error: %s\n", h_err);
+        goto done;
+    }
+    same = x.rank == ti->rank && x.dtype == ti->dtype && x.rank >= 1 && x.dims[0] > 0 && x.dims[0] % ti->dims[0] == 0;
+    for (k = 1; same && k < ti->rank; k++)
+        same = x.dims[k] == ti->dims[k];
+    if (!same) {
+        h_format_dims(a, sizeof a, ti->dims + 1, ti->rank - 1);
+        h_format_dims(b, sizeof b, x.dims, x.rank);
+        fprintf(stderr, "error: %s: samples must be %s [N]+%s with N a multiple of %d, got %s %s\n", samples,
+                h_dtype_name(ti->dtype), a, (int)ti->dims[0], h_dtype_name(x.dtype), b);
+        goto done;
+    }
+    if (y.dtype != H_INT64 || y.rank != 1 || y.dims[0] != x.dims[0]) {
+        h_format_dims(b, sizeof b, y.dims, y.rank);
+        fprintf(stderr, "error: %s: labels must be int64 [%lld], got %s %s\n", labels, (long long)x.dims[0],
+                h_dtype_name(y.dtype), b);
+        goto done;
+    }
+    n_batches = (long)(x.dims[0] / ti->dims[0]);
+    if (steps < 0)
+        steps = n_batches;
+    if (M(init)(&ctx, weights, err, sizeof err)) {
+        fprintf(stderr, "error: %s\n", err);
+        goto done;
+    }
+    for (s = 0; s < steps; s++) {
+        long bi = s % n_batches;
+        const void *in_ptr[1];
+        float loss;
+        in_ptr[0] = x.data + (size_t)bi * ti->bytes;
+        if (M(step)(ctx, in_ptr, (const int64_t *)(const void *)y.data + bi * ti->dims[0], lr, &loss, NULL)) {
+            fprintf(stderr, "error: step %ld: %s\n", s + 1, M(error)(ctx));
+            goto done;
+        }
+        printf("step %ld loss %.6f\n", s + 1, (double)loss);
+    }
+    if (save) {
+        if (M(save_weights)(ctx, save)) {
+            fprintf(stderr, "error: %s\n", M(error)(ctx));
+            goto done;
+        }
+        printf("wrote %s\n", save);
+    }
+    rc = 0;
+done:
+    M(free)(ctx);
+    free(x.data);
+    free(y.data);
+    return rc;
+}
+#endif

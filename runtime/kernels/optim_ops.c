@@ -16,9 +16,9 @@ int oc_optim_op_forward(const oc_kargs *a)
     int64_t t = (int64_t)get(a->in[1], 0);
     int n = p->n;
     double nc = p->norm_coefficient;
-    if (p->kind == OC_OPTIM_ADAGRAD)
+    if (p->kind == OC_OPTOP_ADAGRAD)
         r = r / (1.0 + (double)t * p->decay_factor);
-    else if (p->kind == OC_OPTIM_ADAM && t > 0)
+    else if (p->kind == OC_OPTOP_ADAM && t > 0)
         r = r * sqrt(1.0 - pow(p->beta, (double)t)) / (1.0 - pow(p->alpha, (double)t));
     double b = t > 0 ? p->beta : 1.0; /* Momentum: the first step takes the whole gradient */
     for (int i = 0; i < n; i++) {
@@ -26,7 +26,7 @@ int oc_optim_op_forward(const oc_kargs *a)
         oc_tensor *xo = a->out[i], *s1o = a->out[n + i];
         int64_t m = x->numel;
         switch (p->kind) {
-        case OC_OPTIM_ADAGRAD:
+        case OC_OPTOP_ADAGRAD:
             for (int64_t k = 0; k < m; k++) {
                 double xv = get(x, k), gr = get(g, k) + nc * xv;
                 double h = get(s1, k) + gr * gr;
@@ -34,7 +34,7 @@ int oc_optim_op_forward(const oc_kargs *a)
                 set(xo, k, xv - r * gr / (sqrt(h) + p->epsilon));
             }
             break;
-        case OC_OPTIM_ADAM: {
+        case OC_OPTOP_ADAM: {
             const oc_tensor *hh = a->in[2 + 3 * n + i];
             oc_tensor *ho = a->out[2 * n + i];
             for (int64_t k = 0; k < m; k++) {
@@ -52,7 +52,7 @@ int oc_optim_op_forward(const oc_kargs *a)
                 double xv = get(x, k), gr = get(g, k) + nc * xv;
                 double v = p->alpha * get(s1, k) + b * gr;
                 set(s1o, k, v);
-                set(xo, k, p->kind == OC_OPTIM_NESTEROV ? xv - r * (gr + p->alpha * v) : xv - r * v);
+                set(xo, k, p->kind == OC_OPTOP_NESTEROV ? xv - r * (gr + p->alpha * v) : xv - r * v);
             }
             break;
         }

@@ -14,7 +14,7 @@
 
 #include "../plan.h"
 
-enum { OC_OPTIM_ADAGRAD, OC_OPTIM_ADAM, OC_OPTIM_MOMENTUM, OC_OPTIM_NESTEROV };
+enum { OC_OPTOP_ADAGRAD, OC_OPTOP_ADAM, OC_OPTOP_MOMENTUM, OC_OPTOP_NESTEROV };
 
 typedef struct oc_optim_op_params {
     int kind;                 /* OC_OPTIM_* */
