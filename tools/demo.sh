@@ -5,7 +5,8 @@
 # what they changed, and a timed run of the compiled plan with every pass
 # against the same plan with no rewrites (fused vs unfused, per-layer
 # kernels and GFLOP/s); then transfer learning on the shared data sets and
-# the finetuned model compiled to standalone C.
+# the finetuned model compiled to standalone C, and compiled again with
+# --train: generated C that runs training steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -48,6 +49,28 @@ if [ -d "$data/mnist-t10k" ] && [ -d "$data/fashion-mnist" ]; then
         echo "generated C and onnxc run DIFFER on $(basename "$f")"; exit 1
       fi
     done
+  fi
+  # Generated C that trains: the same model compiled with --train gets a
+  # second module (lenet5_train: forward, loss, backward, SGD momentum on
+  # the head) with its own harness; 16 steps on 64 Fashion-MNIST training
+  # images in generated C, then the trained tensors back into the ONNX model.
+  echo
+  ./build/onnxc compile build/lenet5_fashion.onnx -o build/lenet5_c --name lenet5 --train --freeze backbone \
+    --momentum 0.9 | tail -1
+  make -s -C build/lenet5_c ONNXC_CFLAGS="-I$PWD" \
+    ONNXC_LIBS="$PWD/build/libonnxc_runtime.a $(pkg-config --libs openblas) -lstb -lz -lpthread -lm"
+  /usr/bin/python3 - "$data/fashion-mnist" <<'PY' 2>/dev/null || true
+import gzip, sys, numpy as np
+d = sys.argv[1]
+x = np.frombuffer(gzip.open(d + "/train-images-idx3-ubyte.gz").read(), np.uint8, 64 * 784, 16)
+y = np.frombuffer(gzip.open(d + "/train-labels-idx1-ubyte.gz").read(), np.uint8, 64, 8)
+np.save("build/xt.npy", (x.reshape(64, 1, 28, 28) / 255.0).astype(np.float32))
+np.save("build/yt.npy", y.astype(np.int64))
+PY
+  if [ -f build/xt.npy ]; then
+    ./build/lenet5_c/lenet5_train_run -i build/xt.npy --labels build/yt.npy --steps 16 --lr 0.05 \
+      -w build/lenet5_c/lenet5_train.weights --save build/lenet5_trained.tns | sed -n '1p;5p;9p;13p;17p' # batch 1 of each pass
+    ./build/onnxc export build/lenet5_fashion.onnx --trained build/lenet5_trained.tns -o build/lenet5_ondevice.onnx
   fi
 else
   echo "(transfer-learning demo skipped: $data/mnist-t10k and $data/fashion-mnist are not there)"

@@ -1,7 +1,8 @@
-/* fuzz_tensor.c: libFuzzer target for the tensor files `onnxc run` and
- * `onnxc check` read: the first input byte picks the reader (even: numpy
- * .npy, runtime/io.c; odd: ONNX TensorProto .pb, compiler/onnx_import.c),
- * the rest is the file. Every outcome must be a tensor or one diagnostic.
+/* fuzz_tensor.c: libFuzzer target for the tensor files onnxc reads: the
+ * first input byte picks the reader (bit 1 set: an onnxc tensors file,
+ * runtime/io.c, as `onnxc export --trained` reads; else bit 0 clear: numpy
+ * .npy, runtime/io.c; set: ONNX TensorProto .pb, compiler/onnx_import.c),
+ * the rest is the file. Every outcome must be tensors or one diagnostic.
  *   build-fuzz/fuzz_tensor -max_total_time=60 CORPUS_DIR (tools/fuzz.sh) */
 #include <stdlib.h>
 
@@ -15,12 +16,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int pb = data[0] & 1;
-    const char *path = fuzz_file(data + 1, size - 1, pb ? ".pb" : ".npy");
+    int pb = data[0] & 1, tns = data[0] & 2;
+    const char *path = fuzz_file(data + 1, size - 1, tns ? ".tns" : pb ? ".pb" : ".npy");
     if (!path)
         return 0;
     oc_diag d;
     oc_diag_init(&d);
+    if (tns) {
+        int n = 0;
+        char **names = NULL;
+        oc_tensor **ts = NULL;
+        if (!oc_tensors_load(path, &n, &names, &ts, &d)) {
+            volatile unsigned char s = 0;
+            for (int k = 0; k < n; k++) {
+                s ^= (unsigned char)names[k][0];
+                for (size_t i = 0, m = oc_tensor_nbytes(ts[k]); i < m; i++)
+                    s ^= ((const unsigned char *)ts[k]->data)[i];
+            }
+            (void)s;
+        }
+        oc_tensors_free(n, names, ts);
+        return 0;
+    }
     char *name = NULL;
     oc_tensor *t = pb ? oc_onnx_load_tensor(path, &name, &d) : oc_npy_read(path, &d);
     if (t) { /* touch every byte the tensor claims to own */
