@@ -191,7 +191,9 @@ static void emit_h_contract(FILE *f, const oc_plan *p, const oc_codegen_opts *o,
     if (!o->portable) {
         fprintf(f, "#define %s_PREP_BYTES %zu /* kernel data prepared from the weights at init (packed) */\n", N,
                 p->prep_bytes);
-        fprintf(f, "#define %s_THREADS %d /* kernel threads the scratch is sized for */\n", N, p->threads);
+        fprintf(f, "#define %s_THREADS %d /* kernel threads the scratch is sized for; init sets onnxc's "
+                   "process-wide pool to at least this many (and BLAS to one thread) */\n",
+                N, p->threads);
     }
     fprintf(f, "#define %s_WEIGHTS_FILE \"%s.weights\"\n\n", N, o->name);
 }
@@ -381,7 +383,7 @@ static void emit_c_prologue(cg *c, uint64_t hash)
                                               "kernels/quant.h", "kernels/reduce.h", "kernels/resize.h",
                                               "kernels/shape_ops.h", "kernels/unary_int.h", "kernels/signal.h",
                                               "kernels/spatial.h", "kernels/misc.h",
-                                              "kernels/ml.h", "kernels/optim_ops.h", "kernels/rnn.h", "optim.h", "io.h"};
+                                              "kernels/ml.h", "kernels/optim_ops.h", "kernels/rnn.h", "optim.h", "io.h", "threads.h"};
         for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
             fprintf(f, "#include \"runtime/%s\"\n", headers[i]);
     }
@@ -872,6 +874,9 @@ static void emit_c_init(cg *c)
                    "    if (oc_optim_init_in(&c->opt, &optim_config, %s_PARAM_FLOATS, r->optim, &c->diag))\n"
                    "        return fail_init(err, cap, c->diag.msg);\n",
                 N);
+    if (dflt) /* the kernels split their work over the runtime's pool (runtime/threads.h), which
+               * also keeps BLAS single-threaded: set it up, never below what is in force */
+        fprintf(f, "    oc_set_threads(oc_get_threads() > %s_THREADS ? oc_get_threads() : %s_THREADS);\n", N, N);
     fprintf(f, "%s", dflt ? "    c->prep = r->prep;\n    if (prepare(c))\n        return fail_init(err, cap, c->err);\n" : "");
     fprintf(f, "    *out = c;\n    return 0;\n}\n\n");
     fprintf(f,
