@@ -29,6 +29,8 @@ enum {
                                      * nothing may be folded from it */
     OC_VALUE_CAPTURED = 1u << 4,    /* in a subgraph: an outer-scope value it reads
                                      * (also OC_VALUE_INPUT; see oc_graph.n_captured) */
+    OC_VALUE_OPTIONAL = 1u << 5,    /* a graph input declared optional(tensor): fed a
+                                     * tensor, whose data files are OptionalProtos */
 };
 
 typedef struct oc_value {

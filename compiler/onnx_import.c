@@ -15,6 +15,7 @@
 #include "gradient_op.h"
 #include "onnx.pb-c.h"
 #include "ops/op.h"
+#include "ops/optional.h"
 #include "ops/sequence.h"
 #include "../runtime/dtype.h"
 #include "../runtime/strtensor.h"
@@ -370,6 +371,25 @@ static oc_tensor *tensor_from_proto(const Onnx__TensorProto *tp, const char *dir
     return tensor_from_proto_ex(tp, dir, 0, d);
 }
 
+/* TensorProto tp of file `path` (external data beside it) as a tensor. */
+static oc_tensor *tensor_of_file(const Onnx__TensorProto *tp, const char *path, char **name, oc_diag *d)
+{
+    char *dir = oc_strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash)
+        *slash = 0;
+    oc_tensor *t = tensor_from_proto(tp, slash ? dir : ".", d);
+    if (!t)
+        oc_diag_prefix(d, "%s: tensor '%s': ", path, tp->name ? tp->name : "");
+    else if (name && !(*name = oc_strdup(tp->name))) {
+        oc_tensor_free(t);
+        t = NULL;
+        oc_fail(d, "out of memory");
+    }
+    free(dir);
+    return t;
+}
+
 oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d)
 {
     unsigned char *buf;
@@ -384,20 +404,38 @@ oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d)
         oc_fail(d, "%s: not a valid ONNX TensorProto (malformed or truncated protobuf)", path);
         return NULL;
     }
-    char *dir = oc_strdup(path);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash)
-        *slash = 0;
-    oc_tensor *t = tensor_from_proto(tp, slash ? dir : ".", d);
-    if (!t)
-        oc_diag_prefix(d, "%s: tensor '%s': ", path, tp->name ? tp->name : "");
-    else if (name && !(*name = oc_strdup(tp->name))) {
-        oc_tensor_free(t);
-        t = NULL;
-        oc_fail(d, "out of memory");
-    }
-    free(dir);
+    oc_tensor *t = tensor_of_file(tp, path, name, d);
     onnx__tensor_proto__free_unpacked(tp, NULL);
+    return t;
+}
+
+oc_tensor *oc_onnx_load_optional_tensor(const char *path, char **name, oc_diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    if (name)
+        *name = NULL;
+    if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
+        return NULL;
+    Onnx__OptionalProto *op = onnx__optional_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!op) {
+        oc_fail(d, "%s: not a valid ONNX OptionalProto (malformed or truncated protobuf)", path);
+        return NULL;
+    }
+    oc_tensor *t = NULL;
+    int et = op->has_elem_type ? op->elem_type : 0;
+    if (et == ONNX__OPTIONAL_PROTO__DATA_TYPE__TENSOR && op->tensor_value)
+        t = tensor_of_file(op->tensor_value, path, name, d);
+    else if (et == ONNX__OPTIONAL_PROTO__DATA_TYPE__UNDEFINED && !op->tensor_value)
+        oc_fail(d, "%s: optional '%s' holds nothing; onnxc takes an optional graph input only when it holds a tensor",
+                path, op->name ? op->name : "");
+    else if (et == ONNX__OPTIONAL_PROTO__DATA_TYPE__TENSOR)
+        oc_fail(d, "%s: optional '%s' says it holds a tensor but has none", path, op->name ? op->name : "");
+    else
+        oc_fail(d, "%s: optional '%s' holds a value of kind %d; onnxc reads optionals of tensors only", path,
+                op->name ? op->name : "", et);
+    onnx__optional_proto__free_unpacked(op, NULL);
     return t;
 }
 
@@ -407,10 +445,16 @@ static int apply_type(oc_value *v, const Onnx__TypeProto *tp, const char *what, 
 {
     if (!tp)
         return 0;
+    /* optional(tensor): the tensor, when present (ops/optional.h) */
+    int opt = tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE && tp->optional_type &&
+              tp->optional_type->elem_type &&
+              tp->optional_type->elem_type->value_case != ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE;
+    if (opt)
+        tp = tp->optional_type->elem_type;
     if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE)
-        return oc_fail(d, "%s '%s' is a sequence; onnxc lowers sequences to tensors when they are made and used "
+        return oc_fail(d, "%s '%s' is %s; onnxc lowers sequences to tensors when they are made and used "
                           "inside the graph, and does not take them as graph inputs or outputs yet",
-                       what, v->name);
+                       what, v->name, opt ? "an optional sequence" : "a sequence");
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
         return oc_fail(d, "%s '%s' is not a tensor (map, optional and sparse values are not supported)", what,
                        v->name);
@@ -690,6 +734,8 @@ struct file_imports {
     int calls, failed_in_call;
     /* the model's sequences, lowered to lists of tensors (ops/sequence.h) */
     oc_seq_table *seqs;
+    /* its empty optionals (ops/optional.h) */
+    oc_opt_table *opts;
 };
 
 /* One node to add: a NodeProto from the file, or a node of a local
@@ -715,11 +761,15 @@ typedef struct node_call {
 #define MAX_CALL_DEPTH 32
 #define MAX_INLINED_NODES (1 << 20)
 
-/* A default-domain op whose output is a sequence (no tensor value). */
-static int makes_sequence(const Onnx__NodeProto *np)
+/* A default-domain op whose output is no tensor value: a sequence, or an
+ * empty optional. */
+static int makes_no_tensor(const Onnx__NodeProto *np)
 {
     const char *dom = np->domain ? np->domain : "";
-    return (!*dom || strcmp(dom, "ai.onnx") == 0) && np->op_type && oc_seq_op_kind(np->op_type) == 2;
+    if ((*dom && strcmp(dom, "ai.onnx") != 0) || !np->op_type)
+        return 0;
+    return oc_seq_op_kind(np->op_type) == 2 ||
+           oc_opt_makes_empty(np->op_type, (int)np->n_input, (const char *const *)np->input);
 }
 
 static const Onnx__FunctionProto *find_function(const file_imports *im, const Onnx__NodeProto *np)
@@ -844,7 +894,7 @@ static int expand_call(oc_graph *g, const node_call *c, const Onnx__FunctionProt
     /* declare every body output first, as import_graph does for a graph */
     for (size_t k = 0; k < f->n_node; k++) {
         const Onnx__NodeProto *b = f->node[k];
-        if (makes_sequence(b))
+        if (makes_no_tensor(b))
             continue;
         for (size_t j = 0; j < b->n_output; j++) {
             char *buf;
@@ -934,12 +984,47 @@ done:
     return rc;
 }
 
+/* An input of c that is an empty optional (ops/optional.h): only the
+ * optional ops take one. */
+static int refuse_empty_optionals(const oc_graph *g, const node_call *c, const file_imports *im, oc_diag *d)
+{
+    for (int j = 0; j < c->n_in; j++)
+        if (c->in[j] && *c->in[j] && oc_opt_is_empty(im->opts, g, c->in[j]))
+            return oc_fail(d, "node '%s' (%s) input %d '%s' is an empty optional; onnxc takes those only as inputs "
+                              "of OptionalHasElement and OptionalGetElement",
+                           c->name, c->np->op_type ? c->np->op_type : "", j, c->in[j]);
+    return 0;
+}
+
+/* An optional op (ops/optional.h): lowered at import. Tensor inputs of
+ * Optional and OptionalGetElement resolve as for any node (captured from
+ * an enclosing graph if need be); OptionalHasElement only asks whether
+ * its input exists. */
+static int import_optional_node(oc_graph *g, const node_call *c, file_imports *im, oc_diag *d)
+{
+    char lb[300];
+    const char *op_type = c->np->op_type;
+    if (strcmp(op_type, "OptionalHasElement") != 0)
+        for (int j = 0; j < c->n_in; j++)
+            if (c->in[j] && *c->in[j] && !oc_opt_is_empty(im->opts, g, c->in[j]) &&
+                !oc_seq_has(im->seqs, g, c->in[j]) && resolve_name(g, c->in[j], d) == -2)
+                return -1;
+    if (oc_opt_lower(g, &im->opts, im->seqs, op_type, c->name, c->n_in, c->in, c->n_out, c->out, d)) {
+        snprintf(lb, sizeof lb, "node '%s' (%s): ", c->name, op_type);
+        oc_diag_prefix(d, "%s", lb);
+        return -1;
+    }
+    return 0;
+}
+
 /* A sequence op (ops/sequence.h): its tensor inputs resolve as for any
  * node, its attributes are read here, the rest is the lowering's. */
 static int import_sequence_node(oc_graph *g, const node_call *c, file_imports *im, oc_diag *d)
 {
     char lb[300];
     const char *op_type = c->np->op_type;
+    if (refuse_empty_optionals(g, c, im, d))
+        return -1;
     for (int j = 0; j < c->n_in; j++)
         if (c->in[j] && *c->in[j] && !oc_seq_has(im->seqs, g, c->in[j]) && resolve_name(g, c->in[j], d) == -2)
             return -1;
@@ -985,6 +1070,8 @@ static int import_node(oc_graph *g, const node_call *c, int depth, const char *d
         dom = "";
     if (!*dom && im->has_default && oc_seq_op_kind(op_type))
         return import_sequence_node(g, c, im, d);
+    if (!*dom && im->has_default && oc_opt_op_kind(op_type))
+        return import_optional_node(g, c, im, d);
     if (strcmp(dom, OC_DOMAIN_ONNXC) == 0)
         return oc_fail(d, "node '%s' (%s) is in domain '%s', onnxc's internal domain, which model files cannot use",
                        name, op_type, dom);
@@ -1011,6 +1098,8 @@ static int import_node(oc_graph *g, const node_call *c, int depth, const char *d
         return oc_fail(d, "node '%s' (%s): unknown op in domain '%s' (onnxc has an internal op of that name in "
                           "domain '%s', which model files cannot use)",
                        name, op_type, dom, OC_DOMAIN_ONNXC);
+    if (refuse_empty_optionals(g, c, im, d))
+        return -1;
     for (int j = 0; j < c->n_in; j++) {
         if (c->in[j] && *c->in[j] && oc_seq_has(im->seqs, g, c->in[j]))
             return oc_fail(d, "node '%s' (%s) input %d '%s' is a sequence; onnxc lowers sequences to tensors and "
@@ -1030,6 +1119,18 @@ static int import_node(oc_graph *g, const node_call *c, int depth, const char *d
     if (add_implicit_inputs(g, nid, d)) {
         oc_diag_prefix(d, "%s: ", oc_node_label(&g->nodes[nid], lb, sizeof lb));
         return -1;
+    }
+    return 0;
+}
+
+/* 1 when a node of gp that makes an empty optional outputs `name`. */
+static int makes_empty_optional_named(const Onnx__GraphProto *gp, const char *name)
+{
+    for (size_t k = 0; k < gp->n_node; k++) {
+        const Onnx__NodeProto *np = gp->node[k];
+        if (makes_no_tensor(np) && np->op_type && oc_opt_op_kind(np->op_type) && np->n_output == 1 &&
+            np->output[0] && strcmp(np->output[0], name) == 0)
+            return 1;
     }
     return 0;
 }
@@ -1069,6 +1170,8 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
             return -1;
         if (apply_type(&g->values[id], vi->type, "input", d))
             return -1;
+        if (vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)
+            g->values[id].flags |= OC_VALUE_OPTIONAL;
         /* a subgraph's inputs (Loop/Scan body) get their types from the op */
         if (!g->parent && (g->values[id].rank < 0 || !g->values[id].dtype))
             return oc_fail(d, "graph input '%s' has no tensor type with a shape", name);
@@ -1076,8 +1179,8 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
     /* declare node outputs so nodes may be listed in any order */
     for (size_t k = 0; k < gp->n_node; k++) {
         const Onnx__NodeProto *np = gp->node[k];
-        if (makes_sequence(np))
-            continue; /* no tensor: ops/sequence.h */
+        if (makes_no_tensor(np))
+            continue; /* no tensor: ops/sequence.h, ops/optional.h */
         for (size_t j = 0; j < np->n_output; j++) {
             const char *o = np->output[j];
             if (!o || !*o)
@@ -1101,6 +1204,10 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
         int id = resolve_name(g, name, d);
         if (id == -2)
             return -1;
+        if (id < 0 && makes_empty_optional_named(gp, name))
+            return oc_fail(d, "graph output '%s' is an empty optional (Optional without an input); onnxc does not "
+                              "output optionals that hold nothing",
+                           name);
         if (id < 0)
             return oc_fail(d, "graph output '%s' is not produced by any node, input or initializer", name);
         if (apply_type(&g->values[id], vi->type, "output", d) || oc_graph_mark_output(g, id, d))
@@ -1241,6 +1348,7 @@ static oc_graph *load_model(const unsigned char *buf, size_t len, const char *pa
         free(dir);
     }
     oc_seq_table_free(im.seqs);
+    oc_opt_table_free(im.opts);
     onnx__model_proto__free_unpacked(mp, &unpack_alloc);
     return g;
 }

@@ -22,6 +22,10 @@ oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *
 /* Load a serialized TensorProto (.pb test data); *name gets a malloc'd copy
  * of the tensor's name (may be "") when name is not NULL. */
 oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d);
+/* The same from a serialized OptionalProto (the test data of an optional
+ * graph input, OC_VALUE_OPTIONAL): its tensor; an empty optional, or one
+ * holding anything but a tensor, is refused. */
+oc_tensor *oc_onnx_load_optional_tensor(const char *path, char **name, oc_diag *d);
 
 
 #endif

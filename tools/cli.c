@@ -30,6 +30,7 @@ static const struct {
     {"ReduceL2", 1u << 1},       {"ReduceLogSum", 1u << 1},    {"ReduceLogSumExp", 1u << 1},
     {"ReduceSumSquare", 1u << 1},
     {"Loop", 1u << 0}, /* the trip count sizes the stacked scan outputs */
+    {"MelWeightMatrix", 3u}, /* num_mel_bins, dft_length */
 };
 
 /* Whether the value of v defines a shape: v, or a value computed from it

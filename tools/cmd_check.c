@@ -151,7 +151,9 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
         snprintf(path, sizeof path, "%s/input_%d.pb", set_dir, n_in);
         if (!is_file(path))
             break;
-        if (!(inputs[n_in] = oc_onnx_load_tensor(path, NULL, &d)))
+        /* an optional graph input's data is an OptionalProto holding the tensor */
+        int opt = n_in < g->n_inputs && (g->values[g->inputs[n_in]].flags & OC_VALUE_OPTIONAL);
+        if (!(inputs[n_in] = opt ? oc_onnx_load_optional_tensor(path, NULL, &d) : oc_onnx_load_tensor(path, NULL, &d)))
             goto done;
     }
     if (n_in != g->n_inputs) {

@@ -46,10 +46,12 @@ static int bake_from(oc_graph *g, const char *dir, unsigned char *baked, oc_diag
         snprintf(path, sizeof path, "%s/input_%d.pb", dir, k);
         if (stat(path, &st) != 0)
             return oc_fail(d, "%s: missing (the model has %d inputs)", path, g->n_inputs);
-        oc_tensor *t = oc_onnx_load_tensor(path, NULL, d);
+        oc_value *v = &g->values[g->inputs[k]];
+        /* an optional input's test data is an OptionalProto holding the tensor */
+        oc_tensor *t = v->flags & OC_VALUE_OPTIONAL ? oc_onnx_load_optional_tensor(path, NULL, d)
+                                                   : oc_onnx_load_tensor(path, NULL, d);
         if (!t)
             return -1;
-        oc_value *v = &g->values[g->inputs[k]];
         if (v->rank == t->rank && (!v->dtype || v->dtype == t->dtype))
             for (int i = 0; i < v->rank; i++)
                 v->dims[i] = t->dims[i];

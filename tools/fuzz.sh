@@ -42,10 +42,12 @@ seed() { # seed TARGET: fills $out/corpus/TARGET once
         { printf "\\x$(printf %02x $((n >> 8 & 255)))\\x$(printf %02x $((n & 255)))"; cat "$f"; head -c 64 /dev/urandom; } \
           >"$c/$(echo "$f" | md5sum | cut -c1-16)"
       done ;;
-    tensor) # first byte: bit 1 = onnxc tensors file, else odd = .pb, even = .npy
+    tensor) # first byte: 0 = .npy, 1 = .pb, 3 = an OptionalProto .pb, 2 = an onnxc tensors file
       for f in tests/fuzz/seeds/*.tns; do [ -f "$f" ] && { printf '\x02'; cat "$f"; } >"$c/$(basename "$f")"; done
       find "$node" -name 'input_*.pb' -size -20k 2>/dev/null | head -300 | while read -r f; do
         { printf '\x01'; cat "$f"; } >"$c/$(echo "$f" | md5sum | cut -c1-16)"; done
+      find "$node" -path '*optional*' -name 'input_*.pb' -size -20k 2>/dev/null | while read -r f; do
+        { printf '\x03'; cat "$f"; } >"$c/opt$(echo "$f" | md5sum | cut -c1-16)"; done
       if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
         /usr/bin/python3 - "$c" <<'PY'
 import io, sys, numpy as np

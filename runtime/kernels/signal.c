@@ -1,5 +1,6 @@
-/* signal.c: DFT, STFT and the window generators; see signal.h. Naive
- * reference kernels: every output bin is a direct sum over the input. */
+/* signal.c: DFT, STFT, the window generators and MelWeightMatrix; see
+ * signal.h. Naive reference kernels: every output bin is a direct sum
+ * over the input. */
 #include "signal.h"
 
 #include <math.h>
@@ -203,6 +204,82 @@ int oc_window_forward(const oc_kargs *a)
         if (N <= 0)
             v = 1.0; /* a one-sample symmetric window */
         oc_elem_set_f64(y->dtype, y->data, i, v);
+    }
+    return 0;
+}
+
+/* A scalar (or one-element) float input; -1 with an error otherwise. */
+static int scalar_real(const oc_kargs *a, const oc_tensor *t, const char *what, double *v)
+{
+    if (t->numel != 1)
+        return oc_fail(a->d, "'%s' must hold one value, got %lld", what, (long long)t->numel);
+    if (t->dtype != OC_FLOAT && t->dtype != OC_DOUBLE && t->dtype != OC_FLOAT16 && t->dtype != OC_BFLOAT16)
+        return oc_fail(a->d, "'%s' must be a float type, got %s", what, oc_dtype_name(t->dtype));
+    *v = oc_elem_get_f64(t->dtype, t->data, 0);
+    return 0;
+}
+
+/* Mel scale: mel(f) = 2595 log10(1 + f / 700) and its inverse. */
+static double hz_to_mel(double f) { return 2595.0 * log10(1.0 + f / 700.0); }
+static double mel_to_hz(double m) { return 700.0 * (pow(10.0, m / 2595.0) - 1.0); }
+
+/* floor(x / r) for x >= 0, r >= 1 as numpy's floor division of a double
+ * computes it: from the exact remainder, not the rounded quotient (which
+ * can round up to the next integer). */
+static int64_t floor_div(double x, int64_t r)
+{
+    double rd = (double)r, q = (x - fmod(x, rd)) / rd;
+    return (int64_t)nearbyint(q);
+}
+
+int oc_mel_weight_matrix_forward(const oc_kargs *a)
+{
+    oc_tensor *y = a->out[0];
+    int64_t bins = 0, dft = 0, rate = 0;
+    double lo = 0, hi = 0;
+    if (a->n_in < 5 || !a->in[0] || !a->in[1] || !a->in[2] || !a->in[3] || !a->in[4])
+        return oc_fail(a->d, "needs all five inputs");
+    if (scalar_int(a, a->in[0], "num_mel_bins", &bins) || scalar_int(a, a->in[1], "dft_length", &dft) ||
+        scalar_int(a, a->in[2], "sample_rate", &rate) || scalar_real(a, a->in[3], "lower_edge_hertz", &lo) ||
+        scalar_real(a, a->in[4], "upper_edge_hertz", &hi))
+        return -1;
+    if (bins < 0 || bins > OC_MEL_MAX_BINS)
+        return oc_fail(a->d, "num_mel_bins %lld is outside [0, %lld]", (long long)bins, (long long)OC_MEL_MAX_BINS);
+    if (dft < 1 || dft > OC_MEL_MAX_DFT)
+        return oc_fail(a->d, "dft_length %lld is outside [1, %lld]", (long long)dft, (long long)OC_MEL_MAX_DFT);
+    int64_t rows = dft / 2 + 1;
+    if (bins > 0 && rows > OC_MEL_MAX_ELEMS / bins)
+        return oc_fail(a->d, "a [%lld, %lld] matrix is more than the %lld entries onnxc makes", (long long)rows,
+                       (long long)bins, (long long)OC_MEL_MAX_ELEMS);
+    if (rate < 1)
+        return oc_fail(a->d, "sample_rate %lld must be positive", (long long)rate);
+    if (!(lo >= 0 && lo <= hi && hi <= (double)rate))
+        return oc_fail(a->d, "lower_edge_hertz %g and upper_edge_hertz %g must satisfy 0 <= lower <= upper <= "
+                             "sample_rate (%lld)",
+                       lo, hi, (long long)rate);
+    int64_t want[2] = {rows, bins};
+    if (y->rank != 2 || memcmp(y->dims, want, sizeof want)) {
+        char g[128], w[128];
+        return oc_fail(a->d, "the data gives output %s; the plan has %s", oc_format_dims(w, sizeof w, want, 2),
+                       oc_format_dims(g, sizeof g, y->dims, y->rank));
+    }
+    if (y->numel)
+        memset(y->data, 0, oc_tensor_nbytes(y)); /* all-zero bits are 0 in every numeric type */
+    double mel_lo = hz_to_mel(lo), step = (hz_to_mel(hi) - mel_lo) / (double)(bins + 2);
+    /* edge k in [0, dft + 1]: the hertz value is at most sample_rate (up to rounding) */
+    int64_t e[3];
+    for (int64_t k = 0; k < 2; k++)
+        e[k + 1] = floor_div((double)(dft + 1) * mel_to_hz((double)k * step + mel_lo), rate);
+    for (int64_t i = 0; i < bins; i++) {
+        e[0] = e[1];
+        e[1] = e[2];
+        e[2] = floor_div((double)(dft + 1) * mel_to_hz((double)(i + 2) * step + mel_lo), rate);
+        int64_t l = e[0], c = e[1], r = e[2];
+        /* rising side l .. c (c itself: 1), falling side c .. r - 1 */
+        for (int64_t j = l < 0 ? 0 : l; j <= c && j < rows; j++)
+            oc_elem_set_f64(y->dtype, y->data, j * bins + i, c == l ? 1.0 : (double)(j - l) / (double)(c - l));
+        for (int64_t j = c < 0 ? 0 : c; j < r && j < rows; j++)
+            oc_elem_set_f64(y->dtype, y->data, j * bins + i, (double)(r - j) / (double)(r - c));
     }
     return 0;
 }

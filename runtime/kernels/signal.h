@@ -1,6 +1,6 @@
 /* signal.h: kernels of the signal-processing ops: DFT (opset 17, 19, 20),
- * STFT (opset 17) and the window generators HannWindow, HammingWindow and
- * BlackmanWindow (opset 17). The compiler side (attributes, shape rules,
+ * STFT (opset 17), the window generators HannWindow, HammingWindow and
+ * BlackmanWindow (opset 17) and MelWeightMatrix (opset 17). The compiler side (attributes, shape rules,
  * lowering) is compiler/ops/signal.c.
  *
  * Complex tensors are real tensors with a last dim of 2 (re, im); a last
@@ -48,5 +48,26 @@ typedef struct oc_window_params {
  * Hann sin^2(pi n / N), Hamming 25/46 - 21/46 cos(2 pi n / N),
  * Blackman 0.42 - 0.5 cos(2 pi n / N) + 0.08 cos(4 pi n / N). */
 int oc_window_forward(const oc_kargs *a);
+
+/* MelWeightMatrix: num_mel_bins, dft_length, sample_rate (int32/int64
+ * scalars), lower_edge_hertz, upper_edge_hertz (float scalars) ->
+ * [dft_length/2 + 1, num_mel_bins] in the output's type. With
+ * mel(f) = 2595 log10(1 + f/700) and the num_mel_bins + 2 points
+ * m_k = mel(lower) + k (mel(upper) - mel(lower)) / (num_mel_bins + 2),
+ * edge k is the spectrum row floor((dft_length + 1) mel^-1(m_k) /
+ * sample_rate); band i is the triangle over rows edge i .. edge i+2 that
+ * rises linearly from 0 at edge i to 1 at edge i+1 and falls to 0 at edge
+ * i+2 (excluded), every other entry 0 (the ONNX reference's loops; a
+ * band whose first two edges coincide still has its 1). Rows beyond the
+ * spectrum (edges above the Nyquist frequency) are left out. Refused:
+ * num_mel_bins outside [0, OC_MEL_MAX_BINS], dft_length outside [1,
+ * OC_MEL_MAX_DFT], more than OC_MEL_MAX_ELEMS entries, sample_rate < 1,
+ * and edges that are not 0 <= lower <= upper <= sample_rate. Computed in double, then converted
+ * (an integer output type truncates: 1 at each band's peak, else 0). */
+int oc_mel_weight_matrix_forward(const oc_kargs *a);
+
+#define OC_MEL_MAX_BINS ((int64_t)1 << 20)
+#define OC_MEL_MAX_DFT ((int64_t)1 << 31)
+#define OC_MEL_MAX_ELEMS ((int64_t)1 << 28)
 
 #endif

@@ -136,6 +136,7 @@ static const oc_kernel_info core[] = {
     {.name = "oc_dft_forward", .fn = oc_dft_forward, .params_type = "oc_dft_params", .ref = NULL},
     {.name = "oc_stft_forward", .fn = oc_stft_forward, .params_type = "oc_stft_params", .ref = NULL},
     {.name = "oc_window_forward", .fn = oc_window_forward, .params_type = "oc_window_params", .ref = NULL},
+    {.name = "oc_mel_weight_matrix_forward", .fn = oc_mel_weight_matrix_forward, .params_type = "", .ref = NULL},
     /* spatial.c */
     {.name = "oc_grid_sample_forward", .fn = oc_grid_sample_forward, .params_type = "oc_grid_sample_params", .ref = NULL},
     {.name = "oc_affine_grid_forward", .fn = oc_affine_grid_forward, .params_type = "oc_affine_grid_params", .ref = NULL},

@@ -117,8 +117,33 @@ def compile_case(case, out, portable, mode_flags):
     return "ok", fed
 
 
+def optional_inputs(case):
+    """Input positions the model declares optional(tensor): their test data
+    are OptionalProtos, and the harness reads tensors."""
+    m = onnx.load(os.path.join(case, "model.onnx"), load_external_data=False)
+    inits = {t.name for t in m.graph.initializer}
+    ins = [i for i in m.graph.input if i.name not in inits]
+    return {k for k, i in enumerate(ins) if i.type.WhichOneof("value") == "optional_type"}
+
+
+def harness_input(sd, k, optional, out):
+    """The file the harness reads for input k: the data set's, or for an
+    optional input the tensor its OptionalProto holds, written beside."""
+    path = os.path.join(sd, f"input_{k}.pb")
+    if k not in optional:
+        return path
+    o = onnx.OptionalProto()
+    with open(path, "rb") as f:
+        o.ParseFromString(f.read())
+    unwrapped = os.path.join(out, f"{os.path.basename(sd)}_input_{k}.pb")
+    with open(unwrapped, "wb") as f:
+        f.write(o.tensor_value.SerializeToString())
+    return unwrapped
+
+
 def run_case(case, out, fed):
     sets = sorted(d for d in os.listdir(case) if d.startswith("test_data_set_"))
+    optional = optional_inputs(case)
     base = None
     for s in sets:
         sd = os.path.join(case, s)
@@ -131,7 +156,7 @@ def run_case(case, out, fed):
                 continue
         res = os.path.join(out, "out_" + s)
         shutil.rmtree(res, ignore_errors=True)
-        cmd = [os.path.join(out, "model_run")] + sum((["-i", os.path.join(sd, f"input_{k}.pb")] for k in fed), [])
+        cmd = [os.path.join(out, "model_run")] + sum((["-i", harness_input(sd, k, optional, out)] for k in fed), [])
         cmd += ["-o", res, "-w", os.path.join(out, "model.weights")]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if p.returncode != 0:

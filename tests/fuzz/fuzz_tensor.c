@@ -1,8 +1,9 @@
 /* fuzz_tensor.c: libFuzzer target for the tensor files onnxc reads: the
- * first input byte picks the reader (bit 1 set: an onnxc tensors file,
- * runtime/io.c, as `onnxc export --trained` reads; else bit 0 clear: numpy
- * .npy, runtime/io.c; set: ONNX TensorProto .pb, compiler/onnx_import.c),
- * the rest is the file. Every outcome must be tensors or one diagnostic.
+ * first input byte's low two bits pick the reader: 0 numpy .npy
+ * (runtime/io.c), 1 ONNX TensorProto .pb, 3 the OptionalProto of an
+ * optional input (compiler/onnx_import.c), 2 an onnxc tensors file
+ * (runtime/io.c, as `onnxc export --trained` reads); the rest is the file.
+ * Every outcome must be tensors or one diagnostic.
  *   build-fuzz/fuzz_tensor -max_total_time=60 CORPUS_DIR (tools/fuzz.sh) */
 #include <stdlib.h>
 
@@ -16,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int pb = data[0] & 1, tns = data[0] & 2;
+    int kind = data[0] & 3, pb = kind & 1, tns = kind == 2;
     const char *path = fuzz_file(data + 1, size - 1, tns ? ".tns" : pb ? ".pb" : ".npy");
     if (!path)
         return 0;
@@ -39,7 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     char *name = NULL;
-    oc_tensor *t = pb ? oc_onnx_load_tensor(path, &name, &d) : oc_npy_read(path, &d);
+    oc_tensor *t = !pb                ? oc_npy_read(path, &d)
+                   : kind == 3     ? oc_onnx_load_optional_tensor(path, &name, &d)
+                                   : oc_onnx_load_tensor(path, &name, &d);
     if (t) { /* touch every byte the tensor claims to own */
         volatile unsigned char s = 0;
         for (size_t i = 0, n = oc_tensor_nbytes(t); i < n; i++)
