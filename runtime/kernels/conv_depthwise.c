@@ -13,7 +13,17 @@
  * weights: one vectorized loop per tap (any kernel), or for 3x3 one loop
  * summing all nine taps and for 5x5 one loop per kernel row. The
  * epilogue (residual, activation) runs on each output plane while it is
- * in cache. Sums run in float, in kernel order (c, kh, kw). */
+ * in cache. Sums run in float, in kernel order (c, kh, kw).
+ *
+ * Small planes (pure depthwise, OW <= DW_BLOCK_MAX_OW: MobileNet's 28x28,
+ * 14x14 and 7x7 stages) vectorize badly along a row of 7 or 14 outputs,
+ * so there a unit is (image n, block of DW_CB channels) instead: the
+ * block's padded planes are interleaved channel-innermost into scratch
+ * ([Hp][Wp][DW_CB]), every output position is one vector of DW_CB
+ * channels summing its KH*KW taps (each tap's weights one vector), and
+ * the result is written back plane by plane, where the epilogue runs. The
+ * sum per output is the same expression in the same order as the plane
+ * path's, so both paths give the same bits. */
 #include "conv_depthwise.h"
 
 #include <string.h>
@@ -53,11 +63,35 @@ int oc_conv_depthwise_applicable(const oc_conv_params *p)
     return 1;
 }
 
+#define DW_CB 16          /* channels per block of the small-plane path */
+#define DW_BLOCK_MAX_OW 28 /* widest output row that takes it */
+
+/* The small-plane path: one input and one output channel per group, narrow rows. */
+static int dw_blocked(const dw_geom *g) { return g->cg == 1 && g->mg == 1 && g->OW <= DW_BLOCK_MAX_OW; }
+
+/* Floats of one unit's scratch in the small-plane path: the interleaved
+ * padded block, the interleaved outputs, the block's weights per tap. */
+static int64_t dw_block_floats(const dw_geom *g)
+{
+    int64_t wp = g->OW > 0 ? (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1 : 0;
+    return DW_CB * (g->Hp * wp + g->OH * g->OW + g->KH * g->KW + 1);
+}
+
 size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
 {
     dw_geom g;
     geom(p, &g);
+    if (dw_blocked(&g))
+        return sizeof(float) * (size_t)dw_block_floats(&g);
     return sizeof(float) * (size_t)(g.cg * g.Hp * g.RW);
+}
+
+/* d[i] = s[2 i]: stride 2 spelled as a constant, so the compiler turns it
+ * into vector loads and permutes. */
+OC_VEC_CLONES static void gather2(float *restrict d, const float *restrict s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = s[2 * i];
 }
 
 /* Phase r of a padded row: ph[j] = row position wp = j*s + r, i.e. src[wp - pl]
@@ -72,8 +106,11 @@ static inline void split_phase(float *ph, int64_t len, const float *src, int64_t
     for (int64_t j = 0; j < jl; j++)
         ph[j] = pad;
     int64_t base = r - pl; /* src index of j = 0 (may be < 0: only j >= jl are read) */
-    for (int64_t j = jl; j < jh; j++)
-        ph[j] = src[j * s + base];
+    if (s == 2 && jh > jl)
+        gather2(ph + jl, src + jl * 2 + base, jh - jl);
+    else
+        for (int64_t j = jl; j < jh; j++)
+            ph[j] = src[j * s + base];
     for (int64_t j = jh; j < len; j++)
         ph[j] = pad;
 }
@@ -215,6 +252,98 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 
+/* Outputs of one channel block: out[(oh*OW + ow)*DW_CB + l] from the
+ * interleaved padded input xin [Hp][Wp][DW_CB] (Wp = the padded width
+ * without phase split) and the taps' weights wt [K][DW_CB]; the sum is
+ * bias + w0*x0 + w1*x1 + ... in (kh, kw) order, as dw_plane's. */
+OC_VEC_CLONES static void dw_block_sum(const dw_geom *g, int64_t wp, const float *restrict xin,
+                                       const float *restrict wt, const float *restrict bias, float *restrict out)
+{
+    int64_t KH = g->KH, KW = g->KW;
+    for (int64_t oh = 0; oh < g->OH; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) {
+            float acc[DW_CB];
+            for (int l = 0; l < DW_CB; l++)
+                acc[l] = bias[l];
+            for (int64_t kh = 0; kh < KH; kh++) {
+                const float *row = xin + ((oh * g->sh + kh * g->dh) * wp + ow * g->sw) * DW_CB;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    const float *xv = row + kw * g->dw * DW_CB, *wv = wt + (kh * KW + kw) * DW_CB;
+                    for (int l = 0; l < DW_CB; l++)
+                        acc[l] = acc[l] + wv[l] * xv[l];
+                }
+            }
+            float *o = out + (oh * g->OW + ow) * DW_CB;
+            for (int l = 0; l < DW_CB; l++)
+                o[l] = acc[l];
+        }
+}
+
+static void dw_block_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const dw_job *j = ctx;
+    const oc_conv_params *p = j->p;
+    const dw_geom *g = &j->g;
+    const oc_kargs *a = j->a;
+    const float *x = a->in[0]->data, *w = a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
+    float *y = a->out[0]->data;
+    int64_t C = p->cout, nb = (C + DW_CB - 1) / DW_CB, K = g->KH * g->KW;
+    int64_t L = g->OH * g->OW, Lin = g->H * g->W;
+    int64_t wp = (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1;
+    float *xin = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
+    float *out = xin + DW_CB * g->Hp * wp, *wt = out + DW_CB * L, *bv = wt + DW_CB * K;
+    int active = oc_epilogue_active(&p->ep);
+    for (int64_t u = b; u < e; u++) {
+        int64_t n = u / nb, c0 = (u % nb) * DW_CB, cb = C - c0 < DW_CB ? C - c0 : DW_CB;
+        /* weights and bias of the block, lanes past the last channel zero */
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t l = 0; l < DW_CB; l++)
+                wt[k * DW_CB + l] = l < cb ? w[(c0 + l) * K + k] : 0.0f;
+        for (int64_t l = 0; l < DW_CB; l++)
+            bv[l] = l < cb && bias ? bias[c0 + l] : 0.0f;
+        /* the padded block, channel innermost */
+        for (int64_t hp = 0; hp < g->Hp; hp++) {
+            int64_t ih = hp - g->pt;
+            float *dst = xin + hp * wp * DW_CB;
+            if (ih < 0 || ih >= g->H) {
+                memset(dst, 0, sizeof(float) * (size_t)(wp * DW_CB));
+                continue;
+            }
+            for (int64_t q = 0; q < wp; q++) {
+                int64_t iw = q - g->pl;
+                float *d = dst + q * DW_CB;
+                if (iw < 0 || iw >= g->W) {
+                    memset(d, 0, sizeof(float) * DW_CB);
+                    continue;
+                }
+                const float *src = x + (n * C + c0) * Lin + ih * g->W + iw;
+                int64_t l = 0;
+                for (; l < cb; l++)
+                    d[l] = src[l * Lin];
+                for (; l < DW_CB; l++)
+                    d[l] = 0.0f;
+            }
+        }
+        dw_block_sum(g, wp, xin, wt, bv, out);
+        /* an activation alone is elementwise: one pass over the interleaved
+         * block while it is in L1 (the same bits as per plane) */
+        int act_only = active && !res;
+        if (act_only)
+            oc_act_apply(p->ep.act, p->ep.alpha, p->ep.beta, out, L * DW_CB);
+        /* back to NCHW, plane by plane, with a residual epilogue */
+        for (int64_t l = 0; l < cb; l++) {
+            int64_t m = c0 + l;
+            float *ym = y + (n * C + m) * L;
+            for (int64_t i = 0; i < L; i++)
+                ym[i] = out[i * DW_CB + l];
+            if (active && !act_only)
+                oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * C + m) * L : NULL, L);
+        }
+    }
+}
+
 int oc_conv_depthwise_forward(const oc_kargs *a)
 {
     const oc_conv_params *p = a->p;
@@ -227,6 +356,9 @@ int oc_conv_depthwise_forward(const oc_kargs *a)
         return oc_fail(a->d, "depthwise conv: needs %zu bytes of per-thread scratch", need);
     if (j.g.OH == 0 || j.g.OW == 0)
         return 0;
-    oc_parallel_for(p->batch * p->group, 1, a->threads, dw_task, &j);
+    if (dw_blocked(&j.g))
+        oc_parallel_for(p->batch * ((p->cout + DW_CB - 1) / DW_CB), 1, a->threads, dw_block_task, &j);
+    else
+        oc_parallel_for(p->batch * p->group, 1, a->threads, dw_task, &j);
     return 0;
 }

@@ -293,9 +293,11 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
                 x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, rr + j));
             if (act == OC_ACT_RELU) /* max(x, 0) returns 0 for NaN, as x > 0 ? x : 0 does */
                 x = _mm512_max_ps(x, _mm512_setzero_ps());
+            else if (act == OC_ACT_CLIP) /* v < lo ? lo : v, then v > hi ? hi : v: NaN passes, as in oc_act_apply */
+                x = _mm512_min_ps(_mm512_set1_ps(ep->beta), _mm512_max_ps(_mm512_set1_ps(ep->alpha), x));
             _mm512_mask_storeu_ps(cr + j, mk, x);
         }
-        if (act != OC_ACT_NONE && act != OC_ACT_RELU)
+        if (act != OC_ACT_NONE && act != OC_ACT_RELU && act != OC_ACT_CLIP)
             oc_act_apply(act, ep->alpha, ep->beta, cr, cols);
     }
 }
