@@ -283,6 +283,11 @@ static void run_block(const gemm_args *g, const float *abase, int64_t astride, i
             for (int64_t jr = 0; jr < ncols; jr += nr) {
                 int cols = (int)min64(nr, ncols - jr);
                 float *c = g->C + ir * g->ldc + nc + jr;
+                if (last && g->epi && u->tile_epi) {
+                    u->tile_epi(kc, a, bp + jr * kc, jr < nfull ? nr : wtail, c, g->ldc, rows, cols, beta, load_c,
+                                g->epi, ir, nc + jr);
+                    continue;
+                }
                 u->tile(kc, a, bp + jr * kc, jr < nfull ? nr : wtail, c, g->ldc, rows, cols, beta, load_c);
                 if (last && g->epi)
                     u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);

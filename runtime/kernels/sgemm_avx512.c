@@ -39,7 +39,7 @@ enum { MR = 8, NR = 48, VW = 16, KC = 384, NB = 336, MB = 576 };
 /* The MR x (NV*16) tile; NV is a constant after inlining, so the
  * accumulator array lives in registers. */
 INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
-                    int rows, int cols, float beta, int load_c)
+                    int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
     __m512 acc[MR][3];
     /* The C tile is needed only after the k loop: start fetching it now so
@@ -73,19 +73,39 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
     }
     __mmask16 last = (__mmask16)((1u << (cols - 16 * (NV - 1))) - 1u);
     __m512 vb = _mm512_set1_ps(beta);
+    /* the epilogue (e != NULL): the same operations as epi() below, on the
+     * registers instead of a reload of the stored tile */
+    const oc_epilogue *ep = e ? e->ep : NULL;
+    int act = ep ? ep->act : OC_ACT_NONE, per_col = ep && ep->per_col;
+    const float *res = ep && ep->has_residual ? e->res : NULL;
+    int reg_act = act == OC_ACT_NONE || act == OC_ACT_RELU || act == OC_ACT_CLIP;
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
         if (i >= rows)
             break;
         float *cr = c + i * ldc;
+        const float *rr = res ? res + (m + i) * e->ldr + n : NULL;
+        __m512 srow = e && e->shift && !per_col ? _mm512_set1_ps(e->shift[m + i]) : _mm512_setzero_ps();
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++) {
             __mmask16 mk = v == NV - 1 ? last : (__mmask16)0xffff;
             __m512 x = acc[i][v];
             if (load_c)
                 x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk, cr + 16 * v), x);
+            if (e) {
+                if (e->shift)
+                    x = _mm512_add_ps(x, per_col ? _mm512_maskz_loadu_ps(mk, e->shift + n + 16 * v) : srow);
+                if (rr)
+                    x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, rr + 16 * v));
+                if (act == OC_ACT_RELU)
+                    x = _mm512_max_ps(x, _mm512_setzero_ps());
+                else if (act == OC_ACT_CLIP)
+                    x = _mm512_min_ps(_mm512_set1_ps(ep->beta), _mm512_max_ps(_mm512_set1_ps(ep->alpha), x));
+            }
             _mm512_mask_storeu_ps(cr + 16 * v, mk, x);
         }
+        if (e && !reg_act)
+            oc_act_apply(act, ep->alpha, ep->beta, cr, cols);
     }
 }
 
@@ -93,11 +113,22 @@ static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *
                  float beta, int load_c)
 {
     if (cols > 32)
-        tile_nv(3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
+        tile_nv(3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
     else if (cols > 16)
-        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
+        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
     else
-        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
+        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
+}
+
+static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
+                     int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
+{
+    if (cols > 32)
+        tile_nv(3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else if (cols > 16)
+        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else
+        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
 }
 
 static __mmask16 lane_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
@@ -304,6 +335,7 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
 
 const oc_sgemm_ukr oc_sgemm_ukr_avx512 = {.isa = OC_ISA_AVX512, .mr = MR, .nr = NR, .vw = VW, .kc = KC, .nb = NB,
                                           .mb = MB, .tile = tile, .narrow = narrow, .narrow_max = 4,
-                                          .narrow_panels = 24, .pack_a = pack_a, .pack_b = pack_b, .epi = epi};
+                                          .narrow_panels = 24, .pack_a = pack_a, .pack_b = pack_b, .epi = epi,
+                                          .tile_epi = tile_epi};
 
 #endif

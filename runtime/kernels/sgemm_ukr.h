@@ -48,6 +48,11 @@ typedef struct oc_sgemm_ukr {
     /* The epilogue on a finished block (any rows, cols) whose top-left
      * element is C[m, n]; bitwise equal to oc_epilogue_apply. */
     void (*epi)(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n);
+    /* Optional (NULL): tile followed by epi on its block, the epilogue
+     * applied in registers before the one store (C's element at [m, n] is
+     * c[0]); bitwise tile then epi. For the last K slice. */
+    void (*tile_epi)(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
+                     int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n);
 } oc_sgemm_ukr;
 
 /* pack_a in plain C for any MR (the generic kernel's, and the ISA files'
