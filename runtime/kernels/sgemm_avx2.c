@@ -32,7 +32,7 @@ static __m256i lane_mask(int64_t n)
 }
 
 INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
-                    int rows, int cols, float beta, int load_c)
+                    int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -59,24 +59,43 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
     __m256 vb = _mm256_set1_ps(beta);
     int full = cols == NV * 8;
     __m256i last = lane_mask(cols - 8 * (NV - 1));
+    /* the epilogue (e != NULL): the same operations as epi() below, on the
+     * registers instead of a reload of the stored tile */
+    const oc_epilogue *ep = e ? e->ep : NULL;
+    int act = ep ? ep->act : OC_ACT_NONE, per_col = ep && ep->per_col;
+    const float *res = ep && ep->has_residual ? e->res : NULL;
+    int reg_act = act == OC_ACT_NONE || act == OC_ACT_RELU || act == OC_ACT_CLIP;
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
         if (i >= rows)
             break;
         float *cr = c + i * ldc;
+        const float *rr = res ? res + (m + i) * e->ldr + n : NULL;
+        __m256 srow = e && e->shift && !per_col ? _mm256_set1_ps(e->shift[m + i]) : _mm256_setzero_ps();
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) {
             __m256 x = acc[i][v];
-            if (full || v < NV - 1) {
-                if (load_c)
-                    x = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8 * v), x);
-                _mm256_storeu_ps(cr + 8 * v, x);
-            } else {
-                if (load_c)
-                    x = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8 * v, last), x);
-                _mm256_maskstore_ps(cr + 8 * v, last, x);
+            int whole = full || v < NV - 1;
+            __m256i mk = whole ? _mm256_set1_epi32(-1) : last;
+            if (load_c)
+                x = _mm256_fmadd_ps(vb, whole ? _mm256_loadu_ps(cr + 8 * v) : _mm256_maskload_ps(cr + 8 * v, last), x);
+            if (e) {
+                if (e->shift)
+                    x = _mm256_add_ps(x, per_col ? _mm256_maskload_ps(e->shift + n + 8 * v, mk) : srow);
+                if (rr)
+                    x = _mm256_add_ps(x, _mm256_maskload_ps(rr + 8 * v, mk));
+                if (act == OC_ACT_RELU)
+                    x = _mm256_max_ps(x, _mm256_setzero_ps());
+                else if (act == OC_ACT_CLIP)
+                    x = _mm256_min_ps(_mm256_set1_ps(ep->beta), _mm256_max_ps(_mm256_set1_ps(ep->alpha), x));
             }
+            if (whole)
+                _mm256_storeu_ps(cr + 8 * v, x);
+            else
+                _mm256_maskstore_ps(cr + 8 * v, last, x);
         }
+        if (e && !reg_act)
+            oc_act_apply(act, ep->alpha, ep->beta, cr, cols);
     }
 }
 
@@ -84,9 +103,18 @@ static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *
                  float beta, int load_c)
 {
     if (cols > 8)
-        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
+        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
     else
-        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c);
+        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
+}
+
+static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
+                     int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
+{
+    if (cols > 8)
+        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else
+        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
 }
 
 /* The narrow kernel (sgemm_ukr.h): r <= 3 columns over G panels of 6 rows
@@ -289,6 +317,7 @@ static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols
 
 const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {.isa = OC_ISA_AVX2, .mr = MR, .nr = NR, .vw = VW, .kc = KC, .nb = NB,
                                         .mb = MB, .tile = tile, .narrow = narrow, .narrow_max = 3,
-                                        .narrow_panels = 24, .pack_a = pack_a, .pack_b = pack_b, .epi = epi};
+                                        .narrow_panels = 24, .pack_a = pack_a, .pack_b = pack_b, .epi = epi,
+                                        .tile_epi = tile_epi};
 
 #endif
