@@ -65,9 +65,19 @@ int oc_conv_depthwise_applicable(const oc_conv_params *p)
 
 #define DW_CB 16          /* channels per block of the small-plane path */
 #define DW_BLOCK_MAX_OW 28 /* widest output row that takes it */
+#define DW_FLAT_MIN_OW 12  /* from here the flattened plane sum beats the channel blocks (stride-1 3x3) */
+
+/* Stride-1 3x3 depthwise on narrow rows: the plane path sums the taps over
+ * the flattened padded plane (outputs at padded width, the extra columns
+ * dropped afterwards), so its vectors run across rows. */
+static int dw_flat(const dw_geom *g)
+{
+    return g->cg == 1 && g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->OW >= DW_FLAT_MIN_OW &&
+           g->OW <= DW_BLOCK_MAX_OW;
+}
 
 /* The small-plane path: one input and one output channel per group, narrow rows. */
-static int dw_blocked(const dw_geom *g) { return g->cg == 1 && g->mg == 1 && g->OW <= DW_BLOCK_MAX_OW; }
+static int dw_blocked(const dw_geom *g) { return g->cg == 1 && g->mg == 1 && g->OW <= DW_BLOCK_MAX_OW && !dw_flat(g); }
 
 /* Floats of one unit's scratch in the small-plane path: the interleaved
  * padded block, the interleaved outputs, the block's weights per tap. */
@@ -83,7 +93,8 @@ size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
     geom(p, &g);
     if (dw_blocked(&g))
         return sizeof(float) * (size_t)dw_block_floats(&g);
-    return sizeof(float) * (size_t)(g.cg * g.Hp * g.RW);
+    /* the padded planes, and for the flat sum one output plane at padded width */
+    return sizeof(float) * (size_t)(g.cg * g.Hp * g.RW + (dw_flat(&g) ? g.OH * g.RW : 0));
 }
 
 /* d[i] = s[2 i]: stride 2 spelled as a constant, so the compiler turns it
@@ -188,13 +199,21 @@ static inline void row_axpy(float *restrict y, const float *restrict x, float w,
 }
 
 /* Output plane of channel m [OH, OW] from the unit's padded planes. */
-OC_VEC_CLONES static void dw_plane(const dw_geom *g, const float *pad, const float *wm, float bias, float *y)
+OC_VEC_CLONES static void dw_plane(const dw_geom *g, const float *pad, const float *wm, float bias, float *y,
+                                   float *flat)
 {
     int64_t KH = g->KH, KW = g->KW, OW = g->OW, K = KH * KW;
     int64_t o[5];
     if (KW == 3 || KW == 5)
         for (int64_t kw = 0; kw < KW; kw++)
             o[kw] = tap_off(g, kw);
+    if (dw_flat(g)) { /* one run over rows at padded width RW, then the OW valid columns of each */
+        int64_t n = (g->OH - 1) * g->RW + OW;
+        row3x3(flat, pad, pad + g->dh * g->RW, pad + 2 * g->dh * g->RW, o, wm, bias, n);
+        for (int64_t oh = 0; oh < g->OH; oh++)
+            memcpy(y + oh * OW, flat + oh * g->RW, sizeof(float) * (size_t)OW);
+        return;
+    }
     for (int64_t oh = 0; oh < g->OH; oh++) {
         float *yr = y + oh * OW;
         const float *base = pad + oh * g->sh * g->RW;
@@ -245,7 +264,7 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
         for (int64_t mm = 0; mm < g->mg; mm++) {
             int64_t m = grp * g->mg + mm;
             float *ym = y + (n * p->cout + m) * L;
-            dw_plane(g, pad, w + m * g->cg * K, bias ? bias[m] : 0.0f, ym);
+            dw_plane(g, pad, w + m * g->cg * K, bias ? bias[m] : 0.0f, ym, pad + g->cg * g->Hp * g->RW);
             if (active)
                 oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * p->cout + m) * L : NULL, L);
         }
@@ -277,6 +296,31 @@ OC_VEC_CLONES static void dw_block_sum(const dw_geom *g, int64_t wp, const float
             for (int l = 0; l < DW_CB; l++)
                 o[l] = acc[l];
         }
+}
+
+/* One padded row of the block, channel innermost: d[q*DW_CB + l] = plane
+ * l's element at column q - pl (0 outside the row and for l >= cb). */
+OC_VEC_CLONES static void dw_pack_row(float *restrict d, const float *restrict src, int64_t Lin, int64_t wp,
+                                      int64_t pl, int64_t W, int64_t cb)
+{
+    for (int64_t q = 0; q < wp; q++) {
+        int64_t iw = q - pl;
+        float *dq = d + q * DW_CB;
+        if (iw < 0 || iw >= W || cb < DW_CB) {
+            for (int l = 0; l < DW_CB; l++)
+                dq[l] = iw >= 0 && iw < W && l < cb ? src[l * Lin + iw] : 0.0f;
+            continue;
+        }
+        for (int l = 0; l < DW_CB; l++)
+            dq[l] = src[l * Lin + iw];
+    }
+}
+
+/* Plane l of the interleaved outputs: y[i] = out[i*DW_CB + l]. */
+OC_VEC_CLONES static void dw_unpack(float *restrict y, const float *restrict out, int64_t L, int64_t l)
+{
+    for (int64_t i = 0; i < L; i++)
+        y[i] = out[i * DW_CB + l];
 }
 
 static void dw_block_task(void *ctx, int64_t b, int64_t e, int tid)
@@ -311,20 +355,7 @@ static void dw_block_task(void *ctx, int64_t b, int64_t e, int tid)
                 memset(dst, 0, sizeof(float) * (size_t)(wp * DW_CB));
                 continue;
             }
-            for (int64_t q = 0; q < wp; q++) {
-                int64_t iw = q - g->pl;
-                float *d = dst + q * DW_CB;
-                if (iw < 0 || iw >= g->W) {
-                    memset(d, 0, sizeof(float) * DW_CB);
-                    continue;
-                }
-                const float *src = x + (n * C + c0) * Lin + ih * g->W + iw;
-                int64_t l = 0;
-                for (; l < cb; l++)
-                    d[l] = src[l * Lin];
-                for (; l < DW_CB; l++)
-                    d[l] = 0.0f;
-            }
+            dw_pack_row(dst, x + (n * C + c0) * Lin + ih * g->W, Lin, wp, g->pl, g->W, cb);
         }
         dw_block_sum(g, wp, xin, wt, bv, out);
         /* an activation alone is elementwise: one pass over the interleaved
@@ -336,8 +367,7 @@ static void dw_block_task(void *ctx, int64_t b, int64_t e, int tid)
         for (int64_t l = 0; l < cb; l++) {
             int64_t m = c0 + l;
             float *ym = y + (n * C + m) * L;
-            for (int64_t i = 0; i < L; i++)
-                ym[i] = out[i * DW_CB + l];
+            dw_unpack(ym, out, L, l);
             if (active && !act_only)
                 oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * C + m) * L : NULL, L);
         }
