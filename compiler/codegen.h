@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../runtime/io.h" /* oc_fnv1a */
 #include "../runtime/optim.h"
 #include "../runtime/plan.h"
 #include "graph.h"
@@ -71,8 +72,6 @@ int oc_codegen_write(const oc_graph *g, const oc_plan *p, const oc_codegen_opts 
 #define OC_WEIGHTS_VERSION 1
 #define OC_WEIGHTS_HEADER 64
 
-uint64_t oc_fnv1a(uint64_t h, const void *data, size_t n);
-#define OC_FNV_INIT 0xcbf29ce484222325ULL
 
 /* A C identifier from any name: other characters become '_', a leading
  * digit gets a '_' before it. */

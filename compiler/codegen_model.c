@@ -38,16 +38,6 @@ void oc_cg_ident(char *dst, size_t cap, const char *name)
     dst[n] = 0;
 }
 
-uint64_t oc_fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 uint64_t oc_cg_model_hash(const oc_plan *p)
 {
     uint64_t h = OC_FNV_INIT;
@@ -705,7 +695,7 @@ static void emit_c_train(cg *c)
     fprintf(f, "    for (k = 0; k < N_STATS; k++) {\n"
                "        view(c, stat_new[k], &v);\n        view(c, stat_state[k], &w);\n"
                "        memcpy(w.data, v.data, sizeof(float) * (size_t)v.numel);\n    }\n"
-               "    (void)w;\n    c->steps++;\n    return 0;\n}\n\n");
+               "    c->steps++;\n    return 0;\n}\n\n");
     fprintf(f, "int64_t %s_steps(const %s_ctx *c)\n{\n    return c ? c->steps : 0;\n}\n\n", c->n, c->n);
     /* what is saved: the parameters, then the statistics, by name */
     int n_saved = 0;

@@ -113,6 +113,19 @@ int oc_head_find(const oc_graph *g, const char *name, oc_head *h, oc_diag *d)
                       "candidates: %s", g->source, g->values[g->outputs[0]].name, cands);
 }
 
+unsigned char *oc_head_trainable(const oc_graph *g, const oc_head *h, oc_diag *d)
+{
+    unsigned char *flags = calloc((size_t)g->n_values + 1, 1);
+    if (!flags) {
+        oc_fail(d, "out of memory");
+        return NULL;
+    }
+    flags[h->weight] = 1;
+    if (h->bias >= 0)
+        flags[h->bias] = 1;
+    return flags;
+}
+
 /* A fresh head with n outputs: Xavier-uniform weight, zero bias. */
 int oc_head_replace(oc_graph *g, oc_head *h, int64_t n, uint64_t seed, oc_diag *d)
 {

@@ -37,6 +37,10 @@ void oc_head_candidates(const oc_graph *g, char *buf, size_t cap);
  * afterwards (oc_graph_reset_shapes + oc_graph_infer_shapes). */
 int oc_head_replace(oc_graph *g, oc_head *h, int64_t n, uint64_t seed, oc_diag *d);
 
+/* Trainable flags for the head alone (its weight and bias), one per value
+ * of g, calloc'd (the caller frees); NULL with d set when out of memory. */
+unsigned char *oc_head_trainable(const oc_graph *g, const oc_head *h, oc_diag *d);
+
 /* Forgets every shape and folded constant a node computed (after an input
  * shape or the head changed), so shape inference starts over. */
 void oc_graph_reset_shapes(oc_graph *g);

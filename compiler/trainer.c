@@ -50,7 +50,6 @@ void oc_train_config_default(oc_train_config *c)
     c->bn = OC_BN_AUTO;
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n);
 
 static int plan_tensor(const oc_plan *p, const char *name)
 {
@@ -420,9 +419,9 @@ int oc_trainer_average_stats(oc_trainer *t)
 
 uint64_t oc_trainer_state_checksum(const oc_trainer *t, int stats)
 {
-    uint64_t h = fnv(0xcbf29ce484222325ull, t->p->params, sizeof(float) * t->p->train_floats);
+    uint64_t h = oc_fnv1a(OC_FNV_INIT, t->p->params, sizeof(float) * t->p->train_floats);
     for (int k = 0; stats && k < t->tg.n_stats; k++)
-        h = fnv(h, t->p->tensors[t->t_stat[k]].data, oc_tensor_nbytes(&t->p->tensors[t->t_stat[k]]));
+        h = oc_fnv1a(h, t->p->tensors[t->t_stat[k]].data, oc_tensor_nbytes(&t->p->tensors[t->t_stat[k]]));
     return h;
 }
 
@@ -544,14 +543,6 @@ typedef struct ckpt_head {
     uint64_t user_len;
 } ckpt_head;
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *b = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static uint64_t model_hash(const oc_trainer *t, size_t *n_stat)
 {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -561,9 +552,9 @@ static uint64_t model_hash(const oc_trainer *t, size_t *n_stat)
         int n = pass ? t->tg.n_stats : t->tg.n_params;
         for (int k = 0; k < n; k++) {
             const oc_value *v = &g->values[pass ? t->tg.stat_state[k] : t->tg.params[k]];
-            h = fnv(h, v->name, strlen(v->name) + 1);
-            h = fnv(h, &v->rank, sizeof v->rank);
-            h = fnv(h, v->dims, sizeof(int64_t) * (size_t)(v->rank > 0 ? v->rank : 0));
+            h = oc_fnv1a(h, v->name, strlen(v->name) + 1);
+            h = oc_fnv1a(h, &v->rank, sizeof v->rank);
+            h = oc_fnv1a(h, v->dims, sizeof(int64_t) * (size_t)(v->rank > 0 ? v->rank : 0));
             if (pass)
                 *n_stat += (size_t)t->p->tensors[t->t_stat[k]].numel;
         }
@@ -606,7 +597,7 @@ int oc_trainer_save_checkpoint(oc_trainer *t, const char *path, const void *user
     if (user_len)
         memcpy(o, user, user_len);
     o += user_len;
-    uint64_t sum = fnv(0xcbf29ce484222325ull, buf, (size_t)(o - buf));
+    uint64_t sum = oc_fnv1a(OC_FNV_INIT, buf, (size_t)(o - buf));
     memcpy(o, &sum, 8);
     int rc = oc_write_file_atomic(path, buf, len, t->d);
     free(buf);
@@ -647,7 +638,7 @@ int oc_trainer_load_checkpoint(oc_trainer *t, const char *path, void **user, siz
     }
     uint64_t sum;
     memcpy(&sum, buf + len - 8, 8);
-    if (sum != fnv(0xcbf29ce484222325ull, buf, len - 8)) {
+    if (sum != oc_fnv1a(OC_FNV_INIT, buf, len - 8)) {
         oc_fail(t->d, "%s: checksum mismatch: the checkpoint is corrupt", path);
         goto out;
     }

@@ -286,8 +286,9 @@ oc_tensor *oc_image_load(const char *path, const oc_image_opts *o, oc_diag *d)
 
 /* ---------------- named tensors (io.h) ---------------- */
 
-static uint64_t tns_fnv(uint64_t h, const unsigned char *p, size_t n)
+uint64_t oc_fnv1a(uint64_t h, const void *data, size_t n)
 {
+    const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) {
         h ^= p[i];
         h *= 0x100000001b3ULL;
@@ -339,7 +340,7 @@ int oc_tensors_save(const char *path, int n, const char *const *names, const oc_
             memcpy(q, t[k]->data, bytes);
         q += bytes;
     }
-    tns_put(q, tns_fnv(0xcbf29ce484222325ULL, buf, (size_t)(q - buf)), 8);
+    tns_put(q, oc_fnv1a(OC_FNV_INIT, buf, (size_t)(q - buf)), 8);
     int rc = oc_write_file_atomic(path, buf, len, d);
     free(buf);
     return rc;
@@ -375,7 +376,7 @@ int oc_tensors_load(const char *path, int *n_out, char ***names_out, oc_tensor *
         free(buf);
         return oc_fail(d, "%s: tensors file version %u, this onnxc reads version %d", path, v, OC_TENSORS_VERSION);
     }
-    if (tns_fnv(0xcbf29ce484222325ULL, buf, len - 8) != tns_get(buf + len - 8, 8)) {
+    if (oc_fnv1a(OC_FNV_INIT, buf, len - 8) != tns_get(buf + len - 8, 8)) {
         free(buf);
         return oc_fail(d, "%s: corrupt tensors file (checksum mismatch)", path);
     }

@@ -19,6 +19,12 @@ int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag
 oc_tensor *oc_npy_read(const char *path, oc_diag *d);
 int oc_npy_write(const char *path, const oc_tensor *t, oc_diag *d);
 
+/* FNV-1a 64 of n bytes, continuing from h (start with OC_FNV_INIT): the
+ * checksum of onnxc's binary files (tensors files, checkpoints, generated
+ * weights images) and of layout hashes. */
+#define OC_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t oc_fnv1a(uint64_t h, const void *data, size_t n);
+
 /* Named tensors in one file (trained weights from generated code, read
  * back by `onnxc export --trained`). Little-endian:
  *   "ONNXCTNS"  8 bytes, version u32 (1), count u32, then per tensor:

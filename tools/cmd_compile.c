@@ -239,15 +239,8 @@ int oc_cmd_compile(int argc, char **argv)
         unsigned char *flags = NULL;
         if (!strcmp(freeze, "backbone")) {
             oc_head h;
-            if (oc_head_find(g, NULL, &h, &d))
+            if (oc_head_find(g, NULL, &h, &d) || !(flags = oc_head_trainable(g, &h, &d)))
                 goto fail;
-            if (!(flags = calloc((size_t)g->n_values + 1, 1))) {
-                oc_fail(&d, "out of memory");
-                goto fail;
-            }
-            flags[h.weight] = 1;
-            if (h.bias >= 0)
-                flags[h.bias] = 1;
         }
         tc.trainable = flags;
         trainer = oc_trainer_new(g, &tc, &d);

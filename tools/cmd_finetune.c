@@ -484,13 +484,8 @@ int oc_cmd_finetune(int argc, char **argv)
 
     /* what trains */
     int head_only = !a.full && !a.unfreeze_from;
-    if (!(flags = calloc((size_t)g->n_values + 1, 1))) {
-        oc_fail(&d, "out of memory");
+    if (!(flags = oc_head_trainable(g, &h, &d)))
         goto fail;
-    }
-    flags[h.weight] = 1;
-    if (h.bias >= 0)
-        flags[h.bias] = 1;
     if (a.full)
         memset(flags, 1, (size_t)g->n_values);
     if (a.unfreeze_from) {

@@ -83,8 +83,7 @@ static int dw_blocked(const dw_geom *g) { return g->cg == 1 && g->mg == 1 && g->
  * padded block, the interleaved outputs, the block's weights per tap. */
 static int64_t dw_block_floats(const dw_geom *g)
 {
-    int64_t wp = g->OW > 0 ? (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1 : 0;
-    return DW_CB * (g->Hp * wp + g->OH * g->OW + g->KH * g->KW + 1);
+    return DW_CB * (g->Hp * g->Wp + g->OH * g->OW + g->KH * g->KW + 1);
 }
 
 size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
@@ -242,6 +241,8 @@ typedef struct dw_job {
     const oc_conv_params *p;
     const oc_kargs *a;
     dw_geom g;
+    const float *x, *w, *bias, *res; /* X, W, optional B and residual R (NULL when absent) */
+    float *y;
 } dw_job;
 
 static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
@@ -250,10 +251,8 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
     const oc_conv_params *p = j->p;
     const dw_geom *g = &j->g;
     const oc_kargs *a = j->a;
-    const float *x = a->in[0]->data, *w = a->in[1]->data;
-    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
-    const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
-    float *y = a->out[0]->data;
+    const float *x = j->x, *w = j->w, *bias = j->bias, *res = j->res;
+    float *y = j->y;
     float *pad = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
     int64_t G = p->group, L = g->OH * g->OW, Lin = g->H * g->W, K = g->KH * g->KW;
     int active = oc_epilogue_active(&p->ep);
@@ -272,8 +271,8 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
 }
 
 /* Outputs of one channel block: out[(oh*OW + ow)*DW_CB + l] from the
- * interleaved padded input xin [Hp][Wp][DW_CB] (Wp = the padded width
- * without phase split) and the taps' weights wt [K][DW_CB]; the sum is
+ * interleaved padded input xin [Hp][wp][DW_CB] (wp = g->Wp: no phase
+ * split) and the taps' weights wt [K][DW_CB]; the sum is
  * bias + w0*x0 + w1*x1 + ... in (kh, kw) order, as dw_plane's. */
 OC_VEC_CLONES static void dw_block_sum(const dw_geom *g, int64_t wp, const float *restrict xin,
                                        const float *restrict wt, const float *restrict bias, float *restrict out)
@@ -329,13 +328,11 @@ static void dw_block_task(void *ctx, int64_t b, int64_t e, int tid)
     const oc_conv_params *p = j->p;
     const dw_geom *g = &j->g;
     const oc_kargs *a = j->a;
-    const float *x = a->in[0]->data, *w = a->in[1]->data;
-    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
-    const float *res = p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL;
-    float *y = a->out[0]->data;
+    const float *x = j->x, *w = j->w, *bias = j->bias, *res = j->res;
+    float *y = j->y;
     int64_t C = p->cout, nb = (C + DW_CB - 1) / DW_CB, K = g->KH * g->KW;
     int64_t L = g->OH * g->OW, Lin = g->H * g->W;
-    int64_t wp = (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1;
+    int64_t wp = g->Wp; /* the block's padded width (no phase split) */
     float *xin = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
     float *out = xin + DW_CB * g->Hp * wp, *wt = out + DW_CB * L, *bv = wt + DW_CB * K;
     int active = oc_epilogue_active(&p->ep);
@@ -379,7 +376,8 @@ int oc_conv_depthwise_forward(const oc_kargs *a)
     const oc_conv_params *p = a->p;
     if (!oc_conv_depthwise_applicable(p))
         return oc_fail(a->d, "depthwise conv: parameters outside the direct kernel's range");
-    dw_job j = {p, a, {0}};
+    dw_job j = {p, a, {0}, a->in[0]->data, a->in[1]->data, a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL,
+                p->ep.has_residual && a->n_in > 3 && a->in[3] ? a->in[3]->data : NULL, a->out[0]->data};
     geom(p, &j.g);
     size_t need = oc_conv_depthwise_tscratch(p);
     if (need && (!a->tscratch || a->tscratch_stride < need))

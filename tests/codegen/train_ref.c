@@ -44,11 +44,8 @@ int main(int argc, char **argv)
     tc.threads = 1;
     if (!strcmp(argv[8], "backbone")) {
         oc_head h;
-        if (oc_head_find(g, NULL, &h, &d) || !(flags = calloc((size_t)g->n_values + 1, 1)))
+        if (oc_head_find(g, NULL, &h, &d) || !(flags = oc_head_trainable(g, &h, &d)))
             goto out;
-        flags[h.weight] = 1;
-        if (h.bias >= 0)
-            flags[h.bias] = 1;
         tc.trainable = flags;
     }
     if (!(t = oc_trainer_new(g, &tc, &d)))

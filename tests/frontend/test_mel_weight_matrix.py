@@ -20,7 +20,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from common import require, run_onnxc, workdir  # noqa: E402
+from common import require, run_npy, run_onnxc, workdir  # noqa: E402
 
 np = require("numpy")
 onnx = require("onnx")
@@ -76,18 +76,6 @@ def model(values, itype, ftype, out_type, as_inputs, declare=True, extra_attrs=N
     return m, tensors[:n_inputs]
 
 
-def run(path, feeds, d):
-    os.makedirs(d, exist_ok=True)
-    specs = []
-    for k, v in feeds.items():
-        p = os.path.join(d, f"in_{k}.npy")
-        np.save(p, v)
-        specs += ["-i", f"{k}={p}"]
-    out = os.path.join(d, "out")
-    rc, so, se = run_onnxc(["run", path, *specs, "-o", out, "--top", "0"])
-    return rc, se, out
-
-
 I32, I64, F32, F64, F16 = TensorProto.INT32, TensorProto.INT64, TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16
 CASES = [  # name, (bins, dft, rate, lo, hi), input int type, input float type, output_datatype (None: default)
     ("backend_case", (8, 16, 8192, 0.0, 4096.0), I32, F32, None),
@@ -119,7 +107,7 @@ def main():
             path = os.path.join(wd, f"{tag}.onnx")
             onnx.save(m, path)
             feeds = dict(zip(NAMES, tensors)) if as_inputs else {}
-            rc, se, out = run(path, feeds, os.path.join(wd, tag))
+            rc, se, out = run_npy(path, feeds, os.path.join(wd, tag))
             if rc != 0:
                 failures.append(f"{tag}: onnxc failed ({rc}): {se.strip()}")
                 print(f"  {tag}: FAIL")
@@ -167,7 +155,7 @@ def main():
         m, tensors = model(vals, I32, F32, None, True)
         path = os.path.join(wd, f"runbad_{name}.onnx")
         onnx.save(m, path)
-        rc, se, _ = run(path, dict(zip(NAMES, tensors)), os.path.join(wd, f"runbad_{name}"))
+        rc, se, _ = run_npy(path, dict(zip(NAMES, tensors)), os.path.join(wd, f"runbad_{name}"))
         ok = rc == 1 and words in se and "Sanitizer" not in se
         print(f"  refused {name}: {se.strip().splitlines()[-1] if se.strip() else ''!r} -> {'ok' if ok else 'FAIL'}")
         if not ok:
@@ -177,7 +165,7 @@ def main():
     path = os.path.join(wd, "runbad_shape.onnx")
     onnx.save(m, path)
     tensors[0] = np.array(16, np.int32)
-    rc, se, _ = run(path, dict(zip(NAMES, tensors)), os.path.join(wd, "runbad_shape"))
+    rc, se, _ = run_npy(path, dict(zip(NAMES, tensors)), os.path.join(wd, "runbad_shape"))
     if not (rc == 1 and "the data gives output [9,16]" in se and "Sanitizer" not in se):
         failures.append(f"run-time shape mismatch: expected exit 1 naming [9,16], got {rc}: {se}")
     print(f"  refused shape mismatch -> {'ok' if rc == 1 else 'FAIL'}")

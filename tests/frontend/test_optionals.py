@@ -17,7 +17,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from common import require, run_onnxc, workdir  # noqa: E402
+from common import require, run_npy, run_onnxc, workdir  # noqa: E402
 
 np = require("numpy")
 onnx = require("onnx")
@@ -114,18 +114,6 @@ def refused():
     ]
 
 
-def run(path, feeds, d):
-    os.makedirs(d, exist_ok=True)
-    specs = []
-    for k, v in feeds.items():
-        p = os.path.join(d, f"in_{k}.npy")
-        np.save(p, v)
-        specs += ["-i", f"{k}={p}"]
-    out = os.path.join(d, "out")
-    rc, so, se = run_onnxc(["run", path, *specs, "-o", out, "--top", "0"])
-    return rc, se, out
-
-
 def optional_proto(name, x):
     """A serialized OptionalProto holding tensor x, or an empty one (x None)."""
     o = onnx.OptionalProto()
@@ -171,7 +159,7 @@ def main():
     for name, m, feeds, refs in cases(x):
         path = os.path.join(wd, f"{name}.onnx")
         onnx.save(m, path)
-        rc, se, out = run(path, feeds, os.path.join(wd, name))
+        rc, se, out = run_npy(path, feeds, os.path.join(wd, name))
         if rc != 0:
             failures.append(f"{name}: onnxc failed ({rc}): {se.strip()}")
             print(f"  {name}: FAIL")

@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from common import require, run_onnxc, workdir  # noqa: E402
+from common import require, run_npy, run_onnxc, workdir  # noqa: E402
 
 np = require("numpy")
 onnx = require("onnx")
@@ -131,18 +131,6 @@ def refused():
     ]
 
 
-def run(path, feeds, d):
-    os.makedirs(d, exist_ok=True)
-    specs = []
-    for k, v in feeds.items():
-        p = os.path.join(d, f"in_{k}.npy")
-        np.save(p, v)
-        specs += ["-i", f"{k}={p}"]
-    out = os.path.join(d, "out")
-    rc, so, se = run_onnxc(["run", path, *specs, "-o", out, "--top", "0"])
-    return rc, se, out
-
-
 def main():
     wd = workdir("sequences")
     failures, runs = [], 0
@@ -153,7 +141,7 @@ def main():
         names = [i.name for i in m.graph.input]
         for p in positions:
             feeds = {k: data[k] if k != "pos" else np.array(p, np.int64) for k in names}
-            rc, se, out = run(path, feeds, os.path.join(wd, f"{name}_{p}"))
+            rc, se, out = run_npy(path, feeds, os.path.join(wd, f"{name}_{p}"))
             runs += 1
             if rc != 0:
                 failures.append(f"{name} pos={p}: onnxc failed ({rc}): {se.strip()}")
@@ -165,7 +153,7 @@ def main():
         # a position past the end fails cleanly, naming it
         bad = max(positions) + 1
         feeds = {k: data[k] if k != "pos" else np.array(bad, np.int64) for k in names}
-        rc, se, _ = run(path, feeds, os.path.join(wd, f"{name}_bad"))
+        rc, se, _ = run_npy(path, feeds, os.path.join(wd, f"{name}_bad"))
         if rc != 1 or f"position {bad}" not in se or "Sanitizer" in se:
             failures.append(f"{name} pos={bad}: expected exit 1 naming the position, got {rc}: {se.strip()}")
         print(f"  {name}: positions {list(positions)} match; position {bad} refused -> "
@@ -173,7 +161,7 @@ def main():
     for name, m, feeds, refs in static_cases():
         path = os.path.join(wd, f"{name}.onnx")
         onnx.save(m, path)
-        rc, se, out = run(path, feeds, os.path.join(wd, name))
+        rc, se, out = run_npy(path, feeds, os.path.join(wd, name))
         if rc != 0:
             failures.append(f"{name}: onnxc failed ({rc}): {se.strip()}")
             continue

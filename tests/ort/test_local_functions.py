@@ -32,7 +32,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from common import require, run_onnxc, workdir  # noqa: E402
+from common import compare_npy_outputs, require, run_onnxc, workdir  # noqa: E402
 
 np = require("numpy")
 torch = require("torch")
@@ -181,23 +181,7 @@ def save_inputs(inputs, d):
 
 
 def compare(name, got_dir, ref, what):
-    problems = []
-    for o, r in ref.items():
-        f = os.path.join(got_dir, f"{o}.npy")
-        if not os.path.exists(f):
-            problems.append(f"{o}: no {o}.npy written")
-            continue
-        a = np.load(f)
-        if a.shape != r.shape:
-            problems.append(f"{o}: shape {list(a.shape)} vs {what} {list(r.shape)}")
-            continue
-        diff = float(np.max(np.abs(a.astype(np.float64) - r.astype(np.float64))))
-        ok = bool(np.isfinite(a).all()) and diff <= MAX_ABS_DIFF
-        print(f"  {name}: {o} {list(a.shape)} max|{what}|={float(np.max(np.abs(r))):.4g} "
-              f"max abs diff vs {what} = {diff:.3e} -> {'ok' if ok else 'FAIL'}")
-        if not ok:
-            problems.append(f"{o}: max abs diff {diff:.3e} > {MAX_ABS_DIFF:g}")
-    return [f"{name}: {p}" for p in problems]
+    return compare_npy_outputs(name, got_dir, ref, what, MAX_ABS_DIFF)
 
 
 def main():

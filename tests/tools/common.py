@@ -21,6 +21,46 @@ def run_onnxc(args, timeout=600):
     return p.returncode, p.stdout, p.stderr
 
 
+def run_npy(path, feeds, d):
+    """`onnxc run path` with each feed (name -> numpy array) saved as
+    d/in_<name>.npy; returns (exit code, stderr, output folder d/out)."""
+    import numpy as np
+    os.makedirs(d, exist_ok=True)
+    specs = []
+    for k, v in feeds.items():
+        p = os.path.join(d, f"in_{k}.npy")
+        np.save(p, v)
+        specs += ["-i", f"{k}={p}"]
+    out = os.path.join(d, "out")
+    rc, so, se = run_onnxc(["run", path, *specs, "-o", out, "--top", "0"])
+    return rc, se, out
+
+
+def compare_npy_outputs(name, got_dir, ref, what, tol):
+    """Each reference output o (name -> array) against got_dir/o.npy: same
+    shape, finite, max abs diff <= tol; prints one line per output and
+    returns the problems, each prefixed with name."""
+    import numpy as np
+    problems = []
+    for o, r in ref.items():
+        f = os.path.join(got_dir, f"{o}.npy")
+        if not os.path.exists(f):
+            problems.append(f"{o}: no {o}.npy written")
+            continue
+        a = np.load(f)
+        if a.shape != r.shape:
+            problems.append(f"{o}: shape {list(a.shape)} vs {what} {list(r.shape)}")
+            continue
+        diff = float(np.max(np.abs(a.astype(np.float64) - r.astype(np.float64)))) if a.size else 0.0
+        ok = bool(np.isfinite(a).all()) and diff <= tol
+        scale = float(np.max(np.abs(r))) if r.size else 0.0
+        print(f"  {name}: {o} {list(a.shape)} max|{what}|={scale:.4g} "
+              f"max abs diff vs {what} = {diff:.3e} -> {'ok' if ok else 'FAIL'}")
+        if not ok:
+            problems.append(f"{o}: max abs diff {diff:.3e} > {tol:g}")
+    return [f"{name}: {p}" for p in problems]
+
+
 def info_json(path, *extra):
     rc, out, err = run_onnxc(["info", path, "--json", *extra])
     if rc != 0:
