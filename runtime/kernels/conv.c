@@ -18,6 +18,7 @@
 
 #include <cblas.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -208,7 +209,9 @@ static void fill_bias(float *y, int64_t rows, int64_t L, const float *bias)
  *    read X directly, no gather. Early layers (large Lout) go this way.
  *    With ONNXC_CONV_IMPLICIT and a packed W there is no col block: the
  *    SGEMM packs each B panel by calling conv_gather, which reads X (a
- *    whole image per task then, cut finer only for threads).
+ *    whole image per task then, cut finer only for threads); 2-D convs
+ *    first copy the task's rows of X into a padded, phase-split stage
+ *    (conv_stage) and gather from that (stage_gather).
  *  - row blocks of W (late layers at batch 1, small Lout and big Mg):
  *    per (n, g) the threads gather col together into shared scratch, then
  *    each multiplies its rows of W_g. */
@@ -236,6 +239,8 @@ typedef struct conv_fwd {
     int64_t G, cg, mg, K, Lin, Lout, CK, run, outer, qchunk, nq;
     int64_t n, g; /* row-block mode: the current image and group */
     int implicit; /* column blocks gather B inside the SGEMM (implicit im2col), no col block */
+    int staged;   /* implicit, from a per-task stage of X (conv_stage) */
+    struct conv_stage *st;
 } conv_fwd;
 
 /* Implicit im2col: the SGEMM's B source for one column block of one
@@ -335,6 +340,140 @@ static void conv_gather(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t n
     }
 }
 
+/* Staged input (2-D convs on the implicit path). Gathering B straight
+ * from X costs most where the kernel strides (ResNet's stem and
+ * downsampling convs): strided reads, zero fill at the borders, and up to
+ * Cg planes read a few rows at a time, too many streams for the hardware
+ * prefetcher when X is not in cache (a 1x1 stride-2 conv after other
+ * layers ran 2x slower than alone). So each task first copies the X rows
+ * its output rows need into its scratch, once, plane after plane: padded
+ * (zeros written once) and split into stride phases, so that a kernel tap
+ * reads a unit-stride run:
+ *   stage[c][slot(py, px)][yy][xx] = X[c][(q0 + yy) sh + py - pt][xx sw + px - pl]
+ * (zero outside X) for the phases (py, px) = (ky dh mod sh, kx dw mod sw)
+ * some tap uses. Tap (ky, kx) of output (oy, ox) is then
+ *   stage[c][slot][oy - q0 + ky dh / sh][ox + kx dw / sw],
+ * so one output row of one B row is a plain copy; with no horizontal
+ * slack (Wq == OW, e.g. 1x1 stride 2) a whole panel row is one copy. */
+#define CONV_STAGE_MAX ((size_t)2 << 20) /* bytes of one task's stage (one image's); larger convs gather from X */
+#define CONV_STAGE_SMAX 4                /* strides up to this stage (slot table) */
+
+struct conv_stage {
+    int64_t ay, ax;  /* rows and columns past the output's, (k - 1) dil / s */
+    int64_t wq;      /* stage row length: OW + ax */
+    int64_t nslot;   /* phases some tap uses */
+    int slot[CONV_STAGE_SMAX][CONV_STAGE_SMAX]; /* phase (py, px) -> slot, -1 unused */
+};
+typedef struct conv_stage conv_stage;
+
+/* 1 (and *st filled) when p stages; rows: output rows of the largest task. */
+static int stage_plan(const oc_conv_params *p, int64_t rows, conv_stage *st)
+{
+    if (p->nsp != 2 || p->pointwise)
+        return 0;
+    for (int d = 0; d < 2; d++)
+        if (p->s[d] < 1 || p->s[d] > CONV_STAGE_SMAX || p->dil[d] < 1 || p->pb[d] < 0)
+            return 0;
+    memset(st, 0, sizeof *st);
+    for (int i = 0; i < CONV_STAGE_SMAX; i++)
+        for (int j = 0; j < CONV_STAGE_SMAX; j++)
+            st->slot[i][j] = -1;
+    for (int64_t ky = 0; ky < p->k[0]; ky++)
+        for (int64_t kx = 0; kx < p->k[1]; kx++) {
+            int py = (int)(ky * p->dil[0] % p->s[0]), px = (int)(kx * p->dil[1] % p->s[1]);
+            if (st->slot[py][px] < 0)
+                st->slot[py][px] = (int)st->nslot++;
+        }
+    st->ay = (p->k[0] - 1) * p->dil[0] / p->s[0];
+    st->ax = (p->k[1] - 1) * p->dil[1] / p->s[1];
+    st->wq = p->out[1] + st->ax;
+    double bytes = sizeof(float) * (double)(p->cin / p->group) * (double)st->nslot * (double)(rows + st->ay) *
+                   (double)st->wq;
+    return bytes <= (double)CONV_STAGE_MAX;
+}
+
+static size_t stage_bytes(const conv_stage *st, const oc_conv_params *p, int64_t rows)
+{
+    size_t b = sizeof(float) * (size_t)(p->cin / p->group * st->nslot * (rows + st->ay) * st->wq);
+    return (b + 63) & ~(size_t)63;
+}
+
+/* Channels [0, cg) of the group at xg, output rows [q0, q1), into stage. */
+static void stage_fill(const oc_conv_params *p, const conv_stage *st, const float *xg, int64_t cg, int64_t q0,
+                       int64_t q1, float *stage)
+{
+    int64_t H = p->in[0], W = p->in[1], hq = q1 - q0 + st->ay, wq = st->wq, sh = p->s[0], sw = p->s[1];
+    for (int64_t c = 0; c < cg; c++)
+        for (int py = 0; py < sh; py++)
+            for (int px = 0; px < sw; px++) {
+                int sl = st->slot[py][px];
+                if (sl < 0)
+                    continue;
+                float *dp = stage + (c * st->nslot + sl) * hq * wq;
+                int64_t lo, hi, base = px - p->pb[1];
+                run_range(base, sw, W, wq, &lo, &hi);
+                for (int64_t yy = 0; yy < hq; yy++, dp += wq) {
+                    int64_t r = (q0 + yy) * sh + py - p->pb[0];
+                    if (r < 0 || r >= H || lo >= hi) {
+                        memset(dp, 0, sizeof(float) * (size_t)wq);
+                        continue;
+                    }
+                    memset(dp, 0, sizeof(float) * (size_t)lo);
+                    copy_strided(dp + lo, xg + (c * H + r) * W + base + lo * sw, hi - lo, sw);
+                    memset(dp + hi, 0, sizeof(float) * (size_t)(wq - hi));
+                }
+            }
+}
+
+typedef struct stage_ctx {
+    const conv_fwd *c;
+    const conv_stage *st;
+    const float *stage;
+    int64_t hq;     /* stage rows of this task */
+    int64_t k0, kc; /* the slice whose row sources are cached (kc 0: none) */
+    const float *rows[GATHER_ROW_CACHE];
+} stage_ctx;
+
+static inline void copy_run(float *restrict d, const float *restrict s, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        memcpy(d + i, s + i, 8 * sizeof(float));
+    for (; i < n; i++)
+        d[i] = s[i];
+}
+
+/* oc_sgemm_bsrc fill from a task's stage (columns relative to its first output row). */
+static void stage_gather(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst, int64_t ldd)
+{
+    stage_ctx *sc = ctx;
+    const oc_conv_params *p = sc->c->p;
+    const conv_stage *st = sc->st;
+    int64_t ow = p->out[1], wq = st->wq, kw = p->k[1], K = sc->c->K;
+    if (kc > GATHER_ROW_CACHE) { /* not asked by the SGEMM (kc <= 512): sub-slices, uncached */
+        for (int64_t i = 0; i < kc; i += GATHER_ROW_CACHE)
+            stage_gather(ctx, k0 + i, kc - i < GATHER_ROW_CACHE ? kc - i : GATHER_ROW_CACHE, n0, nc, dst + i * ldd, ldd);
+        return;
+    }
+    if (sc->k0 != k0 || sc->kc != kc) {
+        for (int64_t i = 0; i < kc; i++) {
+            int64_t k = k0 + i, ch = k / K, r = k % K, ky = r / kw, kx = r % kw;
+            int sl = st->slot[ky * p->dil[0] % p->s[0]][kx * p->dil[1] % p->s[1]];
+            sc->rows[i] = sc->stage + ((ch * st->nslot + sl) * sc->hq + ky * p->dil[0] / p->s[0]) * wq +
+                          kx * p->dil[1] / p->s[1];
+        }
+        sc->k0 = k0, sc->kc = kc;
+    }
+    for (int64_t j = 0, col = n0; j < nc;) {
+        int64_t oy = col / ow, ox = col % ow, seg = wq == ow ? nc - j : ow - ox < nc - j ? ow - ox : nc - j;
+        int64_t off = oy * wq + ox;
+        for (int64_t i = 0; i < kc; i++)
+            copy_run(dst + i * ldd + j, sc->rows[i] + off, seg);
+        j += seg;
+        col += seg;
+    }
+}
+
 /* Rows [m0, m1) of Y_g's block (cols columns at yb, row stride Lout) from
  * B [CK, cols] (row stride ldb; or gathered by src, packed W only), then
  * the epilogue on them, with onnxc's SGEMM: W_g packed at plan time when
@@ -368,6 +507,7 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
     float *col = (float *)ts;
     void *gs = ts + c->col_bytes;
     conv_gather_ctx gcs, *gc = &gcs;
+    stage_ctx scs, *sc = &scs;
     for (int64_t t = b; t < e; t++) {
         int64_t n = t / (c->G * c->nq), g = t / c->nq % c->G, q0 = t % c->nq * c->qchunk;
         int64_t q1 = q0 + c->qchunk < c->outer ? q0 + c->qchunk : c->outer, cols = (q1 - q0) * c->run;
@@ -377,6 +517,11 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
         int64_t ldb = c->Lin;
         oc_sgemm_bsrc src = {conv_gather, gc};
         gc->c = c, gc->xg = xg, gc->col0 = q0 * c->run, gc->k0 = 0, gc->kc = 0;
+        if (c->staged) {
+            stage_fill(c->p, c->st, xg, c->cg, q0, q1, col);
+            sc->c = c, sc->st = c->st, sc->stage = col, sc->hq = q1 - q0 + c->st->ay, sc->k0 = 0, sc->kc = 0;
+            src = (oc_sgemm_bsrc){stage_gather, sc};
+        }
         if (!c->p->pointwise && !c->implicit) {
             col_pass_rows(c->p, 0, c->cg, c->p->out, c->p->in, (float *)xg, col, 0, q0, q1);
             B = col;
@@ -424,7 +569,12 @@ static size_t col_block_bytes(const oc_conv_params *p)
         return 0;
     int64_t ck = p->cin / p->group * prod(p->k, p->nsp);
     size_t b = sizeof(float) * (size_t)(ck * conv_qchunk(p) * p->out[p->nsp - 1]);
-    return (b + 63) & ~(size_t)63;
+    b = (b + 63) & ~(size_t)63;
+    conv_stage st; /* or the stage of a whole image (implicit tasks start at one image) */
+    int64_t outer = p->out[p->nsp - 1] ? prod(p->out, p->nsp) / p->out[p->nsp - 1] : 0;
+    if (ONNXC_CONV_IMPLICIT && stage_plan(p, outer, &st) && stage_bytes(&st, p, outer) > b)
+        b = stage_bytes(&st, p, outer);
+    return b;
 }
 
 size_t oc_conv_thread_scratch(const oc_conv_params *p) { return col_block_bytes(p) + oc_sgemm_scratch_bytes(); }
@@ -475,6 +625,10 @@ int oc_conv_forward(const oc_kargs *a)
     c.implicit = ONNXC_CONV_IMPLICIT && c.packed && !p->pointwise;
     /* implicit blocks keep no col: a whole image per task (cut below for threads) */
     c.qchunk = c.implicit ? (c.outer > 0 ? c.outer : 1) : conv_qchunk(p);
+    conv_stage st;
+    const char *se = getenv("ONNXC_CONV_STAGE"); /* "0": gather from X (measurements, tools/bench/bench_kernels.c) */
+    c.staged = c.implicit && stage_plan(p, c.qchunk, &st) && !(se && !strcmp(se, "0"));
+    c.st = &st;
     c.nq = (c.outer + c.qchunk - 1) / c.qchunk;
     int threads = oc_threads_for_work(a->threads > 0 ? a->threads : 1, (double)p->batch * p->cout * c.Lout * c.CK);
     /* enough column blocks to keep every thread busy to the end (a few

@@ -16,7 +16,10 @@
  *     im2col + SGEMM, packed W) vs Winograd F(2x2, 3x3) and F(4x4, 3x3),
  *     the three timed in turn within each repetition (so load bursts hit
  *     all of them), in thread CPU time; `bench_kernels [reps] conv` runs
- *     only this part.
+ *     only this part;
+ *   strided and stem convs (ResNet, MobileNet) on the implicit im2col path:
+ *     B gathered straight from X vs from the staged copy (conv.c
+ *     conv_stage), alternating; `bench_kernels [reps] strided` runs only this.
  * Each time is the best of several runs, in milliseconds.
  * Usage: bench_kernels [reps] */
 #include <math.h>
@@ -339,10 +342,69 @@ static void bench_convs(void)
         }
 }
 
+/* Strided and stem convs on the implicit im2col path (packed W, one
+ * thread): B gathered straight from X against the staged copy
+ * (conv.c conv_stage; ONNXC_CONV_STAGE=0 turns it off), alternating
+ * within each repetition. */
+static void bench_strided(const char *name, int64_t n, int64_t c, int64_t m, int64_t hw, int64_t k, int64_t s,
+                          int64_t pad)
+{
+    int64_t o = (hw + 2 * pad - k) / s + 1;
+    oc_conv_params p = {.nsp = 2, .batch = n, .cin = c, .cout = m, .group = 1, .in = {hw, hw}, .out = {o, o},
+                        .k = {k, k}, .s = {s, s}, .dil = {1, 1}, .pb = {pad, pad}};
+    p.ep.act = OC_ACT_RELU;
+    int64_t xd[4] = {n, c, hw, hw}, wd[4] = {m, c, k, k}, bd[1] = {m}, yd[4] = {n, m, o, o};
+    oc_tensor x, w, b, y;
+    tinit(&x, 4, xd), tinit(&w, 4, wd), tinit(&b, 1, bd), tinit(&y, 4, yd);
+    const oc_tensor *in[3] = {&x, &w, &b};
+    oc_tensor *out[1] = {&y};
+    oc_kargs a = {.p = &p, .n_in = 3, .n_out = 1, .in = in, .out = out, .threads = 1};
+    size_t ts = oc_conv_thread_scratch(&p), pb = oc_conv_prep_bytes(&a);
+    void *tsb = aligned_alloc(64, (ts + 63) & ~(size_t)63), *pbuf = aligned_alloc(64, (pb + 63) & ~(size_t)63);
+    a.tscratch = tsb;
+    a.tscratch_stride = ts;
+    oc_conv_prep(&a, pbuf);
+    a.prep = pbuf;
+    oc_set_threads(1);
+    double best[2] = {1e30, 1e30};
+    for (int rep = 0; rep < 3 * reps; rep++)
+        for (int v = 0; v < 2; v++) {
+            setenv("ONNXC_CONV_STAGE", v ? "1" : "0", 1);
+            double t0 = cpu_now();
+            oc_conv_forward(&a);
+            double t = cpu_now() - t0;
+            best[v] = t < best[v] ? t : best[v];
+        }
+    unsetenv("ONNXC_CONV_STAGE");
+    double gf = 2.0 * (double)(n * m * o * o) * (double)(c * k * k) * 1e-9;
+    printf("%-34s %8.3f %8.3f %6.2fx %6.0f %6.0f\n", name, best[0] * 1e3, best[1] * 1e3, best[0] / best[1],
+           gf / best[0], gf / best[1]);
+    free(tsb), free(pbuf), free(x.data), free(w.data), free(b.data), free(y.data);
+}
+
+static void bench_strideds(void)
+{
+    printf("\n%-34s %8s %8s %7s %6s %6s\n", "implicit conv, 1 thread (best, ms)", "from X", "staged", "x", "GF/s",
+           "GF/s");
+    bench_strided("b8 resnet stem 3->64 7x7/2 224", 8, 3, 64, 224, 7, 2, 3);
+    bench_strided("b8 resnet 64->128 3x3/2 56", 8, 64, 128, 56, 3, 2, 1);
+    bench_strided("b8 resnet 256->512 3x3/2 14", 8, 256, 512, 14, 3, 2, 1);
+    bench_strided("b8 resnet 64->128 1x1/2 56", 8, 64, 128, 56, 1, 2, 0);
+    bench_strided("b8 resnet50 256->512 1x1/2 56", 8, 256, 512, 56, 1, 2, 0);
+    bench_strided("b8 64->64 3x3/1 56", 8, 64, 64, 56, 3, 1, 1);
+    bench_strided("b1 resnet stem 3->64 7x7/2 224", 1, 3, 64, 224, 7, 2, 3);
+    bench_strided("b1 mobilenet stem 3->32 3x3/2 224", 1, 3, 32, 224, 3, 2, 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
         reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : reps;
+    if (argc > 2 && !strcmp(argv[2], "strided")) {
+        bench_strideds();
+        oc_threads_shutdown();
+        return 0;
+    }
     if (argc > 2 && !strcmp(argv[2], "conv")) {
         bench_convs();
         oc_threads_shutdown();
@@ -355,6 +417,7 @@ int main(int argc, char **argv)
     bench_elementwise();
     bench_bn();
     bench_convs();
+    bench_strideds();
     oc_threads_shutdown();
     return 0;
 }
