@@ -586,13 +586,14 @@ static size_t pack_stride(const oc_conv_params *p)
     return (oc_sgemm_pack_a_bytes(mg, ck) + 63) & ~(size_t)63;
 }
 
-size_t oc_conv_prep_bytes(const oc_kargs *a)
+size_t oc_conv_wpack_bytes(const oc_conv_params *p)
 {
-    const oc_conv_params *p = a->p;
     if (!p->group || !p->cout || !p->cin)
         return 0;
     return pack_stride(p) * (size_t)p->group;
 }
+
+size_t oc_conv_prep_bytes(const oc_kargs *a) { return oc_conv_wpack_bytes(a->p); }
 
 int oc_conv_prep(const oc_kargs *a, void *dst)
 {
@@ -618,6 +619,13 @@ int oc_conv_forward(const oc_kargs *a)
         return 0;
     c.packed = a->prep;
     c.pack_stride = pack_stride(p);
+    if (!c.packed && p->wpack && a->scratch) {
+        /* a trained W: packed once per run for all tasks (the plain SGEMM
+         * would pack it again for every column block) */
+        oc_conv_prep(a, a->scratch);
+        c.packed = a->scratch;
+        c.col = p->wpack == 1 ? (float *)((unsigned char *)a->scratch + oc_conv_wpack_bytes(p)) : NULL;
+    }
     c.col_bytes = col_block_bytes(p);
     c.mr = c.packed ? oc_sgemm_packed_mr(c.packed) : 1;
     if (c.mr < 1)
@@ -646,7 +654,7 @@ int oc_conv_forward(const oc_kargs *a)
     }
     int64_t tasks = per * c.nq;
     /* row blocks need the whole col of one image in shared scratch */
-    int rows_mode = threads > 1 && tasks < 2 * threads && (p->pointwise || a->scratch) && c.mg >= 32 * threads;
+    int rows_mode = threads > 1 && tasks < 2 * threads && (p->pointwise || c.col) && c.mg >= 32 * threads;
     if (!a->tscratch || a->tscratch_stride < c.col_bytes + oc_sgemm_scratch_bytes())
         return oc_fail(a->d, "Conv: per-thread scratch missing or too small");
     if (!rows_mode) {

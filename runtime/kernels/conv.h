@@ -36,6 +36,9 @@ typedef struct oc_conv_params {
     int64_t dil[OC_CONV_MAX_SPATIAL];   /* dilations */
     int64_t pb[OC_CONV_MAX_SPATIAL];    /* pads at the start of each dim */
     int pointwise;                      /* Conv: 1x1 kernel, stride 1, no pads: X is its own col */
+    int wpack;                          /* Conv with a trained W (no plan-time pack): the shared scratch starts
+                                         * with room for W's pack (oc_conv_wpack_bytes), filled at each run,
+                                         * then 1: one image's col, 2: nothing more */
     oc_epilogue ep;                     /* Conv: fused activation / residual (input 3) after the bias */
 } oc_conv_params;
 
@@ -54,6 +57,8 @@ size_t oc_conv_thread_scratch(const oc_conv_params *p);
 /* Conv forward's one-time preparation from a constant W (kernel table
  * prep): W of each group packed for onnxc's SGEMM. */
 size_t oc_conv_prep_bytes(const oc_kargs *a);
+/* The same pack's bytes from the parameters alone (the wpack scratch). */
+size_t oc_conv_wpack_bytes(const oc_conv_params *p);
 int oc_conv_prep(const oc_kargs *a, void *dst);
 #define OC_CONV_SHARED_COL_MAX ((size_t)16 << 20)
 size_t oc_conv_transpose_scratch(const oc_conv_params *p);

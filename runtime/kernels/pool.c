@@ -555,7 +555,7 @@ static int maxpool2d_bwd_applicable(const oc_pool_params *p)
            p->dil[1] == 1 && p->dil[2] == 1 && p->in[1] * p->in[2] < ((int64_t)1 << 31);
 }
 
-static void maxpool2d_bwd_plane(const oc_pool_params *p, const float *dy, const float *xp, float *dxp)
+OC_VEC_CLONES static void maxpool2d_bwd_plane(const oc_pool_params *p, const float *dy, const float *xp, float *dxp)
 {
     int64_t H = p->in[1], W = p->in[2], OH = p->out[1], OW = p->out[2];
     int64_t kh = p->k[1], kw = p->k[2], sh = p->s[1], sw = p->s[2], ph = p->pb[1], pw = p->pb[2];
