@@ -829,6 +829,76 @@ typedef struct gw_job {
     int parts;
 } gw_job;
 
+/* One image's col [CK, Lout] of a 2-D conv that stages, gathered from
+ * the stage (in buf) straight into dst (row stride ldd): the batched
+ * ConvGradWeight's columns, without the col and the copy. 0 when the
+ * conv does not stage or buf is too small. */
+static int gw_gather_staged(const oc_conv_params *p, const float *xg, float *buf, size_t buf_bytes, float *dst,
+                            int64_t ldd)
+{
+    int64_t ow = p->out[1], outer = p->out[0], cg = p->cin / p->group, K = p->k[0] * p->k[1], CK = cg * K;
+    conv_stage st;
+    const char *se = getenv("ONNXC_CONV_STAGE");
+    if (p->nsp != 2 || p->pointwise || !ow || !outer || !stage_plan(p, outer, &st) || (se && !strcmp(se, "0")) ||
+        stage_bytes(&st, p, outer) > buf_bytes)
+        return 0;
+    conv_fwd cf = {.p = p, .K = K};
+    stage_ctx sc = {.c = &cf, .st = &st, .stage = buf, .hq = outer + st.ay};
+    stage_fill(p, &st, xg, cg, 0, outer, buf);
+    for (int64_t k0 = 0; k0 < CK; k0 += GATHER_ROW_CACHE) {
+        int64_t kc = CK - k0 < GATHER_ROW_CACHE ? CK - k0 : GATHER_ROW_CACHE;
+        stage_gather(&sc, k0, kc, 0, outer * ow, dst + k0 * ldd, ldd);
+    }
+    return 1;
+}
+
+/* One image and group of ConvGradWeight on a 2-D conv that stages:
+ * dW_g += dY_{n,g} . col^T with col gathered from the stage (conv_stage)
+ * a few output rows at a time, so each piece of col (GW_CHUNK_BYTES) is
+ * still in cache when the SGEMM reads it, instead of one whole image's
+ * col (7.4 MB for ResNet's stem) written out and read back. buf: the
+ * caller's col buffer (one image's col), here the stage then the piece.
+ * Returns 0 when this conv does not stage or buf is too small (the
+ * caller then gathers the whole image). */
+#define GW_CHUNK_BYTES ((size_t)512 << 10)
+#define GW_CHUNK_MIN_COLS 768 /* the SGEMM's K: shorter pieces reread and rewrite dW too often */
+
+static int gw_image_staged(const oc_kargs *ga, const oc_conv_params *p, const float *xg, const float *dyg,
+                           float *dwg, float *buf, size_t buf_bytes)
+{
+    int64_t ow = p->out[1], outer = p->out[0], Lout = outer * ow, cg = p->cin / p->group, mg = p->cout / p->group;
+    int64_t K = p->k[0] * p->k[1], CK = cg * K;
+    conv_stage st;
+    const char *se = getenv("ONNXC_CONV_STAGE"); /* "0": whole-image col (measurements) */
+    if (p->nsp != 2 || p->pointwise || !ow || !outer || !stage_plan(p, outer, &st) || (se && !strcmp(se, "0")))
+        return 0;
+    int64_t cols = (int64_t)(GW_CHUNK_BYTES / sizeof(float)) / CK;
+    cols = cols < GW_CHUNK_MIN_COLS ? GW_CHUNK_MIN_COLS : cols;
+    int64_t qc = (cols + ow - 1) / ow;
+    qc = qc > outer ? outer : qc;
+    while (qc > 1 && stage_bytes(&st, p, qc) + sizeof(float) * (size_t)(CK * qc * ow) > buf_bytes)
+        qc--; /* buf holds one image's col: fewer rows a piece than that */
+    size_t sb = stage_bytes(&st, p, qc), cb = sizeof(float) * (size_t)(CK * qc * ow);
+    if (sb + cb > buf_bytes)
+        return 0;
+    float *stage = buf, *colc = (float *)((unsigned char *)buf + sb);
+    conv_fwd cf = {.p = p, .K = K};
+    stage_ctx sc = {.c = &cf, .st = &st, .stage = stage};
+    for (int64_t q0 = 0; q0 < outer; q0 += qc) {
+        int64_t q1 = q0 + qc < outer ? q0 + qc : outer;
+        cols = (q1 - q0) * ow;
+        stage_fill(p, &st, xg, cg, q0, q1, stage);
+        sc.hq = q1 - q0 + st.ay;
+        sc.k0 = sc.kc = 0;
+        for (int64_t k0 = 0; k0 < CK; k0 += GATHER_ROW_CACHE) {
+            int64_t kc = CK - k0 < GATHER_ROW_CACHE ? CK - k0 : GATHER_ROW_CACHE;
+            stage_gather(&sc, k0, kc, 0, cols, colc + k0 * cols, cols);
+        }
+        oc_gemm_call(ga, 0, 1, mg, CK, cols, 1.0f, dyg + q0 * ow, Lout, colc, cols, 1.0f, dwg, CK, NULL, NULL);
+    }
+    return 1;
+}
+
 /* dW (thread 0) or the thread's partial dW, from images [n0, n1), one
  * thread each: im2col and SGEMM run serially inside. */
 static void gw_images(const oc_kargs *a, int64_t n0, int64_t n1, float *col, float *dw, unsigned char *gs,
@@ -849,6 +919,8 @@ static void gw_images(const oc_kargs *a, int64_t n0, int64_t n1, float *col, flo
             const float *xg = x + (n * p->cin + g * cg) * Lin;
             const float *dyg = dy + (n * p->cout + g * mg) * Lout;
             const float *src = xg;
+            if (gw_image_staged(&one, p, xg, dyg, dw + g * mg * CK, col, gw_align(oc_conv_scratch(p))))
+                continue;
             if (!p->pointwise) {
                 col_pass_par(&one, cg, p->out, p->in, (float *)xg, col, 0);
                 src = col;
@@ -921,7 +993,10 @@ int oc_conv_grad_weight(const oc_kargs *a)
                 const float *dyg = dy + (n * p->cout + g * mg) * Lout;
                 for (int64_t m = 0; m < mg; m++)
                     memcpy(dyb + m * NL + n * Lout, dyg + m * Lout, sizeof(float) * (size_t)Lout);
-                col_pass_par(a, cg, p->out, p->in, (float *)(x + (n * p->cin + g * cg) * Lin), col, 0);
+                const float *xg = x + (n * p->cin + g * cg) * Lin;
+                if (gw_gather_staged(p, xg, col, oc_conv_scratch(p), cb + n * Lout, NL))
+                    continue;
+                col_pass_par(a, cg, p->out, p->in, (float *)xg, col, 0);
                 for (int64_t r = 0; r < CK; r++)
                     memcpy(cb + r * NL + n * Lout, col + r * Lout, sizeof(float) * (size_t)Lout);
             }
@@ -954,6 +1029,8 @@ int oc_conv_grad_weight(const oc_kargs *a)
             const float *xg = x + (n * p->cin + g * cg) * Lin;
             const float *dyg = dy + (n * p->cout + g * mg) * Lout;
             const float *src = xg;
+            if (col && gw_image_staged(a, p, xg, dyg, dw + g * mg * CK, col, oc_conv_scratch(p)))
+                continue;
             if (!p->pointwise) {
                 col_pass_par(a, cg, p->out, p->in, (float *)xg, col, 0);
                 src = col;

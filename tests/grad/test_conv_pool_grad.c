@@ -50,6 +50,9 @@ static const grad_case cases[] = {
      {3, 2}, {2, 2}, {2, 1}, {1, 0, 2, 1}, 1, NULL, 0, 0},
     {"conv2d 3x3 pad 1 on 17x18, batch 3 (images one SGEMM each)", "Conv", 4, {3, 3, 17, 18}, 4, 1, 1,
      {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 0, NULL, 0, 0},
+    /* one image's col over 512 KB: dW gathered from the stage in two row pieces (conv.c gw_image_staged) */
+    {"conv2d 3x3 s2 pad 1 16->2 on 64x70 (dW in row pieces)", "Conv", 4, {1, 16, 64, 70}, 2, 1, 1,
+     {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1, NULL, 0, 0},
     /* 16+ channels, enough tiles: dW by Winograd F(3x3, 2x2) (runtime/kernels/conv_winograd.c) */
     {"conv2d 3x3 16->16 pad 1 on 9x11 batch 2 (Winograd dW)", "Conv", 4, {2, 16, 9, 11}, 16, 1, 1,
      {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, NULL, 0, 0},
