@@ -398,12 +398,13 @@ static size_t stage_bytes(const conv_stage *st, const oc_conv_params *p, int64_t
     return (b + 63) & ~(size_t)63;
 }
 
-/* Channels [0, cg) of the group at xg, output rows [q0, q1), into stage. */
-static void stage_fill(const oc_conv_params *p, const conv_stage *st, const float *xg, int64_t cg, int64_t q0,
-                       int64_t q1, float *stage)
+/* Channels [c0, c1) of the group at xg, output rows [q0, q1), into
+ * their places in stage (laid out for all the group's channels). */
+static void stage_fill(const oc_conv_params *p, const conv_stage *st, const float *xg, int64_t c0, int64_t c1,
+                       int64_t q0, int64_t q1, float *stage)
 {
     int64_t H = p->in[0], W = p->in[1], hq = q1 - q0 + st->ay, wq = st->wq, sh = p->s[0], sw = p->s[1];
-    for (int64_t c = 0; c < cg; c++)
+    for (int64_t c = c0; c < c1; c++)
         for (int py = 0; py < sh; py++)
             for (int px = 0; px < sw; px++) {
                 int sl = st->slot[py][px];
@@ -518,7 +519,7 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
         oc_sgemm_bsrc src = {conv_gather, gc};
         gc->c = c, gc->xg = xg, gc->col0 = q0 * c->run, gc->k0 = 0, gc->kc = 0;
         if (c->staged) {
-            stage_fill(c->p, c->st, xg, c->cg, q0, q1, col);
+            stage_fill(c->p, c->st, xg, 0, c->cg, q0, q1, col);
             sc->c = c, sc->st = c->st, sc->stage = col, sc->hq = q1 - q0 + c->st->ay, sc->k0 = 0, sc->kc = 0;
             src = (oc_sgemm_bsrc){stage_gather, sc};
         }
@@ -532,11 +533,22 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 
+/* Channels [b, e) of one image's col (row-block mode), from the thread's
+ * stage of those channels when the conv stages. */
 static void conv_im2col_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const conv_fwd *c = ctx;
-    (void)tid;
     const float *xg = c->x + (c->n * c->p->cin + c->g * c->cg) * c->Lin;
+    if (c->staged) {
+        float *stage = (float *)(c->a->tscratch + (size_t)tid * c->a->tscratch_stride);
+        stage_fill(c->p, c->st, xg, b, e, 0, c->outer, stage);
+        stage_ctx sc = {.c = c, .st = c->st, .stage = stage, .hq = c->outer + c->st->ay};
+        for (int64_t k0 = b * c->K; k0 < e * c->K; k0 += GATHER_ROW_CACHE) {
+            int64_t kc = e * c->K - k0 < GATHER_ROW_CACHE ? e * c->K - k0 : GATHER_ROW_CACHE;
+            stage_gather(&sc, k0, kc, 0, c->Lout, c->col + k0 * c->Lout, c->Lout);
+        }
+        return;
+    }
     col_pass_rows(c->p, b, e, c->p->out, c->p->in, (float *)xg, c->col + b * c->K * c->Lout, 0, 0, c->outer);
 }
 
@@ -844,7 +856,7 @@ static int gw_gather_staged(const oc_conv_params *p, const float *xg, float *buf
         return 0;
     conv_fwd cf = {.p = p, .K = K};
     stage_ctx sc = {.c = &cf, .st = &st, .stage = buf, .hq = outer + st.ay};
-    stage_fill(p, &st, xg, cg, 0, outer, buf);
+    stage_fill(p, &st, xg, 0, cg, 0, outer, buf);
     for (int64_t k0 = 0; k0 < CK; k0 += GATHER_ROW_CACHE) {
         int64_t kc = CK - k0 < GATHER_ROW_CACHE ? CK - k0 : GATHER_ROW_CACHE;
         stage_gather(&sc, k0, kc, 0, outer * ow, dst + k0 * ldd, ldd);
@@ -887,7 +899,7 @@ static int gw_image_staged(const oc_kargs *ga, const oc_conv_params *p, const fl
     for (int64_t q0 = 0; q0 < outer; q0 += qc) {
         int64_t q1 = q0 + qc < outer ? q0 + qc : outer;
         cols = (q1 - q0) * ow;
-        stage_fill(p, &st, xg, cg, q0, q1, stage);
+        stage_fill(p, &st, xg, 0, cg, q0, q1, stage);
         sc.hq = q1 - q0 + st.ay;
         sc.k0 = sc.kc = 0;
         for (int64_t k0 = 0; k0 < CK; k0 += GATHER_ROW_CACHE) {

@@ -36,6 +36,7 @@ static const conv_case cases[] = {
     {"conv2d depthwise 3x3 pad 1", 0, 2, 1, 2, 4, 4, 4, {8, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0}},
     {"conv2d no bias, kernel wider than input", 0, 2, 0, 1, 2, 3, 1, {3, 2}, {3, 4}, {1, 1}, {1, 1}, {1, 2}, {0, 1}, {0}},
     {"conv2d 3x3 M=80 on 5x5 (W rows split)", 0, 2, 1, 1, 8, 80, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0}},
+    {"conv2d 3x3 s2 pads 1/2 M=96 on 9x11 (W rows split, staged col)", 0, 2, 1, 1, 8, 96, 1, {9, 11}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {2, 2}, {0}},
     {"conv2d 1x1 M=96 on 3x3 (W rows split)", 0, 2, 1, 1, 7, 96, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0}},
     {"conv2d 3x3 s1 p1 C=64 on 40x33 (column blocks)", 0, 2, 1, 3, 64, 19, 1, {40, 33}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0}},
     /* the implicit im2col gather (packed W): strides, dilations, pads that
@@ -124,8 +125,14 @@ static void run_case(const conv_case *cc)
     oc_tensor r;
     tensor_init(&r, OC_FLOAT, rank, yd, NULL);
     r.data = rand_buf(r.numel, &st);
-    for (int variant = 0; variant < (cc->transpose ? 2 : 8); variant++) {
+    /* variant bits: 2 threads, fused epilogue, W packed at plan time (prep),
+     * W packed at run time into the shared scratch (wpack: a trained W) */
+    for (int variant = 0; variant < (cc->transpose ? 2 : 16); variant++) {
         int threads = variant & 1 ? 2 : 1, fused = (variant & 2) != 0, packed = (variant & 4) != 0;
+        int wpack = (variant & 8) != 0;
+        if (packed && wpack)
+            continue;
+        p.wpack = wpack;
         oc_set_threads(threads);
         memset(&p.ep, 0, sizeof p.ep);
         if (fused) {
@@ -134,6 +141,8 @@ static void run_case(const conv_case *cc)
             p.ep.has_residual = 1;
         }
         size_t shared = cc->transpose ? oc_conv_transpose_scratch(&p) : oc_conv_scratch(&p);
+        if (wpack) /* as the planner lays it out (compiler/ops/conv.c lower_conv): the pack, then the col */
+            shared += oc_conv_wpack_bytes(&p);
         size_t per = ((cc->transpose ? oc_sgemm_scratch_bytes() : oc_conv_thread_scratch(&p)) + 63) & ~(size_t)63;
         unsigned char *scratch = malloc(shared + 1), *tscratch = malloc(per * 2 + 1);
         const oc_tensor *in[4] = {&x, &w, cc->bias ? &b : NULL, fused ? &r : NULL};
@@ -165,8 +174,8 @@ static void run_case(const conv_case *cc)
         char dims[128];
         printf("%-45s Y %s%s, %d thread%s%s%s: max abs diff %.3g over %lld values\n", cc->name,
                oc_format_dims(dims, sizeof dims, yd, rank), p.pointwise ? " (1x1 path)" : "", threads,
-               threads > 1 ? "s" : "", fused ? ", residual+LeakyRelu" : "", packed ? ", packed W" : "", worst,
-               (long long)y_ref.numel);
+               threads > 1 ? "s" : "", fused ? ", residual+LeakyRelu" : "",
+               packed ? ", packed W" : wpack ? ", W packed per run" : "", worst, (long long)y_ref.numel);
         CHECK(bad == 0, "%s: %lld of %lld values differ (worst %g)", cc->name, (long long)bad,
               (long long)y_ref.numel, worst);
         free(scratch);
