@@ -35,6 +35,15 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
                     int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
     __m256 acc[MR][2];
+    /* The epilogue's residual tile is read only after the k loop: start
+     * fetching it now so its cache misses overlap the FMAs (a Conv's
+     * residual is often a whole activation that left the cache). */
+    if (e && e->ep && e->ep->has_residual && e->res)
+        for (int i = 0; i < rows; i++) {
+            const char *rr = (const char *)(e->res + (m + i) * e->ldr + n);
+            _mm_prefetch(rr, _MM_HINT_T0);
+            _mm_prefetch(rr + NV * 32 - 4, _MM_HINT_T0);
+        }
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 2

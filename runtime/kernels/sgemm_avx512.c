@@ -50,6 +50,14 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
             _mm_prefetch(cr + off, _MM_HINT_T0);
         _mm_prefetch(cr + NV * 64 - 4, _MM_HINT_T0);
     }
+    /* and the residual tile the epilogue adds, for the same reason */
+    if (e && e->ep && e->ep->has_residual && e->res)
+        for (int i = 0; i < rows; i++) {
+            const char *rr = (const char *)(e->res + (m + i) * e->ldr + n);
+            for (int off = 0; off < NV * 64; off += 64)
+                _mm_prefetch(rr + off, _MM_HINT_T0);
+            _mm_prefetch(rr + NV * 64 - 4, _MM_HINT_T0);
+        }
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 3
