@@ -390,20 +390,30 @@ static oc_tensor *tensor_of_file(const Onnx__TensorProto *tp, const char *path, 
     return t;
 }
 
-oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d)
+/* The message of type desc in the file at path, or NULL with an error
+ * naming the file and the type (what). */
+static ProtobufCMessage *read_message(const char *path, const ProtobufCMessageDescriptor *desc, const char *what,
+                                      oc_diag *d)
 {
     unsigned char *buf;
     size_t len;
-    if (name)
-        *name = NULL;
     if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
         return NULL;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf);
     free(buf);
-    if (!tp) {
-        oc_fail(d, "%s: not a valid ONNX TensorProto (malformed or truncated protobuf)", path);
+    if (!m)
+        oc_fail(d, "%s: not a valid ONNX %s (malformed or truncated protobuf)", path, what);
+    return m;
+}
+
+oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d)
+{
+    if (name)
+        *name = NULL;
+    Onnx__TensorProto *tp =
+        (Onnx__TensorProto *)read_message(path, &onnx__tensor_proto__descriptor, "TensorProto", d);
+    if (!tp)
         return NULL;
-    }
     oc_tensor *t = tensor_of_file(tp, path, name, d);
     onnx__tensor_proto__free_unpacked(tp, NULL);
     return t;
@@ -411,18 +421,12 @@ oc_tensor *oc_onnx_load_tensor(const char *path, char **name, oc_diag *d)
 
 oc_tensor *oc_onnx_load_optional_tensor(const char *path, char **name, oc_diag *d)
 {
-    unsigned char *buf;
-    size_t len;
     if (name)
         *name = NULL;
-    if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
+    Onnx__OptionalProto *op =
+        (Onnx__OptionalProto *)read_message(path, &onnx__optional_proto__descriptor, "OptionalProto", d);
+    if (!op)
         return NULL;
-    Onnx__OptionalProto *op = onnx__optional_proto__unpack(NULL, len, buf);
-    free(buf);
-    if (!op) {
-        oc_fail(d, "%s: not a valid ONNX OptionalProto (malformed or truncated protobuf)", path);
-        return NULL;
-    }
     oc_tensor *t = NULL;
     int et = op->has_elem_type ? op->elem_type : 0;
     if (et == ONNX__OPTIONAL_PROTO__DATA_TYPE__TENSOR && op->tensor_value)

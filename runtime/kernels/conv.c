@@ -392,6 +392,15 @@ static int stage_plan(const oc_conv_params *p, int64_t rows, conv_stage *st)
     return bytes <= (double)CONV_STAGE_MAX;
 }
 
+/* ONNXC_CONV_STAGE=0 reads X directly instead (measurements:
+ * tools/bench/bench_kernels.c strided). Checked where a kernel runs, not in
+ * stage_plan, so the scratch a plan reserves never depends on it. */
+static int stage_enabled(void)
+{
+    const char *se = getenv("ONNXC_CONV_STAGE");
+    return !(se && !strcmp(se, "0"));
+}
+
 static size_t stage_bytes(const conv_stage *st, const oc_conv_params *p, int64_t rows)
 {
     size_t b = sizeof(float) * (size_t)(p->cin / p->group * st->nslot * (rows + st->ay) * st->wq);
@@ -646,8 +655,7 @@ int oc_conv_forward(const oc_kargs *a)
     /* implicit blocks keep no col: a whole image per task (cut below for threads) */
     c.qchunk = c.implicit ? (c.outer > 0 ? c.outer : 1) : conv_qchunk(p);
     conv_stage st;
-    const char *se = getenv("ONNXC_CONV_STAGE"); /* "0": gather from X (measurements, tools/bench/bench_kernels.c) */
-    c.staged = c.implicit && stage_plan(p, c.qchunk, &st) && !(se && !strcmp(se, "0"));
+    c.staged = c.implicit && stage_plan(p, c.qchunk, &st) && stage_enabled();
     c.st = &st;
     c.nq = (c.outer + c.qchunk - 1) / c.qchunk;
     int threads = oc_threads_for_work(a->threads > 0 ? a->threads : 1, (double)p->batch * p->cout * c.Lout * c.CK);
@@ -850,9 +858,7 @@ static int gw_gather_staged(const oc_conv_params *p, const float *xg, float *buf
 {
     int64_t ow = p->out[1], outer = p->out[0], cg = p->cin / p->group, K = p->k[0] * p->k[1], CK = cg * K;
     conv_stage st;
-    const char *se = getenv("ONNXC_CONV_STAGE");
-    if (p->nsp != 2 || p->pointwise || !ow || !outer || !stage_plan(p, outer, &st) || (se && !strcmp(se, "0")) ||
-        stage_bytes(&st, p, outer) > buf_bytes)
+    if (!ow || !outer || !stage_plan(p, outer, &st) || !stage_enabled() || stage_bytes(&st, p, outer) > buf_bytes)
         return 0;
     conv_fwd cf = {.p = p, .K = K};
     stage_ctx sc = {.c = &cf, .st = &st, .stage = buf, .hq = outer + st.ay};
@@ -881,8 +887,7 @@ static int gw_image_staged(const oc_kargs *ga, const oc_conv_params *p, const fl
     int64_t ow = p->out[1], outer = p->out[0], Lout = outer * ow, cg = p->cin / p->group, mg = p->cout / p->group;
     int64_t K = p->k[0] * p->k[1], CK = cg * K;
     conv_stage st;
-    const char *se = getenv("ONNXC_CONV_STAGE"); /* "0": whole-image col (measurements) */
-    if (p->nsp != 2 || p->pointwise || !ow || !outer || !stage_plan(p, outer, &st) || (se && !strcmp(se, "0")))
+    if (!ow || !outer || !stage_plan(p, outer, &st) || !stage_enabled())
         return 0;
     int64_t cols = (int64_t)(GW_CHUNK_BYTES / sizeof(float)) / CK;
     cols = cols < GW_CHUNK_MIN_COLS ? GW_CHUNK_MIN_COLS : cols;

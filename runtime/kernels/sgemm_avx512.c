@@ -117,17 +117,6 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
     }
 }
 
-static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
-                 float beta, int load_c)
-{
-    if (cols > 32)
-        tile_nv(3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
-    else if (cols > 16)
-        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
-    else
-        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
-}
-
 static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
                      int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
@@ -137,6 +126,12 @@ static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, flo
         tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
     else
         tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+}
+
+static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
+                 float beta, int load_c)
+{
+    tile_epi(kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
 }
 
 static __mmask16 lane_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }

@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from common import require, run_npy, run_onnxc, workdir  # noqa: E402
+from common import refusal_problem, require, run_npy, run_onnxc, workdir  # noqa: E402
 
 np = require("numpy")
 onnx = require("onnx")
@@ -175,10 +175,9 @@ def main():
         path = os.path.join(wd, f"bad_{name}.onnx")
         onnx.save(m, path)
         rc, so, se = run_onnxc(["info", path])
-        ok = rc == 1 and words in se and "Sanitizer" not in se
-        print(f"  refused {name}: {se.strip().splitlines()[-1] if se.strip() else ''!r} -> {'ok' if ok else 'FAIL'}")
-        if not ok:
-            failures.append(f"refused {name}: expected exit 1 with {words!r}, got {rc}: {se}")
+        problem = refusal_problem(name, rc, se, words)
+        if problem:
+            failures.append(problem)
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures))
         sys.exit(1)

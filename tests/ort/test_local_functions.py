@@ -32,7 +32,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from common import compare_npy_outputs, require, run_onnxc, workdir  # noqa: E402
+from common import compare_npy_outputs, refusal_problem, require, run_onnxc, workdir  # noqa: E402
 
 np = require("numpy")
 torch = require("torch")
@@ -214,11 +214,9 @@ def main():
     if not use_ort:
         for name, path, words in refused(wd):
             rc, so, se = run_onnxc(["info", path])
-            ok = rc == 1 and words in se and "Sanitizer" not in se
-            print(f"  refused {name}: rc={rc} {se.strip().splitlines()[-1] if se.strip() else ''!r} "
-                  f"-> {'ok' if ok else 'FAIL'}")
-            if not ok:
-                failures.append(f"refused {name}: expected exit 1 and a message with {words!r}, got rc={rc}: {se}")
+            problem = refusal_problem(name, rc, se, words)
+            if problem:
+                failures.append(problem)
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures))
         sys.exit(1)

@@ -61,6 +61,16 @@ def compare_npy_outputs(name, got_dir, ref, what, tol):
     return [f"{name}: {p}" for p in problems]
 
 
+def refusal_problem(label, rc, se, words):
+    """A refused input's check: exit 1, words in stderr, no sanitizer
+    report. Prints one line; returns the problem, or None when refused as
+    expected."""
+    last = se.strip().splitlines()[-1] if se.strip() else ""
+    ok = rc == 1 and words in se and "Sanitizer" not in se
+    print(f"  refused {label}: rc={rc} {last!r} -> {'ok' if ok else 'FAIL'}")
+    return None if ok else f"refused {label}: expected exit 1 with {words!r}, got {rc}: {se}"
+
+
 def info_json(path, *extra):
     rc, out, err = run_onnxc(["info", path, "--json", *extra])
     if rc != 0:
