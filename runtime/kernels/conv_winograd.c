@@ -305,7 +305,29 @@ typedef struct wino_job {
     const unsigned char *packs;
     size_t stride, vm_bytes;
     int64_t segs; /* segments of the whole batch */
+    int64_t nblk; /* blocks they are cut into (near-equal, none over spb segments) */
 } wino_job;
+
+/* Segments [s0, s1) of block blk: nblk near-equal runs, so that threads
+ * taking equal counts of blocks get equal work (14 segments cut 4+4+4+2
+ * ran 8 rows against 6 on 2 threads; 3+4+3+4 runs 7 against 7). */
+static void block_span(const wino_job *j, int64_t blk, int64_t *s0, int64_t *s1)
+{
+    *s0 = j->segs * blk / j->nblk;
+    *s1 = j->segs * (blk + 1) / j->nblk;
+}
+
+/* Blocks of at most spb segments, rounded up to a multiple of the
+ * threads while every block keeps a segment. */
+static int64_t block_count(int64_t segs, int64_t spb, int threads)
+{
+    int64_t nb = spb > 0 ? (segs + spb - 1) / spb : segs;
+    if (threads > 1 && nb % threads) {
+        int64_t up = (nb + threads - 1) / threads * threads;
+        nb = up <= segs ? up : nb;
+    }
+    return nb > 0 ? nb : 1;
+}
 
 /* Segment s of the batch: image, first tile row, tile rows, first tile
  * column, tiles per row. */
@@ -359,7 +381,8 @@ static int64_t block_in(const wino_job *j, int64_t blk, int64_t c0, int64_t c1, 
 {
     const wino_geom *g = &j->g;
     oc_wino_in_fn in = g->m == 2 ? j->uk->in2 : j->uk->in4;
-    int64_t s0 = blk * g->spb, s1 = s0 + g->spb < j->segs ? s0 + g->spb : j->segs, nt = 0, plane_in = g->H * g->W;
+    int64_t s0, s1, nt = 0, plane_in = g->H * g->W;
+    block_span(j, blk, &s0, &s1);
     for (int64_t s = s0; s < s1; s++) {
         int64_t img, ty, k, tx0, n;
         segment(g, s, &img, &ty, &k, &tx0, &n);
@@ -400,7 +423,8 @@ static void block_out(const wino_job *j, int64_t blk, int64_t o0, int64_t o1, co
     const wino_geom *g = &j->g;
     int m = g->m;
     oc_wino_out_fn out = m == 2 ? j->uk->out2 : j->uk->out4;
-    int64_t s0 = blk * g->spb, s1 = s0 + g->spb < j->segs ? s0 + g->spb : j->segs, off = 0;
+    int64_t s0, s1, off = 0;
+    block_span(j, blk, &s0, &s1);
     int64_t plane_out = g->OH * g->OW;
     for (int64_t s = s0; s < s1; s++) {
         int64_t img, ty, k, tx0, n;
@@ -487,8 +511,8 @@ static int forward(const oc_kargs *a, int m, int flip)
     }
     if (oc_sgemm_packed_mr(j.packs) < 1)
         return oc_fail(a->d, "Conv (Winograd): the transformed weights were not prepared");
-    int64_t nblocks = (j.segs + j.g.spb - 1) / j.g.spb;
-    if (threads > 1 && nblocks < 2 * threads) {
+    j.nblk = block_count(j.segs, j.g.spb, threads);
+    if (threads > 1 && j.nblk < 2 * threads) {
         /* Few blocks: smaller ones when each still has a full SGEMM panel
          * row of tiles, else every block shared by all threads step by
          * step (batch 1 on late layers: one block of 16-49 tiles). */
@@ -496,12 +520,15 @@ static int forward(const oc_kargs *a, int m, int flip)
         int64_t tiles = p->batch * j.g.th * j.g.tw;
         if (j.segs >= 2 * threads && tiles / (2 * threads) >= TILE_BLOCK_MIN) {
             j.g.spb = spb < j.g.spb ? spb : j.g.spb;
+            j.nblk = block_count(j.segs, j.g.spb, threads);
         } else {
             phase_job ph = {.j = &j, .V = thread_scratch(&j, 0).V, .Mx = thread_scratch(&j, 0).Mx};
-            for (ph.blk = 0; ph.blk < nblocks; ph.blk++) {
+            j.nblk = block_count(j.segs, j.g.spb, 1); /* shared blocks: as few as fit */
+            for (ph.blk = 0; ph.blk < j.nblk; ph.blk++) {
                 ph.step = 0;
                 oc_parallel_for(j.g.C, 1, threads, phase_task, &ph);
-                int64_t s0 = ph.blk * j.g.spb, s1 = s0 + j.g.spb < j.segs ? s0 + j.g.spb : j.segs;
+                int64_t s0, s1;
+                block_span(&j, ph.blk, &s0, &s1);
                 ph.nt = 0;
                 for (int64_t s = s0; s < s1; s++) {
                     int64_t img, ty, k, tx0, n;
@@ -516,7 +543,7 @@ static int forward(const oc_kargs *a, int m, int flip)
             return 0;
         }
     }
-    oc_parallel_for((j.segs + j.g.spb - 1) / j.g.spb, 1, threads, block_task, &j);
+    oc_parallel_for(j.nblk, 1, threads, block_task, &j);
     return 0;
 }
 
@@ -613,7 +640,8 @@ typedef struct gw_job {
 static void gw_dy(const gw_job *w, int64_t o0, int64_t o1)
 {
     const wino_geom *g = &w->q.g;
-    int64_t s0 = w->blk * g->spb, s1 = s0 + g->spb < w->q.segs ? s0 + g->spb : w->q.segs;
+    int64_t s0, s1;
+    block_span(&w->j, w->blk, &s0, &s1);
     int64_t plane = g->OH * g->OW;
     for (int64_t o = o0; o < o1; o++) {
         int64_t off = 0;
@@ -711,9 +739,11 @@ int oc_conv_grad_weight_winograd(const oc_kargs *a)
         memset(w.dw, 0, sizeof(float) * (size_t)(g->M * g->C * 9));
         return 0;
     }
-    int64_t nblocks = (w.q.segs + g->spb - 1) / g->spb;
+    w.j.nblk = block_count(w.q.segs, g->spb, 1); /* all threads share each block */
+    int64_t nblocks = w.j.nblk;
     for (w.blk = 0; w.blk < nblocks; w.blk++) {
-        int64_t s0 = w.blk * g->spb, s1 = s0 + g->spb < w.q.segs ? s0 + g->spb : w.q.segs;
+        int64_t s0, s1;
+        block_span(&w.j, w.blk, &s0, &s1);
         w.nt = 0;
         for (int64_t s = s0; s < s1; s++) {
             int64_t img, ty, k, tx0, n;
