@@ -58,6 +58,9 @@ static const grad_case cases[] = {
      {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, NULL, 0, 0},
     {"conv2d 3x3 16->20 pads 0,2,2,1 on 8x9 (Winograd dW)", "Conv", 4, {1, 16, 8, 9}, 20, 1, 0,
      {3, 3}, {1, 1}, {1, 1}, {0, 2, 2, 1}, 1, NULL, 0, 0},
+    /* more input channels than one vector run of the output transform (conv_winograd.c GW_OUT_CB) */
+    {"conv2d 3x3 80->18 pad 1 on 8x9 (Winograd dW, 64 + 16 channels)", "Conv", 4, {1, 80, 8, 9}, 18, 1, 1,
+     {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, NULL, 0, 0},
     {"conv1d stride 3, unread tail (output_padding)", "Conv", 3, {2, 3, 14}, 4, 1, 1,
      {3}, {3}, {1}, {0, 0}, 0, NULL, 0, 0},
     {"conv3d groups=2 mixed stride/dil/pads", "Conv", 5, {1, 4, 4, 5, 6}, 4, 2, 1,
