@@ -68,6 +68,55 @@ static int wire_varint(const unsigned char **p, const unsigned char *end, uint64
     return -1;
 }
 
+/* One field of a message: number, wire type, and where its bytes are
+ * (start: the key; val: a varint's or fixed value's first byte, or a
+ * length-delimited field's payload of len bytes; end: past the field). */
+typedef struct wire_field {
+    uint64_t num, len;
+    int type;
+    const unsigned char *start, *val, *end;
+} wire_field;
+
+/* The field at *p (advanced past it): 0, or -1 on malformed wire data. */
+static int wire_next(const unsigned char **p, const unsigned char *end, wire_field *f)
+{
+    uint64_t key, v;
+    f->start = *p;
+    if (wire_varint(p, end, &key))
+        return -1;
+    f->num = key >> 3;
+    f->type = (int)(key & 7);
+    f->val = *p;
+    f->len = 0;
+    switch (f->type) {
+    case 0: /* varint */
+        if (wire_varint(p, end, &v))
+            return -1;
+        break;
+    case 1: /* 64-bit */
+        if (end - *p < 8)
+            return -1;
+        *p += 8;
+        break;
+    case 5: /* 32-bit */
+        if (end - *p < 4)
+            return -1;
+        *p += 4;
+        break;
+    case 2: /* length-delimited: a nested message, string, bytes or packed list */
+        if (wire_varint(p, end, &v) || v > (uint64_t)(end - *p))
+            return -1;
+        f->val = *p;
+        f->len = v;
+        *p += v;
+        break;
+    default: /* groups (3, 4) are not part of ONNX; 6, 7 do not exist */
+        return -1;
+    }
+    f->end = *p;
+    return 0;
+}
+
 /* 0 fine, -1 malformed wire data (protobuf-c would refuse it too), 1 graphs
  * nested too deep, 2 types nested too deep. Recursion is bounded by the
  * counts (at most ~3 frames per graph level and 2 per type level). */
@@ -78,38 +127,188 @@ static int wire_scan(const unsigned char *p, const unsigned char *end, int msg, 
     if (msg == W_TYPE && ++types > MAX_NESTING)
         return 2;
     while (p < end) {
-        uint64_t key, len;
-        if (wire_varint(&p, end, &key))
+        wire_field f;
+        if (wire_next(&p, end, &f))
             return -1;
-        switch (key & 7) {
-        case 0: /* varint */
-            if (wire_varint(&p, end, &len))
-                return -1;
-            break;
-        case 1: /* 64-bit */
-            if (end - p < 8)
-                return -1;
-            p += 8;
-            break;
-        case 5: /* 32-bit */
-            if (end - p < 4)
-                return -1;
-            p += 4;
-            break;
-        case 2: /* length-delimited: a nested message, string, bytes or packed list */
-            if (wire_varint(&p, end, &len) || len > (uint64_t)(end - p))
-                return -1;
-            for (size_t e = 0; e < sizeof wire_edges / sizeof wire_edges[0]; e++)
-                if (wire_edges[e].msg == msg && wire_edges[e].field == key >> 3) {
-                    int rc = wire_scan(p, p + len, wire_edges[e].sub, graphs, types);
-                    if (rc)
-                        return rc;
-                }
-            p += len;
-            break;
-        default: /* groups (3, 4) are not part of ONNX; 6, 7 do not exist */
-            return -1;
+        if (f.type != 2)
+            continue;
+        for (size_t e = 0; e < sizeof wire_edges / sizeof wire_edges[0]; e++)
+            if (wire_edges[e].msg == msg && wire_edges[e].field == f.num) {
+                int rc = wire_scan(f.val, f.val + f.len, wire_edges[e].sub, graphs, types);
+                if (rc)
+                    return rc;
+            }
+    }
+    return 0;
+}
+
+/* ---- large weights beside protobuf-c ----
+ * protobuf-c copies every bytes field out of the buffer it unpacks, so a
+ * model read whole and then unpacked was in memory twice at the peak of
+ * loading (VGG-11: 1.04 GB of RSS for 531 MB of weights). Instead the
+ * file is mapped; the raw_data of the main graph's large initializers
+ * (ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.raw_data
+ * = 9) is left out of a re-encoded copy of the rest, whose enclosing
+ * lengths are rewritten; protobuf-c unpacks that copy; and each payload
+ * is then copied into its TensorProto from the mapping a piece at a time,
+ * the file pages of each piece given back once copied. The weights are
+ * then in memory once, plus one piece. Anything unexpected (the graph
+ * field twice, raw_data twice in a tensor, malformed data) leaves the
+ * model to protobuf-c unchanged, which then decides. */
+#define STRIP_MIN_BYTES ((uint64_t)1 << 20) /* smaller payloads stay in the protobuf */
+#define STRIP_PIECE ((size_t)16 << 20)      /* bytes copied between page drops */
+
+typedef struct strip_payload {
+    size_t init;      /* index among the graph's initializers */
+    size_t off, len;  /* the payload's bytes in the original buffer */
+} strip_payload;
+
+typedef struct stripped {
+    unsigned char *buf; /* the re-encoded model, NULL when nothing was left out */
+    size_t len;
+    strip_payload *pl;
+    size_t n;
+} stripped;
+
+static unsigned char *put_varint(unsigned char *o, uint64_t v)
+{
+    while (v >= 0x80) {
+        *o++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *o++ = (unsigned char)v;
+    return o;
+}
+
+/* The payload of the one raw_data field of TensorProto [p, end) if it is
+ * at least STRIP_MIN_BYTES long: its field in *raw; 0 if none (or two). */
+static int strip_candidate(const unsigned char *p, const unsigned char *end, wire_field *raw)
+{
+    int found = 0;
+    while (p < end) {
+        wire_field f;
+        if (wire_next(&p, end, &f))
+            return 0;
+        if (f.num == 9) {
+            if (f.type != 2 || found++)
+                return 0;
+            *raw = f;
         }
+    }
+    return found == 1 && raw->len >= STRIP_MIN_BYTES;
+}
+
+/* Fills *s (s->buf NULL: use buf as it is). -1 only when out of memory. */
+static int strip_weights(const unsigned char *buf, size_t len, stripped *s)
+{
+    memset(s, 0, sizeof *s);
+    const unsigned char *p = buf, *end = buf + len;
+    wire_field graph = {0};
+    int graphs = 0;
+    while (p < end) {
+        wire_field f;
+        if (wire_next(&p, end, &f))
+            return 0;
+        if (f.num == 7 && (f.type != 2 || graphs++))
+            return 0;
+        if (f.num == 7)
+            graph = f;
+    }
+    if (graphs != 1)
+        return 0;
+    /* count the payloads, and how many bytes their fields take */
+    size_t n = 0, removed = 0, init = 0;
+    for (p = graph.val; p < graph.val + graph.len;) {
+        wire_field f, raw;
+        if (wire_next(&p, graph.val + graph.len, &f))
+            return 0;
+        if (f.num == 5 && f.type == 2 && strip_candidate(f.val, f.val + f.len, &raw))
+            n++, removed += (size_t)(raw.end - raw.start);
+    }
+    if (!n)
+        return 0;
+    s->pl = malloc(n * sizeof *s->pl);
+    /* lengths only shrink when fields are left out; 16 spare bytes: the body
+     * is first written 10 bytes past where the graph's key goes */
+    s->buf = malloc(len - removed + 16);
+    if (!s->pl || !s->buf) {
+        free(s->pl), free(s->buf);
+        memset(s, 0, sizeof *s);
+        return -1;
+    }
+    /* the model's fields before the graph, the graph (re-encoded), the rest */
+    unsigned char *o = s->buf;
+    memcpy(o, buf, (size_t)(graph.start - buf));
+    o += graph.start - buf;
+    /* the graph's body first goes 10 bytes on (room for its key and length) */
+    unsigned char *body = o + 10, *b = body;
+    for (p = graph.val; p < graph.val + graph.len;) {
+        wire_field f, raw;
+        wire_next(&p, graph.val + graph.len, &f); /* checked above */
+        if (f.num == 5 && f.type == 2 && strip_candidate(f.val, f.val + f.len, &raw)) {
+            s->pl[s->n++] = (strip_payload){init, (size_t)(raw.val - buf), (size_t)raw.len};
+            b = put_varint(b, 5 << 3 | 2);
+            b = put_varint(b, f.len - (uint64_t)(raw.end - raw.start));
+            memcpy(b, f.val, (size_t)(raw.start - f.val));
+            b += raw.start - f.val;
+            memcpy(b, raw.end, (size_t)(f.val + f.len - raw.end));
+            b += f.val + f.len - raw.end;
+        } else {
+            memcpy(b, f.start, (size_t)(f.end - f.start));
+            b += f.end - f.start;
+        }
+        if (f.num == 5)
+            init++;
+    }
+    size_t body_len = (size_t)(b - body);
+    o = put_varint(o, 7 << 3 | 2);
+    o = put_varint(o, body_len);
+    memmove(o, body, body_len);
+    o += body_len;
+    memcpy(o, graph.end, (size_t)(end - graph.end));
+    o += end - graph.end;
+    s->len = (size_t)(o - s->buf);
+    return 0;
+}
+
+/* protobuf-c's allocator, with large blocks (the weights' raw_data) backed
+ * by huge pages before they are filled (see oc_advise_huge). */
+static void *unpack_alloc_fn(void *ctx, size_t n)
+{
+    (void)ctx;
+    void *p = malloc(n);
+    oc_prefault(p, n);
+    return p;
+}
+
+static void unpack_free_fn(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static ProtobufCAllocator unpack_alloc = {unpack_alloc_fn, unpack_free_fn, NULL};
+
+/* Puts the left-out payloads into the unpacked model's initializers. */
+static int strip_fill(const stripped *s, const unsigned char *buf, int mapped, Onnx__ModelProto *mp, oc_diag *d)
+{
+    for (size_t k = 0; k < s->n; k++) {
+        const strip_payload *pl = &s->pl[k];
+        if (!mp->graph || pl->init >= mp->graph->n_initializer || mp->graph->initializer[pl->init]->has_raw_data)
+            return oc_fail(d, "internal error: initializer %zu was not where the wire data put it", pl->init);
+        unsigned char *data = unpack_alloc_fn(NULL, pl->len);
+        if (!data)
+            return oc_fail(d, "out of memory reading %zu bytes of weights", pl->len);
+        for (size_t at = 0; at < pl->len; at += STRIP_PIECE) {
+            size_t piece = pl->len - at < STRIP_PIECE ? pl->len - at : STRIP_PIECE;
+            memcpy(data + at, buf + pl->off + at, piece);
+            if (mapped) /* the file's pages of this piece: copied, not needed again */
+                oc_release_pages((void *)(buf + pl->off + at), piece);
+        }
+        Onnx__TensorProto *tp = mp->graph->initializer[pl->init];
+        tp->raw_data.data = data;
+        tp->raw_data.len = pl->len;
+        tp->has_raw_data = 1;
     }
     return 0;
 }
@@ -1239,46 +1438,38 @@ static int import_graph(oc_graph *g, const Onnx__GraphProto *gp, const char *dir
     return 0;
 }
 
-static oc_graph *load_model(const unsigned char *buf, size_t len, const char *path, unsigned char *owned, oc_diag *d);
+/* How load_model holds the bytes it is given: the caller's, or a mapping it ends. */
+enum { BUF_BORROWED, BUF_MAPPED };
+
+static oc_graph *load_model(const unsigned char *buf, size_t len, const char *path, int hold, oc_diag *d);
 
 oc_graph *oc_onnx_load(const char *path, oc_diag *d)
 {
-    unsigned char *buf;
+    const unsigned char *buf;
     size_t len;
-    if (oc_read_file(path, &buf, &len, MAX_PROTO_BYTES, d))
+    if (oc_map_file(path, &buf, &len, MAX_PROTO_BYTES, d))
         return NULL;
-    return load_model(buf, len, path, buf, d); /* frees buf once unpacked */
+    return load_model(buf, len, path, BUF_MAPPED, d); /* unmaps once the weights are copied */
 }
-
-/* protobuf-c's allocator, with large blocks (the weights' raw_data) backed
- * by huge pages before they are filled (see oc_advise_huge). */
-static void *unpack_alloc_fn(void *ctx, size_t n)
-{
-    (void)ctx;
-    void *p = malloc(n);
-    oc_prefault(p, n);
-    return p;
-}
-
-static void unpack_free_fn(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
-static ProtobufCAllocator unpack_alloc = {unpack_alloc_fn, unpack_free_fn, NULL};
 
 oc_graph *oc_onnx_load_memory(const unsigned char *buf, size_t len, const char *path, oc_diag *d)
 {
-    return load_model(buf, len, path, NULL, d);
+    return load_model(buf, len, path, BUF_BORROWED, d);
 }
 
-/* owned (if not NULL) is buf, freed as soon as protobuf-c has copied what it
- * needs: a model is then in memory once, not twice, while it is built. */
-static oc_graph *load_model(const unsigned char *buf, size_t len, const char *path, unsigned char *owned, oc_diag *d)
+static void release_buf(const unsigned char *buf, size_t len, int hold)
+{
+    if (hold == BUF_MAPPED)
+        oc_unmap_file(buf, len);
+}
+
+/* buf is released (hold) as soon as protobuf-c and strip_fill have
+ * copied what they need: a model is then in memory once, not twice,
+ * while it is built. */
+static oc_graph *load_model(const unsigned char *buf, size_t len, const char *path, int hold, oc_diag *d)
 {
     if (len > MAX_PROTO_BYTES) {
-        free(owned);
+        release_buf(buf, len, hold);
         oc_fail(d, "%s: more than %zu bytes; larger models must keep their weights as external data", path,
                 MAX_PROTO_BYTES);
         return NULL;
@@ -1287,11 +1478,27 @@ static oc_graph *load_model(const unsigned char *buf, size_t len, const char *pa
     if (nest > 0) {
         oc_fail(d, "%s: %s are nested more than %d deep; onnxc refuses such files", path,
                 nest == 1 ? "subgraphs (graphs in node attributes)" : "type descriptions (TypeProto)", MAX_NESTING);
-        free(owned);
+        release_buf(buf, len, hold);
         return NULL;
     }
-    Onnx__ModelProto *mp = nest < 0 ? NULL : onnx__model_proto__unpack(&unpack_alloc, len, buf);
-    free(owned);
+    stripped st = {0};
+    if (nest == 0 && strip_weights(buf, len, &st)) {
+        release_buf(buf, len, hold);
+        oc_fail(d, "%s: out of memory", path);
+        return NULL;
+    }
+    Onnx__ModelProto *mp =
+        nest < 0 ? NULL : onnx__model_proto__unpack(&unpack_alloc, st.buf ? st.len : len, st.buf ? st.buf : buf);
+    free(st.buf);
+    if (mp && strip_fill(&st, buf, hold == BUF_MAPPED, mp, d)) {
+        protobuf_c_message_free_unpacked(&mp->base, &unpack_alloc);
+        free(st.pl);
+        release_buf(buf, len, hold);
+        oc_diag_prefix(d, "%s: ", path);
+        return NULL;
+    }
+    free(st.pl);
+    release_buf(buf, len, hold);
     if (!mp) {
         oc_fail(d, "%s: not a valid ONNX model (malformed or truncated protobuf)", path);
         return NULL;

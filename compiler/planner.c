@@ -163,7 +163,10 @@ static int node_is_constant(const oc_graph *g, const oc_node *n)
  * transformed at run time, in float), and a plan that prepared it anyway
  * would compute other roundings than the training step it stands for.
  * variable[t] marks such tensors (NULL: none). */
-static int prepare_steps(oc_plan *p, const unsigned char *variable, oc_diag *d)
+static unsigned char *constants_needed(const oc_plan *p, oc_diag *d);
+static int prepare_releasing(oc_plan *p, const oc_graph *g, const int *vof, oc_diag *d);
+
+static int prepare_steps(oc_plan *p, const unsigned char *variable, const oc_graph *g, const int *vof, oc_diag *d)
 {
     const oc_tensor *inb[64];
     oc_tensor *outb[64];
@@ -196,11 +199,69 @@ static int prepare_steps(oc_plan *p, const unsigned char *variable, oc_diag *d)
     }
     if (!p->prep_bytes)
         return 0;
-    if ((p->prep = aligned_alloc(ALIGN, p->prep_bytes)))
+    /* huge pages for the prep block; a consuming prep's region keeps small
+     * ones (prepare_releasing) */
+    if ((p->prep = aligned_alloc(ALIGN, p->prep_bytes)) && !vof)
         oc_advise_huge(p->prep, p->prep_bytes);
     if (!p->prep)
         return oc_fail(d, "out of memory preparing kernels (%zu bytes)", p->prep_bytes);
-    return oc_plan_prepare(p, d);
+    return vof ? prepare_releasing(p, g, vof, d) : oc_plan_prepare(p, d);
+}
+
+/* oc_plan_prepare for release_constants: a constant read only through
+ * prepared inputs has its graph data freed after the last step that
+ * prepares it, and a step that alone prepares such inputs may consume
+ * them while packing. vof[t]: the graph value of constant tensor t, -1
+ * for other tensors. */
+static int prepare_releasing(oc_plan *p, const oc_graph *g, const int *vof, oc_diag *d)
+{
+    unsigned char *needed = constants_needed(p, d);
+    int *last = malloc(sizeof(int) * ((size_t)p->n_tensors + 1)), *count = calloc((size_t)p->n_tensors + 1, sizeof(int));
+    int rc = -1;
+    if (!needed || !last || !count) {
+        oc_fail(d, "out of memory while planning");
+        goto out;
+    }
+    for (int t = 0; t < p->n_tensors; t++)
+        last[t] = -1;
+    for (int s = 0; s < p->n_steps; s++) {
+        const oc_step *st = &p->steps[s];
+        unsigned mask = st->prep_bytes ? oc_kernel_get(st->kernel)->prep_inputs : 0;
+        for (int i = 0; i < st->n_in && i < 32; i++)
+            if ((mask >> i & 1u) && st->in[i] >= 0)
+                last[st->in[i]] = s, count[st->in[i]]++;
+    }
+    for (int s = 0; s < p->n_steps; s++) {
+        oc_step *st = &p->steps[s];
+        unsigned mask = st->prep_bytes ? oc_kernel_get(st->kernel)->prep_inputs : 0;
+        int consume = mask != 0;
+        for (int i = 0; i < st->n_in && i < 32; i++)
+            if ((mask >> i & 1u) && st->in[i] >= 0)
+                consume &= !needed[st->in[i]] && count[st->in[i]] == 1 && vof[st->in[i]] >= 0;
+        st->prep_consume = consume;
+        /* A consuming prep packs in bands, each written across the whole
+         * pack (one piece per KC slice): on huge pages each band would
+         * fault in 2 MB per slice at once (VGG-16's fc6: +196 MB of peak) */
+        if (!consume && st->prep_bytes)
+            oc_advise_huge(p->prep + st->prep_offset, st->prep_bytes);
+        if (oc_plan_prepare_step(p, s, d))
+            goto out;
+        for (int i = 0; i < st->n_in && i < 32; i++) {
+            int t = st->in[i];
+            if (!(mask >> i & 1u) || t < 0 || last[t] != s || needed[t] || vof[t] < 0)
+                continue;
+            oc_tensor *c = g->values[vof[t]].constant;
+            free(c->data);
+            c->data = NULL;
+            p->tensors[t].data = NULL;
+        }
+    }
+    rc = 0;
+out:
+    free(needed);
+    free(last);
+    free(count);
+    return rc;
 }
 
 /* Per tensor: read other than through a prepared input (or an output). */
@@ -754,8 +815,22 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     for (int v = 0; v < g->n_values; v++)
         if (tid[v] >= 0 && (g->values[v].flags & OC_VALUE_VARIABLE))
             variable[tid[v]] = 1;
-    int prep_rc = prepare_steps(p, variable, d);
+    int *vof = NULL; /* release_constants: the graph value of each constant tensor */
+    if (defer && o && o->release_constants) {
+        if (!(vof = malloc(sizeof(int) * ((size_t)p->n_tensors + 1)))) {
+            free(variable);
+            goto oom;
+        }
+        for (int t = 0; t < p->n_tensors; t++)
+            vof[t] = -1;
+        for (int v = 0; v < nv; v++)
+            if (tid[v] >= 0 && p->kind[tid[v]] == OC_T_CONST && g->values[v].constant &&
+                p->tensors[tid[v]].data == g->values[v].constant->data)
+                vof[tid[v]] = v;
+    }
+    int prep_rc = prepare_steps(p, variable, g, vof, d);
     free(variable);
+    free(vof);
     if (prep_rc || (defer && place_constants(p, d)))
         goto fail;
     free(tid);

@@ -28,6 +28,13 @@ typedef struct oc_plan_opts {
      * scratch); 0 = half of the physical RAM. Building fails beyond it,
      * naming the largest tensor. */
     size_t max_memory;
+    /* The caller frees the graph right after building and reads nothing
+     * from it before: a constant the plan keeps only in prepared (packed)
+     * form has its data freed in the graph as soon as it is prepared, and
+     * its kernel may give back the pages it has packed while packing
+     * (oc_kargs.prep_consume). Peak memory then holds such weights about
+     * once, not twice (VGG's 411 MB classifier weight). */
+    int release_constants;
 } oc_plan_opts;
 
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d);

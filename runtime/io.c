@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +51,42 @@ int oc_read_file(const char *path, unsigned char **buf, size_t *len, size_t max_
     *buf = b;
     *len = n;
     return 0;
+}
+
+int oc_map_file(const char *path, const unsigned char **buf, size_t *len, size_t max_len, oc_diag *d)
+{
+    struct stat st;
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return oc_fail(d, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return oc_fail(d, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return oc_fail(d, "%s: the file is empty", path);
+    }
+    if ((unsigned long long)st.st_size > max_len) {
+        close(fd);
+        return oc_fail(d, "%s: %lld bytes is more than the %zu-byte limit for this kind of file", path,
+                       (long long)st.st_size, max_len);
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return oc_fail(d, "%s: cannot map: %s", path, strerror(errno));
+    *buf = m;
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+void oc_unmap_file(const unsigned char *buf, size_t len)
+{
+    if (buf)
+        munmap((void *)buf, len);
 }
 
 int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag *d)

@@ -16,6 +16,12 @@
 int oc_read_file(const char *path, unsigned char **buf, size_t *len, size_t max_len, oc_diag *d);
 int oc_write_file_atomic(const char *path, const void *data, size_t len, oc_diag *d);
 
+/* The file mapped read-only (private), with oc_read_file's checks; pages
+ * come in as they are read, and oc_release_pages gives them back (read
+ * from the file again if touched later). oc_unmap_file ends the mapping. */
+int oc_map_file(const char *path, const unsigned char **buf, size_t *len, size_t max_len, oc_diag *d);
+void oc_unmap_file(const unsigned char *buf, size_t len);
+
 oc_tensor *oc_npy_read(const char *path, oc_diag *d);
 int oc_npy_write(const char *path, const oc_tensor *t, oc_diag *d);
 

@@ -110,6 +110,8 @@ int oc_plan_prepare_step(oc_plan *p, int s, oc_diag *d)
     if (step_args(p, st, &a, inb, outb, &heap, d))
         return -1;
     a.prep = NULL;
+    a.prep_consume = st->prep_consume;
+    st->prep_consume = 0;
     int gone = 0;
     for (int i = 0; i < st->n_in && i < 32; i++)
         gone |= (k->prep_inputs >> i & 1u) && st->in[i] >= 0 && !p->tensors[st->in[i]].data &&

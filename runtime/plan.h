@@ -52,6 +52,10 @@ typedef struct oc_kargs {
      * the plan's pool, emptied at the start of each run; NULL when the
      * caller gives none (string-making kernels then fail cleanly). */
     struct oc_strpool *strings;
+    /* Preparation only: the inputs being prepared are not read again by
+     * anyone, so the prep may give back their pages (oc_release_pages) as
+     * it goes. */
+    int prep_consume;
 } oc_kargs;
 
 typedef int (*oc_kernel_fn)(const oc_kargs *a);
@@ -67,6 +71,7 @@ typedef struct oc_step {
     size_t tscratch;    /* bytes of scratch per thread */
     size_t prep_offset; /* its prepared data in the plan's prep block */
     size_t prep_bytes;  /* 0: none */
+    int prep_consume;   /* the next oc_plan_prepare_step may consume its prepared inputs (then cleared) */
     int64_t flops;      /* 2 x multiply-accumulates of one run (0 when not counted) */
     char *name, *op;    /* node name and op type, for messages and profiles */
     struct oc_plan **sub; /* owned sub-plans of a control-flow step (kernels/controlflow.h) */

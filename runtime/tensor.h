@@ -85,7 +85,8 @@ void oc_advise_huge(void *p, size_t n);
 void oc_prefault(void *p, size_t n);
 
 /* Gives the whole pages inside [p, p + n) back to the system (their
- * contents are lost; private anonymous memory reads as zeros after). */
+ * contents are lost: private anonymous memory reads as zeros after, a
+ * private file mapping reads the file again). */
 void oc_release_pages(void *p, size_t n);
 
 /* Element i as double / int64, whatever the dtype (for shape arithmetic). */

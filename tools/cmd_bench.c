@@ -274,7 +274,7 @@ int oc_cmd_bench(int argc, char **argv)
         if (prc)
             goto done;
         oc_plan_opts po = {.threads = nthreads, .kernel_ref = kernel_ref || !strcmp(vs[k].name, "ref"),
-                           .views = views, .max_memory = ma.max_memory};
+                           .views = views, .max_memory = ma.max_memory, .release_constants = 1};
         if (!(vs[k].p = oc_plan_build(vs[k].g, &po, &d))) {
             fprintf(stderr, "onnxc bench: error: %s\n", d.msg);
             goto done;
