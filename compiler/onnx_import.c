@@ -155,7 +155,10 @@ static int wire_scan(const unsigned char *p, const unsigned char *end, int msg, 
  * then in memory once, plus one piece. Anything unexpected (the graph
  * field twice, raw_data twice in a tensor, malformed data) leaves the
  * model to protobuf-c unchanged, which then decides. */
-#define STRIP_MIN_BYTES ((uint64_t)1 << 20) /* smaller payloads stay in the protobuf */
+#ifndef ONNXC_STRIP_MIN_BYTES /* the sanitizer and fuzz builds set 16: all their models take this path */
+#define ONNXC_STRIP_MIN_BYTES ((uint64_t)1 << 20) /* smaller payloads stay in the protobuf */
+#endif
+#define STRIP_MIN_BYTES ((uint64_t)ONNXC_STRIP_MIN_BYTES)
 #define STRIP_PIECE ((size_t)16 << 20)      /* bytes copied between page drops */
 
 typedef struct strip_payload {
