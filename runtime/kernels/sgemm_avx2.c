@@ -62,6 +62,7 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
             for (int v = 0; v < NV; v++)
                 acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
         }
+        _mm_prefetch((const char *)(a + 1024), _MM_HINT_T0); /* A 4 KB ahead: see sgemm_avx512.c */
         a += MR;
         b += bw;
     }

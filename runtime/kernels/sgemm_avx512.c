@@ -76,6 +76,11 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
             for (int v = 0; v < NV; v++)
                 acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
+        /* A 4 KB ahead: with few columns (Winograd's products at 7x7, N =
+         * 32 tiles) each A panel is used by one tile and streams from
+         * memory, faster than the hardware prefetcher brings it (ResNet-18
+         * layer4's 36 products at batch 8: 5.7 -> 3.0 ms) */
+        _mm_prefetch((const char *)(a + 1024), _MM_HINT_T0);
         a += MR;
         b += bw;
     }
