@@ -224,13 +224,15 @@ static int64_t prod_n(const int64_t *v, int n)
  * ms, 12.3 against 14.5 ms), and both beat im2col (17-26 ms there). The
  * rule counts tiles per image, not per batch, so that data-parallel ranks
  * (each with a part of the batch) run the same kernels as one process.
- * A trained ConvTranspose (the data gradient) at 7x7 takes im2col since
- * its GEMM multiplies all images at once (oc_conv_transpose_scratch):
- * ResNet-18 layer4 at batch 8 (Zen 3, one thread) 31 ms against F(2x2)'s
- * 39; at 14x14 F(2x2) still wins (19 against 30 ms).
+ * A trained ConvTranspose (the data gradient) at 7x7 took im2col, whose
+ * GEMM multiplies all images at once (oc_conv_transpose_scratch), while
+ * the SGEMM streamed Winograd's transformed filters slowly (ResNet-18
+ * layer4 at batch 8, Zen 3, one thread: 31 ms against F(2x2)'s 39); since
+ * the SGEMM prefetches A, F(2x2) wins there too (Zen 5, three layer4 data
+ * gradients: 33 -> 27 ms on one thread, 20 -> 15-20 on two; F(4x4) 30-32). 
  * ONNXC_CONV_WINOGRAD=0|2|4 forces a choice (measurements; read at each
  * lowering). */
-static int conv_winograd_choice(const oc_conv_params *p, int fixed, int transpose)
+static int conv_winograd_choice(const oc_conv_params *p, int fixed)
 {
     const char *env = getenv("ONNXC_CONV_WINOGRAD");
     if (env && (!strcmp(env, "0") || !strcmp(env, "2") || !strcmp(env, "4")))
@@ -240,7 +242,7 @@ static int conv_winograd_choice(const oc_conv_params *p, int fixed, int transpos
     int64_t tiles4 = p->batch * ((p->out[0] + 3) / 4) * ((p->out[1] + 3) / 4);
     int64_t tiles2 = p->batch * ((p->out[0] + 1) / 2) * ((p->out[1] + 1) / 2);
     if (!fixed) /* per image, so that data-parallel ranks (a smaller batch each) run the kernels one process would */
-        return tiles4 / p->batch >= 32 ? 4 : tiles2 / p->batch >= (transpose ? 32 : 16) ? 2 : 0;
+        return tiles4 / p->batch >= 32 ? 4 : tiles2 / p->batch >= 16 ? 2 : 0;
     return tiles4 >= 16 ? 4 : tiles2 >= 16 ? 2 : 0;
 }
 
@@ -286,7 +288,7 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
      * transformed once at plan time; a trained one at every run, into
      * shared scratch. */
     int fixed = weight_is_fixed(g, n);
-    int wm = oc_conv_winograd_applicable(p) ? conv_winograd_choice(p, fixed, 0) : 0;
+    int wm = oc_conv_winograd_applicable(p) ? conv_winograd_choice(p, fixed) : 0;
     if (wm) {
         lw->fn = wm == 4 ? oc_conv_winograd4_forward : oc_conv_winograd_forward;
         lw->tscratch = oc_conv_winograd_tscratch(p, wm);
@@ -346,7 +348,7 @@ static int lower_conv_transpose(const oc_graph *g, const oc_node *n, oc_lowered 
     /* 3x3 stride-1 (Conv's data gradient in training) as a Winograd conv
      * with the rotated filter, by the same choice rule as Conv. */
     int fixed = weight_is_fixed(g, n);
-    int wm = oc_conv_transpose_winograd_applicable(p) ? conv_winograd_choice(p, fixed, 1) : 0;
+    int wm = oc_conv_transpose_winograd_applicable(p) ? conv_winograd_choice(p, fixed) : 0;
     if (wm) {
         lw->fn = wm == 4 ? oc_conv_transpose_winograd4_forward : oc_conv_transpose_winograd_forward;
         lw->tscratch = oc_conv_winograd_tscratch(p, wm);
@@ -531,7 +533,7 @@ static int lower_conv_grad_weight(const oc_graph *g, const oc_node *n, oc_lowere
         return -1;
     /* 3x3 stride-1 by F(3x3, 2x2) where Winograd would run the forward
      * (the choice rule of a trained W); else im2col + SGEMM */
-    if (oc_conv_grad_weight_winograd_applicable(p) && conv_winograd_choice(p, 0, 0)) {
+    if (oc_conv_grad_weight_winograd_applicable(p) && conv_winograd_choice(p, 0)) {
         lw->fn = oc_conv_grad_weight_winograd;
         lw->scratch = oc_conv_grad_weight_winograd_scratch(p);
         lw->tscratch = oc_conv_grad_weight_winograd_tscratch(p);
