@@ -643,8 +643,60 @@ typedef struct gw_job {
     int step; /* 0: V, 1: U, 2: products, 3: output */
 } gw_job;
 
+/* One tile row of U: the n 2x2 tiles of dY rows r0 and r1 (r1 NULL past
+ * the bottom) from column pair c0 on, A H A^T with A = [1 0; 1 1; 1 -1;
+ * 0 -1], position xi = 4 uu + vv at u[xi us + t]. The two rows are
+ * copied (zero past the right edge) and split into even and odd columns
+ * first, so that every step is a plain vector loop. */
+OC_VEC_CLONES static void gw_dy_row(const float *r0, const float *r1, int64_t c0, int64_t n, int64_t OW,
+                                    float *restrict u, int64_t us)
+{
+    float in0[2 * OC_WINO_SEG_MAX], in1[2 * OC_WINO_SEG_MAX];
+    float e0[OC_WINO_SEG_MAX], o0[OC_WINO_SEG_MAX], e1[OC_WINO_SEG_MAX], o1[OC_WINO_SEG_MAX];
+    int64_t have = OW - 2 * c0 < 2 * n ? OW - 2 * c0 : 2 * n; /* columns inside the row */
+    memcpy(in0, r0 + 2 * c0, sizeof(float) * (size_t)have);
+    memset(in0 + have, 0, sizeof(float) * (size_t)(2 * n - have));
+    if (r1) {
+        memcpy(in1, r1 + 2 * c0, sizeof(float) * (size_t)have);
+        memset(in1 + have, 0, sizeof(float) * (size_t)(2 * n - have));
+    } else {
+        memset(in1, 0, sizeof(float) * (size_t)(2 * n));
+    }
+    for (int64_t t = 0; t < n; t++) {
+        e0[t] = in0[2 * t];
+        o0[t] = in0[2 * t + 1];
+        e1[t] = in1[2 * t];
+        o1[t] = in1[2 * t + 1];
+    }
+    /* rows of A H: (e0, o0), (e0 + e1, o0 + o1), (e0 - e1, o0 - o1), (-e1, -o1);
+     * each row (a, b) -> (a, a + b, a - b, -b) */
+    float ta[OC_WINO_SEG_MAX], tb[OC_WINO_SEG_MAX];
+    for (int uu = 0; uu < 4; uu++) {
+        const float *a = ta, *b = tb;
+        if (uu == 0) {
+            a = e0, b = o0;
+        } else if (uu == 1) {
+            for (int64_t t = 0; t < n; t++)
+                ta[t] = e0[t] + e1[t], tb[t] = o0[t] + o1[t];
+        } else if (uu == 2) {
+            for (int64_t t = 0; t < n; t++)
+                ta[t] = e0[t] - e1[t], tb[t] = o0[t] - o1[t];
+        } else {
+            for (int64_t t = 0; t < n; t++)
+                ta[t] = -e1[t], tb[t] = -o1[t];
+        }
+        float *restrict u0 = u + (4 * uu) * us, *restrict u1 = u0 + us, *restrict u2 = u1 + us, *restrict u3 = u2 + us;
+        for (int64_t t = 0; t < n; t++) {
+            u0[t] = a[t];
+            u1[t] = a[t] + b[t];
+            u2[t] = a[t] - b[t];
+            u3[t] = -b[t];
+        }
+    }
+}
+
 /* U of output channels [o0, o1) of block blk: A H A^T of each 2x2 tile of
- * dY (zero past the edges), A = [1 0; 1 1; 1 -1; 0 -1]. */
+ * dY (zero past the edges). */
 static void gw_dy(const gw_job *w, int64_t o0, int64_t o1)
 {
     const wino_geom *g = &w->q.g;
@@ -660,24 +712,7 @@ static void gw_dy(const gw_job *w, int64_t o0, int64_t o1)
             for (int64_t kk = 0; kk < k; kk++) {
                 int64_t r = 2 * (ty + kk);
                 const float *row0 = src + r * g->OW, *row1 = r + 1 < g->OH ? row0 + g->OW : NULL;
-                float *u = w->U + o * g->ld + off + kk * n;
-                for (int64_t t = 0; t < n; t++) {
-                    int64_t cc = 2 * (tx0 + t);
-                    int right = cc + 1 < g->OW;
-                    float h00 = row0[cc], h01 = right ? row0[cc + 1] : 0.0f;
-                    float h10 = row1 ? row1[cc] : 0.0f, h11 = row1 && right ? row1[cc + 1] : 0.0f;
-                    /* rows of A H, then each row (a, b) -> (a, a + b, a - b, -b) */
-                    float r0[2] = {h00, h01}, r1[2] = {h00 + h10, h01 + h11}, r2[2] = {h00 - h10, h01 - h11},
-                          r3[2] = {-h10, -h11};
-                    const float *rows[4] = {r0, r1, r2, r3};
-                    for (int uu = 0; uu < 4; uu++) {
-                        float a = rows[uu][0], b = rows[uu][1];
-                        u[(4 * uu + 0) * w->q.us + t] = a;
-                        u[(4 * uu + 1) * w->q.us + t] = a + b;
-                        u[(4 * uu + 2) * w->q.us + t] = a - b;
-                        u[(4 * uu + 3) * w->q.us + t] = -b;
-                    }
-                }
+                gw_dy_row(row0, row1, tx0, n, g->OW, w->U + o * g->ld + off + kk * n, w->q.us);
             }
             off += k * n;
         }
