@@ -23,7 +23,11 @@
  * channels summing its KH*KW taps (each tap's weights one vector), and
  * the result is written back plane by plane, where the epilogue runs. The
  * sum per output is the same expression in the same order as the plane
- * path's, so both paths give the same bits. */
+ * path's, so both paths give the same bits.
+ *
+ * Stride-1 3x3 convs with one-pixel pads that keep the plane's size
+ * (MobileNet's) on rows of 12 or more skip the padded copy altogether
+ * (dw_direct3), again with the same sums. */
 #include "conv_depthwise.h"
 
 #include <string.h>
@@ -237,6 +241,50 @@ OC_VEC_CLONES static void dw_plane(const dw_geom *g, const float *pad, const flo
     }
 }
 
+/* Stride-1 3x3 with one-pixel pads and the input's own size (MobileNet's
+ * stride-1 depthwise convs, 12 columns and wider), straight from X with
+ * no padded copy: a 14x14 plane spent more time copying its 16 padded
+ * rows and its 14 output rows than summing. The interior rows are one run
+ * over the flattened plane (the first and last column of each row read
+ * across the row boundary there and are redone below); the first and last
+ * rows read a zero row for the one outside; the border columns take the
+ * window with the zeros the padding gives. Every sum is the padded paths'
+ * expression in the same order, so the bits are theirs. */
+static int dw_direct3(const dw_geom *g)
+{
+    return g->cg == 1 && g->mg == 1 && g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 &&
+           g->dw == 1 && g->pt == 1 && g->pl == 1 && g->OH == g->H && g->OW == g->W && g->H >= 3 &&
+           g->W >= DW_FLAT_MIN_OW;
+}
+
+/* Output (i, j) of a padded 3x3 window: zeros outside the plane. */
+static float dw3_at(const float *x, int64_t H, int64_t W, int64_t i, int64_t j, const float *w, float b)
+{
+    float s = b;
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) {
+            int64_t ii = i + r - 1, jj = j + c - 1;
+            float v = ii >= 0 && ii < H && jj >= 0 && jj < W ? x[ii * W + jj] : 0.0f;
+            s = s + w[r * 3 + c] * v;
+        }
+    return s;
+}
+
+/* One plane [H, W] -> y [H, W]; zrow: W zero floats. */
+OC_VEC_CLONES static void dw_direct3_plane(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
+                                           const float *zrow)
+{
+    static const int64_t o[3] = {0, 1, 2};
+    int64_t k0 = W + 1; /* row 1, column 1 .. row H-2, column W-2 */
+    row3x3(y + k0, x + k0 - W - 1, x + k0 - 1, x + k0 + W - 1, o, w, b, (H - 2) * W - 2);
+    row3x3(y + 1, zrow, x, x + W, o, w, b, W - 2);
+    row3x3(y + (H - 1) * W + 1, x + (H - 2) * W, x + (H - 1) * W, zrow, o, w, b, W - 2);
+    for (int64_t i = 0; i < H; i++) {
+        y[i * W] = dw3_at(x, H, W, i, 0, w, b);
+        y[i * W + W - 1] = dw3_at(x, H, W, i, W - 1, w, b);
+    }
+}
+
 typedef struct dw_job {
     const oc_conv_params *p;
     const oc_kargs *a;
@@ -256,8 +304,19 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
     float *pad = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
     int64_t G = p->group, L = g->OH * g->OW, Lin = g->H * g->W, K = g->KH * g->KW;
     int active = oc_epilogue_active(&p->ep);
+    int direct = dw_direct3(g);
+    if (direct)
+        memset(pad, 0, sizeof(float) * (size_t)g->W); /* the zero row */
     for (int64_t u = b; u < e; u++) {
         int64_t n = u / G, grp = u % G;
+        if (direct) {
+            int64_t m = grp; /* one input and one output channel per group */
+            float *ym = y + (n * p->cout + m) * L;
+            dw_direct3_plane(x + (n * p->cin + grp) * Lin, g->H, g->W, w + m * K, bias ? bias[m] : 0.0f, ym, pad);
+            if (active)
+                oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * p->cout + m) * L : NULL, L);
+            continue;
+        }
         for (int64_t c = 0; c < g->cg; c++)
             pad_plane(g, x + (n * p->cin + grp * g->cg + c) * Lin, pad + c * g->Hp * g->RW);
         for (int64_t mm = 0; mm < g->mg; mm++) {

@@ -5,9 +5,10 @@
  * asymmetric pads (end pads implied by the output size), channel
  * multipliers, 2 and 4 channels per group, 3x3, 5x5 and other kernels,
  * with and without bias, fused activations and a residual, on 1 and 2
- * threads; the three kernel paths (per plane, flattened plane for
- * stride-1 3x3 on 12..28-wide rows, 16-channel blocks for other narrow
- * rows) all appear. Prints each case and its worst difference. */
+ * threads; the kernel paths (per plane, straight from X for stride-1
+ * 3x3 with pads 1 on 12+ columns, flattened plane for other stride-1 3x3
+ * on 12..28-wide rows, 16-channel blocks for other narrow rows) all
+ * appear. Prints each case and its worst difference. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,13 @@ typedef struct dw_case {
 static const dw_case cases[] = {
     {"dw 3x3 s1 p1 C=19", 2, 19, 1, 1, 13, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_NONE, 0, 0, 0},
     {"dw 3x3 s2 p1 C=21 relu6", 1, 21, 1, 1, 14, 15, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, OC_ACT_CLIP, 0, 0, 6},
-    /* stride-1 3x3 on 12..28-wide rows: the flattened-plane sum */
-    {"dw 3x3 s1 p1 on 14x14 C=20 relu6 (flat)", 2, 20, 1, 1, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_CLIP, 0, 0, 6},
+    /* stride-1 3x3 on 12..28-wide rows: straight from X with pads 1, else the flattened-plane sum */
+    {"dw 3x3 s1 p1 on 14x14 C=20 relu6 (direct)", 2, 20, 1, 1, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_CLIP, 0, 0, 6},
     {"dw 3x3 s1 dil 2 pads 2/1 on 13x17 (flat)", 1, 18, 1, 1, 13, 17, 3, 3, 1, 1, 2, 2, 2, 1, 2, 3, 0, OC_ACT_NONE, 1, 0, 0},
-    {"dw 3x3 s1 p1 on 28x28 C=33 (flat)", 1, 33, 1, 1, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_RELU, 0, 0, 0},
+    {"dw 3x3 s1 p1 on 28x28 C=33 (direct)", 1, 33, 1, 1, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_RELU, 0, 0, 0},
+    /* stride-1 3x3, pads 1, same size, 12+ columns: straight from X (dw_direct3) */
+    {"dw 3x3 s1 p1 on 3x12 C=5 (direct, 3 rows)", 2, 5, 1, 1, 3, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_NONE, 0, 0, 0},
+    {"dw 3x3 s1 p1 on 37x45 C=18 relu6+residual (direct)", 1, 18, 1, 1, 37, 45, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_CLIP, 1, 0, 6},
     {"dw 3x3 s2 asym pads 0/1", 2, 5, 1, 1, 9, 10, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, OC_ACT_RELU, 0, 0, 0},
     {"dw 5x5 s1 p2 sigmoid+residual", 1, 7, 1, 1, 12, 9, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, OC_ACT_SIGMOID, 1, 0, 0},
     {"dw 5x5 s2 p2 C=17", 2, 17, 1, 1, 15, 16, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, OC_ACT_NONE, 0, 0, 0},
