@@ -27,13 +27,26 @@
  *
  * Stride-1 3x3 convs with one-pixel pads that keep the plane's size
  * (MobileNet's) on rows of 12 or more skip the padded copy altogether
- * (dw_direct3), again with the same sums. */
+ * (dw_direct3), again with the same sums.
+ *
+ * With AVX-512, 3x3 depthwise planes of stride 2, and of stride 1 with
+ * pads 1 on planes narrower than 48 columns, go to the masked-load planes
+ * of conv_depthwise_avx512.c instead (no padded copy, no scalar border,
+ * FMA: the bits differ from the paths above by rounding). MobileNet-v2,
+ * batch 1, one thread (Zen 5, alternating runs): 112->56 stride 2 0.34 ->
+ * 0.17-0.19 ms, 56->28 0.18 -> 0.055, 14x14 0.052 -> 0.030. */
 #include "conv_depthwise.h"
 
 #include <string.h>
 
+#include "../cpu.h"
 #include "../threads.h"
+#include "conv_depthwise_ukr.h"
 #include "vmath.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define OC_DW_X86 1
+#endif
 
 /* Geometry of the padded, phase-split planes of one unit. */
 typedef struct dw_geom {
@@ -90,14 +103,52 @@ static int64_t dw_block_floats(const dw_geom *g)
     return DW_CB * (g->Hp * g->Wp + g->OH * g->OW + g->KH * g->KW + 1);
 }
 
+/* Widest plane for the masked stride-1 plane: on MobileNet's 56x56 and
+ * 112x112 planes dw_direct3's plain loads are as fast or faster (Zen 5,
+ * batch 1: 112x112 0.125 vs 0.153 ms, 56x56 even; 28x28 0.067 -> 0.056,
+ * 14x14 0.052 -> 0.030, 7x7 0.047 -> 0.029). */
+#define DW3_S1_MAX_W 48
+
+/* The ISA planes of conv_depthwise_ukr.h: 3x3, dilation 1, one channel
+ * per group; stride 1 with pads 1 keeping the plane's size (1), or stride
+ * 2 with any pads (2). */
+static int dw3_kind(const dw_geom *g)
+{
+    if (g->cg != 1 || g->mg != 1 || g->KH != 3 || g->KW != 3 || g->dh != 1 || g->dw != 1)
+        return 0;
+    if (g->sh == 1 && g->sw == 1 && g->pt == 1 && g->pl == 1 && g->OH == g->H && g->OW == g->W &&
+        g->W < DW3_S1_MAX_W)
+        return 1;
+    if (g->sh == 2 && g->sw == 2)
+        return 2;
+    return 0;
+}
+
+/* Which plane code runs: 1 or 2 as dw3_kind when the CPU allows the
+ * AVX-512 planes (decided at each run: tests cap the ISA in-process). */
+static int dw3_fast(const dw_geom *g)
+{
+#ifdef OC_DW_X86
+    if (oc_cpu_isa() >= OC_ISA_AVX512)
+        return dw3_kind(g);
+#endif
+    return 0;
+}
+
 size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
 {
     dw_geom g;
     geom(p, &g);
+    size_t need;
     if (dw_blocked(&g))
-        return sizeof(float) * (size_t)dw_block_floats(&g);
-    /* the padded planes, and for the flat sum one output plane at padded width */
-    return sizeof(float) * (size_t)(g.cg * g.Hp * g.RW + (dw_flat(&g) ? g.OH * g.RW : 0));
+        need = sizeof(float) * (size_t)dw_block_floats(&g);
+    else /* the padded planes, and for the flat sum one output plane at padded width */
+        need = sizeof(float) * (size_t)(g.cg * g.Hp * g.RW + (dw_flat(&g) ? g.OH * g.RW : 0));
+    if (dw3_kind(&g) == 1) { /* the stride-1 plane's lane masks */
+        size_t m = sizeof(uint16_t) * (size_t)OC_DW3_S1_MASKS(g.H, g.W);
+        need = need > m ? need : m;
+    }
+    return need;
 }
 
 /* d[i] = s[2 i]: stride 2 spelled as a constant, so the compiler turns it
@@ -291,6 +342,7 @@ typedef struct dw_job {
     dw_geom g;
     const float *x, *w, *bias, *res; /* X, W, optional B and residual R (NULL when absent) */
     float *y;
+    int fast; /* dw3_fast: the ISA planes */
 } dw_job;
 
 static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
@@ -304,11 +356,30 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
     float *pad = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
     int64_t G = p->group, L = g->OH * g->OW, Lin = g->H * g->W, K = g->KH * g->KW;
     int active = oc_epilogue_active(&p->ep);
-    int direct = dw_direct3(g);
+    int fast = j->fast, direct = !fast && dw_direct3(g);
     if (direct)
         memset(pad, 0, sizeof(float) * (size_t)g->W); /* the zero row */
+#ifdef OC_DW_X86
+    if (fast == 1)
+        oc_dw3_s1_masks_avx512(g->H, g->W, (uint16_t *)pad);
+#endif
     for (int64_t u = b; u < e; u++) {
         int64_t n = u / G, grp = u % G;
+#ifdef OC_DW_X86
+        if (fast) { /* one input and one output channel per group */
+            int64_t m = grp;
+            float *ym = y + (n * p->cout + m) * L;
+            const float *xm = x + (n * p->cin + grp) * Lin;
+            float bm = bias ? bias[m] : 0.0f;
+            if (fast == 1)
+                oc_dw3_s1_plane_avx512(xm, g->H, g->W, w + m * K, bm, ym, (const uint16_t *)pad);
+            else
+                oc_dw3_s2_plane_avx512(xm, g->H, g->W, g->OH, g->OW, g->pt, g->pl, w + m * K, bm, ym);
+            if (active)
+                oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * p->cout + m) * L : NULL, L);
+            continue;
+        }
+#endif
         if (direct) {
             int64_t m = grp; /* one input and one output channel per group */
             float *ym = y + (n * p->cout + m) * L;
@@ -443,7 +514,8 @@ int oc_conv_depthwise_forward(const oc_kargs *a)
         return oc_fail(a->d, "depthwise conv: needs %zu bytes of per-thread scratch", need);
     if (j.g.OH == 0 || j.g.OW == 0)
         return 0;
-    if (dw_blocked(&j.g))
+    j.fast = dw3_fast(&j.g);
+    if (dw_blocked(&j.g) && !j.fast)
         oc_parallel_for(p->batch * ((p->cout + DW_CB - 1) / DW_CB), 1, a->threads, dw_block_task, &j);
     else
         oc_parallel_for(p->batch * p->group, 1, a->threads, dw_task, &j);

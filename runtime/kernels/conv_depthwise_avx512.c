@@ -1,0 +1,104 @@
+/* conv_depthwise_avx512.c: the AVX-512 3x3 depthwise planes
+ * (conv_depthwise_ukr.h); CMakeLists.txt sets this file's -m flags. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include "conv_depthwise_ukr.h"
+
+/* x + off as an address computed in integers: with a masked load the
+ * lanes outside the plane are never read, but the vector's base may lie
+ * before the plane's first float, which C's pointer arithmetic forbids. */
+static inline const float *at(const float *x, int64_t off)
+{
+    return (const float *)((uintptr_t)x + (uintptr_t)(off * (int64_t)sizeof(float)));
+}
+
+/* Lanes l of a 16-float load from column c whose column c + l is in [0, W). */
+static inline __mmask16 cols_in(int64_t c, int64_t W)
+{
+    int64_t lo = c < 0 ? -c : 0, hi = W - c;
+    hi = hi < 16 ? hi : 16;
+    if (hi <= lo)
+        return 0;
+    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+}
+
+void oc_dw3_s1_masks_avx512(int64_t H, int64_t W, uint16_t *masks)
+{
+    int64_t L = H * W, nch = (L + 15) / 16, oh = 0, ow = 0; /* row and column of position i */
+    for (int64_t c = 0; c < nch; c++) {
+        uint16_t valid = 0, top = 0, bottom = 0, left = 0, right = 0;
+        for (int l = 0; l < 16 && 16 * c + l < L; l++) {
+            uint16_t bit = (uint16_t)(1u << l);
+            valid |= bit;
+            top |= oh > 0 ? bit : 0;
+            bottom |= oh < H - 1 ? bit : 0;
+            left |= ow > 0 ? bit : 0;
+            right |= ow < W - 1 ? bit : 0;
+            if (++ow == W)
+                ow = 0, oh++;
+        }
+        uint16_t *m = masks + 5 * c;
+        m[0] = valid, m[1] = top, m[2] = bottom, m[3] = left, m[4] = right;
+    }
+}
+
+void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
+                            const uint16_t *masks)
+{
+    int64_t L = H * W, nch = (L + 15) / 16;
+    __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]), w2 = _mm512_set1_ps(w[2]);
+    __m512 w3 = _mm512_set1_ps(w[3]), w4 = _mm512_set1_ps(w[4]), w5 = _mm512_set1_ps(w[5]);
+    __m512 w6 = _mm512_set1_ps(w[6]), w7 = _mm512_set1_ps(w[7]), w8 = _mm512_set1_ps(w[8]);
+    __m512 bv = _mm512_set1_ps(b);
+    for (int64_t c = 0; c < nch; c++) {
+        const uint16_t *m = masks + 5 * c;
+        __mmask16 mv = m[0], mt = m[1], mb = m[2], ml = m[3], mr = m[4];
+        int64_t i = 16 * c;
+        /* the middle row first: its taps are valid wherever the output is */
+        __m512 acc = _mm512_fmadd_ps(w3, _mm512_maskz_loadu_ps(ml, at(x, i - 1)), bv);
+        acc = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(mv, at(x, i)), acc);
+        acc = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(mr, at(x, i + 1)), acc);
+        __m512 up = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(mt & ml, at(x, i - W - 1)));
+        up = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(mt, at(x, i - W)), up);
+        up = _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(mt & mr, at(x, i - W + 1)), up);
+        __m512 dn = _mm512_mul_ps(w6, _mm512_maskz_loadu_ps(mb & ml, at(x, i + W - 1)));
+        dn = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mb, at(x, i + W)), dn);
+        dn = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mb & mr, at(x, i + W + 1)), dn);
+        acc = _mm512_add_ps(acc, _mm512_add_ps(up, dn));
+        _mm512_mask_storeu_ps(y + i, mv, acc);
+    }
+}
+
+void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
+                            const float *w, float b, float *y)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512 wv[9];
+    for (int k = 0; k < 9; k++)
+        wv[k] = _mm512_set1_ps(w[k]);
+    __m512 bv = _mm512_set1_ps(b);
+    for (int64_t j0 = 0; j0 < OW; j0 += 16) {
+        int64_t c = 2 * j0 - pl; /* input column of tap 0 of output j0 */
+        __mmask16 ma = cols_in(c, W), mb = cols_in(c + 16, W), ma2 = cols_in(c + 2, W), mb2 = cols_in(c + 18, W);
+        __mmask16 mo = (__mmask16)(OW - j0 >= 16 ? 0xffffu : (1u << (OW - j0)) - 1);
+        for (int64_t oh = 0; oh < OH; oh++) {
+            __m512 acc = bv;
+            for (int kh = 0; kh < 3; kh++) {
+                int64_t ih = 2 * oh + kh - pt;
+                if (ih < 0 || ih >= H)
+                    continue;
+                const float *row = x + ih * W;
+                __m512 a = _mm512_maskz_loadu_ps(ma, at(row, c)), bb = _mm512_maskz_loadu_ps(mb, at(row, c + 16));
+                __m512 a2 = _mm512_maskz_loadu_ps(ma2, at(row, c + 2)),
+                       b2 = _mm512_maskz_loadu_ps(mb2, at(row, c + 18));
+                acc = _mm512_fmadd_ps(wv[3 * kh], _mm512_permutex2var_ps(a, even, bb), acc);
+                acc = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_permutex2var_ps(a, odd, bb), acc);
+                acc = _mm512_fmadd_ps(wv[3 * kh + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
+            }
+            _mm512_mask_storeu_ps(y + oh * OW + j0, mo, acc);
+        }
+    }
+}
+#endif

@@ -1,0 +1,42 @@
+/* conv_depthwise_ukr.h: the ISA-specific planes of the depthwise kernel
+ * (conv_depthwise.c), 3x3 windows with dilation 1, one input and one
+ * output channel per group. Internal to runtime/kernels; called only when
+ * oc_cpu_isa() allows the file's ISA.
+ *
+ * Both compute one output plane y [OH, OW] from one input plane x [H, W]:
+ *   y[oh, ow] = b + sum_{kh, kw} w[3 kh + kw] * x[oh*s + kh - pt, ow*s + kw - pl]
+ * with taps outside x reading 0, straight from x (no padded copy): masked
+ * vector loads zero the lanes whose tap falls outside the plane, and
+ * those lanes' addresses are never touched. Sums use FMA, taps in (kh, kw)
+ * order, rows outside the plane skipped; so the bits differ from the
+ * portable paths' by rounding only (tests compare with oc_conv_ref within
+ * a tolerance). No epilogue: the caller applies it to the finished plane.
+ *
+ *   s1: stride 1, pads 1, the plane keeps its size (OH = H, OW = W)
+ *       (conv_depthwise.c takes it for planes narrower than 48 columns):
+ *       the plane is summed as one flattened run of 16-lane chunks
+ *       (a 7x7 or 14x14 plane fills its vectors), each tap's lanes masked
+ *       by the row and column they fall in. masks: 5 x ceil(H W / 16)
+ *       uint16 prepared by oc_dw3_s1_masks_* for this (H, W), reused for
+ *       every plane of that size.
+ *   s2: stride 2, any pads and output size: 16 outputs of a row per
+ *       vector, a column of such chunks down the plane at a time; each
+ *       kernel row's input columns are loaded as two pairs of vectors
+ *       (masked at the edges) and split into even and odd columns with
+ *       permutes. Measured against row by row with the chunk loop inside:
+ *       this order is faster on MobileNet's planes. */
+#ifndef ONNXC_KERNELS_CONV_DEPTHWISE_UKR_H
+#define ONNXC_KERNELS_CONV_DEPTHWISE_UKR_H
+
+#include <stdint.h>
+
+/* uint16 entries oc_dw3_s1_masks_* writes for an H x W plane. */
+#define OC_DW3_S1_MASKS(H, W) (5 * (((H) * (W) + 15) / 16))
+
+void oc_dw3_s1_masks_avx512(int64_t H, int64_t W, uint16_t *masks);
+void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
+                            const uint16_t *masks);
+void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
+                            const float *w, float b, float *y);
+
+#endif
