@@ -30,13 +30,14 @@
  * (dw_direct3), again with the same sums.
  *
  * With AVX-512, 3x3 depthwise planes of stride 2, and of stride 1 with
- * pads 1 on planes narrower than 48 columns, go to the masked-load planes
+ * pads 1 on planes narrower than 64 columns, go to the masked-load planes
  * of conv_depthwise_avx512.c instead (no padded copy, no scalar border,
  * FMA: the bits differ from the paths above by rounding). MobileNet-v2,
  * batch 1, one thread (Zen 5, alternating runs): 112->56 stride 2 0.34 ->
  * 0.17-0.19 ms, 56->28 0.18 -> 0.055, 14x14 0.052 -> 0.030. */
 #include "conv_depthwise.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "../cpu.h"
@@ -103,11 +104,13 @@ static int64_t dw_block_floats(const dw_geom *g)
     return DW_CB * (g->Hp * g->Wp + g->OH * g->OW + g->KH * g->KW + 1);
 }
 
-/* Widest plane for the masked stride-1 plane: on MobileNet's 56x56 and
- * 112x112 planes dw_direct3's plain loads are as fast or faster (Zen 5,
- * batch 1: 112x112 0.125 vs 0.153 ms, 56x56 even; 28x28 0.067 -> 0.056,
- * 14x14 0.052 -> 0.030, 7x7 0.047 -> 0.029). */
-#define DW3_S1_MAX_W 48
+/* Widest plane for the masked stride-1 plane: on MobileNet's 112x112
+ * planes dw_direct3's plain loads are faster (Zen 5, batch 1: 0.125 vs
+ * 0.153 ms; batch 8: 1.41-1.63 vs 1.57-1.85), at 56x56 the masked plane
+ * is as fast at batch 1 and a little faster at batch 8 (1.68-1.88 vs
+ * 1.78-1.94 ms); 28x28 0.067 -> 0.056, 14x14 0.052 -> 0.030, 7x7 0.047
+ * -> 0.029 ms at batch 1. */
+#define DW3_S1_MAX_W 64
 
 /* The ISA planes of conv_depthwise_ukr.h: 3x3, dilation 1, one channel
  * per group; stride 1 with pads 1 keeping the plane's size (1), or stride
@@ -371,6 +374,12 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
 #ifdef OC_DW_X86
     if (fast == 1)
         oc_dw3_s1_masks_avx512(g->H, g->W, (uint16_t *)pad);
+    /* ReLU and Clip with no residual: clamped at the store */
+    oc_dw3_clamp cl = {0, 0.0f, 0.0f};
+    if (!res && p->ep.act == OC_ACT_RELU)
+        cl = (oc_dw3_clamp){1, 0.0f, INFINITY};
+    else if (!res && p->ep.act == OC_ACT_CLIP)
+        cl = (oc_dw3_clamp){2, p->ep.alpha, p->ep.beta};
 #endif
     for (int64_t u = b; u < e; u++) {
         int64_t n = u / G, grp = u % G;
@@ -383,10 +392,10 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
             const float *xm = x + (n * p->cin + grp) * Lin;
             float bm = bias ? bias[m] : 0.0f;
             if (fast == 1)
-                oc_dw3_s1_plane_avx512(xm, g->H, g->W, w + m * K, bm, ym, (const uint16_t *)pad);
+                oc_dw3_s1_plane_avx512(xm, g->H, g->W, w + m * K, bm, ym, (const uint16_t *)pad, &cl);
             else
-                oc_dw3_s2_plane_avx512(xm, g->H, g->W, g->OH, g->OW, g->pt, g->pl, w + m * K, bm, ym);
-            if (active)
+                oc_dw3_s2_plane_avx512(xm, g->H, g->W, g->OH, g->OW, g->pt, g->pl, w + m * K, bm, ym, &cl);
+            if (active && !cl.on)
                 oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * p->cout + m) * L : NULL, L);
             continue;
         }

@@ -23,6 +23,18 @@ static inline __mmask16 cols_in(int64_t c, int64_t W)
     return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
 }
 
+/* Clamps to [lo, hi] when the caller asked for it, NaN as the portable
+ * activations treat it (vmaxps/vminps return their second operand when
+ * either is NaN): ReLU (on = 1) turns it into 0, Clip (on = 2) keeps it. */
+static inline __m512 clamp(__m512 v, int on, __m512 lo, __m512 hi)
+{
+    if (on == 1)
+        return _mm512_min_ps(hi, _mm512_max_ps(v, lo));
+    if (on == 2)
+        return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+    return v;
+}
+
 void oc_dw3_s1_masks_avx512(int64_t H, int64_t W, uint16_t *masks)
 {
     int64_t L = H * W, nch = (L + 15) / 16, oh = 0, ow = 0; /* row and column of position i */
@@ -38,21 +50,23 @@ void oc_dw3_s1_masks_avx512(int64_t H, int64_t W, uint16_t *masks)
             if (++ow == W)
                 ow = 0, oh++;
         }
-        uint16_t *m = masks + 5 * c;
+        uint16_t *m = masks + OC_DW3_S1_MASK_STRIDE * c;
         m[0] = valid, m[1] = top, m[2] = bottom, m[3] = left, m[4] = right;
     }
 }
 
 void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
-                            const uint16_t *masks)
+                            const uint16_t *masks, const oc_dw3_clamp *cl)
 {
+    int on = cl ? cl->on : 0;
+    __m512 lo = _mm512_set1_ps(on ? cl->lo : 0.0f), hi = _mm512_set1_ps(on ? cl->hi : 0.0f);
     int64_t L = H * W, nch = (L + 15) / 16;
     __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]), w2 = _mm512_set1_ps(w[2]);
     __m512 w3 = _mm512_set1_ps(w[3]), w4 = _mm512_set1_ps(w[4]), w5 = _mm512_set1_ps(w[5]);
     __m512 w6 = _mm512_set1_ps(w[6]), w7 = _mm512_set1_ps(w[7]), w8 = _mm512_set1_ps(w[8]);
     __m512 bv = _mm512_set1_ps(b);
     for (int64_t c = 0; c < nch; c++) {
-        const uint16_t *m = masks + 5 * c;
+        const uint16_t *m = masks + OC_DW3_S1_MASK_STRIDE * c;
         __mmask16 mv = m[0], mt = m[1], mb = m[2], ml = m[3], mr = m[4];
         int64_t i = 16 * c;
         /* the middle row first: its taps are valid wherever the output is */
@@ -66,13 +80,15 @@ void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w
         dn = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mb, at(x, i + W)), dn);
         dn = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mb & mr, at(x, i + W + 1)), dn);
         acc = _mm512_add_ps(acc, _mm512_add_ps(up, dn));
-        _mm512_mask_storeu_ps(y + i, mv, acc);
+        _mm512_mask_storeu_ps(y + i, mv, clamp(acc, on, lo, hi));
     }
 }
 
 void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
-                            const float *w, float b, float *y)
+                            const float *w, float b, float *y, const oc_dw3_clamp *cl)
 {
+    int on = cl ? cl->on : 0;
+    __m512 lo = _mm512_set1_ps(on ? cl->lo : 0.0f), hi = _mm512_set1_ps(on ? cl->hi : 0.0f);
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     __m512 wv[9];
@@ -97,7 +113,7 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
                 acc = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_permutex2var_ps(a, odd, bb), acc);
                 acc = _mm512_fmadd_ps(wv[3 * kh + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
             }
-            _mm512_mask_storeu_ps(y + oh * OW + j0, mo, acc);
+            _mm512_mask_storeu_ps(y + oh * OW + j0, mo, clamp(acc, on, lo, hi));
         }
     }
 }

@@ -10,15 +10,18 @@
  * those lanes' addresses are never touched. Sums use FMA, taps in (kh, kw)
  * order, rows outside the plane skipped; so the bits differ from the
  * portable paths' by rounding only (tests compare with oc_conv_ref within
- * a tolerance). No epilogue: the caller applies it to the finished plane.
+ * a tolerance). The only epilogue here is an optional clamp to [lo, hi]
+ * before the store (ReLU, Clip without a residual); the caller applies
+ * any other to the finished plane.
  *
  *   s1: stride 1, pads 1, the plane keeps its size (OH = H, OW = W)
- *       (conv_depthwise.c takes it for planes narrower than 48 columns):
+ *       (conv_depthwise.c takes it for planes narrower than 64 columns):
  *       the plane is summed as one flattened run of 16-lane chunks
  *       (a 7x7 or 14x14 plane fills its vectors), each tap's lanes masked
- *       by the row and column they fall in. masks: 5 x ceil(H W / 16)
- *       uint16 prepared by oc_dw3_s1_masks_* for this (H, W), reused for
- *       every plane of that size.
+ *       by the row and column they fall in. masks: per chunk the nine
+ *       taps' lane masks and the chunk's valid lanes (uint16 each),
+ *       prepared by oc_dw3_s1_masks_* for this (H, W) and reused for every
+ *       plane of that size.
  *   s2: stride 2, any pads and output size: 16 outputs of a row per
  *       vector, a column of such chunks down the plane at a time; each
  *       kernel row's input columns are loaded as two pairs of vectors
@@ -30,13 +33,21 @@
 
 #include <stdint.h>
 
-/* uint16 entries oc_dw3_s1_masks_* writes for an H x W plane. */
-#define OC_DW3_S1_MASKS(H, W) (5 * (((H) * (W) + 15) / 16))
+/* uint16 entries per chunk and in all that oc_dw3_s1_masks_* writes for an H x W plane. */
+#define OC_DW3_S1_MASK_STRIDE 5
+#define OC_DW3_S1_MASKS(H, W) (OC_DW3_S1_MASK_STRIDE * (((H) * (W) + 15) / 16))
+
+/* y = min(max(y, lo), hi) at the store when on: 1 as ReLU (NaN -> 0),
+ * 2 as Clip (NaN kept); 0 off. */
+typedef struct oc_dw3_clamp {
+    int on;
+    float lo, hi;
+} oc_dw3_clamp;
 
 void oc_dw3_s1_masks_avx512(int64_t H, int64_t W, uint16_t *masks);
 void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
-                            const uint16_t *masks);
+                            const uint16_t *masks, const oc_dw3_clamp *cl);
 void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
-                            const float *w, float b, float *y);
+                            const float *w, float b, float *y, const oc_dw3_clamp *cl);
 
 #endif
