@@ -8,6 +8,7 @@
  * reshape of an arena tensor is no step at all: its output aliases the
  * input's block (see plan_views). */
 #include "planner.h"
+#include "passes/pass.h"
 #include "../runtime/strtensor.h"
 
 #include <stdint.h>
@@ -417,6 +418,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
     int nv = g->n_values;
     int *tid = malloc(sizeof(int) * (size_t)(nv + 1));
     int *alias = NULL; /* per tensor: the arena tensor a view aliases, or -1 */
+    int *slices = NULL; /* per node: length of the image-by-image chain it starts (oc_slice_chains) */
     if (!p || !tid) {
         free(tid);
         free(p);
@@ -597,6 +599,42 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
                 last[t] = s;
         }
     }
+    /* image-by-image chains: everything a chain reads or writes stays live
+     * to its last node, so no output written for one image lands on an
+     * input the next image still reads */
+    if (o && o->batch_slice && o->n_train == 0) {
+        int *uses = calloc((size_t)nv + 1, sizeof(int));
+        slices = calloc((size_t)g->n_nodes + 1, sizeof(int));
+        if (uses && slices) {
+            for (int s = 0; s < g->n_nodes; s++)
+                for (int k = 0; keep[s] && k < g->nodes[s].n_in; k++)
+                    if (g->nodes[s].in[k] >= 0)
+                        uses[g->nodes[s].in[k]]++;
+            oc_slice_chains(g, keep, uses, slices);
+            for (int s = 0; s < g->n_nodes; s++) {
+                if (slices[s] < 2)
+                    continue;
+                int nodes[OC_SLICE_MAX_LEN], m = 0;
+                for (int u = s; u < g->n_nodes && m < slices[s]; u++)
+                    if (keep[u])
+                        nodes[m++] = u;
+                int end = nodes[m - 1];
+                for (int i = 0; i < m; i++) {
+                    const oc_node *n = &g->nodes[nodes[i]];
+                    for (int k = 0; k < n->n_in + n->n_out; k++) {
+                        int v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+                        int t = v >= 0 ? view_root(alias, tid[v]) : -1;
+                        if (t >= 0 && p->kind[t] == OC_T_ARENA && last[t] < end)
+                            last[t] = end;
+                    }
+                }
+            }
+        } else {
+            free(slices);
+            slices = NULL;
+        }
+        free(uses);
+    }
     for (int i = 0; i < g->n_outputs; i++)
         last[view_root(alias, tid[g->outputs[i]])] = g->n_nodes;
     for (int t = 0; t < p->n_tensors; t++) {
@@ -755,6 +793,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
             ki = oc_kernel_get(kid);
         }
         oc_step *st = &p->steps[p->n_steps++];
+        st->slice_len = slices ? slices[s] : 0;
         st->fn = ki->fn;
         st->kernel = kid;
         st->params = lw.params;
@@ -784,6 +823,18 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
             st->in[k] = n->in[k] >= 0 ? tid[n->in[k]] : -1;
         for (int k = 0; k < n->n_out; k++)
             st->out[k] = n->out[k] >= 0 ? tid[n->out[k]] : -1;
+    }
+    /* a chain runs image by image only if every step of it is a conv
+     * forward kernel (oc_conv_params, batch loop outermost) */
+    for (int s = 0; s < p->n_steps; s++) {
+        oc_step *st = &p->steps[s];
+        if (st->slice_len < 2)
+            continue;
+        int ok = s + st->slice_len <= p->n_steps;
+        for (int k = 0; ok && k < st->slice_len; k++)
+            ok = oc_kernel_slices_batch(p->steps[s + k].kernel);
+        if (!ok)
+            st->slice_len = 0;
     }
     /* scratch: the largest shared part, then one slice per thread */
     p->tscratch_stride = per_thread_max;
@@ -835,6 +886,7 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         goto fail;
     free(tid);
     free(alias);
+    free(slices);
     free(used);
     free(keep);
     return p;
@@ -844,6 +896,7 @@ fail:
     free(train_kind);
     free(tid);
     free(alias);
+    free(slices);
     free(used);
     free(keep);
     oc_plan_free(p);

@@ -35,6 +35,10 @@ typedef struct oc_plan_opts {
      * (oc_kargs.prep_consume). Peak memory then holds such weights about
      * once, not twice (VGG's 411 MB classifier weight). */
     int release_constants;
+    /* Run conv chains with a grouped conv one image at a time
+     * (oc_step.slice_len; the slice pass's switch, compiler/passes/slice.c).
+     * Training plans never do. */
+    int batch_slice;
 } oc_plan_opts;
 
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d);

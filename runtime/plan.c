@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "plan.h"
 
+#include "kernels/conv.h"
 #include "kernels/table.h"
 #include "strtensor.h"
 
@@ -70,6 +71,62 @@ static int step_args(oc_plan *p, const oc_step *st, oc_kargs *a, const oc_tensor
     return 0;
 }
 
+/* Image n of a batched tensor: a view with dims[0] = 1. */
+static void image_view(const oc_tensor *t, int64_t n, oc_tensor *v)
+{
+    *v = *t;
+    int64_t per = t->dims[0] > 0 ? t->numel / t->dims[0] : 0;
+    v->dims[0] = 1;
+    v->numel = per;
+    v->data = (unsigned char *)t->data + (size_t)(n * per) * oc_dtype_size(t->dtype);
+}
+
+/* Steps s .. s + len - 1 (oc_step.slice_len), one image at a time; the
+ * time of each goes to profile[] (summed over the images). */
+static int run_slices(oc_plan *p, int s, int len, double *profile, oc_diag *d)
+{
+    const oc_tensor *x = &p->tensors[p->steps[s].in[0]];
+    int64_t batch = x->dims[0];
+    for (int k = 0; profile && k < len; k++)
+        profile[s + k] = 0;
+    for (int64_t n = 0; n < batch; n++)
+        for (int k = 0; k < len; k++) {
+            oc_step *st = &p->steps[s + k];
+            oc_tensor views[2 * INLINE_ARGS];
+            const oc_tensor *in[INLINE_ARGS];
+            oc_tensor *out[INLINE_ARGS];
+            oc_kargs a;
+            void *heap;
+            if (st->n_in > INLINE_ARGS || st->n_out > INLINE_ARGS)
+                return oc_fail(d, "node '%s' (%s): internal error: too many arguments for a sliced step", st->name,
+                               st->op);
+            if (step_args(p, st, &a, in, out, &heap, d))
+                return -1;
+            for (int i = 0; i < st->n_in; i++)
+                if (in[i] && p->kind[st->in[i]] != OC_T_CONST) {
+                    image_view(in[i], n, &views[i]);
+                    in[i] = &views[i];
+                }
+            for (int i = 0; i < st->n_out; i++)
+                if (out[i]) {
+                    image_view(out[i], n, &views[INLINE_ARGS + i]);
+                    out[i] = &views[INLINE_ARGS + i];
+                }
+            oc_conv_params one = *(const oc_conv_params *)st->params;
+            one.batch = 1;
+            a.p = &one;
+            double t0 = profile ? now() : 0;
+            int rc = st->fn(&a);
+            if (profile)
+                profile[s + k] += now() - t0;
+            if (rc) {
+                oc_diag_prefix(d, "node '%s' (%s), image %lld: ", st->name, st->op, (long long)n);
+                return -1;
+            }
+        }
+    return 0;
+}
+
 int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)
 {
     const oc_tensor *inb[INLINE_ARGS];
@@ -80,6 +137,12 @@ int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)
     oc_strpool_reset(p->strings); /* the last run's strings */
     for (int s = 0; s < p->n_steps; s++) {
         oc_step *st = &p->steps[s];
+        if (st->slice_len >= 2 && s + st->slice_len <= p->n_steps) {
+            if (run_slices(p, s, st->slice_len, profile, d))
+                return -1;
+            s += st->slice_len - 1;
+            continue;
+        }
         oc_kargs a;
         void *heap;
         if (step_args(p, st, &a, inb, outb, &heap, d))

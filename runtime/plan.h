@@ -76,6 +76,12 @@ typedef struct oc_step {
     char *name, *op;    /* node name and op type, for messages and profiles */
     struct oc_plan **sub; /* owned sub-plans of a control-flow step (kernels/controlflow.h) */
     int n_sub;
+    /* >= 2: this step and the next slice_len - 1 run one image at a time
+     * (each step on image 0, then each on image 1, ...): conv forward
+     * kernels (oc_kernel_slices_batch) whose intermediate stays in cache
+     * between them. The planner keeps every tensor they touch live to the
+     * chain's end. Results are the same bits as step by step. */
+    int slice_len;
 } oc_step;
 
 enum { OC_T_ARENA = 0, OC_T_CONST = 1, OC_T_INPUT = 2, OC_T_PARAM = 3, OC_T_GRAD = 4 };

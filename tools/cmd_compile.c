@@ -257,6 +257,7 @@ int oc_cmd_compile(int argc, char **argv)
     oc_plan_opts po = {threads, 0};
     po.max_memory = ma.max_memory;
     po.views = rep.views;
+    po.batch_slice = rep.batch_slice;
     po.mutable_constants = 1; /* the weights file holds every constant; packing happens at init */
     if (!(p = oc_plan_build(g, &po, &d)))
         goto fail;

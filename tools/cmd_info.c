@@ -252,6 +252,7 @@ int oc_cmd_info(int argc, char **argv)
         oc_plan_opts po = {1, 0};
         po.max_memory = ma.max_memory;
         po.views = rep.views;
+        po.batch_slice = rep.batch_slice;
         oc_plan *p = oc_plan_build(g, &po, &d);
         if (!p) {
             fprintf(stderr, "onnxc info: error: %s: %s\n", src, d.msg);

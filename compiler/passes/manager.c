@@ -24,6 +24,9 @@ static const oc_pass passes[] = {
     {"fuse", oc_pass_fuse, "fuse", 1,
      "Conv/Gemm + activation (+ residual Add) -> FusedConv/FusedGemm; 2-D MatMul + bias Add -> Gemm"},
     {"dce", oc_pass_dce, "cleanup", 0, "remove nodes no graph output depends on, and the data of constants no node reads"},
+    {"slice", oc_pass_slice, "fuse", 1,
+     "run chains of convs with a grouped conv (expand -> depthwise -> project) one image at a time, so the "
+     "expanded tensor stays in cache (the plan's schedule; the graph is unchanged)"},
 };
 #define N_PASSES ((int)(sizeof passes / sizeof passes[0]))
 

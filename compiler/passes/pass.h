@@ -7,6 +7,8 @@
  *   bn_fold   BatchNormalization folded into the Conv before it (bn_fold.c)
  *   fuse      Conv/Gemm + activation (+ residual Add), MatMul + Add (fuse.c)
  *   dce       dead-node removal, unread constants dropped (dce.c)
+ *   slice     conv chains with a grouped conv run one image at a time
+ *             (slice.c; the graph is unchanged, the planner does it)
  *
  * Each pass returns how many changes it made (or -1 on error) and notes
  * each change in one short line ("folded BatchNormalization 'bn1' into
@@ -66,6 +68,7 @@ typedef struct oc_pass_report {
     oc_pass_result r[OC_PASS_MAX];
     int views; /* the identity pass ran: the planner may run byte-copy
                 * reshapes as views of their input (oc_plan_opts.views) */
+    int batch_slice; /* the slice pass ran (oc_plan_opts.batch_slice) */
 } oc_pass_report;
 
 void oc_pass_report_free(oc_pass_report *r);
@@ -134,5 +137,12 @@ int oc_pass_identity(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_bn_fold(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_fuse(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_dce(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
+int oc_pass_slice(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
+
+/* slice.c: chain[s] = length of the image-by-image conv chain starting at
+ * node s (0: none), over the nodes with keep[s]; uses[v]: how many kept
+ * nodes read value v. The planner calls it with its own keep. */
+#define OC_SLICE_MAX_LEN 3
+void oc_slice_chains(const oc_graph *g, const unsigned char *keep, const int *uses, int *chain);
 
 #endif

@@ -204,6 +204,13 @@ int oc_kernel_id_of(oc_kernel_fn fn)
     return -1;
 }
 
+int oc_kernel_slices_batch(int id)
+{
+    const oc_kernel_info *k = oc_kernel_get(id);
+    return k && (k->fn == oc_conv_forward || k->fn == oc_conv_winograd_forward ||
+                 k->fn == oc_conv_winograd4_forward || k->fn == oc_conv_depthwise_forward);
+}
+
 int oc_kernel_find(const char *name)
 {
     pthread_once(&once, build);

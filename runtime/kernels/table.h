@@ -33,6 +33,13 @@ const oc_kernel_info *oc_kernel_get(int id);
 int oc_kernel_id_of(oc_kernel_fn fn);
 int oc_kernel_find(const char *name);
 
+/* 1 when the kernel may run one image at a time (oc_step.slice_len): its
+ * parameters are oc_conv_params, whose batch the executor sets to 1, its
+ * batched tensors (every non-constant one) hold the images outermost, and
+ * its prepared data and scratch do not depend on the batch. The conv
+ * forward kernels. */
+int oc_kernel_slices_batch(int id);
+
 /* Family tables (NULL-name terminated), defined beside the kernels. */
 extern const oc_kernel_info oc_kernels_elementwise_unary[];
 extern const oc_kernel_info oc_kernels_bitcast[]; /* bitcast.c */
