@@ -4,6 +4,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/table.h"
+#include "threads.h"
 #include "strtensor.h"
 
 #include <stdlib.h>
@@ -81,50 +82,105 @@ static void image_view(const oc_tensor *t, int64_t n, oc_tensor *v)
     v->data = (unsigned char *)t->data + (size_t)(n * per) * oc_dtype_size(t->dtype);
 }
 
-/* Steps s .. s + len - 1 (oc_step.slice_len), one image at a time; the
- * time of each goes to profile[] (summed over the images). */
+/* Runs steps s .. s + len - 1 on image n with `threads` threads; adds
+ * each step's time to prof[k] when prof is not NULL. */
+static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double *prof, oc_diag *d)
+{
+    for (int k = 0; k < len; k++) {
+        oc_step *st = &p->steps[s + k];
+        oc_tensor views[2 * INLINE_ARGS];
+        const oc_tensor *in[INLINE_ARGS];
+        oc_tensor *out[INLINE_ARGS];
+        oc_kargs a;
+        void *heap;
+        if (st->n_in > INLINE_ARGS || st->n_out > INLINE_ARGS)
+            return oc_fail(d, "node '%s' (%s): internal error: too many arguments for a sliced step", st->name,
+                           st->op);
+        if (step_args(p, st, &a, in, out, &heap, d))
+            return -1;
+        for (int i = 0; i < st->n_in; i++)
+            if (in[i] && p->kind[st->in[i]] != OC_T_CONST) {
+                image_view(in[i], n, &views[i]);
+                in[i] = &views[i];
+            }
+        for (int i = 0; i < st->n_out; i++)
+            if (out[i]) {
+                image_view(out[i], n, &views[INLINE_ARGS + i]);
+                out[i] = &views[INLINE_ARGS + i];
+            }
+        oc_conv_params one = *(const oc_conv_params *)st->params;
+        one.batch = 1;
+        a.p = &one;
+        a.threads = threads;
+        double t0 = prof ? now() : 0;
+        int rc = st->fn(&a);
+        if (prof)
+            prof[k] += now() - t0;
+        if (rc) {
+            oc_diag_prefix(d, "node '%s' (%s), image %lld: ", st->name, st->op, (long long)n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct slice_job {
+    oc_plan *p;
+    int s, len;
+    double *prof;  /* thread 0's step times, or NULL */
+    oc_diag *diag; /* one per thread */
+    int *rc;
+} slice_job;
+
+/* Images [b, e) on this thread, each kernel on one thread (a kernel's
+ * parallel_for runs inline here, with this thread's scratch slice). */
+static void slice_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    slice_job *j = ctx;
+    for (int64_t n = b; n < e && !j->rc[tid]; n++)
+        j->rc[tid] = run_image(j->p, j->s, j->len, n, 1, tid ? NULL : j->prof, &j->diag[tid]);
+}
+
+/* Steps s .. s + len - 1 (oc_step.slice_len), one image at a time. With
+ * several threads and no shared scratch in the chain, the images are split
+ * between the threads and each runs whole chains on one core (its images
+ * stay in its own L2, no hand-off between kernels); otherwise the images
+ * go in turn, each kernel threaded as usual. The profile gets each step's
+ * time summed over the images (of the first thread's images when split). */
 static int run_slices(oc_plan *p, int s, int len, double *profile, oc_diag *d)
 {
     const oc_tensor *x = &p->tensors[p->steps[s].in[0]];
     int64_t batch = x->dims[0];
-    for (int k = 0; profile && k < len; k++)
-        profile[s + k] = 0;
-    for (int64_t n = 0; n < batch; n++)
-        for (int k = 0; k < len; k++) {
-            oc_step *st = &p->steps[s + k];
-            oc_tensor views[2 * INLINE_ARGS];
-            const oc_tensor *in[INLINE_ARGS];
-            oc_tensor *out[INLINE_ARGS];
-            oc_kargs a;
-            void *heap;
-            if (st->n_in > INLINE_ARGS || st->n_out > INLINE_ARGS)
-                return oc_fail(d, "node '%s' (%s): internal error: too many arguments for a sliced step", st->name,
-                               st->op);
-            if (step_args(p, st, &a, in, out, &heap, d))
+    double *prof = profile ? profile + s : NULL;
+    for (int k = 0; prof && k < len; k++)
+        prof[k] = 0;
+    int split = p->threads > 1 && batch >= p->threads;
+    for (int k = 0; split && k < len; k++)
+        split = p->steps[s + k].scratch == 0;
+    if (!split) {
+        for (int64_t n = 0; n < batch; n++)
+            if (run_image(p, s, len, n, p->threads, prof, d))
                 return -1;
-            for (int i = 0; i < st->n_in; i++)
-                if (in[i] && p->kind[st->in[i]] != OC_T_CONST) {
-                    image_view(in[i], n, &views[i]);
-                    in[i] = &views[i];
-                }
-            for (int i = 0; i < st->n_out; i++)
-                if (out[i]) {
-                    image_view(out[i], n, &views[INLINE_ARGS + i]);
-                    out[i] = &views[INLINE_ARGS + i];
-                }
-            oc_conv_params one = *(const oc_conv_params *)st->params;
-            one.batch = 1;
-            a.p = &one;
-            double t0 = profile ? now() : 0;
-            int rc = st->fn(&a);
-            if (profile)
-                profile[s + k] += now() - t0;
-            if (rc) {
-                oc_diag_prefix(d, "node '%s' (%s), image %lld: ", st->name, st->op, (long long)n);
-                return -1;
-            }
+        return 0;
+    }
+    slice_job j = {.p = p, .s = s, .len = len, .prof = prof};
+    j.diag = calloc((size_t)p->threads, sizeof *j.diag);
+    j.rc = calloc((size_t)p->threads, sizeof *j.rc);
+    if (!j.diag || !j.rc) {
+        free(j.diag);
+        free(j.rc);
+        return oc_fail(d, "out of memory");
+    }
+    oc_parallel_for(batch, 1, p->threads, slice_task, &j);
+    int rc = 0;
+    for (int t = 0; t < p->threads && !rc; t++)
+        if (j.rc[t]) {
+            oc_fail(d, "%s", j.diag[t].msg);
+            rc = -1;
         }
-    return 0;
+    free(j.diag);
+    free(j.rc);
+    return rc;
 }
 
 int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)

@@ -4,8 +4,9 @@
 abs diff) and within 1e-4 of the largest logit (MobileNet-v2's random
 weights give logits near 1e-9, where the absolute bar alone could not
 fail). MobileNet-v2 runs its expand -> depthwise -> project chains one
-image at a time (the slice pass); it is run again with `--no-pass slice`,
-layer by layer, and both must match PyTorch and give the same bits."""
+image at a time (the slice pass); it is run again on 2 threads (which
+split the images between them) and on 2 threads with `--no-pass slice`,
+layer by layer: all must match PyTorch and give the same bits."""
 import os
 import sys
 
@@ -32,24 +33,27 @@ for name in names:
         want = model(x).numpy()
     np.save(os.path.join(d, "input.npy"), x.numpy())
     rc, out, err = run_onnxc(["run", path, "-i", f"input={os.path.join(d, 'input.npy')}", "-o", d, "--top", "0"])
-    unsliced = None
+    extra = {}  # MobileNet: the same run on 2 threads (images split between them), and layer by layer
     if not rc and name.startswith("mobilenet"):
-        d2 = os.path.join(d, "unsliced")
-        os.makedirs(d2, exist_ok=True)
-        rc, out, err = run_onnxc(["run", path, "-i", f"input={os.path.join(d, 'input.npy')}", "-o", d2, "--top", "0",
-                                  "--no-pass", "slice"])
-        if not rc:
-            unsliced = np.load(os.path.join(d2, "logits.npy"))
+        for tag, flags in (("2 threads", ["--threads", "2"]), ("2 threads, --no-pass slice",
+                                                               ["--threads", "2", "--no-pass", "slice"])):
+            d2 = os.path.join(d, tag.replace(" ", "_").replace(",", ""))
+            os.makedirs(d2, exist_ok=True)
+            rc, out, err = run_onnxc(["run", path, "-i", f"input={os.path.join(d, 'input.npy')}", "-o", d2, "--top",
+                                      "0"] + flags)
+            if rc:
+                break
+            extra[tag] = np.load(os.path.join(d2, "logits.npy"))
     os.remove(path)  # large; keep the disk tidy
     if rc:
         print(f"{name}: onnxc run failed ({rc}): {err.strip()}")
         ok = False
         continue
     got = np.load(os.path.join(d, "logits.npy"))
-    if unsliced is not None:
-        ud = float(np.max(np.abs(unsliced - want)))
-        same = unsliced.shape == got.shape and np.array_equal(unsliced, got)
-        print(f"{name} --no-pass slice: max abs diff vs PyTorch {ud:.3g}; same bits as sliced: {same}")
+    for tag, other in extra.items():
+        ud = float(np.max(np.abs(other - want)))
+        same = other.shape == got.shape and np.array_equal(other, got)
+        print(f"{name} ({tag}): max abs diff vs PyTorch {ud:.3g}; same bits as 1 thread, sliced: {same}")
         ok &= ud <= TOL and ud <= REL * float(np.max(np.abs(want))) and same
     diff = float(np.max(np.abs(got - want)))
     scale = float(np.max(np.abs(want)))
