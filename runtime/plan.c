@@ -98,12 +98,14 @@ static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double 
                            st->op);
         if (step_args(p, st, &a, in, out, &heap, d))
             return -1;
+        /* a conv's batched tensors: X (input 0), the residual (input 3), Y;
+         * W and B are whole whatever produced them */
         for (int i = 0; i < st->n_in; i++)
-            if (in[i] && p->kind[st->in[i]] != OC_T_CONST) {
+            if (in[i] && (i == 0 || i == 3)) {
                 image_view(in[i], n, &views[i]);
                 in[i] = &views[i];
             }
-        for (int i = 0; i < st->n_out; i++)
+        for (int i = 0; i < st->n_out && i < 1; i++)
             if (out[i]) {
                 image_view(out[i], n, &views[INLINE_ARGS + i]);
                 out[i] = &views[INLINE_ARGS + i];

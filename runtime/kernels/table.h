@@ -35,9 +35,9 @@ int oc_kernel_find(const char *name);
 
 /* 1 when the kernel may run one image at a time (oc_step.slice_len): its
  * parameters are oc_conv_params, whose batch the executor sets to 1, its
- * batched tensors (every non-constant one) hold the images outermost, and
- * its prepared data and scratch do not depend on the batch. The conv
- * forward kernels. */
+ * batched tensors (X = input 0, the residual = input 3, Y = output 0)
+ * hold the images outermost, and its prepared data and scratch do not
+ * depend on the batch. The conv forward kernels. */
 int oc_kernel_slices_batch(int id);
 
 /* Family tables (NULL-name terminated), defined beside the kernels. */
