@@ -7,6 +7,7 @@
 #include "threads.h"
 #include "strtensor.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -88,7 +89,7 @@ static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double 
 {
     for (int k = 0; k < len; k++) {
         oc_step *st = &p->steps[s + k];
-        oc_tensor views[2 * INLINE_ARGS];
+        oc_tensor views[3];
         const oc_tensor *in[INLINE_ARGS];
         oc_tensor *out[INLINE_ARGS];
         oc_kargs a;
@@ -100,16 +101,18 @@ static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double 
             return -1;
         /* a conv's batched tensors: X (input 0), the residual (input 3), Y;
          * W and B are whole whatever produced them */
-        for (int i = 0; i < st->n_in; i++)
-            if (in[i] && (i == 0 || i == 3)) {
-                image_view(in[i], n, &views[i]);
-                in[i] = &views[i];
-            }
-        for (int i = 0; i < st->n_out && i < 1; i++)
-            if (out[i]) {
-                image_view(out[i], n, &views[INLINE_ARGS + i]);
-                out[i] = &views[INLINE_ARGS + i];
-            }
+        if (st->n_in > 0 && in[0]) {
+            image_view(in[0], n, &views[0]);
+            in[0] = &views[0];
+        }
+        if (st->n_in > 3 && in[3]) {
+            image_view(in[3], n, &views[1]);
+            in[3] = &views[1];
+        }
+        if (st->n_out > 0 && out[0]) {
+            image_view(out[0], n, &views[2]);
+            out[0] = &views[2];
+        }
         oc_conv_params one = *(const oc_conv_params *)st->params;
         one.batch = 1;
         a.p = &one;
@@ -129,9 +132,9 @@ static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double 
 typedef struct slice_job {
     oc_plan *p;
     int s, len;
-    double *prof;  /* thread 0's step times, or NULL */
-    oc_diag *diag; /* one per thread */
-    int *rc;
+    double *prof;      /* thread 0's step times, or NULL */
+    atomic_int failed; /* set by the first thread that fails, which leaves its message in msg */
+    char msg[OC_DIAG_MSG];
 } slice_job;
 
 /* Images [b, e) on this thread, each kernel on one thread (a kernel's
@@ -139,8 +142,14 @@ typedef struct slice_job {
 static void slice_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     slice_job *j = ctx;
-    for (int64_t n = b; n < e && !j->rc[tid]; n++)
-        j->rc[tid] = run_image(j->p, j->s, j->len, n, 1, tid ? NULL : j->prof, &j->diag[tid]);
+    oc_diag local;
+    oc_diag_init(&local);
+    for (int64_t n = b; n < e && !atomic_load(&j->failed); n++)
+        if (run_image(j->p, j->s, j->len, n, 1, tid ? NULL : j->prof, &local)) {
+            if (!atomic_exchange(&j->failed, 1))
+                memcpy(j->msg, local.msg, sizeof j->msg);
+            return;
+        }
 }
 
 /* Steps s .. s + len - 1 (oc_step.slice_len), one image at a time. With
@@ -166,23 +175,11 @@ static int run_slices(oc_plan *p, int s, int len, double *profile, oc_diag *d)
         return 0;
     }
     slice_job j = {.p = p, .s = s, .len = len, .prof = prof};
-    j.diag = calloc((size_t)p->threads, sizeof *j.diag);
-    j.rc = calloc((size_t)p->threads, sizeof *j.rc);
-    if (!j.diag || !j.rc) {
-        free(j.diag);
-        free(j.rc);
-        return oc_fail(d, "out of memory");
-    }
+    atomic_init(&j.failed, 0);
     oc_parallel_for(batch, 1, p->threads, slice_task, &j);
-    int rc = 0;
-    for (int t = 0; t < p->threads && !rc; t++)
-        if (j.rc[t]) {
-            oc_fail(d, "%s", j.diag[t].msg);
-            rc = -1;
-        }
-    free(j.diag);
-    free(j.rc);
-    return rc;
+    if (atomic_load(&j.failed))
+        return oc_fail(d, "%s", j.msg);
+    return 0;
 }
 
 int oc_plan_run_profiled(oc_plan *p, double *profile, oc_diag *d)

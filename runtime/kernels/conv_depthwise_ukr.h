@@ -18,8 +18,9 @@
  *       (conv_depthwise.c takes it for planes narrower than 64 columns):
  *       the plane is summed as one flattened run of 16-lane chunks
  *       (a 7x7 or 14x14 plane fills its vectors), each tap's lanes masked
- *       by the row and column they fall in. masks: per chunk the nine
- *       taps' lane masks and the chunk's valid lanes (uint16 each),
+ *       by the row and column they fall in. masks: per chunk five uint16
+ *       lane masks (the chunk's valid lanes, and those with a row above,
+ *       a row below, a column left, a column right inside the plane),
  *       prepared by oc_dw3_s1_masks_* for this (H, W) and reused for every
  *       plane of that size.
  *   s2: stride 2, any pads and output size: 16 outputs of a row per
