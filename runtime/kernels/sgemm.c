@@ -9,7 +9,9 @@
  *     for pc in K by KC                     one K slice
  *       pack A[mc.., pc..] (MB x KC)        unless A was packed at plan time
  *       for nc in N by NB
- *         pack B[pc.., nc..] (KC x NB)      L2 resident (or gather it: B source)
+ *         pack B[pc.., nc..] (KC x NB)      L2 resident (or gather it: B source;
+ *                                           or, against a plan-time pack,
+ *                                           read full panels in place: direct_b)
  *         for ir in mc.. by MR              A panel: L1 resident
  *           for jr in nc.. by NR            B panel streamed from L2
  *             C tile (+)= A panel * B panel; after the last slice: epilogue
