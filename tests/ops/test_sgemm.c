@@ -265,8 +265,20 @@ static void check_determinism(unsigned char *scratch, size_t sstride)
     int rc = oc_sgemm_packed(M, N, K, Ap, 0, M, B, N, 0, 0.0f, C2, N, NULL, scratch);
     oc_cpu_set_isa(was);
     CHECK(rc == 0 && !memcmp(C1, C2, sizeof(float) * M * N), "pack used after an ISA change differs");
-    printf("  threads 1 vs 2 and a pack used under another ISA: bitwise equal\n");
-    free(A), free(B), free(C1), free(C2), free(Ap);
+    /* against a packed A, full B panels are read in place unless B's row
+     * stride is a multiple of 4 KB (then packed): the same B at ldb = N
+     * and at ldb = 1024 takes both paths, with the same bits */
+    float *Bw = malloc(sizeof(float) * K * 1024), *C3 = malloc(sizeof(float) * M * N);
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t n = 0; n < 1024; n++)
+            Bw[k * 1024 + n] = n < N ? B[k * N + n] : NAN;
+    oc_sgemm_pack_a(M, K, A, K, 0, Ap);
+    int rc2 = oc_sgemm_packed(M, N, K, Ap, 0, M, B, N, 0, 0.0f, C2, N, NULL, scratch);
+    int rc3 = oc_sgemm_packed(M, N, K, Ap, 0, M, Bw, 1024, 0, 0.0f, C3, N, NULL, scratch);
+    CHECK(rc2 == 0 && rc3 == 0 && !memcmp(C1, C2, sizeof(float) * M * N) && !memcmp(C1, C3, sizeof(float) * M * N),
+          "B read in place and B packed differ");
+    printf("  threads 1 vs 2, a pack used under another ISA, B in place vs packed: bitwise equal\n");
+    free(A), free(B), free(C1), free(C2), free(Ap), free(Bw), free(C3);
 }
 
 /* B source of check_gather: reads a stored matrix, counting the elements
