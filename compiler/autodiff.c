@@ -57,12 +57,33 @@ int oc_grad_unbroadcast(oc_grad_ctx *cx, int dy, int like)
     return oc_grad_add(cx, "SumToShape", 1, 2, in, 1, &out) < 0 ? -1 : out;
 }
 
+/* A parameter's only gradient contribution v becomes the named gradient
+ * itself: v is renamed `final_name`, so the node that computes it writes
+ * the gradient where the planner puts it (the gradients block). A
+ * one-input Sum would copy it there instead: for ResNet-18 at batch 8,
+ * 62 copies of 11.7M floats in all, 14-20 ms of a 450 ms training step
+ * on one thread (Zen 5). Returns -2 when v is not a node's private
+ * result (an input, a constant, already an output, e.g. the gradient of
+ * another parameter that shares it): the caller then copies. */
+static int direct_gradient(oc_grad_ctx *cx, int v, const char *final_name)
+{
+    const oc_value *val = &cx->g->values[v];
+    if (val->producer < 0 || val->constant || (val->flags & (OC_VALUE_INPUT | OC_VALUE_OUTPUT | OC_VALUE_INITIALIZER)))
+        return -2;
+    return oc_graph_rename_value(cx->g, v, final_name, cx->d) ? -1 : v;
+}
+
 /* Sum of a value's gradient contributions (one node when several). */
 static int accumulate(oc_grad_ctx *cx, int *list, int n, const char *final_name)
 {
     if (n == 1 && !final_name)
         return list[0];
     oc_graph *g = cx->g;
+    if (n == 1) {
+        int direct = direct_gradient(cx, list[0], final_name);
+        if (direct != -2)
+            return direct;
+    }
     const char *in_names[64];
     int total = list[0];
     /* Sum takes up to 64 inputs per node: chain for more */

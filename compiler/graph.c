@@ -87,6 +87,31 @@ int oc_graph_find(const oc_graph *g, const char *name)
     return -1;
 }
 
+/* The index slot holding value `name` (which must be in the graph). */
+static size_t index_slot(const oc_graph *g, const char *name)
+{
+    size_t h = (size_t)(hash_name(name) & (uint64_t)(g->index_cap - 1));
+    while (g->index[h] >= 0 && strcmp(g->values[g->index[h]].name, name) != 0)
+        h = (h + 1) & (size_t)(g->index_cap - 1);
+    return h;
+}
+
+int oc_graph_rename_value(oc_graph *g, int v, const char *name, oc_diag *d)
+{
+    if (v < 0 || v >= g->n_values)
+        return oc_fail(d, "renaming value id %d: outside the graph's %d values", v, g->n_values);
+    int nv = oc_graph_add_value(g, name, d); /* fails when the name is taken */
+    if (nv < 0)
+        return -1;
+    size_t sa = index_slot(g, name), sb = index_slot(g, g->values[v].name);
+    char *t = g->values[v].name;
+    g->values[v].name = g->values[nv].name;
+    g->values[nv].name = t;
+    g->index[sa] = v;
+    g->index[sb] = nv;
+    return 0;
+}
+
 oc_graph *oc_graph_new(const char *name, int64_t opset, oc_diag *d)
 {
     if (oc_ops_init(d))

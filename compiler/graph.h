@@ -151,6 +151,10 @@ int oc_graph_find(const oc_graph *g, const char *name);
 
 /* New value with unknown type; fails if the name exists already. */
 int oc_graph_add_value(oc_graph *g, const char *name, oc_diag *d);
+/* Gives value v the name `name` (which must be free). Its id, producer
+ * and readers stay; its old name goes to a new value that nothing
+ * produces or reads. */
+int oc_graph_rename_value(oc_graph *g, int v, const char *name, oc_diag *d);
 /* Existing value by name, or a new one. */
 int oc_graph_get_or_add_value(oc_graph *g, const char *name, oc_diag *d);
 
