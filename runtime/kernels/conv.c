@@ -69,15 +69,16 @@ static void run_range(int64_t base, int64_t s, int64_t ext, int64_t n, int64_t *
 /* Moves data between image planes c0..c1 (extent img[]) and rows
  * (c - c0) * K + kk of the col matrix, restricted to the column-grid
  * positions whose outer index (all dims but the last) lies in [q0, q1):
- * col is [(c1 - c0) * K, (q1 - q0) * cgrid[last]]. to_img = 0 gathers
- * (im2col, zero fill), to_img = 1 accumulates col into the image
- * (col2im). */
-static void col_pass_rows(const oc_conv_params *p, int64_t c0, int64_t c1, const int64_t *cgrid, const int64_t *img,
-                          float *image, float *col, int to_img, int64_t q0, int64_t q1)
+ * col is [(c1 - c0) * K, (q1 - q0) * cgrid[last]] with row stride ldc
+ * (0: rows packed, (q1 - q0) * cgrid[last]). to_img = 0 gathers (im2col,
+ * zero fill), to_img = 1 accumulates col into the image (col2im). */
+static void col_pass_rows_ld(const oc_conv_params *p, int64_t c0, int64_t c1, const int64_t *cgrid,
+                             const int64_t *img, float *image, float *col, int64_t ldc, int to_img, int64_t q0,
+                             int64_t q1)
 {
     int nsp = p->nsp, last = nsp - 1;
     int64_t K = prod(p->k, nsp), Limg = prod(img, nsp);
-    int64_t run = cgrid[last], Lcol = (q1 - q0) * run;
+    int64_t run = cgrid[last], Lcol = ldc > 0 ? ldc : (q1 - q0) * run;
     int64_t s = p->s[last], ext = img[last];
     for (int64_t c = c0; c < c1; c++) {
         float *plane = image + c * Limg;
@@ -127,6 +128,12 @@ static void col_pass_rows(const oc_conv_params *p, int64_t c0, int64_t c1, const
             }
         }
     }
+}
+
+static void col_pass_rows(const oc_conv_params *p, int64_t c0, int64_t c1, const int64_t *cgrid, const int64_t *img,
+                          float *image, float *col, int to_img, int64_t q0, int64_t q1)
+{
+    col_pass_rows_ld(p, c0, c1, cgrid, img, image, col, 0, to_img, q0, q1);
 }
 
 /* col_pass over all channels, split over the step's threads by channel
@@ -749,6 +756,39 @@ int oc_conv_ref(const oc_kargs *a)
 
 /* Per image n and group g:  col [Mg*K, Lin] = W_g^T . X_g  with W_g [Cg, Mg*K],
  * then col2im adds col into Y_g (prefilled with the bias). */
+/* The batched ConvTranspose's two data steps, split over threads:
+ * step 0 gathers input channels [b, e) of every image into xb; step 1
+ * adds (image, output channel) pairs [b, e) of the product cb into Y
+ * (col2im straight from cb's rows, N Lin apart). Each pair owns its
+ * plane, and sums in the order one thread would. */
+typedef struct ct_job {
+    const oc_conv_params *p;
+    const float *x;
+    float *y, *xb, *cb;
+    int64_t g, K, Lin, Lout, NL;
+    int step;
+} ct_job;
+
+static void ct_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const ct_job *j = ctx;
+    const oc_conv_params *p = j->p;
+    int64_t cg = p->cin / p->group, mg = p->cout / p->group;
+    (void)tid;
+    for (int64_t i = b; i < e; i++) {
+        if (j->step == 0) {
+            for (int64_t n = 0; n < p->batch; n++)
+                memcpy(j->xb + i * j->NL + n * j->Lin, j->x + (n * p->cin + j->g * cg + i) * j->Lin,
+                       sizeof(float) * (size_t)j->Lin);
+            continue;
+        }
+        int64_t n = i / mg, c = i % mg, run = p->in[p->nsp - 1];
+        float *plane = j->y + (n * p->cout + j->g * mg) * j->Lout;
+        col_pass_rows_ld(p, c, c + 1, p->in, p->out, plane, j->cb + c * j->K * j->NL + n * j->Lin, j->NL, 1, 0,
+                         run ? j->Lin / run : 0);
+    }
+}
+
 int oc_conv_transpose_forward(const oc_kargs *a)
 {
     const oc_conv_params *p = a->p;
@@ -765,16 +805,14 @@ int oc_conv_transpose_forward(const oc_kargs *a)
         float *xb = col + MK * Lin, *cb = xb + cg * NL; /* [Cg, N Lin], then [Mg K, N Lin] */
         for (int64_t n = 0; n < N; n++)
             fill_bias(y + n * p->cout * Lout, p->cout, Lout, bias);
+        ct_job j = {.p = p, .x = x, .y = y, .xb = xb, .cb = cb, .K = K, .Lin = Lin, .Lout = Lout, .NL = NL};
         for (int64_t g = 0; g < G; g++) {
-            for (int64_t c = 0; c < cg; c++)
-                for (int64_t n = 0; n < N; n++)
-                    memcpy(xb + c * NL + n * Lin, x + (n * p->cin + g * cg + c) * Lin, sizeof(float) * (size_t)Lin);
+            j.g = g;
+            j.step = 0;
+            oc_parallel_for(cg, 1, oc_threads_for_work(a->threads, (double)cg * (double)NL), ct_task, &j);
             oc_gemm_call(a, 1, 0, MK, NL, cg, 1.0f, w + g * cg * MK, MK, xb, NL, 0.0f, cb, NL, NULL, NULL);
-            for (int64_t n = 0; n < N; n++) {
-                for (int64_t r = 0; r < MK; r++)
-                    memcpy(col + r * Lin, cb + r * NL + n * Lin, sizeof(float) * (size_t)Lin);
-                col_pass_par(a, mg, p->in, p->out, y + (n * p->cout + g * mg) * Lout, col, 1);
-            }
+            j.step = 1;
+            oc_parallel_for(N * mg, 1, oc_threads_for_work(a->threads, (double)MK * (double)NL), ct_task, &j);
         }
         return 0;
     }
