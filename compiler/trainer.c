@@ -279,6 +279,7 @@ oc_trainer *oc_trainer_new(const oc_graph *g, const oc_train_config *c, oc_diag 
     }
     if (oc_optim_init(&t->opt, &c->optim, t->p->train_floats, d) || oc_schedule_check(&c->schedule, d))
         goto fail;
+    t->opt.threads = t->p->threads; /* the update runs on the plan's threads */
     return t;
 fail:
     oc_trainer_free(t);

@@ -8,6 +8,7 @@
  * computed in double and rounded to float once, as ATen does with Python
  * scalars. That keeps results within a few ulps of torch.optim. */
 #include "optim.h"
+#include "threads.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -395,6 +396,39 @@ typedef void (*span_fn)(oc_optim *o, float *p, const float *g, size_t b, size_t 
 
 static const span_fn span_fns[OC_OPTIM_KIND_COUNT] = {sgd_span, adagrad_span, rmsprop_span, adam_span, adam_span};
 
+/* A span's update on o->threads threads: every rule is elementwise, so
+ * cutting [b, e) into pieces changes no bits. Pieces are whole cache
+ * lines; spans under SPAN_PAR_MIN floats run on the caller. */
+#define SPAN_PIECE 4096
+#define SPAN_PAR_MIN ((size_t)1 << 16)
+typedef struct span_job {
+    oc_optim *o;
+    span_fn fn;
+    float *p;
+    const float *g;
+    size_t b, e;
+    float wd;
+    double lr;
+} span_job;
+
+static void span_task(void *ctx, int64_t i0, int64_t i1, int tid)
+{
+    const span_job *j = ctx;
+    (void)tid;
+    size_t b = j->b + (size_t)i0 * SPAN_PIECE, e = j->b + (size_t)i1 * SPAN_PIECE;
+    j->fn(j->o, j->p, j->g, b, e < j->e ? e : j->e, j->wd, j->lr);
+}
+
+static void run_span(oc_optim *o, span_fn fn, float *p, const float *g, size_t b, size_t e, float wd, double lr)
+{
+    if (o->threads <= 1 || e - b < SPAN_PAR_MIN) {
+        fn(o, p, g, b, e, wd, lr);
+        return;
+    }
+    span_job j = {o, fn, p, g, b, e, wd, lr};
+    oc_parallel_for((int64_t)((e - b + SPAN_PIECE - 1) / SPAN_PIECE), 1, o->threads, span_task, &j);
+}
+
 void oc_optim_step(oc_optim *o, float *params, float *grads, double lr)
 {
     const oc_optim_config *c = &o->cfg;
@@ -413,12 +447,12 @@ void oc_optim_step(oc_optim *o, float *params, float *grads, double lr)
     for (int r = 0; r < o->n_no_decay; r++) {
         const oc_optim_range *nd = &o->no_decay[r];
         if (nd->offset > pos)
-            fn(o, params, grads, pos, nd->offset, wd, lr);
-        fn(o, params, grads, nd->offset, nd->offset + nd->count, 0.0f, lr);
+            run_span(o, fn, params, grads, pos, nd->offset, wd, lr);
+        run_span(o, fn, params, grads, nd->offset, nd->offset + nd->count, 0.0f, lr);
         pos = nd->offset + nd->count;
     }
     if (pos < o->n)
-        fn(o, params, grads, pos, o->n, wd, lr);
+        run_span(o, fn, params, grads, pos, o->n, wd, lr);
     if (c->kind == OC_OPTIM_SGD)
         o->t++;
 }

@@ -76,6 +76,7 @@ typedef struct oc_optim {
     oc_optim_range *no_decay;  /* sorted, disjoint ranges without weight decay */
     int n_no_decay, cap_no_decay;
     double grad_norm;          /* global gradient norm before the last clip (-1: not computed) */
+    int threads;               /* threads the update may use (0 or 1: the caller's alone); the bits do not depend on it */
 } oc_optim;
 
 /* PyTorch's defaults for a kind: Adam/AdamW betas (0.9, 0.999), eps 1e-8,

@@ -24,6 +24,7 @@
 #include "io.h"
 #include "optim.h"
 #include "schedule.h"
+#include "threads.h"
 
 #define MAX_LINE 1024
 #define MAX_RANGES 32
@@ -502,6 +503,45 @@ static int run_unit(void)
     }
     EXPECT(bad == 0, "%d elements decayed wrongly", bad);
     oc_optim_free(&o);
+
+    /* Threads: each rule is elementwise, so an update split over 2
+     * threads (spans long enough to be split, one with weight decay cut
+     * by an excluded range) gives the serial update's bits, for every
+     * kind, over three steps. */
+    oc_set_threads(2);
+    for (int kind = 0; kind < OC_OPTIM_KIND_COUNT; kind++) {
+        enum { NT = 300007 };
+        float *pt[2], *gt = malloc(sizeof(float) * NT);
+        oc_optim ot[2];
+        oc_optim_config_default(&c, (oc_optim_kind)kind);
+        c.weight_decay = 0.01;
+        c.momentum = kind == OC_OPTIM_SGD || kind == OC_OPTIM_RMSPROP ? 0.9 : 0;
+        for (int k = 0; k < 2; k++) {
+            pt[k] = malloc(sizeof(float) * NT);
+            EXPECT(oc_optim_init(&ot[k], &c, NT, &d) == 0, "%s", d.msg);
+            oc_optim_exclude_decay(&ot[k], 100003, 7, &d);
+            ot[k].threads = k ? 2 : 1;
+            for (int i = 0; i < NT; i++)
+                pt[k][i] = (float)sin(0.001 * i);
+        }
+        for (int step = 0; step < 3; step++) {
+            for (int i = 0; i < NT; i++)
+                gt[i] = (float)cos(0.0007 * i + step);
+            for (int k = 0; k < 2; k++)
+                oc_optim_step(&ot[k], pt[k], gt, 0.01);
+        }
+        int same = !memcmp(pt[0], pt[1], sizeof(float) * NT);
+        for (int st = 0; st < ot[0].n_state; st++)
+            same &= !memcmp(ot[0].state[st], ot[1].state[st], sizeof(float) * NT);
+        EXPECT(same && pt[0][5] != (float)sin(0.005), "%s: 2 threads differ from 1 (or nothing moved)",
+               oc_optim_kind_name((oc_optim_kind)kind));
+        for (int k = 0; k < 2; k++) {
+            oc_optim_free(&ot[k]);
+            free(pt[k]);
+        }
+        free(gt);
+    }
+    oc_set_threads(1);
 
     /* Clipping: ||(3, 4)|| = 5 -> scaled by 1 / (5 + 1e-6); below max_norm untouched. */
     float cg[2] = {3, 4};
