@@ -397,8 +397,8 @@ typedef void (*span_fn)(oc_optim *o, float *p, const float *g, size_t b, size_t 
 static const span_fn span_fns[OC_OPTIM_KIND_COUNT] = {sgd_span, adagrad_span, rmsprop_span, adam_span, adam_span};
 
 /* A span's update on o->threads threads: every rule is elementwise, so
- * cutting [b, e) into pieces changes no bits. Pieces are whole cache
- * lines; spans under SPAN_PAR_MIN floats run on the caller. */
+ * cutting [b, e) into pieces of SPAN_PIECE floats changes no bits; spans
+ * under SPAN_PAR_MIN floats run on the caller. */
 #define SPAN_PIECE 4096
 #define SPAN_PAR_MIN ((size_t)1 << 16)
 typedef struct span_job {
