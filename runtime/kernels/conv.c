@@ -72,9 +72,8 @@ static void run_range(int64_t base, int64_t s, int64_t ext, int64_t n, int64_t *
  * col is [(c1 - c0) * K, (q1 - q0) * cgrid[last]] with row stride ldc
  * (0: rows packed, (q1 - q0) * cgrid[last]). to_img = 0 gathers (im2col,
  * zero fill), to_img = 1 accumulates col into the image (col2im). */
-static void col_pass_rows_ld(const oc_conv_params *p, int64_t c0, int64_t c1, const int64_t *cgrid,
-                             const int64_t *img, float *image, float *col, int64_t ldc, int to_img, int64_t q0,
-                             int64_t q1)
+static void col_pass_rows(const oc_conv_params *p, int64_t c0, int64_t c1, const int64_t *cgrid, const int64_t *img,
+                          float *image, float *col, int64_t ldc, int to_img, int64_t q0, int64_t q1)
 {
     int nsp = p->nsp, last = nsp - 1;
     int64_t K = prod(p->k, nsp), Limg = prod(img, nsp);
@@ -130,12 +129,6 @@ static void col_pass_rows_ld(const oc_conv_params *p, int64_t c0, int64_t c1, co
     }
 }
 
-static void col_pass_rows(const oc_conv_params *p, int64_t c0, int64_t c1, const int64_t *cgrid, const int64_t *img,
-                          float *image, float *col, int to_img, int64_t q0, int64_t q1)
-{
-    col_pass_rows_ld(p, c0, c1, cgrid, img, image, col, 0, to_img, q0, q1);
-}
-
 /* col_pass over all channels, split over the step's threads by channel
  * (each channel owns its col rows and its image plane, so gather and
  * scatter-add are both race-free). */
@@ -152,7 +145,7 @@ static void col_task(void *ctx, int64_t b, int64_t e, int tid)
     const col_job *j = ctx;
     (void)tid;
     int64_t run = j->cgrid[j->p->nsp - 1];
-    col_pass_rows(j->p, b, e, j->cgrid, j->img, j->image, j->col + b * j->rows_per_channel, j->to_img, 0,
+    col_pass_rows(j->p, b, e, j->cgrid, j->img, j->image, j->col + b * j->rows_per_channel, 0, j->to_img, 0,
                   run ? prod(j->cgrid, j->p->nsp) / run : 0);
 }
 
@@ -176,8 +169,9 @@ size_t oc_conv_scratch(const oc_conv_params *p)
  * last stages: 7x7, 14x14) multiplies all images in one GEMM, N = batch x
  * Lin columns instead of Lin per call: per image, ResNet-18's 7x7 stage
  * ran at 18 GFLOP/s (Zen 3). The images are gathered into [Cg, batch Lin]
- * and the product [Mg K, batch Lin] is cut into each image's col. Only
- * while the two extra buffers stay within CT_BATCH_MAX bytes. */
+ * and col2im reads each image's columns of the product [Mg K, batch Lin]
+ * where they are. Only while those two buffers stay within CT_BATCH_MAX
+ * bytes. */
 enum { CT_BATCH_LIN = 1024 };
 #define CT_BATCH_MAX ((size_t)64 << 20)
 
@@ -193,7 +187,7 @@ size_t oc_conv_transpose_scratch(const oc_conv_params *p)
 {
     int64_t mg = p->cout / p->group;
     size_t col = sizeof(float) * (size_t)(mg * prod(p->k, p->nsp) * prod(p->in, p->nsp)), extra;
-    return ct_batched(p, &extra) ? col + extra : col;
+    return ct_batched(p, &extra) ? extra : col; /* batched: the gathered X and the product, no per-image col */
 }
 
 /* Y rows [rows, L] := bias (or 0). */
@@ -541,7 +535,7 @@ static void conv_cols_task(void *ctx, int64_t b, int64_t e, int tid)
             src = (oc_sgemm_bsrc){stage_gather, sc};
         }
         if (!c->p->pointwise && !c->implicit) {
-            col_pass_rows(c->p, 0, c->cg, c->p->out, c->p->in, (float *)xg, col, 0, q0, q1);
+            col_pass_rows(c->p, 0, c->cg, c->p->out, c->p->in, (float *)xg, col, 0, 0, q0, q1);
             B = col;
             ldb = cols;
         }
@@ -566,7 +560,7 @@ static void conv_im2col_task(void *ctx, int64_t b, int64_t e, int tid)
         }
         return;
     }
-    col_pass_rows(c->p, b, e, c->p->out, c->p->in, (float *)xg, c->col + b * c->K * c->Lout, 0, 0, c->outer);
+    col_pass_rows(c->p, b, e, c->p->out, c->p->in, (float *)xg, c->col + b * c->K * c->Lout, 0, 0, 0, c->outer);
 }
 
 /* Row blocks of W_g: items are MR-row panels, so packed calls start on a panel. */
@@ -754,8 +748,6 @@ int oc_conv_ref(const oc_kargs *a)
     return 0;
 }
 
-/* Per image n and group g:  col [Mg*K, Lin] = W_g^T . X_g  with W_g [Cg, Mg*K],
- * then col2im adds col into Y_g (prefilled with the bias). */
 /* The batched ConvTranspose's two data steps, split over threads:
  * step 0 gathers input channels [b, e) of every image into xb; step 1
  * adds (image, output channel) pairs [b, e) of the product cb into Y
@@ -784,11 +776,13 @@ static void ct_task(void *ctx, int64_t b, int64_t e, int tid)
         }
         int64_t n = i / mg, c = i % mg, run = p->in[p->nsp - 1];
         float *plane = j->y + (n * p->cout + j->g * mg) * j->Lout;
-        col_pass_rows_ld(p, c, c + 1, p->in, p->out, plane, j->cb + c * j->K * j->NL + n * j->Lin, j->NL, 1, 0,
-                         run ? j->Lin / run : 0);
+        col_pass_rows(p, c, c + 1, p->in, p->out, plane, j->cb + c * j->K * j->NL + n * j->Lin, j->NL, 1, 0,
+                      run ? j->Lin / run : 0);
     }
 }
 
+/* Per image n and group g:  col [Mg*K, Lin] = W_g^T . X_g  with W_g [Cg, Mg*K],
+ * then col2im adds col into Y_g (prefilled with the bias). */
 int oc_conv_transpose_forward(const oc_kargs *a)
 {
     const oc_conv_params *p = a->p;
@@ -802,7 +796,7 @@ int oc_conv_transpose_forward(const oc_kargs *a)
     size_t extra;
     if (ct_batched(p, &extra) && MK && Lin && cg && Lout) {
         int64_t N = p->batch, NL = N * Lin;
-        float *xb = col + MK * Lin, *cb = xb + cg * NL; /* [Cg, N Lin], then [Mg K, N Lin] */
+        float *xb = col, *cb = xb + cg * NL; /* [Cg, N Lin], then [Mg K, N Lin] */
         for (int64_t n = 0; n < N; n++)
             fill_bias(y + n * p->cout * Lout, p->cout, Lout, bias);
         ct_job j = {.p = p, .x = x, .y = y, .xb = xb, .cb = cb, .K = K, .Lin = Lin, .Lout = Lout, .NL = NL};

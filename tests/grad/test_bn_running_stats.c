@@ -22,31 +22,9 @@
 #include "../../compiler/shape.h"
 #include "../../compiler/train.h"
 #include "../unit/check.h"
+#include "graph_util.h"
 
 enum { N = 5, C = 3, S = 4 };
-
-static double frand(unsigned *s)
-{
-    *s = *s * 1103515245u + 12345u;
-    return ((*s >> 8) & 0xffff) / 65535.0 * 2.0 - 1.0;
-}
-
-static int add_const(oc_graph *g, const char *name, int rank, const int64_t *dims, const float *v, oc_diag *d)
-{
-    oc_tensor *t = oc_tensor_new(OC_FLOAT, rank, dims, d);
-    if (!t)
-        return -1;
-    memcpy(t->data, v, sizeof(float) * (size_t)t->numel);
-    return oc_graph_add_initializer(g, name, t, d);
-}
-
-static const oc_tensor *plan_output(const oc_plan *p, const char *name)
-{
-    for (int k = 0; k < p->n_outputs; k++)
-        if (!strcmp(p->names[p->outputs[k]], name))
-            return &p->tensors[p->outputs[k]];
-    return NULL;
-}
 
 /* X -> bn1 -> bn2 -> ReduceSum; only bn2's scale is trainable. */
 static void check_modes(const float *scale, const float *bias, const float *mean, const float *var)

@@ -5,8 +5,8 @@
  * differentiated for W, B1 and B2 has no such copy. Autodiff undoes
  * broadcasting with SumToShape before shapes are known; here every one
  * is a plain copy, which the identity pass removes, all but one: dB1 and
- * dB2 are then the same value, and two outputs need one copy. The gradients, after
- * the passes, match dW = X^T R, dB1 = dB2 = R, computed here in double.
+ * dB2 are then the same value, and two outputs need one copy. After the
+ * passes the gradients match dW = X^T R, dB1 = dB2 = R (in double).
  * Where the contribution is not a node's own result, the copy stays:
  *   loss = P1 + P2 (scalars)
  * gives both parameters the loss's seed gradient, an input, so each gets
@@ -21,31 +21,16 @@
 #include "../../compiler/planner.h"
 #include "../../compiler/shape.h"
 #include "../unit/check.h"
+#include "graph_util.h"
 
 enum { R_ = 4, K_ = 3, C_ = 5 };
 
-static int add_const(oc_graph *g, const char *name, int rank, const int64_t *dims, const float *v, oc_diag *d)
-{
-    oc_tensor *t = oc_tensor_new(OC_FLOAT, rank, dims, d);
-    if (!t)
-        return -1;
-    memcpy(t->data, v, sizeof(float) * (size_t)t->numel);
-    return oc_graph_add_initializer(g, name, t, d);
-}
-
-static const oc_tensor *plan_output(const oc_plan *p, const char *name)
-{
-    for (int k = 0; k < p->n_outputs; k++)
-        if (!strcmp(p->names[p->outputs[k]], name))
-            return &p->tensors[p->outputs[k]];
-    return NULL;
-}
-
-static int count_op(const oc_graph *g, const char *op)
+/* One-input Sum nodes: copies of a gradient into its named output. */
+static int one_input_sums(const oc_graph *g)
 {
     int c = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        c += !strcmp(g->nodes[i].op_type, op);
+        c += !strcmp(g->nodes[i].op_type, "Sum") && g->nodes[i].n_in == 1;
     return c;
 }
 
@@ -65,9 +50,7 @@ static void check_shared_seed(void)
     ok = ok && !oc_autodiff(g, loss, 2, params, NULL, grads, &d);
     CHECK(ok, "differentiating P1 + P2 failed: %s", d.msg);
     if (ok) {
-        int copies = 0;
-        for (int i = 0; i < g->n_nodes; i++)
-            copies += !strcmp(g->nodes[i].op_type, "Sum") && g->nodes[i].n_in == 1;
+        int copies = one_input_sums(g);
         CHECK(grads[0] != grads[1] && copies == 2, "P1 + P2: gradients %d and %d, %d copies (want two of the seed)",
               grads[0], grads[1], copies);
         oc_plan_opts po = {0};
@@ -94,10 +77,8 @@ int main(void)
     float *all[5] = {x, w, b1, b2, r};
     int cnt[5] = {R_ * K_, K_ * C_, R_ * C_, R_ * C_, R_ * C_};
     for (int a = 0; a < 5; a++)
-        for (int i = 0; i < cnt[a]; i++) {
-            s = s * 1103515245u + 12345u;
-            all[a][i] = (float)((s >> 8) & 0xffff) / 65535.0f * 2.0f - 1.0f;
-        }
+        for (int i = 0; i < cnt[a]; i++)
+            all[a][i] = (float)frand(&s);
     int64_t xd[2] = {R_, K_}, wd[2] = {K_, C_}, yd[2] = {R_, C_};
     oc_graph *g = oc_graph_new("grad_outputs", 13, &d);
     CHECK(g != NULL, "%s", d.msg);
@@ -125,9 +106,7 @@ int main(void)
         return check_finish("grad.outputs");
     }
     /* who writes each gradient */
-    int copies = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        copies += !strcmp(g->nodes[i].op_type, "Sum") && g->nodes[i].n_in == 1;
+    int copies = one_input_sums(g);
     int pw = g->values[grads[0]].producer;
     CHECK(pw >= 0 && strcmp(g->nodes[pw].op_type, "Sum") != 0, "grad_W is written by %s, not by its gradient op",
           pw >= 0 ? g->nodes[pw].op_type : "nothing");

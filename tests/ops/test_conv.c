@@ -181,9 +181,8 @@ static void run_case(const conv_case *cc)
               (long long)y_ref.numel, worst);
         /* ConvTranspose splits only copies and whole planes over threads:
          * 2 threads give 1 thread's bits */
-        if (cc->transpose && variant == 0)
-            y_one = memcpy(malloc(sizeof(float) * (size_t)y_fast.numel + 1), y_fast.data,
-                           sizeof(float) * (size_t)y_fast.numel);
+        if (cc->transpose && variant == 0 && (y_one = malloc(sizeof(float) * (size_t)y_fast.numel + 1)))
+            memcpy(y_one, y_fast.data, sizeof(float) * (size_t)y_fast.numel);
         if (cc->transpose && variant == 1)
             CHECK(y_one && !memcmp(y_one, y_fast.data, sizeof(float) * (size_t)y_fast.numel),
                   "%s: 2 threads differ from 1 thread", cc->name);
