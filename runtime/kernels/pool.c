@@ -292,8 +292,12 @@ OC_VEC_CLONES static void p2_plane(const p2_geom *g, int max, int include_pad, c
                 int64_t base = r - g->pl; /* src index of j = 0 (only j >= jl are read) */
                 for (int64_t j = 0; j < jl; j++)
                     ph[j] = padv;
-                for (int64_t j = jl; j < jh; j++)
-                    ph[j] = src[j * sw + base];
+                if (sw == 2) /* a constant stride the compiler vectorizes (ResNet's 3x3/2 MaxPool: 2.2 -> 1.5 ms) */
+                    for (int64_t j = jl; j < jh; j++)
+                        ph[j] = src[j * 2 + base];
+                else
+                    for (int64_t j = jl; j < jh; j++)
+                        ph[j] = src[j * sw + base];
                 for (int64_t j = jh; j < len; j++)
                     ph[j] = padv;
             }

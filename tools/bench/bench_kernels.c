@@ -161,7 +161,17 @@ static void bench_maxpool(void)
     double o = best_ms(oc_pool_forward, &old), t1, t2;
     run_new(oc_pool2d_forward, &a, &t1, &t2);
     report("MaxPool 3x3 s2 p1 [8,64,112,112]", o, t1, t2);
-    free(x.data), free(y.data), free(tscr);
+    /* its gradient: dX from dY and X; old = the general (reference) loop */
+    oc_tensor dx;
+    tinit(&dx, 4, xd);
+    const oc_tensor *gin[2] = {&y, &x};
+    oc_tensor *gout[1] = {&dx};
+    oc_kargs gold = {.p = &p, .n_in = 2, .n_out = 1, .in = gin, .out = gout, .threads = 1};
+    oc_kargs ga = {.p = &p, .n_in = 2, .n_out = 1, .in = gin, .out = gout};
+    o = best_ms(oc_pool_backward_ref, &gold);
+    run_new(oc_pool_backward, &ga, &t1, &t2);
+    report("MaxPoolGrad 3x3 s2 p1 [8,64,112,112]", o, t1, t2);
+    free(x.data), free(y.data), free(dx.data), free(tscr);
 }
 
 /* The former Sigmoid kernel: one thread, libm expf per element. */
@@ -420,6 +430,12 @@ int main(int argc, char **argv)
         reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : reps;
     if (argc > 2 && !strcmp(argv[2], "strided")) {
         bench_strideds();
+        oc_threads_shutdown();
+        return 0;
+    }
+    if (argc > 2 && !strcmp(argv[2], "pool")) {
+        printf("%-44s %9s %9s %9s %8s %8s\n", "kernel (best of runs, ms)", "old", "new 1T", "new 2T", "x 1T", "x 2T");
+        bench_maxpool();
         oc_threads_shutdown();
         return 0;
     }
