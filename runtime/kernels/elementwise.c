@@ -393,11 +393,15 @@ OC_VEC_CLONES static void float_row_scale(float *y, int64_t n, float d)
         y[i] = y[i] / d;
 }
 
+#define BCAST_PIECE 32768 /* elements of one task when long rows are cut (4 pieces per thread: 512 KB) */
+
 typedef struct bcast_job {
     const oc_bcast_params *p;
     const oc_kargs *a;
     const bview *v;
-    int fast; /* float32 row loops */
+    int fast;      /* float32 row loops */
+    int64_t nch;   /* pieces per row (fast path): a task is one piece of one row */
+    int64_t piece; /* elements per piece */
 } bcast_job;
 
 /* Output elements [o, o + n) of the generic path; off[k] is input k's
@@ -469,6 +473,44 @@ static void generic_row(const oc_bcast_params *p, const oc_kargs *a, int64_t o, 
     }
 }
 
+/* Pieces [b, e) of the rows (fast path, rows cut into j->nch pieces):
+ * the same row loops over a part of each row, so every element is summed
+ * in the same order as the whole row would be. */
+static void bcast_piece_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const bcast_job *j = ctx;
+    const oc_bcast_params *p = j->p;
+    const bview *v = j->v;
+    (void)tid;
+    int nd = v->nd, n_in = p->n_in;
+    int64_t inner = v->dims[nd - 1];
+    for (int64_t t = b; t < e; t++) {
+        int64_t row = t / j->nch, i0 = t % j->nch * j->piece;
+        int64_t n = inner - i0 < j->piece ? inner - i0 : j->piece;
+        int64_t off[64] = {0}, r = row;
+        for (int d = nd - 2; d >= 0; d--) {
+            int64_t id = r % v->dims[d];
+            r /= v->dims[d];
+            for (int k = 0; k < n_in; k++)
+                off[k] += id * v->str[k][d];
+        }
+        float *y = (float *)j->a->out[0]->data + row * inner + i0;
+        const float *x0 = (const float *)j->a->in[0]->data + off[0] + i0 * v->str[0][nd - 1];
+        if (n_in == 1) {
+            for (int64_t i = 0; i < n; i++)
+                y[i] = x0[i * v->str[0][nd - 1]];
+        } else {
+            float_row(p->op, x0, v->str[0][nd - 1],
+                      (const float *)j->a->in[1]->data + off[1] + i0 * v->str[1][nd - 1], v->str[1][nd - 1], y, n);
+            for (int k = 2; k < n_in; k++)
+                float_row(p->op, y, 1, (const float *)j->a->in[k]->data + off[k] + i0 * v->str[k][nd - 1],
+                          v->str[k][nd - 1], y, n);
+        }
+        if (p->op == OC_BIN_MEAN)
+            float_row_scale(y, n, (float)n_in);
+    }
+}
+
 static void bcast_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const bcast_job *j = ctx;
@@ -529,6 +571,16 @@ int oc_binary_forward(const oc_kargs *a)
     for (int k = 0; j.fast && k < p->n_in; k++)
         j.fast = a->in[k]->dtype == OC_FLOAT;
     int64_t inner = v.dims[v.nd - 1], rows = inner ? a->out[0]->numel / inner : 0;
+    if (j.fast && inner >= 2 * BCAST_PIECE) {
+        /* long rows (a same-shape Add or Sum is one row): cut into pieces
+         * so that the threads share them */
+        j.nch = (inner + BCAST_PIECE - 1) / BCAST_PIECE;
+        j.piece = (inner + j.nch - 1) / j.nch;
+        j.piece = (j.piece + 15) / 16 * 16;
+        j.nch = (inner + j.piece - 1) / j.piece;
+        oc_parallel_for(rows * j.nch, 4, a->threads, bcast_piece_task, &j);
+        return 0;
+    }
     int64_t grain = 131072 / (inner ? inner : 1);
     oc_parallel_for(rows, grain > 0 ? grain : 1, a->threads, bcast_task, &j);
     return 0;

@@ -164,6 +164,12 @@ static const bin_case bin_cases[] = {
     {"pow per-channel (generic)", OC_BIN_POW, OC_FLOAT, 2, {4, 4}, {{2, 5, 3, 3}, {1, 5, 1, 1}}},
     {"add int32 per-channel (generic)", OC_BIN_ADD, OC_INT32, 2, {4, 4}, {{2, 5, 3, 7}, {1, 5, 1, 1}}},
     {"mul double bias (generic)", OC_BIN_MUL, OC_DOUBLE, 2, {2, 1}, {{11, 9}, {9}}},
+    /* rows of 65536+ elements are cut into pieces the threads share */
+    {"sum of 3 same shape, one long row", OC_BIN_SUM, OC_FLOAT, 3, {4, 4, 4}, {{2, 8, 96, 97}, {2, 8, 96, 97}, {2, 8, 96, 97}}},
+    {"mean of 3, long row (threaded pieces)", OC_BIN_MEAN, OC_FLOAT, 3, {1, 1, 1}, {{300003}, {300003}, {300003}}},
+    {"add bias over long last dim", OC_BIN_ADD, OC_FLOAT, 2, {2, 1}, {{3, 70001}, {70001}}},
+    {"mul scalar right, long", OC_BIN_MUL, OC_FLOAT, 2, {1, 0}, {{150001}, {0}}},
+    {"sub scalar left, long", OC_BIN_SUB, OC_FLOAT, 2, {0, 2}, {{0}, {2, 66000}}},
 };
 
 static double naive_op(int op, double x, double v)
