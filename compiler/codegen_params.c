@@ -114,7 +114,7 @@ static const field f_pw_loss[] = {
 static const field f_batchnorm[] = {
     S(oc_batchnorm_params, epsilon, F_F32), S(oc_batchnorm_params, momentum, F_F32),
     S(oc_batchnorm_params, training, F_I32), S(oc_batchnorm_params, n, F_I64), S(oc_batchnorm_params, c, F_I64),
-    S(oc_batchnorm_params, spatial, F_I64), END};
+    S(oc_batchnorm_params, spatial, F_I64), S(oc_batchnorm_params, ep, F_EPI), END};
 static const field f_groupnorm[] = {
     S(oc_groupnorm_params, epsilon, F_F32), S(oc_groupnorm_params, per_group, F_I32), S(oc_groupnorm_params, n, F_I64),
     S(oc_groupnorm_params, c, F_I64), S(oc_groupnorm_params, groups, F_I64), S(oc_groupnorm_params, spatial, F_I64),

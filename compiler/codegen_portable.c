@@ -77,8 +77,9 @@ int oc_cg_portable_accepts(const oc_plan *p, const oc_step *st, const char **why
             return 0;
         }
     }
-    if (strstr(k, "batchnorm") && ((const oc_batchnorm_params *)st->params)->training) {
-        *why = "portable BatchNormalization is inference only";
+    if (strstr(k, "batchnorm") && (((const oc_batchnorm_params *)st->params)->training ||
+                                   ((const oc_batchnorm_params *)st->params)->ep.act)) {
+        *why = "portable BatchNormalization is inference only, without a fused activation";
         return 0;
     }
     if (strstr(k, "pool_forward") && st->n_out > 1 && st->out[1] >= 0) {

@@ -2,6 +2,9 @@
  * "ai.onnxc", written by the fusion pass compiler/passes/fuse.c) add to
  * Conv and Gemm: an activation and an optional residual input 3, applied
  * by the kernels' epilogue (runtime/kernels/epilogue.h).
+ * FusedBatchNormalization (compiler/ops/norm.c) adds the same to a
+ * training-mode BatchNormalization, its residual being input 5 (inputs 3
+ * and 4 are the running statistics).
  *
  * Attributes beyond the base op's: `activation` (string, the ONNX op name
  * as oc_act_from_name reads it; absent: none), `activation_alpha` and

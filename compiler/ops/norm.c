@@ -5,6 +5,7 @@
  * Gradient rules for BatchNormalization (inference and training mode) and
  * LayerNormalization through onnxc's BatchNormGrad / LayerNormGrad ops. */
 #include "op.h"
+#include "fused.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,8 +453,43 @@ const oc_op oc_ops_norm_grad[] = {
     {0},
 };
 
+/* FusedBatchNormalization (ai.onnxc, written by compiler/passes/fuse.c):
+ * BatchNormalization(X, scale, B, mean, var[, R]) whose output 0 is
+ * act(y + R): R (input 5, optional) has Y's shape, the activation comes
+ * from the `activation`, `activation_alpha`, `activation_beta` attributes
+ * of fused.h; the kernel applies both to each finished plane. The pass
+ * runs after autodiff, so the op needs no gradient rule. */
+static int infer_fused_batchnorm(oc_infer *cx)
+{
+    if (infer_batchnorm(cx))
+        return -1;
+    const oc_value *r = oc_infer_in(cx, 5), *x = oc_infer_in(cx, 0);
+    if (!r)
+        return 0;
+    int same = r->rank == x->rank && r->dtype == x->dtype;
+    for (int i = 0; same && i < x->rank; i++)
+        same = r->dims[i] == x->dims[i];
+    if (!same)
+        return oc_infer_fail(cx, "residual '%s' must have the type and shape of X '%s'", r->name, x->name);
+    return 0;
+}
+
+static int lower_fused_batchnorm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
+{
+    if (lower_batchnorm(g, n, lw, d))
+        return -1;
+    oc_batchnorm_params *p = lw->params;
+    if (oc_fused_epilogue(g, n, &p->ep, d))
+        return -1;
+    /* inputs 3 and 4 are the running statistics; the residual is input 5 */
+    p->ep.has_residual = n->n_in > 5 && n->in[5] >= 0;
+    return 0;
+}
+
 const oc_op oc_ops_norm[] = {
     {"BatchNormalization", 5, 5, 1, 5, infer_batchnorm, NULL, (1u << 3) | (1u << 4), 0, lower_batchnorm, grad_batchnorm},
+    {"FusedBatchNormalization", 5, 6, 1, 5, infer_fused_batchnorm, NULL, (1u << 3) | (1u << 4), 0, lower_fused_batchnorm,
+     .domain = OC_DOMAIN_ONNXC},
     {"InstanceNormalization", 3, 3, 1, 1, infer_same, NULL, 0, 0, lower_groupnorm},
     {"LayerNormalization", 2, 3, 1, 3, infer_layernorm, NULL, 0, 0, lower_layernorm, grad_layernorm},
     {"GroupNormalization", 3, 3, 1, 1, infer_same, NULL, 0, 0, lower_groupnorm},

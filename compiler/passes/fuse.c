@@ -12,6 +12,13 @@
  *    act(Y + R) to each output tile while it is in cache
  *    (runtime/kernels/epilogue.h) instead of separate passes over memory.
  *
+ * 3. A training-mode BatchNormalization, then optionally an Add of a
+ *    same-shape R, then optionally an activation, -> one "ai.onnxc"
+ *    FusedBatchNormalization(X, scale, B, mean, var[, R]) with the same
+ *    attributes (fused.h); the BN kernel applies act(y + R) to each plane
+ *    it has just written (training graphs: the pass runs after autodiff,
+ *    and nothing but the pattern's next node reads each value).
+ *
  * Activations: Relu, LeakyRelu (alpha), Clip with constant bounds
  * (alpha = min, beta = max; Relu6 is Clip(0, 6)), Sigmoid, HardSigmoid
  * (alpha, beta), HardSwish, Tanh, Gelu (beta = 1 for approximate=tanh).
@@ -247,6 +254,95 @@ static int fuse_epilogue(oc_graph *g, int i, fuse_state *st, const oc_pass_ctx *
     return 1;
 }
 
+/* Whether a node in slots (i, j) reads one of node i's outputs past the
+ * first (BatchNormalization's running and batch statistics). */
+static int stats_read_between(const oc_graph *g, int i, int j)
+{
+    const oc_node *n = &g->nodes[i];
+    for (int m = i + 1; m < j; m++)
+        for (int k = 0; k < g->nodes[m].n_in; k++)
+            for (int o = 1; o < n->n_out; o++)
+                if (n->out[o] >= 0 && g->nodes[m].in[k] == n->out[o])
+                    return 1;
+    return 0;
+}
+
+/* A training-mode BatchNormalization whose output 0 only feeds an Add with
+ * a same-shape second operand R (ResNet's skip path) and/or an activation
+ * -> FusedBatchNormalization(X, scale, B, mean, var[, R]) writing the
+ * pattern's last value. In a training graph (the pass runs after
+ * autodiff) nothing else reads the normalized value or the sum:
+ * BatchNormGrad reads X, the Add's gradient passes dY through, and the
+ * activation's gradient reads the activation's output. The node takes
+ * the slot of the last node it absorbs, as in fuse_epilogue (R may be
+ * computed after the BatchNorm), unless a node in between reads its
+ * statistics outputs. (Inference BatchNorms are folded into the conv
+ * before them, or run alone.) */
+static int fuse_bn_act(oc_graph *g, int i, fuse_state *st, const oc_pass_ctx *cx, oc_diag *d)
+{
+    oc_node *n = &g->nodes[i];
+    if (!oc_pass_is_op(n, "BatchNormalization") || n->n_in != 5 || n->n_out < 1 || n->out[0] < 0 ||
+        !oc_attr_int(n, "training_mode", 0))
+        return 0;
+    int y = n->out[0], cur = y, residual = -1, add_i = -1, act_i = -1;
+    act_spec act = {0};
+    if (g->values[y].dtype != OC_FLOAT)
+        return 0;
+    if (absorbable(g, cur, st->uses)) {
+        const oc_node *c = &g->nodes[st->cons[cur]];
+        if (oc_pass_is_op(c, "Add") && c->n_in == 2 && c->n_out == 1 && c->out[0] >= 0) {
+            int other = c->in[0] == cur ? c->in[1] : c->in[0];
+            if (other >= 0 && other != cur && same_shape(&g->values[cur], &g->values[other]) &&
+                same_shape(&g->values[cur], &g->values[c->out[0]]) && g->values[other].dtype == OC_FLOAT &&
+                !stats_read_between(g, i, st->cons[cur])) {
+                residual = other;
+                add_i = st->cons[cur];
+                cur = c->out[0];
+            }
+        }
+    }
+    if (absorbable(g, cur, st->uses) && act_of(g, &g->nodes[st->cons[cur]], cur, &act) &&
+        !stats_read_between(g, i, st->cons[cur])) {
+        act_i = st->cons[cur];
+        cur = g->nodes[act_i].out[0];
+    }
+    if (add_i < 0 && act_i < 0)
+        return 0;
+    char msg[600];
+    int o = snprintf(msg, sizeof msg, "BatchNormalization '%s'", n->name);
+    if (add_i >= 0)
+        o += snprintf(msg + o, sizeof msg - (size_t)o, " + Add '%s' (residual '%s')", g->nodes[add_i].name,
+                      g->values[residual].name);
+    if (act_i >= 0)
+        o += snprintf(msg + o, sizeof msg - (size_t)o, " + %s '%s'", act.op, g->nodes[act_i].name);
+    snprintf(msg + o, sizeof msg - (size_t)o, " -> FusedBatchNormalization");
+    if (oc_pass_set_op(g, n, "ai.onnxc", "FusedBatchNormalization", d))
+        return -1;
+    if (residual >= 0) {
+        if (oc_pass_grow_inputs(&g->nodes[i], 6, d))
+            return -1;
+        g->nodes[i].in[5] = residual;
+        if (st->uses[residual] == 1)
+            st->cons[residual] = i;
+    }
+    if (act_i >= 0 && (oc_node_set_string(g, i, "activation", act.op, d) ||
+                       oc_node_set_float(g, i, "activation_alpha", act.alpha, d) ||
+                       oc_node_set_float(g, i, "activation_beta", act.beta, d)))
+        return -1;
+    retarget(g, i, cur);
+    if (add_i >= 0) {
+        st->dead[add_i] = 1;
+        g->nodes[add_i].out[0] = -1;
+    }
+    if (act_i >= 0) {
+        st->dead[act_i] = 1;
+        g->nodes[act_i].out[0] = -1;
+    }
+    move_to(g, i, act_i >= 0 ? act_i : add_i, st);
+    oc_pass_note(cx, "%s", msg);
+    return 1;
+}
+
 int oc_pass_fuse(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
 {
     fuse_state st = {0};
@@ -271,6 +367,8 @@ int oc_pass_fuse(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)
             if (st.dead[i])
                 continue;
             int r = pass == 0 ? matmul_to_gemm(g, i, &st, cx, d) : fuse_epilogue(g, i, &st, cx, d);
+            if (r == 0 && pass == 1)
+                r = fuse_bn_act(g, i, &st, cx, d);
             if (r < 0)
                 rc = -1;
             else

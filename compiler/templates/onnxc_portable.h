@@ -99,6 +99,7 @@ typedef struct oc_batchnorm_params {
     float epsilon, momentum;
     int training;
     int64_t n, c, spatial;
+    oc_epilogue ep; /* FusedBatchNormalization's activation: training graphs only, never portable */
 } oc_batchnorm_params;
 
 enum oc_binary_op { OC_BIN_ADD, OC_BIN_SUB, OC_BIN_MUL, OC_BIN_DIV, OC_BIN_POW, OC_BIN_MOD, OC_BIN_MAX, OC_BIN_MIN };

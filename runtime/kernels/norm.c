@@ -43,10 +43,61 @@ static void bn_coeffs(const oc_batchnorm_params *p, double scale, double bias, d
     *bf = (float)(bias - mean * k);
 }
 
-OC_VEC_CLONES static void bn_plane(const float *x, float *y, int64_t S, float k, float b)
+OC_VEC_CLONES static void bn_plane_affine(const float *x, float *y, int64_t S, float k, float b)
 {
     for (int64_t i = 0; i < S; i++)
         y[i] = x[i] * k + b;
+}
+
+OC_VEC_CLONES static void bn_plane_add(float *y, const float *r, int64_t S)
+{
+    for (int64_t i = 0; i < S; i++)
+        y[i] = y[i] + r[i];
+}
+
+/* The common fused case in one pass, Relu with or without R: the same
+ * float expressions as bn_plane_affine, bn_plane_add and oc_act_apply's
+ * Relu, so the same bits (tests/ops/test_norm.c checks it). */
+OC_VEC_CLONES static void bn_plane_relu(const float *x, const float *r, float *y, int64_t S, float k, float b)
+{
+    if (r)
+        for (int64_t i = 0; i < S; i++) {
+            float t = x[i] * k + b;
+            t = t + r[i];
+            y[i] = t > 0 ? t : 0.0f;
+        }
+    else
+        for (int64_t i = 0; i < S; i++) {
+            float t = x[i] * k + b;
+            y[i] = t > 0 ? t : 0.0f;
+        }
+}
+
+/* Input 5 of a FusedBatchNormalization with a residual, else NULL. */
+static const float *bn_residual(const oc_batchnorm_params *p, const oc_kargs *a)
+{
+    return p->ep.has_residual && a->n_in > 5 && a->in[5] ? a->in[5]->data : NULL;
+}
+
+/* One plane of y (plane u of X, u = n C + c), then what
+ * FusedBatchNormalization adds, while the plane is in cache: + R (the
+ * residual's plane u) and the activation, the same float additions and
+ * oc_act_apply the unfused Add and activation kernels run, so fused and
+ * unfused give the same bits. */
+static void bn_plane(const oc_batchnorm_params *p, const oc_kargs *a, int64_t u, float k, float b)
+{
+    int64_t S = p->spatial;
+    const float *x = (const float *)a->in[0]->data + u * S, *r = bn_residual(p, a);
+    float *y = (float *)a->out[0]->data + u * S;
+    if (p->ep.act == OC_ACT_RELU) {
+        bn_plane_relu(x, r ? r + u * S : NULL, y, S, k, b);
+        return;
+    }
+    bn_plane_affine(x, y, S, k, b);
+    if (r)
+        bn_plane_add(y, r + u * S, S);
+    if (p->ep.act)
+        oc_act_apply(p->ep.act, p->ep.alpha, p->ep.beta, y, S);
 }
 
 /* Channel sums for training BatchNorm, in one fixed order that vectorizes:
@@ -155,7 +206,6 @@ static void bn_channel(const oc_batchnorm_params *p, const oc_kargs *a, int64_t 
 {
     const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
     const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
-    float *y = a->out[0]->data;
     int64_t C = p->c, S = p->spatial, N = p->n;
     double mean = rmean[c], var = rvar[c];
     if (p->training) {
@@ -179,7 +229,7 @@ static void bn_channel(const oc_batchnorm_params *p, const oc_kargs *a, int64_t 
     float kf, bf;
     bn_coeffs(p, scale[c], bias[c], mean, var, &kf, &bf);
     for (int64_t n = 0; n < N; n++)
-        bn_plane(x + (n * C + c) * S, y + (n * C + c) * S, S, kf, bf);
+        bn_plane(p, a, n * C + c, kf, bf);
 }
 
 int oc_batchnorm_ref(const oc_kargs *a)
@@ -209,15 +259,14 @@ static void bn_planes_task(void *ctx, int64_t b, int64_t e, int tid)
     const bn_job *j = ctx;
     const oc_batchnorm_params *p = j->p;
     const oc_kargs *a = j->a;
-    const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
+    const float *scale = a->in[1]->data, *bias = a->in[2]->data;
     const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
-    float *y = a->out[0]->data;
     (void)tid;
     for (int64_t u = b; u < e; u++) {
         int64_t c = u % p->c;
         float kf, bf;
         bn_coeffs(p, scale[c], bias[c], rmean[c], rvar[c], &kf, &bf);
-        bn_plane(x + u * p->spatial, y + u * p->spatial, p->spatial, kf, bf);
+        bn_plane(p, a, u, kf, bf);
     }
 }
 
@@ -268,10 +317,9 @@ static void bn_sync_apply_task(void *ctx, int64_t b, int64_t e, int tid)
     const bn_sync_job *j = ctx;
     const oc_kargs *a = j->a;
     const oc_batchnorm_params *p = j->p;
-    const float *x = a->in[0]->data, *scale = a->in[1]->data, *bias = a->in[2]->data;
+    const float *scale = a->in[1]->data, *bias = a->in[2]->data;
     const float *rmean = a->in[3]->data, *rvar = a->in[4]->data;
-    float *y = a->out[0]->data;
-    int64_t C = p->c, S = p->spatial;
+    int64_t C = p->c;
     double mo = p->momentum;
     (void)tid;
     for (int64_t k = b; k < e; k++) {
@@ -288,7 +336,7 @@ static void bn_sync_apply_task(void *ctx, int64_t b, int64_t e, int tid)
         float kf, bf;
         bn_coeffs(p, scale[c], bias[c], mean, var, &kf, &bf);
         for (int64_t n = 0; n < p->n; n++)
-            bn_plane(x + (n * C + c) * S, y + (n * C + c) * S, S, kf, bf);
+            bn_plane(p, a, n * C + c, kf, bf);
     }
 }
 

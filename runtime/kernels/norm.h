@@ -9,6 +9,7 @@
 #define ONNXC_KERNELS_NORM_H
 
 #include "../plan.h"
+#include "epilogue.h"
 
 /* BatchNormalization over X [N, C, spatial...]; inputs scale, B, mean,
  * var are [C]. Inference: y = scale * (x - mean) / sqrt(var + eps) + B.
@@ -20,6 +21,11 @@ typedef struct oc_batchnorm_params {
     float epsilon, momentum;
     int training;
     int64_t n, c, spatial;
+    /* FusedBatchNormalization (ai.onnxc, compiler/passes/fuse.c): each
+     * finished plane of y becomes act(y + R) while it is in cache, R being
+     * input 5 when ep.has_residual (ep.act, ep.alpha, ep.beta: the
+     * activation); all zero for plain BN */
+    oc_epilogue ep;
 } oc_batchnorm_params;
 
 /* oc_batchnorm_forward is threaded (inference: over (n, c) planes;

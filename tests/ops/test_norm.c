@@ -6,7 +6,9 @@
  * agree bit for bit. Synchronized BatchNorm (a collective in the kernel
  * arguments, as a data-parallel --sync-bn run sets) with one process must
  * give the same bits too, its allreduces being identities; C = 300
- * crosses its channel blocks. */
+ * crosses its channel blocks. With a fused residual and activation
+ * (FusedBatchNormalization: Relu, LeakyRelu, with and without R) every
+ * path gives BN's bits with the Add and the activation kernel applied. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,50 @@ static void run(int64_t n, int64_t c, int64_t h, int64_t w, int training, int th
         for (int k = 0; k < 4; k++)
             free(s3[k].data);
     }
+
+    /* FusedBatchNormalization: the same y with the activation applied
+     * (oc_act_apply, as the unfused activation kernels), from the threaded,
+     * the reference and (training) the synchronized kernel */
+    oc_tensor r;
+    tinit(&r, 4, xd, &st);
+    const oc_tensor *inr[6] = {&x, &sc, &b, &m, &v, &r};
+    for (int variant = 0; variant < 4; variant++) {
+        int act = variant & 1 ? OC_ACT_LEAKY_RELU : OC_ACT_RELU, res = variant >> 1;
+        oc_batchnorm_params pf = p;
+        pf.ep.act = act;
+        pf.ep.alpha = 0.1f;
+        pf.ep.has_residual = res;
+        float *want = malloc(sizeof(float) * (size_t)y2.numel);
+        memcpy(want, y2.data, sizeof(float) * (size_t)y2.numel);
+        for (int64_t i = 0; res && i < y2.numel; i++) /* the Add kernel's float sum */
+            want[i] = want[i] + ((const float *)r.data)[i];
+        oc_act_apply(act, 0.1f, 0.0f, want, y2.numel);
+        int fok = 1;
+        for (int kind = 0; kind < (training ? 3 : 2); kind++) {
+            oc_tensor y4, s4[4];
+            tinit(&y4, 4, xd, &st);
+            for (int k = 0; k < 4; k++)
+                tinit(&s4[k], 1, cd, &st);
+            oc_tensor *o4[5] = {&y4, &s4[0], &s4[1], &s4[2], &s4[3]};
+            oc_kargs a4 = {.p = &pf, .n_in = res ? 6 : 5, .n_out = nout, .in = res ? inr : in, .out = o4,
+                           .threads = kind == 1 ? 1 : threads,
+                           .coll = kind == 2 ? &one_process : NULL};
+            CHECK((kind == 1 ? oc_batchnorm_ref(&a4) : oc_batchnorm_forward(&a4)) == 0, "fused batchnorm failed");
+            fok &= !memcmp(y4.data, want, sizeof(float) * (size_t)y2.numel);
+            for (int k = 0; training && k < 4; k++)
+                fok &= same(&s4[k], &s2[k]);
+            free(y4.data);
+            for (int k = 0; k < 4; k++)
+                free(s4[k].data);
+        }
+        printf("batchnorm %s%s + %s [%lld,%lld,%lld,%lld] t=%d: %s the unfused kernels\n",
+               training ? "training " : "inference", res ? " + residual" : "", oc_act_name(act), (long long)n,
+               (long long)c, (long long)h, (long long)w, threads, fok ? "same bits as" : "DIFFERS from");
+        CHECK(fok, "fused batchnorm%s + %s differs from the unfused kernels", res ? " + residual" : "",
+              oc_act_name(act));
+        free(want);
+    }
+    free(r.data);
 
     /* backward: dX, dScale, dB on `threads` vs 1 */
     oc_tensor dy, g1[3], g2[3];
