@@ -194,6 +194,44 @@ OC_VEC_CLONES static void bn_sum_grad(const float *dy, const float *x, int64_t n
     }
 }
 
+/* bn_sum_sq and bn_sum_grad in one pass over x and dy: returns
+ * sum (x[i] - mean)^2 as bn_sum_sq does and adds to *sdy and *sdyx as
+ * bn_sum_grad does, every accumulator through the same operations in the
+ * same order, so the same bits as the two passes (the backward needs the
+ * batch variance and those sums, and both need only the mean). */
+OC_VEC_CLONES static double bn_sum_sq_grad(const float *dy, const float *x, int64_t n, float mean, double *sdy,
+                                           double *sdyx)
+{
+    double s = 0;
+    for (int64_t c0 = 0; c0 < n; c0 += BN_CHUNK) {
+        int64_t m = n - c0 < BN_CHUNK ? n - c0 : BN_CHUNK, i = 0;
+        const float *g = dy + c0, *v = x + c0;
+        bn_vec acc = {0}, a1 = {0}, a2 = {0};
+        float tail = 0, t1 = 0, t2 = 0;
+        for (; i + BN_LANES <= m; i += BN_LANES) {
+            bn_vec gv, xv;
+            BN_LOAD(gv, g + i);
+            BN_LOAD(xv, v + i);
+            bn_vec e = xv - mean;
+            acc += e * e;
+            a1 += gv;
+            a2 += gv * (xv - mean);
+        }
+        for (; i < m; i++) {
+            tail += (v[i] - mean) * (v[i] - mean);
+            t1 += g[i];
+            t2 += g[i] * (v[i] - mean);
+        }
+        bn_lanes_add(&s, &acc);
+        s += tail;
+        bn_lanes_add(sdy, &a1);
+        bn_lanes_add(sdyx, &a2);
+        *sdy += t1;
+        *sdyx += t2;
+    }
+    return s;
+}
+
 /* dx[i] = k (dy[i] - ma - (x[i] - mean) mb) */
 OC_VEC_CLONES static void bn_grad_plane(float *dx, const float *dy, const float *x, int64_t n, float k, float ma,
                                         float mean, float mb)
@@ -603,19 +641,21 @@ static void bn_backward_channels(void *ctx, int64_t c0, int64_t c1, int tid)
     int64_t C = p->c, S = p->spatial, N = p->n;
     double M = (double)(N * S);
     for (int64_t c = c0; c < c1; c++) {
-        double mean = rmean[c], var = rvar[c];
+        double mean = rmean[c], var = rvar[c], sdy = 0, sdyx = 0;
         if (p->training) {
+            /* the batch mean, then its variance and the gradient sums in one pass */
             double s = 0, q = 0;
             for (int64_t n = 0; n < N; n++)
                 s += bn_sum(x + (n * C + c) * S, S);
             mean = M > 0 ? s / M : 0;
             for (int64_t n = 0; n < N; n++)
-                q += bn_sum_sq(x + (n * C + c) * S, S, (float)mean);
+                q += bn_sum_sq_grad(dy + (n * C + c) * S, x + (n * C + c) * S, S, (float)mean, &sdy, &sdyx);
             var = M > 0 ? q / M : 0;
+        } else {
+            for (int64_t n = 0; n < N; n++)
+                bn_sum_grad(dy + (n * C + c) * S, x + (n * C + c) * S, S, (float)mean, &sdy, &sdyx);
         }
-        double inv = 1.0 / sqrt(var + p->epsilon), sdy = 0, sdyx = 0;
-        for (int64_t n = 0; n < N; n++)
-            bn_sum_grad(dy + (n * C + c) * S, x + (n * C + c) * S, S, (float)mean, &sdy, &sdyx);
+        double inv = 1.0 / sqrt(var + p->epsilon);
         sdyx *= inv;
         if (dscale)
             dscale[c] = (float)sdyx;
