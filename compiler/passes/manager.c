@@ -22,8 +22,8 @@ static const oc_pass passes[] = {
     {"bn_fold", oc_pass_bn_fold, "fuse", 1,
      "fold an inference BatchNormalization into the weights and bias of the Conv before it"},
     {"fuse", oc_pass_fuse, "fuse", 1,
-     "Conv/Gemm + activation (+ residual Add) -> FusedConv/FusedGemm; training BatchNormalization + activation "
-     "-> FusedBatchNormalization; 2-D MatMul + bias Add -> Gemm"},
+     "Conv/Gemm + activation (+ residual Add) -> FusedConv/FusedGemm; training BatchNormalization + residual "
+     "Add and/or activation -> FusedBatchNormalization; 2-D MatMul + bias Add -> Gemm"},
     {"dce", oc_pass_dce, "cleanup", 0, "remove nodes no graph output depends on, and the data of constants no node reads"},
     {"slice", oc_pass_slice, "fuse", 1,
      "run chains of convs with a grouped conv (expand -> depthwise -> project) one image at a time, so the "
