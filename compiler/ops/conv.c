@@ -575,13 +575,13 @@ const oc_op oc_ops_conv_grad[] = {
 };
 
 /* FusedConv (ai.onnxc, see fused.h): Conv plus epilogue; X, W, B, R. */
-static int infer_fused_conv(oc_infer *cx) { return infer_conv(cx) || oc_fused_check_residual(cx) ? -1 : 0; }
+static int infer_fused_conv(oc_infer *cx) { return infer_conv(cx) || oc_fused_check_residual(cx, 3) ? -1 : 0; }
 
 static int lower_fused_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     if (lower_conv(g, n, lw, d))
         return -1;
-    return oc_fused_epilogue(g, n, &((oc_conv_params *)lw->params)->ep, d);
+    return oc_fused_epilogue(g, n, 3, &((oc_conv_params *)lw->params)->ep, d);
 }
 
 const oc_op oc_ops_conv[] = {

@@ -5,10 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-int oc_fused_check_residual(oc_infer *cx)
+int oc_fused_check_residual(oc_infer *cx, int res_in)
 {
     const oc_node *n = oc_infer_node(cx);
-    const oc_value *r = oc_infer_in(cx, 3);
+    const oc_value *r = oc_infer_in(cx, res_in);
     if (!r)
         return 0;
     const oc_value *y = &cx->g->values[n->out[0]];
@@ -23,7 +23,7 @@ int oc_fused_check_residual(oc_infer *cx)
     return 0;
 }
 
-int oc_fused_epilogue(const oc_graph *g, const oc_node *n, oc_epilogue *ep, oc_diag *d)
+int oc_fused_epilogue(const oc_graph *g, const oc_node *n, int res_in, oc_epilogue *ep, oc_diag *d)
 {
     (void)g;
     const char *name = oc_attr_string(n, "activation", "");
@@ -40,6 +40,6 @@ int oc_fused_epilogue(const oc_graph *g, const oc_node *n, oc_epilogue *ep, oc_d
     ep->act = act;
     ep->alpha = oc_attr_float(n, "activation_alpha", da);
     ep->beta = oc_attr_float(n, "activation_beta", db);
-    ep->has_residual = n->n_in > 3 && n->in[3] >= 0;
+    ep->has_residual = n->n_in > res_in && n->in[res_in] >= 0;
     return 0;
 }

@@ -21,11 +21,13 @@
  * its include guard.) */
 struct oc_infer;
 
-/* Shape rule part: input 3, when present, must have output 0's shape. */
-int oc_fused_check_residual(struct oc_infer *cx);
+/* Shape rule part: the residual input res_in (3 for FusedConv and
+ * FusedGemm, 5 for FusedBatchNormalization), when present, must have
+ * output 0's type and shape. */
+int oc_fused_check_residual(struct oc_infer *cx, int res_in);
 
 /* Fills ep (after the base op's lowering) from node n's attributes and
- * its residual input 3. */
-int oc_fused_epilogue(const oc_graph *g, const oc_node *n, oc_epilogue *ep, oc_diag *d);
+ * its residual input res_in. */
+int oc_fused_epilogue(const oc_graph *g, const oc_node *n, int res_in, oc_epilogue *ep, oc_diag *d);
 
 #endif

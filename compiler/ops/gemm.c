@@ -306,13 +306,13 @@ const oc_op oc_ops_gemm_grad[] = {
 };
 
 /* FusedGemm (ai.onnxc, see fused.h): Gemm plus epilogue; A, B, C, R. */
-static int infer_fused_gemm(oc_infer *cx) { return infer_gemm(cx) || oc_fused_check_residual(cx) ? -1 : 0; }
+static int infer_fused_gemm(oc_infer *cx) { return infer_gemm(cx) || oc_fused_check_residual(cx, 3) ? -1 : 0; }
 
 static int lower_fused_gemm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     if (lower_gemm(g, n, lw, d))
         return -1;
-    return oc_fused_epilogue(g, n, &((oc_gemm_params *)lw->params)->ep, d);
+    return oc_fused_epilogue(g, n, 3, &((oc_gemm_params *)lw->params)->ep, d);
 }
 
 const oc_op oc_ops_gemm[] = {

@@ -461,29 +461,15 @@ const oc_op oc_ops_norm_grad[] = {
  * runs after autodiff, so the op needs no gradient rule. */
 static int infer_fused_batchnorm(oc_infer *cx)
 {
-    if (infer_batchnorm(cx))
-        return -1;
-    const oc_value *r = oc_infer_in(cx, 5), *x = oc_infer_in(cx, 0);
-    if (!r)
-        return 0;
-    int same = r->rank == x->rank && r->dtype == x->dtype;
-    for (int i = 0; same && i < x->rank; i++)
-        same = r->dims[i] == x->dims[i];
-    if (!same)
-        return oc_infer_fail(cx, "residual '%s' must have the type and shape of X '%s'", r->name, x->name);
-    return 0;
+    return infer_batchnorm(cx) || oc_fused_check_residual(cx, 5) ? -1 : 0;
 }
 
+/* inputs 3 and 4 are the running statistics; the residual is input 5 */
 static int lower_fused_batchnorm(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_diag *d)
 {
     if (lower_batchnorm(g, n, lw, d))
         return -1;
-    oc_batchnorm_params *p = lw->params;
-    if (oc_fused_epilogue(g, n, &p->ep, d))
-        return -1;
-    /* inputs 3 and 4 are the running statistics; the residual is input 5 */
-    p->ep.has_residual = n->n_in > 5 && n->in[5] >= 0;
-    return 0;
+    return oc_fused_epilogue(g, n, 5, &((oc_batchnorm_params *)lw->params)->ep, d);
 }
 
 const oc_op oc_ops_norm[] = {

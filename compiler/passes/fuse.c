@@ -191,75 +191,12 @@ static int matmul_to_gemm(oc_graph *g, int i, fuse_state *st, const oc_pass_ctx 
     return 1;
 }
 
-static int fuse_epilogue(oc_graph *g, int i, fuse_state *st, const oc_pass_ctx *cx, oc_diag *d)
-{
-    oc_node *n = &g->nodes[i];
-    int is_conv = oc_pass_is_op(n, "Conv");
-    if ((!is_conv && !oc_pass_is_op(n, "Gemm")) || n->n_out != 1 || n->out[0] < 0 || n->n_in < 2)
-        return 0;
-    int y = n->out[0], cur = y, residual = -1, add_i = -1, act_i = -1;
-    act_spec act = {0};
-    if (g->values[y].dtype != OC_FLOAT)
-        return 0;
-    if (absorbable(g, cur, st->uses)) {
-        const oc_node *c = &g->nodes[st->cons[cur]];
-        if (oc_pass_is_op(c, "Add") && c->n_in == 2 && c->n_out == 1 && c->out[0] >= 0) {
-            int other = c->in[0] == cur ? c->in[1] : c->in[0];
-            if (other >= 0 && other != cur && same_shape(&g->values[cur], &g->values[other]) &&
-                same_shape(&g->values[cur], &g->values[c->out[0]]) && g->values[other].dtype == OC_FLOAT) {
-                residual = other;
-                add_i = st->cons[cur];
-                cur = c->out[0];
-            }
-        }
-    }
-    if (absorbable(g, cur, st->uses) && act_of(g, &g->nodes[st->cons[cur]], cur, &act)) {
-        act_i = st->cons[cur];
-        cur = g->nodes[act_i].out[0];
-    }
-    if (add_i < 0 && act_i < 0)
-        return 0;
-    char msg[600];
-    int o = snprintf(msg, sizeof msg, "%s '%s'", n->op_type, n->name);
-    if (add_i >= 0)
-        o += snprintf(msg + o, sizeof msg - (size_t)o, " + Add '%s' (residual '%s')", g->nodes[add_i].name,
-                      g->values[residual].name);
-    if (act_i >= 0)
-        o += snprintf(msg + o, sizeof msg - (size_t)o, " + %s '%s'", act.op, g->nodes[act_i].name);
-    snprintf(msg + o, sizeof msg - (size_t)o, " -> %s", is_conv ? "FusedConv" : "FusedGemm");
-    if (oc_pass_set_op(g, n, "ai.onnxc", is_conv ? "FusedConv" : "FusedGemm", d))
-        return -1;
-    if (residual >= 0) {
-        if (oc_pass_grow_inputs(n, 4, d))
-            return -1;
-        n->in[3] = residual;
-        if (st->uses[residual] == 1)
-            st->cons[residual] = i;
-    }
-    if (act_i >= 0 && (oc_node_set_string(g, i, "activation", act.op, d) ||
-                       oc_node_set_float(g, i, "activation_alpha", act.alpha, d) ||
-                       oc_node_set_float(g, i, "activation_beta", act.beta, d)))
-        return -1;
-    retarget(g, i, cur);
-    if (add_i >= 0) {
-        st->dead[add_i] = 1;
-        g->nodes[add_i].out[0] = -1;
-    }
-    if (act_i >= 0) {
-        st->dead[act_i] = 1;
-        g->nodes[act_i].out[0] = -1;
-    }
-    move_to(g, i, act_i >= 0 ? act_i : add_i, st);
-    oc_pass_note(cx, "%s", msg);
-    return 1;
-}
-
 /* Whether a node in slots (i, j) reads one of node i's outputs past the
  * first (BatchNormalization's running and batch statistics). */
-static int stats_read_between(const oc_graph *g, int i, int j)
+static int later_outputs_read_between(const oc_graph *g, int i, int j)
 {
     const oc_node *n = &g->nodes[i];
-    for (int m = i + 1; m < j; m++)
+    for (int m = i + 1; n->n_out > 1 && m < j; m++)
         for (int k = 0; k < g->nodes[m].n_in; k++)
             for (int o = 1; o < n->n_out; o++)
                 if (n->out[o] >= 0 && g->nodes[m].in[k] == n->out[o])
@@ -267,80 +204,111 @@ static int stats_read_between(const oc_graph *g, int i, int j)
     return 0;
 }
 
-/* A training-mode BatchNormalization whose output 0 only feeds an Add with
- * a same-shape second operand R (ResNet's skip path) and/or an activation
- * -> FusedBatchNormalization(X, scale, B, mean, var[, R]) writing the
- * pattern's last value. In a training graph (the pass runs after
- * autodiff) nothing else reads the normalized value or the sum:
- * BatchNormGrad reads X, the Add's gradient passes dY through, and the
- * activation's gradient reads the activation's output. The node takes
- * the slot of the last node it absorbs, as in fuse_epilogue (R may be
- * computed after the BatchNorm), unless a node in between reads its
- * statistics outputs. (Inference BatchNorms are folded into the conv
- * before them, or run alone.) */
-static int fuse_bn_act(oc_graph *g, int i, fuse_state *st, const oc_pass_ctx *cx, oc_diag *d)
+/* What follows node i's output 0 and can join it: optionally an Add with
+ * a second operand R of exactly the same shape (no broadcasting: ResNet's
+ * skip path), then optionally an activation. Each value absorbed is read
+ * only by the next node of the pattern and is no graph output; no node
+ * between i and an absorbed node reads node i's other outputs, since the
+ * fused node moves to the last absorbed node's slot (move_to). */
+typedef struct fuse_tail {
+    int residual, add_i, act_i; /* -1: none */
+    int out;                    /* the pattern's last value */
+    act_spec act;
+} fuse_tail;
+
+static int match_tail(const oc_graph *g, int i, const fuse_state *st, fuse_tail *t)
 {
-    oc_node *n = &g->nodes[i];
-    if (!oc_pass_is_op(n, "BatchNormalization") || n->n_in != 5 || n->n_out < 1 || n->out[0] < 0 ||
-        !oc_attr_int(n, "training_mode", 0))
-        return 0;
-    int y = n->out[0], cur = y, residual = -1, add_i = -1, act_i = -1;
-    act_spec act = {0};
-    if (g->values[y].dtype != OC_FLOAT)
-        return 0;
+    int cur = g->nodes[i].out[0];
+    *t = (fuse_tail){.residual = -1, .add_i = -1, .act_i = -1};
     if (absorbable(g, cur, st->uses)) {
         const oc_node *c = &g->nodes[st->cons[cur]];
         if (oc_pass_is_op(c, "Add") && c->n_in == 2 && c->n_out == 1 && c->out[0] >= 0) {
             int other = c->in[0] == cur ? c->in[1] : c->in[0];
             if (other >= 0 && other != cur && same_shape(&g->values[cur], &g->values[other]) &&
                 same_shape(&g->values[cur], &g->values[c->out[0]]) && g->values[other].dtype == OC_FLOAT &&
-                !stats_read_between(g, i, st->cons[cur])) {
-                residual = other;
-                add_i = st->cons[cur];
+                !later_outputs_read_between(g, i, st->cons[cur])) {
+                t->residual = other;
+                t->add_i = st->cons[cur];
                 cur = c->out[0];
             }
         }
     }
-    if (absorbable(g, cur, st->uses) && act_of(g, &g->nodes[st->cons[cur]], cur, &act) &&
-        !stats_read_between(g, i, st->cons[cur])) {
-        act_i = st->cons[cur];
-        cur = g->nodes[act_i].out[0];
+    if (absorbable(g, cur, st->uses) && act_of(g, &g->nodes[st->cons[cur]], cur, &t->act) &&
+        !later_outputs_read_between(g, i, st->cons[cur])) {
+        t->act_i = st->cons[cur];
+        cur = g->nodes[t->act_i].out[0];
     }
-    if (add_i < 0 && act_i < 0)
-        return 0;
+    t->out = cur;
+    return t->add_i >= 0 || t->act_i >= 0;
+}
+
+/* Node i becomes "ai.onnxc" `op`, with R as its input res_in and the
+ * activation as attributes (fused.h), writing the pattern's last value
+ * from the last absorbed node's slot; the absorbed nodes die. */
+static int absorb_tail(oc_graph *g, int i, const char *op, int res_in, const fuse_tail *t, fuse_state *st,
+                       const oc_pass_ctx *cx, oc_diag *d)
+{
+    oc_node *n = &g->nodes[i];
     char msg[600];
-    int o = snprintf(msg, sizeof msg, "BatchNormalization '%s'", n->name);
-    if (add_i >= 0)
-        o += snprintf(msg + o, sizeof msg - (size_t)o, " + Add '%s' (residual '%s')", g->nodes[add_i].name,
-                      g->values[residual].name);
-    if (act_i >= 0)
-        o += snprintf(msg + o, sizeof msg - (size_t)o, " + %s '%s'", act.op, g->nodes[act_i].name);
-    snprintf(msg + o, sizeof msg - (size_t)o, " -> FusedBatchNormalization");
-    if (oc_pass_set_op(g, n, "ai.onnxc", "FusedBatchNormalization", d))
+    int o = snprintf(msg, sizeof msg, "%s '%s'", n->op_type, n->name);
+    if (t->add_i >= 0)
+        o += snprintf(msg + o, sizeof msg - (size_t)o, " + Add '%s' (residual '%s')", g->nodes[t->add_i].name,
+                      g->values[t->residual].name);
+    if (t->act_i >= 0)
+        o += snprintf(msg + o, sizeof msg - (size_t)o, " + %s '%s'", t->act.op, g->nodes[t->act_i].name);
+    snprintf(msg + o, sizeof msg - (size_t)o, " -> %s", op);
+    if (oc_pass_set_op(g, n, "ai.onnxc", op, d))
         return -1;
-    if (residual >= 0) {
-        if (oc_pass_grow_inputs(&g->nodes[i], 6, d))
+    if (t->residual >= 0) {
+        if (oc_pass_grow_inputs(n, res_in + 1, d))
             return -1;
-        g->nodes[i].in[5] = residual;
-        if (st->uses[residual] == 1)
-            st->cons[residual] = i;
+        n->in[res_in] = t->residual;
+        if (st->uses[t->residual] == 1)
+            st->cons[t->residual] = i;
     }
-    if (act_i >= 0 && (oc_node_set_string(g, i, "activation", act.op, d) ||
-                       oc_node_set_float(g, i, "activation_alpha", act.alpha, d) ||
-                       oc_node_set_float(g, i, "activation_beta", act.beta, d)))
+    if (t->act_i >= 0 && (oc_node_set_string(g, i, "activation", t->act.op, d) ||
+                          oc_node_set_float(g, i, "activation_alpha", t->act.alpha, d) ||
+                          oc_node_set_float(g, i, "activation_beta", t->act.beta, d)))
         return -1;
-    retarget(g, i, cur);
-    if (add_i >= 0) {
-        st->dead[add_i] = 1;
-        g->nodes[add_i].out[0] = -1;
+    retarget(g, i, t->out);
+    for (int k = 0; k < 2; k++) {
+        int j = k ? t->act_i : t->add_i;
+        if (j >= 0) {
+            st->dead[j] = 1;
+            g->nodes[j].out[0] = -1;
+        }
     }
-    if (act_i >= 0) {
-        st->dead[act_i] = 1;
-        g->nodes[act_i].out[0] = -1;
-    }
-    move_to(g, i, act_i >= 0 ? act_i : add_i, st);
+    move_to(g, i, t->act_i >= 0 ? t->act_i : t->add_i, st);
     oc_pass_note(cx, "%s", msg);
     return 1;
+}
+
+static int fuse_epilogue(oc_graph *g, int i, fuse_state *st, const oc_pass_ctx *cx, oc_diag *d)
+{
+    const oc_node *n = &g->nodes[i];
+    int is_conv = oc_pass_is_op(n, "Conv");
+    fuse_tail t;
+    if ((!is_conv && !oc_pass_is_op(n, "Gemm")) || n->n_out != 1 || n->out[0] < 0 || n->n_in < 2 ||
+        g->values[n->out[0]].dtype != OC_FLOAT || !match_tail(g, i, st, &t))
+        return 0;
+    return absorb_tail(g, i, is_conv ? "FusedConv" : "FusedGemm", 3, &t, st, cx, d);
+}
+
+/* A training-mode BatchNormalization and what follows it (match_tail) ->
+ * FusedBatchNormalization(X, scale, B, mean, var[, R]). In a training
+ * graph (the pass runs after autodiff) nothing else reads the normalized
+ * value or the sum: BatchNormGrad reads X, the Add's gradient passes dY
+ * through, and the activation's gradient reads the activation's output.
+ * (Inference BatchNorms are folded into the conv before them, or run
+ * alone.) */
+static int fuse_bn_act(oc_graph *g, int i, fuse_state *st, const oc_pass_ctx *cx, oc_diag *d)
+{
+    const oc_node *n = &g->nodes[i];
+    fuse_tail t;
+    if (!oc_pass_is_op(n, "BatchNormalization") || n->n_in != 5 || n->n_out < 1 || n->out[0] < 0 ||
+        !oc_attr_int(n, "training_mode", 0) || g->values[n->out[0]].dtype != OC_FLOAT || !match_tail(g, i, st, &t))
+        return 0;
+    return absorb_tail(g, i, "FusedBatchNormalization", 5, &t, st, cx, d);
 }
 
 int oc_pass_fuse(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d)

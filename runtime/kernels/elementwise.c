@@ -473,41 +473,50 @@ static void generic_row(const oc_bcast_params *p, const oc_kargs *a, int64_t o, 
     }
 }
 
+/* Output elements [o, o + n) of the float32 row loops; off[k] is input
+ * k's offset of element o and st[k] its stride along the row. */
+static void fast_row(const oc_bcast_params *p, const oc_kargs *a, int64_t o, int64_t n, const int64_t *off,
+                     const int64_t *st)
+{
+    float *y = (float *)a->out[0]->data + o;
+    const float *x0 = (const float *)a->in[0]->data + off[0];
+    if (p->n_in == 1) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x0[i * st[0]];
+    } else {
+        float_row(p->op, x0, st[0], (const float *)a->in[1]->data + off[1], st[1], y, n);
+        for (int k = 2; k < p->n_in; k++)
+            float_row(p->op, y, 1, (const float *)a->in[k]->data + off[k], st[k], y, n);
+    }
+    if (p->op == OC_BIN_MEAN)
+        float_row_scale(y, n, (float)p->n_in);
+}
+
 /* Pieces [b, e) of the rows (fast path, rows cut into j->nch pieces):
  * the same row loops over a part of each row, so every element is summed
  * in the same order as the whole row would be. */
 static void bcast_piece_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const bcast_job *j = ctx;
-    const oc_bcast_params *p = j->p;
     const bview *v = j->v;
     (void)tid;
-    int nd = v->nd, n_in = p->n_in;
-    int64_t inner = v->dims[nd - 1];
+    int nd = v->nd, n_in = j->p->n_in;
+    int64_t inner = v->dims[nd - 1], st[64];
+    for (int k = 0; k < n_in; k++)
+        st[k] = v->str[k][nd - 1];
     for (int64_t t = b; t < e; t++) {
         int64_t row = t / j->nch, i0 = t % j->nch * j->piece;
         int64_t n = inner - i0 < j->piece ? inner - i0 : j->piece;
-        int64_t off[64] = {0}, r = row;
+        int64_t off[64], r = row;
+        for (int k = 0; k < n_in; k++)
+            off[k] = i0 * st[k];
         for (int d = nd - 2; d >= 0; d--) {
             int64_t id = r % v->dims[d];
             r /= v->dims[d];
             for (int k = 0; k < n_in; k++)
                 off[k] += id * v->str[k][d];
         }
-        float *y = (float *)j->a->out[0]->data + row * inner + i0;
-        const float *x0 = (const float *)j->a->in[0]->data + off[0] + i0 * v->str[0][nd - 1];
-        if (n_in == 1) {
-            for (int64_t i = 0; i < n; i++)
-                y[i] = x0[i * v->str[0][nd - 1]];
-        } else {
-            float_row(p->op, x0, v->str[0][nd - 1],
-                      (const float *)j->a->in[1]->data + off[1] + i0 * v->str[1][nd - 1], v->str[1][nd - 1], y, n);
-            for (int k = 2; k < n_in; k++)
-                float_row(p->op, y, 1, (const float *)j->a->in[k]->data + off[k] + i0 * v->str[k][nd - 1],
-                          v->str[k][nd - 1], y, n);
-        }
-        if (p->op == OC_BIN_MEAN)
-            float_row_scale(y, n, (float)n_in);
+        fast_row(j->p, j->a, row * inner + i0, n, off, st);
     }
 }
 
@@ -531,22 +540,10 @@ static void bcast_task(void *ctx, int64_t b, int64_t e, int tid)
             off[k] += idx[d] * v->str[k][d];
     }
     for (int64_t row = b; row < e; row++) {
-        if (j->fast) {
-            float *y = (float *)j->a->out[0]->data + row * inner;
-            const float *x0 = (const float *)j->a->in[0]->data + off[0];
-            if (n_in == 1) {
-                for (int64_t i = 0; i < inner; i++)
-                    y[i] = x0[i * st[0]];
-            } else {
-                float_row(p->op, x0, st[0], (const float *)j->a->in[1]->data + off[1], st[1], y, inner);
-                for (int k = 2; k < n_in; k++)
-                    float_row(p->op, y, 1, (const float *)j->a->in[k]->data + off[k], st[k], y, inner);
-            }
-            if (p->op == OC_BIN_MEAN)
-                float_row_scale(y, inner, (float)n_in);
-        } else {
+        if (j->fast)
+            fast_row(p, j->a, row * inner, inner, off, st);
+        else
             generic_row(p, j->a, row * inner, inner, off, st);
-        }
         for (int d = nd - 2; d >= 0; d--) {
             idx[d]++;
             for (int k = 0; k < n_in; k++)

@@ -424,6 +424,12 @@ static void bench_strideds(void)
     bench_strided("b1 mobilenet stem 3->32 3x3/2 224", 1, 3, 32, 224, 3, 2, 1);
 }
 
+/* The header of the old-vs-new kernel table. */
+static void print_header(void)
+{
+    printf("%-44s %9s %9s %9s %8s %8s\n", "kernel (best of runs, ms)", "old", "new 1T", "new 2T", "x 1T", "x 2T");
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -434,7 +440,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 2 && !strcmp(argv[2], "pool")) {
-        printf("%-44s %9s %9s %9s %8s %8s\n", "kernel (best of runs, ms)", "old", "new 1T", "new 2T", "x 1T", "x 2T");
+        print_header();
         bench_maxpool();
         oc_threads_shutdown();
         return 0;
@@ -444,7 +450,7 @@ int main(int argc, char **argv)
         oc_threads_shutdown();
         return 0;
     }
-    printf("%-44s %9s %9s %9s %8s %8s\n", "kernel (best of runs, ms)", "old", "new 1T", "new 2T", "x 1T", "x 2T");
+    print_header();
     bench_dw("depthwise 3x3 s1 p1 [1,144,56,56]", 144, 56, 1);
     bench_dw("depthwise 3x3 s2 p1 [1,96,112,112]", 96, 112, 2);
     bench_maxpool();
