@@ -345,7 +345,7 @@ static void check_gather(unsigned char *scratch)
 
 /* The fused epilogue must give exactly what oc_epilogue_apply gives on the
  * finished product (the vector Relu/none path included), for tiles, edge
- * tiles and narrow columns, with beta 0 and 1. */
+ * tiles and narrow columns, with beta 0 and 1 (C holding some NaN). */
 static void check_epilogue_bitwise(unsigned char *scratch)
 {
     int64_t M = 37, N = 50, K = 70, ldc = N + 3;
@@ -357,7 +357,7 @@ static void check_epilogue_bitwise(unsigned char *scratch)
     for (int64_t i = 0; i < K * N; i++)
         B[i] = frand();
     for (int64_t i = 0; i < M * ldc; i++)
-        R[i] = frand(), C0[i] = frand();
+        R[i] = frand(), C0[i] = i % 11 == 5 ? NAN : frand(); /* NaN through beta 1: Relu zeroes it, Clip keeps it */
     for (int64_t i = 0; i < N; i++)
         shift[i] = frand();
     int bad = 0;
