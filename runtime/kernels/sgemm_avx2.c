@@ -31,6 +31,41 @@ static __m256i lane_mask(int64_t n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* A finished full 6 x 16 tile stored with the common epilogues,
+ * branch-free, as store_tile3 in sgemm_avx512.c (the same flags, the
+ * same operations, so the same bits as the general loop in tile_nv). */
+INLINE void store_tile2(const int LOADC, const int SH, const int RES, const int CLAMP, const int RELU,
+                        __m256 acc[MR][2], float *c, int64_t ldc, int rows, __m256 vb, const float *sh,
+                        const float *res, int64_t ldr, __m256 lo, __m256 hi)
+{
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+        if (i >= rows)
+            break;
+        float *cr = c + i * ldc;
+        __m256 srow = SH ? _mm256_set1_ps(sh[i]) : _mm256_setzero_ps();
+#pragma GCC unroll 2
+        for (int v = 0; v < 2; v++) {
+            __m256 x = acc[i][v];
+            if (LOADC)
+                x = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8 * v), x);
+            if (SH)
+                x = _mm256_add_ps(x, srow);
+            if (RES)
+                x = _mm256_add_ps(x, _mm256_loadu_ps(res + i * ldr + 8 * v));
+            if (CLAMP)
+                x = RELU ? _mm256_min_ps(hi, _mm256_max_ps(x, lo)) : _mm256_min_ps(hi, _mm256_max_ps(lo, x));
+            _mm256_storeu_ps(cr + 8 * v, x);
+        }
+    }
+}
+
+#define STORE2_CASE(F)                                                                                           \
+    case F:                                                                                                      \
+        store_tile2((F) & 1, ((F) >> 1) & 1, ((F) >> 2) & 1, ((F) >> 3) & 1, ((F) >> 4) & 1, acc, c, ldc, rows, \
+                    vb, shp, rp, ldr, lo, hi);                                                                   \
+        return;
+
 INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
                     int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
@@ -75,6 +110,20 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
     int act = ep ? ep->act : OC_ACT_NONE, per_col = ep && ep->per_col;
     const float *res = ep && ep->has_residual ? e->res : NULL;
     int reg_act = act == OC_ACT_NONE || act == OC_ACT_RELU || act == OC_ACT_CLIP;
+    if (NV == 2 && full && reg_act && !per_col) { /* full tiles, the common epilogues: branch-free */
+        const float *shp = e && e->shift ? e->shift + m : NULL, *rp = res ? res + m * e->ldr + n : NULL;
+        int64_t ldr = res ? e->ldr : 0;
+        __m256 lo = _mm256_set1_ps(act == OC_ACT_CLIP ? ep->alpha : 0.0f);
+        __m256 hi = _mm256_set1_ps(act == OC_ACT_CLIP ? ep->beta : INFINITY);
+        /* bits: load_c, shift, residual, clamp, ReLU's operand order */
+        switch ((load_c ? 1 : 0) | (shp ? 2 : 0) | (rp ? 4 : 0) | (act != OC_ACT_NONE ? 8 : 0) |
+                (act == OC_ACT_RELU ? 16 : 0)) {
+            STORE2_CASE(0) STORE2_CASE(1) STORE2_CASE(2) STORE2_CASE(3) STORE2_CASE(4) STORE2_CASE(5)
+            STORE2_CASE(6) STORE2_CASE(7) STORE2_CASE(8) STORE2_CASE(9) STORE2_CASE(10) STORE2_CASE(11)
+            STORE2_CASE(12) STORE2_CASE(13) STORE2_CASE(14) STORE2_CASE(15) STORE2_CASE(24) STORE2_CASE(25)
+            STORE2_CASE(26) STORE2_CASE(27) STORE2_CASE(28) STORE2_CASE(29) STORE2_CASE(30) STORE2_CASE(31)
+        }
+    }
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
         if (i >= rows)
@@ -104,9 +153,12 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
             else
                 _mm256_maskstore_ps(cr + 8 * v, last, x);
         }
-        if (e && !reg_act)
-            oc_act_apply(act, ep->alpha, ep->beta, cr, cols);
     }
+    /* other activations on the stored rows, after the loop (a call inside
+     * it made GCC spill the later rows' accumulators around it) */
+    if (e && !reg_act)
+        for (int i = 0; i < rows; i++)
+            oc_act_apply(act, ep->alpha, ep->beta, c + i * ldc, cols);
 }
 
 static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
