@@ -15,8 +15,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../cpu.h"
 #include "../threads.h"
+#include "pool_ukr.h"
 #include "vmath.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define OC_POOL_X86 1
+#endif
 
 /* Valid taps [lo, hi) of one spatial dim for window start st, and the
  * number of taps inside the padded extent (for count_include_pad). */
@@ -327,7 +333,23 @@ typedef struct p2_job {
     const oc_pool_params *p;
     const oc_kargs *a;
     p2_geom g;
+    int fast; /* the AVX-512 MaxPool 3x3/2 plane (pool_ukr.h) */
 } p2_job;
+
+/* MaxPool 3x3 stride 2, dilation 1 (ResNet's) on an AVX-512 CPU: the
+ * intrinsics plane, the same bits as p2_plane (ResNet-50's [1,64,112,112]
+ * on one thread: see the commit). Decided at each run: tests cap the ISA
+ * in-process. */
+static int p2_fast(const oc_pool_params *p, const p2_geom *g)
+{
+#ifdef OC_POOL_X86
+    return p->kind == OC_POOL_MAX && g->KH == 3 && g->KW == 3 && g->sh == 2 && g->sw == 2 && g->dh == 1 &&
+           g->dw == 1 && oc_cpu_isa() >= OC_ISA_AVX512;
+#else
+    (void)p, (void)g;
+    return 0;
+#endif
+}
 
 static void p2_task(void *ctx, int64_t b, int64_t e, int tid)
 {
@@ -337,6 +359,14 @@ static void p2_task(void *ctx, int64_t b, int64_t e, int tid)
     float *y = j->a->out[0]->data;
     float *tmp = (float *)(j->a->tscratch + (size_t)tid * j->a->tscratch_stride);
     int max = j->p->kind == OC_POOL_MAX;
+#ifdef OC_POOL_X86
+    if (j->fast) {
+        for (int64_t c = b; c < e; c++)
+            oc_maxpool3s2_plane_avx512(x + c * g->H * g->W, g->H, g->W, g->OH, g->OW, g->pt, g->pl,
+                                       y + c * g->OH * g->OW);
+        return;
+    }
+#endif
     for (int64_t c = b; c < e; c++)
         p2_plane(g, max, j->p->count_include_pad, x + c * g->H * g->W, y + c * g->OH * g->OW, tmp);
 }
@@ -349,8 +379,9 @@ int oc_pool2d_forward(const oc_kargs *a)
     size_t need = oc_pool2d_tscratch(p);
     if (!a->tscratch || a->tscratch_stride < need)
         return oc_fail(a->d, "pool: needs %zu bytes of per-thread scratch", need);
-    p2_job j = {p, a, {0}};
+    p2_job j = {p, a, {0}, 0};
     p2_geometry(p, &j.g);
+    j.fast = p2_fast(p, &j.g);
     int64_t plane = j.g.H * j.g.W, grain = 65536 / (plane > 0 ? plane : 1);
     oc_parallel_for(p->planes, grain > 0 ? grain : 1, a->threads, p2_task, &j);
     return 0;

@@ -24,6 +24,8 @@ typedef struct pool_case {
 
 static const pool_case cases[] = {
     {"max 3x3 s2 p1 C=19", OC_POOL_MAX, 0, 2, 19, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+    {"max 3x3 s2 p1 40x37 (two vectors a row)", OC_POOL_MAX, 0, 1, 3, 40, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+    {"max 3x3 s2 no pads 9x70", OC_POOL_MAX, 0, 1, 2, 9, 70, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
     {"max 2x2 s2 C=33", OC_POOL_MAX, 0, 1, 33, 16, 11, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0},
     {"max 3x3 s2 ceil-mode end pads", OC_POOL_MAX, 0, 1, 5, 10, 10, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
     {"max 3x3 s1 p1 on 1x1 plane", OC_POOL_MAX, 0, 3, 7, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
