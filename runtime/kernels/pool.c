@@ -203,7 +203,10 @@ int oc_pool_forward(const oc_kargs *a)
  * (valid taps, or taps inside the padded input with count_include_pad),
  * cnt_h(oh) * cnt_w(ow), as the general kernel. Every window must hold at
  * least one valid tap per dim (oc_pool2d_applicable), so -inf pads never
- * reach an output. Sums run in float (the general kernel: double). */
+ * reach an output. Sums run in float (the general kernel: double).
+ * MaxPool 3x3 stride 2 (ResNet's) on an AVX-512 CPU runs the intrinsics
+ * plane of pool_avx512.c instead: the same comparisons in the same order,
+ * 16 outputs a vector, no padded row. */
 typedef struct p2_geom {
     int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, pbot, pr;
     int64_t Wp, Lph, RW;

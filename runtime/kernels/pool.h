@@ -31,7 +31,8 @@ int oc_pool_forward(const oc_kargs *a);
 
 /* Fast path of 2-D (and 1-D) MaxPool / AveragePool, float32, threaded
  * over (n, c) planes: separable window reduction over padded rows split
- * into stride phases (see pool.c). Applicable when the leading spatial
+ * into stride phases (see pool.c); MaxPool 3x3 stride 2 on AVX-512 CPUs
+ * in an intrinsics plane (pool_ukr.h) with the same bits. Applicable when the leading spatial
  * slot is trivial and every window holds a valid tap; needs per-thread
  * scratch of oc_pool2d_tscratch bytes. With an Indices output, or outside
  * its range, it runs oc_pool_forward, which is its reference. */
