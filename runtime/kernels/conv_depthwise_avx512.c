@@ -3,25 +3,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include "avx512_lanes.h"
 #include "conv_depthwise_ukr.h"
-
-/* x + off as an address computed in integers: with a masked load the
- * lanes outside the plane are never read, but the vector's base may lie
- * before the plane's first float, which C's pointer arithmetic forbids. */
-static inline const float *at(const float *x, int64_t off)
-{
-    return (const float *)((uintptr_t)x + (uintptr_t)(off * (int64_t)sizeof(float)));
-}
-
-/* Lanes l of a 16-float load from column c whose column c + l is in [0, W). */
-static inline __mmask16 cols_in(int64_t c, int64_t W)
-{
-    int64_t lo = c < 0 ? -c : 0, hi = W - c;
-    hi = hi < 16 ? hi : 16;
-    if (hi <= lo)
-        return 0;
-    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
-}
 
 /* Clamps to [lo, hi] when the caller asked for it, NaN as the portable
  * activations treat it (vmaxps/vminps return their second operand when
@@ -70,15 +53,15 @@ void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w
         __mmask16 mv = m[0], mt = m[1], mb = m[2], ml = m[3], mr = m[4];
         int64_t i = 16 * c;
         /* the middle row first: its taps are valid wherever the output is */
-        __m512 acc = _mm512_fmadd_ps(w3, _mm512_maskz_loadu_ps(ml, at(x, i - 1)), bv);
-        acc = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(mv, at(x, i)), acc);
-        acc = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(mr, at(x, i + 1)), acc);
-        __m512 up = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(mt & ml, at(x, i - W - 1)));
-        up = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(mt, at(x, i - W)), up);
-        up = _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(mt & mr, at(x, i - W + 1)), up);
-        __m512 dn = _mm512_mul_ps(w6, _mm512_maskz_loadu_ps(mb & ml, at(x, i + W - 1)));
-        dn = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mb, at(x, i + W)), dn);
-        dn = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mb & mr, at(x, i + W + 1)), dn);
+        __m512 acc = _mm512_fmadd_ps(w3, _mm512_maskz_loadu_ps(ml, oc_lane_at(x, i - 1)), bv);
+        acc = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(mv, oc_lane_at(x, i)), acc);
+        acc = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(mr, oc_lane_at(x, i + 1)), acc);
+        __m512 up = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(mt & ml, oc_lane_at(x, i - W - 1)));
+        up = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(mt, oc_lane_at(x, i - W)), up);
+        up = _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(mt & mr, oc_lane_at(x, i - W + 1)), up);
+        __m512 dn = _mm512_mul_ps(w6, _mm512_maskz_loadu_ps(mb & ml, oc_lane_at(x, i + W - 1)));
+        dn = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mb, oc_lane_at(x, i + W)), dn);
+        dn = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mb & mr, oc_lane_at(x, i + W + 1)), dn);
         acc = _mm512_add_ps(acc, _mm512_add_ps(up, dn));
         _mm512_mask_storeu_ps(y + i, mv, clamp(acc, on, lo, hi));
     }
@@ -97,7 +80,7 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
     __m512 bv = _mm512_set1_ps(b);
     for (int64_t j0 = 0; j0 < OW; j0 += 16) {
         int64_t c = 2 * j0 - pl; /* input column of tap 0 of output j0 */
-        __mmask16 ma = cols_in(c, W), mb = cols_in(c + 16, W), ma2 = cols_in(c + 2, W), mb2 = cols_in(c + 18, W);
+        __mmask16 ma = oc_lane_cols_in(c, W), mb = oc_lane_cols_in(c + 16, W), ma2 = oc_lane_cols_in(c + 2, W), mb2 = oc_lane_cols_in(c + 18, W);
         __mmask16 mo = (__mmask16)(OW - j0 >= 16 ? 0xffffu : (1u << (OW - j0)) - 1);
         for (int64_t oh = 0; oh < OH; oh++) {
             __m512 acc = bv;
@@ -106,9 +89,9 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
                 if (ih < 0 || ih >= H)
                     continue;
                 const float *row = x + ih * W;
-                __m512 a = _mm512_maskz_loadu_ps(ma, at(row, c)), bb = _mm512_maskz_loadu_ps(mb, at(row, c + 16));
-                __m512 a2 = _mm512_maskz_loadu_ps(ma2, at(row, c + 2)),
-                       b2 = _mm512_maskz_loadu_ps(mb2, at(row, c + 18));
+                __m512 a = _mm512_maskz_loadu_ps(ma, oc_lane_at(row, c)), bb = _mm512_maskz_loadu_ps(mb, oc_lane_at(row, c + 16));
+                __m512 a2 = _mm512_maskz_loadu_ps(ma2, oc_lane_at(row, c + 2)),
+                       b2 = _mm512_maskz_loadu_ps(mb2, oc_lane_at(row, c + 18));
                 acc = _mm512_fmadd_ps(wv[3 * kh], _mm512_permutex2var_ps(a, even, bb), acc);
                 acc = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_permutex2var_ps(a, odd, bb), acc);
                 acc = _mm512_fmadd_ps(wv[3 * kh + 2], _mm512_permutex2var_ps(a2, even, b2), acc);

@@ -4,25 +4,8 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "avx512_lanes.h"
 #include "pool_ukr.h"
-
-/* x + off as an address computed in integers: a masked load never reads
- * the lanes outside the plane, but the vector's base may lie before the
- * plane's first float, which C's pointer arithmetic forbids. */
-static inline const float *at(const float *x, int64_t off)
-{
-    return (const float *)((uintptr_t)x + (uintptr_t)(off * (int64_t)sizeof(float)));
-}
-
-/* Lanes l of a 16-float load from column c whose column c + l is in [0, W). */
-static inline __mmask16 cols_in(int64_t c, int64_t W)
-{
-    int64_t lo = c < 0 ? -c : 0, hi = W - c;
-    hi = hi < 16 ? hi : 16;
-    if (hi <= lo)
-        return 0;
-    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
-}
 
 /* _mm512_max_ps(a, b) is a > b ? a : b per lane (b when either is NaN),
  * the portable kernel's comparison with the new value first. */
@@ -39,7 +22,7 @@ void oc_maxpool3s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH
         float *yr = y + oh * OW;
         for (int64_t j0 = 0; j0 < OW; j0 += 16) {
             int64_t c = 2 * j0 - pl; /* input column of tap 0 of output j0 */
-            __mmask16 ma = cols_in(c, W), mb = cols_in(c + 16, W), ma2 = cols_in(c + 2, W), mb2 = cols_in(c + 18, W);
+            __mmask16 ma = oc_lane_cols_in(c, W), mb = oc_lane_cols_in(c + 16, W), ma2 = oc_lane_cols_in(c + 2, W), mb2 = oc_lane_cols_in(c + 18, W);
             const float *row = x + r0 * W;
             __m512 a, b, a2, b2;
             if ((ma & mb & ma2 & mb2) == 0xffff) { /* inside the row: plain loads */
@@ -53,14 +36,14 @@ void oc_maxpool3s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH
                     b2 = _mm512_max_ps(_mm512_loadu_ps(row + c + 18), b2);
                 }
             } else { /* the row's edges: masked loads, -inf outside x */
-                a = _mm512_mask_loadu_ps(ninf, ma, at(row, c)), b = _mm512_mask_loadu_ps(ninf, mb, at(row, c + 16));
-                a2 = _mm512_mask_loadu_ps(ninf, ma2, at(row, c + 2)), b2 = _mm512_mask_loadu_ps(ninf, mb2, at(row, c + 18));
+                a = _mm512_mask_loadu_ps(ninf, ma, oc_lane_at(row, c)), b = _mm512_mask_loadu_ps(ninf, mb, oc_lane_at(row, c + 16));
+                a2 = _mm512_mask_loadu_ps(ninf, ma2, oc_lane_at(row, c + 2)), b2 = _mm512_mask_loadu_ps(ninf, mb2, oc_lane_at(row, c + 18));
                 for (int64_t r = r0 + 1; r < r1; r++) {
                     row = x + r * W;
-                    a = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ma, at(row, c)), a);
-                    b = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, mb, at(row, c + 16)), b);
-                    a2 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ma2, at(row, c + 2)), a2);
-                    b2 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, mb2, at(row, c + 18)), b2);
+                    a = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ma, oc_lane_at(row, c)), a);
+                    b = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, mb, oc_lane_at(row, c + 16)), b);
+                    a2 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ma2, oc_lane_at(row, c + 2)), a2);
+                    b2 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, mb2, oc_lane_at(row, c + 18)), b2);
                 }
             }
             __m512 v = _mm512_permutex2var_ps(a, even, b);

@@ -115,13 +115,8 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
         int64_t ldr = res ? e->ldr : 0;
         __m256 lo = _mm256_set1_ps(act == OC_ACT_CLIP ? ep->alpha : 0.0f);
         __m256 hi = _mm256_set1_ps(act == OC_ACT_CLIP ? ep->beta : INFINITY);
-        /* bits: load_c, shift, residual, clamp, ReLU's operand order */
-        switch ((load_c ? 1 : 0) | (shp ? 2 : 0) | (rp ? 4 : 0) | (act != OC_ACT_NONE ? 8 : 0) |
-                (act == OC_ACT_RELU ? 16 : 0)) {
-            STORE2_CASE(0) STORE2_CASE(1) STORE2_CASE(2) STORE2_CASE(3) STORE2_CASE(4) STORE2_CASE(5)
-            STORE2_CASE(6) STORE2_CASE(7) STORE2_CASE(8) STORE2_CASE(9) STORE2_CASE(10) STORE2_CASE(11)
-            STORE2_CASE(12) STORE2_CASE(13) STORE2_CASE(14) STORE2_CASE(15) STORE2_CASE(24) STORE2_CASE(25)
-            STORE2_CASE(26) STORE2_CASE(27) STORE2_CASE(28) STORE2_CASE(29) STORE2_CASE(30) STORE2_CASE(31)
+        switch (oc_sgemm_store_flags(load_c, shp != NULL, rp != NULL, act)) {
+            OC_SGEMM_STORE_CASES(STORE2_CASE)
         }
     }
 #pragma GCC unroll 6

@@ -138,13 +138,8 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
         int64_t ldr = res ? e->ldr : 0;
         __m512 lo = _mm512_set1_ps(act == OC_ACT_CLIP ? ep->alpha : 0.0f);
         __m512 hi = _mm512_set1_ps(act == OC_ACT_CLIP ? ep->beta : INFINITY);
-        /* bits: load_c, shift, residual, clamp, ReLU's operand order */
-        switch ((load_c ? 1 : 0) | (shp ? 2 : 0) | (rp ? 4 : 0) | (act != OC_ACT_NONE ? 8 : 0) |
-                (act == OC_ACT_RELU ? 16 : 0)) {
-            STORE3_CASE(0) STORE3_CASE(1) STORE3_CASE(2) STORE3_CASE(3) STORE3_CASE(4) STORE3_CASE(5)
-            STORE3_CASE(6) STORE3_CASE(7) STORE3_CASE(8) STORE3_CASE(9) STORE3_CASE(10) STORE3_CASE(11)
-            STORE3_CASE(12) STORE3_CASE(13) STORE3_CASE(14) STORE3_CASE(15) STORE3_CASE(24) STORE3_CASE(25)
-            STORE3_CASE(26) STORE3_CASE(27) STORE3_CASE(28) STORE3_CASE(29) STORE3_CASE(30) STORE3_CASE(31)
+        switch (oc_sgemm_store_flags(load_c, shp != NULL, rp != NULL, act)) {
+            OC_SGEMM_STORE_CASES(STORE3_CASE)
         }
     }
 #pragma GCC unroll 8

@@ -55,6 +55,19 @@ typedef struct oc_sgemm_ukr {
                      int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n);
 } oc_sgemm_ukr;
 
+/* The ISA files' branch-free tile stores (store_tile3 / store_tile2): one
+ * flag word picks a store block specialized on beta C (1), a per-row shift
+ * (2), a residual (4), a clamp (8: Relu or Clip) and ReLU's operand order
+ * (16, only with 8); OC_SGEMM_STORE_CASES lists the words that occur. */
+static inline int oc_sgemm_store_flags(int load_c, int shift, int res, int act)
+{
+    return (load_c ? 1 : 0) | (shift ? 2 : 0) | (res ? 4 : 0) | (act != OC_ACT_NONE ? 8 : 0) |
+           (act == OC_ACT_RELU ? 16 : 0);
+}
+#define OC_SGEMM_STORE_CASES(X)                                                                              \
+    X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(24) X(25) X(26) \
+    X(27) X(28) X(29) X(30) X(31)
+
 /* pack_a in plain C for any MR (the generic kernel's, and the ISA files'
  * fallback for partial panels). */
 void oc_sgemm_pack_a_c(int mr, int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha,
