@@ -355,7 +355,16 @@ static void conv_gather(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t n
  * some tap uses. Tap (ky, kx) of output (oy, ox) is then
  *   stage[c][slot][oy - q0 + ky dh / sh][ox + kx dw / sw],
  * so one output row of one B row is a plain copy; with no horizontal
- * slack (Wq == OW, e.g. 1x1 stride 2) a whole panel row is one copy. */
+ * slack (Wq == OW, e.g. 1x1 stride 2) a whole panel row is one copy.
+ * Tried and dropped (stop 29): a direct variant with no copy at all, the
+ * SGEMM reading each tap's B in place from the stage (one product term
+ * per tap, W packed tap by tap, the product over the stage's padded grid
+ * and its extra columns dropped when copied into Y). One thread, against
+ * this path, alternating: ResNet's 3x3 stride-2 convs on 56x56 and 28x28
+ * inputs 0.98-1.05x, on 14x14 0.86x, 1x1 stride 2 1.01-1.02x, 3x3 stride 1
+ * on 7x7 0.85x; the copy it saves (10-12% of a stride-2 conv's samples in
+ * perf) came back as slower tiles reading B rows scattered over the
+ * channels' planes instead of one packed panel. */
 #define CONV_STAGE_MAX ((size_t)2 << 20) /* bytes of one task's stage (one image's); larger convs gather from X */
 #define CONV_STAGE_SMAX 4                /* strides up to this stage (slot table) */
 
