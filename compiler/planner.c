@@ -165,6 +165,8 @@ static int node_is_constant(const oc_graph *g, const oc_node *n)
  * would compute other roundings than the training step it stands for.
  * variable[t] marks such tensors (NULL: none). */
 static unsigned char *constants_needed(const oc_plan *p, oc_diag *d);
+/* Largest consuming pack for which all packs go on huge pages (prepare_releasing). */
+#define PREP_HUGE_CONSUMED_MAX ((size_t)64 << 20)
 static int prepare_releasing(oc_plan *p, const oc_graph *g, const int *vof, oc_diag *d);
 
 static int prepare_steps(oc_plan *p, const unsigned char *variable, const oc_graph *g, const int *vof, oc_diag *d)
@@ -232,6 +234,8 @@ static int prepare_releasing(oc_plan *p, const oc_graph *g, const int *vof, oc_d
             if ((mask >> i & 1u) && st->in[i] >= 0)
                 last[st->in[i]] = s, count[st->in[i]]++;
     }
+    /* which preps consume their constants, and whether all may take huge pages */
+    int all_huge = 1;
     for (int s = 0; s < p->n_steps; s++) {
         oc_step *st = &p->steps[s];
         unsigned mask = st->prep_bytes ? oc_kernel_get(st->kernel)->prep_inputs : 0;
@@ -240,10 +244,30 @@ static int prepare_releasing(oc_plan *p, const oc_graph *g, const int *vof, oc_d
             if ((mask >> i & 1u) && st->in[i] >= 0)
                 consume &= !needed[st->in[i]] && count[st->in[i]] == 1 && vof[st->in[i]] >= 0;
         st->prep_consume = consume;
+        if (consume && st->prep_bytes > PREP_HUGE_CONSUMED_MAX)
+            all_huge = 0;
+    }
+    for (int s = 0; s < p->n_steps; s++) {
+        oc_step *st = &p->steps[s];
+        unsigned mask = st->prep_bytes ? oc_kernel_get(st->kernel)->prep_inputs : 0;
         /* A consuming prep packs in bands, each written across the whole
          * pack (one piece per KC slice): on huge pages each band would
-         * fault in 2 MB per slice at once (VGG-16's fc6: +196 MB of peak) */
-        if (!consume && st->prep_bytes)
+         * fault in 2 MB per slice at once (VGG-16's fc6, 411 MB: +196 MB
+         * of peak), so such packs keep 4 KB pages. But streaming packed
+         * weights on 4 KB pages costs a page walk per 4 KB, and in a VM
+         * (nested paging) that made whole runs slow: ResNet-50, batch 8,
+         * one thread, 8 alternating processes each (Zen 5 VM, noisy host),
+         * medians 358-698 ms on 4 KB pages, 343-451 ms with its packs on
+         * huge pages (88 -> 229 MB of them; peak RSS the same); four such
+         * sets all gave the same picture, and all four had the best 4 KB
+         * process about 6% faster than the best huge-page one (319-322
+         * against 338-343 ms; the fc layer 0.52 against 1.16 ms: not
+         * understood). A user waits for the typical run, so when
+         * no consuming pack exceeds PREP_HUGE_CONSUMED_MAX all packs take
+         * huge pages. Not a mix: with VGG-16's convs on huge pages and
+         * fc6/fc7 on 4 KB, fc6 took 85 ms instead of 17 in half the runs
+         * (batch 1, one thread; not understood, measured). */
+        if ((!st->prep_consume || all_huge) && st->prep_bytes)
             oc_advise_huge(p->prep + st->prep_offset, st->prep_bytes);
         if (oc_plan_prepare_step(p, s, d))
             goto out;
