@@ -108,9 +108,13 @@ int oc_sgemm_mr(void) { return ukr_for(oc_cpu_isa())->mr; }
 int oc_sgemm_nr(void) { return ukr_for(oc_cpu_isa())->nr; }
 const char *oc_sgemm_isa(void) { return oc_isa_name(ukr_for(oc_cpu_isa())->isa); }
 
-/* B block, A block, and 16 floats of slack after the A block (the AVX2
- * narrow kernel reads 2 floats past the last panel). */
-static size_t ukr_scratch(const oc_sgemm_ukr *u) { return ((size_t)u->kc * u->nb + (size_t)u->mb * u->kc + 16) * 4; }
+/* B block, A block, 16 floats of slack after the A block (the AVX2
+ * narrow kernel reads 2 floats past the last panel), and the prefetch
+ * tail (sgemm.h: the scratch is prefaulted, so the tail is in memory). */
+static size_t ukr_scratch(const oc_sgemm_ukr *u)
+{
+    return ((size_t)u->kc * u->nb + (size_t)u->mb * u->kc + 16) * 4 + OC_SGEMM_PREFETCH_TAIL;
+}
 
 size_t oc_sgemm_scratch_bytes(void)
 {
@@ -145,8 +149,20 @@ size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K)
 {
     if (M <= 0 || K <= 0)
         return sizeof(pack_hdr);
-    /* ceil(M / MR) * MR <= M + MR_MAX - 1 for every ISA; + 16 floats of slack (see ukr_scratch) */
-    return sizeof(pack_hdr) + ((size_t)(M + MR_MAX - 1) * (size_t)K + 16) * sizeof(float);
+    /* ceil(M / MR) * MR <= M + MR_MAX - 1 for every ISA; + 16 floats of
+     * slack (see ukr_scratch) and the prefetch tail (sgemm.h) */
+    return sizeof(pack_hdr) + ((size_t)(M + MR_MAX - 1) * (size_t)K + 16) * sizeof(float) + OC_SGEMM_PREFETCH_TAIL;
+}
+
+/* Writes zeros over the slack and the prefetch tail after the panels, so
+ * that their pages are in memory (a plan's packs live in a fresh mapping,
+ * where a page nobody wrote is not). */
+static void pack_tail(const oc_sgemm_ukr *u, int64_t M, int64_t K, void *dst)
+{
+    if (M <= 0 || K <= 0) /* a header alone */
+        return;
+    size_t used = sizeof(pack_hdr) + (size_t)(cdiv(M, u->mr) * u->mr * K) * sizeof(float);
+    memset((unsigned char *)dst + used, 0, 16 * sizeof(float) + OC_SGEMM_PREFETCH_TAIL);
 }
 
 void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
@@ -160,6 +176,7 @@ void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int tran
             u->pack_a(M, kc, trans_a ? A + pc * lda : A + pc, lda, trans_a, 1.0f,
                       (float *)((unsigned char *)dst + sizeof h) + pc * cdiv(M, u->mr) * u->mr, kc * u->mr);
         }
+    pack_tail(u, M, K, dst);
 }
 
 int oc_sgemm_pack_mr(void) { return ukr_for(oc_cpu_isa())->mr; }
@@ -169,6 +186,7 @@ void oc_sgemm_pack_a_header(int64_t M, int64_t K, void *dst)
     const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
     pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
     memcpy(dst, &h, sizeof h);
+    pack_tail(u, M, K, dst);
 }
 
 void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const float *A, int64_t lda, int trans_a,
