@@ -34,7 +34,12 @@
  * of conv_depthwise_avx512.c instead (no padded copy, no scalar border,
  * FMA: the bits differ from the paths above by rounding). MobileNet-v2,
  * batch 1, one thread (Zen 5, alternating runs): 112->56 stride 2 0.34 ->
- * 0.17-0.19 ms, 56->28 0.18 -> 0.055, 14x14 0.052 -> 0.030. */
+ * 0.17-0.19 ms, 56->28 0.18 -> 0.055, 14x14 0.052 -> 0.030.
+ *
+ * With AVX2 only, conv_depthwise_avx2.c's planes take the 3x3 stride-2
+ * convs with output rows of DW3_S2_AVX2_MIN_OW or more, and the stride-1
+ * ones with pads 1 on planes up to DW3_S1_AVX2_MAX_W wide (the figures
+ * are beside those constants); again FMA, so rounding differs. */
 #include "conv_depthwise.h"
 
 #include <math.h>
@@ -127,13 +132,34 @@ static int dw3_kind(const dw_geom *g)
     return 0;
 }
 
+/* Widest plane for the AVX2 stride-1 plane (guarded copy, masked left
+ * and right taps): MobileNet-v2, batch 1, one thread, AVX2 EPYC (Zen 1
+ * class) KVM guest, against dw_direct3 (14, 28) and the 16-channel blocks
+ * (7): 7x7 0.148 -> 0.107 ms, 14x14 0.133 -> 0.109 (in the model; 0.106
+ * -> 0.095 alone), 28x28 0.186 -> 0.180; at 56x56 it was slower (0.480 ->
+ * 0.609: dw_direct3 reads the plane once, the copy reads it twice). */
+#define DW3_S1_AVX2_MAX_W 28
+
+/* Narrowest output row for the AVX2 stride-2 plane: MobileNet-v2's
+ * stride-2 depthwise convs, batch 1, one thread, AVX2 EPYC (Zen 1 class)
+ * KVM guest, against the padded phase-split rows (OW <= 28: the
+ * 16-channel blocks): 112 -> 56 1.20 -> 0.85 ms, 56 -> 28 0.45 -> 0.28,
+ * 28 -> 14 0.139 -> 0.134, 14 -> 7 0.122 -> 0.161 (slower). */
+#define DW3_S2_AVX2_MIN_OW 14
+
 /* Which plane code runs: 1 or 2 as dw3_kind when the CPU allows the
- * AVX-512 planes (decided at each run: tests cap the ISA in-process). */
+ * AVX-512 planes, 3 or 4 for dw3_kind's 1 or 2 with the AVX2 planes
+ * (decided at each run: tests cap the ISA in-process). */
 static int dw3_fast(const dw_geom *g)
 {
 #ifdef OC_DW_X86
-    if (oc_cpu_isa() >= OC_ISA_AVX512)
+    oc_isa isa = oc_cpu_isa();
+    if (isa >= OC_ISA_AVX512)
         return dw3_kind(g);
+    if (isa >= OC_ISA_AVX2) {
+        int k = dw3_kind(g);
+        return k == 2 && g->OW >= DW3_S2_AVX2_MIN_OW ? 4 : k == 1 && g->W <= DW3_S1_AVX2_MAX_W ? 3 : 0;
+    }
 #endif
     return 0;
 }
@@ -147,8 +173,16 @@ size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
         need = sizeof(float) * (size_t)dw_block_floats(&g);
     else /* the padded planes, and for the flat sum one output plane at padded width */
         need = sizeof(float) * (size_t)(g.cg * g.Hp * g.RW + (dw_flat(&g) ? g.OH * g.RW : 0));
-    if (dw3_kind(&g) == 1) { /* the stride-1 plane's lane masks */
+    if (dw3_kind(&g) == 1) { /* the stride-1 plane's lane masks, for either ISA */
         size_t m = sizeof(uint16_t) * (size_t)OC_DW3_S1_MASKS(g.H, g.W);
+        need = need > m ? need : m;
+        m = g.W <= DW3_S1_AVX2_MAX_W ? sizeof(int32_t) * (size_t)OC_DW3_S1_MASKS_AVX2(g.H, g.W) +
+                                           sizeof(float) * (size_t)OC_DW3_S1_GUARDED(g.H, g.W)
+                                     : 0;
+        need = need > m ? need : m;
+    }
+    if (dw3_kind(&g) == 2) { /* the AVX2 stride-2 plane's row copies */
+        size_t m = sizeof(float) * (size_t)OC_DW3_S2_SCRATCH(g.W, g.OW, g.pl);
         need = need > m ? need : m;
     }
     return need;
@@ -374,6 +408,8 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
 #ifdef OC_DW_X86
     if (fast == 1)
         oc_dw3_s1_masks_avx512(g->H, g->W, (uint16_t *)pad);
+    else if (fast == 3)
+        oc_dw3_s1_masks_avx2(g->H, g->W, (int32_t *)pad);
     /* ReLU and Clip with no residual: clamped at the store */
     oc_dw3_clamp cl = {0, 0.0f, 0.0f};
     if (!res && p->ep.act == OC_ACT_RELU)
@@ -393,8 +429,13 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
             float bm = bias ? bias[m] : 0.0f;
             if (fast == 1)
                 oc_dw3_s1_plane_avx512(xm, g->H, g->W, w + m * K, bm, ym, (const uint16_t *)pad, &cl);
-            else
+            else if (fast == 2)
                 oc_dw3_s2_plane_avx512(xm, g->H, g->W, g->OH, g->OW, g->pt, g->pl, w + m * K, bm, ym, &cl);
+            else if (fast == 3)
+                oc_dw3_s1_plane_avx2(xm, g->H, g->W, w + m * K, bm, ym, (const int32_t *)pad,
+                                     pad + OC_DW3_S1_MASKS_AVX2(g->H, g->W), &cl);
+            else
+                oc_dw3_s2_plane_avx2(xm, g->H, g->W, g->OH, g->OW, g->pt, g->pl, w + m * K, bm, ym, &cl, pad);
             if (active && !cl.on)
                 oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * p->cout + m) * L : NULL, L);
             continue;

@@ -53,4 +53,28 @@ void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w
 void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
                             const float *w, float b, float *y, const oc_dw3_clamp *cl);
 
+/* The AVX2 planes (conv_depthwise_avx2.c): 8 lanes, no masked loads
+ * (vmaskmovps was several times slower than a load on the Zen 1 class
+ * EPYC this was measured on).
+ *   s1: the plane is copied between zero guards of OC_DW3_S1_GUARD(W)
+ *       floats (scratch guard: OC_DW3_S1_GUARDED(H, W) floats), so the
+ *       rows above and below read zeros; the left and right taps are
+ *       ANDed with per-chunk column masks, 16 int32 per chunk of 8
+ *       outputs (OC_DW3_S1_MASKS_AVX2 in all), from oc_dw3_s1_masks_avx2.
+ *   s2: as the AVX-512 plane, 8 outputs per vector. */
+#define OC_DW3_S1_GUARD(W) ((W) + 16)
+#define OC_DW3_S1_GUARDED(H, W) ((H) * (W) + 2 * OC_DW3_S1_GUARD(W))
+#define OC_DW3_S1_MASKS_AVX2(H, W) (16 * (((H) * (W) + 7) / 8))
+void oc_dw3_s1_masks_avx2(int64_t H, int64_t W, int32_t *masks);
+void oc_dw3_s1_plane_avx2(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
+                          const int32_t *masks, float *guard, const oc_dw3_clamp *cl);
+/* scratch: OC_DW3_S2_SCRATCH(W, OW, pl) floats: per 8-output chunk four
+ * column masks and a flag, and five rows (OC_DW3_S2_ROWBUF floats each)
+ * for the rows whose reads would leave the plane, copied with zeros
+ * around them. */
+#define OC_DW3_S2_ROWBUF(W, OW, pl) ((pl) + 16 * (((OW) + 7) / 8) + (W) + 24)
+#define OC_DW3_S2_SCRATCH(W, OW, pl) (33 * (((OW) + 7) / 8) + 16 + 5 * OC_DW3_S2_ROWBUF(W, OW, pl))
+void oc_dw3_s2_plane_avx2(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
+                          const float *w, float b, float *y, const oc_dw3_clamp *cl, float *scratch);
+
 #endif

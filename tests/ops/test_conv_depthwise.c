@@ -9,8 +9,11 @@
  * 3x3 with pads 1 on 12+ columns, flattened plane for other stride-1 3x3
  * on 12..28-wide rows, 16-channel blocks for other narrow rows) all
  * appear; with AVX-512, the masked-load planes (stride 2, and stride 1
- * with pads 1 under 64 columns) take the 3x3 cases, and CTest reruns the
- * whole test with the ISA capped at AVX2 and generic for the paths above.
+ * with pads 1 under 64 columns) take the 3x3 cases; with AVX2, its
+ * planes take stride 2 with output rows of 14 or more (odd and even
+ * output heights: one row or two at a time) and stride 1 with pads 1 up
+ * to 28 columns; CTest reruns the whole test with the ISA capped at AVX2
+ * and generic, so every path runs on an AVX-512 machine.
  * Prints each case and its worst difference. */
 #include <math.h>
 #include <stdlib.h>
