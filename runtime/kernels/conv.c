@@ -696,11 +696,19 @@ int oc_conv_forward(const oc_kargs *a)
         oc_parallel_for(tasks, 1, threads, conv_cols_task, &c);
         return 0;
     }
+    /* panels of MR rows, at least 32 rows a part, but never so many that
+     * fewer parts than threads come out: with MR = 6 (AVX2) a grain of 6
+     * panels cut 64 rows (11 panels) into one part, and MobileNet-v2's
+     * 1x1 384->64 convs ran on one thread (0.280 ms on 1 thread, 0.281 on
+     * 2; AVX2 EPYC KVM guest) */
+    int64_t panels = (c.mg + c.mr - 1) / c.mr, grain = (32 + c.mr - 1) / c.mr;
+    if (grain > panels / threads)
+        grain = panels / threads > 0 ? panels / threads : 1;
     for (c.n = 0; c.n < p->batch; c.n++)
         for (c.g = 0; c.g < c.G; c.g++) {
             if (!p->pointwise)
                 oc_parallel_for(c.cg, 1, threads, conv_im2col_task, &c);
-            oc_parallel_for((c.mg + c.mr - 1) / c.mr, (32 + c.mr - 1) / c.mr, threads, conv_rows_task, &c);
+            oc_parallel_for(panels, grain, threads, conv_rows_task, &c);
         }
     return 0;
 }
