@@ -220,7 +220,7 @@ static int match_tail(const oc_graph *g, int i, const fuse_state *st, fuse_tail 
 {
     int cur = g->nodes[i].out[0];
     *t = (fuse_tail){.residual = -1, .add_i = -1, .act_i = -1};
-    if (!getenv("NORES") && absorbable(g, cur, st->uses)) {
+    if (absorbable(g, cur, st->uses)) {
         const oc_node *c = &g->nodes[st->cons[cur]];
         if (oc_pass_is_op(c, "Add") && c->n_in == 2 && c->n_out == 1 && c->out[0] >= 0) {
             int other = c->in[0] == cur ? c->in[1] : c->in[0];

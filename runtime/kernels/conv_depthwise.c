@@ -409,7 +409,7 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
     if (fast == 1)
         oc_dw3_s1_masks_avx512(g->H, g->W, (uint16_t *)pad);
     else if (fast == 3)
-        oc_dw3_s1_masks_avx2(g->H, g->W, (int32_t *)pad);
+        oc_dw3_s1_masks_avx2(g->H, g->W, (int32_t *)pad, pad + OC_DW3_S1_MASKS_AVX2(g->H, g->W));
     /* ReLU and Clip with no residual: clamped at the store */
     oc_dw3_clamp cl = {0, 0.0f, 0.0f};
     if (!res && p->ep.act == OC_ACT_RELU)

@@ -1,7 +1,8 @@
 /* conv_depthwise_avx2.c: the AVX2 3x3 depthwise planes
  * (conv_depthwise_ukr.h); CMakeLists.txt sets this file's -m flags.
- * The same planes as conv_depthwise_avx512.c with 8 lanes, and masks as
- * vectors (vmaskmovps) instead of mask registers. */
+ * The planes of conv_depthwise_avx512.c with 8 lanes and plain loads:
+ * taps outside the plane read zeros from guard rows or row copies, and
+ * column masks are ANDed in (no vmaskmovps: see conv_depthwise_ukr.h). */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include <string.h>
@@ -10,9 +11,10 @@
 
 #define S2_NB 4 /* chunks of 8 outputs summed at once */
 
-/* x + off as an address computed in integers: with a masked load the
- * lanes outside the plane are never read, but the vector's base may lie
- * before the plane's first float, which C's pointer arithmetic forbids. */
+/* x + off as an address computed in integers: a chunk's first column
+ * may lie left of its row (the load then reads the previous row's end,
+ * masked out), and C's pointer arithmetic forbids a base before an
+ * object's first float. */
 static inline const float *lane_at(const float *x, int64_t off)
 {
     return (const float *)((uintptr_t)x + (uintptr_t)(off * (int64_t)sizeof(float)));
@@ -36,8 +38,11 @@ static inline __m256 clamp(__m256 v, int on, __m256 lo, __m256 hi)
     return v;
 }
 
-void oc_dw3_s1_masks_avx2(int64_t H, int64_t W, int32_t *masks)
+void oc_dw3_s1_masks_avx2(int64_t H, int64_t W, int32_t *masks, float *guard)
 {
+    int64_t G = OC_DW3_S1_GUARD(W);
+    memset(guard, 0, sizeof(float) * (size_t)G); /* the planes are copied between these */
+    memset(guard + G + H * W, 0, sizeof(float) * (size_t)G);
     int64_t L = H * W, nch = (L + 7) / 8, ow = 0; /* column of position i */
     for (int64_t c = 0; c < nch; c++) {
         int32_t *m = masks + 16 * c;
@@ -57,11 +62,10 @@ void oc_dw3_s1_plane_avx2(const float *x, int64_t H, int64_t W, const float *w, 
     int on = cl ? cl->on : 0;
     __m256 lo = _mm256_set1_ps(on ? cl->lo : 0.0f), hi = _mm256_set1_ps(on ? cl->hi : 0.0f);
     int64_t L = H * W, nch = (L + 7) / 8, G = OC_DW3_S1_GUARD(W);
-    /* the plane between zero guards: rows above the first and below the
-     * last read zeros, so only the left and right taps need masks */
-    memset(guard, 0, sizeof(float) * (size_t)G);
+    /* the plane between the zero guards oc_dw3_s1_masks_avx2 wrote: rows
+     * above the first and below the last read zeros, so only the left and
+     * right taps need masks */
     memcpy(guard + G, x, sizeof(float) * (size_t)L);
-    memset(guard + G + L, 0, sizeof(float) * (size_t)G);
     const float *p = guard + G;
     __m256 w0 = _mm256_set1_ps(w[0]), w1 = _mm256_set1_ps(w[1]), w2 = _mm256_set1_ps(w[2]);
     __m256 w3 = _mm256_set1_ps(w[3]), w4 = _mm256_set1_ps(w[4]), w5 = _mm256_set1_ps(w[5]);

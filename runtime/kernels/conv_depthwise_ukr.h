@@ -60,12 +60,14 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
  *       floats (scratch guard: OC_DW3_S1_GUARDED(H, W) floats), so the
  *       rows above and below read zeros; the left and right taps are
  *       ANDed with per-chunk column masks, 16 int32 per chunk of 8
- *       outputs (OC_DW3_S1_MASKS_AVX2 in all), from oc_dw3_s1_masks_avx2.
+ *       outputs (OC_DW3_S1_MASKS_AVX2 in all); oc_dw3_s1_masks_avx2
+ *       writes them and the guards once, the plane only its copy.
  *   s2: as the AVX-512 plane, 8 outputs per vector. */
 #define OC_DW3_S1_GUARD(W) ((W) + 16)
 #define OC_DW3_S1_GUARDED(H, W) ((H) * (W) + 2 * OC_DW3_S1_GUARD(W))
 #define OC_DW3_S1_MASKS_AVX2(H, W) (16 * (((H) * (W) + 7) / 8))
-void oc_dw3_s1_masks_avx2(int64_t H, int64_t W, int32_t *masks);
+/* Once per scratch: the masks, and the zero guards of guard. */
+void oc_dw3_s1_masks_avx2(int64_t H, int64_t W, int32_t *masks, float *guard);
 void oc_dw3_s1_plane_avx2(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
                           const int32_t *masks, float *guard, const oc_dw3_clamp *cl);
 /* scratch: OC_DW3_S2_SCRATCH(W, OW, pl) floats: per 8-output chunk four
