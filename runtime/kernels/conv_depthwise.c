@@ -36,10 +36,10 @@
  * batch 1, one thread (Zen 5, alternating runs): 112->56 stride 2 0.34 ->
  * 0.17-0.19 ms, 56->28 0.18 -> 0.055, 14x14 0.052 -> 0.030.
  *
- * With AVX2 only, conv_depthwise_avx2.c's planes take the 3x3 stride-2
- * convs with output rows of DW3_S2_AVX2_MIN_OW or more, and the stride-1
- * ones with pads 1 on planes up to DW3_S1_AVX2_MAX_W wide (the figures
- * are beside those constants); again FMA, so rounding differs. */
+ * With AVX2 only, conv_depthwise_avx2.c takes the 3x3 stride-2 convs
+ * (8 channels at a time, transposed to channel-innermost blocks), and the
+ * stride-1 ones with pads 1 on planes up to DW3_S1_AVX2_MAX_W wide (a
+ * guarded per-plane kernel); again FMA, so rounding differs. */
 #include "conv_depthwise.h"
 
 #include <math.h>
@@ -140,16 +140,11 @@ static int dw3_kind(const dw_geom *g)
  * 0.609: dw_direct3 reads the plane once, the copy reads it twice). */
 #define DW3_S1_AVX2_MAX_W 28
 
-/* Narrowest output row for the AVX2 stride-2 plane: MobileNet-v2's
- * stride-2 depthwise convs, batch 1, one thread, AVX2 EPYC (Zen 1 class)
- * KVM guest, against the padded phase-split rows (OW <= 28: the
- * 16-channel blocks): 112 -> 56 1.20 -> 0.85 ms, 56 -> 28 0.45 -> 0.28,
- * 28 -> 14 0.139 -> 0.134, 14 -> 7 0.122 -> 0.161 (slower). */
-#define DW3_S2_AVX2_MIN_OW 14
-
 /* Which plane code runs: 1 or 2 as dw3_kind when the CPU allows the
- * AVX-512 planes, 3 or 4 for dw3_kind's 1 or 2 with the AVX2 planes
- * (decided at each run: tests cap the ISA in-process). */
+ * AVX-512 planes; with AVX2, 3 for dw3_kind's 1 (the guarded plane) and
+ * 4 for its 2 (the 8-channel blocks, oc_dw3_c8_avx2, at every plane size
+ * measured: figures in conv_depthwise_ukr.h). Decided at each run: tests
+ * cap the ISA in-process. */
 static int dw3_fast(const dw_geom *g)
 {
 #ifdef OC_DW_X86
@@ -158,7 +153,7 @@ static int dw3_fast(const dw_geom *g)
         return dw3_kind(g);
     if (isa >= OC_ISA_AVX2) {
         int k = dw3_kind(g);
-        return k == 2 && g->OW >= DW3_S2_AVX2_MIN_OW ? 4 : k == 1 && g->W <= DW3_S1_AVX2_MAX_W ? 3 : 0;
+        return k == 2 ? 4 : k == 1 && g->W <= DW3_S1_AVX2_MAX_W ? 3 : 0;
     }
 #endif
     return 0;
@@ -181,8 +176,8 @@ size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
                                      : 0;
         need = need > m ? need : m;
     }
-    if (dw3_kind(&g) == 2) { /* the AVX2 stride-2 plane's row copies */
-        size_t m = sizeof(float) * (size_t)OC_DW3_S2_SCRATCH(g.W, g.OW, g.pl);
+    if (dw3_kind(&g) == 2) { /* the AVX2 eight-channel blocks */
+        size_t m = sizeof(float) * (size_t)OC_DW3_C8_SCRATCH(g.OH, g.OW, g.sh);
         need = need > m ? need : m;
     }
     return need;
@@ -434,8 +429,6 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
             else if (fast == 3)
                 oc_dw3_s1_plane_avx2(xm, g->H, g->W, w + m * K, bm, ym, (const int32_t *)pad,
                                      pad + OC_DW3_S1_MASKS_AVX2(g->H, g->W), &cl);
-            else
-                oc_dw3_s2_plane_avx2(xm, g->H, g->W, g->OH, g->OW, g->pt, g->pl, w + m * K, bm, ym, &cl, pad);
             if (active && !cl.on)
                 oc_epilogue_apply(&p->ep, ym, L, 1, L, m, 0, NULL, res ? res + (n * p->cout + m) * L : NULL, L);
             continue;
@@ -562,6 +555,36 @@ static void dw_block_task(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 
+#ifdef OC_DW_X86
+/* dw3_fast 4: blocks of 8 channels through oc_dw3_c8_avx2. */
+static void dw_c8_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const dw_job *j = ctx;
+    const oc_conv_params *p = j->p;
+    const dw_geom *g = &j->g;
+    const oc_kargs *a = j->a;
+    float *scr = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
+    int64_t C = p->cout, nb = (C + 7) / 8, L = g->OH * g->OW, Lin = g->H * g->W;
+    int active = oc_epilogue_active(&p->ep);
+    oc_dw3_clamp cl = {0, 0.0f, 0.0f};
+    if (!j->res && p->ep.act == OC_ACT_RELU)
+        cl = (oc_dw3_clamp){1, 0.0f, INFINITY};
+    else if (!j->res && p->ep.act == OC_ACT_CLIP)
+        cl = (oc_dw3_clamp){2, p->ep.alpha, p->ep.beta};
+    for (int64_t u = b; u < e; u++) {
+        int64_t n = u / nb, c0 = (u % nb) * 8;
+        int cb = (int)(C - c0 < 8 ? C - c0 : 8);
+        float *yb = j->y + (n * C + c0) * L;
+        oc_dw3_c8_avx2(j->x + (n * C + c0) * Lin, Lin, cb, g->H, g->W, g->OH, g->OW, g->sh, g->pt, g->pl,
+                       j->w + c0 * 9, j->bias ? j->bias + c0 : NULL, yb, &cl, scr);
+        if (active && !cl.on)
+            for (int l = 0; l < cb; l++)
+                oc_epilogue_apply(&p->ep, yb + l * L, L, 1, L, c0 + l, 0, NULL,
+                                  j->res ? j->res + (n * C + c0 + l) * L : NULL, L);
+    }
+}
+#endif
+
 int oc_conv_depthwise_forward(const oc_kargs *a)
 {
     const oc_conv_params *p = a->p;
@@ -576,6 +599,12 @@ int oc_conv_depthwise_forward(const oc_kargs *a)
     if (j.g.OH == 0 || j.g.OW == 0)
         return 0;
     j.fast = dw3_fast(&j.g);
+#ifdef OC_DW_X86
+    if (j.fast == 4) {
+        oc_parallel_for(p->batch * ((p->cout + 7) / 8), 1, a->threads, dw_c8_task, &j);
+        return 0;
+    }
+#endif
     if (dw_blocked(&j.g) && !j.fast)
         oc_parallel_for(p->batch * ((p->cout + DW_CB - 1) / DW_CB), 1, a->threads, dw_block_task, &j);
     else

@@ -1,32 +1,14 @@
-/* conv_depthwise_avx2.c: the AVX2 3x3 depthwise planes
+/* conv_depthwise_avx2.c: the AVX2 3x3 depthwise kernels
  * (conv_depthwise_ukr.h); CMakeLists.txt sets this file's -m flags.
- * The planes of conv_depthwise_avx512.c with 8 lanes and plain loads:
- * taps outside the plane read zeros from guard rows or row copies, and
- * column masks are ANDed in (no vmaskmovps: see conv_depthwise_ukr.h). */
+ * Stride 1: the plane of conv_depthwise_avx512.c with 8 lanes and plain
+ * loads (taps outside the plane read zeros from guard rows, column masks
+ * ANDed in; no vmaskmovps: see conv_depthwise_ukr.h). Stride 2: blocks of
+ * 8 channels transposed to channel-innermost order (c8). */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include <string.h>
 
 #include "conv_depthwise_ukr.h"
-
-#define S2_NB 4 /* chunks of 8 outputs summed at once */
-
-/* x + off as an address computed in integers: a chunk's first column
- * may lie left of its row (the load then reads the previous row's end,
- * masked out), and C's pointer arithmetic forbids a base before an
- * object's first float. */
-static inline const float *lane_at(const float *x, int64_t off)
-{
-    return (const float *)((uintptr_t)x + (uintptr_t)(off * (int64_t)sizeof(float)));
-}
-
-/* Lanes l of an 8-float load from column c whose column c + l is in [0, W). */
-static inline __m256i cols_in(int64_t c, int64_t W)
-{
-    __m256i col = _mm256_add_epi32(_mm256_set1_epi32((int)c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), col),
-                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)W), col));
-}
 
 /* As the AVX-512 clamp: ReLU (on = 1) turns NaN into 0, Clip (on = 2) keeps it. */
 static inline __m256 clamp(__m256 v, int on, __m256 lo, __m256 hi)
@@ -95,141 +77,160 @@ void oc_dw3_s1_plane_avx2(const float *x, int64_t H, int64_t W, const float *w, 
     }
 }
 
-#define INLINE static inline __attribute__((always_inline))
+/* ---- c8: eight channels at once, channel innermost ---- */
 
-/* Chunks [j, j + NB) of 8 outputs (NB <= S2_NB) of R output rows (1 or
- * 2) from their 2 R + 1 input rows (rows[r] NULL where the row is
- * padding): R * NB accumulators, so the nine FMAs of one chunk (a chain
- * of dependent adds) overlap the others', and with R = 2 the input row
- * both output rows read is loaded and shuffled once. Tap kw = 0 and 1 are
- * the even and odd columns of one pair of loads, kw = 2 the even columns
- * of a pair two columns on. The sums run in lane order (0 1 4 5 | 2 3 6
- * 7) of the chunk's outputs, what the in-lane shuffles give; one permute
- * puts them in order before the store. msk: per chunk four column masks
- * (the four loads), applied where edge[j]: a load that starts left of
- * the row or ends right of it reads its neighbours, which must count as
- * zeros. spill[q]: output row q's last partial chunk may be stored whole
- * (its extra lanes land in the next row, stored after it). */
-INLINE void s2_chunks(const int R, const int NB, const float *const *rows, int64_t c, const float *w, __m256 bv,
-                      const __m256 *msk, const unsigned char *edge, float *yr, int64_t j0, int64_t OW,
-                      const int *spill, int on, __m256 lo, __m256 hi)
+/* The 8 x 8 block of rows r[0..7], columns [0, 8), transposed: v[j]
+ * holds column j, lane i from row i. Rows are read as 4-float halves
+ * joined with vinsertf128 so that only in-lane shuffles remain (Zen 1
+ * runs a 256-bit lane crossing permute as several micro-ops). */
+static inline void tr8(const float *const r[8], int64_t c, __m256 v[8])
 {
-    __m256 acc[2][S2_NB];
-#pragma GCC unroll 2
-    for (int q = 0; q < R; q++)
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; j++)
-            acc[q][j] = bv;
-#pragma GCC unroll 5
-    for (int r = 0; r < 2 * R + 1; r++) {
-        const float *row = rows[r];
-        if (!row)
-            continue;
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; j++) {
-            int64_t cj = c + 16 * j;
-            __m256 a = _mm256_loadu_ps(lane_at(row, cj)), bb = _mm256_loadu_ps(lane_at(row, cj + 8));
-            __m256 a2 = _mm256_loadu_ps(lane_at(row, cj + 2)), b2 = _mm256_loadu_ps(lane_at(row, cj + 10));
-            if (edge[j]) {
-                a = _mm256_and_ps(a, msk[4 * j]), bb = _mm256_and_ps(bb, msk[4 * j + 1]);
-                a2 = _mm256_and_ps(a2, msk[4 * j + 2]), b2 = _mm256_and_ps(b2, msk[4 * j + 3]);
-            }
-            __m256 e = _mm256_shuffle_ps(a, bb, 0x88), o = _mm256_shuffle_ps(a, bb, 0xdd);
-            __m256 e2 = _mm256_shuffle_ps(a2, b2, 0x88);
-#pragma GCC unroll 2
-            for (int q = 0; q < R; q++) {
-                int kh = r - 2 * q;
-                if (kh < 0 || kh > 2)
-                    continue;
-                acc[q][j] = _mm256_fmadd_ps(_mm256_set1_ps(w[3 * kh]), e, acc[q][j]);
-                acc[q][j] = _mm256_fmadd_ps(_mm256_set1_ps(w[3 * kh + 1]), o, acc[q][j]);
-                acc[q][j] = _mm256_fmadd_ps(_mm256_set1_ps(w[3 * kh + 2]), e2, acc[q][j]);
-            }
-        }
+    for (int h = 0; h < 2; h++) {
+        __m256 t[4], a[4];
+        for (int i = 0; i < 4; i++)
+            t[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[i] + c + 4 * h)),
+                                        _mm_loadu_ps(r[i + 4] + c + 4 * h), 1);
+        a[0] = _mm256_unpacklo_ps(t[0], t[1]);
+        a[1] = _mm256_unpackhi_ps(t[0], t[1]);
+        a[2] = _mm256_unpacklo_ps(t[2], t[3]);
+        a[3] = _mm256_unpackhi_ps(t[2], t[3]);
+        v[4 * h + 0] = _mm256_shuffle_ps(a[0], a[2], 0x44);
+        v[4 * h + 1] = _mm256_shuffle_ps(a[0], a[2], 0xee);
+        v[4 * h + 2] = _mm256_shuffle_ps(a[1], a[3], 0x44);
+        v[4 * h + 3] = _mm256_shuffle_ps(a[1], a[3], 0xee);
     }
-#pragma GCC unroll 2
-    for (int q = 0; q < R; q++)
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; j++) {
-            __m256 v = clamp(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc[q][j]), 0xd8)), on, lo, hi);
-            int64_t o = j0 + 8 * j;
-            float *yq = yr + q * OW;
-            if (o + 8 <= OW || spill[q]) {
-                _mm256_storeu_ps(yq + o, v);
-            } else {
-                float t[8];
-                _mm256_storeu_ps(t, v);
-                memcpy(yq + o, t, sizeof(float) * (size_t)(OW - o));
-            }
-        }
 }
 
-#define S2_CASE(R, N)                                                                                   \
-    case N:                                                                                             \
-        s2_chunks(R, N, rows, c, w, bv, msk + 4 * j, edge + j, yr, 8 * j, OW, spill, on, lo, hi); \
-        break;
+/* Outputs per step of the c8 sum: independent FMA chains to cover the
+ * FMA latency, with the nine weight vectors kept in registers. */
+#define C8_OB 4
 
-void oc_dw3_s2_plane_avx2(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
-                          const float *w, float b, float *y, const oc_dw3_clamp *cl, float *scratch)
+/* y = b + sum of the taps in (kh, kw) order, C8_OB outputs of a row at
+ * a time, clamped as clamp(ON) at the store. */
+static inline __attribute__((always_inline)) void c8_sum(const int ON, const float *xin, int64_t Wp, int64_t OH,
+                                                         int64_t OW, int64_t s, const __m256 wv[9], __m256 bv,
+                                                         __m256 lo, __m256 hi, float *out)
 {
-    int on = cl ? cl->on : 0;
-    __m256 lo = _mm256_set1_ps(on ? cl->lo : 0.0f), hi = _mm256_set1_ps(on ? cl->hi : 0.0f);
-    __m256 bv = _mm256_set1_ps(b);
-    int64_t nch = (OW + 7) / 8, rb_len = OC_DW3_S2_ROWBUF(W, OW, pl);
-    /* scratch: the masks (32-byte aligned), the edge flags, five row copies */
-    __m256 *msk = (__m256 *)(void *)(((uintptr_t)scratch + 31) & ~(uintptr_t)31);
-    unsigned char *edge = (unsigned char *)(msk + 4 * nch);
-    float *rowbuf = (float *)(void *)(((uintptr_t)(edge + nch) + 31) & ~(uintptr_t)31);
-    for (int64_t j = 0; j < nch; j++) {
-        int64_t c = 16 * j - pl; /* input column of tap 0 of output 8 j; the chunk reads c .. c + 17 */
-        edge[j] = c < 0 || c + 18 > W;
-        msk[4 * j] = _mm256_castsi256_ps(cols_in(c, W)), msk[4 * j + 1] = _mm256_castsi256_ps(cols_in(c + 8, W));
-        msk[4 * j + 2] = _mm256_castsi256_ps(cols_in(c + 2, W)), msk[4 * j + 3] = _mm256_castsi256_ps(cols_in(c + 10, W));
-    }
-    /* columns a row's chunks read: -pl .. the last chunk's c + 17 */
-    int64_t c0 = -pl, c1 = 16 * (nch - 1) - pl + 17;
-    for (int64_t oh = 0; oh < OH; oh += 2) {
-        int R = OH - oh >= 2 ? 2 : 1;
-        const float *rows[5];
-        for (int r = 0; r < 2 * R + 1; r++) {
-            int64_t ih = 2 * oh + r - pt;
-            rows[r] = NULL;
-            if (ih < 0 || ih >= H)
-                continue;
-            if (ih * W + c0 >= 0 && ih * W + c1 < H * W) { /* the row's reads stay inside the plane */
-                rows[r] = x + ih * W;
-                continue;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const float *r0 = xin + oh * s * Wp * 8;
+        float *o = out + oh * OW * 8;
+        for (int64_t ow = 0; ow < OW; ow += C8_OB) {
+            if (ow + C8_OB > OW) {
+                if (OW < C8_OB)
+                    break;
+                ow = OW - C8_OB; /* the last group again, overlapping: a lone output is one FMA chain */
             }
-            /* else a copy with zeros around it */
-            float *rb = rowbuf + r * rb_len;
-            memset(rb, 0, sizeof(float) * (size_t)rb_len);
-            memcpy(rb + pl, x + ih * W, sizeof(float) * (size_t)W);
-            rows[r] = rb + pl;
+            __m256 acc[C8_OB];
+            for (int j = 0; j < C8_OB; j++)
+                acc[j] = bv;
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++) {
+                    const float *t = r0 + (kh * Wp + ow * s + kw) * 8;
+                    for (int j = 0; j < C8_OB; j++)
+                        acc[j] = _mm256_fmadd_ps(wv[3 * kh + kw], _mm256_loadu_ps(t + j * s * 8), acc[j]);
+                }
+            for (int j = 0; j < C8_OB; j++)
+                _mm256_storeu_ps(o + (ow + j) * 8, clamp(acc[j], ON, lo, hi));
         }
-        float *yr = y + oh * OW;
-        /* a whole-vector store past a row's end is safe where the next row
-         * is stored later: within one call, or after the last row pair */
-        int spill[2] = {R == 2 ? nch <= S2_NB : oh + 1 < OH, oh + 2 < OH};
-        for (int64_t j = 0; j < nch; j += S2_NB) {
-            int64_t c = 16 * j - pl;
-            int nb = nch - j < S2_NB ? (int)(nch - j) : S2_NB;
-            if (R == 2)
-                switch (nb) {
-                    S2_CASE(2, 1)
-                    S2_CASE(2, 2)
-                    S2_CASE(2, 3)
-                default:
-                    s2_chunks(2, S2_NB, rows, c, w, bv, msk + 4 * j, edge + j, yr, 8 * j, OW, spill, on, lo, hi);
-                }
-            else
-                switch (nb) {
-                    S2_CASE(1, 1)
-                    S2_CASE(1, 2)
-                    S2_CASE(1, 3)
-                default:
-                    s2_chunks(1, S2_NB, rows, c, w, bv, msk + 4 * j, edge + j, yr, 8 * j, OW, spill, on, lo, hi);
-                }
+        for (int64_t ow = 0; OW < C8_OB && ow < OW; ow++) {
+            __m256 acc = bv;
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++)
+                    acc = _mm256_fmadd_ps(wv[3 * kh + kw], _mm256_loadu_ps(r0 + (kh * Wp + ow * s + kw) * 8), acc);
+            _mm256_storeu_ps(o + ow * 8, clamp(acc, ON, lo, hi));
         }
     }
+}
+
+void oc_dw3_c8_avx2(const float *x, int64_t Lin, int cb, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t s,
+                    int64_t pt, int64_t pl, const float *w, const float *bias, float *y, const oc_dw3_clamp *cl,
+                    float *scratch)
+{
+    int64_t Hp = OC_DW3_C8_HP(OH, s), Wp = OC_DW3_C8_WP(OW, s), L = OH * OW;
+    float *xin = scratch, *out = scratch + 8 * Hp * Wp;
+    /* channel rows: those past cb repeat the last one (their lanes are never stored) */
+    const float *xc[8];
+    for (int l = 0; l < 8; l++)
+        xc[l] = x + (l < cb ? l : cb - 1) * Lin;
+    /* the padded block [Hp][Wp][8]: input columns [0, cw) land at pl.. */
+    int64_t cw = W < Wp - pl ? W : Wp - pl, c8 = cw > 0 ? cw / 8 * 8 : 0;
+    __m256 z = _mm256_setzero_ps();
+    for (int64_t hp = 0; hp < Hp; hp++) {
+        int64_t ih = hp - pt;
+        float *d = xin + hp * Wp * 8;
+        if (ih < 0 || ih >= H || cw <= 0) {
+            for (int64_t q = 0; q < Wp; q++)
+                _mm256_storeu_ps(d + 8 * q, z);
+            continue;
+        }
+        for (int64_t q = 0; q < pl; q++)
+            _mm256_storeu_ps(d + 8 * q, z);
+        for (int64_t q = pl + cw; q < Wp; q++)
+            _mm256_storeu_ps(d + 8 * q, z);
+        const float *r[8];
+        for (int l = 0; l < 8; l++)
+            r[l] = xc[l] + ih * W;
+        float *dc = d + 8 * pl;
+        for (int64_t c = 0; c < c8; c += 8) {
+            __m256 v[8];
+            tr8(r, c, v);
+            for (int j = 0; j < 8; j++)
+                _mm256_storeu_ps(dc + 8 * (c + j), v[j]);
+        }
+        if (c8 < cw && cw >= 8) { /* the last 8 columns again, overlapping */
+            __m256 v[8];
+            tr8(r, cw - 8, v);
+            for (int j = 0; j < 8; j++)
+                _mm256_storeu_ps(dc + 8 * (cw - 8 + j), v[j]);
+        } else
+            for (int64_t c = c8; c < cw; c++)
+                for (int l = 0; l < 8; l++)
+                    dc[8 * c + l] = r[l][c];
+    }
+    /* weights and bias per lane, zero past cb */
+    float wt[9][8], bt[8];
+    for (int l = 0; l < 8; l++) {
+        for (int k = 0; k < 9; k++)
+            wt[k][l] = l < cb ? w[l * 9 + k] : 0.0f;
+        bt[l] = l < cb && bias ? bias[l] : 0.0f;
+    }
+    __m256 wv[9];
+    for (int k = 0; k < 9; k++)
+        wv[k] = _mm256_loadu_ps(wt[k]);
+    __m256 bv = _mm256_loadu_ps(bt);
+    int on = cl ? cl->on : 0;
+    __m256 lo = _mm256_set1_ps(cl ? cl->lo : 0.0f), hi = _mm256_set1_ps(cl ? cl->hi : 0.0f);
+    if (on == 1)
+        c8_sum(1, xin, Wp, OH, OW, s, wv, bv, lo, hi, out);
+    else if (on == 2)
+        c8_sum(2, xin, Wp, OH, OW, s, wv, bv, lo, hi, out);
+    else
+        c8_sum(0, xin, Wp, OH, OW, s, wv, bv, lo, hi, out);
+    /* back to cb planes of L outputs */
+    const float *po[8];
+    for (int i = 0; i < 8; i++)
+        po[i] = out + 8 * i;
+    int64_t p = 0;
+    for (; p + 8 <= L; p += 8) {
+        const float *r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = po[i] + 8 * p;
+        __m256 v[8];
+        tr8(r, 0, v);
+        for (int l = 0; l < cb; l++)
+            _mm256_storeu_ps(y + l * L + p, v[l]);
+    }
+    if (p < L && L >= 8) { /* the last 8 outputs again, overlapping */
+        const float *r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = po[i] + 8 * (L - 8);
+        __m256 v[8];
+        tr8(r, 0, v);
+        for (int l = 0; l < cb; l++)
+            _mm256_storeu_ps(y + l * L + L - 8, v[l]);
+    } else
+        for (; p < L; p++)
+            for (int l = 0; l < cb; l++)
+                y[l * L + p] = out[8 * p + l];
 }
 #endif

@@ -53,7 +53,7 @@ void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w
 void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
                             const float *w, float b, float *y, const oc_dw3_clamp *cl);
 
-/* The AVX2 planes (conv_depthwise_avx2.c): 8 lanes, no masked loads
+/* The AVX2 kernels (conv_depthwise_avx2.c): 8 lanes, no masked loads
  * (vmaskmovps was several times slower than a load on the Zen 1 class
  * EPYC this was measured on).
  *   s1: the plane is copied between zero guards of OC_DW3_S1_GUARD(W)
@@ -62,7 +62,7 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
  *       ANDed with per-chunk column masks, 16 int32 per chunk of 8
  *       outputs (OC_DW3_S1_MASKS_AVX2 in all); oc_dw3_s1_masks_avx2
  *       writes them and the guards once, the plane only its copy.
- *   s2: as the AVX-512 plane, 8 outputs per vector. */
+ *   s2: c8 below. */
 #define OC_DW3_S1_GUARD(W) ((W) + 16)
 #define OC_DW3_S1_GUARDED(H, W) ((H) * (W) + 2 * OC_DW3_S1_GUARD(W))
 #define OC_DW3_S1_MASKS_AVX2(H, W) (16 * (((H) * (W) + 7) / 8))
@@ -70,13 +70,24 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
 void oc_dw3_s1_masks_avx2(int64_t H, int64_t W, int32_t *masks, float *guard);
 void oc_dw3_s1_plane_avx2(const float *x, int64_t H, int64_t W, const float *w, float b, float *y,
                           const int32_t *masks, float *guard, const oc_dw3_clamp *cl);
-/* scratch: OC_DW3_S2_SCRATCH(W, OW, pl) floats: per 8-output chunk four
- * column masks and a flag, and five rows (OC_DW3_S2_ROWBUF floats each)
- * for the rows whose reads would leave the plane, copied with zeros
- * around them. */
-#define OC_DW3_S2_ROWBUF(W, OW, pl) ((pl) + 16 * (((OW) + 7) / 8) + (W) + 24)
-#define OC_DW3_S2_SCRATCH(W, OW, pl) (33 * (((OW) + 7) / 8) + 16 + 5 * OC_DW3_S2_ROWBUF(W, OW, pl))
-void oc_dw3_s2_plane_avx2(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
-                          const float *w, float b, float *y, const oc_dw3_clamp *cl, float *scratch);
-
+/* c8: 3x3, stride s (1 or 2), any pads, one input and one output
+ * channel per group: cb <= 8 channels at once (planes x + l * Lin, outputs
+ * y + l * OH * OW, weights w + 9 l, bias + l or NULL), transposed into a
+ * zero-padded block [Hp][Wp][8] with the channels innermost, summed with
+ * one FMA per tap for 8 channels (no shuffles: a stride-2 tap is a plain
+ * load 16 floats further on), and transposed back. This is the
+ * channel-blocked layout ONNX Runtime keeps between layers, built and
+ * undone per layer here. conv_depthwise.c takes it for stride 2 on AVX2
+ * machines: against the per-plane stride-2 kernel it replaced (even/odd
+ * shuffles), MobileNet-v2 in the model, batch 1, one thread, Zen 1 class
+ * EPYC: 112 -> 56 1.05 -> 0.79 ms, 56 -> 28 0.34 -> 0.25, 28 -> 14 0.155
+ * -> 0.084, 14 -> 7 0.150 -> 0.098. For stride 1 it was slower than the
+ * guarded plane at 7x7 and 14x14, so s = 1 is not dispatched. Scratch:
+ * OC_DW3_C8_SCRATCH floats. */
+#define OC_DW3_C8_HP(OH, s) (((OH) - 1) * (s) + 3)
+#define OC_DW3_C8_WP(OW, s) (((OW) - 1) * (s) + 3)
+#define OC_DW3_C8_SCRATCH(OH, OW, s) (8 * (OC_DW3_C8_HP(OH, s) * OC_DW3_C8_WP(OW, s) + (OH) * (OW)))
+void oc_dw3_c8_avx2(const float *x, int64_t Lin, int cb, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t s,
+                    int64_t pt, int64_t pl, const float *w, const float *bias, float *y, const oc_dw3_clamp *cl,
+                    float *scratch);
 #endif
