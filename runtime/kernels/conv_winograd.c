@@ -278,7 +278,7 @@ static int transform_at_run_time(const oc_kargs *a, const wino_geom *g, int flip
     if (!a->scratch)
         return oc_fail(a->d, "Conv (Winograd): no scratch for the run-time weight transform");
     wt_job j = {.w = a->in[1]->data, .packs = a->scratch, .g = g, .a = a, .stride = pack_stride(g), .flip = flip,
-                .rows = oc_sgemm_pack_mr()};
+                .rows = oc_sgemm_pack_mr(g->M)};
     if (a->tscratch_stride < sizeof(float) * wt_block_floats(g, j.rows))
         return oc_fail(a->d, "Conv (Winograd): per-thread scratch too small for the run-time weight transform");
     for (int xi = 0; xi < g->P; xi++)

@@ -89,7 +89,7 @@ int oc_gemm_prep(const oc_kargs *a, void *dst)
         /* B [N, K] is op(B)^T row for row: packed a band of panels at a
          * time, each band's pages of B given back once packed (VGG-11's
          * 411 MB fc6 weight is then not held twice while it is packed) */
-        int64_t mr = oc_sgemm_pack_mr(), band = (int64_t)(GEMM_PREP_BAND_BYTES / sizeof(float)) / p->k / mr * mr;
+        int64_t mr = oc_sgemm_pack_mr(p->n), band = (int64_t)(GEMM_PREP_BAND_BYTES / sizeof(float)) / p->k / mr * mr;
         band = band < mr ? mr : band;
         oc_sgemm_pack_a_header(p->n, p->k, dst);
         for (int64_t r0 = 0; r0 < p->n; r0 += band) {

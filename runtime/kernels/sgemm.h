@@ -97,8 +97,8 @@ void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int tran
  * oc_sgemm_pack_a_rows for row blocks [m0, m1) covering 0..M. A holds the
  * block: element (m, k) at A[(m - m0) * lda + k], or with trans_a at
  * A[k * lda + (m - m0)] (k major: a block of MR rows so laid out is copied
- * as it is). m0 must be a multiple of oc_sgemm_pack_mr(), m1 one too or M. */
-int oc_sgemm_pack_mr(void);
+ * as it is). m0 must be a multiple of oc_sgemm_pack_mr(M), m1 one too or M. */
+int oc_sgemm_pack_mr(int64_t M);
 #define OC_SGEMM_MR_MAX 8 /* the largest MR of any ISA */
 void oc_sgemm_pack_a_header(int64_t M, int64_t K, void *dst);
 void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const float *A, int64_t lda, int trans_a,

@@ -9,6 +9,10 @@
  * (the classic Haswell shape). A last panel of 8 columns or fewer uses one
  * vector, with masked loads and stores for a partial one; a remainder of
  * 1-3 columns past the vector width goes to the narrow kernel instead.
+ * A second table (oc_sgemm_ukr_avx2_m4) runs the same code as a 4 x 24
+ * tile (4 x 3 accumulators) for packs of 4-20 rows that MR = 6 would pad
+ * (sgemm.c pack_ukr_for): R, NV and the panel width are compile-time
+ * parameters of the inline bodies.
  *
  * Blocking (Zen 3: 32 KB L1D, 512 KB L2): KC = 256 (an A panel is 6 KB),
  * NB = 240 (a B block is 240 KB), MB = 576. */
@@ -21,6 +25,10 @@
 #include "epilogue.h"
 
 enum { MR = 6, NR = 16, VW = 8, KC = 256, NB = 240, MB = 576 };
+/* The second tile for packs whose row count the first one would pad:
+ * MR4 x NR4 = 4 rows x 24 columns = 4 x 3 ymm accumulators (again 12),
+ * per k 3 loads of B, 4 broadcasts, 12 FMAs. */
+enum { MR4 = 4, NR4 = 24 };
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -31,21 +39,21 @@ static __m256i lane_mask(int64_t n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* A finished full 6 x 16 tile stored with the common epilogues,
+/* A finished full R x 8 NV tile stored with the common epilogues,
  * branch-free, as store_tile3 in sgemm_avx512.c (the same flags, the
  * same operations, so the same bits as the general loop in tile_nv). */
-INLINE void store_tile2(const int LOADC, const int SH, const int RES, const int CLAMP, const int RELU,
-                        __m256 acc[MR][2], float *c, int64_t ldc, int rows, __m256 vb, const float *sh,
-                        const float *res, int64_t ldr, __m256 lo, __m256 hi)
+INLINE void store_tile2(const int R, const int NV, const int LOADC, const int SH, const int RES, const int CLAMP,
+                        const int RELU, __m256 acc[MR][3], float *c, int64_t ldc, int rows, __m256 vb,
+                        const float *sh, const float *res, int64_t ldr, __m256 lo, __m256 hi)
 {
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
         if (i >= rows)
             break;
         float *cr = c + i * ldc;
         __m256 srow = SH ? _mm256_set1_ps(sh[i]) : _mm256_setzero_ps();
-#pragma GCC unroll 2
-        for (int v = 0; v < 2; v++) {
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
             __m256 x = acc[i][v];
             if (LOADC)
                 x = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8 * v), x);
@@ -62,14 +70,17 @@ INLINE void store_tile2(const int LOADC, const int SH, const int RES, const int 
 
 #define STORE2_CASE(F)                                                                                           \
     case F:                                                                                                      \
-        store_tile2((F) & 1, ((F) >> 1) & 1, ((F) >> 2) & 1, ((F) >> 3) & 1, ((F) >> 4) & 1, acc, c, ldc, rows, \
-                    vb, shp, rp, ldr, lo, hi);                                                                   \
+        store_tile2(R, NV, (F) & 1, ((F) >> 1) & 1, ((F) >> 2) & 1, ((F) >> 3) & 1, ((F) >> 4) & 1, acc, c, ldc, \
+                    rows, vb, shp, rp, ldr, lo, hi);                                                            \
         return;
 
-INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
-                    int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
+/* An R-row tile (R = MR or MR4) of NV vectors (NV * 8 <= the tile's NR). */
+INLINE void tile_nv(const int R, const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c,
+                    int64_t ldc, int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m,
+                    int64_t n)
 {
-    __m256 acc[MR][2];
+    const int NRT = R == MR ? NR : NR4; /* the tile's full width */
+    __m256 acc[MR][3];
     /* The epilogue's residual tile is read only after the k loop: start
      * fetching it now so its cache misses overlap the FMAs (a Conv's
      * residual is often a whole activation that left the cache). */
@@ -80,20 +91,20 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
             _mm_prefetch(rr + NV * 32 - 4, _MM_HINT_T0);
         }
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 2
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
             acc[i][v] = _mm256_setzero_ps();
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; k++) {
-        __m256 bv[2];
-#pragma GCC unroll 2
+        __m256 bv[3];
+#pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
             bv[v] = _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 6
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < R; i++) {
             __m256 ai = _mm256_broadcast_ss(a + i);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
             for (int v = 0; v < NV; v++)
                 acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
         }
@@ -105,9 +116,12 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
          * MobileNet-v2's 1x1 convs with 16-24 outputs at 56x56 and 112x112,
          * in the model against ORT's profiler: 0.60-0.71 -> 0.92-0.97 of
          * ORT's time (Zen 1 class EPYC). */
-        if (NV == 2 && bw > NR)
-            _mm_prefetch((const char *)(b + 2 * NR), _MM_HINT_T0);
-        a += MR;
+        if (NV * 8 == NRT && bw > NRT) {
+            _mm_prefetch((const char *)(b + 2 * NRT), _MM_HINT_T0);
+            if (NRT > 16) /* a 24-float row piece can span three lines */
+                _mm_prefetch((const char *)(b + 2 * NRT + 16), _MM_HINT_T0);
+        }
+        a += R;
         b += bw;
     }
     __m256 vb = _mm256_set1_ps(beta);
@@ -119,7 +133,7 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
     int act = ep ? ep->act : OC_ACT_NONE, per_col = ep && ep->per_col;
     const float *res = ep && ep->has_residual ? e->res : NULL;
     int reg_act = act == OC_ACT_NONE || act == OC_ACT_RELU || act == OC_ACT_CLIP;
-    if (NV == 2 && full && reg_act && !per_col) { /* full tiles, the common epilogues: branch-free */
+    if (NV * 8 == NRT && full && reg_act && !per_col) { /* full tiles, the common epilogues: branch-free */
         const float *shp = e && e->shift ? e->shift + m : NULL, *rp = res ? res + m * e->ldr + n : NULL;
         int64_t ldr = res ? e->ldr : 0;
         __m256 lo = _mm256_set1_ps(act == OC_ACT_CLIP ? ep->alpha : 0.0f);
@@ -129,13 +143,13 @@ INLINE void tile_nv(const int NV, int64_t kc, const float *a, const float *b, in
         }
     }
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
         if (i >= rows)
             break;
         float *cr = c + i * ldc;
         const float *rr = res ? res + (m + i) * e->ldr + n : NULL;
         __m256 srow = e && e->shift && !per_col ? _mm256_set1_ps(e->shift[m + i]) : _mm256_setzero_ps();
-#pragma GCC unroll 2
+#pragma GCC unroll 3
         for (int v = 0; v < NV; v++) {
             __m256 x = acc[i][v];
             int whole = full || v < NV - 1;
@@ -169,9 +183,9 @@ static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, flo
                      int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
     if (cols > 8)
-        tile_nv(2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+        tile_nv(MR, 2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
     else
-        tile_nv(1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+        tile_nv(MR, 1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
 }
 
 static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
@@ -180,14 +194,31 @@ static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *
     tile_epi(kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
 }
 
-/* The narrow kernel (sgemm_ukr.h): r <= 3 columns over G panels of 6 rows
- * at once, one ymm per panel and column. A panel row is 6 floats, so each
- * load takes 8 (2 from the next k, or the slack after the last panel:
- * packs and scratch keep 2 floats past it) and lanes 6-7 are never stored.
- * G * r <= 12 accumulators of the 16 registers; G >= 4 covers the FMA
- * latency. */
-INLINE void narrow_rg(const int R, const int G, int64_t kc, const float *a, int64_t astride, int rows, const float *b,
-                      int64_t bw, float *c, int64_t ldc, float beta, int load_c)
+static void tile_epi4(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
+                      int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
+{
+    if (cols > 16)
+        tile_nv(MR4, 3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else if (cols > 8)
+        tile_nv(MR4, 2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else
+        tile_nv(MR4, 1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+}
+
+static void tile4(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
+                  float beta, int load_c)
+{
+    tile_epi4(kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
+}
+
+/* The narrow kernel (sgemm_ukr.h): r <= 3 columns over G panels of R
+ * rows (6, or 4 for the 4 x 24 tile) at once, one ymm per panel and
+ * column. A panel row is R floats, so each load takes 8 (the rest from the
+ * next k, or the slack after the last panel: packs and scratch keep 16
+ * floats past it) and lanes R-7 are never stored. G * r <= 12 accumulators
+ * of the 16 registers; G >= 4 covers the FMA latency. */
+INLINE void narrow_rg(const int RR, const int R, const int G, int64_t kc, const float *a, int64_t astride, int rows,
+                      const float *b, int64_t bw, float *c, int64_t ldc, float beta, int load_c)
 {
     __m256 acc[8][3];
 #pragma GCC unroll 8
@@ -202,7 +233,7 @@ INLINE void narrow_rg(const int R, const int G, int64_t kc, const float *a, int6
             bk[j] = _mm256_broadcast_ss(b + k * bw + j);
 #pragma GCC unroll 8
         for (int g = 0; g < G; g++) {
-            __m256 x = _mm256_loadu_ps(a + g * astride + k * MR);
+            __m256 x = _mm256_loadu_ps(a + g * astride + k * RR);
 #pragma GCC unroll 3
             for (int j = 0; j < R; j++)
                 acc[g][j] = _mm256_fmadd_ps(x, bk[j], acc[g][j]);
@@ -212,28 +243,40 @@ INLINE void narrow_rg(const int R, const int G, int64_t kc, const float *a, int6
         for (int j = 0; j < R; j++) {
             float t[8];
             _mm256_storeu_ps(t, acc[g][j]);
-            for (int i = 0; i < MR && g * MR + i < rows; i++) {
-                float *cp = c + (g * MR + i) * ldc + j;
+            for (int i = 0; i < RR && g * RR + i < rows; i++) {
+                float *cp = c + (g * RR + i) * ldc + j;
                 *cp = load_c ? fmaf(beta, *cp, t[i]) : t[i];
             }
         }
 }
 
-#define NARROW_CASE(R, G)                                                                                          \
-    for (; rows >= (G) * MR || ((G) == 1 && rows > 0); rows -= (G) * MR, a += (G) * astride, c += (G) * MR * ldc) \
-        narrow_rg(R, G, kc, a, astride, rows, b, bw, c, ldc, beta, load_c);
+#define NARROW_CASE(RR, R, G)                                                                                 \
+    for (; rows >= (G) * (RR) || ((G) == 1 && rows > 0); rows -= (G) * (RR), a += (G) * astride, c += (G) * (RR) * ldc) \
+        narrow_rg(RR, R, G, kc, a, astride, rows, b, bw, c, ldc, beta, load_c);
+
+INLINE void narrow_r(const int RR, int64_t kc, const float *a, int64_t astride, int rows, const float *b, int64_t bw,
+                     int r, float *c, int64_t ldc, float beta, int load_c)
+{
+    switch (r) {
+    case 1:
+        NARROW_CASE(RR, 1, 8) NARROW_CASE(RR, 1, 1) break;
+    case 2:
+        NARROW_CASE(RR, 2, 6) NARROW_CASE(RR, 2, 1) break;
+    default:
+        NARROW_CASE(RR, 3, 4) NARROW_CASE(RR, 3, 1) break;
+    }
+}
 
 static void narrow(int64_t kc, const float *a, int64_t astride, int rows, const float *b, int64_t bw, int r, float *c,
                    int64_t ldc, float beta, int load_c)
 {
-    switch (r) {
-    case 1:
-        NARROW_CASE(1, 8) NARROW_CASE(1, 1) break;
-    case 2:
-        NARROW_CASE(2, 6) NARROW_CASE(2, 1) break;
-    default:
-        NARROW_CASE(3, 4) NARROW_CASE(3, 1) break;
-    }
+    narrow_r(MR, kc, a, astride, rows, b, bw, r, c, ldc, beta, load_c);
+}
+
+static void narrow4(int64_t kc, const float *a, int64_t astride, int rows, const float *b, int64_t bw, int r, float *c,
+                    int64_t ldc, float beta, int load_c)
+{
+    narrow_r(MR4, kc, a, astride, rows, b, bw, r, c, ldc, beta, load_c);
 }
 
 /* In-register 8 x 8 transpose: x[i][j] becomes x[j][i]. */
@@ -256,19 +299,20 @@ static inline void transpose8(__m256 x[8])
     }
 }
 
-/* A panels, 6 rows at a time: trans_a rows are contiguous (a masked
- * vector per k); otherwise 6 rows x 8 k (two zero rows) are transposed in
- * registers and 6 lanes of each result stored. */
-static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
-                   int64_t stride)
+/* A panels, R rows at a time (6, or 4 for the 4 x 24 tile): trans_a
+ * rows are contiguous (a masked vector per k); otherwise R rows x 8 k
+ * (the other rows zero) are transposed in registers and R lanes of each
+ * result stored. */
+INLINE void pack_a_r(const int R, int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha,
+                     float *dst, int64_t stride)
 {
     __m256 va = _mm256_set1_ps(alpha);
-    __m256i six = lane_mask(MR);
-    int64_t full = rows / MR * MR;
-    for (int64_t r = 0; r < full; r += MR, dst += stride) {
+    __m256i lanes = lane_mask(R);
+    int64_t full = rows / R * R;
+    for (int64_t r = 0; r < full; r += R, dst += stride) {
         if (trans_a) {
             for (int64_t k = 0; k < kc; k++)
-                _mm256_maskstore_ps(dst + k * MR, six, _mm256_mul_ps(va, _mm256_maskload_ps(a + k * lda + r, six)));
+                _mm256_maskstore_ps(dst + k * R, lanes, _mm256_mul_ps(va, _mm256_maskload_ps(a + k * lda + r, lanes)));
             continue;
         }
         const float *s = a + r * lda;
@@ -276,26 +320,38 @@ static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int tr
         for (; k + 8 <= kc; k += 8) {
             __m256 x[8];
             for (int i = 0; i < 8; i++)
-                x[i] = i < MR ? _mm256_mul_ps(va, _mm256_loadu_ps(s + i * lda + k)) : _mm256_setzero_ps();
+                x[i] = i < R ? _mm256_mul_ps(va, _mm256_loadu_ps(s + i * lda + k)) : _mm256_setzero_ps();
             transpose8(x);
             for (int j = 0; j < 8; j++)
-                _mm256_maskstore_ps(dst + (k + j) * MR, six, x[j]);
+                _mm256_maskstore_ps(dst + (k + j) * R, lanes, x[j]);
         }
         for (; k < kc; k++)
-            for (int i = 0; i < MR; i++)
-                dst[k * MR + i] = alpha * s[i * lda + k];
+            for (int i = 0; i < R; i++)
+                dst[k * R + i] = alpha * s[i * lda + k];
     }
     if (full < rows)
-        oc_sgemm_pack_a_c(MR, rows - full, kc, trans_a ? a + full : a + full * lda, lda, trans_a, alpha, dst, stride);
+        oc_sgemm_pack_a_c(R, rows - full, kc, trans_a ? a + full : a + full * lda, lda, trans_a, alpha, dst, stride);
+}
+
+static void pack_a(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                   int64_t stride)
+{
+    pack_a_r(MR, rows, kc, a, lda, trans_a, alpha, dst, stride);
+}
+
+static void pack_a4(int64_t rows, int64_t kc, const float *a, int64_t lda, int trans_a, float alpha, float *dst,
+                    int64_t stride)
+{
+    pack_a_r(MR4, rows, kc, a, lda, trans_a, alpha, dst, stride);
 }
 
 /* op(B) = B^T (B stored N x K): 8 columns x 8 k at a time, transposed in
  * registers; leftover columns and k one by one; padding columns zero. */
-static void pack_b_trans(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *dst)
+INLINE void pack_b_trans(const int P, int64_t kc, int64_t nc, const float *b, int64_t ldb, float *dst)
 {
     int64_t k8 = kc / 8 * 8;
-    for (int64_t n = 0; n < nc; n += NR) {
-        int64_t cols = nc - n < NR ? nc - n : NR;
+    for (int64_t n = 0; n < nc; n += P) {
+        int64_t cols = nc - n < P ? nc - n : P;
         int64_t w = (cols + VW - 1) / VW * VW, j8 = cols / 8 * 8;
         float *d = dst + n * kc;
         for (int64_t j = 0; j < j8; j += 8) {
@@ -322,25 +378,27 @@ static void pack_b_trans(int64_t kc, int64_t nc, const float *b, int64_t ldb, fl
  * comes from DRAM, row after row). */
 enum { PACK_PREFETCH_ROWS = 4 };
 
-static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
+/* B panels P columns wide (NR, or NR4 for the 4 x 24 tile). */
+INLINE void pack_b_p(const int P, int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
 {
     if (trans_b) {
-        pack_b_trans(kc, nc, b, ldb, dst);
+        pack_b_trans(P, kc, nc, b, ldb, dst);
         return;
     }
     /* Row by row: each row of B is read once, contiguously, and its pieces
      * go to the panels (which live in L2). */
-    int64_t wlast = ((nc % NR ? nc % NR : NR) + VW - 1) / VW * VW, nfull = nc / NR * NR;
+    int64_t wlast = ((nc % P ? nc % P : P) + VW - 1) / VW * VW, nfull = nc / P * P;
     for (int64_t k = 0; k < kc; k++) {
         const float *s = b + k * ldb;
         if (k + PACK_PREFETCH_ROWS < kc)
             for (int64_t j = 0; j < nc; j += 16)
                 _mm_prefetch((const char *)(s + PACK_PREFETCH_ROWS * ldb + j), _MM_HINT_T0);
         int64_t n = 0;
-        for (; n < nfull; n += NR) {
-            float *d = dst + n * kc + k * NR;
-            _mm256_storeu_ps(d, _mm256_loadu_ps(s + n));
-            _mm256_storeu_ps(d + 8, _mm256_loadu_ps(s + n + 8));
+        for (; n < nfull; n += P) {
+            float *d = dst + n * kc + k * P;
+#pragma GCC unroll 3
+            for (int v = 0; v < P / 8; v++)
+                _mm256_storeu_ps(d + 8 * v, _mm256_loadu_ps(s + n + 8 * v));
         }
         if (n < nc) {
             float *d = dst + n * kc + k * wlast;
@@ -348,6 +406,16 @@ static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int tran
                 _mm256_storeu_ps(d + j, _mm256_maskload_ps(s + n + j, lane_mask(nc - n - j)));
         }
     }
+}
+
+static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
+{
+    pack_b_p(NR, kc, nc, b, ldb, trans_b, dst);
+}
+
+static void pack_b4(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst)
+{
+    pack_b_p(NR4, kc, nc, b, ldb, trans_b, dst);
 }
 
 static void epi(const oc_sgemm_epi *e, float *c, int64_t ldc, int rows, int cols, int64_t m, int64_t n)
@@ -382,5 +450,10 @@ const oc_sgemm_ukr oc_sgemm_ukr_avx2 = {.isa = OC_ISA_AVX2, .mr = MR, .nr = NR, 
                                         .mb = MB, .tile = tile, .narrow = narrow, .narrow_max = 3,
                                         .narrow_panels = 24, .pack_a = pack_a, .pack_b = pack_b, .epi = epi,
                                         .tile_epi = tile_epi};
+
+const oc_sgemm_ukr oc_sgemm_ukr_avx2_m4 = {.isa = OC_ISA_AVX2, .mr = MR4, .nr = NR4, .vw = VW, .kc = KC, .nb = NB,
+                                           .mb = MB, .tile = tile4, .narrow = narrow4, .narrow_max = 3,
+                                           .narrow_panels = 36, .pack_a = pack_a4, .pack_b = pack_b4, .epi = epi,
+                                           .tile_epi = tile_epi4};
 
 #endif

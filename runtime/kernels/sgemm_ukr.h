@@ -77,6 +77,7 @@ void oc_sgemm_pack_a_c(int mr, int64_t rows, int64_t kc, const float *a, int64_t
 #define OC_SGEMM_X86 1
 extern const oc_sgemm_ukr oc_sgemm_ukr_avx512;
 extern const oc_sgemm_ukr oc_sgemm_ukr_avx2;
+extern const oc_sgemm_ukr oc_sgemm_ukr_avx2_m4; /* AVX2 4 x 24 tile: packs of few rows (sgemm.c pack_ukr_for) */
 #endif
 
 #endif

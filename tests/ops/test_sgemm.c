@@ -40,12 +40,16 @@ static const shape shapes[] = {
     {16, 96, 769},  {9, 49, 385},  {129, 129, 129}, {1, 300, 65}, {300, 1, 65}, {64, 200, 147}, {6, 16, 256},
     {13, 1000, 5},  {12, 33, 1},   {24, 97, 1025}, {70, 196, 40}, {200, 50, 30}, {41, 4, 9}, {100, 2, 300},
     {257, 147, 20},
+    /* 4, 8, 16 or 20 rows: AVX2 packs use the 4 x 24 tile; N past its full
+     * panels: 1 and 3 columns (narrow), 2 with 16 in a tile, 21 (a partial
+     * 3-vector tile), 6 (a partial vector), K over two slices */
+    {16, 49, 40},   {8, 115, 27},  {20, 90, 33},  {20, 21, 70},  {4, 30, 513}, {16, 3136, 24},
 };
 
 /* Large enough (> 1M multiply-adds) for the threaded entries to split:
  * over M with N remainders, over N in vector and in NR-panel units. */
 static const shape split_shapes[] = {
-    {600, 49, 40}, {1000, 19, 60}, {40, 2000, 14}, {24, 1100, 41}, {300, 300, 12},
+    {600, 49, 40}, {1000, 19, 60}, {40, 2000, 14}, {24, 1100, 41}, {300, 300, 12}, {16, 3000, 30},
 };
 
 enum { E_GENERAL, E_PACKED, E_PACKED_SUB, E_THREADED, E_PACKED_THREADED, E_COUNT };
@@ -154,7 +158,7 @@ static void run_case(const shape *s, const operands *o, int entry, int variant, 
         Ap = malloc(oc_sgemm_pack_a_bytes(M, K));
         oc_sgemm_pack_a(M, K, A, lda, ta, Ap);
         int mr = oc_sgemm_packed_mr(Ap);
-        CHECK(mr == oc_sgemm_mr(), "pack mr %d vs %d", mr, oc_sgemm_mr());
+        CHECK(mr == oc_sgemm_pack_mr(M), "pack mr %d vs %d", mr, oc_sgemm_pack_mr(M));
         if (entry == E_PACKED_SUB || (entry == E_PACKED_THREADED && variant % 2)) {
             m0 = M > mr ? mr : 0;
             m1 = M - M / 4;
