@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXC_WERROR=ON
 cmake --build build -j"$jobs"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DONNXC_SANITIZE=ON -DONNXC_WERROR=ON
+# -O1, as AddressSanitizer's documentation advises: at -O0 the vector
+# kernels' inlined intrinsics ran 4-5x slower (grad.conv_pool 1149 s ->
+# 238 s, ops.conv 415 -> 121 on a 2-core Zen 1 class EPYC), the same checks
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DONNXC_SANITIZE=ON -DONNXC_WERROR=ON
 cmake --build build-asan -j"$jobs"
 echo "== tests: release build =="
 ctest --test-dir build --output-on-failure -j"$jobs" | tee build/ctest-release.log
