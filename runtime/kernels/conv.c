@@ -632,8 +632,16 @@ int oc_conv_prep(const oc_kargs *a, void *dst)
     const oc_conv_params *p = a->p;
     int64_t mg = p->cout / p->group, ck = p->cin / p->group * prod(p->k, p->nsp);
     size_t stride = pack_stride(p);
-    for (int64_t g = 0; g < p->group; g++)
-        oc_sgemm_pack_a(mg, ck, (const float *)a->in[1]->data + g * mg * ck, ck, 0, (unsigned char *)dst + g * stride);
+    /* column blocks of a conv wider than 1x1 gather B (conv_cols_task) */
+    int gathered = ONNXC_CONV_IMPLICIT && !p->pointwise;
+    for (int64_t g = 0; g < p->group; g++) {
+        const float *w = (const float *)a->in[1]->data + g * mg * ck;
+        unsigned char *d = (unsigned char *)dst + g * stride;
+        if (gathered)
+            oc_sgemm_pack_a_gathered(mg, ck, w, ck, 0, d);
+        else
+            oc_sgemm_pack_a(mg, ck, w, ck, 0, d);
+    }
     return 0;
 }
 

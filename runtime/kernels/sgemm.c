@@ -113,12 +113,16 @@ static const oc_sgemm_ukr *ukr_for(oc_isa isa)
  * 32.8 vs 30.2, 16 x 49 x 40 21.0 vs 18.4; 32 x 784 x 192 34.0 vs 33.2,
  * 32 x 12544 x 27 16.2 vs 16.6 (a wash, so 32 stays), 64 x 3136 x 576 27.4
  * vs 32.2 (worse). In MobileNet-v2 against ONNX Runtime's per-layer
- * times, its 1x1 conv 32 -> 16 at 112x112 went 0.462 -> 0.435 ms. */
-static const oc_sgemm_ukr *pack_ukr_for(int64_t M)
+ * times, its 1x1 conv 32 -> 16 at 112x112 went 0.462 -> 0.435 ms.
+ * Against packed (gathered) B, whose panels stream from L1/L2 in order,
+ * 28 and 32 rows take it too: MobileNet-v2's stem (32 x 12544 x 27, B
+ * gathered) went 1.103 -> 1.028 ms in the model against ONNX Runtime's
+ * 0.94. */
+static const oc_sgemm_ukr *pack_ukr_for(int64_t M, int gathered)
 {
     const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
 #ifdef OC_SGEMM_X86
-    if (u == &oc_sgemm_ukr_avx2 && M > 0 && M <= 20 && M % 6 && M % 4 == 0)
+    if (u == &oc_sgemm_ukr_avx2 && M > 0 && M <= (gathered ? 32 : 20) && M % 6 && M % 4 == 0)
         return &oc_sgemm_ukr_avx2_m4;
 #endif
     return u;
@@ -187,9 +191,8 @@ static void pack_tail(const oc_sgemm_ukr *u, int64_t M, int64_t K, void *dst)
     memset((unsigned char *)dst + used, 0, 16 * sizeof(float) + OC_SGEMM_PREFETCH_TAIL);
 }
 
-void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
+static void pack_with(const oc_sgemm_ukr *u, int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
 {
-    const oc_sgemm_ukr *u = pack_ukr_for(M);
     pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
     memcpy(dst, &h, sizeof h);
     if (M > 0 && K > 0)
@@ -201,11 +204,21 @@ void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int tran
     pack_tail(u, M, K, dst);
 }
 
-int oc_sgemm_pack_mr(int64_t M) { return pack_ukr_for(M)->mr; }
+void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
+{
+    pack_with(pack_ukr_for(M, 0), M, K, A, lda, trans_a, dst);
+}
+
+void oc_sgemm_pack_a_gathered(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst)
+{
+    pack_with(pack_ukr_for(M, 1), M, K, A, lda, trans_a, dst);
+}
+
+int oc_sgemm_pack_mr(int64_t M) { return pack_ukr_for(M, 0)->mr; }
 
 void oc_sgemm_pack_a_header(int64_t M, int64_t K, void *dst)
 {
-    const oc_sgemm_ukr *u = pack_ukr_for(M);
+    const oc_sgemm_ukr *u = pack_ukr_for(M, 0);
     pack_hdr h = {PACK_MAGIC, (int32_t)u->isa, u->mr, 0, M, K, {0}};
     memcpy(dst, &h, sizeof h);
     pack_tail(u, M, K, dst);
@@ -214,7 +227,7 @@ void oc_sgemm_pack_a_header(int64_t M, int64_t K, void *dst)
 void oc_sgemm_pack_a_rows(int64_t M, int64_t K, int64_t m0, int64_t m1, const float *A, int64_t lda, int trans_a,
                           void *dst)
 {
-    const oc_sgemm_ukr *u = pack_ukr_for(M);
+    const oc_sgemm_ukr *u = pack_ukr_for(M, 0);
     if (m1 <= m0 || K <= 0 || m0 % u->mr)
         return;
     float *base = (float *)((unsigned char *)dst + sizeof(pack_hdr));

@@ -92,6 +92,11 @@ size_t oc_sgemm_scratch_bytes(void);
 #define OC_SGEMM_PREFETCH_TAIL 4096
 size_t oc_sgemm_pack_a_bytes(int64_t M, int64_t K);
 void oc_sgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst);
+/* The same, for an A whose products will gather B (oc_sgemm_packed_gather:
+ * B packed into panels, not read in place), which lets a few more row
+ * counts take a tile that pads fewer rows (sgemm.c pack_ukr_for). Any
+ * entry point still accepts the pack. */
+void oc_sgemm_pack_a_gathered(int64_t M, int64_t K, const float *A, int64_t lda, int trans_a, void *dst);
 /* The same pack built a row block at a time (by several threads, or from
  * rows computed just before): oc_sgemm_pack_a_header once, then
  * oc_sgemm_pack_a_rows for row blocks [m0, m1) covering 0..M. A holds the
