@@ -386,6 +386,18 @@ typedef struct dw_job {
     int fast; /* dw3_fast: the ISA planes */
 } dw_job;
 
+#ifdef OC_DW_X86
+/* ReLU and Clip with no residual: clamped at the ISA kernels' store. */
+static oc_dw3_clamp store_clamp(const oc_conv_params *p, const float *res)
+{
+    if (!res && p->ep.act == OC_ACT_RELU)
+        return (oc_dw3_clamp){1, 0.0f, INFINITY};
+    if (!res && p->ep.act == OC_ACT_CLIP)
+        return (oc_dw3_clamp){2, p->ep.alpha, p->ep.beta};
+    return (oc_dw3_clamp){0, 0.0f, 0.0f};
+}
+#endif
+
 static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     const dw_job *j = ctx;
@@ -405,12 +417,7 @@ static void dw_task(void *ctx, int64_t b, int64_t e, int tid)
         oc_dw3_s1_masks_avx512(g->H, g->W, (uint16_t *)pad);
     else if (fast == 3)
         oc_dw3_s1_masks_avx2(g->H, g->W, (int32_t *)pad, pad + OC_DW3_S1_MASKS_AVX2(g->H, g->W));
-    /* ReLU and Clip with no residual: clamped at the store */
-    oc_dw3_clamp cl = {0, 0.0f, 0.0f};
-    if (!res && p->ep.act == OC_ACT_RELU)
-        cl = (oc_dw3_clamp){1, 0.0f, INFINITY};
-    else if (!res && p->ep.act == OC_ACT_CLIP)
-        cl = (oc_dw3_clamp){2, p->ep.alpha, p->ep.beta};
+    oc_dw3_clamp cl = store_clamp(p, res);
 #endif
     for (int64_t u = b; u < e; u++) {
         int64_t n = u / G, grp = u % G;
@@ -566,11 +573,7 @@ static void dw_c8_task(void *ctx, int64_t b, int64_t e, int tid)
     float *scr = (float *)(a->tscratch + (size_t)tid * a->tscratch_stride);
     int64_t C = p->cout, nb = (C + 7) / 8, L = g->OH * g->OW, Lin = g->H * g->W;
     int active = oc_epilogue_active(&p->ep);
-    oc_dw3_clamp cl = {0, 0.0f, 0.0f};
-    if (!j->res && p->ep.act == OC_ACT_RELU)
-        cl = (oc_dw3_clamp){1, 0.0f, INFINITY};
-    else if (!j->res && p->ep.act == OC_ACT_CLIP)
-        cl = (oc_dw3_clamp){2, p->ep.alpha, p->ep.beta};
+    oc_dw3_clamp cl = store_clamp(p, j->res);
     for (int64_t u = b; u < e; u++) {
         int64_t n = u / nb, c0 = (u % nb) * 8;
         int cb = (int)(C - c0 < 8 ? C - c0 : 8);

@@ -179,36 +179,40 @@ INLINE void tile_nv(const int R, const int NV, int64_t kc, const float *a, const
             oc_act_apply(act, ep->alpha, ep->beta, c + i * ldc, cols);
 }
 
+/* The narrowest R-row tile that covers cols: 1, 2 or (4 x 24 only) 3 vectors. */
+INLINE void tile_r(const int R, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
+                   int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
+{
+    if (R == MR4 && cols > 16)
+        tile_nv(R, 3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else if (cols > 8)
+        tile_nv(R, 2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else
+        tile_nv(R, 1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+}
+
 static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
                      int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
-    if (cols > 8)
-        tile_nv(MR, 2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
-    else
-        tile_nv(MR, 1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    tile_r(MR, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
 }
 
 static void tile(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
                  float beta, int load_c)
 {
-    tile_epi(kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
+    tile_r(MR, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
 }
 
 static void tile_epi4(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
                       int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
-    if (cols > 16)
-        tile_nv(MR4, 3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
-    else if (cols > 8)
-        tile_nv(MR4, 2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
-    else
-        tile_nv(MR4, 1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    tile_r(MR4, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
 }
 
 static void tile4(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows, int cols,
                   float beta, int load_c)
 {
-    tile_epi4(kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
+    tile_r(MR4, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, NULL, 0, 0);
 }
 
 /* The narrow kernel (sgemm_ukr.h): r <= 3 columns over G panels of R
