@@ -74,12 +74,13 @@ INLINE void store_tile2(const int R, const int NV, const int LOADC, const int SH
                     rows, vb, shp, rp, ldr, lo, hi);                                                            \
         return;
 
-/* An R-row tile (R = MR or MR4) of NV vectors (NV * 8 <= the tile's NR). */
-INLINE void tile_nv(const int R, const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c,
+/* An R-row tile of NV vectors (NV * 8 <= the tile's NR) on panels of PS
+ * rows (PS = MR or MR4; R = PS, or fewer for a pack's last panel). */
+INLINE void tile_nv(const int R, const int PS, const int NV, int64_t kc, const float *a, const float *b, int64_t bw, float *c,
                     int64_t ldc, int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m,
                     int64_t n)
 {
-    const int NRT = R == MR ? NR : NR4; /* the tile's full width */
+    const int NRT = PS == MR ? NR : NR4; /* the tile's full width */
     __m256 acc[MR][3];
     /* The epilogue's residual tile is read only after the k loop: start
      * fetching it now so its cache misses overlap the FMAs (a Conv's
@@ -121,7 +122,7 @@ INLINE void tile_nv(const int R, const int NV, int64_t kc, const float *a, const
             if (NRT > 16) /* a 24-float row piece can span three lines */
                 _mm_prefetch((const char *)(b + 2 * NRT + 16), _MM_HINT_T0);
         }
-        a += R;
+        a += PS;
         b += bw;
     }
     __m256 vb = _mm256_set1_ps(beta);
@@ -179,16 +180,32 @@ INLINE void tile_nv(const int R, const int NV, int64_t kc, const float *a, const
             oc_act_apply(act, ep->alpha, ep->beta, c + i * ldc, cols);
 }
 
-/* The narrowest R-row tile that covers cols: 1, 2 or (4 x 24 only) 3 vectors. */
+/* The narrowest tile that covers rows x cols on panels of R rows: 1, 2 or
+ * (4 x 24 only) 3 vectors; and for a pack's last panel with 1-4 of its 6
+ * (or 1-2 of its 4) rows, a 2- or 4-row tile, which issues a third to two
+ * thirds of the FMAs the full tile would spend on padding rows: a pack of
+ * 32 rows is then 5 1/3 full tiles' work instead of 6. */
+INLINE void tile_rw(const int R, const int PS, int64_t kc, const float *a, const float *b, int64_t bw, float *c,
+                    int64_t ldc, int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m,
+                    int64_t n)
+{
+    if (PS == MR4 && cols > 16)
+        tile_nv(R, PS, 3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else if (cols > 8)
+        tile_nv(R, PS, 2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else
+        tile_nv(R, PS, 1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+}
+
 INLINE void tile_r(const int R, int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc,
                    int rows, int cols, float beta, int load_c, const oc_sgemm_epi *e, int64_t m, int64_t n)
 {
-    if (R == MR4 && cols > 16)
-        tile_nv(R, 3, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
-    else if (cols > 8)
-        tile_nv(R, 2, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    if (rows <= 2)
+        tile_rw(2, R, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+    else if (R == MR && rows <= 4)
+        tile_rw(4, R, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
     else
-        tile_nv(R, 1, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
+        tile_rw(R, R, kc, a, b, bw, c, ldc, rows, cols, beta, load_c, e, m, n);
 }
 
 static void tile_epi(int64_t kc, const float *a, const float *b, int64_t bw, float *c, int64_t ldc, int rows,
