@@ -236,6 +236,7 @@ static int prepare_releasing(oc_plan *p, const oc_graph *g, const int *vof, oc_d
     }
     /* which preps consume their constants, and whether all may take huge pages */
     int all_huge = 1;
+    size_t advised = 0; /* prep bytes [0, advised) already advised */
     for (int s = 0; s < p->n_steps; s++) {
         oc_step *st = &p->steps[s];
         unsigned mask = st->prep_bytes ? oc_kernel_get(st->kernel)->prep_inputs : 0;
@@ -267,8 +268,22 @@ static int prepare_releasing(oc_plan *p, const oc_graph *g, const int *vof, oc_d
          * huge pages. Not a mix: with VGG-16's convs on huge pages and
          * fc6/fc7 on 4 KB, fc6 took 85 ms instead of 17 in half the runs
          * (batch 1, one thread; not understood, measured). */
-        if ((!st->prep_consume || all_huge) && st->prep_bytes)
-            oc_advise_huge(p->prep + st->prep_offset, st->prep_bytes);
+        if ((!st->prep_consume || all_huge) && st->prep_bytes && st->prep_offset >= advised) {
+            /* the run of consecutive such packs in one call: advice is
+             * rounded inwards to whole 2 MB pages, so packs smaller than
+             * that advised one by one got none (all of MobileNet-v2's) */
+            size_t e = st->prep_offset + st->prep_bytes;
+            for (int t = s + 1; t < p->n_steps; t++) {
+                const oc_step *nt = &p->steps[t];
+                if (!nt->prep_bytes)
+                    continue;
+                if (nt->prep_offset != e || (nt->prep_consume && !all_huge))
+                    break;
+                e += nt->prep_bytes;
+            }
+            oc_advise_huge(p->prep + st->prep_offset, e - st->prep_offset);
+            advised = e;
+        }
         if (oc_plan_prepare_step(p, s, d))
             goto out;
         for (int i = 0; i < st->n_in && i < 32; i++) {
