@@ -142,51 +142,23 @@ static inline __attribute__((always_inline)) void c8_sum(const int ON, const flo
     }
 }
 
+/* Output rows per band: the band's padded input rows [(band - 1) s + 3]
+ * x Wp x 8 floats stay within C8_BAND_BYTES (in L1/L2 while summed)
+ * instead of the whole plane's block (112 -> 56: 408 KB, most of L2). */
+#define C8_BAND_BYTES (48 << 10)
+
 void oc_dw3_c8_avx2(const float *x, int64_t Lin, int cb, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t s,
                     int64_t pt, int64_t pl, const float *w, const float *bias, float *y, const oc_dw3_clamp *cl,
                     float *scratch)
 {
-    int64_t Hp = OC_DW3_C8_HP(OH, s), Wp = OC_DW3_C8_WP(OW, s), L = OH * OW;
-    float *xin = scratch, *out = scratch + 8 * Hp * Wp;
+    int64_t Wp = OC_DW3_C8_WP(OW, s), L = OH * OW;
+    int64_t band = ((int64_t)C8_BAND_BYTES / (Wp * 32) - 3) / s + 1;
+    band = band < 1 ? 1 : band > OH ? OH : band;
+    float *xin = scratch, *out = scratch + 8 * ((band - 1) * s + 3) * Wp;
     /* channel rows: those past cb repeat the last one (their lanes are never stored) */
     const float *xc[8];
     for (int l = 0; l < 8; l++)
         xc[l] = x + (l < cb ? l : cb - 1) * Lin;
-    /* the padded block [Hp][Wp][8]: input columns [0, cw) land at pl.. */
-    int64_t cw = W < Wp - pl ? W : Wp - pl, c8 = cw > 0 ? cw / 8 * 8 : 0;
-    __m256 z = _mm256_setzero_ps();
-    for (int64_t hp = 0; hp < Hp; hp++) {
-        int64_t ih = hp - pt;
-        float *d = xin + hp * Wp * 8;
-        if (ih < 0 || ih >= H || cw <= 0) {
-            for (int64_t q = 0; q < Wp; q++)
-                _mm256_storeu_ps(d + 8 * q, z);
-            continue;
-        }
-        for (int64_t q = 0; q < pl; q++)
-            _mm256_storeu_ps(d + 8 * q, z);
-        for (int64_t q = pl + cw; q < Wp; q++)
-            _mm256_storeu_ps(d + 8 * q, z);
-        const float *r[8];
-        for (int l = 0; l < 8; l++)
-            r[l] = xc[l] + ih * W;
-        float *dc = d + 8 * pl;
-        for (int64_t c = 0; c < c8; c += 8) {
-            __m256 v[8];
-            tr8(r, c, v);
-            for (int j = 0; j < 8; j++)
-                _mm256_storeu_ps(dc + 8 * (c + j), v[j]);
-        }
-        if (c8 < cw && cw >= 8) { /* the last 8 columns again, overlapping */
-            __m256 v[8];
-            tr8(r, cw - 8, v);
-            for (int j = 0; j < 8; j++)
-                _mm256_storeu_ps(dc + 8 * (cw - 8 + j), v[j]);
-        } else
-            for (int64_t c = c8; c < cw; c++)
-                for (int l = 0; l < 8; l++)
-                    dc[8 * c + l] = r[l][c];
-    }
     /* weights and bias per lane, zero past cb */
     float wt[9][8], bt[8];
     for (int l = 0; l < 8; l++) {
@@ -200,37 +172,77 @@ void oc_dw3_c8_avx2(const float *x, int64_t Lin, int cb, int64_t H, int64_t W, i
     __m256 bv = _mm256_loadu_ps(bt);
     int on = cl ? cl->on : 0;
     __m256 lo = _mm256_set1_ps(cl ? cl->lo : 0.0f), hi = _mm256_set1_ps(cl ? cl->hi : 0.0f);
-    if (on == 1)
-        c8_sum(1, xin, Wp, OH, OW, s, wv, bv, lo, hi, out);
-    else if (on == 2)
-        c8_sum(2, xin, Wp, OH, OW, s, wv, bv, lo, hi, out);
-    else
-        c8_sum(0, xin, Wp, OH, OW, s, wv, bv, lo, hi, out);
-    /* back to cb planes of L outputs */
-    const float *po[8];
-    for (int i = 0; i < 8; i++)
-        po[i] = out + 8 * i;
-    int64_t p = 0;
-    for (; p + 8 <= L; p += 8) {
-        const float *r[8];
+    /* input columns [0, cw) land at pl.. of a padded row */
+    int64_t cw = W < Wp - pl ? W : Wp - pl, c8 = cw > 0 ? cw / 8 * 8 : 0;
+    __m256 z = _mm256_setzero_ps();
+    for (int64_t oh0 = 0; oh0 < OH; oh0 += band) {
+        int64_t nb = OH - oh0 < band ? OH - oh0 : band, Hb = (nb - 1) * s + 3, Lb = nb * OW;
+        /* the band's padded rows [Hb][Wp][8]: padded row oh0 * s + hb */
+        for (int64_t hb = 0; hb < Hb; hb++) {
+            int64_t ih = oh0 * s + hb - pt;
+            float *d = xin + hb * Wp * 8;
+            if (ih < 0 || ih >= H || cw <= 0) {
+                for (int64_t q = 0; q < Wp; q++)
+                    _mm256_storeu_ps(d + 8 * q, z);
+                continue;
+            }
+            for (int64_t q = 0; q < pl; q++)
+                _mm256_storeu_ps(d + 8 * q, z);
+            for (int64_t q = pl + cw; q < Wp; q++)
+                _mm256_storeu_ps(d + 8 * q, z);
+            const float *r[8];
+            for (int l = 0; l < 8; l++)
+                r[l] = xc[l] + ih * W;
+            float *dc = d + 8 * pl;
+            for (int64_t c = 0; c < c8; c += 8) {
+                __m256 v[8];
+                tr8(r, c, v);
+                for (int j = 0; j < 8; j++)
+                    _mm256_storeu_ps(dc + 8 * (c + j), v[j]);
+            }
+            if (c8 < cw && cw >= 8) { /* the last 8 columns again, overlapping */
+                __m256 v[8];
+                tr8(r, cw - 8, v);
+                for (int j = 0; j < 8; j++)
+                    _mm256_storeu_ps(dc + 8 * (cw - 8 + j), v[j]);
+            } else
+                for (int64_t c = c8; c < cw; c++)
+                    for (int l = 0; l < 8; l++)
+                        dc[8 * c + l] = r[l][c];
+        }
+        if (on == 1)
+            c8_sum(1, xin, Wp, nb, OW, s, wv, bv, lo, hi, out);
+        else if (on == 2)
+            c8_sum(2, xin, Wp, nb, OW, s, wv, bv, lo, hi, out);
+        else
+            c8_sum(0, xin, Wp, nb, OW, s, wv, bv, lo, hi, out);
+        /* back to cb planes: the band's Lb outputs start at oh0 * OW */
+        float *yb = y + oh0 * OW;
+        const float *po[8];
         for (int i = 0; i < 8; i++)
-            r[i] = po[i] + 8 * p;
-        __m256 v[8];
-        tr8(r, 0, v);
-        for (int l = 0; l < cb; l++)
-            _mm256_storeu_ps(y + l * L + p, v[l]);
-    }
-    if (p < L && L >= 8) { /* the last 8 outputs again, overlapping */
-        const float *r[8];
-        for (int i = 0; i < 8; i++)
-            r[i] = po[i] + 8 * (L - 8);
-        __m256 v[8];
-        tr8(r, 0, v);
-        for (int l = 0; l < cb; l++)
-            _mm256_storeu_ps(y + l * L + L - 8, v[l]);
-    } else
-        for (; p < L; p++)
+            po[i] = out + 8 * i;
+        int64_t p = 0;
+        for (; p + 8 <= Lb; p += 8) {
+            const float *r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = po[i] + 8 * p;
+            __m256 v[8];
+            tr8(r, 0, v);
             for (int l = 0; l < cb; l++)
-                y[l * L + p] = out[8 * p + l];
+                _mm256_storeu_ps(yb + l * L + p, v[l]);
+        }
+        if (p < Lb && Lb >= 8) { /* the last 8 outputs again, overlapping */
+            const float *r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = po[i] + 8 * (Lb - 8);
+            __m256 v[8];
+            tr8(r, 0, v);
+            for (int l = 0; l < cb; l++)
+                _mm256_storeu_ps(yb + l * L + Lb - 8, v[l]);
+        } else
+            for (; p < Lb; p++)
+                for (int l = 0; l < cb; l++)
+                    yb[l * L + p] = out[8 * p + l];
+    }
 }
 #endif

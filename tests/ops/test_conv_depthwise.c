@@ -47,6 +47,9 @@ static const dw_case cases[] = {
      * stride 1 just under and over the masked plane's width limit (64) */
     {"dw 3x3 s2 p1 on 23x70 C=9 relu6+residual", 1, 9, 1, 1, 23, 70, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, OC_ACT_CLIP, 1, 0, 6},
     {"dw 3x3 s2 pads 1/0 on 17x33 C=4", 2, 4, 1, 1, 17, 33, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 1, OC_ACT_NONE, 0, 0, 0},
+    /* AVX2 8-channel blocks in bands of output rows (230 columns: 2 rows a band, the last one 1) */
+    {"dw 3x3 s2 p1 on 61x230 C=11 relu6+residual (row bands)", 1, 11, 1, 1, 61, 230, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, OC_ACT_CLIP, 1, 0, 6},
+    {"dw 3x3 s2 pads 1/0 on 40x131 C=9 (row bands)", 2, 9, 1, 1, 40, 131, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 1, OC_ACT_RELU, 0, 0, 0},
     {"dw 3x3 s2 pads 2/2 on 6x37 C=3", 1, 3, 1, 1, 6, 37, 3, 3, 2, 2, 1, 1, 2, 2, 2, 2, 0, OC_ACT_NONE, 0, 0, 0},
     {"dw 3x3 s1 p1 on 9x63 C=6", 1, 6, 1, 1, 9, 63, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_RELU, 0, 0, 0},
     {"dw 3x3 s1 p1 on 5x67 C=6 (direct)", 1, 6, 1, 1, 5, 67, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, OC_ACT_NONE, 1, 0, 0},
