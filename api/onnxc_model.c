@@ -289,7 +289,7 @@ static onnxc_status compile(onnxc_model *m, oc_graph *g, const onnxc_tensor *giv
     }
     /* g is freed below and read no more: release_constants */
     oc_plan_opts po = {.threads = threads, .max_memory = (size_t)m->opts.max_memory, .views = rep.views,
-                       .batch_slice = rep.batch_slice, .release_constants = 1};
+                       .batch_slice = rep.batch_slice, .c8 = rep.c8, .release_constants = 1};
     if (!(m->plan = oc_plan_build(g, &po, &d))) {
         oc_diag_prefix(&d, "%s: ", m->path);
         goto done;

@@ -65,7 +65,8 @@ static const field f_conv[] = {
     A(oc_conv_params, in, F_I64, OC_CONV_MAX_SPATIAL), A(oc_conv_params, out, F_I64, OC_CONV_MAX_SPATIAL),
     A(oc_conv_params, k, F_I64, OC_CONV_MAX_SPATIAL), A(oc_conv_params, s, F_I64, OC_CONV_MAX_SPATIAL),
     A(oc_conv_params, dil, F_I64, OC_CONV_MAX_SPATIAL), A(oc_conv_params, pb, F_I64, OC_CONV_MAX_SPATIAL),
-    S(oc_conv_params, pointwise, F_I32), S(oc_conv_params, wpack, F_I32), S(oc_conv_params, ep, F_EPI), END};
+    S(oc_conv_params, pointwise, F_I32), S(oc_conv_params, wpack, F_I32), S(oc_conv_params, ep, F_EPI),
+    S(oc_conv_params, out_c8, F_I32), S(oc_conv_params, in_c8, F_I32), END};
 static const field f_einsum[] = {
     S(oc_einsum_params, dtype, F_DTYPE), S(oc_einsum_params, n_in, F_I32), S(oc_einsum_params, n_out, F_I32),
     S(oc_einsum_params, n_sum, F_I32), A(oc_einsum_params, out_ext, F_I64, OC_MAX_RANK),

@@ -39,6 +39,10 @@ typedef struct oc_plan_opts {
      * (oc_step.slice_len; the slice pass's switch, compiler/passes/slice.c).
      * Training plans never do. */
     int batch_slice;
+    /* Hand 1x1 conv outputs to the depthwise conv that alone reads them in
+     * 8-channel blocks (oc_conv_params.out_c8 / in_c8; the c8 pass's
+     * switch, compiler/passes/c8.c). Training plans never do. */
+    int c8;
 } oc_plan_opts;
 
 oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d);

@@ -269,12 +269,12 @@ int oc_cmd_bench(int argc, char **argv)
             vo.no_fuse = 1;
         oc_pass_report rep = {0};
         int prc = cli_run_passes("bench", ma.path ? ma.path : ma.model, vs[k].g, &vo, &rep);
-        int views = rep.views, slice = rep.batch_slice;
+        int views = rep.views, slice = rep.batch_slice, c8 = rep.c8;
         oc_pass_report_free(&rep);
         if (prc)
             goto done;
         oc_plan_opts po = {.threads = nthreads, .kernel_ref = kernel_ref || !strcmp(vs[k].name, "ref"),
-                           .views = views, .batch_slice = slice, .max_memory = ma.max_memory,
+                           .views = views, .batch_slice = slice, .c8 = c8, .max_memory = ma.max_memory,
                            .release_constants = 1};
         if (!(vs[k].p = oc_plan_build(vs[k].g, &po, &d))) {
             fprintf(stderr, "onnxc bench: error: %s\n", d.msg);

@@ -185,6 +185,7 @@ static int run_data_set(const char *case_dir, const char *set_dir, const check_o
     oc_plan_opts po = {o->threads, 0};
     po.views = rep.views;
     po.batch_slice = rep.batch_slice;
+    po.c8 = rep.c8;
     if (!(p = oc_plan_build(g, &po, &d)))
         goto done;
     for (int k = 0; k < n_in; k++)

@@ -258,6 +258,8 @@ int oc_cmd_compile(int argc, char **argv)
     po.max_memory = ma.max_memory;
     po.views = rep.views;
     po.batch_slice = rep.batch_slice;
+    /* po.c8 stays 0: the generated C may run on another CPU, where the
+     * pairs the c8 pass allows (AVX2 only) could differ */
     po.mutable_constants = 1; /* the weights file holds every constant; packing happens at init */
     if (!(p = oc_plan_build(g, &po, &d)))
         goto fail;

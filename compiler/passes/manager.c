@@ -28,6 +28,9 @@ static const oc_pass passes[] = {
     {"slice", oc_pass_slice, "fuse", 1,
      "run chains of convs with a grouped conv (expand -> depthwise -> project) one image at a time, so the "
      "expanded tensor stays in cache (the plan's schedule; the graph is unchanged)"},
+    {"c8", oc_pass_c8, "fuse", 1,
+     "hand a 1x1 conv's output to the depthwise conv that alone reads it in blocks of 8 channels, no "
+     "transposes (the plan's layout, on AVX2; the graph is unchanged)"},
 };
 #define N_PASSES ((int)(sizeof passes / sizeof passes[0]))
 

@@ -69,6 +69,7 @@ typedef struct oc_pass_report {
     int views; /* the identity pass ran: the planner may run byte-copy
                 * reshapes as views of their input (oc_plan_opts.views) */
     int batch_slice; /* the slice pass ran (oc_plan_opts.batch_slice) */
+    int c8;          /* the c8 pass ran (oc_plan_opts.c8) */
 } oc_pass_report;
 
 void oc_pass_report_free(oc_pass_report *r);
@@ -138,6 +139,7 @@ int oc_pass_bn_fold(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_fuse(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_dce(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 int oc_pass_slice(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
+int oc_pass_c8(oc_graph *g, const oc_pass_ctx *cx, oc_diag *d);
 
 /* slice.c: chain[s] = length of the image-by-image conv chain starting at
  * node s (0: none), over the nodes with keep[s]; uses[v]: how many kept

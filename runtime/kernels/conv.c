@@ -625,11 +625,29 @@ size_t oc_conv_wpack_bytes(const oc_conv_params *p)
     return pack_stride(p) * (size_t)p->group;
 }
 
-size_t oc_conv_prep_bytes(const oc_kargs *a) { return oc_conv_wpack_bytes(a->p); }
+/* out_c8 (conv_forward_c8): W^T packed as the product's B, then W as it
+ * is (for ISAs that pack differently: the per-block products). */
+static size_t c8_bpack_bytes(const oc_conv_params *p)
+{
+    return (oc_sgemm_pack_b_bytes(p->cin, p->cout) + 63) & ~(size_t)63;
+}
+
+size_t oc_conv_prep_bytes(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    if (p->out_c8)
+        return c8_bpack_bytes(p) + sizeof(float) * (size_t)(p->cin * p->cout);
+    return oc_conv_wpack_bytes(p);
+}
 
 int oc_conv_prep(const oc_kargs *a, void *dst)
 {
     const oc_conv_params *p = a->p;
+    if (p->out_c8) {
+        oc_sgemm_pack_b(p->cin, p->cout, a->in[1]->data, p->cin, 1, dst);
+        memcpy((unsigned char *)dst + c8_bpack_bytes(p), a->in[1]->data, sizeof(float) * (size_t)(p->cin * p->cout));
+        return 0;
+    }
     int64_t mg = p->cout / p->group, ck = p->cin / p->group * prod(p->k, p->nsp);
     size_t stride = pack_stride(p);
     /* column blocks of a conv wider than 1x1 gather B (conv_cols_task) */
@@ -645,8 +663,80 @@ int oc_conv_prep(const oc_kargs *a, void *dst)
     return 0;
 }
 
+/* out_c8 (conv.h): Y^T [positions, Cout] = X^T W^T per image, stored in
+ * blocks of 8 channels, Y_b [positions][8] = the product's columns 8b..
+ * 8b+7 at row stride 8. The AVX2 kernel stores whole 16-channel tiles
+ * into two blocks (oc_sgemm_epi.cvs) against W^T packed at plan time
+ * (oc_conv_prep: the pack, then W itself); other ISAs run one product per
+ * block (N = 8, ldc = 8) from W. The bias is a per-column shift; X^T's
+ * panels are packed from X's rows (6 positions of a channel are adjacent),
+ * which for MobileNet's expansions is Cout/Cin times less than the output
+ * the depthwise conv would otherwise transpose 8 channels at a time. */
+typedef struct c8_job {
+    const oc_kargs *a;
+    oc_epilogue ep;
+    int64_t HW, M, K;
+    int whole; /* the AVX2 kernel stores all blocks in one product */
+} c8_job;
+
+static void c8_image(const c8_job *j, int64_t n, int threads, unsigned char *ts)
+{
+    const oc_kargs *a = j->a;
+    int64_t HW = j->HW, M = j->M, K = j->K;
+    const float *xn = (const float *)a->in[0]->data + n * K * HW;
+    const float *w = a->prep ? (const float *)((const unsigned char *)a->prep + c8_bpack_bytes(a->p)) : a->in[1]->data;
+    const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
+    float *yn = (float *)a->out[0]->data + n * M * HW;
+    if (j->whole) {
+        oc_sgemm_epi e = {&j->ep, bias, NULL, 0, 8 * HW};
+        /* W^T packed at plan time; packed here when the ISA in force packs otherwise */
+        if (oc_sgemm_threaded_bpacked(1, HW, M, K, 1.0f, xn, HW, a->prep, 0.0f, yn, 8, &e, threads, ts,
+                                      a->tscratch_stride))
+            oc_sgemm_threaded(1, 1, HW, M, K, 1.0f, xn, HW, w, K, 0.0f, yn, 8, &e, threads, ts, a->tscratch_stride);
+        return;
+    }
+    for (int64_t b = 0; b < M / 8; b++) {
+        oc_sgemm_epi e = {&j->ep, bias ? bias + 8 * b : NULL, NULL, 0, 0};
+        oc_sgemm_threaded(1, 1, HW, 8, K, 1.0f, xn, HW, w + 8 * b * K, K, 0.0f, yn + 8 * b * HW, 8, &e, threads, ts,
+                          a->tscratch_stride);
+    }
+}
+
+/* Images [b, e) on one thread, with that thread's scratch slice (inline in
+ * a sliced chain's worker: plan.c run_slices). */
+static void c8_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const c8_job *j = ctx;
+    for (int64_t n = b; n < e; n++)
+        c8_image(j, n, 1, j->a->tscratch + (size_t)tid * j->a->tscratch_stride);
+}
+
+static int conv_forward_c8(const oc_kargs *a)
+{
+    const oc_conv_params *p = a->p;
+    c8_job j = {.a = a, .ep = p->ep, .HW = prod(p->in, p->nsp), .M = p->cout, .K = p->cin};
+    int act = p->ep.act;
+    if (!p->pointwise || p->group != 1 || j.M % 8 || p->ep.has_residual ||
+        (act != OC_ACT_NONE && act != OC_ACT_RELU && act != OC_ACT_CLIP))
+        return oc_fail(a->d, "Conv: channel-blocked output needs a 1x1 conv of one group, channels in 8s, no "
+                             "residual, activation none/Relu/Clip");
+    if (!a->tscratch || a->tscratch_stride < oc_sgemm_scratch_bytes())
+        return oc_fail(a->d, "Conv: per-thread scratch missing or too small");
+    j.ep.per_col = 1;
+    j.whole = oc_sgemm_c8_store() && j.K <= oc_sgemm_kc();
+    int threads = oc_threads_for_work(a->threads > 0 ? a->threads : 1, (double)p->batch * j.M * j.HW * j.K);
+    if (threads > 1) /* each product split over the threads */
+        for (int64_t n = 0; n < p->batch; n++)
+            c8_image(&j, n, threads, a->tscratch);
+    else
+        oc_parallel_for(p->batch, 1, 1, c8_task, &j);
+    return 0;
+}
+
 int oc_conv_forward(const oc_kargs *a)
 {
+    if (a->p && ((const oc_conv_params *)a->p)->out_c8)
+        return conv_forward_c8(a);
     const oc_conv_params *p = a->p;
     conv_fwd c = {.p = p, .a = a, .x = a->in[0]->data, .w = a->in[1]->data, .y = a->out[0]->data, .col = a->scratch};
     c.bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
@@ -735,6 +825,8 @@ static void conv_epilogue(const oc_conv_params *p, const oc_kargs *a, float *y)
 int oc_conv_ref(const oc_kargs *a)
 {
     const oc_conv_params *p = a->p;
+    if (p->out_c8 || p->in_c8)
+        return oc_fail(a->d, "Conv: the reference kernel takes no channel-blocked tensors");
     const float *x = a->in[0]->data, *w = a->in[1]->data;
     const float *bias = a->n_in > 2 && a->in[2] ? a->in[2]->data : NULL;
     float *y = a->out[0]->data;

@@ -40,6 +40,13 @@ typedef struct oc_conv_params {
                                          * with room for W's pack (oc_conv_wpack_bytes), filled at each run,
                                          * then 1: one image's col, 2: nothing more */
     oc_epilogue ep;                     /* Conv: fused activation / residual (input 3) after the bias */
+    /* Channel-blocked hand-over between a 1x1 conv and the depthwise conv
+     * that alone reads its output (the planner's c8 pairs, planner.c):
+     * Y (out_c8) or X (in_c8) is laid out [N][C/8][H][W][8], C a multiple
+     * of 8. oc_conv_forward writes it (out_c8: 1x1, stride 1, no pads, one
+     * group, no residual, activation none/ReLU/Clip), oc_conv_depthwise_forward
+     * reads it (in_c8); no other kernel accepts either. */
+    int out_c8, in_c8;
 } oc_conv_params;
 
 /* Scratch bytes the fast kernels need: the im2col / col2im buffer of one

@@ -176,7 +176,7 @@ size_t oc_conv_depthwise_tscratch(const oc_conv_params *p)
                                      : 0;
         need = need > m ? need : m;
     }
-    if (dw3_kind(&g) == 2) { /* the AVX2 eight-channel blocks */
+    if (dw3_kind(&g) == 2 || p->in_c8) { /* the AVX2 eight-channel blocks */
         size_t m = sizeof(float) * (size_t)OC_DW3_C8_SCRATCH(g.OH, g.OW, g.sh);
         need = need > m ? need : m;
     }
@@ -579,7 +579,7 @@ static void dw_c8_task(void *ctx, int64_t b, int64_t e, int tid)
         int cb = (int)(C - c0 < 8 ? C - c0 : 8);
         float *yb = j->y + (n * C + c0) * L;
         oc_dw3_c8_avx2(j->x + (n * C + c0) * Lin, Lin, cb, g->H, g->W, g->OH, g->OW, g->sh, g->pt, g->pl,
-                       j->w + c0 * 9, j->bias ? j->bias + c0 : NULL, yb, &cl, scr);
+                       j->w + c0 * 9, j->bias ? j->bias + c0 : NULL, yb, &cl, scr, p->in_c8);
         if (active && !cl.on)
             for (int l = 0; l < cb; l++)
                 oc_epilogue_apply(&p->ep, yb + l * L, L, 1, L, c0 + l, 0, NULL,
@@ -587,6 +587,53 @@ static void dw_c8_task(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 #endif
+
+int oc_conv_depthwise_c8_ok(const oc_conv_params *p)
+{
+#ifdef OC_DW_X86
+    dw_geom g;
+    geom(p, &g);
+    return oc_cpu_isa() >= OC_ISA_AVX2 && p->nsp == 2 && g.cg == 1 && g.mg == 1 && g.KH == 3 && g.KW == 3 &&
+           g.dh == 1 && g.dw == 1 && g.sh == g.sw && (g.sh == 1 || g.sh == 2) && p->cout % 8 == 0;
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
+/* in_c8 where the 8-channel blocks do not run: each output plane summed
+ * straight from the channel-blocked X (taps in (kh, kw) order after the
+ * bias), then the epilogue. */
+static void dw_c8_portable_task(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    const dw_job *j = ctx;
+    const oc_conv_params *p = j->p;
+    const dw_geom *g = &j->g;
+    int64_t C = p->cout, L = g->OH * g->OW;
+    for (int64_t u = b; u < e; u++) {
+        int64_t n = u / C, c = u % C;
+        const float *xb = j->x + (n * C + c / 8 * 8) * g->H * g->W + c % 8, *wc = j->w + c * g->KH * g->KW;
+        float *yc = j->y + (n * C + c) * L;
+        for (int64_t oh = 0; oh < g->OH; oh++)
+            for (int64_t ow = 0; ow < g->OW; ow++) {
+                float acc = j->bias ? j->bias[c] : 0.0f;
+                for (int64_t kh = 0; kh < g->KH; kh++) {
+                    int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+                    if (ih < 0 || ih >= g->H)
+                        continue;
+                    for (int64_t kw = 0; kw < g->KW; kw++) {
+                        int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+                        if (iw >= 0 && iw < g->W)
+                            acc += wc[kh * g->KW + kw] * xb[(ih * g->W + iw) * 8];
+                    }
+                }
+                yc[oh * g->OW + ow] = acc;
+            }
+        if (oc_epilogue_active(&p->ep))
+            oc_epilogue_apply(&p->ep, yc, L, 1, L, c, 0, NULL, j->res ? j->res + (n * C + c) * L : NULL, L);
+    }
+}
 
 int oc_conv_depthwise_forward(const oc_kargs *a)
 {
@@ -601,6 +648,18 @@ int oc_conv_depthwise_forward(const oc_kargs *a)
         return oc_fail(a->d, "depthwise conv: needs %zu bytes of per-thread scratch", need);
     if (j.g.OH == 0 || j.g.OW == 0)
         return 0;
+    if (p->in_c8) {
+        if (p->cin != p->cout || p->cout != p->group || p->cout % 8)
+            return oc_fail(a->d, "depthwise conv: a channel-blocked X needs one channel per group, in 8s");
+#ifdef OC_DW_X86
+        if (oc_conv_depthwise_c8_ok(p)) {
+            oc_parallel_for(p->batch * (p->cout / 8), 1, a->threads, dw_c8_task, &j);
+            return 0;
+        }
+#endif
+        oc_parallel_for(p->batch * p->cout, 1, a->threads, dw_c8_portable_task, &j);
+        return 0;
+    }
     j.fast = dw3_fast(&j.g);
 #ifdef OC_DW_X86
     if (j.fast == 4) {

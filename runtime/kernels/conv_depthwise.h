@@ -30,6 +30,13 @@ int oc_conv_depthwise_applicable(const oc_conv_params *p);
 /* Per-thread scratch bytes (oc_kargs.tscratch slices): the zero-padded
  * input planes of one group, rows split into stride phases. */
 size_t oc_conv_depthwise_tscratch(const oc_conv_params *p);
+/* 1 when the 8-channel block kernel (AVX2) runs p on this CPU: one input
+ * and one output channel per group, 3x3, dilation 1, stride 1 or 2 in
+ * both dims, channels a multiple of 8. The planner pairs such a conv with
+ * the 1x1 conv before it (oc_conv_params.in_c8 / out_c8); with in_c8 set,
+ * oc_conv_depthwise_forward reads X channel-blocked whatever the CPU
+ * (a portable loop where this is 0). */
+int oc_conv_depthwise_c8_ok(const oc_conv_params *p);
 
 /* Threaded over (image, group) units; needs oc_kargs.tscratch with
  * slices of at least oc_conv_depthwise_tscratch bytes. */

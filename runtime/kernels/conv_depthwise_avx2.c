@@ -147,9 +147,75 @@ static inline __attribute__((always_inline)) void c8_sum(const int ON, const flo
  * instead of the whole plane's block (112 -> 56: 408 KB, most of L2). */
 #define C8_BAND_BYTES (48 << 10)
 
+/* One output of the direct sum: the taps of the rows in rp (NULL: a row
+ * outside X) whose columns fall inside [0, W), in (kh, kw) order. */
+static inline __attribute__((always_inline)) __m256 c8x_one(const float *const rp[3], int64_t W, int64_t iw0,
+                                                           const __m256 wv[9], __m256 bv)
+{
+    __m256 acc = bv;
+    for (int k = 0; k < 3; k++) {
+        if (!rp[k])
+            continue;
+        for (int kw = 0; kw < 3; kw++)
+            if (iw0 + kw >= 0 && iw0 + kw < W)
+                acc = _mm256_fmadd_ps(wv[3 * k + kw], _mm256_loadu_ps(rp[k] + (iw0 + kw) * 8), acc);
+    }
+    return acc;
+}
+
+/* The sum of c8_sum read straight from a channel block x [H][W][8] (no
+ * padded copy: the copy's stores were as costly as the sum on Zen 1):
+ * rows outside X are skipped, outputs whose three columns are all inside
+ * X go C8_OB at a time, the few at the left and right edges one by one
+ * with their columns checked. Output rows [oh0, oh0 + nb) into out. */
+static inline __attribute__((always_inline)) void c8_sum_direct(const int ON, const float *x, int64_t H, int64_t W,
+                                                                int64_t oh0, int64_t nb, int64_t OW, int64_t s,
+                                                                int64_t pt, int64_t pl, const __m256 wv[9],
+                                                                __m256 bv, __m256 lo, __m256 hi, float *out)
+{
+    /* outputs [a, b) have every column inside X: ow s - pl >= 0 and ow s - pl + 2 <= W - 1 */
+    int64_t a = (pl + s - 1) / s, b = W - 3 + pl >= 0 ? (W - 3 + pl) / s + 1 : 0;
+    a = a > OW ? OW : a;
+    b = b > OW ? OW : b < a ? a : b;
+    for (int64_t oh = oh0; oh < oh0 + nb; oh++) {
+        const float *rp[3];
+        for (int k = 0; k < 3; k++) {
+            int64_t ih = oh * s - pt + k;
+            rp[k] = ih >= 0 && ih < H ? x + ih * W * 8 : NULL;
+        }
+        float *o = out + (oh - oh0) * OW * 8;
+        for (int64_t ow = 0; ow < a; ow++)
+            _mm256_storeu_ps(o + ow * 8, clamp(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
+        for (int64_t ow = b; ow < OW; ow++)
+            _mm256_storeu_ps(o + ow * 8, clamp(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
+        if (b - a < C8_OB) {
+            for (int64_t ow = a; ow < b; ow++)
+                _mm256_storeu_ps(o + ow * 8, clamp(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
+            continue;
+        }
+        for (int64_t ow = a; ow < b; ow += C8_OB) {
+            if (ow + C8_OB > b)
+                ow = b - C8_OB; /* the last group again, overlapping */
+            __m256 acc[C8_OB];
+            for (int j = 0; j < C8_OB; j++)
+                acc[j] = bv;
+            for (int k = 0; k < 3; k++) {
+                if (!rp[k])
+                    continue;
+                const float *t = rp[k] + (ow * s - pl) * 8;
+                for (int kw = 0; kw < 3; kw++)
+                    for (int j = 0; j < C8_OB; j++)
+                        acc[j] = _mm256_fmadd_ps(wv[3 * k + kw], _mm256_loadu_ps(t + (j * s + kw) * 8), acc[j]);
+            }
+            for (int j = 0; j < C8_OB; j++)
+                _mm256_storeu_ps(o + (ow + j) * 8, clamp(acc[j], ON, lo, hi));
+        }
+    }
+}
+
 void oc_dw3_c8_avx2(const float *x, int64_t Lin, int cb, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t s,
                     int64_t pt, int64_t pl, const float *w, const float *bias, float *y, const oc_dw3_clamp *cl,
-                    float *scratch)
+                    float *scratch, int xc8)
 {
     int64_t Wp = OC_DW3_C8_WP(OW, s), L = OH * OW;
     int64_t band = ((int64_t)C8_BAND_BYTES / (Wp * 32) - 3) / s + 1;
@@ -175,8 +241,20 @@ void oc_dw3_c8_avx2(const float *x, int64_t Lin, int cb, int64_t H, int64_t W, i
     /* input columns [0, cw) land at pl.. of a padded row */
     int64_t cw = W < Wp - pl ? W : Wp - pl, c8 = cw > 0 ? cw / 8 * 8 : 0;
     __m256 z = _mm256_setzero_ps();
+    if (xc8) /* no padded block: the band is its outputs alone */
+        band = (int64_t)C8_BAND_BYTES / (OW * 32) < 1 ? 1 : (int64_t)C8_BAND_BYTES / (OW * 32), out = scratch;
+    band = band > OH ? OH : band;
     for (int64_t oh0 = 0; oh0 < OH; oh0 += band) {
         int64_t nb = OH - oh0 < band ? OH - oh0 : band, Hb = (nb - 1) * s + 3, Lb = nb * OW;
+        if (xc8) {
+            if (on == 1)
+                c8_sum_direct(1, x, H, W, oh0, nb, OW, s, pt, pl, wv, bv, lo, hi, out);
+            else if (on == 2)
+                c8_sum_direct(2, x, H, W, oh0, nb, OW, s, pt, pl, wv, bv, lo, hi, out);
+            else
+                c8_sum_direct(0, x, H, W, oh0, nb, OW, s, pt, pl, wv, bv, lo, hi, out);
+            Hb = 0;
+        }
         /* the band's padded rows [Hb][Wp][8]: padded row oh0 * s + hb */
         for (int64_t hb = 0; hb < Hb; hb++) {
             int64_t ih = oh0 * s + hb - pt;
@@ -210,7 +288,9 @@ void oc_dw3_c8_avx2(const float *x, int64_t Lin, int cb, int64_t H, int64_t W, i
                     for (int l = 0; l < 8; l++)
                         dc[8 * c + l] = r[l][c];
         }
-        if (on == 1)
+        if (xc8)
+            ;
+        else if (on == 1)
             c8_sum(1, xin, Wp, nb, OW, s, wv, bv, lo, hi, out);
         else if (on == 2)
             c8_sum(2, xin, Wp, nb, OW, s, wv, bv, lo, hi, out);

@@ -129,6 +129,15 @@ static const oc_sgemm_ukr *pack_ukr_for(int64_t M, int gathered)
 }
 
 int oc_sgemm_mr(void) { return ukr_for(oc_cpu_isa())->mr; }
+int oc_sgemm_kc(void) { return ukr_for(oc_cpu_isa())->kc; }
+int oc_sgemm_c8_store(void)
+{
+#ifdef OC_SGEMM_X86
+    return ukr_for(oc_cpu_isa()) == &oc_sgemm_ukr_avx2;
+#else
+    return 0;
+#endif
+}
 int oc_sgemm_nr(void) { return ukr_for(oc_cpu_isa())->nr; }
 const char *oc_sgemm_isa(void) { return oc_isa_name(ukr_for(oc_cpu_isa())->isa); }
 
@@ -279,6 +288,7 @@ typedef struct gemm_args {
     int64_t ldc;
     const oc_sgemm_epi *epi; /* NULL when it does nothing */
     const oc_sgemm_bsrc *bsrc; /* B from a gather callback instead of B (packed A only) */
+    const float *bpre;         /* B packed beforehand (oc_sgemm_pack_b; one K slice), or NULL */
 } gemm_args;
 
 /* Packs B[pc, pc + kc) x [nc, nc + nw) from the B source into bp: one
@@ -302,9 +312,16 @@ static const oc_sgemm_epi *epi_needed(const oc_sgemm_epi *e)
 {
     if (!e)
         return NULL;
-    if (e->shift || (e->ep && (e->ep->act != OC_ACT_NONE || (e->ep->has_residual && e->res))))
+    if (e->shift || e->cvs || (e->ep && (e->ep->act != OC_ACT_NONE || (e->ep->has_residual && e->res))))
         return e;
     return NULL;
+}
+
+/* Row m, column n of C (n a multiple of 8 when C is in column blocks). */
+static float *c_at(const gemm_args *g, int64_t m, int64_t n)
+{
+    int64_t cvs = g->epi ? g->epi->cvs : 0;
+    return g->C + m * g->ldc + (cvs ? n / 8 * cvs + n % 8 : n);
 }
 
 /* C = beta * C and the epilogue on a block: the K == 0 / alpha == 0 case. */
@@ -348,17 +365,17 @@ static void run_block(const gemm_args *g, const float *abase, int64_t astride, i
     int64_t chunk = r ? (int64_t)u->narrow_panels * mr : mh - mc;
     for (int64_t ic = mc; ic < mh; ic += chunk) {
         int64_t ih = min64(ic + chunk, mh);
-        if (bdir && ih - ic <= FEW_PANELS * mr && g->ldb <= FEW_PANELS_MAX_LDB) {
+        if ((bdir && ih - ic <= FEW_PANELS * mr && g->ldb <= FEW_PANELS_MAX_LDB) || (g->bpre && !r)) {
             /* B read in place against a few A panels: each B panel once,
              * all the A panels (in L1) against it while it is in L1 */
             for (int64_t jr = 0; jr < ncols; jr += nr) {
                 int cols = (int)min64(nr, ncols - jr);
-                const float *b = jr < nfull ? bdir + jr : bp + jr * kc;
-                int64_t bw = jr < nfull ? g->ldb : wtail;
+                const float *b = bdir && jr < nfull ? bdir + jr : bp + jr * kc;
+                int64_t bw = bdir && jr < nfull ? g->ldb : jr < nfull ? nr : wtail;
                 for (int64_t ir = ic; ir < ih; ir += mr) {
                     int rows = (int)min64(mr, ih - ir);
                     const float *a = abase + (ir - mc) / mr * astride;
-                    float *c = g->C + ir * g->ldc + nc + jr;
+                    float *c = c_at(g, ir, nc + jr);
                     if (last && g->epi && u->tile_epi) {
                         u->tile_epi(kc, a, b, bw, c, g->ldc, rows, cols, beta, load_c, g->epi, ir, nc + jr);
                         continue;
@@ -374,7 +391,7 @@ static void run_block(const gemm_args *g, const float *abase, int64_t astride, i
             const float *a = abase + (ir - mc) / mr * astride;
             for (int64_t jr = 0; jr < ncols; jr += nr) {
                 int cols = (int)min64(nr, ncols - jr);
-                float *c = g->C + ir * g->ldc + nc + jr;
+                float *c = c_at(g, ir, nc + jr);
                 /* a full panel straight from B (bdir), or the packed one */
                 const float *b = bdir && jr < nfull ? bdir + jr : bp + jr * kc;
                 int64_t bw = bdir && jr < nfull ? g->ldb : jr < nfull ? nr : wtail;
@@ -388,7 +405,7 @@ static void run_block(const gemm_args *g, const float *abase, int64_t astride, i
             }
         }
         if (r) {
-            float *c = g->C + ic * g->ldc + nc + ncols;
+            float *c = c_at(g, ic, nc + ncols);
             u->narrow(kc, abase + (ic - mc) / mr * astride, astride, (int)(ih - ic), bp + nfull * kc + (tail - r),
                       wtail, r, c, g->ldc, beta, load_c);
             if (last && g->epi)
@@ -456,7 +473,9 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
             for (int64_t nc = n0; nc < n1; nc += u->nb) {
                 int64_t nw = min64(u->nb, n1 - nc);
                 const float *bdir = NULL;
-                if (g->bsrc)
+                if (g->bpre) /* its panels for columns nc.. follow each other as pack_b writes them */
+                    bp = (float *)(g->bpre + nc * kc);
+                else if (g->bsrc)
                     gather_b(g, pc, kc, nc, nw, bp);
                 else if (direct) {
                     /* full panels read B in place; only the last partial one is packed */
@@ -514,6 +533,52 @@ void oc_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 {
     gemm_args g = general_args(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
     run(&g, 0, M, 0, N, scratch);
+}
+
+static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads, unsigned char *ts, size_t stride);
+
+/* A B pack: this header, then the panels pack_b writes for all N columns. */
+typedef struct bpack_hdr {
+    uint32_t magic;
+    int32_t isa;
+    int64_t k, n;
+    unsigned char pad[40];
+} bpack_hdr;
+_Static_assert(sizeof(bpack_hdr) == 64, "the B pack header keeps the panels cache-line aligned");
+#define BPACK_MAGIC 0x4b504742u /* "BGPK" */
+
+size_t oc_sgemm_pack_b_bytes(int64_t K, int64_t N)
+{
+    const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
+    int64_t w = cdiv(N > 0 ? N : 1, u->nr) * u->nr;
+    return sizeof(bpack_hdr) + (size_t)(K > 0 ? K : 1) * (size_t)w * sizeof(float);
+}
+
+void oc_sgemm_pack_b(int64_t K, int64_t N, const float *B, int64_t ldb, int trans_b, void *dst)
+{
+    const oc_sgemm_ukr *u = ukr_for(oc_cpu_isa());
+    bpack_hdr h = {BPACK_MAGIC, (int32_t)u->isa, K, N, {0}};
+    memcpy(dst, &h, sizeof h);
+    if (K > 0 && N > 0 && K <= u->kc)
+        u->pack_b(K, N, B, ldb, trans_b, (float *)((unsigned char *)dst + sizeof h));
+}
+
+int oc_sgemm_threaded_bpacked(int trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                              int64_t lda, const void *Bp, float beta, float *C, int64_t ldc,
+                              const oc_sgemm_epi *epi, int threads, unsigned char *tscratch,
+                              size_t tscratch_stride)
+{
+    bpack_hdr h;
+    if (!Bp)
+        return -1;
+    memcpy(&h, Bp, sizeof h);
+    gemm_args g = general_args(trans_a, 0, M, N, K, alpha, A, trans_a ? M : K, NULL, N, beta, C, ldc, epi);
+    g.lda = lda;
+    if (h.magic != BPACK_MAGIC || h.isa != (int32_t)g.u->isa || h.k != K || h.n != N || K > g.u->kc)
+        return -1;
+    g.bpre = (const float *)((const unsigned char *)Bp + sizeof h);
+    run_threaded(&g, 0, M, threads, tscratch, tscratch_stride);
+    return 0;
 }
 
 int oc_sgemm_packed_gather(int64_t M, int64_t N, int64_t K, const void *Ap, int64_t m0, int64_t m1,
@@ -591,9 +656,13 @@ static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads
     int64_t mu = cdiv(rows, u->mr), nu = cdiv(N, u->vw);
     int pm = oc_parallel_parts(mu, 1, threads), pn = oc_parallel_parts(nu, 1, threads);
     double acost = (g->ap ? 0.0 : PACK_COST) + AREAD_COST;
-    double cm = (double)cdiv(mu, pm) * nu * K + PACK_COST * K * N + acost * cdiv(mu, pm) * u->mr * K;
+    double bcost = g->bpre ? 0.0 : PACK_COST; /* B packed beforehand: no part packs it */
+    double cm = (double)cdiv(mu, pm) * nu * K + bcost * K * N + acost * cdiv(mu, pm) * u->mr * K;
     double cn = (double)mu * cdiv(nu, pn) * K + PACK_COST * K * cdiv(nu, pn) * u->vw + acost * rows * K;
-    int by_n = cn < cm, parts = by_n ? pn : pm;
+    /* with B packed beforehand, parts over M pack nothing twice; over N
+     * every chunk would pack all of A again (MobileNet-v2's 14x14 1x1
+     * convs into blocks, 2 threads: 0.38 ms over N, 0.32 over M) */
+    int by_n = !g->bpre && cn < cm, parts = by_n ? pn : pm;
     if (parts <= 1) {
         run(g, m0, m1, 0, N, ts);
         return;
@@ -604,7 +673,7 @@ static void run_threaded(const gemm_args *g, int64_t m0, int64_t m1, int threads
         unit = u->nr;
         units = cdiv(N, u->nr);
     }
-    double redo = by_n ? (g->ap ? 0.0 : PACK_COST * rows * K) : PACK_COST * K * N; /* packing each chunk repeats */
+    double redo = by_n ? (g->ap ? 0.0 : PACK_COST * rows * K) : bcost * K * N; /* packing each chunk repeats */
     double work = (double)mu * nu * K;
     int q = CHUNKS_PER_THREAD;
     while (q > 1 && (units < (int64_t)q * parts || redo > 0.05 * work / ((double)q * parts)))

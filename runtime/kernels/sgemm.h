@@ -65,7 +65,31 @@ typedef struct oc_sgemm_epi {
     const float *shift;
     const float *res;
     int64_t ldr;
+    /* 0, or C stored in blocks of 8 columns: C[m, n] at
+     * C[m * ldc + (n / 8) * cvs + n % 8] (a conv's channel-blocked output,
+     * conv.c out_c8: ldc = 8, cvs = 8 x positions). Only the AVX2 kernel
+     * stores so (oc_sgemm_c8_store), through its tile epilogue: K must fit
+     * one K slice (oc_sgemm_kc), N be a multiple of 8, no residual, and
+     * the activation none, ReLU or Clip. */
+    int64_t cvs;
 } oc_sgemm_epi;
+
+/* Whether oc_sgemm / oc_sgemm_threaded honour oc_sgemm_epi.cvs with the
+ * ISA in force, and the K slice they need it within. */
+int oc_sgemm_c8_store(void);
+int oc_sgemm_kc(void);
+
+/* op(B) [K, N] packed once (a constant B: a 1x1 conv's W^T) for
+ * oc_sgemm_threaded_bpacked, with the ISA in force; K must fit one K slice
+ * (oc_sgemm_kc). oc_sgemm_pack_b_bytes: the buffer's size. */
+size_t oc_sgemm_pack_b_bytes(int64_t K, int64_t N);
+void oc_sgemm_pack_b(int64_t K, int64_t N, const float *B, int64_t ldb, int trans_b, void *dst);
+/* oc_sgemm_threaded with B from oc_sgemm_pack_b; -1 (nothing done) when
+ * Bp is not a pack of K x N for the ISA in force. */
+int oc_sgemm_threaded_bpacked(int trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                              int64_t lda, const void *Bp, float beta, float *C, int64_t ldc,
+                              const oc_sgemm_epi *epi, int threads, unsigned char *tscratch,
+                              size_t tscratch_stride);
 
 /* Register tile of the ISA in force, and its name ("avx512", "avx2", "generic"). */
 int oc_sgemm_mr(void);

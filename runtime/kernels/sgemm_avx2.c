@@ -134,7 +134,38 @@ INLINE void tile_nv(const int R, const int PS, const int NV, int64_t kc, const f
     int act = ep ? ep->act : OC_ACT_NONE, per_col = ep && ep->per_col;
     const float *res = ep && ep->has_residual ? e->res : NULL;
     int reg_act = act == OC_ACT_NONE || act == OC_ACT_RELU || act == OC_ACT_CLIP;
-    if (NV * 8 == NRT && full && reg_act && !per_col) { /* full tiles, the common epilogues: branch-free */
+    /* column vector v of a row at cr + v * vs: 8 on, or e->cvs apart (sgemm.h) */
+    const int64_t vs = e && e->cvs ? e->cvs : 8;
+    if (vs != 8 && NV * 8 == NRT && full && reg_act && per_col) {
+        /* channel-blocked C (conv.c out_c8): per-column shift, the vectors
+         * 8 columns apart in memory; the same operations as the loop below */
+        __m256 sv[3];
+        const float *sh = e->shift;
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            sv[v] = sh ? _mm256_loadu_ps(sh + n + 8 * v) : _mm256_setzero_ps();
+        __m256 lo = _mm256_set1_ps(act == OC_ACT_CLIP ? ep->alpha : 0.0f), hi = _mm256_set1_ps(ep->beta);
+#pragma GCC unroll 6
+        for (int i = 0; i < R; i++) {
+            if (i >= rows)
+                break;
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) {
+                __m256 x = acc[i][v];
+                if (load_c)
+                    x = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + i * ldc + v * vs), x);
+                if (sh)
+                    x = _mm256_add_ps(x, sv[v]);
+                if (act == OC_ACT_RELU)
+                    x = _mm256_max_ps(x, lo);
+                else if (act == OC_ACT_CLIP)
+                    x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
+                _mm256_storeu_ps(c + i * ldc + v * vs, x);
+            }
+        }
+        return;
+    }
+    if (NV * 8 == NRT && full && reg_act && !per_col && vs == 8) { /* full tiles, the common epilogues: branch-free */
         const float *shp = e && e->shift ? e->shift + m : NULL, *rp = res ? res + m * e->ldr + n : NULL;
         int64_t ldr = res ? e->ldr : 0;
         __m256 lo = _mm256_set1_ps(act == OC_ACT_CLIP ? ep->alpha : 0.0f);
@@ -156,7 +187,7 @@ INLINE void tile_nv(const int R, const int PS, const int NV, int64_t kc, const f
             int whole = full || v < NV - 1;
             __m256i mk = whole ? _mm256_set1_epi32(-1) : last;
             if (load_c)
-                x = _mm256_fmadd_ps(vb, whole ? _mm256_loadu_ps(cr + 8 * v) : _mm256_maskload_ps(cr + 8 * v, last), x);
+                x = _mm256_fmadd_ps(vb, whole ? _mm256_loadu_ps(cr + v * vs) : _mm256_maskload_ps(cr + v * vs, last), x);
             if (e) {
                 if (e->shift)
                     x = _mm256_add_ps(x, per_col ? _mm256_maskload_ps(e->shift + n + 8 * v, mk) : srow);
@@ -168,9 +199,9 @@ INLINE void tile_nv(const int R, const int PS, const int NV, int64_t kc, const f
                     x = _mm256_min_ps(_mm256_set1_ps(ep->beta), _mm256_max_ps(_mm256_set1_ps(ep->alpha), x));
             }
             if (whole)
-                _mm256_storeu_ps(cr + 8 * v, x);
+                _mm256_storeu_ps(cr + v * vs, x);
             else
-                _mm256_maskstore_ps(cr + 8 * v, last, x);
+                _mm256_maskstore_ps(cr + v * vs, last, x);
         }
     }
     /* other activations on the stored rows, after the loop (a call inside
@@ -332,8 +363,17 @@ INLINE void pack_a_r(const int R, int64_t rows, int64_t kc, const float *a, int6
     int64_t full = rows / R * R;
     for (int64_t r = 0; r < full; r += R, dst += stride) {
         if (trans_a) {
-            for (int64_t k = 0; k < kc; k++)
-                _mm256_maskstore_ps(dst + k * R, lanes, _mm256_mul_ps(va, _mm256_maskload_ps(a + k * lda + r, lanes)));
+            /* R adjacent floats a row: plain 8-float loads while the block
+             * has 8 rows from r on (vmaskmovps is slow on Zen 1), plain
+             * stores but for each panel's last k (lanes R.. land on the
+             * next k's slots, rewritten next) */
+            const float *s = a + r;
+            int64_t k = 0;
+            if (r + 8 <= rows)
+                for (; k + 1 < kc; k++)
+                    _mm256_storeu_ps(dst + k * R, _mm256_mul_ps(va, _mm256_loadu_ps(s + k * lda)));
+            for (; k < kc; k++)
+                _mm256_maskstore_ps(dst + k * R, lanes, _mm256_mul_ps(va, _mm256_maskload_ps(s + k * lda, lanes)));
             continue;
         }
         const float *s = a + r * lda;

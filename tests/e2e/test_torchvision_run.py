@@ -6,7 +6,10 @@ weights give logits near 1e-9, where the absolute bar alone could not
 fail). MobileNet-v2 runs its expand -> depthwise -> project chains one
 image at a time (the slice pass); it is run again on 2 threads (which
 split the images between them) and on 2 threads with `--no-pass slice`,
-layer by layer: all must match PyTorch and give the same bits."""
+layer by layer (and `--no-pass c8`, which would otherwise pair the
+unsliced 1x1 -> depthwise convs with another summation order): all must
+match PyTorch and give the same bits. Then MobileNet-v2 at batch 1 with
+and without the c8 pairs."""
 import os
 import sys
 
@@ -36,7 +39,8 @@ for name in names:
     extra = {}  # MobileNet: the same run on 2 threads (images split between them), and layer by layer
     if not rc and name.startswith("mobilenet"):
         for tag, flags in (("2 threads", ["--threads", "2"]), ("2 threads, --no-pass slice",
-                                                               ["--threads", "2", "--no-pass", "slice"])):
+                                                               ["--threads", "2", "--no-pass", "slice",
+                                                                "--no-pass", "c8"])):
             d2 = os.path.join(d, tag.replace(" ", "_").replace(",", ""))
             os.makedirs(d2, exist_ok=True)
             rc, out, err = run_onnxc(["run", path, "-i", f"input={os.path.join(d, 'input.npy')}", "-o", d2, "--top",
@@ -61,4 +65,40 @@ for name in names:
     print(f"{name}: logits {list(got.shape)}, max |logit| {scale:.3g}, max abs diff vs PyTorch {diff:.3g} "
           f"(bars {TOL} and {REL * scale:.3g}) {'ok' if good else 'FAIL'}")
     ok &= good
+
+# MobileNet-v2 at batch 1, where no chain runs image by image and the c8
+# pairs (1x1 expand -> depthwise in 8-channel blocks, compiler/passes/c8.c)
+# are in the plan on AVX2 machines; and with `--no-pass c8`. Both must
+# match PyTorch. `onnxc info --passes` names the pairs the pass saw.
+if "mobilenet_v2" in names:
+    d = workdir("run_mobilenet_v2_b1")
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v2().eval()
+    x = torch.randn(1, 3, 224, 224)
+    path = os.path.join(d, "model.onnx")
+    torch.onnx.export(model, x, path, input_names=["input"], output_names=["logits"], opset_version=13)
+    with torch.no_grad():
+        want = model(x).numpy()
+    np.save(os.path.join(d, "input.npy"), x.numpy())
+    rc, out, err = run_onnxc(["info", path, "--passes"])
+    pairs = out.count("channels in blocks of 8")
+    print(f"mobilenet_v2 batch 1: the c8 pass saw {pairs} expand -> depthwise pairs")
+    ok &= rc == 0 and pairs == 16
+    for tag, flags in (("c8", []), ("--no-pass c8", ["--no-pass", "c8"]), ("c8, 2 threads", ["--threads", "2"])):
+        d2 = os.path.join(d, tag.replace(" ", "_").replace(",", "").replace("-", ""))
+        os.makedirs(d2, exist_ok=True)
+        rc, out, err = run_onnxc(["run", path, "-i", f"input={os.path.join(d, 'input.npy')}", "-o", d2, "--top", "0"]
+                                 + flags)
+        if rc:
+            print(f"mobilenet_v2 batch 1 ({tag}): onnxc run failed ({rc}): {err.strip()}")
+            ok = False
+            continue
+        got = np.load(os.path.join(d2, "logits.npy"))
+        diff = float(np.max(np.abs(got - want)))
+        scale = float(np.max(np.abs(want)))
+        good = got.shape == want.shape and diff <= TOL and diff <= REL * scale
+        print(f"mobilenet_v2 batch 1 ({tag}): max abs diff vs PyTorch {diff:.3g} (bars {TOL} and {REL * scale:.3g}) "
+              f"{'ok' if good else 'FAIL'}")
+        ok &= good
+    os.remove(path)
 sys.exit(0 if ok else 1)
