@@ -298,7 +298,7 @@ ok &= ran == {"fold", "bn_fold"}
 rc, so, se = run_onnxc(["info", path, "--passes", "--no-pass", "fuse", "--json", "--batch", "1"])
 ran = {p["name"] for p in json.loads(so)["passes"] if p["ran"]} if rc == 0 else None
 print(f"--no-pass fuse ran {sorted(ran) if ran else ran}")
-ok &= ran == {"fold", "widen", "identity", "bn_fold", "dce", "slice"}
+ok &= ran == {"fold", "widen", "identity", "bn_fold", "dce", "slice", "c8"}
 rc, so, se = run_onnxc(["run", path, "-i", os.path.join(workdir("passes"), "small_net_input.npy"), "--passes", "fold,fusion"])
 print(f"unknown pass: exit {rc}: {se.strip()}")
 ok &= rc == 2 and "unknown pass 'fusion'" in se and "bn_fold" in se and "dce" in se
