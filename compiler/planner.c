@@ -938,7 +938,10 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         for (int k = 0; k < n->n_out; k++)
             st->out[k] = n->out[k] >= 0 ? tid[n->out[k]] : -1;
     }
-    if (o && o->c8 && o->n_train == 0 && pair_c8(p, g, tid, alias, &per_thread_max))
+    /* one-thread plans only: on 2 threads MobileNet-v2 at batch 1 ran 2-3%
+     * slower with the pairs (12.5-12.8 against 12.2-12.4 ms, alternating
+     * processes; one thread: 1-2% faster) */
+    if (o && o->c8 && o->n_train == 0 && p->threads == 1 && pair_c8(p, g, tid, alias, &per_thread_max))
         goto oom;
     /* a chain runs image by image only if every step of it is a conv
      * forward kernel (oc_conv_params, batch loop outermost) */

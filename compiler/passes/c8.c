@@ -10,8 +10,9 @@
  * is ONNX Runtime's channel-blocked layout (NCHWc) kept for one hand-over,
  * MobileNet's expand -> depthwise. Here the pass notes the candidate pairs
  * in the graph; the planner takes those its kernels run on this CPU, out
- * of slice chains (at batch 1); training plans and `onnxc compile` never
- * pair. */
+ * of slice chains (at batch 1), in one-thread plans (on two the 1x1
+ * conv's transposed product lost more than the depthwise convs gained);
+ * training plans and `onnxc compile` never pair. */
 #include "pass.h"
 
 #include <stdlib.h>
