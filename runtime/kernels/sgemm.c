@@ -352,6 +352,35 @@ static void scale_only(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, i
  * 2-6% slower (144 -> 24: 0.438 -> 0.464), hence the limit. */
 enum { FEW_PANELS = 6, FEW_PANELS_MAX_LDB = 1024 };
 
+/* What the tiles of one run_block call share. */
+typedef struct block {
+    const gemm_args *g;
+    const float *abase, *bp, *bdir;
+    int64_t astride, mc, nc, kc, nfull, wtail;
+    float beta;
+    int load_c, last;
+} block;
+
+/* The tile of A panel rows [ir, ir + rows) and B panel columns jr.. of a
+ * block, with the epilogue after the last K slice. */
+static void block_tile(const block *k, int64_t ir, int rows, int64_t jr, int cols)
+{
+    const gemm_args *g = k->g;
+    const oc_sgemm_ukr *u = g->u;
+    const float *a = k->abase + (ir - k->mc) / u->mr * k->astride;
+    float *c = c_at(g, ir, k->nc + jr);
+    /* a full panel straight from B (bdir), or the packed one */
+    const float *b = k->bdir && jr < k->nfull ? k->bdir + jr : k->bp + jr * k->kc;
+    int64_t bw = k->bdir && jr < k->nfull ? g->ldb : jr < k->nfull ? u->nr : k->wtail;
+    if (k->last && g->epi && u->tile_epi) {
+        u->tile_epi(k->kc, a, b, bw, c, g->ldc, rows, cols, k->beta, k->load_c, g->epi, ir, k->nc + jr);
+        return;
+    }
+    u->tile(k->kc, a, b, bw, c, g->ldc, rows, cols, k->beta, k->load_c);
+    if (k->last && g->epi)
+        u->epi(g->epi, c, g->ldc, rows, cols, ir, k->nc + jr);
+}
+
 static void run_block(const gemm_args *g, const float *abase, int64_t astride, int64_t mc, int64_t mh, int64_t nc,
                       int64_t nw, int64_t kc, const float *bp, const float *bdir, float beta, int load_c, int last)
 {
@@ -363,47 +392,20 @@ static void run_block(const gemm_args *g, const float *abase, int64_t astride, i
         r = 0;
     int64_t ncols = nw - r; /* columns done by tiles */
     int64_t chunk = r ? (int64_t)u->narrow_panels * mr : mh - mc;
+    block k = {g, abase, bp, bdir, astride, mc, nc, kc, nfull, wtail, beta, load_c, last};
     for (int64_t ic = mc; ic < mh; ic += chunk) {
         int64_t ih = min64(ic + chunk, mh);
         if ((bdir && ih - ic <= FEW_PANELS * mr && g->ldb <= FEW_PANELS_MAX_LDB) || (g->bpre && !r)) {
-            /* B read in place against a few A panels: each B panel once,
-             * all the A panels (in L1) against it while it is in L1 */
-            for (int64_t jr = 0; jr < ncols; jr += nr) {
-                int cols = (int)min64(nr, ncols - jr);
-                const float *b = bdir && jr < nfull ? bdir + jr : bp + jr * kc;
-                int64_t bw = bdir && jr < nfull ? g->ldb : jr < nfull ? nr : wtail;
-                for (int64_t ir = ic; ir < ih; ir += mr) {
-                    int rows = (int)min64(mr, ih - ir);
-                    const float *a = abase + (ir - mc) / mr * astride;
-                    float *c = c_at(g, ir, nc + jr);
-                    if (last && g->epi && u->tile_epi) {
-                        u->tile_epi(kc, a, b, bw, c, g->ldc, rows, cols, beta, load_c, g->epi, ir, nc + jr);
-                        continue;
-                    }
-                    u->tile(kc, a, b, bw, c, g->ldc, rows, cols, beta, load_c);
-                    if (last && g->epi)
-                        u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);
-                }
-            }
+            /* B panel major (few A panels against B read in place, or B
+             * packed beforehand): each B panel once, all the A panels
+             * against it while it is in L1 */
+            for (int64_t jr = 0; jr < ncols; jr += nr)
+                for (int64_t ir = ic; ir < ih; ir += mr)
+                    block_tile(&k, ir, (int)min64(mr, ih - ir), jr, (int)min64(nr, ncols - jr));
         } else
-        for (int64_t ir = ic; ir < ih; ir += mr) {
-            int rows = (int)min64(mr, ih - ir);
-            const float *a = abase + (ir - mc) / mr * astride;
-            for (int64_t jr = 0; jr < ncols; jr += nr) {
-                int cols = (int)min64(nr, ncols - jr);
-                float *c = c_at(g, ir, nc + jr);
-                /* a full panel straight from B (bdir), or the packed one */
-                const float *b = bdir && jr < nfull ? bdir + jr : bp + jr * kc;
-                int64_t bw = bdir && jr < nfull ? g->ldb : jr < nfull ? nr : wtail;
-                if (last && g->epi && u->tile_epi) {
-                    u->tile_epi(kc, a, b, bw, c, g->ldc, rows, cols, beta, load_c, g->epi, ir, nc + jr);
-                    continue;
-                }
-                u->tile(kc, a, b, bw, c, g->ldc, rows, cols, beta, load_c);
-                if (last && g->epi)
-                    u->epi(g->epi, c, g->ldc, rows, cols, ir, nc + jr);
-            }
-        }
+            for (int64_t ir = ic; ir < ih; ir += mr)
+                for (int64_t jr = 0; jr < ncols; jr += nr)
+                    block_tile(&k, ir, (int)min64(mr, ih - ir), jr, (int)min64(nr, ncols - jr));
         if (r) {
             float *c = c_at(g, ic, nc + ncols);
             u->narrow(kc, abase + (ic - mc) / mr * astride, astride, (int)(ih - ic), bp + nfull * kc + (tail - r),
@@ -572,8 +574,7 @@ int oc_sgemm_threaded_bpacked(int trans_a, int64_t M, int64_t N, int64_t K, floa
     if (!Bp)
         return -1;
     memcpy(&h, Bp, sizeof h);
-    gemm_args g = general_args(trans_a, 0, M, N, K, alpha, A, trans_a ? M : K, NULL, N, beta, C, ldc, epi);
-    g.lda = lda;
+    gemm_args g = general_args(trans_a, 0, M, N, K, alpha, A, lda, NULL, N, beta, C, ldc, epi);
     if (h.magic != BPACK_MAGIC || h.isa != (int32_t)g.u->isa || h.k != K || h.n != N || K > g.u->kc)
         return -1;
     g.bpre = (const float *)((const unsigned char *)Bp + sizeof h);
