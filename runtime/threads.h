@@ -11,7 +11,16 @@
  * [n*t/T, n*(t+1)/T), so a given thread count always computes the same
  * partition (runs are bitwise repeatable). A parallel_for called from
  * inside a region, or while another thread owns the pool, runs serially
- * on the caller with the caller's thread index. */
+ * on the caller with the caller's thread index.
+ *
+ * Static parts also keep each thread on the part of an activation it
+ * wrote in the previous step. Measured against them (MobileNet-v2, batch
+ * 1, 2 threads, AVX2 EPYC KVM guest, both schedules alternating run by
+ * run in one process): items handed out from one atomic counter were 1-3%
+ * slower while the host was quiet (faster only while it slowed one vCPU
+ * by half); the static parts with the idle thread stealing pieces from
+ * the other's tail were 0.2-1.3% slower. The static imbalance left was
+ * about 1% of a run. */
 #ifndef ONNXC_THREADS_H
 #define ONNXC_THREADS_H
 

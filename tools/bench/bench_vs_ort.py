@@ -14,12 +14,24 @@ best median: a burst of load from other processes then hits both sides, not one.
 ORT/onnxc is ORT's time over onnxc's: above 1 onnxc is faster. Timings are only
 comparable within one run of this script on one machine.
 
+--layers answers where the time goes instead: per (model, batch, threads), both
+sides run with their profilers (`onnxc bench --profile`, ort_bench.js
+--profile), alternating for --rounds rounds, and one table per cell lists every
+convolution and matrix product (Conv, Gemm, MatMul and their fused forms) in
+execution order with each side's best per-run mean and ORT/onnxc. A layer is
+paired with ORT's first unpaired node of the same FLOP count (both count 2 x
+multiply-adds from the shapes), so branches run in another order still pair; a
+layer with no such node shows '-' on ORT's side (ORT fused it into another, or
+runs it as a different kind of node). Profiling adds a little to
+every node on both sides; the sums are for finding the layers that lose, the
+main table is for the whole-model verdict.
+
 stdout: a first line describing the machine and versions, then the table(s)
 (plain text, or Markdown with --markdown). Progress goes to stderr.
 
 usage: python3 tools/bench/bench_vs_ort.py [--onnxc PATH] [--models a,b] [--batches 1,8]
        [--threads 1,2] [--runs N] [--warmup N] [--rounds N] [--cache DIR] [--no-ort]
-       [--fused-unfused] [--markdown] [--json OUT]
+       [--fused-unfused] [--layers] [--markdown] [--json OUT]
 """
 import argparse
 import json
@@ -40,6 +52,8 @@ ORT_PACKAGE_JSON = os.path.join(ROOT, "tests", "ort", "package.json")
 ORT_VERSION = "1.30.0"
 NPM_TIMEOUT = 600
 MB = 1024.0 * 1024.0
+# the node kinds --layers compares (onnxc's op names and ORT's, fused forms included)
+LAYER_OPS = {"Conv", "FusedConv", "ConvTranspose", "Gemm", "FusedGemm", "MatMul", "FusedMatMul"}
 
 
 def log(msg):
@@ -413,6 +427,87 @@ def measure_fused(args, name, path, batch, threads):
     return row
 
 
+def profiled_layers(obj, who, name_key):
+    """The convolution / matrix-product layers of one profiled run: [(name, detail, ms, flops)]."""
+    layers = obj.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(l, dict) for l in layers):
+        raise BenchError(f"{who} JSON has no per-layer profile")
+    out = []
+    for l in layers:
+        if l.get("op") in LAYER_OPS:
+            f = l.get("flops")
+            f = f if isinstance(f, (int, float)) and not isinstance(f, bool) else 0
+            out.append((str(l.get("node", "?")), str(l.get(name_key, "")), num(l, "ms", where=who), f))
+    return out
+
+
+def pair_layers(ours, theirs):
+    """For each of our layers, ORT's first unpaired node with the same FLOP
+    count (within 0.1%), or None."""
+    used = [False] * len(theirs)
+    out = []
+    for _, _, _, f in ours:
+        hit = None
+        for j, t in enumerate(theirs):
+            if not used[j] and f > 0 and t[3] > 0 and abs(t[3] - f) <= 1e-3 * f:
+                hit = j
+                break
+        if hit is not None:
+            used[hit] = True
+        out.append(None if hit is None else theirs[hit])
+    return out
+
+
+def measure_layers(args, ort, name, path, batch, threads):
+    """Alternates profiled onnxc and ORT runs for --rounds rounds; per layer the
+    best per-run mean of each side."""
+    runs = args.runs or default_runs(batch)
+    warmup = args.warmup if args.warmup is not None else default_warmup(batch)
+    row = {"model": name, "batch": batch, "threads": threads, "runs": runs, "warmup": warmup,
+           "onnxc": None, "ort": None, "error": None, "ort_error": None, "mismatch": None}
+    if not os.path.exists(path):
+        row["error"] = f"{os.path.basename(path)} missing (export failed?)"
+        return row
+    ours, theirs = [], []
+    try:
+        for r in range(args.rounds):
+            cmd = [args.onnxc, "bench", path, "--batch", str(batch), "--threads", str(threads),
+                   "--runs", str(runs), "--warmup", str(warmup), "--profile", "--json"]
+            ours.append(profiled_layers(run_json(cmd, args.timeout, "onnxc"), "onnxc bench", "kernel"))
+            if ort is not None and row["ort_error"] is None:
+                node, modules, _ = ort
+                cmd = [node, os.path.join(HERE, "ort_bench.js"), path, "--batch", str(batch), "--threads",
+                       str(threads), "--runs", str(runs), "--warmup", str(warmup), "--profile"]
+                try:
+                    obj = run_json(cmd, args.timeout, "ort_bench.js", env=dict(os.environ, ORT_NODE_MODULES=modules))
+                    theirs.append(profiled_layers(obj, "ort_bench.js", "op"))
+                except BenchError as e:
+                    row["ort_error"] = str(e).replace(path, os.path.basename(path))
+    except BenchError as e:
+        row["error"] = str(e).replace(path, os.path.basename(path))
+        return row
+
+    def best(rounds):
+        if len({len(x) for x in rounds}) != 1:
+            return None
+        return [(*rounds[0][i][:2], min(x[i][2] for x in rounds), rounds[0][i][3]) for i in range(len(rounds[0]))]
+
+    row["onnxc"] = best(ours)
+    if row["onnxc"] is None:
+        row["error"] = "onnxc ran a different number of layers from one round to the next"
+        return row
+    if theirs:
+        t = best(theirs)
+        if t is None:
+            row["mismatch"] = "ORT ran a different number of such nodes from one round to the next"
+        else:
+            row["ort"] = pair_layers(row["onnxc"], t)
+            left = len(t) - sum(1 for x in row["ort"] if x is not None)
+            if left:
+                row["mismatch"] = f"{left} of ORT's {len(t)} such nodes paired with no onnxc layer"
+    return row
+
+
 # ---------------------------------------------------------------- tables
 
 def fmt_ms(v):
@@ -495,6 +590,32 @@ def fused_table(results, markdown):
     return render(headers, rows, right, markdown), errors
 
 
+def layers_table(r, markdown):
+    """One cell's per-layer table: onnxc's layers, ORT's paired nodes beside them."""
+    with_ort = r["ort"] is not None
+    headers = ["#", "onnxc node", "onnxc kernel", "onnxc ms"] + (["ORT ms", "ORT/onnxc"] if with_ort else [])
+    right = [True, False, False, True] + ([True, True] if with_ort else [])
+    rows = []
+    sum_o = sum_t = sum_p = 0.0
+    for i, (node, kernel, ms, _) in enumerate(r["onnxc"]):
+        cells = [str(i), node if len(node) <= 48 else "..." + node[-45:], kernel[:36], f"{ms:.3f}"]
+        sum_o += ms
+        if with_ort:
+            t = r["ort"][i]
+            if t is None:
+                cells += ["-", "-"]
+            else:
+                sum_t += t[2]
+                sum_p += ms
+                cells += [f"{t[2]:.3f}", f"{t[2] / ms:.2f}" if ms > 0 else "-"]
+        rows.append(cells)
+    if with_ort:
+        rows.append(["", "sum of the paired layers", "", f"{sum_p:.3f}", f"{sum_t:.3f}",
+                     f"{sum_t / sum_p:.2f}" if sum_p > 0 else "-"])
+    rows.append(["", "sum", "", f"{sum_o:.3f}"] + (["", ""] if with_ort else []))
+    return render(headers, rows, right, markdown)
+
+
 # ---------------------------------------------------------------- main
 
 def progress(tool, best, error):
@@ -525,6 +646,9 @@ def parse_args(argv):
     ap.add_argument("--fused-unfused", action="store_true",
                     help="also compare onnxc's fused and unfused plans on the BatchNorm-kept exports "
                     f"({', '.join(m + '_bn' for m in BN_KEPT)})")
+    ap.add_argument("--layers", action="store_true",
+                    help="per-layer tables instead of the whole-model one: every convolution and matrix product, "
+                         "onnxc's profile beside ORT's")
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--json", metavar="OUT", help="also save every result (all rounds) as JSON")
     args = ap.parse_args(argv)
@@ -577,6 +701,9 @@ def main(argv=None):
     print(f"CPU: {cpu['cpu']} | {isa} | {cores} | {', '.join(versions)}", flush=True)
     if max(args.threads) > cpu["usable_cores"]:
         log(f"note: --threads {max(args.threads)} exceeds the {cpu['usable_cores']} usable cores")
+
+    if args.layers:
+        return main_layers(args, ort, ort_reason, cpu, commit, t_start)
 
     results = []
     for name in args.models:
@@ -645,6 +772,49 @@ def main(argv=None):
         log(f"wrote {args.json}")
     failed = any(r["onnxc_error"] for r in results) or any(r["error"] for r in fused)
     return 1 if failed else 0
+
+
+def main_layers(args, ort, ort_reason, cpu, commit, t_start):
+    """--layers: one per-layer table per (model, batch, threads)."""
+    rows = []
+    for name in args.models:
+        path = model_path(args.cache, name)
+        label = os.path.basename(name)[:-5] if name.endswith(".onnx") else name
+        for batch in args.batches:
+            for threads in args.threads:
+                log(f"{label} batch {batch} threads {threads}: per-layer profiles ...")
+                r = measure_layers(args, ort, label, path, batch, threads)
+                rows.append(r)
+                print()
+                title = f"{label}, batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
+                print(f"## {title}" if args.markdown else title + ":")
+                if r["error"]:
+                    print(f"onnxc: error: {r['error']}")
+                    continue
+                notes = [f"best per-run mean of {args.rounds} alternating round(s) per side, profilers on"]
+                if ort is None:
+                    notes.append(f"ONNX Runtime not run: {ort_reason}")
+                elif r["ort_error"]:
+                    notes.append(f"ORT: error: {r['ort_error']}")
+                else:
+                    notes.append("ORT/onnxc > 1: onnxc's layer is faster")
+                    if r["mismatch"]:
+                        notes.append(r["mismatch"])
+                print(layers_table(r, args.markdown))
+                print("; ".join(notes) + ".")
+    elapsed = time.monotonic() - t_start
+    log(f"done in {elapsed / 60:.1f} min")
+    if args.json:
+        doc = {"machine": cpu, "versions": {"ort": ort[2] if ort else None, "onnxc_commit": commit},
+               "ort_unavailable": ort_reason,
+               "settings": {"models": args.models, "batches": args.batches, "threads": args.threads,
+                            "runs": args.runs, "warmup": args.warmup, "rounds": args.rounds, "layers": True},
+               "layers": rows, "elapsed_s": elapsed}
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        log(f"wrote {args.json}")
+    return 1 if any(r["error"] for r in rows) else 0
 
 
 if __name__ == "__main__":

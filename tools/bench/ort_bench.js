@@ -4,7 +4,7 @@
 // peer that tools/bench/bench_vs_ort.py compares `onnxc bench` with.
 //
 // usage: node ort_bench.js MODEL.onnx [--batch B] [--threads T] [--runs N]
-//                          [--warmup W] [--seed S] [--shape D1,D2,...] [--serve]
+//                          [--warmup W] [--seed S] [--shape D1,D2,...] [--serve | --profile]
 //
 // Session: graphOptimizationLevel 'all', intraOpNumThreads T, interOpNumThreads 1,
 // sequential execution. Every float32 input gets seeded standard-normal data of
@@ -16,6 +16,14 @@
 // peak_rss_bytes is the process's high-water mark (VmHWM from /proc/self/status,
 // else the largest process.memoryUsage().rss seen); it includes Node itself,
 // whose share is about rss_before_load_bytes.
+//
+// --profile turns on ORT's profiler and adds "layers": one entry per node that
+// ran, in the order of its first run, {"node", "op", "ms", "flops"}, ms the mean
+// of its kernel time over the N timed runs (the warm-up runs' events are
+// dropped), flops 2 x the multiply-adds of a Conv, Gemm or MatMul from the
+// shapes ORT records (as `onnxc bench --profile` counts them; 0 for others).
+// bench_vs_ort.py --layers sets these beside `onnxc bench --profile`. The
+// profiler's file goes to a fresh temporary folder and is removed.
 //
 // --serve keeps the session loaded for several measurements: after loading it
 // reads lines from stdin, and for each line 'run' does the W + N runs and
@@ -39,7 +47,7 @@ function loadOrt() {
 function usage(msg) {
   if (msg) process.stderr.write(`ort_bench.js: error: ${msg}\n`);
   process.stderr.write('usage: node ort_bench.js MODEL.onnx [--batch B] [--threads T] [--runs N] '
-    + '[--warmup W] [--seed S] [--shape D1,D2,...]\n');
+    + '[--warmup W] [--seed S] [--shape D1,D2,...] [--serve | --profile]\n');
   process.exit(2);
 }
 
@@ -51,7 +59,8 @@ function positiveInt(flag, text, min) {
 }
 
 function parseArgs(argv) {
-  const o = { model: null, batch: 1, threads: 1, runs: 10, warmup: 2, seed: 1234, shape: null, serve: false };
+  const o = { model: null, batch: 1, threads: 1, runs: 10, warmup: 2, seed: 1234, shape: null, serve: false,
+    profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -66,12 +75,14 @@ function parseArgs(argv) {
     else if (a === '--shape') {
       o.shape = next().split(',').map((s) => positiveInt('--shape', s.trim(), 0));
     } else if (a === '--serve') o.serve = true;
+    else if (a === '--profile') o.profile = true;
     else if (a === '-h' || a === '--help') usage();
     else if (a.startsWith('-')) usage(`unknown option '${a}'`);
     else if (o.model === null) o.model = a;
     else usage(`unexpected argument '${a}'`);
   }
   if (o.model === null) usage('no model given');
+  if (o.serve && o.profile) usage('--profile takes one measurement: not with --serve');
   return o;
 }
 
@@ -137,6 +148,47 @@ function median(xs) {
 
 const ms = (t0, t1) => Number(t1 - t0) / 1e6;
 
+// 2 x multiply-adds of a Conv (W [M, C/g, k...], Y [N, M, ...]) or a Gemm /
+// MatMul (Y [.., n], A [.., K]) from the profile's shapes; 0 when unknown.
+function nodeFlops(op, args) {
+  const shape = (list, i) => (Array.isArray(list) && list[i] && Array.isArray(list[i].float) ? list[i].float : null);
+  const prod = (a) => a.reduce((x, y) => x * y, 1);
+  const ins = args && args.input_type_shape, outs = args && args.output_type_shape;
+  const y = shape(outs, 0);
+  if (!y) return 0;
+  if (/Conv$/.test(op) && !/Transpose/.test(op)) {
+    const w = shape(ins, 1);
+    return w && w.length >= 3 ? 2 * prod(y) * prod(w.slice(1)) : 0;
+  }
+  if (/(Gemm|MatMul)$/.test(op)) {
+    const a = shape(ins, 0);
+    return a && a.length >= 1 ? 2 * prod(y) * a[a.length - 1] : 0;
+  }
+  return 0;
+}
+
+// Per node of ORT's profile (a JSON array of trace events): the mean kernel
+// time in ms of its last `runs` runs, in the order the nodes first ran.
+function profileLayers(file, runs) {
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byNode = new Map();
+  for (const e of events) {
+    if (!e || e.cat !== 'Node' || typeof e.name !== 'string' || !e.name.endsWith('_kernel_time')) continue;
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    if (!byNode.has(node)) {
+      const op = (e.args && e.args.op_name) || '';
+      byNode.set(node, { op, flops: nodeFlops(op, e.args), durs: [] });
+    }
+    byNode.get(node).durs.push(Number(e.dur) || 0); // microseconds
+  }
+  const layers = [];
+  for (const [node, v] of byNode) {
+    const last = v.durs.slice(-runs);
+    layers.push({ node, op: v.op, ms: last.reduce((a, b) => a + b, 0) / last.length / 1000, flops: v.flops });
+  }
+  return layers;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(opts.model)) throw new Error(`${opts.model}: no such file`);
@@ -144,6 +196,7 @@ async function main() {
   const rssBefore = peakRss;
   const ort = loadOrt();
 
+  const profDir = opts.profile ? fs.mkdtempSync(path.join(require('os').tmpdir(), 'ort-prof-')) : null;
   const t0 = process.hrtime.bigint();
   const session = await ort.InferenceSession.create(opts.model, {
     executionProviders: ['cpu'],
@@ -151,6 +204,7 @@ async function main() {
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    ...(profDir ? { enableProfiling: true, profileFilePrefix: path.join(profDir, 'ort') } : {}),
   });
   const loadMs = ms(t0, process.hrtime.bigint());
 
@@ -209,6 +263,17 @@ async function main() {
       if (cmd !== 'run') throw new Error(`--serve: unknown request '${cmd}' (only 'run')`);
       process.stdout.write(`${JSON.stringify(await measure())}\n`);
     }
+  } else if (profDir) {
+    const result = await measure();
+    try {
+      session.endProfiling();
+      const files = fs.readdirSync(profDir).filter((f) => f.endsWith('.json'));
+      if (files.length !== 1) throw new Error(`expected one profile in ${profDir}, found ${files.length}`);
+      result.layers = profileLayers(path.join(profDir, files[0]), opts.runs);
+    } finally {
+      fs.rmSync(profDir, { recursive: true, force: true });
+    }
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
     process.stdout.write(`${JSON.stringify(await measure())}\n`);
   }
