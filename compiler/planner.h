@@ -37,7 +37,10 @@ typedef struct oc_plan_opts {
     int release_constants;
     /* Run conv chains with a grouped conv one image at a time
      * (oc_step.slice_len; the slice pass's switch, compiler/passes/slice.c).
-     * Training plans never do. */
+     * Training plans never do. The tensors a chain alone writes and reads
+     * are then held for one image per thread (planner.c chain_slots), so
+     * only oc_plan_run's chains may run such steps: the code generator,
+     * which runs every step on the whole batch, plans without it. */
     int batch_slice;
     /* Hand 1x1 conv outputs to the depthwise conv that alone reads them in
      * 8-channel blocks (oc_conv_params.out_c8 / in_c8; the c8 pass's

@@ -83,9 +83,18 @@ static void image_view(const oc_tensor *t, int64_t n, oc_tensor *v)
     v->data = (unsigned char *)t->data + (size_t)(n * per) * oc_dtype_size(t->dtype);
 }
 
-/* Runs steps s .. s + len - 1 on image n with `threads` threads; adds
- * each step's time to prof[k] when prof is not NULL. */
-static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double *prof, oc_diag *d)
+/* Image n of a chain tensor: of a batch-sized one, or slot `slot` of one
+ * the planner holds for one image per thread (planner.c chain_slots). */
+static void chain_view(const oc_tensor *t, int64_t batch, int64_t n, int slot, oc_tensor *v)
+{
+    image_view(t, t->dims[0] == batch ? n : slot, v);
+}
+
+/* Runs steps s .. s + len - 1 on image n of `batch` with `threads`
+ * threads, the chain's own tensors in slot `slot`; adds each step's time
+ * to prof[k] when prof is not NULL. */
+static int run_image(oc_plan *p, int s, int len, int64_t batch, int64_t n, int slot, int threads, double *prof,
+                     oc_diag *d)
 {
     for (int k = 0; k < len; k++) {
         oc_step *st = &p->steps[s + k];
@@ -102,15 +111,15 @@ static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double 
         /* a conv's batched tensors: X (input 0), the residual (input 3), Y;
          * W and B are whole whatever produced them */
         if (st->n_in > 0 && in[0]) {
-            image_view(in[0], n, &views[0]);
+            chain_view(in[0], batch, n, slot, &views[0]);
             in[0] = &views[0];
         }
         if (st->n_in > 3 && in[3]) {
-            image_view(in[3], n, &views[1]);
+            chain_view(in[3], batch, n, slot, &views[1]);
             in[3] = &views[1];
         }
         if (st->n_out > 0 && out[0]) {
-            image_view(out[0], n, &views[2]);
+            chain_view(out[0], batch, n, slot, &views[2]);
             out[0] = &views[2];
         }
         oc_conv_params one = *(const oc_conv_params *)st->params;
@@ -132,6 +141,7 @@ static int run_image(oc_plan *p, int s, int len, int64_t n, int threads, double 
 typedef struct slice_job {
     oc_plan *p;
     int s, len;
+    int64_t batch;
     double *prof;      /* thread 0's step times, or NULL */
     atomic_int failed; /* set by the first thread that fails, which leaves its message in msg */
     char msg[OC_DIAG_MSG];
@@ -145,7 +155,7 @@ static void slice_task(void *ctx, int64_t b, int64_t e, int tid)
     oc_diag local;
     oc_diag_init(&local);
     for (int64_t n = b; n < e && !atomic_load(&j->failed); n++)
-        if (run_image(j->p, j->s, j->len, n, 1, tid ? NULL : j->prof, &local)) {
+        if (run_image(j->p, j->s, j->len, j->batch, n, tid, 1, tid ? NULL : j->prof, &local)) {
             if (!atomic_exchange(&j->failed, 1))
                 memcpy(j->msg, local.msg, sizeof j->msg);
             return;
@@ -156,7 +166,10 @@ static void slice_task(void *ctx, int64_t b, int64_t e, int tid)
  * several threads and no shared scratch in the chain, the images are split
  * between the threads and each runs whole chains on one core (its images
  * stay in its own L2, no hand-off between kernels); otherwise the images
- * go in turn, each kernel threaded as usual. The profile gets each step's
+ * go in turn, each kernel threaded as usual (a thread's images, or all of
+ * them in turn, share one slot of the chain's own tensors: the
+ * oc_parallel_for parts are at most p->threads, the planner's slot count).
+ * The profile gets each step's
  * time summed over the images (of the first thread's images when split). */
 static int run_slices(oc_plan *p, int s, int len, double *profile, oc_diag *d)
 {
@@ -170,11 +183,11 @@ static int run_slices(oc_plan *p, int s, int len, double *profile, oc_diag *d)
         split = p->steps[s + k].scratch == 0;
     if (!split) {
         for (int64_t n = 0; n < batch; n++)
-            if (run_image(p, s, len, n, p->threads, prof, d))
+            if (run_image(p, s, len, batch, n, 0, p->threads, prof, d))
                 return -1;
         return 0;
     }
-    slice_job j = {.p = p, .s = s, .len = len, .prof = prof};
+    slice_job j = {.p = p, .s = s, .len = len, .batch = batch, .prof = prof};
     atomic_init(&j.failed, 0);
     oc_parallel_for(batch, 1, p->threads, slice_task, &j);
     if (atomic_load(&j.failed))

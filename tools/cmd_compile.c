@@ -257,7 +257,9 @@ int oc_cmd_compile(int argc, char **argv)
     oc_plan_opts po = {threads, 0};
     po.max_memory = ma.max_memory;
     po.views = rep.views;
-    po.batch_slice = rep.batch_slice;
+    /* po.batch_slice stays 0: the generated C runs every step on the whole
+     * batch, so a chain's tensors must be whole too (the planner holds them
+     * per thread only for plan.c's image-by-image chains) */
     /* po.c8 stays 0: the generated C may run on another CPU, where the
      * pairs the c8 pass allows (AVX2 only) could differ */
     po.mutable_constants = 1; /* the weights file holds every constant; packing happens at init */
