@@ -307,6 +307,31 @@ out:
     return rc;
 }
 
+/* Whether node n lowers to a kernel that runs one image at a time
+ * (oc_kernel_slices_batch), the reference one under o->kernel_ref as the
+ * step loop below picks it: a chain is planned only if all its nodes do. */
+static int node_slices(const oc_graph *g, const oc_node *n, const oc_plan_opts *o)
+{
+    if (!n->op || !n->op->lower)
+        return 0;
+    oc_lowered lw = {0};
+    oc_diag quiet;
+    oc_diag_init(&quiet);
+    int ok = 0;
+    if (!n->op->lower(g, n, &lw, &quiet)) {
+        int kid = oc_kernel_id_of(lw.fn);
+        const oc_kernel_info *ki = kid >= 0 ? oc_kernel_get(kid) : NULL;
+        if (ki && o && o->kernel_ref && ki->ref)
+            kid = oc_kernel_id_of(ki->ref);
+        ok = kid >= 0 && oc_kernel_slices_batch(kid);
+    }
+    free(lw.params);
+    for (int k = 0; k < lw.n_sub; k++)
+        oc_plan_free(lw.sub[k]);
+    free(lw.sub);
+    return ok;
+}
+
 /* A value one step of an image-by-image chain writes and only the next
  * reads (oc_slice_chains): held for one image per thread that may run the
  * chain (plan.c run_slices splits the images over the threads), not for
@@ -760,6 +785,13 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
                 for (int u = s; u < g->n_nodes && m < slices[s]; u++)
                     if (keep[u])
                         nodes[m++] = u;
+                int sliceable = m == slices[s];
+                for (int i = 0; sliceable && i < m; i++)
+                    sliceable = node_slices(g, &g->nodes[nodes[i]], o);
+                if (!sliceable) {
+                    slices[s] = 0; /* runs layer by layer; its tensors stay whole */
+                    continue;
+                }
                 int end = nodes[m - 1];
                 for (int i = 0; i < m; i++) {
                     const oc_node *n = &g->nodes[nodes[i]];
@@ -982,8 +1014,13 @@ oc_plan *oc_plan_build(const oc_graph *g, const oc_plan_opts *o, oc_diag *d)
         int ok = s + st->slice_len <= p->n_steps;
         for (int k = 0; ok && k < st->slice_len; k++)
             ok = oc_kernel_slices_batch(p->steps[s + k].kernel);
-        if (!ok)
-            st->slice_len = 0;
+        if (!ok) {
+            /* node_slices passed every node of it, and chain_slots may have
+             * sized its tensors for one image per thread: no batched run */
+            oc_fail(d, "node '%s' (%s): internal error: an image-by-image chain lost its sliceable kernel",
+                    st->name, st->op);
+            goto fail;
+        }
     }
     /* scratch: the largest shared part, then one slice per thread */
     p->tscratch_stride = per_thread_max;

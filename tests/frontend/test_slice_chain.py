@@ -10,7 +10,9 @@ A second chain with every weight constant (batch 6, 28x28, 96 expanded
 channels) runs the images split between 2 threads, each on its own slot
 of the chain's own tensors, which the planner holds for one image per
 thread (planner.c chain_slots): the same checks, and its arena must be
-smaller than the unsliced plan's."""
+smaller than the unsliced plan's; with --kernel ref (a conv kernel that
+runs the whole batch) no chain is planned and the arena is the unsliced
+one."""
 import json
 import os
 import sys
@@ -140,15 +142,20 @@ same = len(got2) == 3 and all(np.array_equal(got2["1 thread"], v) for v in got2.
 print(f"constant W: all runs the same bits: {same}")
 ok &= same
 arena = {}
-for tag, flags in (("sliced", []), ("unsliced", ["--no-pass", "slice"])):
+for tag, flags in (("sliced", []), ("unsliced", ["--no-pass", "slice"]), ("reference kernels", ["--kernel", "ref"])):
     rc, so, se = run_onnxc(["bench", path2, "--threads", "2", "--runs", "1", "--warmup", "0", "--json"] + flags)
     try:
         arena[tag] = json.loads(so)["variants"][0]["arena_bytes"]
     except (ValueError, KeyError, IndexError):
         print(f"bench --json ({tag}) gave no arena_bytes: {se.strip()[:200]}")
         ok = False
-smaller = len(arena) == 2 and arena["sliced"] < arena["unsliced"]
+smaller = "sliced" in arena and "unsliced" in arena and arena["sliced"] < arena["unsliced"]
 print(f"arena with the chain's tensors held per thread {arena.get('sliced')} < unsliced {arena.get('unsliced')}: "
       f"{smaller}")
 ok &= smaller
+# the reference conv kernel runs the whole batch: the planner must not chain
+# its steps, so their tensors stay whole (as unsliced)
+whole = len(arena) == 3 and arena["reference kernels"] == arena["unsliced"]
+print(f"arena with --kernel ref {arena.get('reference kernels')} == unsliced: {whole}")
+ok &= whole
 sys.exit(0 if ok else 1)
