@@ -380,8 +380,8 @@ static void chain_slots(oc_plan *p, const int *alias, int t, size_t *size)
  * ORT's. Limits: on 7x7 maps the 1x1 conv lost more than the depthwise
  * conv gained (160 -> 960: 0.457 -> 0.528 ms against 0.097 -> 0.088); a
  * stride-1 depthwise conv on 56 columns was slower read from the blocks
- * (0.475 -> 0.531 ms) than by its plane kernel; in slice chains (batch 2
- * and up) whole MobileNet-v2 runs were 2-3% slower at batch 8. */
+ * (0.475 -> 0.531 ms) than by its plane kernel. Slice chains (batch 2 and
+ * up) pair too: see below. */
 #define C8_MIN_POSITIONS 100
 #define C8_S1_MAX_W 28
 
@@ -401,15 +401,14 @@ static int pair_c8(oc_plan *p, const oc_graph *g, const int *tid, const int *ali
     for (int t = 0; t < p->n_tensors; t++)
         if (alias[t] >= 0)
             reads[alias[t]] += 2;
-    /* steps that run image by image (slice chains) keep the usual layout:
-     * at batch 8 the pairs were 2-3% slower there (MobileNet-v2, 2 threads) */
-    int chain_end = 0;
+    /* inside slice chains too: a chain's steps run one image at a time, as
+     * at batch 1 (MobileNet-v2 at batch 8, one thread: 162.6 -> 160.1 ms,
+     * alternating processes; once the chain's tensors were held per thread,
+     * planner.c chain_slots. Before that, each image writing a fresh part
+     * of a batch-sized tensor, the pairs lost) */
     for (int s = 0; s + 1 < p->n_steps; s++) {
         oc_step *a = &p->steps[s], *b = &p->steps[s + 1];
-        if (a->slice_len >= 2 && s + a->slice_len > chain_end)
-            chain_end = s + a->slice_len;
-        if (s < chain_end || b->slice_len >= 2 || a->kernel != k1 || b->kernel != kdw || a->n_out < 1 || a->n_in < 2 ||
-            b->n_in < 1)
+        if (a->kernel != k1 || b->kernel != kdw || a->n_out < 1 || a->n_in < 2 || b->n_in < 1)
             continue;
         int t = a->out[0];
         if (t < 0 || b->in[0] != t || reads[t] != 1)

@@ -9,8 +9,8 @@
  * zero-padded block (on Zen 1 those stores cost as much as the sum). This
  * is ONNX Runtime's channel-blocked layout (NCHWc) kept for one hand-over,
  * MobileNet's expand -> depthwise. Here the pass notes the candidate pairs
- * in the graph; the planner takes those its kernels run on this CPU, out
- * of slice chains (at batch 1), in one-thread plans (on two the 1x1
+ * in the graph; the planner takes those its kernels run on this CPU, in
+ * one-thread plans (on two the 1x1
  * conv's transposed product lost more than the depthwise convs gained);
  * training plans and `onnxc compile` never pair. */
 #include "pass.h"

@@ -4,12 +4,14 @@
 abs diff) and within 1e-4 of the largest logit (MobileNet-v2's random
 weights give logits near 1e-9, where the absolute bar alone could not
 fail). MobileNet-v2 runs its expand -> depthwise -> project chains one
-image at a time (the slice pass); it is run again on 2 threads (which
-split the images between them) and on 2 threads with `--no-pass slice`,
-layer by layer (and `--no-pass c8`, which would otherwise pair the
-unsliced 1x1 -> depthwise convs with another summation order): all must
-match PyTorch and give the same bits. Then MobileNet-v2 at batch 1 with
-and without the c8 pairs."""
+image at a time (the slice pass), on one thread with the c8 pairs inside
+them; it is run again on one thread with `--no-pass c8`, on 2 threads
+(which split the images between them, and pair nothing) and on 2 threads
+with `--no-pass slice --no-pass c8`, layer by layer: all must match
+PyTorch, and the three without pairs (the pairs sum in another order)
+give the same bits. Then MobileNet-v2 at batch 1 with and without the c8
+pairs."""
+import json
 import os
 import sys
 
@@ -38,9 +40,9 @@ for name in names:
     rc, out, err = run_onnxc(["run", path, "-i", f"input={os.path.join(d, 'input.npy')}", "-o", d, "--top", "0"])
     extra = {}  # MobileNet: the same run on 2 threads (images split between them), and layer by layer
     if not rc and name.startswith("mobilenet"):
-        for tag, flags in (("2 threads", ["--threads", "2"]), ("2 threads, --no-pass slice",
-                                                               ["--threads", "2", "--no-pass", "slice",
-                                                                "--no-pass", "c8"])):
+        for tag, flags in (("1 thread, --no-pass c8", ["--no-pass", "c8"]), ("2 threads", ["--threads", "2"]),
+                           ("2 threads, --no-pass slice", ["--threads", "2", "--no-pass", "slice",
+                                                           "--no-pass", "c8"])):
             d2 = os.path.join(d, tag.replace(" ", "_").replace(",", ""))
             os.makedirs(d2, exist_ok=True)
             rc, out, err = run_onnxc(["run", path, "-i", f"input={os.path.join(d, 'input.npy')}", "-o", d2, "--top",
@@ -48,16 +50,34 @@ for name in names:
             if rc:
                 break
             extra[tag] = np.load(os.path.join(d2, "logits.npy"))
+        # the one-thread sliced plan pairs inside its chains where the AVX2
+        # kernels run: its packed weights then hold each pair's W^T as well
+        wb = {}
+        for tag, flags in (("pairs", []), ("no pairs", ["--no-pass", "c8"])):
+            rc2, o2, e2 = run_onnxc(["bench", path, "--batch", "2", "--threads", "1", "--runs", "1", "--warmup",
+                                     "0", "--json"] + flags)
+            try:
+                j = json.loads(o2)
+                wb[tag] = (j["isa"], j["variants"][0]["weight_bytes"])
+            except (ValueError, KeyError, IndexError):
+                print(f"{name}: bench --json ({tag}) failed: {e2.strip()[:200]}")
+                ok = False
+        if len(wb) == 2 and wb["pairs"][0] == "avx2":
+            more = wb["pairs"][1] > wb["no pairs"][1]
+            print(f"{name} batch 2, 1 thread (AVX2): packed weights with the pairs {wb['pairs'][1]} > without "
+                  f"{wb['no pairs'][1]}: {more}")
+            ok &= more
     os.remove(path)  # large; keep the disk tidy
     if rc:
         print(f"{name}: onnxc run failed ({rc}): {err.strip()}")
         ok = False
         continue
     got = np.load(os.path.join(d, "logits.npy"))
+    base = extra.get("1 thread, --no-pass c8")
     for tag, other in extra.items():
         ud = float(np.max(np.abs(other - want)))
-        same = other.shape == got.shape and np.array_equal(other, got)
-        print(f"{name} ({tag}): max abs diff vs PyTorch {ud:.3g}; same bits as 1 thread, sliced: {same}")
+        same = base is not None and other.shape == base.shape and np.array_equal(other, base)
+        print(f"{name} ({tag}): max abs diff vs PyTorch {ud:.3g}; same bits as 1 thread, sliced, no pairs: {same}")
         ok &= ud <= TOL and ud <= REL * float(np.max(np.abs(want))) and same
     diff = float(np.max(np.abs(got - want)))
     scale = float(np.max(np.abs(want)))
