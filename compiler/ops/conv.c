@@ -9,6 +9,7 @@
 
 #include "../../runtime/kernels/conv.h"
 #include "../../runtime/kernels/conv_depthwise.h"
+#include "../../runtime/kernels/conv_direct.h"
 #include "../../runtime/kernels/conv_winograd.h"
 #include "../../runtime/kernels/sgemm.h"
 #include "fused.h"
@@ -281,6 +282,14 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
     if (oc_conv_depthwise_applicable(p)) {
         lw->fn = oc_conv_depthwise_forward;
         lw->tscratch = oc_conv_depthwise_tscratch(p);
+        return 0;
+    }
+    /* Convs with few input channels (an image net's stem: 3 in) run direct
+     * on AVX2 (oc_conv_direct_chosen): MobileNet-v2's 3x3 stride-2 stem
+     * and ResNet's 7x7 one (figures in conv_direct_avx2.c). */
+    if (oc_conv_direct_chosen(p)) {
+        lw->fn = oc_conv_direct_forward;
+        lw->tscratch = oc_conv_direct_tscratch(p);
         return 0;
     }
     /* 3x3 stride-1 convs run as Winograd when the choice rule

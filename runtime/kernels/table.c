@@ -11,6 +11,7 @@
 #include "conv.h"
 #include "conv_winograd.h"
 #include "conv_depthwise.h"
+#include "conv_direct.h"
 #include "einsum.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -43,6 +44,7 @@ static const oc_kernel_info core[] = {
      .ref = oc_conv_transpose_ref, .variant = "winograd-4x4",
      .prep_bytes = oc_conv_transpose_winograd4_prep_bytes, .prep = oc_conv_transpose_winograd4_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_depthwise_forward", .fn = oc_conv_depthwise_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-dw"},
+    {.name = "oc_conv_direct_forward", .fn = oc_conv_direct_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-smallc"},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
     {.name = "oc_conv_transpose_ref", .fn = oc_conv_transpose_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
@@ -208,7 +210,8 @@ int oc_kernel_slices_batch(int id)
 {
     const oc_kernel_info *k = oc_kernel_get(id);
     return k && (k->fn == oc_conv_forward || k->fn == oc_conv_winograd_forward ||
-                 k->fn == oc_conv_winograd4_forward || k->fn == oc_conv_depthwise_forward);
+                 k->fn == oc_conv_winograd4_forward || k->fn == oc_conv_depthwise_forward ||
+                 k->fn == oc_conv_direct_forward);
 }
 
 int oc_kernel_find(const char *name)

@@ -4,12 +4,15 @@
  * (ConvTranspose output_shape) pads, 1-D, 2-D and 3-D, with and without
  * bias; Conv with 1 and 2 threads and with a fused epilogue (residual +
  * activation); Winograd F(2x2) and F(4x4) on every ISA against a float64
- * convolution. Prints each case and its worst difference. */
+ * convolution; the small-Cin direct kernel (conv_direct.h) on every ISA,
+ * 1 and 2 threads, each epilogue, against the reference. Prints each case
+ * and its worst difference. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../runtime/kernels/conv.h"
+#include "../../runtime/kernels/conv_direct.h"
 #include "../../runtime/kernels/conv_winograd.h"
 #include "../../runtime/kernels/sgemm.h"
 #include "../../runtime/cpu.h"
@@ -360,10 +363,121 @@ static void run_winograd_all(void)
            winograd_worst_f4, winograd_worst_ref);
 }
 
+/* The small-Cin direct conv (oc_conv_direct_forward) against oc_conv_ref:
+ * output widths with a partial last vector and exact multiples of 8 and
+ * 24, channel counts leaving 1-3 channels past the last block of 4, row
+ * strides 1-3 with column stride 1 or 2, asymmetric pads (the end pads
+ * implied by the output size), images shorter than a band, the most taps
+ * allowed, no bias; each with no epilogue, ReLU, Clip (the AVX2 store
+ * clamps) and residual + LeakyRelu, on 1 and 2 threads, on every ISA from
+ * the one in force down to generic. */
+typedef struct direct_case {
+    const char *name;
+    int64_t n, c, m, h, w, kh, kw, sh, sw, pt, pl, pbot, pr;
+    int bias;
+} direct_case;
+
+static void run_direct(const direct_case *dc, int act, int threads)
+{
+    oc_conv_params p = {.nsp = 2, .batch = dc->n, .cin = dc->c, .cout = dc->m, .group = 1, .in = {dc->h, dc->w},
+                        .k = {dc->kh, dc->kw}, .s = {dc->sh, dc->sw}, .dil = {1, 1}, .pb = {dc->pt, dc->pl}};
+    p.out[0] = (dc->h + dc->pt + dc->pbot - dc->kh) / dc->sh + 1;
+    p.out[1] = (dc->w + dc->pl + dc->pr - dc->kw) / dc->sw + 1;
+    int residual = act == OC_ACT_LEAKY_RELU;
+    p.ep.act = act;
+    p.ep.alpha = act == OC_ACT_CLIP ? -0.5f : 0.1f;
+    p.ep.beta = act == OC_ACT_CLIP ? 0.75f : 0.0f;
+    p.ep.has_residual = residual;
+    CHECK(oc_conv_direct_applicable(&p), "%s: the direct kernel should apply", dc->name);
+    int64_t xd[4] = {dc->n, dc->c, dc->h, dc->w}, wd[4] = {dc->m, dc->c, dc->kh, dc->kw}, bd[1] = {dc->m};
+    int64_t yd[4] = {dc->n, dc->m, p.out[0], p.out[1]};
+    unsigned st = 777u;
+    oc_tensor x, w, b, r, yf, yr;
+    tensor_init(&x, OC_FLOAT, 4, xd, NULL);
+    tensor_init(&w, OC_FLOAT, 4, wd, NULL);
+    tensor_init(&b, OC_FLOAT, 1, bd, NULL);
+    tensor_init(&r, OC_FLOAT, 4, yd, NULL);
+    tensor_init(&yf, OC_FLOAT, 4, yd, NULL);
+    tensor_init(&yr, OC_FLOAT, 4, yd, NULL);
+    x.data = rand_buf(x.numel, &st);
+    w.data = rand_buf(w.numel, &st);
+    b.data = rand_buf(b.numel, &st);
+    r.data = rand_buf(r.numel, &st);
+    yf.data = rand_buf(yf.numel, &st);
+    yr.data = rand_buf(yr.numel, &st);
+    for (int64_t i = 0; i < yf.numel; i++)
+        ((float *)yf.data)[i] = NAN; /* kernels must overwrite */
+    size_t per = (oc_conv_direct_tscratch(&p) + 63) & ~(size_t)63;
+    unsigned char *tscratch = malloc(per * 2 + 1);
+    const oc_tensor *in[4] = {&x, &w, dc->bias ? &b : NULL, residual ? &r : NULL};
+    oc_tensor *of[1] = {&yf}, *orf[1] = {&yr};
+    oc_set_threads(threads);
+    oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = of, .threads = threads, .tscratch = tscratch,
+                   .tscratch_stride = per};
+    oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = orf, .threads = 1};
+    int rf = oc_conv_direct_forward(&af), rr = oc_conv_ref(&ar);
+    CHECK(rf == 0 && rr == 0, "%s: kernels returned %d / %d", dc->name, rf, rr);
+    double worst = 0;
+    int64_t bad = 0;
+    const float *f = yf.data, *e = yr.data;
+    for (int64_t i = 0; i < yr.numel; i++) {
+        double diff = fabs((double)f[i] - e[i]);
+        if (diff > worst || diff != diff)
+            worst = diff;
+        bad += !(diff <= 1e-5 + 1e-4 * fabs(e[i]));
+    }
+    char dims[128];
+    printf("direct %-40s Y %s, %s, %s, %d thread%s: max abs diff %.3g\n", dc->name,
+           oc_format_dims(dims, sizeof dims, yd, 4), oc_isa_name(oc_cpu_isa()), act ? oc_act_name(act) : "no act",
+           threads, threads > 1 ? "s" : "", worst);
+    CHECK(bad == 0, "%s (%s, act %d, %d threads): %lld of %lld values differ (worst %g)", dc->name,
+          oc_isa_name(oc_cpu_isa()), act, threads, (long long)bad, (long long)yr.numel, worst);
+    free(tscratch);
+    free(x.data), free(w.data), free(b.data), free(r.data), free(yf.data), free(yr.data);
+}
+
+static void run_direct_all(void)
+{
+    static const direct_case dcs[] = {
+        {"3x3 s2 p1 C=3 M=32 (MobileNet stem), OW 15", 2, 3, 32, 29, 30, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {"7x7 s2 p3 C=3 M=16 (ResNet stem), OW 19", 1, 3, 16, 21, 38, 7, 7, 2, 2, 3, 3, 3, 3, 1},
+        {"5x5 s1 pads 2/1 C=1 M=6, OW 36", 3, 1, 6, 9, 37, 5, 5, 1, 1, 2, 1, 1, 0, 1},
+        {"8x8 s(3,2) pads 1/3 C=4 M=9 (256 taps), no bias", 1, 4, 9, 30, 50, 8, 8, 3, 2, 1, 3, 0, 2, 0},
+        {"3x3 s1 p1 C=2 M=7, OW 24 (whole tiles)", 2, 2, 7, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"3x3 s2 p0 C=3 M=5, OW 8, 3 rows (short band)", 3, 3, 5, 7, 17, 3, 3, 2, 2, 0, 0, 0, 0, 1},
+        {"1x4 s(1,2) pads 0/3 C=3 M=13, OW 35", 2, 3, 13, 19, 70, 1, 4, 1, 2, 0, 3, 0, 0, 1},
+    };
+    static const int acts[] = {OC_ACT_NONE, OC_ACT_RELU, OC_ACT_CLIP, OC_ACT_LEAKY_RELU};
+    oc_isa top = oc_cpu_isa();
+    for (int isa = (int)top; isa >= (int)OC_ISA_GENERIC; isa--) {
+        oc_cpu_set_isa((oc_isa)isa);
+        for (size_t i = 0; i < sizeof dcs / sizeof dcs[0]; i++)
+            for (int a = 0; a < 4; a++)
+                for (int t = 1; t <= 2; t++)
+                    run_direct(&dcs[i], acts[a], t);
+    }
+    oc_cpu_set_isa(top);
+    /* outside its range: left to im2col */
+    oc_conv_params q = {.nsp = 2, .batch = 1, .cin = 3, .cout = 8, .group = 1, .in = {20, 20}, .out = {18, 18},
+                        .k = {3, 3}, .s = {1, 1}, .dil = {1, 1}};
+    CHECK(oc_conv_direct_applicable(&q), "a plain 3-channel 3x3 conv should apply");
+    q.dil[1] = 2, q.out[1] = 16;
+    CHECK(!oc_conv_direct_applicable(&q), "dilation 2 must not apply");
+    q.dil[1] = 1, q.out[1] = 18, q.cin = 5;
+    CHECK(!oc_conv_direct_applicable(&q), "5 input channels must not apply");
+    q.cin = 4, q.group = 2;
+    CHECK(!oc_conv_direct_applicable(&q), "groups must not apply");
+    q.group = 1, q.s[1] = 3, q.out[1] = 6;
+    CHECK(!oc_conv_direct_applicable(&q), "column stride 3 must not apply");
+    q.s[1] = 1, q.out[1] = 7, q.in[1] = 9;
+    CHECK(!oc_conv_direct_applicable(&q), "fewer than 8 output columns must not apply");
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
     run_winograd_all();
+    run_direct_all();
     return check_finish("test_conv");
 }

@@ -19,7 +19,11 @@
  *     only this part;
  *   strided and stem convs (ResNet, MobileNet) on the implicit im2col path:
  *     B gathered straight from X vs from the staged copy (conv.c
- *     conv_stage), alternating; `bench_kernels [reps] strided` runs only this.
+ *     conv_stage), alternating; `bench_kernels [reps] strided` runs only this;
+ *   stem convs (3 input channels; fused Clip or Relu): oc_conv_forward
+ *     (im2col + SGEMM, packed W) vs oc_conv_direct_forward, alternating
+ *     within each repetition, on 1 and 2 threads (wall time);
+ *     `bench_kernels [reps] stem` runs only this.
  * Each time is the best of several runs, in milliseconds.
  * Usage: bench_kernels [reps] */
 #include <math.h>
@@ -29,6 +33,7 @@
 #include <time.h>
 
 #include "../../runtime/kernels/conv_depthwise.h"
+#include "../../runtime/kernels/conv_direct.h"
 #include "../../runtime/kernels/conv_winograd.h"
 #include "../../runtime/kernels/elementwise.h"
 #include "../../runtime/kernels/norm.h"
@@ -424,6 +429,58 @@ static void bench_strideds(void)
     bench_strided("b1 mobilenet stem 3->32 3x3/2 224", 1, 3, 32, 224, 3, 2, 1);
 }
 
+/* A stem conv: im2col + SGEMM (packed W) against the small-Cin direct
+ * kernel, alternating within each repetition. */
+static void bench_stem(const char *name, int64_t n, int64_t m, int64_t hw, int64_t k, int64_t s, int64_t pad,
+                       int act, int threads)
+{
+    int64_t o = (hw + 2 * pad - k) / s + 1;
+    oc_conv_params p = {.nsp = 2, .batch = n, .cin = 3, .cout = m, .group = 1, .in = {hw, hw}, .out = {o, o},
+                        .k = {k, k}, .s = {s, s}, .dil = {1, 1}, .pb = {pad, pad}};
+    p.ep.act = act;
+    p.ep.alpha = 0.0f;
+    p.ep.beta = 6.0f;
+    int64_t xd[4] = {n, 3, hw, hw}, wd[4] = {m, 3, k, k}, bd[1] = {m}, yd[4] = {n, m, o, o};
+    oc_tensor x, w, b, y;
+    tinit(&x, 4, xd), tinit(&w, 4, wd), tinit(&b, 1, bd), tinit(&y, 4, yd);
+    const oc_tensor *in[3] = {&x, &w, &b};
+    oc_tensor *out[1] = {&y};
+    oc_kargs a = {.p = &p, .n_in = 3, .n_out = 1, .in = in, .out = out, .threads = threads};
+    size_t ts = oc_conv_thread_scratch(&p), td = oc_conv_direct_tscratch(&p), pb = oc_conv_prep_bytes(&a);
+    size_t stride = ((ts > td ? ts : td) + 63) & ~(size_t)63;
+    void *tsb = aligned_alloc(64, 2 * stride), *pbuf = aligned_alloc(64, (pb + 63) & ~(size_t)63);
+    a.tscratch = tsb;
+    a.tscratch_stride = stride;
+    oc_conv_prep(&a, pbuf);
+    oc_kargs ad = a;
+    a.prep = pbuf;
+    oc_set_threads(threads);
+    double best[2] = {1e30, 1e30};
+    for (int rep = 0; rep < 10 * reps; rep++)
+        for (int v = 0; v < 2; v++) {
+            double t0 = now();
+            if (v ? oc_conv_direct_forward(&ad) : oc_conv_forward(&a))
+                exit(1);
+            double t = now() - t0;
+            best[v] = t < best[v] ? t : best[v];
+        }
+    double gf = 2.0 * (double)(n * m * o * o) * (double)(3 * k * k) * 1e-9;
+    printf("%-38s %d %8.3f %8.3f %6.2fx %6.1f %6.1f\n", name, threads, best[0] * 1e3, best[1] * 1e3,
+           best[0] / best[1], gf / best[0], gf / best[1]);
+    free(tsb), free(pbuf), free(x.data), free(w.data), free(b.data), free(y.data);
+}
+
+static void bench_stems(void)
+{
+    printf("\n%-38s %s %8s %8s %7s %6s %6s\n", "stem conv (best, ms)", "T", "im2col", "direct", "x", "GF/s", "GF/s");
+    for (int t = 1; t <= 2; t++) {
+        bench_stem("b1 mobilenet 3->32 3x3/2 224 clip", 1, 32, 224, 3, 2, 1, OC_ACT_CLIP, t);
+        bench_stem("b8 mobilenet 3->32 3x3/2 224 clip", 8, 32, 224, 3, 2, 1, OC_ACT_CLIP, t);
+        bench_stem("b1 resnet 3->64 7x7/2 224 relu", 1, 64, 224, 7, 2, 3, OC_ACT_RELU, t);
+        bench_stem("b8 resnet 3->64 7x7/2 224 relu", 8, 64, 224, 7, 2, 3, OC_ACT_RELU, t);
+    }
+}
+
 /* The header of the old-vs-new kernel table. */
 static void print_header(void)
 {
@@ -436,6 +493,11 @@ int main(int argc, char **argv)
         reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : reps;
     if (argc > 2 && !strcmp(argv[2], "strided")) {
         bench_strideds();
+        oc_threads_shutdown();
+        return 0;
+    }
+    if (argc > 2 && !strcmp(argv[2], "stem")) {
+        bench_stems();
         oc_threads_shutdown();
         return 0;
     }
@@ -458,6 +520,7 @@ int main(int argc, char **argv)
     bench_bn();
     bench_convs();
     bench_strideds();
+    bench_stems();
     oc_threads_shutdown();
     return 0;
 }
