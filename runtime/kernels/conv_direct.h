@@ -34,9 +34,9 @@
  * start pads, at least 8 output columns, no channel-blocked hand-over. */
 int oc_conv_direct_applicable(const oc_conv_params *p);
 /* 1 when lowering should pick it over im2col + SGEMM: applicable and the
- * AVX2 micro-kernel runs on this CPU (with AVX-512 the im2col path's SGEMM
- * has twice the lanes, not measured against this kernel: it keeps
- * im2col). ONNXC_CONV_DIRECT=0|1 forces the choice (measurements). */
+ * CPU's ISA is AVX2 (with AVX-512 the im2col path's 16-wide SGEMM is
+ * faster: figures at oc_conv_direct_chosen). ONNXC_CONV_DIRECT=0|1 forces
+ * the choice (measurements). */
 int oc_conv_direct_chosen(const oc_conv_params *p);
 /* Per-thread scratch bytes: one band's phase-split input rows and a
  * padded row. */
