@@ -15,8 +15,11 @@
  * naive reference kernels.
  *
  * --profile adds per-node and per-op-type times (averaged over the timed
- * runs of the first variant) with the kernel each step ran and its
- * GFLOP/s. --json prints one JSON object on stdout and nothing else. */
+ * runs) with the kernel each step ran and its GFLOP/s, for every variant,
+ * so all variants carry the same timing overhead and the unfused profile
+ * shows where a fused plan's gain comes from. --json prints one JSON
+ * object on stdout and nothing else (top-level "layers": the first
+ * variant's; each variant object carries its own "layers"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +39,7 @@ typedef struct variant {
     oc_graph *g;
     oc_plan *p;
     double *times;   /* ms per timed run */
-    double *profile; /* summed seconds per step (first variant, --profile) */
+    double *profile; /* summed seconds per step (--profile) */
     double median, min;
 } variant;
 
@@ -306,13 +309,16 @@ int oc_cmd_bench(int argc, char **argv)
                 goto done;
             }
     }
-    double *step_s = calloc((size_t)vs[0].p->n_steps + 1, sizeof(double));
+    int max_steps = 0;
+    for (int k = 0; k < nv; k++)
+        max_steps = vs[k].p->n_steps > max_steps ? vs[k].p->n_steps : max_steps;
+    double *step_s = calloc((size_t)max_steps + 1, sizeof(double));
     if (!step_s)
         goto done;
     for (int64_t r = -warmup; r < runs; r++) {
         for (int k = 0; k < nv; k++) {
             double a = cli_now_ms();
-            int e = k == 0 && profile && r >= 0 ? oc_plan_run_profiled(vs[k].p, step_s, &d) : oc_plan_run(vs[k].p, &d);
+            int e = profile && r >= 0 ? oc_plan_run_profiled(vs[k].p, step_s, &d) : oc_plan_run(vs[k].p, &d);
             double b = cli_now_ms();
             if (e) {
                 fprintf(stderr, "onnxc bench: error: %s\n", d.msg);
@@ -321,9 +327,9 @@ int oc_cmd_bench(int argc, char **argv)
             }
             if (r >= 0) {
                 vs[k].times[r] = b - a;
-                if (k == 0 && profile)
-                    for (int s = 0; s < vs[0].p->n_steps; s++)
-                        vs[0].profile[s] += step_s[s];
+                if (profile)
+                    for (int s = 0; s < vs[k].p->n_steps; s++)
+                        vs[k].profile[s] += step_s[s];
             }
         }
     }
@@ -347,9 +353,12 @@ int oc_cmd_bench(int argc, char **argv)
         for (int k = 0; k < nv; k++) {
             const oc_plan *p = vs[k].p;
             printf("%s{\"name\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"images_per_s\": %.2f, "
-                   "\"arena_bytes\": %zu, \"weight_bytes\": %zu, \"packed_bytes\": %zu, \"scratch_bytes\": %zu, \"steps\": %d}",
+                   "\"arena_bytes\": %zu, \"weight_bytes\": %zu, \"packed_bytes\": %zu, \"scratch_bytes\": %zu, \"steps\": %d",
                    k ? ", " : "", vs[k].name, vs[k].median, vs[k].min, 1e3 * (double)batch / vs[k].median, p->arena_bytes,
                    p->weight_bytes + p->prep_bytes, p->prep_bytes, p->scratch_bytes, p->n_steps);
+            if (profile) /* inside the variant object: `, "layers": [...]` */
+                cli_print_profile(p, vs[k].profile, vs[k].name, (int)runs, 1);
+            printf("}");
         }
         printf("]");
         if (profile)
@@ -369,8 +378,8 @@ int oc_cmd_bench(int argc, char **argv)
         }
         for (int k = 1; k < nv; k++)
             printf("%s / %s median: %.3f\n", vs[k].name, vs[0].name, vs[k].median / vs[0].median);
-        if (profile)
-            cli_print_profile(vs[0].p, vs[0].profile, vs[0].name, (int)runs, 0);
+        for (int k = 0; profile && k < nv; k++)
+            cli_print_profile(vs[k].p, vs[k].profile, vs[k].name, (int)runs, 0);
     }
     rc = 0;
 done:

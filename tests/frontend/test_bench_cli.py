@@ -45,6 +45,15 @@ check("profile lists every fused step", len(layers) == (vs[0]["steps"] if vs els
 check("every step names a kernel oc_*", all(l.get("kernel", "").startswith("oc_") for l in layers))
 check("convs fused (FusedConv steps present)", any(l.get("op") == "FusedConv" for l in layers))
 check("GFLOP/s reported for conv steps", all(l.get("gflops", 0) > 0 for l in layers if l.get("op") == "FusedConv"))
+if len(vs) == 2:
+    # every variant is profiled (same timing overhead on both sides): the
+    # unfused profile names the steps fusion removes
+    check("fused variant carries the top-level layers", vs[0].get("layers") == layers)
+    ul = vs[1].get("layers", [])
+    check("profile lists every unfused step", len(ul) == vs[1]["steps"], f"{len(ul)} of {vs[1]['steps']}")
+    uops = {l.get("op") for l in ul}
+    check("unfused profile has BatchNormalization and Relu steps, no FusedConv",
+          {"BatchNormalization", "Relu"} <= uops and "FusedConv" not in uops, sorted(uops))
 
 rc, out, err = run_onnxc(["bench", "--model", "lenet5", "--batch", "2", "--runs", "1", "--warmup", "0",
                           "--kernel", "ref", "--profile", "--json"])
