@@ -9,16 +9,7 @@
 #include <string.h>
 
 #include "conv_depthwise_ukr.h"
-
-/* As the AVX-512 clamp: ReLU (on = 1) turns NaN into 0, Clip (on = 2) keeps it. */
-static inline __m256 clamp(__m256 v, int on, __m256 lo, __m256 hi)
-{
-    if (on == 1)
-        return _mm256_min_ps(hi, _mm256_max_ps(v, lo));
-    if (on == 2)
-        return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-    return v;
-}
+#include "clamp_avx2.h"
 
 void oc_dw3_s1_masks_avx2(int64_t H, int64_t W, int32_t *masks, float *guard)
 {
@@ -66,7 +57,7 @@ void oc_dw3_s1_plane_avx2(const float *x, int64_t H, int64_t W, const float *w, 
         __m256 dn = _mm256_mul_ps(w6, _mm256_and_ps(ml, _mm256_loadu_ps(q + W - 1)));
         dn = _mm256_fmadd_ps(w7, _mm256_loadu_ps(q + W), dn);
         dn = _mm256_fmadd_ps(w8, _mm256_and_ps(mr, _mm256_loadu_ps(q + W + 1)), dn);
-        acc = clamp(_mm256_add_ps(acc, _mm256_add_ps(up, dn)), on, lo, hi);
+        acc = oc_clamp_avx2(_mm256_add_ps(acc, _mm256_add_ps(up, dn)), on, lo, hi);
         if (8 * c + 8 <= L) {
             _mm256_storeu_ps(y + 8 * c, acc);
         } else {
@@ -106,7 +97,7 @@ static inline void tr8(const float *const r[8], int64_t c, __m256 v[8])
 #define C8_OB 4
 
 /* y = b + sum of the taps in (kh, kw) order, C8_OB outputs of a row at
- * a time, clamped as clamp(ON) at the store. */
+ * a time, clamped as oc_clamp_avx2(ON) at the store. */
 static inline __attribute__((always_inline)) void c8_sum(const int ON, const float *xin, int64_t Wp, int64_t OH,
                                                          int64_t OW, int64_t s, const __m256 wv[9], __m256 bv,
                                                          __m256 lo, __m256 hi, float *out)
@@ -130,14 +121,14 @@ static inline __attribute__((always_inline)) void c8_sum(const int ON, const flo
                         acc[j] = _mm256_fmadd_ps(wv[3 * kh + kw], _mm256_loadu_ps(t + j * s * 8), acc[j]);
                 }
             for (int j = 0; j < C8_OB; j++)
-                _mm256_storeu_ps(o + (ow + j) * 8, clamp(acc[j], ON, lo, hi));
+                _mm256_storeu_ps(o + (ow + j) * 8, oc_clamp_avx2(acc[j], ON, lo, hi));
         }
         for (int64_t ow = 0; OW < C8_OB && ow < OW; ow++) {
             __m256 acc = bv;
             for (int kh = 0; kh < 3; kh++)
                 for (int kw = 0; kw < 3; kw++)
                     acc = _mm256_fmadd_ps(wv[3 * kh + kw], _mm256_loadu_ps(r0 + (kh * Wp + ow * s + kw) * 8), acc);
-            _mm256_storeu_ps(o + ow * 8, clamp(acc, ON, lo, hi));
+            _mm256_storeu_ps(o + ow * 8, oc_clamp_avx2(acc, ON, lo, hi));
         }
     }
 }
@@ -185,12 +176,12 @@ static inline __attribute__((always_inline)) void c8_sum_direct(const int ON, co
         }
         float *o = out + (oh - oh0) * OW * 8;
         for (int64_t ow = 0; ow < a; ow++)
-            _mm256_storeu_ps(o + ow * 8, clamp(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
+            _mm256_storeu_ps(o + ow * 8, oc_clamp_avx2(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
         for (int64_t ow = b; ow < OW; ow++)
-            _mm256_storeu_ps(o + ow * 8, clamp(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
+            _mm256_storeu_ps(o + ow * 8, oc_clamp_avx2(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
         if (b - a < C8_OB) {
             for (int64_t ow = a; ow < b; ow++)
-                _mm256_storeu_ps(o + ow * 8, clamp(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
+                _mm256_storeu_ps(o + ow * 8, oc_clamp_avx2(c8x_one(rp, W, ow * s - pl, wv, bv), ON, lo, hi));
             continue;
         }
         for (int64_t ow = a; ow < b; ow += C8_OB) {
@@ -208,7 +199,7 @@ static inline __attribute__((always_inline)) void c8_sum_direct(const int ON, co
                         acc[j] = _mm256_fmadd_ps(wv[3 * k + kw], _mm256_loadu_ps(t + (j * s + kw) * 8), acc[j]);
             }
             for (int j = 0; j < C8_OB; j++)
-                _mm256_storeu_ps(o + (ow + j) * 8, clamp(acc[j], ON, lo, hi));
+                _mm256_storeu_ps(o + (ow + j) * 8, oc_clamp_avx2(acc[j], ON, lo, hi));
         }
     }
 }

@@ -15,18 +15,9 @@
 #include <string.h>
 
 #include "conv_direct_ukr.h"
+#include "clamp_avx2.h"
 
 #define KEEP(v) __asm__ volatile("" : "+x"(v))
-
-/* As the depthwise kernels' clamp: ReLU (on = 1) turns NaN into 0, Clip (on = 2) keeps it. */
-static inline __m256 clamp(__m256 v, int on, __m256 lo, __m256 hi)
-{
-    if (on == 1)
-        return _mm256_min_ps(hi, _mm256_max_ps(v, lo));
-    if (on == 2)
-        return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-    return v;
-}
 
 static inline __attribute__((always_inline)) void tile4(const float *ph, const int32_t *off, int64_t T,
                                                         const float *w, int64_t K, const float *b, float *y,
@@ -72,15 +63,15 @@ static inline __attribute__((always_inline)) void tile4(const float *ph, const i
             a32 = _mm256_fmadd_ps(wv, x2, a32);
     }
     if (on) {
-        a00 = clamp(a00, on, lo, hi), a10 = clamp(a10, on, lo, hi);
-        a20 = clamp(a20, on, lo, hi), a30 = clamp(a30, on, lo, hi);
+        a00 = oc_clamp_avx2(a00, on, lo, hi), a10 = oc_clamp_avx2(a10, on, lo, hi);
+        a20 = oc_clamp_avx2(a20, on, lo, hi), a30 = oc_clamp_avx2(a30, on, lo, hi);
         if (NV > 1) {
-            a01 = clamp(a01, on, lo, hi), a11 = clamp(a11, on, lo, hi);
-            a21 = clamp(a21, on, lo, hi), a31 = clamp(a31, on, lo, hi);
+            a01 = oc_clamp_avx2(a01, on, lo, hi), a11 = oc_clamp_avx2(a11, on, lo, hi);
+            a21 = oc_clamp_avx2(a21, on, lo, hi), a31 = oc_clamp_avx2(a31, on, lo, hi);
         }
         if (NV > 2) {
-            a02 = clamp(a02, on, lo, hi), a12 = clamp(a12, on, lo, hi);
-            a22 = clamp(a22, on, lo, hi), a32 = clamp(a32, on, lo, hi);
+            a02 = oc_clamp_avx2(a02, on, lo, hi), a12 = oc_clamp_avx2(a12, on, lo, hi);
+            a22 = oc_clamp_avx2(a22, on, lo, hi), a32 = oc_clamp_avx2(a32, on, lo, hi);
         }
     }
     _mm256_storeu_ps(y, a00);
