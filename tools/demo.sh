@@ -17,7 +17,10 @@ cmake --build build -j"$(nproc)"
 echo
 ./build/onnxc info build/resnet18.onnx --batch 1 --passes | grep -E "^(passes|pass |[a-z_]+ +(fold|cleanup|fuse) )"
 echo
-./build/onnxc bench build/resnet18.onnx --batch 1 --compare fused,unfused --runs 10 --profile | head -16
+# the variants, their ratio and each variant's time per op type (sed reads
+# to the end: `head` would close the pipe on onnxc under pipefail)
+./build/onnxc bench build/resnet18.onnx --batch 1 --compare fused,unfused --runs 10 --profile |
+  sed -n '1,/median: /p;/^profile (/p;/^by op type/,/^$/p'
 # Transfer learning on the shared data sets (skipped when they are absent):
 # LeNet-5 trained from scratch on MNIST digits, written as ONNX, then its
 # classifier head swapped for a fresh 10-class layer and finetuned on
