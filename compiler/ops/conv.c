@@ -231,6 +231,19 @@ static int64_t prod_n(const int64_t *v, int n)
  * layer4 at batch 8, Zen 3, one thread: 31 ms against F(2x2)'s 39); since
  * the SGEMM prefetches A, F(2x2) wins there too (Zen 5, three layer4 data
  * gradients: 33 -> 27 ms on one thread, 20 -> 15-20 on two; F(4x4) 30-32). 
+ * In a model, unlike in bench_kernels' loop, the transformed filters are
+ * not in cache: each run streams them from memory, F(4x4)'s 36 per input
+ * and output channel against F(2x2)'s 16. With 16 4x4 tiles (14x14 at
+ * batch 1) that stream is what F(4x4) waits on, so a constant W too takes
+ * F(4x4) only from 32 tiles. In the model (Zen 5, 2 vCPUs; `onnxc bench
+ * --profile`, ONNXC_CONV_WINOGRAD=4 against 2, best of 3 alternating
+ * processes), F(4x4) / F(2x2) ms per layer at 14x14, batch 1: ResNet-50's
+ * 256-channel layer3 0.70-0.75 / 0.70-0.75 on one thread, 0.52-0.58 /
+ * 0.47-0.51 on two; ResNet-18's the same; VGG-16's 512-channel conv5
+ * 3.08-3.18 / 2.58-2.62 on one thread (9.4 and 38 MB of F(4x4) filters);
+ * with 32 tiles (7x7 at batch 8) F(4x4) still wins (ResNet-50 layer4
+ * 7.1-7.4 / 7.7 one thread, 4.0-4.1 / 4.5-4.6 two), and with 49 (28x28
+ * at batch 1) clearly (0.51-0.53 / 0.82 one thread).
  * ONNXC_CONV_WINOGRAD=0|2|4 forces a choice (measurements; read at each
  * lowering). */
 static int conv_winograd_choice(const oc_conv_params *p, int fixed)
@@ -244,7 +257,7 @@ static int conv_winograd_choice(const oc_conv_params *p, int fixed)
     int64_t tiles2 = p->batch * ((p->out[0] + 1) / 2) * ((p->out[1] + 1) / 2);
     if (!fixed) /* per image, so that data-parallel ranks (a smaller batch each) run the kernels one process would */
         return tiles4 / p->batch >= 32 ? 4 : tiles2 / p->batch >= 16 ? 2 : 0;
-    return tiles4 >= 16 ? 4 : tiles2 >= 16 ? 2 : 0;
+    return tiles4 >= 32 ? 4 : tiles2 >= 16 ? 2 : 0;
 }
 
 /* W (input 1) is a constant the planner prepares once (not trained). */
