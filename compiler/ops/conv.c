@@ -209,7 +209,8 @@ static int64_t prod_n(const int64_t *v, int n)
  *   F(4x4) beats im2col 1.6-2.7x from 16 channels up whenever the batch
  *   has 16 or more 4x4 tiles (ResNet layer1-3 and every VGG layer at
  *   batch 1, layer4 7x7 from batch 2; 14x14 b1 1.8x, 7x7 b8 1.8x), and
- *   beats F(2x2) there (F(2x2) 1.4-1.9x).
+ *   beats F(2x2) there in that loop (F(2x2) 1.4-1.9x), though not in a
+ *   model at 16 tiles (below).
  *   With fewer 4x4 tiles (7x7 at batch 1: 4 tiles, each 8x8 of which 49
  *   are kept) F(4x4) loses (0.55x: its 36 products have N = 4 columns and
  *   stream 4x W's bytes of U), F(2x2) still wins 1.14-1.24x (16 tiles).
@@ -230,7 +231,7 @@ static int64_t prod_n(const int64_t *v, int n)
  * the SGEMM streamed Winograd's transformed filters slowly (ResNet-18
  * layer4 at batch 8, Zen 3, one thread: 31 ms against F(2x2)'s 39); since
  * the SGEMM prefetches A, F(2x2) wins there too (Zen 5, three layer4 data
- * gradients: 33 -> 27 ms on one thread, 20 -> 15-20 on two; F(4x4) 30-32). 
+ * gradients: 33 -> 27 ms on one thread, 20 -> 15-20 on two; F(4x4) 30-32).
  * In a model, unlike in bench_kernels' loop, the transformed filters are
  * not in cache: each run streams them from memory, F(4x4)'s 36 per input
  * and output channel against F(2x2)'s 16. With 16 4x4 tiles (14x14 at
