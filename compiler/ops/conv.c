@@ -299,8 +299,8 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
         return 0;
     }
     /* Convs with few input channels (an image net's stem: 3 in) run direct
-     * on AVX2 (oc_conv_direct_chosen): MobileNet-v2's 3x3 stride-2 stem
-     * and ResNet's 7x7 one (figures in conv_direct_avx2.c). */
+     * on AVX2 and AVX-512 (oc_conv_direct_chosen): MobileNet-v2's 3x3
+     * stride-2 stem and ResNet's 7x7 one (figures there). */
     if (oc_conv_direct_chosen(p)) {
         lw->fn = oc_conv_direct_forward;
         lw->tscratch = oc_conv_direct_tscratch(p);

@@ -1,6 +1,6 @@
 /* conv_direct.c: the small-Cin direct conv (conv_direct.h): geometry,
  * the band's phase-split input rows, the portable row loop, threading and
- * the epilogue. The AVX2 tiles are conv_direct_avx2.c. */
+ * the epilogue. The tiles are conv_direct_avx2.c and conv_direct_avx512.c. */
 #include "conv_direct.h"
 
 #include <math.h>
@@ -71,19 +71,30 @@ int oc_conv_direct_chosen(const oc_conv_params *p)
     const char *env = getenv("ONNXC_CONV_DIRECT");
     if (env && (!strcmp(env, "0") || !strcmp(env, "1")))
         return env[0] == '1';
-    /* AVX2 only: on an AVX-512 machine im2col + the 16-wide SGEMM wins
-     * (Zen 5 EPYC, `bench_kernels 20 stem`, one thread: MobileNet's stem
-     * b1 0.174 ms im2col against 0.229 direct, ResNet's 7x7 1.307 against
-     * 2.254; two threads the same ratios). */
-    return oc_cpu_isa() == OC_ISA_AVX2;
+    /* With AVX2 (figures in conv_direct_avx2.c) or AVX-512. With the AVX2
+     * tile alone an AVX-512 machine ran the stems at 0.6-0.8x of im2col +
+     * the 16-wide SGEMM (Zen 5 EPYC, `bench_kernels 20 stem`); the 8 x 48
+     * AVX-512 tile runs them at 1.05-1.23x on one thread and 0.93-1.20x
+     * on two (MobileNet's stem b1 0.181 -> 0.147 ms, ResNet's 7x7 b1
+     * 1.318 -> 1.211, b8 10.97 -> 10.49), and in the models (onnxc bench
+     * --profile, ONNXC_CONV_DIRECT=0 against 1, 4 alternating processes)
+     * ResNet-50's stem b1 1.31-1.34 -> 1.23-1.36 ms on one thread (one
+     * outlier 1.58), 0.79-0.83 -> 0.71-0.81 on two, b8 11.0-12.1 ->
+     * 10.3-11.3 on one; MobileNet-v2's b1 0.24-0.34 -> 0.27-0.30, b8
+     * 1.72-2.11 -> 1.48-1.78; ResNet-18's b1 on two threads 0.75-0.82 ->
+     * 0.73-0.87. */
+    return oc_cpu_isa() >= OC_ISA_AVX2;
 }
 
+/* Output channels a micro-kernel call computes: 8 on AVX-512, else 4. */
+enum { CD_MAX_CB = 8 };
+
 /* Floats of a thread's scratch: the band's rows, a padded input row, and
- * for a last block of fewer than 4 channels its weights and bias padded to
- * 4 and 4 output rows to compute into. */
+ * for a last block of fewer than CD_MAX_CB channels its weights and bias
+ * padded to a block and a block's output rows to compute into. */
 static int64_t tscratch_floats(const cd_geom *g)
 {
-    return g->nr * g->rstride + g->sw * g->PL + 4 * g->K + 4 + 4 * g->OWr + 64;
+    return g->nr * g->rstride + g->sw * g->PL + CD_MAX_CB * g->K + CD_MAX_CB + CD_MAX_CB * g->OWr + 64;
 }
 
 size_t oc_conv_direct_tscratch(const oc_conv_params *p)
@@ -156,7 +167,7 @@ typedef struct cd_job {
     cd_geom g;
     const float *x, *w, *bias, *res;
     float *y;
-    int avx2;
+    int avx2, avx512;
 } cd_job;
 
 static void cd_task(void *ctx, int64_t b, int64_t e, int tid)
@@ -165,8 +176,8 @@ static void cd_task(void *ctx, int64_t b, int64_t e, int tid)
     const cd_geom *g = &j->g;
     const oc_conv_params *p = j->p;
     float *ph = (float *)(j->a->tscratch + (size_t)tid * j->a->tscratch_stride);
-    float *row = ph + g->nr * g->rstride, *wpad = row + g->sw * g->PL, *bpad = wpad + 4 * g->K;
-    float *tmp = bpad + 4;
+    float *row = ph + g->nr * g->rstride, *wpad = row + g->sw * g->PL, *bpad = wpad + CD_MAX_CB * g->K;
+    float *tmp = bpad + CD_MAX_CB;
     int64_t L = g->OH * g->OW, M = g->M, K = g->K, span = g->sw * g->PL;
     int32_t off[OC_CONV_DIRECT_MAX_TAPS];
     int64_t T = 0;
@@ -174,21 +185,22 @@ static void cd_task(void *ctx, int64_t b, int64_t e, int tid)
         for (int64_t kh = 0; kh < g->KH; kh++)
             for (int64_t kw = 0; kw < g->KW; kw++)
                 off[T++] = (int32_t)(kh * g->rstride + c * span + (kw % g->sw) * g->PL + kw / g->sw);
-    int64_t m4 = M / 4 * 4;
-    if (m4 < M) { /* the last channels' weights and bias, padded with zero channels */
-        memset(wpad, 0, sizeof(float) * (size_t)(4 * K + 4));
-        memcpy(wpad, j->w + m4 * K, sizeof(float) * (size_t)((M - m4) * K));
-        for (int64_t m = m4; m < M; m++)
-            bpad[m - m4] = j->bias ? j->bias[m] : 0.0f;
+    const int cb = j->avx512 ? 8 : 4; /* channels per micro-kernel call */
+    int64_t mfull = M / cb * cb;
+    if (mfull < M) { /* the last channels' weights and bias, padded with zero channels */
+        memset(wpad, 0, sizeof(float) * (size_t)(cb * K + cb));
+        memcpy(wpad, j->w + mfull * K, sizeof(float) * (size_t)((M - mfull) * K));
+        for (int64_t m = mfull; m < M; m++)
+            bpad[m - mfull] = j->bias ? j->bias[m] : 0.0f;
     }
-    float zero4[4] = {0, 0, 0, 0};
+    float zero[CD_MAX_CB] = {0};
     int active = oc_epilogue_active(&p->ep);
-    /* ReLU or Clip alone is applied at the AVX2 store */
-    int on = 0;
+    /* ReLU or Clip alone is applied at the vector kernels' store */
+    int on = 0, vec = j->avx2 || j->avx512;
     float lo = 0.0f, hi = 0.0f;
-    if (j->avx2 && !p->ep.has_residual && p->ep.act == OC_ACT_RELU)
+    if (vec && !p->ep.has_residual && p->ep.act == OC_ACT_RELU)
         on = 1, lo = 0.0f, hi = INFINITY;
-    if (j->avx2 && !p->ep.has_residual && p->ep.act == OC_ACT_CLIP)
+    if (vec && !p->ep.has_residual && p->ep.act == OC_ACT_CLIP)
         on = 2, lo = p->ep.alpha, hi = p->ep.beta;
     if (on)
         active = 0;
@@ -200,19 +212,21 @@ static void cd_task(void *ctx, int64_t b, int64_t e, int tid)
         for (int64_t oy = oy0; oy < oy1; oy++) {
             const float *phr = ph + (oy - oy0) * g->sh * g->rstride;
             float *yr = j->y + n * M * L + oy * g->OW;
-            for (int64_t m0 = 0; m0 < M; m0 += 4) {
-                int ocb = M - m0 < 4 ? (int)(M - m0) : 4;
-                const float *w = ocb == 4 ? j->w + m0 * K : wpad;
-                const float *bb = ocb < 4 ? bpad : j->bias ? j->bias + m0 : zero4;
-                float *dst = ocb == 4 ? yr + m0 * L : tmp;
-                int64_t ldd = ocb == 4 ? L : g->OWr;
+            for (int64_t m0 = 0; m0 < M; m0 += cb) {
+                int ocb = M - m0 < cb ? (int)(M - m0) : cb;
+                const float *w = ocb == cb ? j->w + m0 * K : wpad;
+                const float *bb = ocb < cb ? bpad : j->bias ? j->bias + m0 : zero;
+                float *dst = ocb == cb ? yr + m0 * L : tmp;
+                int64_t ldd = ocb == cb ? L : g->OWr;
 #ifdef OC_CDIR_X86
-                if (j->avx2)
+                if (j->avx512)
+                    oc_cdir_row8_avx512(phr, off, T, w, K, bb, dst, ldd, g->OW, on, lo, hi);
+                else if (j->avx2)
                     oc_cdir_row4_avx2(phr, off, T, w, K, bb, dst, ldd, g->OW, on, lo, hi);
                 else
 #endif
                     row_portable(phr, off, T, w, K, bb, ocb, dst, ldd, g->OW);
-                if (ocb < 4)
+                if (ocb < cb)
                     for (int k = 0; k < ocb; k++)
                         memcpy(yr + (m0 + k) * L, tmp + k * g->OWr, sizeof(float) * (size_t)g->OW);
             }
@@ -237,6 +251,7 @@ int oc_conv_direct_forward(const oc_kargs *a)
     if (p->batch == 0 || j.g.OH == 0)
         return 0;
 #ifdef OC_CDIR_X86
+    j.avx512 = oc_cpu_isa() >= OC_ISA_AVX512;
     j.avx2 = oc_cpu_isa() >= OC_ISA_AVX2;
 #endif
     oc_parallel_for(p->batch * j.g.nband, 1, a->threads, cd_task, &j);

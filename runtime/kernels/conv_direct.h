@@ -14,7 +14,8 @@
  * every tap (c, kh, kw) the inputs of 8 consecutive outputs are one
  * unaligned vector load, phase kw % sw at offset kw / sw. The AVX2
  * micro-kernel (conv_direct_avx2.c) keeps 4 output channels x 24 outputs
- * in 12 registers and broadcasts one weight per channel and tap; W is
+ * in 12 registers, the AVX-512 one (conv_direct_avx512.c) 8 channels x 48
+ * outputs in 24, and both broadcast one weight per channel and tap; W is
  * read as it is ([M][C][KH][KW], no plan-time pack). Sums start from the
  * bias and add the taps in (c, kh, kw) order; the epilogue (activation,
  * residual) is applied to each finished output row of all channels.
@@ -34,9 +35,8 @@
  * start pads, at least 8 output columns, no channel-blocked hand-over. */
 int oc_conv_direct_applicable(const oc_conv_params *p);
 /* 1 when lowering should pick it over im2col + SGEMM: applicable and the
- * CPU's ISA is AVX2 (with AVX-512 the im2col path's 16-wide SGEMM is
- * faster: figures at oc_conv_direct_chosen). ONNXC_CONV_DIRECT=0|1 forces
- * the choice (measurements). */
+ * CPU has AVX2 or AVX-512 (figures at oc_conv_direct_chosen).
+ * ONNXC_CONV_DIRECT=0|1 forces the choice (measurements). */
 int oc_conv_direct_chosen(const oc_conv_params *p);
 /* Per-thread scratch bytes: one band's phase-split input rows and a
  * padded row. */
@@ -44,7 +44,7 @@ size_t oc_conv_direct_tscratch(const oc_conv_params *p);
 
 /* in: X, W, optional B, optional residual R shaped like Y (ep.has_residual);
  * out: Y. Threaded over (image, band of output rows); any ISA (a portable
- * loop where AVX2 is not allowed). */
+ * loop where neither AVX2 nor AVX-512 is allowed). */
 int oc_conv_direct_forward(const oc_kargs *a);
 
 #endif

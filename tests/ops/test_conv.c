@@ -365,7 +365,8 @@ static void run_winograd_all(void)
 
 /* The small-Cin direct conv (oc_conv_direct_forward) against oc_conv_ref:
  * output widths with a partial last vector and exact multiples of 8 and
- * 24, channel counts leaving 1-3 channels past the last block of 4, row
+ * 24 (AVX2) and of 16 in tiles of 3 + 2 + 2 vectors (AVX-512), channel
+ * counts leaving 1-3 channels past the last block of 4 or 1-7 past 8, row
  * strides 1-3 with column stride 1 or 2, asymmetric pads (the end pads
  * implied by the output size), images shorter than a band, the most taps
  * allowed, no bias; each with no epilogue, ReLU, Clip (the AVX2 store
@@ -446,6 +447,11 @@ static void run_direct_all(void)
         {"3x3 s1 p1 C=2 M=7, OW 24 (whole tiles)", 2, 2, 7, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {"3x3 s2 p0 C=3 M=5, OW 8, 3 rows (short band)", 3, 3, 5, 7, 17, 3, 3, 2, 2, 0, 0, 0, 0, 1},
         {"1x4 s(1,2) pads 0/3 C=3 M=13, OW 35", 2, 3, 13, 19, 70, 1, 4, 1, 2, 0, 3, 0, 0, 1},
+        /* the AVX-512 tiles (16 outputs a vector): 3 + 2 + 2 vectors (the
+         * stems' 112), 3 and a partial one, 2 + 2 and a partial one */
+        {"7x7 s2 p3 C=3 M=12, OW 112", 1, 3, 12, 9, 224, 7, 7, 2, 2, 3, 3, 3, 3, 1},
+        {"3x3 s1 p1 C=3 M=8, OW 53", 1, 3, 8, 6, 53, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"3x3 s1 p1 C=2 M=17, OW 70", 1, 2, 17, 5, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     };
     static const int acts[] = {OC_ACT_NONE, OC_ACT_RELU, OC_ACT_CLIP, OC_ACT_LEAKY_RELU};
     oc_isa top = oc_cpu_isa();
