@@ -19,6 +19,7 @@
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
 #include "../unit/tensor_view.h"
+#include "conv_vs_ref.h"
 
 typedef struct conv_case {
     const char *name;
@@ -65,21 +66,6 @@ static const conv_case cases[] = {
      {3, 3}, {3, 3}, {3, 2}, {1, 1}, {-1, 0}, {0, -1}, {0, 0}},
 };
 
-static float frand(unsigned *st)
-{
-    *st = *st * 1664525u + 1013904223u;
-    return (float)((*st >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-
-static float *rand_buf(int64_t n, unsigned *st)
-{
-    float *b = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++)
-        b[i] = frand(st);
-    return b;
-}
-
 static void run_case(const conv_case *cc)
 {
     oc_conv_params p = {0};
@@ -119,16 +105,16 @@ static void run_case(const conv_case *cc)
     tensor_init(&b, OC_FLOAT, 1, bd, NULL);
     tensor_init(&y_fast, OC_FLOAT, rank, yd, NULL);
     tensor_init(&y_ref, OC_FLOAT, rank, yd, NULL);
-    x.data = rand_buf(x.numel, &st);
-    w.data = rand_buf(w.numel, &st);
-    b.data = rand_buf(b.numel, &st);
-    y_fast.data = rand_buf(y_fast.numel, &st); /* garbage: kernels must overwrite */
-    y_ref.data = rand_buf(y_ref.numel, &st);
+    x.data = cvr_rand_buf(x.numel, &st);
+    w.data = cvr_rand_buf(w.numel, &st);
+    b.data = cvr_rand_buf(b.numel, &st);
+    y_fast.data = cvr_rand_buf(y_fast.numel, &st); /* garbage: kernels must overwrite */
+    y_ref.data = cvr_rand_buf(y_ref.numel, &st);
     /* Conv runs with 1 and 2 threads, plain and with a fused epilogue
      * (residual + LeakyRelu); the reference applies the same epilogue. */
     oc_tensor r;
     tensor_init(&r, OC_FLOAT, rank, yd, NULL);
-    r.data = rand_buf(r.numel, &st);
+    r.data = cvr_rand_buf(r.numel, &st);
     /* variant bits: 2 threads, fused epilogue, W packed at plan time (prep),
      * W packed at run time into the shared scratch (wpack: a trained W) */
     float *y_one = NULL;
@@ -245,8 +231,10 @@ static void run_winograd_mode(int mode, int wm, int64_t n, int64_t c, int64_t m,
     oc_tensor x, wt, b, yf, yr, r;
     tensor_init(&x, OC_FLOAT, 4, xd, NULL), tensor_init(&wt, OC_FLOAT, 4, wd, NULL), tensor_init(&b, OC_FLOAT, 1, bd, NULL);
     tensor_init(&yf, OC_FLOAT, 4, yd, NULL), tensor_init(&yr, OC_FLOAT, 4, yd, NULL), tensor_init(&r, OC_FLOAT, 4, yd, NULL);
-    x.data = rand_buf(x.numel, &st), wt.data = rand_buf(wt.numel, &st), b.data = rand_buf(b.numel, &st);
-    yf.data = rand_buf(yf.numel, &st), yr.data = rand_buf(yr.numel, &st), r.data = rand_buf(r.numel, &st);
+    x.data = cvr_rand_buf(x.numel, &st), wt.data = cvr_rand_buf(wt.numel, &st);
+    b.data = cvr_rand_buf(b.numel, &st);
+    yf.data = cvr_rand_buf(yf.numel, &st), yr.data = cvr_rand_buf(yr.numel, &st);
+    r.data = cvr_rand_buf(r.numel, &st);
     oc_set_threads(threads);
     const oc_tensor *in[4] = {&x, &wt, &b, act ? &r : NULL};
     oc_tensor *of[1] = {&yf}, *orf[1] = {&yr};
@@ -390,51 +378,15 @@ static void run_direct(const direct_case *dc, int act, int threads)
     p.ep.beta = act == OC_ACT_CLIP ? 0.75f : 0.0f;
     p.ep.has_residual = residual;
     CHECK(oc_conv_direct_applicable(&p), "%s: the direct kernel should apply", dc->name);
-    int64_t xd[4] = {dc->n, dc->c, dc->h, dc->w}, wd[4] = {dc->m, dc->c, dc->kh, dc->kw}, bd[1] = {dc->m};
-    int64_t yd[4] = {dc->n, dc->m, p.out[0], p.out[1]};
-    unsigned st = 777u;
-    oc_tensor x, w, b, r, yf, yr;
-    tensor_init(&x, OC_FLOAT, 4, xd, NULL);
-    tensor_init(&w, OC_FLOAT, 4, wd, NULL);
-    tensor_init(&b, OC_FLOAT, 1, bd, NULL);
-    tensor_init(&r, OC_FLOAT, 4, yd, NULL);
-    tensor_init(&yf, OC_FLOAT, 4, yd, NULL);
-    tensor_init(&yr, OC_FLOAT, 4, yd, NULL);
-    x.data = rand_buf(x.numel, &st);
-    w.data = rand_buf(w.numel, &st);
-    b.data = rand_buf(b.numel, &st);
-    r.data = rand_buf(r.numel, &st);
-    yf.data = rand_buf(yf.numel, &st);
-    yr.data = rand_buf(yr.numel, &st);
-    for (int64_t i = 0; i < yf.numel; i++)
-        ((float *)yf.data)[i] = NAN; /* kernels must overwrite */
-    size_t per = (oc_conv_direct_tscratch(&p) + 63) & ~(size_t)63;
-    unsigned char *tscratch = malloc(per * 2 + 1);
-    const oc_tensor *in[4] = {&x, &w, dc->bias ? &b : NULL, residual ? &r : NULL};
-    oc_tensor *of[1] = {&yf}, *orf[1] = {&yr};
-    oc_set_threads(threads);
-    oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = of, .threads = threads, .tscratch = tscratch,
-                   .tscratch_stride = per};
-    oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = in, .out = orf, .threads = 1};
-    int rf = oc_conv_direct_forward(&af), rr = oc_conv_ref(&ar);
-    CHECK(rf == 0 && rr == 0, "%s: kernels returned %d / %d", dc->name, rf, rr);
-    double worst = 0;
-    int64_t bad = 0;
-    const float *f = yf.data, *e = yr.data;
-    for (int64_t i = 0; i < yr.numel; i++) {
-        double diff = fabs((double)f[i] - e[i]);
-        if (diff > worst || diff != diff)
-            worst = diff;
-        bad += !(diff <= 1e-5 + 1e-4 * fabs(e[i]));
-    }
+    cvr_result cr = conv_vs_ref(oc_conv_direct_forward, &p, dc->bias, oc_conv_direct_tscratch(&p), threads, 777u,
+                                1e-5, 1e-4);
+    CHECK(cr.rf == 0 && cr.rr == 0, "%s: kernels returned %d / %d", dc->name, cr.rf, cr.rr);
     char dims[128];
     printf("direct %-40s Y %s, %s, %s, %d thread%s: max abs diff %.3g\n", dc->name,
-           oc_format_dims(dims, sizeof dims, yd, 4), oc_isa_name(oc_cpu_isa()), act ? oc_act_name(act) : "no act",
-           threads, threads > 1 ? "s" : "", worst);
-    CHECK(bad == 0, "%s (%s, act %d, %d threads): %lld of %lld values differ (worst %g)", dc->name,
-          oc_isa_name(oc_cpu_isa()), act, threads, (long long)bad, (long long)yr.numel, worst);
-    free(tscratch);
-    free(x.data), free(w.data), free(b.data), free(r.data), free(yf.data), free(yr.data);
+           oc_format_dims(dims, sizeof dims, cr.ydims, 4), oc_isa_name(oc_cpu_isa()),
+           act ? oc_act_name(act) : "no act", threads, threads > 1 ? "s" : "", cr.worst);
+    CHECK(cr.bad == 0, "%s (%s, act %d, %d threads): %lld of %lld values differ (worst %g)", dc->name,
+          oc_isa_name(oc_cpu_isa()), act, threads, (long long)cr.bad, (long long)cr.numel, cr.worst);
 }
 
 static void run_direct_all(void)

@@ -25,6 +25,7 @@
 #include "../../runtime/threads.h"
 #include "../unit/check.h"
 #include "../unit/tensor_view.h"
+#include "conv_vs_ref.h"
 
 typedef struct dw_case {
     const char *name;
@@ -70,21 +71,6 @@ static const dw_case cases[] = {
     {"group 3x3 s2 Cg=3 multiplier 3", 1, 2, 3, 3, 10, 7, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0, OC_ACT_GELU, 0, 0, 1},
 };
 
-static float frand(unsigned *st)
-{
-    *st = *st * 1664525u + 1013904223u;
-    return (float)((*st >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-
-static float *rand_buf(int64_t n, unsigned *st)
-{
-    float *b = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++)
-        b[i] = frand(st);
-    return b;
-}
-
 static void run_case(const dw_case *cc, int threads)
 {
     oc_conv_params p = {0};
@@ -108,54 +94,14 @@ static void run_case(const dw_case *cc, int threads)
     p.ep.beta = cc->beta;
     p.ep.has_residual = cc->residual;
     CHECK(oc_conv_depthwise_applicable(&p), "%s: not applicable", cc->name);
-
-    int64_t xd[4] = {cc->n, p.cin, cc->h, cc->w}, yd[4] = {cc->n, p.cout, p.out[0], p.out[1]};
-    int64_t wd[4] = {p.cout, cc->cg, cc->kh, cc->kw}, bd[1] = {p.cout};
-    unsigned st = 777u + (unsigned)cc->c;
-    oc_tensor x, w, b, r, yf, yr;
-    tensor_init(&x, OC_FLOAT, 4, xd, NULL);
-    tensor_init(&w, OC_FLOAT, 4, wd, NULL);
-    tensor_init(&b, OC_FLOAT, 1, bd, NULL);
-    tensor_init(&r, OC_FLOAT, 4, yd, NULL);
-    tensor_init(&yf, OC_FLOAT, 4, yd, NULL);
-    tensor_init(&yr, OC_FLOAT, 4, yd, NULL);
-    x.data = rand_buf(x.numel, &st);
-    w.data = rand_buf(w.numel, &st);
-    b.data = rand_buf(b.numel, &st);
-    r.data = rand_buf(r.numel, &st);
-    yf.data = rand_buf(yf.numel, &st); /* garbage: the kernel must overwrite it */
-    yr.data = rand_buf(yr.numel, &st);
-
-    size_t slice = oc_conv_depthwise_tscratch(&p);
-    unsigned char *ts = malloc(slice * (size_t)threads + 1);
-    const oc_tensor *ins[4] = {&x, &w, cc->bias ? &b : NULL, cc->residual ? &r : NULL};
-    oc_tensor *of[1] = {&yf}, *orf[1] = {&yr};
-    oc_kargs af = {.p = &p, .n_in = 4, .n_out = 1, .in = ins, .out = of, .threads = threads,
-                   .tscratch = ts, .tscratch_stride = slice};
-    oc_kargs ar = {.p = &p, .n_in = 4, .n_out = 1, .in = ins, .out = orf, .threads = 1};
-    int rf = oc_conv_depthwise_forward(&af), rr = oc_conv_ref(&ar);
-    CHECK(rf == 0 && rr == 0, "%s: kernels returned %d / %d", cc->name, rf, rr);
-    double worst = 0;
-    int64_t bad = 0;
-    const float *f = yf.data, *e = yr.data;
-    for (int64_t i = 0; i < yr.numel; i++) {
-        double diff = fabs((double)f[i] - e[i]);
-        if (diff > worst || diff != diff)
-            worst = diff;
-        bad += !(diff <= 1e-5 + 1e-5 * fabs(e[i]) * (double)(cc->kh * cc->kw * cc->cg));
-    }
+    cvr_result cr = conv_vs_ref(oc_conv_depthwise_forward, &p, cc->bias, oc_conv_depthwise_tscratch(&p), threads,
+                                777u + (unsigned)cc->c, 1e-5, 1e-5 * (double)(cc->kh * cc->kw * cc->cg));
+    CHECK(cr.rf == 0 && cr.rr == 0, "%s: kernels returned %d / %d", cc->name, cr.rf, cr.rr);
     char dims[96];
     printf("%-40s t=%d Y %s: max abs diff %.3g over %lld values\n", cc->name, threads,
-           oc_format_dims(dims, sizeof dims, yd, 4), worst, (long long)yr.numel);
-    CHECK(bad == 0, "%s (threads %d): %lld of %lld values differ (worst %g)", cc->name, threads, (long long)bad,
-          (long long)yr.numel, worst);
-    free(x.data);
-    free(w.data);
-    free(b.data);
-    free(r.data);
-    free(yf.data);
-    free(yr.data);
-    free(ts);
+           oc_format_dims(dims, sizeof dims, cr.ydims, 4), cr.worst, (long long)cr.numel);
+    CHECK(cr.bad == 0, "%s (threads %d): %lld of %lld values differ (worst %g)", cc->name, threads,
+          (long long)cr.bad, (long long)cr.numel, cr.worst);
 }
 
 /* The c8 pairs (conv.h out_c8 / in_c8): a 1x1 conv writing its output in
@@ -209,7 +155,7 @@ static void run_pair(const pair_case *pc, int threads)
     tensor_init(&yr, OC_FLOAT, 4, yd, NULL);
     oc_tensor *all[] = {&x, &w1, &b1, &w2, &b2, &r, &t, &tr, &y, &yr};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        all[i]->data = rand_buf(all[i]->numel, &st);
+        all[i]->data = cvr_rand_buf(all[i]->numel, &st);
     /* the reference: both convs on the usual layout */
     const oc_tensor *in1[3] = {&x, &w1, &b1}, *in2r[4] = {&tr, &w2, &b2, pc->residual ? &r : NULL};
     oc_tensor *o1r[1] = {&tr}, *o2r[1] = {&yr};
