@@ -4,19 +4,8 @@
 #include <immintrin.h>
 
 #include "avx512_lanes.h"
+#include "clamp_avx512.h"
 #include "conv_depthwise_ukr.h"
-
-/* Clamps to [lo, hi] when the caller asked for it, NaN as the portable
- * activations treat it (vmaxps/vminps return their second operand when
- * either is NaN): ReLU (on = 1) turns it into 0, Clip (on = 2) keeps it. */
-static inline __m512 clamp(__m512 v, int on, __m512 lo, __m512 hi)
-{
-    if (on == 1)
-        return _mm512_min_ps(hi, _mm512_max_ps(v, lo));
-    if (on == 2)
-        return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
-    return v;
-}
 
 void oc_dw3_s1_masks_avx512(int64_t H, int64_t W, uint16_t *masks)
 {
@@ -63,7 +52,7 @@ void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w
         dn = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mb, oc_lane_at(x, i + W)), dn);
         dn = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mb & mr, oc_lane_at(x, i + W + 1)), dn);
         acc = _mm512_add_ps(acc, _mm512_add_ps(up, dn));
-        _mm512_mask_storeu_ps(y + i, mv, clamp(acc, on, lo, hi));
+        _mm512_mask_storeu_ps(y + i, mv, oc_clamp_avx512(acc, on, lo, hi));
     }
 }
 
@@ -96,7 +85,7 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
                 acc = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_permutex2var_ps(a, odd, bb), acc);
                 acc = _mm512_fmadd_ps(wv[3 * kh + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
             }
-            _mm512_mask_storeu_ps(y + oh * OW + j0, mo, clamp(acc, on, lo, hi));
+            _mm512_mask_storeu_ps(y + oh * OW + j0, mo, oc_clamp_avx512(acc, on, lo, hi));
         }
     }
 }

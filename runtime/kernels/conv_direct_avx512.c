@@ -11,18 +11,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include "clamp_avx512.h"
 #include "conv_direct_ukr.h"
-
-/* ReLU (on = 1) turns NaN into 0, Clip (on = 2) keeps it, as the AVX2
- * kernels' oc_clamp_avx2 (vmaxps returns its second operand on NaN). */
-static inline __m512 clamp(__m512 v, int on, __m512 lo, __m512 hi)
-{
-    if (on == 1)
-        return _mm512_min_ps(hi, _mm512_max_ps(v, lo));
-    if (on == 2)
-        return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
-    return v;
-}
 
 /* 8 channels x NV vectors at ph / y; the last vector under mask ml. The
  * accumulators are named, not an array: gcc kept a 8 x 3 array in memory
@@ -41,15 +31,15 @@ static inline __m512 clamp(__m512 v, int on, __m512 lo, __m512 hi)
     do {                                                                                                               \
         float *yj = y + (j) * ldy;                                                                                     \
         if (NV == 1)                                                                                                   \
-            _mm512_mask_storeu_ps(yj, ml, clamp(a##j##0, on, lo, hi));                                                 \
+            _mm512_mask_storeu_ps(yj, ml, oc_clamp_avx512(a##j##0, on, lo, hi));                                       \
         else                                                                                                           \
-            _mm512_storeu_ps(yj, clamp(a##j##0, on, lo, hi));                                                          \
+            _mm512_storeu_ps(yj, oc_clamp_avx512(a##j##0, on, lo, hi));                                                \
         if (NV == 2)                                                                                                   \
-            _mm512_mask_storeu_ps(yj + 16, ml, clamp(a##j##1, on, lo, hi));                                            \
+            _mm512_mask_storeu_ps(yj + 16, ml, oc_clamp_avx512(a##j##1, on, lo, hi));                                  \
         else if (NV > 2)                                                                                               \
-            _mm512_storeu_ps(yj + 16, clamp(a##j##1, on, lo, hi));                                                     \
+            _mm512_storeu_ps(yj + 16, oc_clamp_avx512(a##j##1, on, lo, hi));                                           \
         if (NV > 2)                                                                                                    \
-            _mm512_mask_storeu_ps(yj + 32, ml, clamp(a##j##2, on, lo, hi));                                            \
+            _mm512_mask_storeu_ps(yj + 32, ml, oc_clamp_avx512(a##j##2, on, lo, hi));                                  \
     } while (0)
 
 static inline __attribute__((always_inline)) void tile8(const float *ph, const int32_t *off, int64_t T,
