@@ -167,7 +167,7 @@ typedef struct cd_job {
     cd_geom g;
     const float *x, *w, *bias, *res;
     float *y;
-    int avx2, avx512;
+    int avx2, avx512; /* the ISA allows AVX2 (set on AVX-512 CPUs too), AVX-512 */
 } cd_job;
 
 static void cd_task(void *ctx, int64_t b, int64_t e, int tid)
@@ -195,8 +195,9 @@ static void cd_task(void *ctx, int64_t b, int64_t e, int tid)
     }
     float zero[CD_MAX_CB] = {0};
     int active = oc_epilogue_active(&p->ep);
-    /* ReLU or Clip alone is applied at the vector kernels' store */
-    int on = 0, vec = j->avx2 || j->avx512;
+    /* ReLU or Clip alone is applied at the vector kernels' store (avx2 is
+     * set on AVX-512 CPUs too) */
+    int on = 0, vec = j->avx2;
     float lo = 0.0f, hi = 0.0f;
     if (vec && !p->ep.has_residual && p->ep.act == OC_ACT_RELU)
         on = 1, lo = 0.0f, hi = INFINITY;
