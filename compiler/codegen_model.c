@@ -368,6 +368,7 @@ static void emit_c_prologue(cg *c, uint64_t hash)
         fprintf(f, "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
         static const char *const headers[] = {"plan.h", "kernels/table.h", "kernels/attention.h", "kernels/bitcast.h",
                                               "kernels/conv.h", "kernels/conv_winograd.h", "kernels/conv_depthwise.h", "kernels/conv_direct.h",
+                                              "kernels/conv_ocblock.h",
                                               "kernels/einsum.h", "kernels/elementwise.h", "kernels/gemm.h",
                                               "kernels/indexing.h", "kernels/loss.h", "kernels/norm.h", "kernels/pool.h",
                                               "kernels/quant.h", "kernels/reduce.h", "kernels/resize.h",

@@ -21,6 +21,7 @@ static const struct {
     {"oc_conv_winograd4_forward", "ocp_conv_forward"},
     {"oc_conv_depthwise_forward", "ocp_conv_forward"},
     {"oc_conv_direct_forward", "ocp_conv_forward"},
+    {"oc_conv_ocblock_forward", "ocp_conv_forward"},
     {"oc_conv_ref", "ocp_conv_forward"},
     {"oc_gemm_forward", "ocp_gemm_forward"},
     {"oc_gemm_ref", "ocp_gemm_forward"},

@@ -10,6 +10,7 @@
 #include "../../runtime/kernels/conv.h"
 #include "../../runtime/kernels/conv_depthwise.h"
 #include "../../runtime/kernels/conv_direct.h"
+#include "../../runtime/kernels/conv_ocblock.h"
 #include "../../runtime/kernels/conv_winograd.h"
 #include "../../runtime/kernels/sgemm.h"
 #include "fused.h"
@@ -306,11 +307,19 @@ static int lower_conv(const oc_graph *g, const oc_node *n, oc_lowered *lw, oc_di
         lw->tscratch = oc_conv_direct_tscratch(p);
         return 0;
     }
+    /* 3x3 stride-2 convs with a constant W run direct, vectorized over
+     * output channels, on AVX-512 (oc_conv_ocblock_chosen). */
+    int fixed = weight_is_fixed(g, n);
+    if (fixed && oc_conv_ocblock_chosen(p)) {
+        lw->fn = oc_conv_ocblock_forward;
+        lw->scratch = oc_conv_ocblock_scratch(p);
+        lw->tscratch = oc_conv_ocblock_tscratch(p);
+        return 0;
+    }
     /* 3x3 stride-1 convs run as Winograd when the choice rule
      * (conv_winograd_choice) says it beats im2col + SGEMM. A constant W is
      * transformed once at plan time; a trained one at every run, into
      * shared scratch. */
-    int fixed = weight_is_fixed(g, n);
     int wm = oc_conv_winograd_applicable(p) ? conv_winograd_choice(p, fixed) : 0;
     if (wm) {
         lw->fn = wm == 4 ? oc_conv_winograd4_forward : oc_conv_winograd_forward;

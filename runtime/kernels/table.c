@@ -12,6 +12,7 @@
 #include "conv_winograd.h"
 #include "conv_depthwise.h"
 #include "conv_direct.h"
+#include "conv_ocblock.h"
 #include "einsum.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -45,6 +46,8 @@ static const oc_kernel_info core[] = {
      .prep_bytes = oc_conv_transpose_winograd4_prep_bytes, .prep = oc_conv_transpose_winograd4_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_depthwise_forward", .fn = oc_conv_depthwise_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-dw"},
     {.name = "oc_conv_direct_forward", .fn = oc_conv_direct_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-smallc"},
+    {.name = "oc_conv_ocblock_forward", .fn = oc_conv_ocblock_forward, .params_type = "oc_conv_params", .ref = oc_conv_ref, .variant = "direct-ocblock",
+     .prep_bytes = oc_conv_ocblock_prep_bytes, .prep = oc_conv_ocblock_prep, .prep_inputs = 1u << 1},
     {.name = "oc_conv_ref", .fn = oc_conv_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
     {.name = "oc_conv_transpose_forward", .fn = oc_conv_transpose_forward, .params_type = "oc_conv_params", .ref = oc_conv_transpose_ref, .variant = "gemm+col2im"},
     {.name = "oc_conv_transpose_ref", .fn = oc_conv_transpose_ref, .params_type = "oc_conv_params", .ref = NULL, .variant = "direct-ref"},
@@ -211,7 +214,7 @@ int oc_kernel_slices_batch(int id)
     const oc_kernel_info *k = oc_kernel_get(id);
     return k && (k->fn == oc_conv_forward || k->fn == oc_conv_winograd_forward ||
                  k->fn == oc_conv_winograd4_forward || k->fn == oc_conv_depthwise_forward ||
-                 k->fn == oc_conv_direct_forward);
+                 k->fn == oc_conv_direct_forward || k->fn == oc_conv_ocblock_forward);
 }
 
 int oc_kernel_find(const char *name)

@@ -37,10 +37,39 @@ typedef struct cvr_result {
     int64_t ydims[4];
 } cvr_result;
 
-/* fast on `threads` threads with tscratch bytes of scratch per thread,
- * against oc_conv_ref; bias: whether B is passed. */
-static inline cvr_result conv_vs_ref(oc_kernel_fn fast, const oc_conv_params *p, int bias, size_t tscratch,
-                                     int threads, unsigned seed, double atol, double rtol)
+/* A 2-D conv case of the direct kernels' tests: images, input and output
+ * channels, input extents, kernel, strides, pads (top, left, bottom,
+ * right; the output extents follow), whether B is passed. */
+typedef struct cvr_case {
+    const char *name;
+    int64_t n, c, m, h, w, kh, kw, sh, sw, pt, pl, pbot, pr;
+    int bias;
+} cvr_case;
+
+/* The case's parameters with activation act: Clip to [-0.5, 0.75],
+ * LeakyRelu (alpha 0.1) with a residual. */
+static inline oc_conv_params cvr_params(const cvr_case *k, int act)
+{
+    oc_conv_params p = {.nsp = 2, .batch = k->n, .cin = k->c, .cout = k->m, .group = 1, .in = {k->h, k->w},
+                        .k = {k->kh, k->kw}, .s = {k->sh, k->sw}, .dil = {1, 1}, .pb = {k->pt, k->pl}};
+    p.out[0] = (k->h + k->pt + k->pbot - k->kh) / k->sh + 1;
+    p.out[1] = (k->w + k->pl + k->pr - k->kw) / k->sw + 1;
+    p.ep.act = act;
+    p.ep.alpha = act == OC_ACT_CLIP ? -0.5f : 0.1f;
+    p.ep.beta = act == OC_ACT_CLIP ? 0.75f : 0.0f;
+    p.ep.has_residual = act == OC_ACT_LEAKY_RELU;
+    return p;
+}
+
+typedef size_t (*cvr_prep_bytes_fn)(const oc_kargs *a);
+typedef int (*cvr_prep_fn)(const oc_kargs *a, void *dst);
+
+/* fast on `threads` threads with tscratch bytes of scratch per thread and
+ * `scratch` shared bytes (0: none), its W prepared by prep first (NULL:
+ * none), against oc_conv_ref; bias: whether B is passed. */
+static inline cvr_result conv_vs_ref_prep(oc_kernel_fn fast, const oc_conv_params *p, int bias, size_t tscratch,
+                                          size_t scratch, cvr_prep_bytes_fn prep_bytes, cvr_prep_fn prep,
+                                          int threads, unsigned seed, double atol, double rtol)
 {
     cvr_result res = {0};
     int64_t xd[4] = {p->batch, p->cin, p->in[0], p->in[1]};
@@ -72,7 +101,16 @@ static inline cvr_result conv_vs_ref(oc_kernel_fn fast, const oc_conv_params *p,
     oc_kargs af = {.p = p, .n_in = 4, .n_out = 1, .in = in, .out = of, .threads = threads, .tscratch = ts,
                    .tscratch_stride = per};
     oc_kargs ar = {.p = p, .n_in = 4, .n_out = 1, .in = in, .out = orf, .threads = 1};
-    res.rf = fast(&af);
+    void *shared = scratch ? malloc(scratch) : NULL, *prepped = NULL;
+    af.scratch = shared;
+    if (prep) {
+        prepped = malloc(prep_bytes(&af) + 1);
+        if (prep(&af, prepped))
+            res.rf = -1;
+        af.prep = prepped;
+    }
+    if (res.rf == 0)
+        res.rf = fast(&af);
     res.rr = oc_conv_ref(&ar);
     const float *f = yf.data, *e = yr.data;
     res.numel = yr.numel;
@@ -82,9 +120,16 @@ static inline cvr_result conv_vs_ref(oc_kernel_fn fast, const oc_conv_params *p,
             res.worst = diff;
         res.bad += !(diff <= atol + rtol * fabs(e[i]));
     }
-    free(ts);
+    free(ts), free(shared), free(prepped);
     free(x.data), free(w.data), free(b.data), free(r.data), free(yf.data), free(yr.data);
     return res;
+}
+
+/* The same without shared scratch or preparation. */
+static inline cvr_result conv_vs_ref(oc_kernel_fn fast, const oc_conv_params *p, int bias, size_t tscratch,
+                                     int threads, unsigned seed, double atol, double rtol)
+{
+    return conv_vs_ref_prep(fast, p, bias, tscratch, 0, NULL, NULL, threads, seed, atol, rtol);
 }
 
 #endif

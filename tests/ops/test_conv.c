@@ -360,23 +360,9 @@ static void run_winograd_all(void)
  * allowed, no bias; each with no epilogue, ReLU, Clip (the AVX2 store
  * clamps) and residual + LeakyRelu, on 1 and 2 threads, on every ISA from
  * the one in force down to generic. */
-typedef struct direct_case {
-    const char *name;
-    int64_t n, c, m, h, w, kh, kw, sh, sw, pt, pl, pbot, pr;
-    int bias;
-} direct_case;
-
-static void run_direct(const direct_case *dc, int act, int threads)
+static void run_direct(const cvr_case *dc, int act, int threads)
 {
-    oc_conv_params p = {.nsp = 2, .batch = dc->n, .cin = dc->c, .cout = dc->m, .group = 1, .in = {dc->h, dc->w},
-                        .k = {dc->kh, dc->kw}, .s = {dc->sh, dc->sw}, .dil = {1, 1}, .pb = {dc->pt, dc->pl}};
-    p.out[0] = (dc->h + dc->pt + dc->pbot - dc->kh) / dc->sh + 1;
-    p.out[1] = (dc->w + dc->pl + dc->pr - dc->kw) / dc->sw + 1;
-    int residual = act == OC_ACT_LEAKY_RELU;
-    p.ep.act = act;
-    p.ep.alpha = act == OC_ACT_CLIP ? -0.5f : 0.1f;
-    p.ep.beta = act == OC_ACT_CLIP ? 0.75f : 0.0f;
-    p.ep.has_residual = residual;
+    oc_conv_params p = cvr_params(dc, act);
     CHECK(oc_conv_direct_applicable(&p), "%s: the direct kernel should apply", dc->name);
     cvr_result cr = conv_vs_ref(oc_conv_direct_forward, &p, dc->bias, oc_conv_direct_tscratch(&p), threads, 777u,
                                 1e-5, 1e-4);
@@ -391,7 +377,7 @@ static void run_direct(const direct_case *dc, int act, int threads)
 
 static void run_direct_all(void)
 {
-    static const direct_case dcs[] = {
+    static const cvr_case dcs[] = {
         {"3x3 s2 p1 C=3 M=32 (MobileNet stem), OW 15", 2, 3, 32, 29, 30, 3, 3, 2, 2, 1, 1, 1, 1, 1},
         {"7x7 s2 p3 C=3 M=16 (ResNet stem), OW 19", 1, 3, 16, 21, 38, 7, 7, 2, 2, 3, 3, 3, 3, 1},
         {"5x5 s1 pads 2/1 C=1 M=6, OW 36", 3, 1, 6, 9, 37, 5, 5, 1, 1, 2, 1, 1, 0, 1},
