@@ -223,7 +223,8 @@ static void run_tile(const cob_job *j, const oc_cob_tile *t)
     tile_portable(t);
 }
 
-/* Units [b, e): unit u is block u / nrg, its row-tile group u % nrg. */
+/* Units [b, e) of one image: unit u is block u / nrg and its group of
+ * row tiles u % nrg, or with band_outer group u / nmb and block u % nmb. */
 static void tile_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     (void)tid;
@@ -244,8 +245,8 @@ static void tile_task(void *ctx, int64_t b, int64_t e, int tid)
         /* the next unit's block, when it is another, streams in meanwhile:
          * tile i of the unit's n prefetches its taps [i T / n, (i+1) T / n) */
         int64_t nt = (r1 - r0) * (g->two ? 1 : g->nseg), it = 0;
-        int64_t nmb_next = u + 1 < e ? (j->band_outer ? (u + 1) % g->nmb : (u + 1) / j->nrg) : mb;
-        const float *pfw = nmb_next != mb && !j->band_outer ? j->w + nmb_next * g->T * MB : NULL;
+        int64_t mb_next = u + 1 < e ? (j->band_outer ? (u + 1) % g->nmb : (u + 1) / j->nrg) : mb;
+        const float *pfw = mb_next != mb && !j->band_outer ? j->w + mb_next * g->T * MB : NULL;
         for (int64_t r = r0; r < r1; r++) {
             if (g->two) {
                 if (pfw) {
