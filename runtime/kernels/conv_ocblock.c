@@ -94,15 +94,6 @@ int oc_conv_ocblock_chosen(const oc_conv_params *p)
            p->cin >= 128 && p->cout >= MB && p->out[1] >= MAX_R;
 }
 
-size_t oc_conv_ocblock_scratch(const oc_conv_params *p)
-{
-    if (!oc_conv_ocblock_applicable(p))
-        return 0;
-    cob_geom g;
-    geom(p, &g);
-    return sizeof(float) * (size_t)(g.C * g.cs + 16) + sizeof(int32_t) * (size_t)g.T;
-}
-
 size_t oc_conv_ocblock_tscratch(const oc_conv_params *p)
 {
     if (!oc_conv_ocblock_applicable(p))
@@ -110,6 +101,12 @@ size_t oc_conv_ocblock_tscratch(const oc_conv_params *p)
     cob_geom g;
     geom(p, &g);
     return sizeof(float) * (size_t)(g.C * g.cs + 16);
+}
+
+size_t oc_conv_ocblock_scratch(const oc_conv_params *p)
+{
+    size_t planes = oc_conv_ocblock_tscratch(p);
+    return planes ? planes + sizeof(int32_t) * (size_t)(p->cin * p->k[0] * p->k[1]) : 0;
 }
 
 size_t oc_conv_ocblock_prep_bytes(const oc_kargs *a)
@@ -223,15 +220,29 @@ static void run_tile(const cob_job *j, const oc_cob_tile *t)
     tile_portable(t);
 }
 
-/* Units [b, e) of one image: unit u is block u / nrg and its group of
- * row tiles u % nrg, or with band_outer group u / nmb and block u % nmb. */
+/* Tile it of a unit's nt prefetches its share of the next block's taps,
+ * [it T / nt, (it + 1) T / nt) (none when pfw is NULL). */
+static void share_prefetch(oc_cob_tile *t, const float *pfw, int64_t T, int64_t it, int64_t nt)
+{
+    if (!pfw)
+        return;
+    t->pf = pfw + MB * (T * it / nt);
+    t->npf = T * (it + 1) / nt - T * it / nt;
+}
+
+/* Units of one image: unit u is block u / nrg and its group of row tiles
+ * u % nrg, or with band_outer group u / nmb and block u % nmb. */
+static int64_t unit_block(const cob_job *j, int64_t u) { return j->band_outer ? u % j->g.nmb : u / j->nrg; }
+static int64_t unit_group(const cob_job *j, int64_t u) { return j->band_outer ? u / j->g.nmb : u % j->nrg; }
+
+/* Units [b, e). */
 static void tile_task(void *ctx, int64_t b, int64_t e, int tid)
 {
     (void)tid;
     const cob_job *j = ctx;
     const cob_geom *g = &j->g;
     for (int64_t u = b; u < e; u++) {
-        int64_t mb = j->band_outer ? u % g->nmb : u / j->nrg, rg = j->band_outer ? u / g->nmb : u % j->nrg;
+        int64_t mb = unit_block(j, u), rg = unit_group(j, u);
         int64_t m0 = mb * MB;
         int nvalid = g->M - m0 < MB ? (int)(g->M - m0) : MB;
         float bias[MB] = {0};
@@ -242,18 +253,13 @@ static void tile_task(void *ctx, int64_t b, int64_t e, int tid)
                          .xstep = g->sh * g->WP, .ystep = g->OW, .S = (int)g->sw, .nvalid = nvalid, .on = j->on,
                          .lo = j->lo, .hi = j->hi};
         int64_t oy0 = g->two ? 2 * r0 : r0, oy1 = g->two ? (2 * r1 < g->OH ? 2 * r1 : g->OH) : r1;
-        /* the next unit's block, when it is another, streams in meanwhile:
-         * tile i of the unit's n prefetches its taps [i T / n, (i+1) T / n) */
+        /* the next unit's block, when it is another, streams in meanwhile */
         int64_t nt = (r1 - r0) * (g->two ? 1 : g->nseg), it = 0;
-        int64_t mb_next = u + 1 < e ? (j->band_outer ? (u + 1) % g->nmb : (u + 1) / j->nrg) : mb;
+        int64_t mb_next = u + 1 < e ? unit_block(j, u + 1) : mb;
         const float *pfw = mb_next != mb && !j->band_outer ? j->w + mb_next * g->T * MB : NULL;
         for (int64_t r = r0; r < r1; r++) {
             if (g->two) {
-                if (pfw) {
-                    t.pf = pfw + MB * (g->T * it / nt);
-                    t.npf = g->T * (it + 1) / nt - g->T * it / nt;
-                    it++;
-                }
+                share_prefetch(&t, pfw, g->T, it++, nt);
                 int64_t oy = 2 * r;
                 t.x = j->pad + oy * g->sh * g->WP;
                 t.y = j->y + m0 * g->L + oy * g->OW;
@@ -267,11 +273,7 @@ static void tile_task(void *ctx, int64_t b, int64_t e, int tid)
                 t.x = j->pad + r * g->sh * g->WP + ox0 * g->sw;
                 t.y = j->y + m0 * g->L + r * g->OW + ox0;
                 t.R1 = t.R = (int)(ox1 - ox0);
-                if (pfw) {
-                    t.pf = pfw + MB * (g->T * it / nt);
-                    t.npf = g->T * (it + 1) / nt - g->T * it / nt;
-                    it++;
-                }
+                share_prefetch(&t, pfw, g->T, it++, nt);
                 run_tile(j, &t);
             }
         }
@@ -366,7 +368,7 @@ int oc_conv_ocblock_forward(const oc_kargs *a)
      * stride-2 conv at batch 8 on two threads ...); else one image at a
      * time, its blocks split. */
     if (threads > 1 && (p->batch >= 2 * threads || p->batch % threads == 0) && a->tscratch &&
-        a->tscratch_stride >= sizeof(float) * (size_t)(g->C * g->cs + 16)) {
+        a->tscratch_stride >= oc_conv_ocblock_tscratch(p)) {
         oc_parallel_for(p->batch, 1, threads, image_task, &j);
         return 0;
     }
