@@ -352,6 +352,24 @@ static void scale_only(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, i
  * 2-6% slower (144 -> 24: 0.438 -> 0.464), hence the limit. */
 enum { FEW_PANELS = 6, FEW_PANELS_MAX_LDB = 1024 };
 
+/* Whether run_block gives a tail of `tail` columns (past the last full
+ * panel) all to the narrow kernel, which then reads B in place like the
+ * full panels (it broadcasts single elements: any row stride does). The
+ * 7x7 maps of late CNN layers at batch 1 (N = 49: 48 columns of tiles and
+ * one narrow column) packed that one column per K slice, a latency-bound
+ * walk over every row of B, and perf put the pack at 5.5% of ResNet-18's
+ * 256 -> 512 3x3 stride-2 conv on two threads (the col read in place,
+ * row-block mode). Zen 5, 2 vCPUs, the conv through oc_conv_forward with
+ * W cold (16 copies in turn), best / mean of 300: 0.43-0.46 / 0.57-0.59
+ * ms -> 0.40-0.41 / 0.49-0.51; in the model (`onnxc bench --profile`, six
+ * alternating pairs of processes) 0.444-0.518 -> 0.400-0.447 ms. One
+ * thread (B gathered, not read in place) and the 1x1 convs on 7x7
+ * (ResNet-50 layer4) unchanged within noise. */
+static int narrow_only(const oc_sgemm_ukr *u, int64_t tail)
+{
+    return u->narrow && tail < u->vw && tail <= u->narrow_max;
+}
+
 /* What the tiles of one run_block call share. */
 typedef struct block {
     const gemm_args *g;
@@ -407,9 +425,12 @@ static void run_block(const gemm_args *g, const float *abase, int64_t astride, i
                 for (int64_t jr = 0; jr < ncols; jr += nr)
                     block_tile(&k, ir, (int)min64(mr, ih - ir), jr, (int)min64(nr, ncols - jr));
         if (r) {
+            /* B in place when the narrow columns are all of the tail (run packed none of it) */
+            int inplace = bdir && r == tail;
             float *c = c_at(g, ic, nc + ncols);
-            u->narrow(kc, abase + (ic - mc) / mr * astride, astride, (int)(ih - ic), bp + nfull * kc + (tail - r),
-                      wtail, r, c, g->ldc, beta, load_c);
+            u->narrow(kc, abase + (ic - mc) / mr * astride, astride, (int)(ih - ic),
+                      inplace ? bdir + ncols : bp + nfull * kc + (tail - r), inplace ? g->ldb : wtail, r, c, g->ldc,
+                      beta, load_c);
             if (last && g->epi)
                 u->epi(g->epi, c, g->ldc, (int)(ih - ic), r, ic, nc + ncols);
         }
@@ -480,10 +501,12 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
                 else if (g->bsrc)
                     gather_b(g, pc, kc, nc, nw, bp);
                 else if (direct) {
-                    /* full panels read B in place; only the last partial one is packed */
+                    /* full panels read B in place; only the last partial one is
+                     * packed, unless it is all narrow columns, which the narrow
+                     * kernel reads in place too (run_block) */
                     int64_t nfull = nw / u->nr * u->nr;
                     bdir = g->B + pc * g->ldb + nc;
-                    if (nw > nfull)
+                    if (nw > nfull && !narrow_only(u, nw - nfull))
                         u->pack_b(kc, nw - nfull, bdir + nfull, g->ldb, 0, bp + nfull * kc);
                 } else
                     u->pack_b(kc, nw, g->trans_b ? g->B + nc * g->ldb + pc : g->B + pc * g->ldb + nc, g->ldb,
