@@ -14,6 +14,7 @@
 
 #include "../threads.h"
 #include "gemm.h"
+#include "runs.h"
 #include "sgemm.h"
 #include "vmath.h"
 
@@ -418,29 +419,11 @@ static size_t stage_bytes(const conv_stage *st, const oc_conv_params *p, int64_t
     return (b + 63) & ~(size_t)63;
 }
 
-/* d[0, n) = 0 for a stage row's borders (0-3 floats for 3x3 and 7x7
- * kernels): stores, not a memset call per border. */
-static inline void zero_run(float *d, int64_t n)
-{
-    if (n > 4) {
-        memset(d, 0, sizeof(float) * (size_t)n);
-        return;
-    }
-    if (n > 0)
-        d[0] = 0.0f;
-    if (n > 1)
-        d[1] = 0.0f;
-    if (n > 2)
-        d[2] = 0.0f;
-    if (n > 3)
-        d[3] = 0.0f;
-}
-
 /* Channels [c0, c1) of the group at xg, output rows [q0, q1), into
  * their places in stage (laid out for all the group's channels). Cloned
  * per ISA (vmath.h): the AVX-512 clone takes a stride-2 row's even or odd
  * elements 16 at a time (the plain loop, vectorized with permutes), and
- * the borders are stores (zero_run) instead of memset calls of 0-3
+ * the borders are stores (oc_zero_run) instead of memset calls of 0-3
  * floats; the fill was 11% of ResNet-50's 3x3 stride-2 layer3.0.conv2 in
  * perf (one thread, Zen 5; memset calls included), 8% after. */
 OC_VEC_CLONES static void stage_fill(const oc_conv_params *p, const conv_stage *st, const float *xg, int64_t c0,
@@ -462,7 +445,7 @@ OC_VEC_CLONES static void stage_fill(const oc_conv_params *p, const conv_stage *
                         memset(dp, 0, sizeof(float) * (size_t)wq);
                         continue;
                     }
-                    zero_run(dp, lo);
+                    oc_zero_run(dp, lo);
                     const float *src = xg + (c * H + r) * W + base;
                     if (sw == 2) {
                         float *restrict d = dp;
@@ -470,7 +453,7 @@ OC_VEC_CLONES static void stage_fill(const oc_conv_params *p, const conv_stage *
                             d[x] = src[2 * x];
                     } else
                         copy_strided(dp + lo, src + lo * sw, hi - lo, sw);
-                    zero_run(dp + hi, wq - hi);
+                    oc_zero_run(dp + hi, wq - hi);
                 }
             }
 }

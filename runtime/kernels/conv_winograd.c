@@ -45,6 +45,7 @@
 /* The portable transforms: the same source the ISA files compile. */
 #define OC_WINO_TABLE oc_wino_ukr_generic
 #include "conv_winograd_tf.h"
+#include "runs.h"
 #undef OC_WINO_TABLE
 
 #define TILE_BLOCK_BYTES ((size_t)1 << 20) /* V and M of one block: about L2 (1 MB on Zen 5); 0.5-8 MB measured, 0.5-1 best */
@@ -345,7 +346,8 @@ static void segment(const wino_geom *g, int64_t s, int64_t *img, int64_t *ty, in
 /* Window row r of every lane of a segment, one super row each
  * (conv_winograd_ukr.h): tile row kk's piece is input row
  * m (ty + kk) - pt + r from column m tx0 - pl, m (n + 1) floats, zero
- * outside the image; the rest of the row is zero. */
+ * outside the image; the rest of the row is zero. Borders and short
+ * pieces are inline stores (runs.h), not library calls. */
 static void stage_rows(const wino_geom *g, const float *plane, int64_t ty, int64_t k, int64_t tx0, int64_t n,
                        float *dst)
 {
@@ -361,13 +363,11 @@ static void stage_rows(const wino_geom *g, const float *plane, int64_t ty, int64
                 memset(piece, 0, sizeof(float) * (size_t)len);
                 continue;
             }
-            if (a > 0)
-                memset(piece, 0, sizeof(float) * (size_t)a);
-            memcpy(piece + a, plane + y * g->W + x0 + a, sizeof(float) * (size_t)(b - a));
-            if (b < len)
-                memset(piece + b, 0, sizeof(float) * (size_t)(len - b));
+            oc_zero_run(piece, a);
+            oc_copy_run(piece + a, plane + y * g->W + x0 + a, b - a);
+            oc_zero_run(piece + b, len - b);
         }
-        memset(row + k * len, 0, sizeof(float) * (size_t)(g->srs - k * len));
+        oc_zero_run(row + k * len, g->srs - k * len);
     }
 }
 

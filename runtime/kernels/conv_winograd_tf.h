@@ -29,6 +29,7 @@
 
 #include "conv_winograd_ukr.h"
 #include "epilogue.h"
+#include "runs.h"
 
 #ifndef OC_WINO_TABLE
 #error "define OC_WINO_TABLE before including conv_winograd_tf.h"
@@ -95,12 +96,16 @@ static inline int64_t round_lanes(int64_t n) { return (n + OC_WINO_LANES - 1) / 
 /* V's lanes are the tiles without the gaps: a several-row segment's
  * positions are computed into T first and copied out row piece by row
  * piece (after all of them are computed, so the copies read settled
- * stores). */
+ * stores). A several-row segment has rows of fewer than SEG_ROW_MIN (12)
+ * tiles: the 28x28 maps of ResNet at batch 1 (F(4x4), rows of 7 tiles)
+ * made 72 memcpy calls of 28 bytes per segment and channel, 9% of such a
+ * layer's time in perf on one thread (Zen 5, `oc_conv_winograd4_forward`
+ * on 128 channels), 4% with inline copies (oc_copy_run). */
 static void compact_lanes(const float (*T)[WINO_S], int P, int64_t k, int64_t n, float *V, int64_t xs)
 {
     for (int xi = 0; xi < P; xi++)
         for (int64_t kk = 0; kk < k; kk++)
-            memcpy(V + xi * xs + kk * n, T[xi] + kk * (n + 1), sizeof(float) * (size_t)n);
+            oc_copy_run(V + xi * xs + kk * n, T[xi] + kk * (n + 1), n);
 }
 
 static void wino_in2(const float *sr, int64_t srs, int64_t k, int64_t n, float *restrict V, int64_t xs)
