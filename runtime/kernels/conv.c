@@ -467,37 +467,6 @@ typedef struct stage_ctx {
     const float *rows[GATHER_ROW_CACHE];
 } stage_ctx;
 
-/* d[0, n) = s[0, n) for the short runs of a gather (an output row: 7-112
- * floats in ResNet's strided convs and stem). Blocks of 16 floats (one
- * vector in the AVX-512 clone of the callers), then one more block ending
- * at n that overlaps the last (the two buffers are distinct, so it
- * rewrites the same values); shorter runs in two overlapping halves. A
- * plain loop for the remainder was turned into a memmove call per run by
- * gcc: 7% of a 3x3 stride-2 conv's time in perf. */
-static inline void copy_run(float *restrict d, const float *restrict s, int64_t n)
-{
-    if (n >= 16) {
-        int64_t i = 0;
-        for (; i + 16 <= n; i += 16)
-            memcpy(d + i, s + i, 16 * sizeof(float));
-        if (i < n)
-            memcpy(d + n - 16, s + n - 16, 16 * sizeof(float));
-    } else if (n >= 8) {
-        memcpy(d, s, 8 * sizeof(float));
-        memcpy(d + n - 8, s + n - 8, 8 * sizeof(float));
-    } else if (n >= 4) {
-        memcpy(d, s, 4 * sizeof(float));
-        memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
-    } else {
-        if (n > 0)
-            d[0] = s[0];
-        if (n > 1)
-            d[1] = s[1];
-        if (n > 2)
-            d[2] = s[2];
-    }
-}
-
 /* oc_sgemm_bsrc fill from a task's stage (columns relative to its first
  * output row). Cloned per ISA (vmath.h) for copy_run's wider moves: the
  * gather was 14% of ResNet's 7x7 stem in perf (one thread, Zen 5). */
@@ -525,7 +494,7 @@ OC_VEC_CLONES static void stage_gather(void *ctx, int64_t k0, int64_t kc, int64_
         int64_t oy = col / ow, ox = col % ow, seg = wq == ow ? nc - j : ow - ox < nc - j ? ow - ox : nc - j;
         int64_t off = oy * wq + ox;
         for (int64_t i = 0; i < kc; i++)
-            copy_run(dst + i * ldd + j, sc->rows[i] + off, seg);
+            oc_copy_run(dst + i * ldd + j, sc->rows[i] + off, seg);
         j += seg;
         col += seg;
     }
