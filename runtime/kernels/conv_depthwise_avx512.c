@@ -56,6 +56,30 @@ void oc_dw3_s1_plane_avx512(const float *x, int64_t H, int64_t W, const float *w
     }
 }
 
+/* The even taps (columns c, c + 2, ...), odd taps (c + 1, ...) and the
+ * even taps from c + 2 of one input row, 16 outputs' worth. */
+typedef struct dw3_s2_row {
+    __m512 e, o, e2;
+} dw3_s2_row;
+
+static inline dw3_s2_row s2_row(const float *row, int64_t c, __mmask16 ma, __mmask16 mb, __mmask16 ma2,
+                                __mmask16 mb2, __m512i even, __m512i odd)
+{
+    __m512 a = _mm512_maskz_loadu_ps(ma, oc_lane_at(row, c)), bb = _mm512_maskz_loadu_ps(mb, oc_lane_at(row, c + 16));
+    __m512 a2 = _mm512_maskz_loadu_ps(ma2, oc_lane_at(row, c + 2)),
+           b2 = _mm512_maskz_loadu_ps(mb2, oc_lane_at(row, c + 18));
+    dw3_s2_row r = {_mm512_permutex2var_ps(a, even, bb), _mm512_permutex2var_ps(a, odd, bb),
+                    _mm512_permutex2var_ps(a2, even, b2)};
+    return r;
+}
+
+/* Output row oh reads input rows 2 oh - pt + kh; its last row is the next
+ * output row's first, so that row's vectors are kept instead of loaded
+ * and permuted again: 2 rows of 4 loads and 3 permutes per 16 outputs
+ * instead of 3 (the permutes bound the loop). Same taps in the same order,
+ * rows outside the image skipped as before: the same bits. MobileNet-v2's
+ * 96 channels 112 -> 56 (Zen 5, one thread, oc_conv_depthwise_forward,
+ * best of 300, alternating builds): 0.156-0.160 -> 0.128-0.138 ms. */
 void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt, int64_t pl,
                             const float *w, float b, float *y, const oc_dw3_clamp *cl)
 {
@@ -71,19 +95,21 @@ void oc_dw3_s2_plane_avx512(const float *x, int64_t H, int64_t W, int64_t OH, in
         int64_t c = 2 * j0 - pl; /* input column of tap 0 of output j0 */
         __mmask16 ma = oc_lane_cols_in(c, W), mb = oc_lane_cols_in(c + 16, W), ma2 = oc_lane_cols_in(c + 2, W), mb2 = oc_lane_cols_in(c + 18, W);
         __mmask16 mo = (__mmask16)(OW - j0 >= 16 ? 0xffffu : (1u << (OW - j0)) - 1);
+        dw3_s2_row kept = {bv, bv, bv};
+        int64_t kept_ih = -1; /* the input row in kept (-1: none) */
         for (int64_t oh = 0; oh < OH; oh++) {
             __m512 acc = bv;
+#pragma GCC unroll 3
             for (int kh = 0; kh < 3; kh++) {
                 int64_t ih = 2 * oh + kh - pt;
                 if (ih < 0 || ih >= H)
                     continue;
-                const float *row = x + ih * W;
-                __m512 a = _mm512_maskz_loadu_ps(ma, oc_lane_at(row, c)), bb = _mm512_maskz_loadu_ps(mb, oc_lane_at(row, c + 16));
-                __m512 a2 = _mm512_maskz_loadu_ps(ma2, oc_lane_at(row, c + 2)),
-                       b2 = _mm512_maskz_loadu_ps(mb2, oc_lane_at(row, c + 18));
-                acc = _mm512_fmadd_ps(wv[3 * kh], _mm512_permutex2var_ps(a, even, bb), acc);
-                acc = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_permutex2var_ps(a, odd, bb), acc);
-                acc = _mm512_fmadd_ps(wv[3 * kh + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
+                dw3_s2_row r = kh == 0 && ih == kept_ih ? kept : s2_row(x + ih * W, c, ma, mb, ma2, mb2, even, odd);
+                acc = _mm512_fmadd_ps(wv[3 * kh], r.e, acc);
+                acc = _mm512_fmadd_ps(wv[3 * kh + 1], r.o, acc);
+                acc = _mm512_fmadd_ps(wv[3 * kh + 2], r.e2, acc);
+                if (kh == 2)
+                    kept = r, kept_ih = ih;
             }
             _mm512_mask_storeu_ps(y + oh * OW + j0, mo, oc_clamp_avx512(acc, on, lo, hi));
         }
