@@ -468,7 +468,7 @@ typedef struct stage_ctx {
 } stage_ctx;
 
 /* oc_sgemm_bsrc fill from a task's stage (columns relative to its first
- * output row). Cloned per ISA (vmath.h) for copy_run's wider moves: the
+ * output row). Cloned per ISA (vmath.h) for oc_copy_run's wider moves: the
  * gather was 14% of ResNet's 7x7 stem in perf (one thread, Zen 5). */
 OC_VEC_CLONES static void stage_gather(void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst, int64_t ldd)
 {

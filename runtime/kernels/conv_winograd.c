@@ -39,13 +39,13 @@
 #include "../threads.h"
 #include "conv_winograd_ukr.h"
 #include "epilogue.h"
+#include "runs.h"
 #include "sgemm.h"
 #include "vmath.h"
 
 /* The portable transforms: the same source the ISA files compile. */
 #define OC_WINO_TABLE oc_wino_ukr_generic
 #include "conv_winograd_tf.h"
-#include "runs.h"
 #undef OC_WINO_TABLE
 
 #define TILE_BLOCK_BYTES ((size_t)1 << 20) /* V and M of one block: about L2 (1 MB on Zen 5); 0.5-8 MB measured, 0.5-1 best */

@@ -352,11 +352,13 @@ static void scale_only(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, i
  * 2-6% slower (144 -> 24: 0.438 -> 0.464), hence the limit. */
 enum { FEW_PANELS = 6, FEW_PANELS_MAX_LDB = 1024 };
 
-/* Whether run_block gives a tail of `tail` columns (past the last full
- * panel) all to the narrow kernel, which then reads B in place like the
- * full panels (it broadcasts single elements: any row stride does). The
- * 7x7 maps of late CNN layers at batch 1 (N = 49: 48 columns of tiles and
- * one narrow column) packed that one column per K slice, a latency-bound
+/* The columns of a tail of `tail` (past the last full panel) that
+ * run_block gives the narrow kernel: the remainder past a multiple of the
+ * vector width, when the ISA's narrow kernel takes that many. When that is
+ * all of the tail, the narrow kernel reads B in place like the full panels
+ * (it broadcasts single elements: any row stride does). The 7x7 maps of
+ * late CNN layers at batch 1 (N = 49: 48 columns of tiles and one narrow
+ * column) packed that one column per K slice, a latency-bound
  * walk over every row of B, and perf put the pack at 5.5% of ResNet-18's
  * 256 -> 512 3x3 stride-2 conv on two threads (the col read in place,
  * row-block mode). Zen 5, 2 vCPUs, the conv through oc_conv_forward with
@@ -365,9 +367,10 @@ enum { FEW_PANELS = 6, FEW_PANELS_MAX_LDB = 1024 };
  * alternating pairs of processes) 0.444-0.518 -> 0.400-0.447 ms. One
  * thread (B gathered, not read in place) and the 1x1 convs on 7x7
  * (ResNet-50 layer4) unchanged within noise. */
-static int narrow_only(const oc_sgemm_ukr *u, int64_t tail)
+static int64_t narrow_cols(const oc_sgemm_ukr *u, int64_t tail)
 {
-    return u->narrow && tail < u->vw && tail <= u->narrow_max;
+    int64_t r = tail % u->vw;
+    return u->narrow && r <= u->narrow_max ? r : 0;
 }
 
 /* What the tiles of one run_block call share. */
@@ -405,9 +408,7 @@ static void run_block(const gemm_args *g, const float *abase, int64_t astride, i
     const oc_sgemm_ukr *u = g->u;
     const int mr = u->mr, nr = u->nr;
     int64_t nfull = nw / nr * nr, tail = nw - nfull, wtail = (tail + u->vw - 1) / u->vw * u->vw;
-    int r = (int)(tail % u->vw);
-    if (!u->narrow || r > u->narrow_max)
-        r = 0;
+    int r = (int)narrow_cols(u, tail);
     int64_t ncols = nw - r; /* columns done by tiles */
     int64_t chunk = r ? (int64_t)u->narrow_panels * mr : mh - mc;
     block k = {g, abase, bp, bdir, astride, mc, nc, kc, nfull, wtail, beta, load_c, last};
@@ -506,7 +507,7 @@ static void run(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t 
                      * kernel reads in place too (run_block) */
                     int64_t nfull = nw / u->nr * u->nr;
                     bdir = g->B + pc * g->ldb + nc;
-                    if (nw > nfull && !narrow_only(u, nw - nfull))
+                    if (nw > nfull && narrow_cols(u, nw - nfull) != nw - nfull)
                         u->pack_b(kc, nw - nfull, bdir + nfull, g->ldb, 0, bp + nfull * kc);
                 } else
                     u->pack_b(kc, nw, g->trans_b ? g->B + nc * g->ldb + pc : g->B + pc * g->ldb + nc, g->ldb,
